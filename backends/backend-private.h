@@ -1,0 +1,37 @@
+/* What a backend implements. One file per backend plus one line in the table in
+ * backends/backend.c. */
+#pragma once
+
+#include "backends/backend.h"
+
+G_BEGIN_DECLS
+
+typedef struct ScandBackendDriver ScandBackendDriver;
+
+/* Every backend's scanner struct starts with this. */
+struct ScandScanner {
+  const ScandBackendDriver *driver;
+  char *uri;
+  char *name;
+};
+
+struct ScandBackendDriver {
+  const char *scheme;   /* "sane", "escl" */
+  /* Appends ScandDeviceInfo* to devices; may be NULL. */
+  gboolean (*list)(GPtrArray *devices, GError **error);
+  /* rest = the URI after "scheme:". Returns a scanner whose base fields the
+   * caller fills (driver, uri, name may be set by the backend; NULL ones are
+   * filled in). */
+  ScandScanner *(*open)(const char *rest, const ScandOpenOptions *options, GError **error);
+  gboolean (*start)(ScandScanner *scanner, const ScandScanSettings *settings,
+                    ScandScanSettings *effective, GError **error);
+  gboolean (*read_page)(ScandScanner *scanner, ScandPageSink *sink, gboolean *got_page, GError **error);
+  void (*cancel)(ScandScanner *scanner);
+  /* Frees the backend part; the base fields are freed by the caller. */
+  void (*close)(ScandScanner *scanner);
+};
+
+extern const ScandBackendDriver scand_backend_sane;
+extern const ScandBackendDriver scand_backend_escl;
+
+G_END_DECLS

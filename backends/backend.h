@@ -1,0 +1,107 @@
+/* Scanner sources behind one interface.
+ *
+ * A device is named by a URI: "sane:<sane device name>" or
+ * "escl:http[s]://host[:port]/<root>". scand_scanner_open() picks the backend by
+ * the scheme from the table in backends/backend.c. */
+#pragma once
+
+#include <glib.h>
+#include "scand/page.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  SCAND_SOURCE_AUTO,      /* the device's default */
+  SCAND_SOURCE_FLATBED,
+  SCAND_SOURCE_FEEDER,
+} ScandSource;
+
+typedef enum {
+  SCAND_MODE_AUTO,        /* the device's default */
+  SCAND_MODE_COLOR,
+  SCAND_MODE_GRAY,
+  SCAND_MODE_LINEART,
+} ScandColorMode;
+
+/* What to scan. Geometry in millimetres; width/height 0 = the whole area. */
+typedef struct {
+  ScandSource source;
+  gboolean duplex;
+  ScandColorMode mode;
+  int resolution;         /* dpi; 0 = device default */
+  double x, y, width, height;
+  guint max_pages;        /* 0 = until the feeder is empty; flatbed is always 1 */
+  /* Backend-specific extra options as "name=value" (SANE option names); may be NULL. */
+  GStrv extra_options;
+} ScandScanSettings;
+
+/* One device as discovered. */
+typedef struct {
+  char *uri;              /* "sane:test:0" */
+  char *name;             /* short name for templates ({device}) */
+  char *vendor;
+  char *model;
+  char *type;             /* "flatbed scanner", "virtual device", ... */
+} ScandDeviceInfo;
+
+void scand_device_info_free(ScandDeviceInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandDeviceInfo, scand_device_info_free)
+
+/* What the device reports about itself right now. */
+typedef enum {
+  SCAND_DEVICE_IDLE,
+  SCAND_DEVICE_PROCESSING,
+  SCAND_DEVICE_STOPPED,
+  SCAND_DEVICE_DOWN,
+  SCAND_DEVICE_UNKNOWN,
+} ScandDeviceState;
+
+typedef struct ScandScanner ScandScanner;
+
+/* Lists devices of every backend (newly allocated array of ScandDeviceInfo).
+ * A backend that fails to list adds nothing; errors are not fatal. */
+GPtrArray *scand_backend_list_devices(void);
+
+/* Per-device settings from its [scanner] section that matter when opening. */
+typedef struct {
+  const char *tls_pin;      /* "sha256:AB:CD:…" written by `scand trust`, or NULL */
+} ScandOpenOptions;
+
+/* Opens a device by URI. Errors: SCAND_ERROR_NOT_FOUND, SCAND_ERROR_BUSY,
+ * SCAND_ERROR_DENIED, SCAND_ERROR_INVAL (bad URI). options may be NULL. */
+ScandScanner *scand_scanner_open(const char *uri, const ScandOpenOptions *options, GError **error);
+
+/* The URI the scanner was opened with, and a short name for templates. */
+const char *scand_scanner_get_uri(ScandScanner *scanner);
+const char *scand_scanner_get_name(ScandScanner *scanner);
+
+/* Applies settings and starts a job (first page). Settings a device cannot do
+ * exactly are mapped to the nearest it can (resolution) or refused with
+ * SCAND_ERROR_UNSUPPORTED (duplex on a simplex device, feeder without one).
+ * *effective is filled with what will actually be used (may be NULL). */
+gboolean scand_scanner_start(ScandScanner *scanner, const ScandScanSettings *settings,
+                             ScandScanSettings *effective, GError **error);
+
+/* Reads the next page into sink. Returns TRUE and *got_page = TRUE for a page,
+ * TRUE and *got_page = FALSE at the normal end of the job (feeder empty after at
+ * least one page, flatbed done, max_pages reached). Returns FALSE with a clear
+ * error (SCAND_ERROR_JAMMED, _COVER_OPEN, _NO_DOCS for an empty feeder before the
+ * first page, _IO, _BUSY, _CANCELLED) when the job cannot go on; pages already
+ * handed to the sink stay the caller's. */
+gboolean scand_scanner_read_page(ScandScanner *scanner, ScandPageSink *sink,
+                                 gboolean *got_page, GError **error);
+
+/* Asks the device to stop the current job (safe from another thread). */
+void scand_scanner_cancel(ScandScanner *scanner);
+
+/* Closes and frees. Accepts NULL. */
+void scand_scanner_close(ScandScanner *scanner);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandScanner, scand_scanner_close)
+
+/* Parsing helpers for config and CLI values; return FALSE on unknown words. */
+gboolean scand_source_from_string(const char *s, ScandSource *out);
+gboolean scand_color_mode_from_string(const char *s, ScandColorMode *out);
+const char *scand_source_to_string(ScandSource source);
+const char *scand_color_mode_to_string(ScandColorMode mode);
+
+G_END_DECLS

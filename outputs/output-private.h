@@ -1,0 +1,13 @@
+/* What an output implements: one ScandOutputDriver per file, one line in the
+ * table in outputs/output.c. */
+#pragma once
+
+#include "outputs/output.h"
+
+G_BEGIN_DECLS
+
+extern const ScandOutputDriver scand_output_folder;
+extern const ScandOutputDriver scand_output_smb;
+extern const ScandOutputDriver scand_output_usb, scand_output_print;
+
+G_END_DECLS

@@ -1,0 +1,38 @@
+/* Routing: which outputs get a job, under which name.
+ *
+ * "[rule NAME]" sections are tried in file order; the first whose match keys
+ * all hold decides. Without a matching rule the built-in default applies
+ * (a folder: ~/Scans if it exists, else ./scans). */
+#pragma once
+
+#include <glib.h>
+#include "scand/config.h"
+
+G_BEGIN_DECLS
+
+/* Facts about a job that rules match on. */
+typedef struct {
+  const char *source_kind;  /* "scan", "watch", "mail", "file" */
+  const char *device;       /* device URI */
+  const char *profile;
+  const char *trigger;      /* "cli", "feeder", "button", "dbus", … */
+  guint pages;
+} ScandRuleFacts;
+
+typedef struct {
+  char *rule;               /* section name, or "(default)" */
+  GStrv deliver;            /* output names */
+  char *name_template;
+  char *fallback;           /* output name or NULL */
+  gint64 fallback_after;    /* seconds; 0 = never by time */
+  gint64 fallback_attempts; /* failed attempts before the fallback; 0 = never by count */
+} ScandRoute;
+
+#define SCAND_DEFAULT_NAME_TEMPLATE "scan-{date:%Y-%m-%d}-{time:%H%M%S}.pdf"
+
+/* Finds the route for facts; newly allocated. Fails only on a config error. */
+ScandRoute *scand_rules_route(ScandConfig *config, const ScandRuleFacts *facts, GError **error);
+void scand_route_free(ScandRoute *route);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandRoute, scand_route_free)
+
+G_END_DECLS

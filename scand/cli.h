@@ -1,0 +1,68 @@
+/* The `scand` command line: one function per command, each parsing its own
+ * options (argv[0] is the command name) and returning the exit status. */
+#pragma once
+
+#include <glib.h>
+#include "scand/config.h"
+#include "scand/job.h"
+#include "scand/spool.h"
+
+G_BEGIN_DECLS
+
+/* Exit statuses shared by every command. */
+enum {
+  SCAND_EXIT_OK = 0,
+  SCAND_EXIT_FAILED = 1,      /* nothing delivered, or a destination failed for good */
+  SCAND_EXIT_USAGE = 2,
+  SCAND_EXIT_PARTIAL = 3,     /* scan interrupted (jam, cover…): the pages before it were delivered */
+  SCAND_EXIT_QUEUED = 75,     /* EX_TEMPFAIL: kept in the spool, will be retried */
+};
+
+/* What every command needs: the config (--config or the default locations)
+ * and the spool. */
+typedef struct {
+  ScandConfig *config;
+  ScandSpool *spool;
+  const char *command;
+} ScandCliContext;
+
+/* Loads config and opens the spool; prints a one-line error and returns NULL
+ * on failure. spool_path may be NULL (default). */
+ScandCliContext *scand_cli_context_new(const char *command, const char *config_path, const char *spool_path);
+void scand_cli_context_free(ScandCliContext *ctx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandCliContext, scand_cli_context_free)
+
+/* Prints "scand COMMAND: message" on stderr. */
+void scand_cli_error(const char *command, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Parses options with a GOptionContext; prints usage errors. Returns FALSE
+ * when the command must stop with *status. */
+gboolean scand_cli_parse(const char *command, const char *params, const char *summary, GOptionEntry *entries,
+                         int *argc, char ***argv, int *status);
+
+/* Resolves a --to argument or an output name into an output name and a
+ * configuration snapshot (newly allocated hash table of key → value):
+ * an [output] name; "smb://…" (type smb); "usb:LABEL" (type usb);
+ * "print:QUEUE" (type print); otherwise a directory (type folder, created
+ * when missing). */
+GHashTable *scand_cli_resolve_output(ScandConfig *config, const char *to, char **output_name, GError **error);
+
+/* Delivers an assembled job once, prints where it went and the problems, and
+ * returns the exit status (OK, QUEUED or FAILED). */
+int scand_cli_finish_job(const char *command, ScandJob *job);
+/* Resumes the spool's unfinished jobs, printing problems. */
+void scand_cli_resume_pending(ScandCliContext *ctx, gboolean force);
+
+int scand_cli_list(int argc, char **argv);
+int scand_cli_scan(int argc, char **argv);
+int scand_cli_deliver(int argc, char **argv);
+int scand_cli_jobs(int argc, char **argv);
+int scand_cli_resume(int argc, char **argv);
+int scand_cli_retry(int argc, char **argv);
+int scand_cli_cancel(int argc, char **argv);
+int scand_cli_config(int argc, char **argv);
+
+/* Other commands (written by other module owners). */
+int scand_cli_assemble(int argc, char **argv);
+
+G_END_DECLS

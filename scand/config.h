@@ -1,0 +1,105 @@
+/* Configuration: INI key files (GKeyFile) with sections "[kind name]".
+ *
+ * Kinds: scanner, profile, watch, output, rule. Files: --config FILE, else the
+ * user's ~/.config/scand/scand.conf + conf.d/ *.conf, else the system's
+ * /etc/scand/scand.conf + conf.d/ *.conf (SCAND_CONFIG_DIR overrides the
+ * directory). No file at all is valid: built-in defaults apply. Every value
+ * remembers the file and line it came from so that errors can name them. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  SCAND_KEY_STRING,
+  SCAND_KEY_BOOL,
+  SCAND_KEY_INT,          /* min..max */
+  SCAND_KEY_DURATION,     /* "90", "5s", "30m", "2h", "1d" */
+  SCAND_KEY_ENUM,         /* one of values, "a|b|c" */
+  SCAND_KEY_PATH,         /* absolute path */
+  SCAND_KEY_SECRET_FILE,  /* a file that must not be readable by group/others */
+  SCAND_KEY_FILE,         /* a readable file (certificates, CA bundles) */
+  SCAND_KEY_OUTPUT,       /* name of an [output] section */
+  SCAND_KEY_OUTPUT_LIST,  /* comma/semicolon separated [output] names */
+  SCAND_KEY_PROFILE,      /* name of a [profile] section */
+  SCAND_KEY_TEMPLATE,     /* a file-name template (rules/template.h) */
+  SCAND_KEY_DEVICE,       /* a device URI: sane:… or escl:… */
+  SCAND_KEY_URL,          /* an absolute URL */
+  SCAND_KEY_LIST,         /* free list of strings */
+} ScandKeyType;
+
+typedef struct {
+  const char *name;
+  ScandKeyType type;
+  const char *values;     /* SCAND_KEY_ENUM: "a|b|c" */
+  gint64 min, max;        /* SCAND_KEY_INT */
+} ScandConfigKey;
+
+typedef struct ScandConfig ScandConfig;
+
+/* Loads path (and nothing else) or, with path NULL, the default locations.
+ * Syntax errors fail with "file:line: message". A missing default location is
+ * not an error: the result is an empty config. Caller frees. */
+ScandConfig *scand_config_load(const char *path, GError **error);
+/* Loads from memory; name is used in messages (tests, fuzzing). */
+ScandConfig *scand_config_load_data(const char *data, gsize len, const char *name, GError **error);
+/* An empty config (built-in defaults only). */
+ScandConfig *scand_config_new_empty(void);
+/* Accepts NULL. */
+void scand_config_free(ScandConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandConfig, scand_config_free)
+
+/* Checks everything a running scand would trip on: unknown sections and keys,
+ * wrong value types, references to missing outputs/profiles, secret files that
+ * are missing or readable by others, unsafe templates. Returns a newly
+ * allocated array of one-line messages "file:line: [section] key: problem"
+ * (empty when all is well). */
+GPtrArray *scand_config_check(ScandConfig *config);
+
+/* The files that were read, in order (owned by config). */
+const char *const *scand_config_get_files(ScandConfig *config);
+
+/* Names of the sections of a kind, in file order ("output" → {"share", "desk"}).
+ * Newly allocated. */
+GStrv scand_config_list_sections(ScandConfig *config, const char *kind);
+gboolean scand_config_has_section(ScandConfig *config, const char *kind, const char *name);
+
+/* Raw access; group is "kind name". Returns NULL when unset. Owned by config. */
+const char *scand_config_get(ScandConfig *config, const char *kind, const char *name, const char *key);
+/* Keys set in a section, in file order (newly allocated). */
+GStrv scand_config_list_keys(ScandConfig *config, const char *kind, const char *name);
+/* "file:line" of a key (or of the section header with key NULL); newly allocated. */
+char *scand_config_where(ScandConfig *config, const char *kind, const char *name, const char *key);
+
+/* Typed getters: the default when unset; FALSE with a "file:line: …" error when
+ * set but malformed. */
+gboolean scand_config_get_bool(ScandConfig *config, const char *kind, const char *name, const char *key,
+                               gboolean def, gboolean *out, GError **error);
+gboolean scand_config_get_int(ScandConfig *config, const char *kind, const char *name, const char *key,
+                              gint64 def, gint64 *out, GError **error);
+gboolean scand_config_get_duration(ScandConfig *config, const char *kind, const char *name, const char *key,
+                                   gint64 def_seconds, gint64 *seconds, GError **error);
+
+/* Parses "90", "5s", "30m", "2h", "1d" into seconds. */
+gboolean scand_config_parse_duration(const char *text, gint64 *seconds);
+
+/* Reads the secret named by key (a *-file key) of a section: the file must
+ * exist and not be readable or writable by group or others; a relative name is
+ * looked up in $CREDENTIALS_DIRECTORY (systemd credentials). One trailing
+ * newline is stripped. The value is never logged; caller frees (and should
+ * clear it). */
+char *scand_config_read_secret(ScandConfig *config, const char *kind, const char *name, const char *key,
+                               GError **error);
+
+/* The schema of each section kind; output types add their own keys
+ * (outputs/output.h). Terminated by {NULL}. */
+const ScandConfigKey *scand_config_schema(const char *kind);
+
+/* Appends one line "file:line: [kind name] key: <message>" to problems (key
+ * NULL: the section itself); for output drivers' check(). Never put a secret
+ * value into the message. */
+void scand_config_add_problem(GPtrArray *problems, ScandConfig *config, const char *kind, const char *name,
+                              const char *key, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
+
+G_END_DECLS

@@ -1,0 +1,39 @@
+/* Durable file-system primitives: every state change scand makes goes through these. */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+/* Writes data to a temporary file beside path, fsyncs it, renames it over path and
+ * fsyncs the directory. After TRUE the content survives a power cut. */
+gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mode_t mode, GError **error);
+
+/* fsyncs a directory so that renames and creations inside it are durable. */
+gboolean scand_fs_fsync_dir(const char *dir, GError **error);
+
+/* fsyncs an already written file by path. */
+gboolean scand_fs_fsync_path(const char *path, GError **error);
+
+/* Creates dir and missing parents (mode for new ones) and fsyncs each parent that
+ * gained an entry. */
+gboolean scand_fs_mkdir_p(const char *dir, mode_t mode, GError **error);
+
+/* fsyncs tmp, renames it to final (replacing) and fsyncs the directory of final. */
+gboolean scand_fs_commit(const char *tmp, const char *final, GError **error);
+
+/* Renames tmp to final only if final does not exist (renameat2 RENAME_NOREPLACE,
+ * falling back to link+unlink where the file system lacks it). Sets errno-style
+ * G_IO_ERROR_EXISTS when final exists. Does not fsync. */
+gboolean scand_fs_rename_noreplace(const char *tmp, const char *final, GError **error);
+
+/* Deletes a directory tree (best effort; symlinks are removed, not followed). */
+void scand_fs_remove_tree(const char *path);
+
+/* Sets a GError from errno with "what: strerror" and returns FALSE. The GError
+ * code is a GIOErrorEnum from g_io_error_from_errno(); errno is left set to
+ * errsv, as it is after every failing function of this module. */
+gboolean scand_fs_error_errno(GError **error, int errsv, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+G_END_DECLS

@@ -1,0 +1,44 @@
+/* Moving a job through its stages: scan → assemble → deliver, and resuming a
+ * job that a crash or a reboot interrupted at any point. */
+#pragma once
+
+#include <glib.h>
+#include "backends/backend.h"
+#include "scand/job.h"
+#include "scand/spool.h"
+
+G_BEGIN_DECLS
+
+/* Called while pages arrive (page is 1-based, bytes so far of that page) and at
+ * each stage ("scanning", "assembling", "delivering", "done"). */
+typedef void (*ScandJobProgressFunc)(const char *stage, guint page, guint64 bytes, gpointer user_data);
+
+/* Scans pages from scanner into job until the normal end. On an error (jam,
+ * cover open, I/O…) returns FALSE with the device's error; the pages already
+ * saved stay in the job and its stage becomes SCANNED so that they are
+ * assembled and delivered (the job records "interrupted" with the reason). A
+ * job that got no page at all is removed from the spool. */
+gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandScanSettings *settings,
+                            ScandJobProgressFunc progress, gpointer user_data, GError **error);
+
+/* Assembles the job's pages into document.pdf (options from the job's keys:
+ * jpeg-quality, lossless, pdfa, title, resolution) and fixes the delivery name
+ * from the job's "template". Stage SCANNED → ASSEMBLED. */
+gboolean scand_job_run_assemble(ScandJob *job, GError **error);
+
+/* Tries every destination not yet done, once. Returns DONE when all are done
+ * (the job is then removed from the spool), FAILED when at least one failed
+ * for good and none is waiting to retry, else RETRY. Each destination's
+ * outcome is recorded in the job; messages (may be NULL) gets one line per
+ * destination that did not succeed. */
+ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GError **error);
+
+/* Advances a job from whatever stage it is in to the end (or to a retry wait). */
+ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GError **error);
+
+/* Resumes every unlocked unfinished job in the spool (skipping FAILED ones and
+ * those whose retry time has not come unless force). Returns the number of
+ * jobs that are still not done; messages gets one line per problem. */
+guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messages);
+
+G_END_DECLS

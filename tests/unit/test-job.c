@@ -1,0 +1,274 @@
+/* Jobs and the spool: durable pages, locking, the jam policy, resume. */
+#include "backends/backend-private.h"
+#include "scand/error.h"
+#include "scand/fs.h"
+#include "scand/job-private.h"
+#include "scand/job-run.h"
+#include "scand/job.h"
+#include "scand/page.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A scripted scanner: hands out n_pages small gray pages, then fails with
+ * fail_code (or ends normally when fail_code < 0). */
+typedef struct {
+  ScandScanner base;
+  guint n_pages;
+  int fail_code;
+  guint given;
+} FakeScanner;
+
+static gboolean fake_start(ScandScanner *s, const ScandScanSettings *settings, ScandScanSettings *effective,
+                           GError **error) {
+  *effective = *settings;
+  effective->resolution = 100;
+  return TRUE;
+}
+
+static gboolean fake_read_page(ScandScanner *s, ScandPageSink *sink, gboolean *got_page, GError **error) {
+  FakeScanner *f = (FakeScanner *) s;
+  if (f->given == f->n_pages) {
+    if (f->fail_code >= 0) {
+      g_set_error(error, SCAND_ERROR, f->fail_code, "fake: paper jam in the document feeder");
+      return FALSE;
+    }
+    *got_page = FALSE;
+    return TRUE;
+  }
+  /* Unknown height: the sink must derive it from the data. */
+  ScandPageHeader h = { .format = SCAND_PAGE_GRAY8, .width = 17, .height = -1, .xres = 100, .yres = 100 };
+  if (!sink->begin(sink, &h, error))
+    return FALSE;
+  guchar row[17];
+  for (int y = 0; y < 23; y++) {
+    memset(row, (guchar) (y * 10 + f->given), sizeof row);
+    if (!sink->write(sink, row, sizeof row, error)) {
+      sink->abort(sink);
+      return FALSE;
+    }
+  }
+  if (!sink->end(sink, error))
+    return FALSE;
+  f->given++;
+  *got_page = TRUE;
+  return TRUE;
+}
+
+static void fake_close(ScandScanner *s) {
+  g_free(s);
+}
+
+static const ScandBackendDriver fake_driver = {
+  .scheme = "fake",
+  .start = fake_start,
+  .read_page = fake_read_page,
+  .close = fake_close,
+};
+
+static ScandScanner *fake_new(guint n_pages, int fail_code) {
+  FakeScanner *f = g_new0(FakeScanner, 1);
+  f->base.driver = &fake_driver;
+  f->base.uri = g_strdup("fake:0");
+  f->base.name = g_strdup("fake0");
+  f->n_pages = n_pages;
+  f->fail_code = fail_code;
+  return &f->base;
+}
+
+typedef struct {
+  char *dir;
+  char *spool_dir;
+  char *dest;
+  ScandSpool *spool;
+} Fixture;
+
+static void fixture_set_up(Fixture *fx, gconstpointer data) {
+  fx->dir = g_dir_make_tmp("scand-test-job-XXXXXX", NULL);
+  g_assert_nonnull(fx->dir);
+  fx->spool_dir = g_build_filename(fx->dir, "spool", NULL);
+  fx->dest = g_build_filename(fx->dir, "dest", NULL);
+  g_autoptr(GError) error = NULL;
+  fx->spool = scand_spool_open(fx->spool_dir, &error);
+  g_assert_no_error(error);
+}
+
+static void fixture_tear_down(Fixture *fx, gconstpointer data) {
+  scand_spool_free(fx->spool);
+  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", fx->dir);
+  g_assert_cmpint(system(cmd), ==, 0);
+  g_free(fx->dir);
+  g_free(fx->spool_dir);
+  g_free(fx->dest);
+}
+
+static void add_folder_destination(ScandJob *job, const char *dest) {
+  g_autoptr(GHashTable) output = g_hash_table_new(g_str_hash, g_str_equal);
+  g_hash_table_insert(output, "type", "folder");
+  g_hash_table_insert(output, "path", (gpointer) dest);
+  g_hash_table_insert(output, "create", "true");
+  g_autoptr(GError) error = NULL;
+  g_assert_true(scand_job_add_destination(job, "dest", output, &error));
+  g_assert_no_error(error);
+}
+
+static guint count_files(const char *dir, const char *suffix) {
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  guint n = 0;
+  const char *name;
+  while (d && (name = g_dir_read_name(d)))
+    if (!suffix || g_str_has_suffix(name, suffix))
+      n++;
+  return n;
+}
+
+static void test_lock(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
+  g_assert_no_error(error);
+  /* A second open of the same job (as another process would) is refused. */
+  g_autoptr(ScandJob) again = scand_job_open(fx->spool, scand_job_get_id(job), &error);
+  g_assert_null(again);
+  g_assert_error(error, SCAND_ERROR, SCAND_ERROR_BUSY);
+  g_clear_error(&error);
+  /* Peeking is allowed and sees the state. */
+  g_autoptr(ScandJob) peek = scand_job_peek(fx->spool, scand_job_get_id(job), &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(scand_job_get_stage(peek), ==, SCAND_JOB_SCANNING);
+  g_assert_false(scand_job_is_locked(peek));
+  /* Hostile ids are refused. */
+  g_assert_null(scand_job_open(fx->spool, "../etc", &error));
+  g_assert_error(error, SCAND_ERROR, SCAND_ERROR_INVAL);
+}
+
+static void test_pages_unknown_height(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
+  g_autoptr(ScandScanner) scanner = fake_new(2, -1);
+  ScandScanSettings settings = { 0 };
+  g_assert_true(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(scand_job_count_pages(job), ==, 2);
+  g_autofree char *page = g_build_filename(scand_job_get_dir(job), "page-0002.pnm", NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+  g_assert_true(g_file_get_contents(page, &contents, &len, NULL));
+  /* The header carries the height derived from the data (23 rows of 17). */
+  int w = 0, h = 0;
+  const char *p = strstr(contents, "dpi\n");
+  g_assert_nonnull(p);
+  g_assert_cmpint(sscanf(p + 4, "%d %d", &w, &h), ==, 2);
+  g_assert_cmpint(w, ==, 17);
+  g_assert_cmpint(h, ==, 23);
+  g_assert_cmpuint(len, >, 17 * 23);
+  g_assert_cmpint(scand_job_get_stage(job), ==, SCAND_JOB_SCANNED);
+  /* No temporary page files are left behind. */
+  g_assert_cmpuint(count_files(scand_job_get_dir(job), ".part"), ==, 0);
+}
+
+/* The jam policy: pages before the jam are kept, assembled and delivered, and
+ * the job says where it stopped. */
+static void test_jam_keeps_pages(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
+  scand_job_set(job, "template", "jam-{pages}.pdf");
+  add_folder_destination(job, fx->dest);
+  g_autoptr(ScandScanner) scanner = fake_new(3, SCAND_ERROR_JAMMED);
+  ScandScanSettings settings = { 0 };
+  g_assert_false(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
+  g_assert_error(error, SCAND_ERROR, SCAND_ERROR_JAMMED);
+  g_clear_error(&error);
+  g_assert_cmpint(scand_job_get_stage(job), ==, SCAND_JOB_SCANNED);
+  g_assert_cmpuint(scand_job_count_pages(job), ==, 3);
+  g_assert_nonnull(strstr(scand_job_get(job, "interrupted"), "after page 3"));
+  g_assert_true(scand_job_run_assemble(job, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_DONE);
+  g_assert_no_error(error);
+  g_autofree char *pdf = g_build_filename(fx->dest, "jam-3.pdf", NULL);
+  g_assert_true(g_file_test(pdf, G_FILE_TEST_IS_REGULAR));
+  /* Delivered jobs leave the spool. */
+  g_auto(GStrv) ids = scand_spool_list_jobs(fx->spool, &error);
+  g_assert_cmpuint(g_strv_length(ids), ==, 0);
+}
+
+/* A jam before the first page accepted nothing: nothing is kept. */
+static void test_jam_first_page(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
+  g_autoptr(ScandScanner) scanner = fake_new(0, SCAND_ERROR_JAMMED);
+  ScandScanSettings settings = { 0 };
+  g_assert_false(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
+  g_assert_error(error, SCAND_ERROR, SCAND_ERROR_JAMMED);
+  g_auto(GStrv) ids = scand_spool_list_jobs(fx->spool, NULL);
+  g_assert_cmpuint(g_strv_length(ids), ==, 0);
+}
+
+/* A job left in SCANNING by a dead process resumes into a delivered PDF. */
+static void test_resume_scanning(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  {
+    g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
+    id = g_strdup(scand_job_get_id(job));
+    add_folder_destination(job, fx->dest);
+    scand_job_set(job, "template", "resumed.pdf");
+    g_assert_true(scand_job_save(job, &error));
+    ScandPageSink *sink = scand_job_get_page_sink(job);
+    ScandPageHeader h = { .format = SCAND_PAGE_BW1, .width = 16, .height = 8, .xres = 72, .yres = 72 };
+    g_assert_true(sink->begin(sink, &h, &error));
+    guchar rows[16] = { 0xff, 0x00, 0xf0, 0x0f, 0xaa, 0x55, 0xff, 0x00, 0xff, 0x00, 0xf0, 0x0f, 0xaa, 0x55, 0xff, 0x00 };
+    g_assert_true(sink->write(sink, rows, sizeof rows, &error));
+    g_assert_true(sink->end(sink, &error));
+    /* "crash": the job is dropped without finishing. */
+  }
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
+  guint left = scand_spool_resume_all(fx->spool, TRUE, messages);
+  for (guint i = 0; i < messages->len; i++)
+    g_printerr("%s\n", (char *) messages->pdata[i]);
+  g_assert_cmpuint(left, ==, 0);
+  g_autofree char *pdf = g_build_filename(fx->dest, "resumed.pdf", NULL);
+  g_assert_true(g_file_test(pdf, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpuint(count_files(fx->dest, NULL), ==, 1);
+}
+
+/* A destination that is not reachable keeps the job queued with the reason. */
+static void test_retry_queued(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
+  g_autoptr(GHashTable) output = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autofree char *missing = g_build_filename(fx->dir, "not-mounted", NULL);
+  g_hash_table_insert(output, "type", "folder");
+  g_hash_table_insert(output, "path", missing);
+  g_assert_true(scand_job_add_destination(job, "nas", output, &error));
+  scand_job_set(job, "template", "q.pdf");
+  g_autoptr(ScandScanner) scanner = fake_new(1, -1);
+  ScandScanSettings settings = { 0 };
+  g_assert_true(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
+  g_assert_true(scand_job_run_assemble(job, &error));
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
+  g_assert_cmpint(scand_job_run_deliver(job, messages, &error), ==, SCAND_DELIVERY_RETRY);
+  g_assert_no_error(error);
+  g_assert_cmpuint(messages->len, ==, 1);
+  g_assert_nonnull(strstr(messages->pdata[0], "output nas"));
+  g_assert_nonnull(strstr(messages->pdata[0], "will retry"));
+  g_assert_cmpint(scand_job_get_destination_state(job, 0), ==, SCAND_DEST_RETRY);
+  g_assert_cmpint(scand_job_get_destination_attempts(job, 0), ==, 1);
+  /* The share comes back: the next attempt delivers, once. */
+  g_assert_cmpint(g_mkdir(missing, 0755), ==, 0);
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_DONE);
+  g_assert_cmpuint(count_files(missing, NULL), ==, 1);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD("/job/lock", test_lock);
+  ADD("/job/pages-unknown-height", test_pages_unknown_height);
+  ADD("/job/jam-keeps-pages", test_jam_keeps_pages);
+  ADD("/job/jam-first-page", test_jam_first_page);
+  ADD("/job/resume-scanning", test_resume_scanning);
+  ADD("/job/retry-queued", test_retry_queued);
+  return g_test_run();
+}
