@@ -1,5 +1,7 @@
 #include "outputs/output-private.h"
 
+#include "scand/error.h"
+
 #include <string.h>
 
 /* The output table: one line per output type. */
@@ -21,4 +23,55 @@ const ScandOutputDriver *scand_output_driver_find(const char *type) {
 
 const ScandOutputDriver *const *scand_output_drivers(void) {
   return drivers;
+}
+
+static GHashTable *new_table(void) {
+  return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+}
+
+/* Ad-hoc destinations on the command line, by prefix. */
+static const struct {
+  const char *prefix;
+  const char *type;
+  const char *key;
+  gboolean keep_prefix;
+} adhoc_outputs[] = {
+  { "smb://", "smb", "url", TRUE },
+  { "usb:", "usb", "label", FALSE },
+  { "print:", "print", "queue", FALSE },
+};
+
+GHashTable *scand_output_resolve(ScandConfig *config, const char *to, char **output_name, GError **error) {
+  g_autoptr(GHashTable) table = new_table();
+  if (config && scand_config_has_section(config, "output", to)) {
+    g_auto(GStrv) keys = scand_config_list_keys(config, "output", to);
+    for (guint i = 0; keys && keys[i]; i++)
+      g_hash_table_insert(table, g_strdup(keys[i]), g_strdup(scand_config_get(config, "output", to, keys[i])));
+    *output_name = g_strdup(to);
+    return g_steal_pointer(&table);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(adhoc_outputs); i++) {
+    if (!g_str_has_prefix(to, adhoc_outputs[i].prefix))
+      continue;
+    const char *value = adhoc_outputs[i].keep_prefix ? to : to + strlen(adhoc_outputs[i].prefix);
+    if (!scand_output_driver_find(adhoc_outputs[i].type)) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "--to %s: this scand has no %s output", to,
+                  adhoc_outputs[i].type);
+      return NULL;
+    }
+    g_hash_table_insert(table, g_strdup("type"), g_strdup(adhoc_outputs[i].type));
+    g_hash_table_insert(table, g_strdup(adhoc_outputs[i].key), g_strdup(value));
+    *output_name = g_strdup(to);
+    return g_steal_pointer(&table);
+  }
+  if (strstr(to, "://")) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "--to %s: not an output name, a known URL or a directory", to);
+    return NULL;
+  }
+  g_autofree char *abs = g_canonicalize_filename(to, NULL);
+  g_hash_table_insert(table, g_strdup("type"), g_strdup("folder"));
+  g_hash_table_insert(table, g_strdup("path"), g_strdup(abs));
+  g_hash_table_insert(table, g_strdup("create"), g_strdup("true"));
+  *output_name = g_strdup(to);
+  return g_steal_pointer(&table);
 }

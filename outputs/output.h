@@ -56,6 +56,13 @@ typedef struct {
 
 /* The driver for a type, or NULL. */
 const ScandOutputDriver *scand_output_driver_find(const char *type);
+/* Resolves a destination as written on a command line or in a rule into an
+ * output name and a snapshot of its configuration (newly allocated table of
+ * key → value): an [output] name from config (may be NULL); "smb://…"
+ * (type smb, url); "usb:LABEL" (type usb, label); "print:QUEUE" (type print,
+ * queue); anything else is a directory (type folder, created when missing). */
+GHashTable *scand_output_resolve(ScandConfig *config, const char *to, char **output_name, GError **error);
+
 /* All drivers, NULL-terminated. */
 const ScandOutputDriver *const *scand_output_drivers(void);
 

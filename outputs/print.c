@@ -456,7 +456,7 @@ static ScandDeliveryResult print_deliver(ScandDelivery *d, GError **error) {
     if (!print_get_job(&c, queue, (int) old_id, &j, &result, error))
       return result;
     gboolean document_arrived = sent || j.documents > 0;
-    if (j.found && (j.state == IPP_JSTATE_COMPLETED || document_arrived))
+    if (j.found ? (j.state == IPP_JSTATE_COMPLETED || document_arrived) : sent)
       return print_wait(&c, queue, (int) old_id, error);
     /* Never complete (crash mid-send) or gone: drop it and print afresh. */
     if (j.found && j.state < IPP_JSTATE_CANCELED)

@@ -202,6 +202,8 @@ char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url,
   switch (errsv) {
   case ECONNRESET:
   case ECONNABORTED:
+  case ENETRESET:
+  case ESHUTDOWN:
   case EPIPE:
   case ENOTCONN:
     if (stage != SCAND_SMB_STAGE_CONNECT) {

@@ -89,7 +89,7 @@ int scand_cli_deliver(int argc, char **argv) {
   scand_job_set(job, "name", target_name);
   for (guint i = 0; to[i]; i++) {
     g_autofree char *output_name = NULL;
-    g_autoptr(GHashTable) output = scand_cli_resolve_output(ctx->config, to[i], &output_name, &error);
+    g_autoptr(GHashTable) output = scand_output_resolve(ctx->config, to[i], &output_name, &error);
     if (!output || !scand_job_add_destination(job, output_name, output, &error)) {
       scand_cli_error("deliver", "%s", error->message);
       scand_job_remove(job, NULL);

@@ -193,31 +193,6 @@ static void set_job_facts(ScandJob *job, ScandConfig *config, const char *profil
   }
 }
 
-/* Adds the route's destinations (or --to's) to the job. */
-static gboolean add_destinations(ScandJob *job, ScandConfig *config, ScandRoute *route, char **to, GError **error) {
-  g_autoptr(GStrvBuilder) names = g_strv_builder_new();
-  if (to && to[0])
-    g_strv_builder_addv(names, (const char **) to);
-  else if (route && route->deliver)
-    g_strv_builder_addv(names, (const char **) route->deliver);
-  g_auto(GStrv) list = g_strv_builder_end(names);
-  for (guint i = 0; list[i]; i++) {
-    const char *target = list[i];
-    g_autofree char *default_dir = NULL;
-    if (strcmp(target, "(default)") == 0) {
-      /* The built-in default: ~/Scans if the user made it, else ./scans. */
-      g_autofree char *home_scans = g_build_filename(g_get_home_dir(), "Scans", NULL);
-      default_dir = g_file_test(home_scans, G_FILE_TEST_IS_DIR) ? g_steal_pointer(&home_scans) : g_strdup("scans");
-      target = default_dir;
-    }
-    g_autofree char *name = NULL;
-    g_autoptr(GHashTable) output = scand_cli_resolve_output(config, target, &name, error);
-    if (!output || !scand_job_add_destination(job, name, output, error))
-      return FALSE;
-  }
-  return TRUE;
-}
-
 /* Prints where each finished destination put the file. */
 static void print_delivered(ScandJob *job) {
   for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
@@ -360,7 +335,7 @@ int scand_cli_scan(int argc, char **argv) {
   scand_job_set(job, "template", a.name ? a.name : route->name_template);
   scand_job_set_int(job, "seq", seq);
   set_job_facts(job, ctx->config, profile, &settings);
-  if (!add_destinations(job, ctx->config, route, a.to, &error)) {
+  if (!scand_job_apply_route(job, ctx->config, route, (const char *const *) a.to, &error)) {
     scand_cli_error("scan", "%s", error->message);
     scand_job_remove(job, NULL);
     return SCAND_EXIT_FAILED;

@@ -40,13 +40,6 @@ void scand_cli_error(const char *command, const char *fmt, ...) G_GNUC_PRINTF(2,
 gboolean scand_cli_parse(const char *command, const char *params, const char *summary, GOptionEntry *entries,
                          int *argc, char ***argv, int *status);
 
-/* Resolves a --to argument or an output name into an output name and a
- * configuration snapshot (newly allocated hash table of key → value):
- * an [output] name; "smb://…" (type smb); "usb:LABEL" (type usb);
- * "print:QUEUE" (type print); otherwise a directory (type folder, created
- * when missing). */
-GHashTable *scand_cli_resolve_output(ScandConfig *config, const char *to, char **output_name, GError **error);
-
 /* Delivers an assembled job once, prints where it went and the problems, and
  * returns the exit status (OK, QUEUED or FAILED). */
 int scand_cli_finish_job(const char *command, ScandJob *job);

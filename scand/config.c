@@ -1278,7 +1278,8 @@ static void check_section(GPtrArray *problems, ScandConfig *config, const ScandC
   }
   if (strcmp(s->kind, "rule") == 0)
     check_rule(problems, config, s);
-  if (driver && driver->check)
+  /* Drivers print the name; a nameless [output] was reported above. */
+  if (driver && driver->check && s->name)
     driver->check(config, s->name, problems);
 }
 

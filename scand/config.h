@@ -4,7 +4,10 @@
  * user's ~/.config/scand/scand.conf + conf.d/ *.conf, else the system's
  * /etc/scand/scand.conf + conf.d/ *.conf (SCAND_CONFIG_DIR overrides the
  * directory). No file at all is valid: built-in defaults apply. Every value
- * remembers the file and line it came from so that errors can name them. */
+ * remembers the file and line it came from so that errors can name them.
+ * GKeyFile syntax, plus: "value   # note" drops the note (a '#' after a blank),
+ * and a section repeated in a later file overrides it key by key. The nameless
+ * section ([scand]) has name NULL (or "" — both are accepted). */
 #pragma once
 
 #include <glib.h>

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,16 @@ typedef enum {
 #define MAX_TIFF_PAGES 10000
 /* Layouts we cannot stream row by row are decoded whole; cap that buffer. */
 #define MAX_WHOLE_PIXELS (G_GUINT64_CONSTANT(1) << 26)
+
+/* Metric resolutions (PNG pHYs, TIFF centimetres) are stored rounded: 150 dpi
+ * becomes 5906 px/m = 150.01 dpi. Snap such values back to whole dpi so page
+ * sizes come out as intended. */
+static double
+snap_dpi(double dpi)
+{
+  double r = floor(dpi + 0.5);
+  return fabs(dpi - r) < 0.05 ? r : dpi;
+}
 
 static gboolean
 set_errno_error(GError **error, const char *path, int errsv)
@@ -474,8 +485,8 @@ png_open(ScandImageReader *r, gboolean header_only, GError **error)
   int unit;
   if (png_get_pHYs(r->png, r->png_info, &xppm, &yppm, &unit) && unit == PNG_RESOLUTION_METER &&
       xppm > 0 && yppm > 0) {
-    r->info.xres = xppm * 0.0254;
-    r->info.yres = yppm * 0.0254;
+    r->info.xres = snap_dpi(xppm * 0.0254);
+    r->info.yres = snap_dpi(yppm * 0.0254);
   }
   gboolean gray = (color & PNG_COLOR_MASK_COLOR) == 0;
   r->info.components = gray ? 1 : 3;
@@ -601,8 +612,8 @@ tiff_setup_page(ScandImageReader *r, guint index, GError **error)
   TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &unit);
   if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) && TIFFGetField(tif, TIFFTAG_YRESOLUTION, &yres) &&
       xres > 0 && yres > 0 && unit != RESUNIT_NONE) {
-    r->info.xres = unit == RESUNIT_CENTIMETER ? xres * 2.54 : xres;
-    r->info.yres = unit == RESUNIT_CENTIMETER ? yres * 2.54 : yres;
+    r->info.xres = snap_dpi(unit == RESUNIT_CENTIMETER ? xres * 2.54 : xres);
+    r->info.yres = snap_dpi(unit == RESUNIT_CENTIMETER ? yres * 2.54 : yres);
   }
   r->info.width = (int)w;
   r->info.height = (int)h;

@@ -4,6 +4,7 @@
 #include "scand/job-private.h"
 #include "scand/pdf.h"
 #include "outputs/output.h"
+#include "rules/rules.h"
 #include "rules/template.h"
 
 #include <string.h>
@@ -191,51 +192,122 @@ static gint64 retry_delay(gint64 attempts, gint64 retry_after) {
   return delay + g_random_int_range((gint32) (-delay / 5), (gint32) (delay / 5) + 1);
 }
 
+/* Tries destination i once and records the outcome. */
+static ScandDeliveryResult deliver_one(ScandJob *job, guint i, GPtrArray *messages, GError **error) {
+  ScandDelivery *d = scand_job_get_delivery(job, i);
+  const char *type = scand_delivery_get_config(d, "type");
+  const ScandOutputDriver *driver = scand_output_driver_find(type);
+  g_autoptr(GError) local = NULL;
+  ScandDeliveryResult result;
+  if (!driver) {
+    g_set_error(&local, SCAND_ERROR, SCAND_ERROR_INVAL, "output %s: unknown type \"%s\"",
+                scand_job_get_destination_name(job, i), type ? type : "");
+    result = SCAND_DELIVERY_FAILED;
+  } else {
+    scand_job_set_retry_after(job, i, 0);
+    result = driver->deliver(d, &local);
+  }
+  ScandDestState new_state = result == SCAND_DELIVERY_DONE    ? SCAND_DEST_DONE
+                             : result == SCAND_DELIVERY_RETRY ? SCAND_DEST_RETRY
+                                                              : SCAND_DEST_FAILED;
+  if (result != SCAND_DELIVERY_DONE && !local)
+    g_set_error(&local, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s: delivery failed",
+                scand_job_get_destination_name(job, i));
+  if (new_state == SCAND_DEST_RETRY) {
+    gint64 attempts = scand_job_get_destination_attempts(job, i) + 1;
+    g_autofree char *group = g_strdup_printf("dest %u", i);
+    gint64 retry_after = g_key_file_get_int64(job->state, group, "retry-after", NULL);
+    g_key_file_set_int64(job->state, group, "next-attempt",
+                         g_get_real_time() / G_USEC_PER_SEC + retry_delay(attempts, retry_after));
+  }
+  if (!scand_job_set_destination_result(job, i, new_state, local ? local->message : NULL, error))
+    return SCAND_DELIVERY_RETRY;
+  if (result == SCAND_DELIVERY_DONE)
+    scand_fault_point("delivery-recorded");
+  else if (messages)
+    g_ptr_array_add(messages, g_strdup(local->message));
+  return result;
+}
+
+/* Whether destination i has failed long or often enough for the rule's
+ * fallback. A destination that failed for good qualifies at once; one that is
+ * retrying only once the policy says so — never before. */
+static gboolean fallback_due(ScandJob *job, guint i) {
+  ScandDestState state = scand_job_get_destination_state(job, i);
+  if (state == SCAND_DEST_FAILED)
+    return TRUE;
+  if (state != SCAND_DEST_RETRY)
+    return FALSE;
+  gint64 after = g_key_file_get_int64(job->state, "fallback", "after", NULL);
+  gint64 attempts = g_key_file_get_int64(job->state, "fallback", "attempts", NULL);
+  g_autofree char *group = g_strdup_printf("dest %u", i);
+  gint64 first = g_key_file_get_int64(job->state, group, "first-attempt", NULL);
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+  return (attempts > 0 && scand_job_get_destination_attempts(job, i) >= attempts) ||
+         (after > 0 && first > 0 && now - first >= after);
+}
+
+/* Adds the rule's fallback as a destination, once, when a primary one is due. */
+static gboolean maybe_add_fallback(ScandJob *job, GError **error) {
+  if (!g_key_file_has_group(job->state, "fallback") ||
+      g_key_file_get_boolean(job->state, "fallback", "used", NULL))
+    return FALSE;
+  gboolean due = FALSE;
+  for (guint i = 0; i < scand_job_get_n_destinations(job); i++)
+    due |= fallback_due(job, i);
+  if (!due)
+    return FALSE;
+  g_autoptr(GHashTable) config = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_auto(GStrv) keys = g_key_file_get_keys(job->state, "fallback", NULL, NULL);
+  for (guint k = 0; keys && keys[k]; k++)
+    if (g_str_has_prefix(keys[k], "config."))
+      g_hash_table_insert(config, g_strdup(keys[k] + strlen("config.")),
+                          g_key_file_get_string(job->state, "fallback", keys[k], NULL));
+  g_autofree char *name = g_key_file_get_string(job->state, "fallback", "output", NULL);
+  g_key_file_set_boolean(job->state, "fallback", "used", TRUE);
+  g_key_file_set_integer(job->state, "fallback", "index", (int) scand_job_get_n_destinations(job));
+  return scand_job_add_destination(job, name, config, error);
+}
+
 ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GError **error) {
-  guint n = scand_job_get_n_destinations(job);
-  if (n == 0) {
+  if (scand_job_get_n_destinations(job) == 0) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "job %s has no destination", scand_job_get_id(job));
     return SCAND_DELIVERY_FAILED;
   }
-  gboolean any_failed = FALSE, any_retry = FALSE;
-  for (guint i = 0; i < n; i++) {
+  for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
     ScandDestState state = scand_job_get_destination_state(job, i);
-    if (state == SCAND_DEST_DONE)
+    if (state == SCAND_DEST_DONE || state == SCAND_DEST_SUPERSEDED)
       continue;
-    ScandDelivery *d = scand_job_get_delivery(job, i);
-    const char *type = scand_delivery_get_config(d, "type");
-    const ScandOutputDriver *driver = scand_output_driver_find(type);
-    g_autoptr(GError) local = NULL;
-    ScandDeliveryResult result;
-    if (!driver) {
-      g_set_error(&local, SCAND_ERROR, SCAND_ERROR_INVAL, "output %s: unknown type \"%s\"",
-                  scand_job_get_destination_name(job, i), type ? type : "");
-      result = SCAND_DELIVERY_FAILED;
-    } else {
-      scand_job_set_retry_after(job, i, 0);
-      result = driver->deliver(d, &local);
-    }
-    ScandDestState new_state = result == SCAND_DELIVERY_DONE    ? SCAND_DEST_DONE
-                               : result == SCAND_DELIVERY_RETRY ? SCAND_DEST_RETRY
-                                                                : SCAND_DEST_FAILED;
-    if (result != SCAND_DELIVERY_DONE && !local)
-      g_set_error(&local, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s: delivery failed",
-                  scand_job_get_destination_name(job, i));
-    if (new_state == SCAND_DEST_RETRY) {
-      gint64 attempts = scand_job_get_destination_attempts(job, i) + 1;
-      g_autofree char *group = g_strdup_printf("dest %u", i);
-      gint64 retry_after = g_key_file_get_int64(job->state, group, "retry-after", NULL);
-      g_key_file_set_int64(job->state, group, "next-attempt",
-                           g_get_real_time() / G_USEC_PER_SEC + retry_delay(attempts, retry_after));
-    }
-    if (!scand_job_set_destination_result(job, i, new_state, local ? local->message : NULL, error))
+    deliver_one(job, i, messages, error);
+    if (error && *error)
       return SCAND_DELIVERY_RETRY;
-    if (result == SCAND_DELIVERY_DONE)
-      scand_fault_point("delivery-recorded");
-    else if (messages)
-      g_ptr_array_add(messages, g_strdup(local->message));
-    any_failed |= result == SCAND_DELIVERY_FAILED;
-    any_retry |= result == SCAND_DELIVERY_RETRY;
+    /* The fallback goes to the end of the list, so this loop reaches it. */
+    g_autoptr(GError) local = NULL;
+    if (!maybe_add_fallback(job, &local) && local) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return SCAND_DELIVERY_RETRY;
+    }
+  }
+  /* A delivered fallback stands in for the destinations it replaced. */
+  if (g_key_file_get_boolean(job->state, "fallback", "used", NULL)) {
+    guint fb = (guint) g_key_file_get_integer(job->state, "fallback", "index", NULL);
+    if (fb < scand_job_get_n_destinations(job) && scand_job_get_destination_state(job, fb) == SCAND_DEST_DONE) {
+      for (guint i = 0; i < fb; i++) {
+        ScandDestState state = scand_job_get_destination_state(job, i);
+        if (state == SCAND_DEST_RETRY || state == SCAND_DEST_FAILED) {
+          g_autofree char *group = g_strdup_printf("dest %u", i);
+          g_key_file_set_string(job->state, group, "state", scand_dest_state_to_string(SCAND_DEST_SUPERSEDED));
+        }
+      }
+      if (!scand_job_save(job, error))
+        return SCAND_DELIVERY_RETRY;
+    }
+  }
+  gboolean any_failed = FALSE, any_retry = FALSE;
+  for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
+    ScandDestState state = scand_job_get_destination_state(job, i);
+    any_failed |= state == SCAND_DEST_FAILED;
+    any_retry |= state == SCAND_DEST_RETRY || state == SCAND_DEST_PENDING;
   }
   if (any_retry)
     return SCAND_DELIVERY_RETRY;
@@ -327,4 +399,38 @@ guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messa
       left++;
   }
   return left;
+}
+
+gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRoute *route, const char *const *to,
+                               GError **error) {
+  g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+  if (to && to[0])
+    g_strv_builder_addv(names, (const char **) to);
+  else if (route && route->deliver)
+    g_strv_builder_addv(names, (const char **) route->deliver);
+  g_auto(GStrv) list = g_strv_builder_end(names);
+  for (guint i = 0; list[i]; i++) {
+    const char *target = list[i];
+    g_autofree char *default_dir = NULL;
+    if (strcmp(target, "(default)") == 0) {
+      /* The built-in default: ~/Scans if the user made it, else ./scans. */
+      g_autofree char *home_scans = g_build_filename(g_get_home_dir(), "Scans", NULL);
+      default_dir = g_file_test(home_scans, G_FILE_TEST_IS_DIR) ? g_steal_pointer(&home_scans) : g_strdup("scans");
+      target = default_dir;
+    }
+    g_autofree char *name = NULL;
+    g_autoptr(GHashTable) output = scand_output_resolve(config, target, &name, error);
+    if (!output || !scand_job_add_destination(job, name, output, error))
+      return FALSE;
+  }
+  if (route && route->rule)
+    scand_job_set(job, "rule", route->rule);
+  if (route && route->fallback && !(to && to[0])) {
+    g_autofree char *name = NULL;
+    g_autoptr(GHashTable) output = scand_output_resolve(config, route->fallback, &name, error);
+    if (!output ||
+        !scand_job_set_fallback(job, name, output, route->fallback_after, route->fallback_attempts, error))
+      return FALSE;
+  }
+  return scand_job_save(job, error);
 }

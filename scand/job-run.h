@@ -4,6 +4,7 @@
 
 #include <glib.h>
 #include "backends/backend.h"
+#include "rules/rules.h"
 #include "scand/job.h"
 #include "scand/spool.h"
 
@@ -12,6 +13,12 @@ G_BEGIN_DECLS
 /* Called while pages arrive (page is 1-based, bytes so far of that page) and at
  * each stage ("scanning", "assembling", "delivering", "done"). */
 typedef void (*ScandJobProgressFunc)(const char *stage, guint page, guint64 bytes, gpointer user_data);
+
+/* Gives the job its destinations: to (command-line --to, overrides the rule)
+ * or the route's deliver list, and the route's fallback. "(default)" is the
+ * built-in folder (~/Scans if it exists, else ./scans). */
+gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRoute *route, const char *const *to,
+                               GError **error);
 
 /* Scans pages from scanner into job until the normal end. On an error (jam,
  * cover open, I/O…) returns FALSE with the device's error; the pages already

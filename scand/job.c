@@ -28,6 +28,7 @@ static const char *const dest_state_names[] = {
   [SCAND_DEST_RETRY] = "retry",
   [SCAND_DEST_DONE] = "done",
   [SCAND_DEST_FAILED] = "failed",
+  [SCAND_DEST_SUPERSEDED] = "superseded",
 };
 
 const char *scand_job_stage_to_string(ScandJobStage stage) {
@@ -304,6 +305,26 @@ ScandPageSink *scand_job_get_page_sink(ScandJob *job) {
 
 /* --- destinations --- */
 
+static void set_output_config(GKeyFile *state, const char *group, GHashTable *output_config) {
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init(&iter, output_config);
+  while (g_hash_table_iter_next(&iter, &key, &value)) {
+    g_autofree char *k = g_strdup_printf("config.%s", (const char *) key);
+    g_key_file_set_string(state, group, k, value);
+  }
+}
+
+gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTable *output_config, gint64 after_seconds,
+                                gint64 attempts, GError **error) {
+  g_key_file_remove_group(job->state, "fallback", NULL);
+  g_key_file_set_string(job->state, "fallback", "output", output_name);
+  g_key_file_set_int64(job->state, "fallback", "after", after_seconds);
+  g_key_file_set_int64(job->state, "fallback", "attempts", attempts);
+  set_output_config(job->state, "fallback", output_config);
+  return scand_job_save(job, error);
+}
+
 gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHashTable *output_config,
                                    GError **error) {
   guint index = job->deliveries->len;
@@ -311,13 +332,7 @@ gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHash
   g_key_file_set_string(job->state, group, "output", output_name);
   g_key_file_set_string(job->state, group, "state", dest_state_names[SCAND_DEST_PENDING]);
   g_key_file_set_int64(job->state, group, "attempts", 0);
-  GHashTableIter iter;
-  gpointer key, value;
-  g_hash_table_iter_init(&iter, output_config);
-  while (g_hash_table_iter_next(&iter, &key, &value)) {
-    g_autofree char *k = g_strdup_printf("config.%s", (const char *) key);
-    g_key_file_set_string(job->state, group, k, value);
-  }
+  set_output_config(job->state, group, output_config);
   if (!scand_job_save(job, error))
     return FALSE;
   job_load_deliveries(job);
@@ -371,6 +386,8 @@ gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestS
     g_key_file_remove_key(job->state, group, "last-error", NULL);
   g_autoptr(GDateTime) now = g_date_time_new_now_utc();
   g_key_file_set_int64(job->state, group, "last-attempt", g_date_time_to_unix(now));
+  if (!g_key_file_has_key(job->state, group, "first-attempt", NULL))
+    g_key_file_set_int64(job->state, group, "first-attempt", g_date_time_to_unix(now));
   return scand_job_save(job, error);
 }
 

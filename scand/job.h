@@ -28,6 +28,7 @@ typedef enum {
   SCAND_DEST_RETRY,
   SCAND_DEST_DONE,
   SCAND_DEST_FAILED,
+  SCAND_DEST_SUPERSEDED,  /* given up for the rule's fallback, which delivered */
 } ScandDestState;
 
 typedef struct ScandJob ScandJob;
@@ -85,6 +86,13 @@ gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestS
                                           GError **error);
 gint64 scand_job_get_destination_attempts(ScandJob *job, guint index);
 const char *scand_job_get_destination_error(ScandJob *job, guint index);
+
+/* The rule's fallback: an output used only when a destination keeps failing
+ * (after attempts failed attempts, or after seconds of retrying; either may be
+ * 0 = not by that measure; a destination that failed for good qualifies at
+ * once). Saved with the job. */
+gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTable *output_config, gint64 after_seconds,
+                                gint64 attempts, GError **error);
 
 /* Removes a finished job from the spool (rename away, then delete). */
 gboolean scand_job_remove(ScandJob *job, GError **error);

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -735,6 +736,22 @@ add_ccitt_image(ScandPdf *pdf, PreparedPage *page, GError **error)
   return ret == HPDF_OK ? image : NULL;
 }
 
+/* libhpdf writes reals as floats rounded to 5 decimals: 2480 px at 300 dpi
+ * = 595.2 pt comes out as 595.20001, and renderers then make the page one
+ * pixel wider (ceil). Returns the largest value at most v as written. */
+static HPDF_REAL
+pdf_real_not_above(double v)
+{
+  float f = (float)v;
+  for (int i = 0; i < 8; i++) {
+    double written = floor((double)f * 100000.0 + 0.5) / 100000.0;
+    if (written <= v)
+      break;
+    f = nextafterf(f, 0);
+  }
+  return f;
+}
+
 static gboolean
 add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **error)
 {
@@ -775,8 +792,8 @@ add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **error)
     return FALSE;
   }
 
-  double w_pt = page->width * 72.0 / page->xdpi;
-  double h_pt = page->height * 72.0 / page->ydpi;
+  HPDF_REAL w_pt = pdf_real_not_above(page->width * 72.0 / page->xdpi);
+  HPDF_REAL h_pt = pdf_real_not_above(page->height * 72.0 / page->ydpi);
   HPDF_Page hpage = HPDF_AddPage(pdf->doc);
   if (!hpage)
     return check_hpdf(pdf, "page", error);
@@ -786,11 +803,11 @@ add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **error)
   if (box) {
     HPDF_Array_AddNumber(box, 0);
     HPDF_Array_AddNumber(box, 0);
-    HPDF_Array_AddReal(box, (HPDF_REAL)w_pt);
-    HPDF_Array_AddReal(box, (HPDF_REAL)h_pt);
+    HPDF_Array_AddReal(box, w_pt);
+    HPDF_Array_AddReal(box, h_pt);
     HPDF_Dict_Add(hpage, "MediaBox", box);
   }
-  HPDF_Page_DrawImage(hpage, image, 0, 0, (HPDF_REAL)w_pt, (HPDF_REAL)h_pt);
+  HPDF_Page_DrawImage(hpage, image, 0, 0, w_pt, h_pt);
   if (!check_hpdf(pdf, "page", error))
     return FALSE;
   pdf->n_pages++;

@@ -65,7 +65,23 @@ set -e
 assert_contains "$T/err" "($SMBD_URL)"
 [ ! -e "$SMBD_SHARE/adhoc.pdf" ] || fail "an anonymous delivery landed on the share"
 
+# A client smb.conf that would get in the way (libsmbclient reads
+# ~/.smb/smb.conf, else /etc/samba/smb.conf) does not: the output's own
+# settings win over its protocol range, Kerberos and workgroup.
+mkdir -p "$HOME/.smb"
+cat >"$HOME/.smb/smb.conf" <<SMBCONF
+[global]
+  client min protocol = CORE
+  client max protocol = NT1
+  client use kerberos = required
+  workgroup = ELSEWHERE
+SMBCONF
+deliver "$T/other.pdf" --to share --name client-conf.pdf
+cmp "$T/other.pdf" "$SMBD_SHARE/office/in/client-conf.pdf" || fail "delivery with a hostile client smb.conf"
+[ ! -s "$T/stdout" ] || [ "$(wc -l <"$T/stdout")" -le 1 ] || { cat "$T/stdout" >&2; fail "libsmbclient printed on stdout"; }
+rm -rf "$HOME/.smb"
+
 # No temporary file anywhere, and exactly the files delivered.
 [ -z "$(find "$SMBD_SHARE" -name '.scand-*')" ] || { find "$SMBD_SHARE" >&2; fail "temporary file left behind"; }
-assert_eq 8 "$(count_files "$SMBD_SHARE")" "files on the share"
+assert_eq 9 "$(count_files "$SMBD_SHARE")" "files on the share"
 echo "ok"

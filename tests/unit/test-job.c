@@ -261,6 +261,60 @@ static void test_retry_queued(Fixture *fx, gconstpointer data) {
   g_assert_cmpuint(count_files(missing, NULL), ==, 1);
 }
 
+/* The rule's fallback is used after its policy (here: 2 failed attempts),
+ * never before, and then stands in for the destination it replaced. */
+static void test_fallback_policy(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
+  g_autofree char *missing = g_build_filename(fx->dir, "share-down", NULL);
+  g_autoptr(GHashTable) primary = g_hash_table_new(g_str_hash, g_str_equal);
+  g_hash_table_insert(primary, "type", "folder");
+  g_hash_table_insert(primary, "path", missing);
+  g_assert_true(scand_job_add_destination(job, "share", primary, &error));
+  g_autoptr(GHashTable) fallback = g_hash_table_new(g_str_hash, g_str_equal);
+  g_hash_table_insert(fallback, "type", "folder");
+  g_hash_table_insert(fallback, "path", fx->dest);
+  g_hash_table_insert(fallback, "create", "true");
+  g_assert_true(scand_job_set_fallback(job, "mailbox", fallback, 0, 2, &error));
+  scand_job_set(job, "template", "f.pdf");
+  g_autoptr(ScandScanner) scanner = fake_new(1, -1);
+  ScandScanSettings settings = { 0 };
+  g_assert_true(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
+  g_assert_true(scand_job_run_assemble(job, &error));
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_RETRY);
+  g_assert_no_error(error);
+  /* One failed attempt: the policy says two, so no fallback yet. */
+  g_assert_cmpuint(scand_job_get_n_destinations(job), ==, 1);
+  g_assert_false(g_file_test(fx->dest, G_FILE_TEST_EXISTS));
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_DONE);
+  g_assert_no_error(error);
+  g_assert_cmpuint(scand_job_get_n_destinations(job), ==, 2);
+  g_assert_cmpstr(scand_job_get_destination_name(job, 1), ==, "mailbox");
+  g_assert_cmpint(scand_job_get_destination_state(job, 0), ==, SCAND_DEST_SUPERSEDED);
+  g_assert_cmpuint(count_files(fx->dest, NULL), ==, 1);
+  g_assert_false(g_file_test(missing, G_FILE_TEST_EXISTS));
+}
+
+/* Without a fallback in the rule, a failing destination is never replaced. */
+static void test_no_fallback_without_rule(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
+  g_autofree char *missing = g_build_filename(fx->dir, "share-down", NULL);
+  g_autoptr(GHashTable) primary = g_hash_table_new(g_str_hash, g_str_equal);
+  g_hash_table_insert(primary, "type", "folder");
+  g_hash_table_insert(primary, "path", missing);
+  g_assert_true(scand_job_add_destination(job, "share", primary, &error));
+  scand_job_set(job, "template", "f.pdf");
+  g_autoptr(ScandScanner) scanner = fake_new(1, -1);
+  ScandScanSettings settings = { 0 };
+  g_assert_true(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
+  g_assert_true(scand_job_run_assemble(job, &error));
+  for (int i = 0; i < 5; i++)
+    g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_RETRY);
+  g_assert_cmpuint(scand_job_get_n_destinations(job), ==, 1);
+  g_assert_cmpint(scand_job_get_destination_attempts(job, 0), ==, 5);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
@@ -270,5 +324,7 @@ int main(int argc, char **argv) {
   ADD("/job/jam-first-page", test_jam_first_page);
   ADD("/job/resume-scanning", test_resume_scanning);
   ADD("/job/retry-queued", test_retry_queued);
+  ADD("/job/fallback-policy", test_fallback_policy);
+  ADD("/job/no-fallback-without-rule", test_no_fallback_without_rule);
   return g_test_run();
 }
