@@ -450,3 +450,130 @@ char *scand_m365_token_get(const ScandM365Credentials *creds, gint64 *retry_afte
   g_mutex_unlock(&cache_lock);
   return token;
 }
+
+/* ---- helpers shared by the outputs ------------------------------------------- */
+
+void scand_m365_credentials_free(ScandM365Credentials *c) {
+  if (!c)
+    return;
+  g_free((char *) c->authority);
+  g_free((char *) c->tenant);
+  g_free((char *) c->client_id);
+  if (c->client_secret)
+    memset((char *) c->client_secret, 0, strlen(c->client_secret));
+  g_free((char *) c->client_secret);
+  g_free((char *) c->certificate_pem);
+  if (c->key_pem)
+    memset((char *) c->key_pem, 0, strlen(c->key_pem));
+  g_free((char *) c->key_pem);
+  g_free((char *) c->scope);
+  g_free((char *) c->ca_file);
+  g_free(c);
+}
+
+ScandM365Credentials *scand_m365_credentials_load(ScandDelivery *d, const char *scope, GError **error) {
+  const char *out = scand_delivery_get_output_name(d);
+  g_autoptr(ScandM365Credentials) c = g_new0(ScandM365Credentials, 1);
+  c->authority = g_strdup(scand_delivery_get_config(d, "authority"));
+  c->tenant = g_strdup(scand_delivery_get_config(d, "tenant"));
+  c->client_id = g_strdup(scand_delivery_get_config(d, "client-id"));
+  c->scope = g_strdup(scope);
+  c->ca_file = g_strdup(scand_delivery_get_config(d, "ca-file"));
+  if (!c->tenant || !c->client_id) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "output %s: tenant and client-id are required", out);
+    return NULL;
+  }
+  if (scand_delivery_get_config(d, "client-secret-file")) {
+    c->client_secret = scand_delivery_read_secret(d, "client-secret-file", error);
+    if (!c->client_secret)
+      return NULL;
+  } else if (scand_delivery_get_config(d, "client-certificate")) {
+    const char *cert = scand_delivery_get_config(d, "client-certificate");
+    g_autoptr(GError) local = NULL;
+    char *pem = NULL;
+    if (!g_file_get_contents(cert, &pem, NULL, &local)) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "output %s: client-certificate: %s", out, local->message);
+      return NULL;
+    }
+    c->certificate_pem = pem;
+    if (scand_delivery_get_config(d, "client-key")) {
+      c->key_pem = scand_delivery_read_secret(d, "client-key", error);
+      if (!c->key_pem)
+        return NULL;
+    }
+  } else {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
+                "output %s: client-secret-file or client-certificate (+ client-key) is required", out);
+    return NULL;
+  }
+  return g_steal_pointer(&c);
+}
+
+char *scand_m365_text_expand(const char *tmpl, const char *device, const char *pages, const char *created,
+                             const char *name, const char *profile, const char *job) {
+  g_autoptr(GDateTime) when = created ? g_date_time_new_from_iso8601(created, NULL) : NULL;
+  g_autoptr(GDateTime) local = when ? g_date_time_to_local(when) : g_date_time_new_now_local();
+  g_autofree char *date = g_date_time_format(local, "%Y-%m-%d %H:%M");
+  g_autofree char *base = name ? g_path_get_basename(name) : NULL;
+  const struct {
+    const char *field, *value;
+  } fields[] = {
+    { "device", device ? device : "scanner" }, { "pages", pages ? pages : "?" }, { "date", date },
+    { "name", base ? base : "scan.pdf" },      { "profile", profile ? profile : "" },
+    { "job", job ? job : "" },
+  };
+  GString *s = g_string_new(NULL);
+  for (const char *p = tmpl ? tmpl : ""; *p;) {
+    if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+      g_string_append_c(s, p[0]);
+      p += 2;
+      continue;
+    }
+    if (*p == '{') {
+      const char *end = strchr(p, '}');
+      gboolean done = FALSE;
+      for (guint i = 0; end && i < G_N_ELEMENTS(fields); i++)
+        if ((gsize) (end - p - 1) == strlen(fields[i].field) && strncmp(p + 1, fields[i].field, end - p - 1) == 0) {
+          g_string_append(s, fields[i].value);
+          p = end + 1;
+          done = TRUE;
+          break;
+        }
+      if (done)
+        continue;
+    }
+    g_string_append_c(s, *p++);
+  }
+  return g_string_free(s, FALSE);
+}
+
+char *scand_m365_delivery_text(ScandDelivery *d, const char *tmpl) {
+  return scand_m365_text_expand(tmpl, scand_delivery_get_fact(d, "device"), scand_delivery_get_fact(d, "pages"),
+                                scand_delivery_get_fact(d, "created"), scand_delivery_get_name(d),
+                                scand_delivery_get_fact(d, "profile"), scand_delivery_get_job_id(d));
+}
+
+gboolean scand_m365_parse_size(const char *text, gint64 *bytes) {
+  if (!text || !g_ascii_isdigit(*text))
+    return FALSE;
+  char *end = NULL;
+  guint64 v = g_ascii_strtoull(text, &end, 10);
+  gint shift = 0;
+  if (*end == 'k' || *end == 'K')
+    shift = 10;
+  else if (*end == 'm' || *end == 'M')
+    shift = 20;
+  else if (*end == 'g' || *end == 'G')
+    shift = 30;
+  if (shift) {
+    end++;
+    if (*end == 'B' || *end == 'b')
+      end++;
+  } else if (*end == 'B' || *end == 'b') {
+    end++;
+  }
+  if (*end || v > ((guint64) G_MAXINT64 >> shift))
+    return FALSE;
+  *bytes = (gint64) (v << shift);
+  return TRUE;
+}

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <glib.h>
+#include "outputs/output.h"
 
 G_BEGIN_DECLS
 
@@ -82,5 +83,26 @@ void scand_m365_reply_set_error(const ScandM365Reply *reply, const char *what, G
 
 /* Base64url without padding; newly allocated. */
 char *scand_m365_base64url(const guchar *data, gsize len);
+
+/* ---- helpers shared by the smtp, graph-mail and m365-drive outputs ---------- */
+
+/* Reads authority, tenant, client-id, client-secret-file or
+ * client-certificate + client-key, ca-file of the delivery's output. The
+ * returned struct owns its strings; free with scand_m365_credentials_free(). */
+ScandM365Credentials *scand_m365_credentials_load(ScandDelivery *d, const char *scope, GError **error);
+void scand_m365_credentials_free(ScandM365Credentials *creds);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandM365Credentials, scand_m365_credentials_free)
+
+/* Expands a subject or body template: {device} {pages} {date} {name} {profile}
+ * {job}; "{{" and "}}" are braces; an unknown field stays as written.
+ * created is the job's ISO 8601 creation time (may be NULL). Newly allocated. */
+char *scand_m365_text_expand(const char *tmpl, const char *device, const char *pages, const char *created,
+                             const char *name, const char *profile, const char *job);
+/* The same with the delivery's facts. */
+char *scand_m365_delivery_text(ScandDelivery *d, const char *tmpl);
+
+/* Parses a size "35M", "3MB", "512k", "1048576" (K/M/G are powers of 1024);
+ * FALSE when malformed. */
+gboolean scand_m365_parse_size(const char *text, gint64 *bytes);
 
 G_END_DECLS

@@ -9,5 +9,6 @@ G_BEGIN_DECLS
 extern const ScandOutputDriver scand_output_folder;
 extern const ScandOutputDriver scand_output_smb;
 extern const ScandOutputDriver scand_output_usb, scand_output_print;
+extern const ScandOutputDriver scand_output_smtp;
 
 G_END_DECLS

@@ -9,6 +9,7 @@ static const ScandOutputDriver *const drivers[] = {
   &scand_output_folder,
   &scand_output_smb,
   &scand_output_usb, &scand_output_print,
+  &scand_output_smtp,
   NULL,
 };
 

@@ -41,8 +41,9 @@ char *scand_smb_name_with_suffix(const char *name, guint n);
 char *scand_smb_safe_name(const char *name);
 
 /* The hidden temporary name a job's upload goes to, stable across attempts so
- * that a retry finds it: ".scand-<job>-<output>.part" with anything outside
- * [A-Za-z0-9._-] replaced by '_'. Newly allocated. */
+ * that a retry finds it: ".scand-<job>-<output>.part" (each part at most 64
+ * bytes) with anything outside [A-Za-z0-9._-] replaced by '_'. Newly
+ * allocated. */
 char *scand_smb_temp_name(const char *job_id, const char *output_name);
 
 /* What went wrong, for classification. */

@@ -20,6 +20,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -29,6 +31,12 @@
  * back to the queue; the queue's backoff covers the rest of "wait". */
 #define USB_WATCH_SLICE_S 5
 #define USB_STATE_FIRST_MISSING "usb-first-missing"
+/* The directory scand mounted the stick on (only while it is mounted). */
+#define USB_STATE_MOUNTED "usb-mounted"
+#define USB_MOUNT_ROOT_DEFAULT "/run/scand/media"
+/* How often a delivery that may mount looks for newly plugged devices; those
+ * do not change the mount table, so poll() cannot tell. */
+#define USB_DEVICE_RESCAN_MS 1000
 
 static const ScandConfigKey usb_keys[] = {
   {"label", SCAND_KEY_STRING, NULL, 0, 0},
@@ -38,6 +46,8 @@ static const ScandConfigKey usb_keys[] = {
   {"subdir", SCAND_KEY_STRING, NULL, 0, 0},
   {"wait", SCAND_KEY_DURATION, NULL, 0, 0},
   {"allow-non-removable", SCAND_KEY_BOOL, NULL, 0, 0},
+  {"mount", SCAND_KEY_BOOL, NULL, 0, 0},
+  {"unmount-after", SCAND_KEY_BOOL, NULL, 0, 0},
   {NULL, 0, NULL, 0, 0},
 };
 
@@ -174,6 +184,7 @@ typedef struct {
   char *devnode;      /* "/dev/sdb1" */
   char *label;        /* NULL when unknown */
   char *uuid;
+  char *fstype;       /* "vfat", "ext4"…; NULL unless a file system was found */
   gboolean removable; /* the disk's removable flag, or attached through USB */
   gboolean probed;    /* label/uuid come from reading the superblock */
 } UsbDevice;
@@ -182,6 +193,7 @@ static void usb_device_clear(UsbDevice *dev) {
   g_clear_pointer(&dev->devnode, g_free);
   g_clear_pointer(&dev->label, g_free);
   g_clear_pointer(&dev->uuid, g_free);
+  g_clear_pointer(&dev->fstype, g_free);
 }
 
 static gboolean usb_read_sysfs_flag(const char *dir, const char *name) {
@@ -225,7 +237,8 @@ static gboolean usb_device_probe(dev_t devno, UsbDevice *dev) {
   blkid_probe pr = dev->devnode[0] ? blkid_new_probe_from_filename(dev->devnode) : NULL;
   if (pr) {
     blkid_probe_enable_superblocks(pr, 1);
-    blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID);
+    blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID | BLKID_SUBLKS_TYPE |
+                                              BLKID_SUBLKS_USAGE);
     if (blkid_do_safeprobe(pr) == 0) {
       const char *value = NULL;
       dev->probed = TRUE;
@@ -233,6 +246,10 @@ static gboolean usb_device_probe(dev_t devno, UsbDevice *dev) {
         dev->label = g_strdup(value);
       if (blkid_probe_lookup_value(pr, "UUID", &value, NULL) == 0)
         dev->uuid = g_strdup(value);
+      const char *usage = NULL;
+      if (blkid_probe_lookup_value(pr, "USAGE", &usage, NULL) == 0 && strcmp(usage, "filesystem") == 0 &&
+          blkid_probe_lookup_value(pr, "TYPE", &value, NULL) == 0)
+        dev->fstype = g_strdup(value);
     }
     blkid_free_probe(pr);
   }
@@ -294,6 +311,8 @@ typedef struct {
   gboolean any_removable;
   const char *media_root;
   gboolean allow_non_removable;
+  gboolean mount;         /* mount a matching stick that nobody mounted */
+  gboolean unmount_after; /* unmount it again once written (only if scand mounted it) */
   gint64 wait_s;
   char *subdir;       /* relative, "" for the stick's root */
   char *wanted;       /* "USB stick labelled SCANS", for messages */
@@ -317,6 +336,10 @@ static gboolean usb_settings_load(ScandDelivery *d, UsbSettings *s, GError **err
   s->any_removable = usb_parse_bool(scand_delivery_get_config(d, "any-removable"), FALSE);
   s->media_root = scand_delivery_get_config(d, "media-root");
   s->allow_non_removable = usb_parse_bool(scand_delivery_get_config(d, "allow-non-removable"), FALSE);
+  s->mount = usb_parse_bool(scand_delivery_get_config(d, "mount"), FALSE);
+  /* A stick scand mounted and left mounted would stay mounted, stale, after
+   * it is pulled: unmounting is the default. */
+  s->unmount_after = usb_parse_bool(scand_delivery_get_config(d, "unmount-after"), TRUE);
   const char *wait = scand_delivery_get_config(d, "wait");
   s->wait_s = USB_WAIT_DEFAULT_S;
   if (wait && !scand_config_parse_duration(wait, &s->wait_s)) {
@@ -346,9 +369,44 @@ static gboolean usb_settings_load(ScandDelivery *d, UsbSettings *s, GError **err
   return TRUE;
 }
 
+typedef enum {
+  USB_NO_MATCH,
+  USB_REFUSED,
+  USB_USABLE,
+} UsbVerdict;
+
+/* Decides whether dev (mounted at where, or not mounted with where NULL) is
+ * the stick the output wants. A match that may not be used sets *refusal
+ * (newly allocated; the first one wins). */
+static UsbVerdict usb_judge(const UsbSettings *s, const UsbDevice *dev, dev_t devno, const char *where,
+                            gboolean read_only, char **refusal) {
+  if (!usb_device_matches(dev, devno, s->label, s->uuid))
+    return USB_NO_MATCH;
+  /* any-removable alone: fixed disks are simply not candidates, unless a
+   * media-root narrows the search to mounts made for this purpose (the root
+   * file system must never "match"). */
+  if (!s->label && !s->uuid && !dev->removable && !(s->allow_non_removable && s->media_root))
+    return USB_NO_MATCH;
+  if (!dev->removable && !s->allow_non_removable) {
+    if (!*refusal) {
+      g_autofree char *what =
+          where ? g_strdup_printf("%s is on %s, which", where, dev->devnode) : g_strdup(dev->devnode);
+      *refusal = g_strdup_printf("%s is not a removable device — refusing it "
+                                 "(set allow-non-removable = true to use it anyway)",
+                                 what);
+    }
+    return USB_REFUSED;
+  }
+  if (read_only) {
+    if (!*refusal)
+      *refusal = g_strdup_printf("%s (%s) is mounted read-only", where, dev->devnode);
+    return USB_REFUSED;
+  }
+  return USB_USABLE;
+}
+
 /* Looks through the mounts for the stick. Returns the mount point (newly
- * allocated) or NULL; a matching mount that may not be used sets *refusal
- * (newly allocated, first one wins). */
+ * allocated) or NULL. */
 static char *usb_find_stick(const UsbSettings *s, GPtrArray *mounts, dev_t *devno, char **refusal) {
   for (guint i = 0; i < mounts->len; i++) {
     const ScandUsbMount *m = g_ptr_array_index(mounts, i);
@@ -357,58 +415,137 @@ static char *usb_find_stick(const UsbSettings *s, GPtrArray *mounts, dev_t *devn
     UsbDevice dev;
     if (!usb_device_probe(m->devno, &dev))
       continue;
-    gboolean match = usb_device_matches(&dev, m->devno, s->label, s->uuid);
-    /* any-removable alone: fixed disks are simply not candidates, unless a
-     * media-root narrows the search to mounts made for this purpose (the
-     * root file system must never "match"). */
-    if (match && !s->label && !s->uuid && !dev.removable && !(s->allow_non_removable && s->media_root))
-      match = FALSE;
-    if (!match) {
-      usb_device_clear(&dev);
-      continue;
-    }
-    if (!dev.removable && !s->allow_non_removable) {
-      if (!*refusal)
-        *refusal = g_strdup_printf("%s is on %s, which is not a removable device — refusing it "
-                                   "(set allow-non-removable = true to use it anyway)",
-                                   m->mount_point, dev.devnode);
-    } else if (m->read_only) {
-      if (!*refusal)
-        *refusal = g_strdup_printf("%s (%s) is mounted read-only", m->mount_point, dev.devnode);
-    } else {
-      usb_device_clear(&dev);
+    UsbVerdict verdict = usb_judge(s, &dev, m->devno, m->mount_point, m->read_only, refusal);
+    usb_device_clear(&dev);
+    if (verdict == USB_USABLE) {
       *devno = m->devno;
       return g_strdup(m->mount_point);
     }
-    usb_device_clear(&dev);
   }
   return NULL;
 }
 
-/* Reads mountinfo from fd (rewinding it) and looks for the stick. */
-static char *usb_scan(const UsbSettings *s, int fd, dev_t *devno, char **refusal, GError **error) {
+static gboolean usb_devno_mounted(GPtrArray *mounts, dev_t devno) {
+  for (guint i = 0; i < mounts->len; i++)
+    if (((const ScandUsbMount *) g_ptr_array_index(mounts, i))->devno == devno)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean usb_is_mount_point(GPtrArray *mounts, const char *path) {
+  for (guint i = 0; i < mounts->len; i++)
+    if (strcmp(((const ScandUsbMount *) g_ptr_array_index(mounts, i))->mount_point, path) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* A directory for the stick below the mount root, named after its label (or
+ * UUID, or device), that nothing is mounted on. Newly allocated. */
+static char *usb_mount_target(const UsbSettings *s, const UsbDevice *dev, GPtrArray *mounts) {
+  const char *root = s->media_root ? s->media_root : USB_MOUNT_ROOT_DEFAULT;
+  g_autofree char *node = g_path_get_basename(dev->devnode);
+  const char *name = dev->label && *dev->label ? dev->label : dev->uuid && *dev->uuid ? dev->uuid : node;
+  g_autofree char *base = g_strdup(name);
+  for (char *p = base; *p; p++)
+    if (!g_ascii_isalnum(*p) && !strchr("._-", *p))
+      *p = '_';
+  if (base[0] == '.' || base[0] == '\0') {
+    g_autofree char *old = g_steal_pointer(&base);
+    base = g_strconcat("stick", old, NULL);
+  }
+  for (guint n = 1;; n++) {
+    g_autofree char *leaf = n == 1 ? g_strdup(base) : g_strdup_printf("%s-%u", base, n);
+    char *target = g_build_filename(root, leaf, NULL);
+    if (!usb_is_mount_point(mounts, target))
+      return target;
+    g_free(target);
+  }
+}
+
+/* Looks for the stick among the block devices nobody mounted and mounts it
+ * (nosuid, nodev, noexec). Returns the mount point (newly allocated) or NULL;
+ * a mount that failed for good is a refusal, one worth retrying an error. */
+static char *usb_mount_stick(ScandDelivery *d, const UsbSettings *s, GPtrArray *mounts, dev_t *devno,
+                             char **refusal, GError **error) {
+  g_autoptr(GDir) dir = g_dir_open("/sys/class/block", 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name(dir))) {
+    g_autofree char *dev_path = g_build_filename("/sys/class/block", name, "dev", NULL);
+    g_autofree char *text = NULL;
+    unsigned maj, min;
+    if (!g_file_get_contents(dev_path, &text, NULL, NULL) || sscanf(text, "%u:%u", &maj, &min) != 2)
+      continue;
+    dev_t number = makedev(maj, min);
+    if (usb_devno_mounted(mounts, number))
+      continue;
+    UsbDevice dev;
+    if (!usb_device_probe(number, &dev))
+      continue;
+    if (!dev.fstype || usb_judge(s, &dev, number, NULL, FALSE, refusal) != USB_USABLE) {
+      usb_device_clear(&dev);
+      continue;
+    }
+    g_autofree char *target = usb_mount_target(s, &dev, mounts);
+    g_autoptr(GError) local = NULL;
+    /* Recorded first: after a crash the next attempt knows it may unmount. */
+    if (!scand_fs_mkdir_p(target, 0755, &local) || !scand_delivery_set_state(d, USB_STATE_MOUNTED, target, &local)) {
+      usb_device_clear(&dev);
+      g_propagate_error(error, g_steal_pointer(&local));
+      return NULL;
+    }
+    if (mount(dev.devnode, target, dev.fstype, MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME, NULL) < 0) {
+      int errsv = errno;
+      scand_delivery_set_state(d, USB_STATE_MOUNTED, NULL, NULL);
+      rmdir(target);
+      g_autofree char *what = g_strdup_printf("cannot mount %s (%s) on %s: %s%s", dev.devnode, dev.fstype, target,
+                                              g_strerror(errsv),
+                                              errsv == EPERM    ? " (mounting needs root; or let the desktop mount it)"
+                                              : errsv == ENODEV ? " (this kernel has no driver for that file system)"
+                                                                : "");
+      usb_device_clear(&dev);
+      if (errsv == EBUSY || errsv == EIO || errsv == ENXIO || errsv == ENOENT || errsv == ENOMEDIUM)
+        g_set_error_literal(error, SCAND_ERROR, SCAND_ERROR_RETRY, what);
+      else if (!*refusal)
+        *refusal = g_steal_pointer(&what);
+      return NULL;
+    }
+    usb_device_clear(&dev);
+    *devno = number;
+    return g_steal_pointer(&target);
+  }
+  return NULL;
+}
+
+/* Reads mountinfo from fd (rewinding it). Newly allocated. */
+static GPtrArray *usb_read_mounts(int fd, GError **error) {
   if (lseek(fd, 0, SEEK_SET) < 0)
     return scand_fs_error_errno(error, errno, "cannot rewind /proc/self/mountinfo"), NULL;
-  GString *text = g_string_new(NULL);
+  g_autoptr(GString) text = g_string_new(NULL);
   char buf[8192];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0) {
-      int errsv = errno;
-      g_string_free(text, TRUE);
-      return scand_fs_error_errno(error, errsv, "cannot read /proc/self/mountinfo"), NULL;
-    }
+    if (n < 0)
+      return scand_fs_error_errno(error, errno, "cannot read /proc/self/mountinfo"), NULL;
     if (n == 0)
       break;
     g_string_append_len(text, buf, n);
   }
-  g_autoptr(GPtrArray) mounts = scand_usb_mountinfo_parse(text->str, text->len, "/proc/self/mountinfo", error);
-  g_string_free(text, TRUE);
+  return scand_usb_mountinfo_parse(text->str, text->len, "/proc/self/mountinfo", error);
+}
+
+/* Finds the stick among the mounts, or, with mount = true, among the block
+ * devices nobody mounted. Returns its mount point (newly allocated) or NULL. */
+static char *usb_locate(ScandDelivery *d, const UsbSettings *s, int fd, dev_t *devno, char **refusal,
+                        GError **error) {
+  g_autoptr(GPtrArray) mounts = usb_read_mounts(fd, error);
   if (!mounts)
     return NULL;
-  return usb_find_stick(s, mounts, devno, refusal);
+  char *mount_point = usb_find_stick(s, mounts, devno, refusal);
+  if (mount_point || *refusal || !s->mount)
+    return mount_point;
+  return usb_mount_stick(d, s, mounts, devno, refusal, error);
 }
 
 /* Writes onto the stick mounted at mount_point (device devno) with the
@@ -494,7 +631,7 @@ static ScandDeliveryResult usb_deliver(ScandDelivery *d, GError **error) {
   dev_t devno = 0;
   gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-  mount_point = usb_scan(&s, fd, &devno, &refusal, &local);
+  mount_point = usb_locate(d, &s, fd, &devno, &refusal, &local);
   if (!mount_point && !local && !refusal) {
     if (!usb_missing_since(d, now, &elapsed, &local))
       goto out;
@@ -506,13 +643,13 @@ static ScandDeliveryResult usb_deliver(ScandDelivery *d, GError **error) {
       if (left_ms <= 0)
         break;
       struct pollfd pfd = {.fd = fd, .events = POLLPRI};
-      int r = poll(&pfd, 1, (int) MIN(left_ms, G_MAXINT));
+      int r = poll(&pfd, 1, (int) MIN(left_ms, s.mount ? USB_DEVICE_RESCAN_MS : G_MAXINT));
       if (r < 0 && errno != EINTR) {
         scand_fs_error_errno(&local, errno, "cannot watch /proc/self/mountinfo");
         break;
       }
-      if (r > 0)
-        mount_point = usb_scan(&s, fd, &devno, &refusal, &local);
+      if (r > 0 || (r == 0 && s.mount))
+        mount_point = usb_locate(d, &s, fd, &devno, &refusal, &local);
     }
   }
 
@@ -542,7 +679,17 @@ out:
   /* Found: a later absence starts a new wait. */
   if (scand_delivery_get_state(d, USB_STATE_FIRST_MISSING))
     scand_delivery_set_state(d, USB_STATE_FIRST_MISSING, NULL, NULL);
-  return usb_write(d, &s, mount_point, devno, error);
+  ScandDeliveryResult result = usb_write(d, &s, mount_point, devno, error);
+
+  /* Only what scand mounted itself, and only once nothing of it is left in
+   * memory (usb_write() synced the file system). A busy mount (someone
+   * opened it meanwhile) stays; the delivery is done either way. */
+  const char *mounted = scand_delivery_get_state(d, USB_STATE_MOUNTED);
+  if (s.unmount_after && mounted && strcmp(mounted, mount_point) == 0 && umount2(mount_point, 0) == 0) {
+    rmdir(mount_point);
+    scand_delivery_set_state(d, USB_STATE_MOUNTED, NULL, NULL);
+  }
+  return result;
 }
 
 /* Extra checks for `scand config check`. */

@@ -5,6 +5,7 @@
 #include "scand/error.h"
 #include "scand/job-run.h"
 #include "scand/job.h"
+#include "scand/scan-plan.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -96,103 +97,6 @@ static void scan_args_clear(ScanArgs *a) {
   g_free(a->spool);
 }
 
-/* The [scanner] section for --device (a section name or a URI), or the first one. */
-static char *find_scanner_section(ScandConfig *config, const char *device) {
-  g_auto(GStrv) names = scand_config_list_sections(config, "scanner");
-  for (guint i = 0; names && names[i]; i++) {
-    if (!device)
-      return g_strdup(names[i]);
-    if (strcmp(names[i], device) == 0 || g_strcmp0(scand_config_get(config, "scanner", names[i], "device"), device) == 0)
-      return g_strdup(names[i]);
-  }
-  return NULL;
-}
-
-static gboolean profile_get_string(ScandConfig *config, const char *profile, const char *key, const char **out) {
-  const char *v = profile ? scand_config_get(config, "profile", profile, key) : NULL;
-  if (v)
-    *out = v;
-  return v != NULL;
-}
-
-static gboolean build_settings(ScandConfig *config, const char *profile, const char *scanner_section, ScanArgs *a,
-                               ScandScanSettings *s, GError **error) {
-  memset(s, 0, sizeof *s);
-  const char *v;
-  if (profile && !scand_config_has_section(config, "profile", profile)) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "no [profile %s] in the configuration", profile);
-    return FALSE;
-  }
-  const char *source = a->source;
-  if (!source && profile_get_string(config, profile, "source", &v))
-    source = v;
-  if (source && !scand_source_from_string(source, &s->source)) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "source \"%s\": expected flatbed, feeder or auto", source);
-    return FALSE;
-  }
-  const char *mode = a->mode;
-  if (!mode && profile_get_string(config, profile, "mode", &v))
-    mode = v;
-  if (mode && !scand_color_mode_from_string(mode, &s->mode)) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "mode \"%s\": expected color, gray or lineart", mode);
-    return FALSE;
-  }
-  gint64 n;
-  if (profile) {
-    if (!scand_config_get_int(config, "profile", profile, "resolution", 0, &n, error))
-      return FALSE;
-    s->resolution = (int) n;
-    if (!scand_config_get_int(config, "profile", profile, "pages", 0, &n, error))
-      return FALSE;
-    s->max_pages = (guint) n;
-    if (!scand_config_get_bool(config, "profile", profile, "duplex", FALSE, &s->duplex, error))
-      return FALSE;
-    static const char *const area_keys[] = { "area-x", "area-y", "area-width", "area-height" };
-    double *area[] = { &s->x, &s->y, &s->width, &s->height };
-    for (guint i = 0; i < G_N_ELEMENTS(area_keys); i++) {
-      if (!scand_config_get_int(config, "profile", profile, area_keys[i], 0, &n, error))
-        return FALSE;
-      *area[i] = (double) n;
-    }
-  }
-  if (a->resolution > 0)
-    s->resolution = a->resolution;
-  if (a->pages > 0)
-    s->max_pages = (guint) a->pages;
-  if (a->duplex)
-    s->duplex = TRUE;
-  g_autoptr(GStrvBuilder) extra = g_strv_builder_new();
-  const char *sane_options = scanner_section ? scand_config_get(config, "scanner", scanner_section, "sane-options") : NULL;
-  if (sane_options) {
-    g_auto(GStrv) parts = g_strsplit(sane_options, ";", -1);
-    for (guint i = 0; parts[i]; i++) {
-      g_strstrip(parts[i]);
-      if (*parts[i])
-        g_strv_builder_add(extra, parts[i]);
-    }
-  }
-  for (guint i = 0; a->options && a->options[i]; i++)
-    g_strv_builder_add(extra, a->options[i]);
-  s->extra_options = g_strv_builder_end(extra);
-  return TRUE;
-}
-
-static void set_job_facts(ScandJob *job, ScandConfig *config, const char *profile, const ScandScanSettings *s) {
-  scand_job_set(job, "source", scand_source_to_string(s->source));
-  scand_job_set(job, "mode", scand_color_mode_to_string(s->mode));
-  scand_job_set(job, "duplex", s->duplex ? "true" : "false");
-  scand_job_set_int(job, "resolution", s->resolution);
-  if (!profile)
-    return;
-  scand_job_set(job, "profile", profile);
-  static const char *const copied[] = { "jpeg-quality", "lossless", "pdfa", "title" };
-  for (guint i = 0; i < G_N_ELEMENTS(copied); i++) {
-    const char *v = scand_config_get(config, "profile", profile, copied[i]);
-    if (v)
-      scand_job_set(job, copied[i], v);
-  }
-}
-
 /* Prints where each finished destination put the file. */
 static void print_delivered(ScandJob *job) {
   for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
@@ -273,71 +177,32 @@ int scand_cli_scan(int argc, char **argv) {
   scand_cli_resume_pending(ctx, FALSE);
 
   g_autoptr(GError) error = NULL;
-  g_autofree char *section = find_scanner_section(ctx->config, a.device);
-  g_autofree char *uri = NULL;
-  if (section)
-    uri = g_strdup(scand_config_get(ctx->config, "scanner", section, "device"));
-  else if (a.device)
-    uri = g_strdup(a.device);
-  else {
-    g_autoptr(GPtrArray) devices = scand_backend_list_devices();
-    if (devices->len == 0) {
-      scand_cli_error("scan", "no scanner found: name one with --device, or check the cable, network or SANE setup");
-      return SCAND_EXIT_FAILED;
-    }
-    uri = g_strdup(((ScandDeviceInfo *) devices->pdata[0])->uri);
-  }
-  if (!uri) {
-    scand_cli_error("scan", "[scanner %s] has no device", section);
-    return SCAND_EXIT_FAILED;
-  }
-  const char *profile = a.profile;
-  if (!profile && section)
-    profile = scand_config_get(ctx->config, "scanner", section, "profile");
-
-  ScandScanSettings settings;
-  if (!build_settings(ctx->config, profile, section, &a, &settings, &error)) {
-    scand_cli_error("scan", "%s", error->message);
-    return SCAND_EXIT_FAILED;
-  }
-  g_auto(GStrv) extra = settings.extra_options;
-
-  ScandRuleFacts facts = { .source_kind = "scan", .device = uri, .profile = profile, .trigger = "cli" };
-  g_autoptr(ScandRoute) route = scand_rules_route(ctx->config, &facts, &error);
-  if (!route) {
-    scand_cli_error("scan", "%s", error->message);
-    return SCAND_EXIT_FAILED;
-  }
-
-  ScandOpenOptions open_options = {
-    .tls_pin = section ? scand_config_get(ctx->config, "scanner", section, "tls-pin") : NULL,
+  ScandScanRequest request = {
+    .device = a.device,
+    .profile = a.profile,
+    .source = a.source,
+    .mode = a.mode,
+    .resolution = a.resolution,
+    .duplex = a.duplex,
+    .pages = a.pages,
+    .options = (const char *const *) a.options,
+    .name_template = a.name,
+    .trigger = "cli",
+    .to = (const char *const *) a.to,
   };
-  g_autoptr(ScandScanner) scanner = scand_scanner_open(uri, &open_options, &error);
+  g_autoptr(ScandScanPlan) plan = scand_scan_plan_new(ctx->config, &request, &error);
+  if (!plan) {
+    scand_cli_error("scan", "%s", error->message);
+    return SCAND_EXIT_FAILED;
+  }
+  g_autoptr(ScandScanner) scanner = scand_scanner_open(plan->uri, &plan->open_options, &error);
   if (!scanner) {
     scand_cli_error("scan", "%s", error->message);
     return SCAND_EXIT_FAILED;
   }
-  const char *device_name = section && scand_config_get(ctx->config, "scanner", section, "name")
-                                ? scand_config_get(ctx->config, "scanner", section, "name")
-                            : section ? section
-                                      : scand_scanner_get_name(scanner);
-
-  g_autoptr(ScandJob) job = scand_job_create(ctx->spool, &error);
-  guint seq = 0;
-  if (!job || !scand_spool_next_seq(ctx->spool, &seq, &error)) {
+  g_autoptr(ScandJob) job = scand_scan_plan_create_job(plan, ctx->config, ctx->spool, &error);
+  if (!job) {
     scand_cli_error("scan", "%s", error->message);
-    return SCAND_EXIT_FAILED;
-  }
-  scand_job_set(job, "device", uri);
-  scand_job_set(job, "device-name", device_name);
-  scand_job_set(job, "trigger", "cli");
-  scand_job_set(job, "rule", route->rule);
-  scand_job_set(job, "template", a.name ? a.name : route->name_template);
-  scand_job_set_int(job, "seq", seq);
-  set_job_facts(job, ctx->config, profile, &settings);
-  if (!scand_job_apply_route(job, ctx->config, route, (const char *const *) a.to, &error)) {
-    scand_cli_error("scan", "%s", error->message);
-    scand_job_remove(job, NULL);
     return SCAND_EXIT_FAILED;
   }
 
@@ -347,7 +212,7 @@ int scand_cli_scan(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   current_scanner = scanner;
   g_autoptr(GError) scan_error = NULL;
-  gboolean scanned = scand_job_run_scan(job, scanner, &settings, print_progress, GINT_TO_POINTER(a.quiet), &scan_error);
+  gboolean scanned = scand_job_run_scan(job, scanner, &plan->settings, print_progress, GINT_TO_POINTER(a.quiet), &scan_error);
   current_scanner = NULL;
   g_clear_pointer(&scanner, scand_scanner_close);
   if (!scanned && scand_job_get_stage(job) != SCAND_JOB_SCANNED) {

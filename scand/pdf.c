@@ -90,6 +90,7 @@ typedef struct {
   goffset length;
   goffset pos;
   int fd;
+  int failed_errno;      /* why reading failed while saving, for the message */
   gboolean is_scratch;   /* ours: removed when no longer needed */
 } LazySource;
 
@@ -124,8 +125,10 @@ lazy_open(HPDF_Stream stream, LazySource *s)
   if (s->fd >= 0)
     return HPDF_OK;
   s->fd = g_open(s->path, O_RDONLY | O_CLOEXEC, 0);
-  if (s->fd < 0)
-    return HPDF_SetError(stream->error, HPDF_FILE_OPEN_ERROR, errno);
+  if (s->fd < 0) {
+    s->failed_errno = errno;
+    return HPDF_SetError(stream->error, HPDF_FILE_OPEN_ERROR, s->failed_errno);
+  }
   return HPDF_OK;
 }
 
@@ -142,10 +145,10 @@ lazy_read(HPDF_Stream stream, HPDF_BYTE *ptr, HPDF_UINT *siz)
     ssize_t n = pread(s->fd, ptr + got, want - got, s->offset + s->pos + (goffset)got);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0)
-      return HPDF_SetError(stream->error, HPDF_FILE_IO_ERROR, errno);
-    if (n == 0)  /* the file shrank since it was added */
-      return HPDF_SetError(stream->error, HPDF_FILE_IO_ERROR, EIO);
+    if (n < 0 || n == 0) {  /* n == 0: the file shrank since it was added */
+      s->failed_errno = n < 0 ? errno : EIO;
+      return HPDF_SetError(stream->error, HPDF_FILE_IO_ERROR, s->failed_errno);
+    }
     got += (gsize)n;
   }
   s->pos += (goffset)got;
@@ -218,6 +221,7 @@ struct ScandPdf {
   HPDF_STATUS hpdf_error;
   HPDF_STATUS hpdf_detail;
   ScandPdfRawMode raw_mode;
+  gboolean pdfa;
   int jpeg_quality;
   double default_dpi;
   char *scratch;          /* private directory, removed by scand_pdf_free() */
@@ -350,6 +354,7 @@ scand_pdf_new(const ScandPdfOptions *options, GError **error)
 
   g_autoptr(ScandPdf) pdf = g_new0(ScandPdf, 1);
   pdf->raw_mode = options->raw_mode;
+  pdf->pdfa = options->pdfa;
   pdf->jpeg_quality = options->jpeg_quality ? options->jpeg_quality : 85;
   pdf->default_dpi = options->default_dpi > 0 ? options->default_dpi : 300;
   pdf->sources = g_ptr_array_new_with_free_func((GDestroyNotify)lazy_source_free);
@@ -604,6 +609,12 @@ prepare_jpeg_page(ScandPdf *pdf, const char *path, double dpi, GError **error)
   }
   if (st.st_size > G_MAXINT32) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: JPEG too large for a PDF stream", path);
+    return NULL;
+  }
+  /* PDF/A-1 allows DeviceCMYK only with a CMYK output intent; ours is sRGB.
+   * Refuse rather than write a file that claims a conformance it lacks. */
+  if (pdf->pdfa && jinfo.info.components == 4) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s: CMYK JPEG pages cannot go into PDF/A-1b", path);
     return NULL;
   }
   PreparedPage *page = g_new0(PreparedPage, 1);
@@ -867,7 +878,27 @@ scand_pdf_save(ScandPdf *pdf, const char *path, GError **error)
   fchmod(fd, 0644);
   close(fd);
 
+  for (guint i = 0; i < pdf->sources->len; i++)
+    ((LazySource *)pdf->sources->pdata[i])->failed_errno = 0;
   HPDF_STATUS ret = HPDF_SaveToFile(pdf->doc, tmp);
+  /* A failed save can stop in the middle of a stream. */
+  for (guint i = 0; i < pdf->sources->len; i++) {
+    LazySource *src = pdf->sources->pdata[i];
+    if (src->fd >= 0) {
+      close(src->fd);
+      src->fd = -1;
+    }
+  }
+  for (guint i = 0; ret != HPDF_OK && i < pdf->sources->len; i++) {
+    LazySource *src = pdf->sources->pdata[i];
+    if (src->failed_errno) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: cannot read page file %s: %s", path, src->path,
+                  g_strerror(src->failed_errno));
+      check_hpdf(pdf, path, NULL);
+      g_unlink(tmp);
+      return FALSE;
+    }
+  }
   if (ret != HPDF_OK || !check_hpdf(pdf, path, error)) {
     if (error && !*error)
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: libhpdf error 0x%04X", path, (unsigned)ret);

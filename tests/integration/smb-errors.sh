@@ -1,18 +1,25 @@
 # The SMB output's failures against a real smbd, each told in one line that
 # names the destination and the cause, never the password: a wrong password, a
 # missing share and a share the user may not use fail for good (exit 1); a
-# stopped server is retried (exit 75) and the job is delivered exactly once
-# when smbd is back (scand resume). `scand config check` explains bad keys.
+# stopped or silent server, a connection lost in mid-upload and a full share
+# are retried (exit 75) and the job is delivered exactly once when smbd (or
+# room) is back (scand resume). `scand config check` explains bad keys.
+# Needs root (tmpfs mount for the full share; CI runs as root).
 . "$SCAND_SRCDIR/tests/lib/common.sh"
 . "$SCAND_SRCDIR/tests/lib/smbd.sh"
 [ "$(id -u)" -eq 0 ] || fail "this test maps the SMB user to root and must run as root"
 
 smbd_setup
-mkdir -p "$SMBD_DIR/locked"
+mkdir -p "$SMBD_DIR/locked" "$SMBD_DIR/tiny"
+mount -t tmpfs -o size=1m tmpfs "$SMBD_DIR/tiny"
+on_exit "umount -l '$SMBD_DIR/tiny'"
 SMBD_SHARES_EXTRA="[locked]
   path = $SMBD_DIR/locked
   read only = no
-  valid users = nobody"
+  valid users = nobody
+[tiny]
+  path = $SMBD_DIR/tiny
+  read only = no"
 smbd_start
 
 { printf '%%PDF-1.4\n'; head -c 200000 /dev/urandom; printf '\n%%%%EOF\n'; } >"$T/doc.pdf"
@@ -43,6 +50,12 @@ password-file = $SMBD_PASSWORD_FILE
 [output locked]
 type = smb
 url = smb://127.0.0.1:$SMBD_PORT/locked
+username = $SMBD_USER
+password-file = $SMBD_PASSWORD_FILE
+
+[output tiny]
+type = smb
+url = smb://127.0.0.1:$SMBD_PORT/tiny
 username = $SMBD_USER
 password-file = $SMBD_PASSWORD_FILE
 CONF
@@ -137,6 +150,22 @@ smbd_start
 cmp "$T/doc.pdf" "$SMBD_SHARE/doc.pdf" || fail "delivered after the server came back"
 "$SCAND" resume --config "$T/scand.conf" 2>/dev/null || true
 assert_eq 1 "$(count_files "$SMBD_SHARE")" "files on the share after two resumes"
+
+# The share is full: retry, and the partial upload is removed at once (it is
+# what filled the share); with room again, resume delivers it.
+{ printf '%%PDF-1.4\n'; head -c 3000000 /dev/urandom; printf '\n%%%%EOF\n'; } >"$T/three-mb.pdf"
+set +e
+"$SCAND" deliver --config "$T/scand.conf" "$T/three-mb.pdf" --to tiny --name full.pdf >"$T/stdout" 2>"$T/err"
+rc=$?
+set -e
+echo "tiny (exit $rc): $(head -n 1 "$T/err")"
+[ $rc -eq 75 ] || { cat "$T/err" >&2; fail "full share: exit $rc, expected 75"; }
+assert_contains "$T/err" "output tiny (smb://127.0.0.1:$SMBD_PORT/tiny): share 'tiny' is full"
+assert_eq 0 "$(count_files "$SMBD_DIR/tiny")" "files on the full share"
+mount -o remount,size=8m "$SMBD_DIR/tiny"
+"$SCAND" resume --config "$T/scand.conf" 2>"$T/err" || { cat "$T/err" >&2; fail "resume after making room"; }
+cmp "$T/three-mb.pdf" "$SMBD_DIR/tiny/full.pdf" || fail "full.pdf after making room"
+assert_eq 1 "$(count_files "$SMBD_DIR/tiny")" "files on the share with room"
 
 # The server goes away in the middle of a large upload: retry, then one
 # complete file and no temporary file once it is back.

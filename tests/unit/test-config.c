@@ -22,6 +22,11 @@ static char *write_file(const char *dir, const char *rel, const char *text, int 
   return path;
 }
 
+/* write_file() for files the test does not name again. */
+static void put_file(const char *dir, const char *rel, const char *text, int mode) {
+  g_free(write_file(dir, rel, text, mode));
+}
+
 static char *make_tmpdir(void) {
   g_autoptr(GError) error = NULL;
   char *dir = g_dir_make_tmp("scand-config-XXXXXX", &error);
@@ -142,23 +147,23 @@ static void write_dir(const char *dir, const char *marker) {
                                                "mode = gray\n"        /* 3 */
                                                "title = %s\n",        /* 4 */
                                                marker);
-  g_autofree char *a = write_file(dir, "scand.conf", main_text, 0644);
-  g_autofree char *b = write_file(dir, "conf.d/20-later.conf",
-                                  "[profile letter]\n"                /* 1 */
-                                  "\n"                                /* 2 */
-                                  "resolution = 600\n",               /* 3 */
-                                  0644);
-  g_autofree char *c = write_file(dir, "conf.d/10-first.conf",
-                                  "[profile letter]\n"                /* 1 */
-                                  "resolution = 150\n"                /* 2 */
-                                  "duplex = true\n"                   /* 3 */
-                                  "[output desk]\n"                   /* 4 */
-                                  "type = folder\n",                  /* 5 */
-                                  0644);
+  put_file(dir, "scand.conf", main_text, 0644);
+  put_file(dir, "conf.d/20-later.conf",
+           "[profile letter]\n"                /* 1 */
+           "\n"                                /* 2 */
+           "resolution = 600\n",               /* 3 */
+           0644);
+  put_file(dir, "conf.d/10-first.conf",
+           "[profile letter]\n"                /* 1 */
+           "resolution = 150\n"                /* 2 */
+           "duplex = true\n"                   /* 3 */
+           "[output desk]\n"                   /* 4 */
+           "type = folder\n",                  /* 5 */
+           0644);
   /* Not *.conf, or hidden: never read. */
-  g_autofree char *d = write_file(dir, "conf.d/30-notes.txt", "this is not ini\n", 0644);
-  g_autofree char *e = write_file(dir, "conf.d/.40-hidden.conf", "broken\n", 0644);
-  g_autofree char *f = write_file(dir, "conf.d/50-backup.conf~", "broken\n", 0644);
+  put_file(dir, "conf.d/30-notes.txt", "this is not ini\n", 0644);
+  put_file(dir, "conf.d/.40-hidden.conf", "broken\n", 0644);
+  put_file(dir, "conf.d/50-backup.conf~", "broken\n", 0644);
 }
 
 static void assert_dir_loaded(ScandConfig *config, const char *dir, const char *marker) {
@@ -347,7 +352,7 @@ static void test_syntax_errors(void) {
 
   /* An error in a later file names that file. */
   g_autofree char *dir = make_tmpdir();
-  g_autofree char *a = write_file(dir, "scand.conf", "[scand]\nspool = /x\n", 0644);
+  put_file(dir, "scand.conf", "[scand]\nspool = /x\n", 0644);
   g_autofree char *b = write_file(dir, "conf.d/a.conf", "[output a]\ntype = folder\noops\n", 0644);
   g_autoptr(GError) error = NULL;
   g_autoptr(ScandConfig) none = scand_config_load_dir(dir, &error);
@@ -495,7 +500,7 @@ static void test_check_secret(void) {
   g_autofree char *group_rw = write_file(dir, "grouprw", "hunter2-group\n", 0660);
   g_autofree char *closed = write_file(dir, "closed", "hunter2\n\n", 0600);
   g_autofree char *cred_dir = g_build_filename(dir, "creds", NULL);
-  g_autofree char *cred = write_file(cred_dir, "smb", "from-systemd", 0400);
+  put_file(cred_dir, "smb", "from-systemd", 0400);
   g_autofree char *missing = g_build_filename(dir, "missing", NULL);
   g_autofree char *text = g_strdup_printf("[output a]\n"                        /* 1 */
                                           "type = smb\n"                        /* 2 */
@@ -682,8 +687,8 @@ static void test_example(void) {
   g_autoptr(GError) error = NULL;
   g_assert_true(g_file_get_contents(example, &text, NULL, &error));
   g_autofree char *dir = make_tmpdir();
-  g_autofree char *smb = write_file(dir, "secrets/smb", "smb-password\n", 0600);
-  g_autofree char *smtp = write_file(dir, "secrets/smtp", "smtp-password\n", 0600);
+  put_file(dir, "secrets/smb", "smb-password\n", 0600);
+  put_file(dir, "secrets/smtp", "smtp-password\n", 0600);
   g_autofree char *secrets = g_build_filename(dir, "secrets/", NULL);
   g_autoptr(GString) local = g_string_new(text);
   g_assert_cmpuint(g_string_replace(local, "/etc/scand/secrets/", secrets, 0), ==, 2);

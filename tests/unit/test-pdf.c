@@ -565,6 +565,13 @@ test_pdfa(Fixture *f, gconstpointer data)
   /* The ICC profile is sRGB with three components. */
   g_assert_nonnull(memmem(all, len, "/N 3", 4));
   g_assert_nonnull(memmem(all, len, "sRGB", 4));
+
+  /* DeviceCMYK would break PDF/A-1b with an sRGB output intent. */
+  g_autofree char *cmyk = path_in(f, "k.jpg");
+  image_gen_jpeg(cmyk, 20, 20, 4, 70, 0, FALSE);
+  g_assert_false(scand_pdf_add_file(pdf, cmyk, 0, &error));
+  g_assert_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED);
+  g_assert_cmpuint(scand_pdf_get_page_count(pdf), ==, 1);
 }
 
 /* 200 pages of ~1 MB JPEG: libhpdf's own heap stays small because the image
@@ -724,8 +731,10 @@ test_bad_input(Fixture *f, gconstpointer data)
   g_assert_cmpint(g_unlink(gone), ==, 0);
   g_clear_error(&error);
   g_assert_false(scand_pdf_save(pdf2, out2, &error));
-  g_assert_nonnull(error);
+  g_assert_error(error, SCAND_ERROR, SCAND_ERROR_IO);
   g_test_message("%s", error->message);
+  g_assert_nonnull(strstr(error->message, "cannot read page file"));
+  g_assert_nonnull(strstr(error->message, gone));
   GDir *d = g_dir_open(outdir, 0, NULL);
   g_assert_null(g_dir_read_name(d));
   g_dir_close(d);
