@@ -10,6 +10,23 @@
  * larger is a broken or hostile device. */
 #define ESCL_XML_MAX (4 * 1024 * 1024)
 
+/* Device text made fit for a one-line message: valid UTF-8, no control
+ * characters, at most max bytes. Newly allocated. */
+static char *shown(const char *text, gsize max) {
+  gsize len = text ? strlen(text) : 0;
+  gboolean cut = len > max;
+  char *s = g_utf8_make_valid(text ? text : "", MIN(len, max));
+  for (char *p = s; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      *p = '?';
+  if (cut) {
+    char *t = g_strconcat(s, "…", NULL);
+    g_free(s);
+    s = t;
+  }
+  return s;
+}
+
 /* ---- small XML helpers -------------------------------------------------- */
 
 /* TRUE when n is an element of one of the two eSCL namespaces with this local
@@ -39,9 +56,9 @@ static gboolean node_int(const xmlNode *n, gint64 min, gint64 max, int *out, GEr
   gint64 v = 0;
   g_autoptr(GError) local = NULL;
   if (!g_ascii_string_to_signed(text, 10, min, max, &v, &local)) {
-    g_autofree char *shown = g_utf8_make_valid(text, MIN(strlen(text), 40));
+    g_autofree char *value = shown(text, 40);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s value \"%s\" is not a number in %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT,
-                (const char *) n->name, shown, min, max);
+                (const char *) n->name, value, min, max);
     return FALSE;
   }
   *out = (int) v;
@@ -63,8 +80,8 @@ static xmlDoc *parse_doc(const char *xml, gsize len, const char *root_name, GErr
                               XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
   if (!doc) {
     const xmlError *e = xmlGetLastError();
-    g_autofree char *msg = g_strdup(e && e->message ? e->message : "not well-formed");
-    g_strchomp(msg);
+    g_autofree char *raw = g_strdup(e && e->message ? e->message : "not well-formed");
+    g_autofree char *msg = shown(g_strchomp(raw), 200);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: malformed XML at line %d: %s", root_name,
                 e ? e->line : 0, msg);
     return NULL;
@@ -78,10 +95,11 @@ static xmlDoc *parse_doc(const char *xml, gsize len, const char *root_name, GErr
   }
   xmlNode *root = xmlDocGetRootElement(doc);
   if (!root || !node_is(root, root_name)) {
+    g_autofree char *prefix = shown(root && root->ns && root->ns->prefix ? (const char *) root->ns->prefix : "", 40);
+    g_autofree char *name = shown(root ? (const char *) root->name : "(none)", 60);
+    g_autofree char *href = shown(root && root->ns && root->ns->href ? (const char *) root->ns->href : "(none)", 100);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: root element is <%s%s%s> in namespace %s, expected eSCL %s",
-                root_name, root && root->ns && root->ns->prefix ? (const char *) root->ns->prefix : "",
-                root && root->ns && root->ns->prefix ? ":" : "", root ? (const char *) root->name : "(none)",
-                root && root->ns && root->ns->href ? (const char *) root->ns->href : "(none)", root_name);
+                root_name, prefix, *prefix ? ":" : "", name, href, root_name);
     xmlFreeDoc(doc);
     return NULL;
   }
@@ -771,7 +789,8 @@ char *escl_location_resolve(const char *base_url, const char *location, GError *
      * reached. The authority holds no '/', so the path starts at the first one. */
     gsize o = origin_length(loc);
     if (!loc[o]) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "ScanJobs reply Location \"%s\" has no path", loc);
+      g_autofree char *text = shown(loc, 100);
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "ScanJobs reply Location \"%s\" has no path", text);
       return NULL;
     }
     path = g_strdup(loc + o);
@@ -787,8 +806,12 @@ char *escl_location_resolve(const char *base_url, const char *location, GError *
   gsize n = strlen(path);
   while (n > 1 && path[n - 1] == '/')
     path[--n] = '\0';
-  if (strcmp(path, "/") == 0 || strpbrk(path, " \t\r\n")) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "ScanJobs reply Location \"%s\" names no job", loc);
+  gboolean control = FALSE;
+  for (const char *p = path; *p; p++)
+    control |= (guchar) *p <= 0x20 || *p == 0x7f;
+  if (strcmp(path, "/") == 0 || control) {
+    g_autofree char *text = shown(loc, 100);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "ScanJobs reply Location \"%s\" names no job", text);
     return NULL;
   }
   return g_strdup_printf("%.*s%s", (int) base_origin, base_url, path);

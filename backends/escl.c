@@ -248,7 +248,10 @@ static char *reply_describe(EsclReply *r) {
   g_autofree char *body = NULL;
   if (r->body && r->body->len && r->content_type && g_str_has_prefix(r->content_type, "text/plain")) {
     body = g_utf8_make_valid((const char *) r->body->data, MIN(r->body->len, 80));
-    g_strdelimit(g_strstrip(body), "\r\n\t", ' ');
+    for (char *p = body; *p; p++)
+      if ((guchar) *p < 0x20 || *p == 0x7f)
+        *p = ' ';
+    g_strstrip(body);
   }
   return body && *body ? g_strdup_printf("HTTP %ld (%s)", r->status, body) : g_strdup_printf("HTTP %ld", r->status);
 }

@@ -51,7 +51,62 @@ typedef struct {
   gboolean started;          /* sane_start() already done for the next page */
   int xres, yres;
   gint cancel_requested;     /* atomic: set by cancel() from any thread */
+
+  guint quirks;              /* SANE_QUIRK_* of this device */
+  gint frame_open;           /* atomic: sane_start() done, EOF not yet read */
+  gint64 started_at;         /* monotonic time of the last sane_start() */
 } SaneScanner;
+
+/* ---- device quirks ------------------------------------------------------------ */
+
+enum {
+  /* The reader thread of sanei_thread is cancelled asynchronously: a
+   * sane_cancel() within moments of sane_start() can kill it inside malloc()
+   * and leave the allocator locked (seen as a hang with AddressSanitizer).
+   * Give it time to get going first. */
+  SANE_QUIRK_SETTLE_BEFORE_CANCEL = 1 << 0,
+};
+
+#define SETTLE_BEFORE_CANCEL_US (100 * 1000)
+
+/* Keyed by the SANE backend, the part of the device name before ':'. */
+static const struct {
+  const char *backend;
+  guint quirks;
+} sane_quirks[] = {
+  /* SANE's "test" backend (Noname frontend-tester), see above. */
+  {"test", SANE_QUIRK_SETTLE_BEFORE_CANCEL},
+};
+
+/* SANE_QUIRK_* flags for a device name. */
+static guint sane_quirks_for(const char *device) {
+  const char *colon = strchr(device, ':');
+  size_t n = colon ? (size_t) (colon - device) : strlen(device);
+  for (guint i = 0; i < G_N_ELEMENTS(sane_quirks); i++)
+    if (strlen(sane_quirks[i].backend) == n && strncmp(device, sane_quirks[i].backend, n) == 0)
+      return sane_quirks[i].quirks;
+  return 0;
+}
+
+/* sane_start() that remembers a frame is open. */
+static SANE_Status device_start(SaneScanner *s) {
+  SANE_Status status = sane_start(s->handle);
+  if (status == SANE_STATUS_GOOD) {
+    s->started_at = g_get_monotonic_time();
+    g_atomic_int_set(&s->frame_open, 1);
+  }
+  return status;
+}
+
+/* sane_cancel(), honouring SANE_QUIRK_SETTLE_BEFORE_CANCEL. Any thread. */
+static void device_cancel(SaneScanner *s) {
+  if ((s->quirks & SANE_QUIRK_SETTLE_BEFORE_CANCEL) && g_atomic_int_get(&s->frame_open)) {
+    gint64 left = s->started_at + SETTLE_BEFORE_CANCEL_US - g_get_monotonic_time();
+    if (left > 0)
+      g_usleep((gulong) left);
+  }
+  sane_cancel(s->handle);
+}
 
 /* ---- library reference count ---------------------------------------------- */
 
@@ -85,6 +140,7 @@ static void sane_lib_unref_locked(void) {
 
 /* ---- pure helpers ----------------------------------------------------------- */
 
+/* Substring test on an already lower-cased value. */
 static gboolean contains_word(const char *lower, const char *needle) {
   return strstr(lower, needle) != NULL;
 }
@@ -330,21 +386,18 @@ static SANE_Status option_set_word(SaneScanner *s, SANE_Int i, const SANE_Option
   return sane_control_option(s->handle, i, SANE_ACTION_SET_VALUE, buf, NULL);
 }
 
+/* Sets a string option (truncated to the option's size). */
 static SANE_Status option_set_string(SaneScanner *s, SANE_Int i, const SANE_Option_Descriptor *d, const char *v) {
   g_autofree char *buf = g_malloc0((gsize) MAX(d->size, 1) + 1);
   g_strlcpy(buf, v, (gsize) MAX(d->size, 1));
   return sane_control_option(s->handle, i, SANE_ACTION_SET_VALUE, buf, NULL);
 }
 
+/* The allowed values of a string-list option, or NULL. Owned by the backend. */
 static const SANE_String_Const *option_string_list(const SANE_Option_Descriptor *d) {
   if (d->type == SANE_TYPE_STRING && d->constraint_type == SANE_CONSTRAINT_STRING_LIST)
     return d->constraint.string_list;
   return NULL;
-}
-
-/* Whether a word option allows value. */
-static gboolean option_allows_word(const SANE_Option_Descriptor *d, SANE_Word value) {
-  return scand_sane_word_is_valid(d, value);
 }
 
 /* Sets a named option to a value given as text, typed by the descriptor. */
@@ -515,6 +568,7 @@ static void set_status_error(GError **error, SaneScanner *s, SANE_Status status,
 
 /* ---- list / open / close ---------------------------------------------------- */
 
+/* Appends a newly allocated ScandDeviceInfo per SANE device to devices. */
 static gboolean sane_backend_list(GPtrArray *devices, GError **error) {
   G_LOCK(sane_lib);
   if (!sane_lib_ref_locked(error)) {
@@ -546,6 +600,7 @@ static gboolean sane_backend_list(GPtrArray *devices, GError **error) {
   return TRUE;
 }
 
+/* Opens the SANE device named rest; the caller owns the scanner (close()). */
 static ScandScanner *sane_backend_open(const char *rest, const ScandOpenOptions *options, GError **error) {
   if (!rest || !*rest) {
     /* sane_open("") would open the first device found: never what was meant. */
@@ -590,13 +645,15 @@ static ScandScanner *sane_backend_open(const char *rest, const ScandOpenOptions 
   SaneScanner *s = g_new0(SaneScanner, 1);
   s->handle = handle;
   s->device = g_strdup(rest);
+  s->quirks = sane_quirks_for(rest);
   return &s->base;
 }
 
+/* Ends any job, closes the device and frees the backend part. */
 static void sane_backend_close(ScandScanner *scanner) {
   SaneScanner *s = (SaneScanner *) scanner;
   if (s->in_job)
-    sane_cancel(s->handle);
+    device_cancel(s);
   G_LOCK(sane_lib);
   sane_close(s->handle);
   sane_lib_unref_locked();
@@ -605,12 +662,14 @@ static void sane_backend_close(ScandScanner *scanner) {
   g_free(s);
 }
 
+/* Stops the current job; read_page() then fails with SCAND_ERROR_CANCELLED.
+ * Safe from any thread while the scanner is open. */
 static void sane_backend_cancel(ScandScanner *scanner) {
   SaneScanner *s = (SaneScanner *) scanner;
   g_atomic_int_set(&s->cancel_requested, 1);
   /* SANE allows sane_cancel() while another thread sits in sane_read(); it
    * makes that read return (CANCELLED or EOF). */
-  sane_cancel(s->handle);
+  device_cancel(s);
 }
 
 /* ---- start ------------------------------------------------------------------ */
@@ -768,7 +827,7 @@ static gboolean apply_source(SaneScanner *s, const ScandScanSettings *settings, 
 static gboolean set_depth(SaneScanner *s, SANE_Word value) {
   const SANE_Option_Descriptor *d = NULL;
   SANE_Int i = option_find_usable(s, SANE_NAME_BIT_DEPTH, &d);
-  if (i < 0 || d->type != SANE_TYPE_INT || !option_allows_word(d, value))
+  if (i < 0 || d->type != SANE_TYPE_INT || !scand_sane_word_is_valid(d, value))
     return FALSE;
   return option_set_word(s, i, d, value) == SANE_STATUS_GOOD;
 }
@@ -784,6 +843,7 @@ static const char *pick_mode(const SANE_String_Const *list, ScandSaneModeKind ki
   return NULL;
 }
 
+/* Selects the colour mode (and depth); see the notes at the top. */
 static gboolean apply_mode(SaneScanner *s, ScandColorMode mode, GError **error) {
   if (mode == SCAND_MODE_AUTO)
     return TRUE;
@@ -852,6 +912,8 @@ static int set_resolution_option(SaneScanner *s, const char *name, int dpi, GErr
   if (!option_get_word(s, i, d, &current))
     return 0;
   SANE_Word want;
+  /* SANE_FIX() overflows past 32767; no scanner gets near that. */
+  dpi = MIN(dpi, 32767);
   if (dpi > 0)
     want = scand_sane_constrain_word(d, fixed ? SANE_FIX(dpi) : dpi);
   else if (!scand_sane_word_is_valid(d, current) || current <= 0)
@@ -871,6 +933,8 @@ static int set_resolution_option(SaneScanner *s, const char *name, int dpi, GErr
   return fixed ? (int) lround(SANE_UNFIX(current)) : current;
 }
 
+/* Sets the resolution nearest dpi (0 = keep the device's, if valid); sets
+ * s->xres/yres. */
 static gboolean apply_resolution(SaneScanner *s, int dpi, GError **error) {
   int x = set_resolution_option(s, SANE_NAME_SCAN_RESOLUTION, dpi, error);
   if (x < 0)
@@ -917,6 +981,7 @@ typedef struct {
   double min, max;
 } GeometryOption;
 
+/* Geometry value in mm (pixel units converted at dpi). */
 static double geometry_to_mm(const SANE_Option_Descriptor *d, SANE_Word w, int dpi) {
   double v = d->type == SANE_TYPE_FIXED ? SANE_UNFIX(w) : (double) w;
   if (d->unit == SANE_UNIT_PIXEL && dpi > 0)
@@ -924,28 +989,30 @@ static double geometry_to_mm(const SANE_Option_Descriptor *d, SANE_Word w, int d
   return v;
 }
 
+/* The allowed geometry value nearest mm. */
 static SANE_Word geometry_from_mm(const SANE_Option_Descriptor *d, double mm, int dpi) {
   double v = mm;
   if (d->unit == SANE_UNIT_PIXEL && dpi > 0)
     v = mm / 25.4 * dpi;
+  /* Keep the conversion defined; the range clamps it below anyway. */
+  v = CLAMP(v, -32767.0, d->type == SANE_TYPE_FIXED ? 32767.0 : (double) G_MAXINT32);
   SANE_Word w = d->type == SANE_TYPE_FIXED ? SANE_FIX(v) : (SANE_Word) lround(v);
   return scand_sane_constrain_word(d, w);
 }
 
+/* Finds a usable, range-constrained geometry option and its limits in mm. */
 static gboolean geometry_lookup(SaneScanner *s, const char *name, int dpi, GeometryOption *g) {
   g->index = option_find_usable(s, name, &g->desc);
-  if (g->index < 0 || (g->desc->type != SANE_TYPE_INT && g->desc->type != SANE_TYPE_FIXED))
+  /* Without a range the size of the bed is unknown: leave such an area alone. */
+  if (g->index < 0 || (g->desc->type != SANE_TYPE_INT && g->desc->type != SANE_TYPE_FIXED) ||
+      g->desc->constraint_type != SANE_CONSTRAINT_RANGE || !g->desc->constraint.range)
     return FALSE;
-  if (g->desc->constraint_type == SANE_CONSTRAINT_RANGE) {
-    g->min = geometry_to_mm(g->desc, g->desc->constraint.range->min, dpi);
-    g->max = geometry_to_mm(g->desc, g->desc->constraint.range->max, dpi);
-  } else {
-    g->min = 0;
-    g->max = G_MAXDOUBLE;
-  }
+  g->min = geometry_to_mm(g->desc, g->desc->constraint.range->min, dpi);
+  g->max = geometry_to_mm(g->desc, g->desc->constraint.range->max, dpi);
   return TRUE;
 }
 
+/* Sets a geometry option to the allowed value nearest mm. */
 static gboolean geometry_set(SaneScanner *s, GeometryOption *g, double mm, int dpi, GError **error) {
   SANE_Word w = geometry_from_mm(g->desc, mm, dpi);
   SANE_Status status = option_set_word(s, g->index, g->desc, w);
@@ -957,10 +1024,9 @@ static gboolean geometry_set(SaneScanner *s, GeometryOption *g, double mm, int d
   return TRUE;
 }
 
-/* Sets the scan area; fills the effective area (unchanged if the device has
- * no area options, e.g. a hand scanner). */
-static gboolean apply_area(SaneScanner *s, const ScandScanSettings *settings, ScandScanSettings *effective,
-                           GError **error) {
+/* Sets the scan area; a device without area options (e.g. a hand scanner)
+ * is left alone. */
+static gboolean apply_area(SaneScanner *s, const ScandScanSettings *settings, GError **error) {
   GeometryOption tlx, tly, brx, bry;
   int dpi = s->xres;
   if (!geometry_lookup(s, SANE_NAME_SCAN_TL_X, dpi, &tlx) || !geometry_lookup(s, SANE_NAME_SCAN_TL_Y, dpi, &tly) ||
@@ -994,7 +1060,7 @@ static void read_area(SaneScanner *s, ScandScanSettings *effective) {
     if (!geometry_lookup(s, names[n], s->xres, &g) || !option_get_word(s, g.index, g.desc, &w))
       return;
     v[n] = geometry_to_mm(g.desc, w, s->xres);
-    origin[n] = g.desc->constraint_type == SANE_CONSTRAINT_RANGE ? g.min : 0;
+    origin[n] = g.min;
   }
   effective->x = v[0] - origin[0];
   effective->y = v[1] - origin[1];
@@ -1002,6 +1068,7 @@ static void read_area(SaneScanner *s, ScandScanSettings *effective) {
   effective->height = v[3] - v[1];
 }
 
+/* Applies "name=value" device options in order. */
 static gboolean apply_extra_options(SaneScanner *s, GStrv extra, GError **error) {
   for (guint n = 0; extra && extra[n]; n++) {
     const char *eq = strchr(extra[n], '=');
@@ -1031,11 +1098,15 @@ static ScandColorMode mode_from_parameters(SaneScanner *s) {
   return SCAND_MODE_AUTO;
 }
 
-static gboolean sane_backend_start(ScandScanner *scanner, const ScandScanSettings *settings,
+/* Applies settings (source, mode, resolution, area, extra options, in that
+ * order, so extra options win), fills *effective and starts the first page. */
+static gboolean sane_backend_start(ScandScanner *scanner, const ScandScanSettings *requested,
                                    ScandScanSettings *effective, GError **error) {
   SaneScanner *s = (SaneScanner *) scanner;
+  /* effective may be the very struct the settings came in. */
+  const ScandScanSettings copy = *requested, *settings = &copy;
   if (s->in_job) {
-    sane_cancel(s->handle);
+    device_cancel(s);
     s->in_job = FALSE;
   }
   g_atomic_int_set(&s->cancel_requested, 0);
@@ -1045,7 +1116,7 @@ static gboolean sane_backend_start(ScandScanner *scanner, const ScandScanSetting
   memset(effective, 0, sizeof(*effective));
 
   if (!apply_source(s, settings, effective, error) || !apply_mode(s, settings->mode, error) ||
-      !apply_resolution(s, settings->resolution, error) || !apply_area(s, settings, effective, error) ||
+      !apply_resolution(s, settings->resolution, error) || !apply_area(s, settings, error) ||
       !apply_extra_options(s, settings->extra_options, error))
     return FALSE;
 
@@ -1071,7 +1142,7 @@ static gboolean sane_backend_start(ScandScanner *scanner, const ScandScanSetting
   /* Borrowed pointers would make ownership of *effective unclear. */
   effective->extra_options = NULL;
 
-  SANE_Status status = sane_start(s->handle);
+  SANE_Status status = device_start(s);
   if (status != SANE_STATUS_GOOD) {
     sane_cancel(s->handle);
     set_status_error(error, s, status, 0);
@@ -1092,6 +1163,7 @@ typedef struct {
   GByteArray *planes[3];   /* three-pass: one 8-bit plane per colour */
 } PageOut;
 
+/* Frees the buffers (not the sink). */
 static void page_out_clear(PageOut *out) {
   if (out->batch)
     g_byte_array_unref(out->batch);
@@ -1100,6 +1172,7 @@ static void page_out_clear(PageOut *out) {
       g_byte_array_unref(out->planes[c]);
 }
 
+/* Writes the batched lines to the sink. */
 static gboolean page_out_flush(PageOut *out, GError **error) {
   if (out->batch->len == 0)
     return TRUE;
@@ -1124,8 +1197,10 @@ static int read_frame(SaneScanner *s, const ScandSaneLineFormat *fmt, int expect
     SANE_Status status = sane_read(s->handle, buf, READ_BUFFER_SIZE, &len);
     if (g_atomic_int_get(&s->cancel_requested))
       status = SANE_STATUS_CANCELLED;
-    if (status == SANE_STATUS_EOF)
+    if (status == SANE_STATUS_EOF) {
+      g_atomic_int_set(&s->frame_open, 0);
       break;
+    }
     if (status != SANE_STATUS_GOOD) {
       /* NO_DOCS before any byte of a later feeder page is the feeder running
        * out, reported late by some backends. */
@@ -1189,6 +1264,7 @@ static int read_frame(SaneScanner *s, const ScandSaneLineFormat *fmt, int expect
   return lines;
 }
 
+/* RGB channel index of a three-pass frame. */
 static int frame_channel(SANE_Frame f) {
   return f == SANE_FRAME_RED ? 0 : f == SANE_FRAME_GREEN ? 1 : 2;
 }
@@ -1237,7 +1313,7 @@ static int read_one_page(SaneScanner *s, ScandPageSink *sink, GError **error) {
     int plane_lines = -1;
     for (guint frame = 0;; frame++) {
       if (frame > 0) {
-        status = sane_start(s->handle);
+        status = device_start(s);
         if (status == SANE_STATUS_GOOD)
           status = sane_get_parameters(s->handle, &p);
         if (status != SANE_STATUS_GOOD) {
@@ -1309,11 +1385,13 @@ fail:
 
 /* Ends the job on the device. */
 static void job_finish(SaneScanner *s) {
-  sane_cancel(s->handle);
+  device_cancel(s);
+  g_atomic_int_set(&s->frame_open, 0);
   s->in_job = FALSE;
   s->started = FALSE;
 }
 
+/* Streams the next page into sink, or reports the end of the job. */
 static gboolean sane_backend_read_page(ScandScanner *scanner, ScandPageSink *sink, gboolean *got_page,
                                        GError **error) {
   SaneScanner *s = (SaneScanner *) scanner;
@@ -1330,7 +1408,7 @@ static gboolean sane_backend_read_page(ScandScanner *scanner, ScandPageSink *sin
     return TRUE;
   }
   if (!s->started) {
-    SANE_Status status = sane_start(s->handle);
+    SANE_Status status = device_start(s);
     if (g_atomic_int_get(&s->cancel_requested))
       status = SANE_STATUS_CANCELLED;
     if (status == SANE_STATUS_NO_DOCS && s->pages > 0) {

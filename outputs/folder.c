@@ -150,16 +150,14 @@ ScandDeliveryResult scand_folder_deliver_to(ScandDelivery *d, const char *dir, g
   const char *target = scand_delivery_get_state(d, "target");
   gboolean have_tmp = access(tmp, F_OK) == 0;
   if (target && !have_tmp && access(target, F_OK) == 0 && same_size(target, pdf)) {
-    if (!scand_delivery_set_state(d, "delivered", target, error))
-      return SCAND_DELIVERY_RETRY;
+    scand_delivery_note_state(d, "delivered", target);
     return SCAND_DELIVERY_DONE;
   }
   if (target && have_tmp && same_file(tmp, target)) {
     /* link() fallback got as far as the link. */
     unlink(tmp);
     scand_fs_fsync_dir(final_dir, NULL);
-    if (!scand_delivery_set_state(d, "delivered", target, error))
-      return SCAND_DELIVERY_RETRY;
+    scand_delivery_note_state(d, "delivered", target);
     return SCAND_DELIVERY_DONE;
   }
   if (!have_tmp || !same_size(tmp, pdf)) {
@@ -186,8 +184,7 @@ ScandDeliveryResult scand_folder_deliver_to(ScandDelivery *d, const char *dir, g
     if (!scand_fs_fsync_dir(final_dir, &local))
       return fail_errno(d, dir, EIO, error, "cannot fsync %s", final_dir);
     scand_fault_point("folder-renamed");
-    if (!scand_delivery_set_state(d, "delivered", candidate, error))
-      return SCAND_DELIVERY_RETRY;
+    scand_delivery_note_state(d, "delivered", candidate);
     return SCAND_DELIVERY_DONE;
   }
   unlink(tmp);

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <json-glib/json-glib.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -46,43 +47,21 @@ static char *json_to_base64url(JsonBuilder *b) {
   return scand_m365_base64url((const guchar *) text, len);
 }
 
-char *scand_m365_jwt_assertion(const char *token_url, const char *client_id, const char *certificate_pem,
-                               const char *key_pem, gint64 now, GError **error) {
-  BIO *bio = BIO_new_mem_buf(certificate_pem, -1);
-  X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-  BIO_free(bio);
-  if (!cert) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "client-certificate: no PEM certificate found");
-    return NULL;
-  }
-  bio = BIO_new_mem_buf(key_pem ? key_pem : certificate_pem, -1);
-  EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-  BIO_free(bio);
-  char *result = NULL;
+/* Builds and signs the JWT; key is known to be the certificate's RSA key. */
+static char *jwt_sign(const char *token_url, const char *client_id, X509 *cert, EVP_PKEY *key, gint64 now,
+                      GError **error) {
   guchar *der = NULL;
-  EVP_MD_CTX *md = NULL;
-  if (!key) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "client-key: no unencrypted PEM private key found");
-    goto out;
-  }
-  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "client-key: Entra ID needs an RSA key for RS256");
-    goto out;
-  }
-  if (X509_check_private_key(cert, key) != 1) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "client-key does not belong to client-certificate");
-    goto out;
-  }
   int der_len = i2d_X509(cert, &der);
   if (der_len <= 0) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "client-certificate cannot be encoded");
-    goto out;
+    return NULL;
   }
   guchar digest[32];
   gsize digest_len = sizeof digest;
   g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
   g_checksum_update(sum, der, der_len);
   g_checksum_get_digest(sum, digest, &digest_len);
+  OPENSSL_free(der);
   g_autofree char *x5t = scand_m365_base64url(digest, digest_len);
 
   g_autoptr(JsonBuilder) h = json_builder_new();
@@ -116,23 +95,45 @@ char *scand_m365_jwt_assertion(const char *token_url, const char *client_id, con
   g_autofree char *c64 = json_to_base64url(c);
   g_autofree char *input = g_strdup_printf("%s.%s", h64, c64);
 
-  md = EVP_MD_CTX_new();
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
   size_t sig_len = 0;
-  if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-      EVP_DigestSign(md, NULL, &sig_len, (const guchar *) input, strlen(input)) != 1) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "cannot sign the client assertion");
-    goto out;
+  g_autofree guchar *sig = NULL;
+  gboolean ok = md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+                EVP_DigestSign(md, NULL, &sig_len, (const guchar *) input, strlen(input)) == 1;
+  if (ok) {
+    sig = g_malloc(sig_len);
+    ok = EVP_DigestSign(md, sig, &sig_len, (const guchar *) input, strlen(input)) == 1;
   }
-  g_autofree guchar *sig = g_malloc(sig_len);
-  if (EVP_DigestSign(md, sig, &sig_len, (const guchar *) input, strlen(input)) != 1) {
+  EVP_MD_CTX_free(md);
+  if (!ok) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "cannot sign the client assertion");
-    goto out;
+    return NULL;
   }
   g_autofree char *s64 = scand_m365_base64url(sig, sig_len);
-  result = g_strdup_printf("%s.%s", input, s64);
-out:
-  EVP_MD_CTX_free(md);
-  OPENSSL_free(der);
+  return g_strdup_printf("%s.%s", input, s64);
+}
+
+char *scand_m365_jwt_assertion(const char *token_url, const char *client_id, const char *certificate_pem,
+                               const char *key_pem, gint64 now, GError **error) {
+  BIO *bio = BIO_new_mem_buf(certificate_pem, -1);
+  X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+  BIO_free(bio);
+  if (!cert) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "client-certificate: no PEM certificate found");
+    return NULL;
+  }
+  bio = BIO_new_mem_buf(key_pem ? key_pem : certificate_pem, -1);
+  EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+  BIO_free(bio);
+  char *result = NULL;
+  if (!key)
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "client-key: no unencrypted PEM private key found");
+  else if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA)
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "client-key: Entra ID needs an RSA key for RS256");
+  else if (X509_check_private_key(cert, key) != 1 && (ERR_clear_error(), TRUE))
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "client-key does not belong to client-certificate");
+  else
+    result = jwt_sign(token_url, client_id, cert, key, now, error);
   EVP_PKEY_free(key);
   X509_free(cert);
   return result;
@@ -472,7 +473,8 @@ void scand_m365_credentials_free(ScandM365Credentials *c) {
 }
 
 ScandM365Credentials *scand_m365_credentials_load(ScandDelivery *d, const char *scope, GError **error) {
-  const char *out = scand_delivery_get_output_name(d);
+  /* Copied: the accessor's string lives only until its next call. */
+  g_autofree char *out = g_strdup(scand_delivery_get_output_name(d));
   g_autoptr(ScandM365Credentials) c = g_new0(ScandM365Credentials, 1);
   c->authority = g_strdup(scand_delivery_get_config(d, "authority"));
   c->tenant = g_strdup(scand_delivery_get_config(d, "tenant"));

@@ -10,6 +10,7 @@ static const ScandOutputDriver *const drivers[] = {
   &scand_output_smb,
   &scand_output_usb, &scand_output_print,
   &scand_output_smtp,
+  &scand_output_graph_mail, &scand_output_m365_drive,
   NULL,
 };
 

@@ -40,6 +40,11 @@ const char *scand_delivery_get_fact(ScandDelivery *d, const char *key);
 const char *scand_delivery_get_state(ScandDelivery *d, const char *key);
 gboolean scand_delivery_set_state(ScandDelivery *d, const char *key, const char *value, GError **error);
 
+/* Like set_state, but kept in memory until the job's next save: for facts that
+ * a crash may lose because the next attempt finds them again (e.g. "delivered",
+ * the final path, shown to the user). */
+void scand_delivery_note_state(ScandDelivery *d, const char *key, const char *value);
+
 /* Seconds the driver asks to wait before the next attempt (Retry-After); 0 = default backoff. */
 void scand_delivery_set_retry_after(ScandDelivery *d, gint64 seconds);
 

@@ -33,6 +33,7 @@ static const ScandConfigKey print_keys[] = {
   {NULL, 0, NULL, 0, 0},
 };
 
+/* Whether the NULL-terminated vector v (may be NULL) holds s. */
 static gboolean strv_has(const char *const *v, const char *s) {
   return v && g_strv_contains(v, s);
 }
@@ -121,6 +122,7 @@ static void print_ctx_clear(PrintCtx *c) {
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PrintCtx, print_ctx_clear)
 
+/* Reads and checks the output's keys; FAILED-worthy error when one is malformed. */
 static gboolean print_ctx_load(ScandDelivery *d, PrintCtx *c, GError **error) {
   memset(c, 0, sizeof *c);
   c->output = scand_delivery_get_output_name(d);
@@ -200,13 +202,17 @@ static GStrv print_attr_strv(ipp_t *ipp, const char *name) {
   return v;
 }
 
+/* The first value of a string attribute, or NULL (owned by ipp). */
 static const char *print_attr_string(ipp_t *ipp, const char *name) {
   ipp_attribute_t *attr = ippFindAttribute(ipp, name, IPP_TAG_ZERO);
   return attr ? ippGetString(attr, 0, NULL) : NULL;
 }
 
-/* Asks CUPS whether queue exists and can take a job now. */
-static ScandDeliveryResult print_check_queue(PrintCtx *c, const char *queue, GError **error) {
+/* Asks CUPS whether queue exists and can take a job now: DONE with *problem
+ * NULL when it can, DONE with *problem (newly allocated, "is stopped: …")
+ * when it is stopped or not accepting, FAILED/RETRY with error when CUPS
+ * could not answer or the queue does not exist. */
+static ScandDeliveryResult print_queue_state(PrintCtx *c, const char *queue, char **problem, GError **error) {
   static const char *const attrs[] = {"printer-state", "printer-state-message", "printer-state-reasons",
                                       "printer-is-accepting-jobs"};
   char uri[HTTP_MAX_URI];
@@ -229,11 +235,20 @@ static ScandDeliveryResult print_check_queue(PrintCtx *c, const char *queue, GEr
   ipp_attribute_t *state = ippFindAttribute(resp, "printer-state", IPP_TAG_ENUM);
   ipp_attribute_t *accepting = ippFindAttribute(resp, "printer-is-accepting-jobs", IPP_TAG_BOOLEAN);
   g_auto(GStrv) reasons = print_attr_strv(resp, "printer-state-reasons");
-  g_autofree char *problem =
-      scand_print_queue_problem(state ? ippGetInteger(state, 0) : IPP_PSTATE_IDLE,
-                                accepting ? ippGetBoolean(accepting, 0) : TRUE,
-                                print_attr_string(resp, "printer-state-message"), (const char *const *) reasons);
+  *problem = scand_print_queue_problem(state ? ippGetInteger(state, 0) : IPP_PSTATE_IDLE,
+                                       accepting ? ippGetBoolean(accepting, 0) : TRUE,
+                                       print_attr_string(resp, "printer-state-message"), (const char *const *) reasons);
   ippDelete(resp);
+  return SCAND_DELIVERY_DONE;
+}
+
+/* Whether a new job may be sent to queue now; RETRY (stopped, not accepting,
+ * CUPS busy) and FAILED (no such queue) set error. */
+static ScandDeliveryResult print_check_queue(PrintCtx *c, const char *queue, GError **error) {
+  g_autofree char *problem = NULL;
+  ScandDeliveryResult result = print_queue_state(c, queue, &problem, error);
+  if (result != SCAND_DELIVERY_DONE)
+    return result;
   if (problem) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "output '%s': printer queue '%s' %s — will retry", c->output,
                 queue, problem);
@@ -295,8 +310,10 @@ static gboolean print_get_job(PrintCtx *c, const char *queue, int job_id, PrintJ
   return TRUE;
 }
 
+/* Drops the record of an earlier job so that the next attempt starts afresh. */
 static gboolean print_forget_job(ScandDelivery *d, GError **error) {
-  return scand_delivery_set_state(d, STATE_SENT, NULL, error) && scand_delivery_set_state(d, STATE_JOB_ID, NULL, error) &&
+  return scand_delivery_set_state(d, STATE_SENT, NULL, error) &&
+         scand_delivery_set_state(d, STATE_JOB_ID, NULL, error) &&
          scand_delivery_set_state(d, STATE_QUEUE, NULL, error);
 }
 
@@ -327,14 +344,13 @@ static ScandDeliveryResult print_wait(PrintCtx *c, const char *queue, int job_id
     if (cause || g_get_monotonic_time() >= deadline) {
       /* The job stays queued and recorded: the next attempt waits for it
        * instead of printing again. */
-      g_autofree char *why = NULL;
-      if (strv_has((const char *const *) j.reasons, "printer-stopped")) {
-        g_autoptr(GError) queue_error = NULL;
-        if (print_check_queue(c, queue, &queue_error) == SCAND_DELIVERY_RETRY)
-          why = g_strdup(queue_error->message);
-      }
-      if (why)
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "%s (job %d is queued)", why, job_id);
+      g_autofree char *problem = NULL;
+      if (strv_has((const char *const *) j.reasons, "printer-stopped"))
+        print_queue_state(c, queue, &problem, NULL);
+      if (problem)
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY,
+                    "output '%s': printer queue '%s' %s — job %d stays queued, will retry", c->output, queue, problem,
+                    job_id);
       else
         g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "output '%s': printer queue '%s': job %d %s — will retry",
                     c->output, queue, job_id,

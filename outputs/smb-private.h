@@ -26,8 +26,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandSmbUrl, scand_smb_url_free)
 char *scand_smb_url_display(const ScandSmbUrl *url);
 
 /* The libsmbclient URL of a path inside the share ("" = the share itself),
- * each segment percent-encoded; the port is set on the context, not here.
- * Newly allocated. */
+ * each segment percent-encoded, an IPv6 host spelt "0--1.ipv6-literal.net";
+ * the port is set on the context, not here. Newly allocated. */
 char *scand_smb_url_for(const ScandSmbUrl *url, const char *path);
 
 /* "scan.pdf", 2 → "scan-2.pdf"; "scan", 3 → "scan-3"; n <= 1 → the name. The

@@ -94,6 +94,17 @@ ScandSmbUrl *scand_smb_url_parse(const char *text, GError **error) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has no host: %s", shown, expect);
     return NULL;
   }
+  /* Names (DNS or NetBIOS) and IP literals only: anything else would change
+   * the meaning of the libsmbclient URL built from it. */
+  gboolean v6 = strchr(host, ':') != NULL;
+  for (const char *p = host; *p; p++) {
+    gboolean zone = v6 && strchr(host, '%') && p > strchr(host, '%');
+    if (!(g_ascii_isalnum(*p) || *p == '-' || *p == '.' || (!v6 && *p == '_') || (v6 && *p == ':') ||
+          (v6 && *p == '%' && !zone) || (zone && *p == '_'))) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has an invalid host name", shown);
+      return NULL;
+    }
+  }
   int port = g_uri_get_port(uri);
   if (port == 0 || port > 65535) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has an invalid port", shown);
@@ -110,10 +121,11 @@ ScandSmbUrl *scand_smb_url_parse(const char *text, GError **error) {
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has an invalid path segment '%s'", shown, raw[i]);
       return NULL;
     }
-    gboolean ctrl = FALSE;
+    /* Characters SMB gives a meaning to (see scand_smb_safe_name()). */
+    gboolean special = FALSE;
     for (const char *p = seg; *p; p++)
-      ctrl |= (guchar) *p < 0x20 || *p == 0x7f || *p == '\\';
-    if (ctrl || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0) {
+      special |= (guchar) *p < 0x20 || *p == 0x7f || strchr("\\:*?\"<>|", *p) != NULL;
+    if (special || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0) {
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has a path segment that is not allowed", shown);
       return NULL;
     }
@@ -158,10 +170,19 @@ static void smb_append_escaped(GString *s, const char *path) {
 
 char *scand_smb_url_for(const ScandSmbUrl *url, const char *path) {
   GString *s = g_string_new("smb://");
-  if (strchr(url->host, ':'))
-    g_string_append_printf(s, "[%s]", url->host);
-  else
+  if (strchr(url->host, ':')) {
+    /* libsmbclient refuses "[::1]" but resolves the Windows UNC spelling of
+     * an IPv6 literal: ':' → '-', '%' (zone) → 's', ".ipv6-literal.net". */
+    if (url->host[0] == ':')
+      g_string_append_c(s, '0');
+    for (const char *p = url->host; *p; p++)
+      g_string_append_c(s, *p == ':' ? '-' : *p == '%' ? 's' : *p);
+    if (s->str[s->len - 1] == '-')
+      g_string_append_c(s, '0');
+    g_string_append(s, ".ipv6-literal.net");
+  } else {
     g_string_append(s, url->host);
+  }
   smb_append_escaped(s, url->share);
   smb_append_escaped(s, path ? path : "");
   return g_string_free(s, FALSE);
@@ -251,11 +272,14 @@ char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url,
     case ENODEV:
     case ENXIO:
       return g_strdup_printf("share '%s' does not exist on %s", url->share, hp);
+    case EINVAL:
+      /* libsmbclient's answer to a host it cannot resolve or parse as well. */
+      return g_strdup_printf("cannot connect to %s: unknown host, or no SMB dialect in common (%s)", hp,
+                             g_strerror(errsv));
     case ENOSYS:
     case ENOTSUP:
     case EPROTONOSUPPORT:
     case EPROTO:
-    case EINVAL:
       return g_strdup_printf("server %s does not offer the SMB dialect, signing or encryption required by "
                              "min-protocol, sign or encrypt (%s)", hp, g_strerror(errsv));
     case ENOTDIR:
@@ -581,6 +605,14 @@ static char *smb_join(const char *a, const char *b) {
   return g_strconcat(a, "/", b, NULL);
 }
 
+/* Tells the job where the file went ("smb://host/share/dir/scan-2.pdf"), for
+ * `scand deliver` and the daemon to show; a later attempt finds it again. */
+static void smb_note_delivered(SmbJob *job, const char *path) {
+  g_autofree char *hp = smb_host_port(job->url);
+  g_autofree char *where = g_strdup_printf("smb://%s/%s/%s", hp, job->url->share, path);
+  scand_delivery_note_state(job->d, "delivered", where);
+}
+
 static ScandDeliveryResult smb_deliver_locked(SmbJob *job, int fd, goffset size, GError **error) {
   ScandDelivery *d = job->d;
   const char *given = scand_delivery_get_name(d);
@@ -622,8 +654,10 @@ static ScandDeliveryResult smb_deliver_locked(SmbJob *job, int fd, goffset size,
   if (!have_temp && recorded) {
     /* The upload was renamed into place before the earlier attempt stopped. */
     errsv = smb_stat(job, recorded, &st);
-    if (errsv == 0 && S_ISREG(st.st_mode) && st.st_size == size)
+    if (errsv == 0 && S_ISREG(st.st_mode) && st.st_size == size) {
+      smb_note_delivered(job, recorded);
       return SCAND_DELIVERY_DONE;
+    }
     if (errsv && errsv != ENOENT && errsv != ENOTDIR)
       return smb_errno(job, error, errsv, SCAND_SMB_STAGE_STAT, recorded);
     /* Gone or replaced since: deliver afresh under a new free name. */
@@ -675,6 +709,7 @@ static ScandDeliveryResult smb_deliver_locked(SmbJob *job, int fd, goffset size,
     errno = 0;
     if (smbc_getFunctionRename(job->ctx)(job->ctx, from, job->ctx, to) == 0) {
       scand_fault_point("smb-renamed");
+      smb_note_delivered(job, cand);
       return SCAND_DELIVERY_DONE;
     }
     errsv = errno ? errno : EIO;

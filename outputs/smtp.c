@@ -136,6 +136,8 @@ typedef struct {
   GString *reply;         /* the reply being collected (multi-line) */
   char *last_reply;       /* the last complete reply: "451 4.3.0 text" */
   int last_code;
+  guint replies;          /* complete replies so far */
+  guint tls_replies;      /* value of replies when STARTTLS was answered 220 */
   GPtrArray *rcpt_addr;   /* recipients, in order */
   GArray *rcpt_code;      /* their reply codes (0 while pending) */
   GPtrArray *rcpt_reply;
@@ -194,6 +196,9 @@ static void transcript_reply_line(Transcript *t, const char *line) {
   g_free(t->last_reply);
   t->last_reply = g_strdup_printf("%d %s", code, t->reply->str);
   t->last_code = code;
+  t->replies++;
+  if (code == 220 && t->command && g_ascii_strcasecmp(t->command, "STARTTLS") == 0)
+    t->tls_replies = t->replies;
   g_string_truncate(t->reply, 0);
   if (t->command && g_ascii_strncasecmp(t->command, "RCPT TO:", 8) == 0 && t->rcpt_code->len &&
       g_array_index(t->rcpt_code, int, t->rcpt_code->len - 1) == 0) {
@@ -281,12 +286,13 @@ static ScandDeliveryResult smtp_fail(GError **error, ScandDeliveryResult r, gint
 }
 
 static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
-  const char *out = scand_delivery_get_output_name(d);
-  const char *url = scand_delivery_get_config(d, "url");
-  const char *from = scand_delivery_get_config(d, "from");
-  const char *auth = scand_delivery_get_config(d, "auth");
-  const char *username = scand_delivery_get_config(d, "username");
-  const char *ca_file = scand_delivery_get_config(d, "ca-file");
+  /* Copied: the accessor's string lives only until its next call. */
+  g_autofree char *out = g_strdup(scand_delivery_get_output_name(d));
+  g_autofree char *url = g_strdup(scand_delivery_get_config(d, "url"));
+  g_autofree char *from = g_strdup(scand_delivery_get_config(d, "from"));
+  g_autofree char *auth = g_strdup(scand_delivery_get_config(d, "auth"));
+  g_autofree char *username = g_strdup(scand_delivery_get_config(d, "username"));
+  g_autofree char *ca_file = g_strdup(scand_delivery_get_config(d, "ca-file"));
   g_autoptr(GError) local = NULL;
   Security sec;
   if (!smtp_security(url, scand_delivery_get_config(d, "security"), &sec, &local))
@@ -320,12 +326,12 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
     curl_slist_free_all(rcpt);
     return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_IO, out, "cannot read %s", file);
   }
-  const char *subject_t = scand_delivery_get_config(d, "subject");
-  const char *body_t = scand_delivery_get_config(d, "body");
+  g_autofree char *subject_t = g_strdup(scand_delivery_get_config(d, "subject"));
+  g_autofree char *body_t = g_strdup(scand_delivery_get_config(d, "body"));
   g_autofree char *subject = scand_m365_delivery_text(d, subject_t ? subject_t : SMTP_DEFAULT_SUBJECT);
   g_autofree char *body = scand_m365_delivery_text(d, body_t ? body_t : SMTP_DEFAULT_BODY);
   gint64 max_size = 0;
-  const char *max = scand_delivery_get_config(d, "max-size");
+  g_autofree char *max = g_strdup(scand_delivery_get_config(d, "max-size"));
   if (max && !scand_m365_parse_size(max, &max_size)) {
     curl_slist_free_all(rcpt);
     return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out, "max-size \"%s\" is not a size", max);
@@ -390,8 +396,8 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
     curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
   /* A client certificate for a partner connector (with xoauth2 and no secret
    * the certificate signs the token request instead). */
-  const char *cert = scand_delivery_get_config(d, "client-certificate");
-  const char *key = scand_delivery_get_config(d, "client-key");
+  g_autofree char *cert = g_strdup(scand_delivery_get_config(d, "client-certificate"));
+  g_autofree char *key = g_strdup(scand_delivery_get_config(d, "client-key"));
   gboolean cert_for_token = xoauth2 && !scand_delivery_get_config(d, "client-secret-file");
   struct curl_blob key_blob = { 0 };
   if (cert && !cert_for_token) {
@@ -431,7 +437,7 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
   /* Go on when some recipients are refused; the transcript says which. */
   curl_easy_setopt(curl, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
   gint64 timeout = SMTP_DEFAULT_TIMEOUT;
-  const char *tv = scand_delivery_get_config(d, "timeout");
+  g_autofree char *tv = g_strdup(scand_delivery_get_config(d, "timeout"));
   if (tv)
     scand_config_parse_duration(tv, &timeout);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long) MIN(timeout, 60));
@@ -528,6 +534,21 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
     int code = g_array_index(t.rcpt_code, int, i);
     all_rcpt_refused &= code >= 400;
     rcpt_temporary |= code >= 400 && code < 500;
+  }
+  /* The server ended the session right after the TLS handshake, before any
+   * reply over TLS: servers that require a client certificate do that. */
+  gboolean ended_after_handshake = (rc == CURLE_RECV_ERROR || rc == CURLE_SSL_CONNECT_ERROR ||
+                                    rc == CURLE_GOT_NOTHING) &&
+                                   (sec == SEC_TLS ? t.replies == 0 : t.tls_replies && t.tls_replies == t.replies);
+  if (ended_after_handshake) {
+    gboolean have_cert = cert && !cert_for_token;
+    result = smtp_fail(error, have_cert ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED,
+                       have_cert ? SCAND_ERROR_RETRY : SCAND_ERROR_DENIED, out,
+                       "the server closed the TLS session right after the handshake (%s)%s",
+                       *errbuf ? errbuf : curl_easy_strerror(rc),
+                       have_cert ? "" : "; it probably requires a client certificate: set client-certificate and client-key");
+    transcript_clear(&t);
+    return result;
   }
   switch (rc) {
   case CURLE_USE_SSL_FAILED:

@@ -2,11 +2,13 @@
  * (or any removable one), and writes the PDF onto it so that it can be pulled
  * safely the moment the delivery is done.
  *
- * scand never mounts anything itself: the desktop (udisks) or an automounter
- * does that. A stick that is not plugged in yet is a RETRY until "wait" has
- * passed since the first attempt that found none; while a delivery runs it
- * watches /proc/self/mountinfo (poll() with POLLPRI) so that a stick plugged in
- * a moment later is used at once. */
+ * Normally the desktop (udisks) or an automounter mounts the stick; on a
+ * headless box "mount = true" lets scand (as root) mount a matching stick
+ * itself, nosuid/nodev/noexec, and unmount it again after writing. A stick
+ * that is not plugged in yet is a RETRY until "wait" has passed since the
+ * first attempt that found none; while a delivery runs it watches
+ * /proc/self/mountinfo (poll() with POLLPRI) so that a stick plugged in a
+ * moment later is used at once. */
 #include "outputs/folder.h"
 #include "outputs/output-private.h"
 #include "outputs/usb-private.h"
@@ -196,6 +198,7 @@ static void usb_device_clear(UsbDevice *dev) {
   g_clear_pointer(&dev->fstype, g_free);
 }
 
+/* Whether the sysfs attribute dir/name reads "1". */
 static gboolean usb_read_sysfs_flag(const char *dir, const char *name) {
   g_autofree char *path = g_build_filename(dir, name, NULL);
   g_autofree char *text = NULL;
@@ -291,6 +294,7 @@ static gboolean usb_device_matches(const UsbDevice *dev, dev_t devno, const char
   return TRUE;
 }
 
+/* A bool key as GKeyFile writes it (config check has already vetted it). */
 static gboolean usb_parse_bool(const char *text, gboolean def) {
   if (!text)
     return def;
@@ -324,6 +328,7 @@ static void usb_settings_clear(UsbSettings *s) {
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(UsbSettings, usb_settings_clear)
 
+/* Reads and checks the output's keys for one delivery. */
 static gboolean usb_settings_load(ScandDelivery *d, UsbSettings *s, GError **error) {
   memset(s, 0, sizeof *s);
   s->output = scand_delivery_get_output_name(d);
@@ -425,6 +430,7 @@ static char *usb_find_stick(const UsbSettings *s, GPtrArray *mounts, dev_t *devn
   return NULL;
 }
 
+/* Whether any mount is of the file system on devno. */
 static gboolean usb_devno_mounted(GPtrArray *mounts, dev_t devno) {
   for (guint i = 0; i < mounts->len; i++)
     if (((const ScandUsbMount *) g_ptr_array_index(mounts, i))->devno == devno)
@@ -432,6 +438,7 @@ static gboolean usb_devno_mounted(GPtrArray *mounts, dev_t devno) {
   return FALSE;
 }
 
+/* Whether something is mounted on path. */
 static gboolean usb_is_mount_point(GPtrArray *mounts, const char *path) {
   for (guint i = 0; i < mounts->len; i++)
     if (strcmp(((const ScandUsbMount *) g_ptr_array_index(mounts, i))->mount_point, path) == 0)
@@ -554,6 +561,14 @@ static char *usb_locate(ScandDelivery *d, const UsbSettings *s, int fd, dev_t *d
 static ScandDeliveryResult usb_write(ScandDelivery *d, const UsbSettings *s, const char *mount_point, dev_t devno,
                                      GError **error) {
   g_autofree char *dir = s->subdir[0] ? g_build_filename(mount_point, s->subdir, NULL) : g_strdup(mount_point);
+  /* A stick pulled since it was found leaves an empty mount-point directory
+   * on the root file system; nothing may be written there. */
+  struct stat st;
+  if (stat(mount_point, &st) < 0 || st.st_dev != devno) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "output '%s': the %s at %s was removed — will retry",
+                s->output, s->wanted, mount_point);
+    return SCAND_DELIVERY_RETRY;
+  }
   if (s->subdir[0]) {
     g_autoptr(GError) local = NULL;
     if (!scand_fs_mkdir_p(dir, 0755, &local)) {
@@ -565,10 +580,8 @@ static ScandDeliveryResult usb_write(ScandDelivery *d, const UsbSettings *s, con
   if (result != SCAND_DELIVERY_DONE)
     return result;
 
-  /* A stick pulled between finding it and writing leaves an empty mount-point
-   * directory on the root file system; the file must not end up there. */
+  /* Pulled while writing: the file must not stay on the root file system. */
   const char *delivered = scand_delivery_get_state(d, "delivered");
-  struct stat st;
   if (delivered && stat(delivered, &st) == 0 && st.st_dev != devno) {
     unlink(delivered);
     scand_delivery_set_state(d, "delivered", NULL, NULL);
@@ -603,6 +616,7 @@ static gboolean usb_missing_since(ScandDelivery *d, gint64 now, gint64 *elapsed,
   return scand_delivery_set_state(d, USB_STATE_FIRST_MISSING, value, error);
 }
 
+/* Seconds as the shortest config-style duration ("10m", "2s"); newly allocated. */
 static char *usb_format_duration(gint64 s) {
   if (s % 86400 == 0 && s >= 86400)
     return g_strdup_printf("%" G_GINT64_FORMAT "d", s / 86400);
@@ -676,9 +690,9 @@ out:
     return SCAND_DELIVERY_RETRY;
   }
 
-  /* Found: a later absence starts a new wait. */
-  if (scand_delivery_get_state(d, USB_STATE_FIRST_MISSING))
-    scand_delivery_set_state(d, USB_STATE_FIRST_MISSING, NULL, NULL);
+  /* Found: a later absence starts a new wait (losing this in a crash only
+   * makes that wait shorter). */
+  scand_delivery_note_state(d, USB_STATE_FIRST_MISSING, NULL);
   ScandDeliveryResult result = usb_write(d, &s, mount_point, devno, error);
 
   /* Only what scand mounted itself, and only once nothing of it is left in
@@ -701,6 +715,13 @@ static void usb_check(ScandConfig *config, const char *name, GPtrArray *problems
     g_autofree char *where = scand_config_where(config, "output", name, NULL);
     g_ptr_array_add(problems, g_strdup_printf("%s: [output %s] set label, uuid or any-removable = true to say "
                                               "which USB stick to use",
+                                              where, name));
+  }
+  const char *unmount = scand_config_get(config, "output", name, "unmount-after");
+  if (unmount && !usb_parse_bool(scand_config_get(config, "output", name, "mount"), FALSE)) {
+    g_autofree char *where = scand_config_where(config, "output", name, "unmount-after");
+    g_ptr_array_add(problems, g_strdup_printf("%s: [output %s] unmount-after: only sticks scand mounted itself are "
+                                              "unmounted; set mount = true too",
                                               where, name));
   }
   const char *subdir = scand_config_get(config, "output", name, "subdir");

@@ -5,6 +5,9 @@
 #include "scand/cli.h"
 #include "scand/pdf.h"
 
+/* Runs `scand assemble` (argv[0] is "assemble"): prints the output path and
+ * returns 0, or prints one "scand assemble: …" line and returns 1 (usage
+ * errors included, as the command's issue asks). */
 int
 scand_cli_assemble(int argc, char **argv)
 {
@@ -18,7 +21,7 @@ scand_cli_assemble(int argc, char **argv)
   g_autofree char *config = NULL;  /* accepted like every command; assembling needs none */
   GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the PDF to FILE (required)", "FILE" },
-    { "dpi", 0, 0, G_OPTION_ARG_DOUBLE, &dpi, "Resolution of every page, overriding what the files say (default: from the file, else 300)", "N" },
+    { "dpi", 0, 0, G_OPTION_ARG_DOUBLE, &dpi, "Resolution of pages whose file does not state one (default 300)", "N" },
     { "quality", 0, 0, G_OPTION_ARG_INT, &quality, "JPEG quality 1..100 for raw gray/colour pages (default 85)", "N" },
     { "lossless", 0, 0, G_OPTION_ARG_NONE, &lossless, "Compress raw gray/colour pages losslessly (Flate) instead of as JPEG", NULL },
     { "pdfa", 0, 0, G_OPTION_ARG_NONE, &pdfa, "Write PDF/A-1b", NULL },
@@ -28,7 +31,7 @@ scand_cli_assemble(int argc, char **argv)
     { NULL },
   };
   int status = SCAND_EXIT_OK;
-  if (!scand_cli_parse("assemble", "IMAGE… -o OUT.pdf",
+  if (!scand_cli_parse("assemble", "-o OUT.pdf",
                        "Makes one PDF from JPEG, PNG, PNM and TIFF files (every page of a TIFF), in order.\n"
                        "JPEG pages are embedded unchanged.",
                        entries, &argc, &argv, &status))

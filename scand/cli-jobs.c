@@ -71,14 +71,19 @@ int scand_cli_resume(int argc, char **argv) {
   if (!ctx)
     return SCAND_EXIT_FAILED;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
-  guint left = scand_spool_resume_all(ctx->spool, TRUE, messages);
+  guint failed = 0;
+  guint left = scand_spool_resume_all(ctx->spool, TRUE, messages, &failed);
   for (guint i = 0; i < messages->len; i++)
     scand_cli_error("resume", "%s", (const char *) messages->pdata[i]);
+  if (failed > 0) {
+    scand_cli_error("resume", "%u jobs failed and are kept in the spool (scand jobs; scand retry JOB)", failed);
+    return SCAND_EXIT_FAILED;
+  }
   if (left > 0) {
-    scand_cli_error("resume", "%u jobs are still waiting (scand jobs)", left);
+    scand_cli_error("resume", "%u jobs are still waiting for their destination (scand jobs)", left);
     return SCAND_EXIT_QUEUED;
   }
-  return messages->len ? SCAND_EXIT_FAILED : SCAND_EXIT_OK;
+  return SCAND_EXIT_OK;
 }
 
 static int job_command(const char *command, const char *summary, gboolean cancel, int argc, char **argv) {

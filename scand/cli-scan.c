@@ -140,7 +140,7 @@ int scand_cli_finish_job(const char *command, ScandJob *job) {
 /* Finishes what earlier runs left in the spool before starting anything new. */
 void scand_cli_resume_pending(ScandCliContext *ctx, gboolean force) {
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
-  scand_spool_resume_all(ctx->spool, force, messages);
+  scand_spool_resume_all(ctx->spool, force, messages, NULL);
   for (guint i = 0; i < messages->len; i++)
     scand_cli_error(ctx->command, "%s", (const char *) messages->pdata[i]);
 }

@@ -54,8 +54,12 @@ int scand_cli_resume(int argc, char **argv);
 int scand_cli_retry(int argc, char **argv);
 int scand_cli_cancel(int argc, char **argv);
 int scand_cli_config(int argc, char **argv);
+int scand_cli_daemon(int argc, char **argv);
 
 /* Other commands (written by other module owners). */
 int scand_cli_assemble(int argc, char **argv);
+/* eSCL devices (scand/cli-escl.c): pin an HTTPS device's certificate; show a device's state. */
+int scand_cli_trust(int argc, char **argv);
+int scand_cli_status(int argc, char **argv);
 
 G_END_DECLS

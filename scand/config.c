@@ -56,6 +56,8 @@ static const ScandConfigKey schema_scanner[] = {
   KEY("tls-pin", SCAND_KEY_STRING),
   KEY("sane-options", SCAND_KEY_LIST),
   KEY("poll-interval", SCAND_KEY_DURATION),
+  KEY("settle", SCAND_KEY_DURATION),    /* paper must sit this long before an auto-scan */
+  KEY("cooldown", SCAND_KEY_DURATION),  /* no auto-scan this long after one */
   { NULL },
 };
 

@@ -65,6 +65,14 @@ gboolean scand_delivery_set_state(ScandDelivery *d, const char *key, const char 
   return scand_job_save(d->job, error);
 }
 
+void scand_delivery_note_state(ScandDelivery *d, const char *key, const char *value) {
+  g_autofree char *k = g_strdup_printf("state.%s", key);
+  if (value)
+    g_key_file_set_string(delivery_state(d), d->group, k, value);
+  else
+    g_key_file_remove_key(delivery_state(d), d->group, k, NULL);
+}
+
 void scand_delivery_set_retry_after(ScandDelivery *d, gint64 seconds) {
   scand_job_set_retry_after(d->job, d->index, seconds);
 }

@@ -40,6 +40,7 @@ snap_dpi(double dpi)
   return fabs(dpi - r) < 0.05 ? r : dpi;
 }
 
+/* Sets a NOT_FOUND/IO error "path: strerror"; returns FALSE. */
 static gboolean
 set_errno_error(GError **error, const char *path, int errsv)
 {
@@ -48,6 +49,7 @@ set_errno_error(GError **error, const char *path, int errsv)
   return FALSE;
 }
 
+/* Sets an INVAL error "path: what"; returns FALSE. */
 static gboolean
 set_inval(GError **error, const char *path, const char *what)
 {
@@ -136,6 +138,7 @@ sniff(const char *path, ImageKind *kind, GError **error)
   return TRUE;
 }
 
+/* Bytes per row of a raw format (BW1 rows are padded to whole bytes). */
 gsize
 scand_image_row_bytes(ScandPageFormat format, int width)
 {
@@ -159,6 +162,7 @@ typedef struct {
   char msg[JMSG_LENGTH_MAX];
 } JpegError;
 
+/* libjpeg's fatal errors: keep the message and unwind to the caller's setjmp. */
 static void
 jpeg_error_exit(j_common_ptr cinfo)
 {
@@ -180,6 +184,7 @@ jpeg_emit_message(j_common_ptr cinfo, int level)
   }
 }
 
+/* Silences libjpeg's own printing. */
 static void
 jpeg_output_nothing(j_common_ptr cinfo)
 {
@@ -307,6 +312,7 @@ struct ScandImageReader {
   char tif_msg[200];
 };
 
+/* Frees a reader and closes its file. Accepts NULL. */
 void
 scand_image_reader_free(ScandImageReader *r)
 {
@@ -364,6 +370,8 @@ pnm_read_uint(FILE *fp, guint64 *value)
   return TRUE;
 }
 
+/* Parses a PNM header, checks the size against the pixel data present and
+ * prepares the row buffer. */
 static gboolean
 pnm_open(ScandImageReader *r, GError **error)
 {
@@ -418,6 +426,7 @@ scand_image_pnm_raw_offset(const char *path, goffset *offset)
   return ok;
 }
 
+/* Reads one PNM row, scaling other maxvals to 8 bits. */
 static gboolean
 pnm_read_row(ScandImageReader *r, guint8 *row, GError **error)
 {
@@ -438,6 +447,7 @@ pnm_read_row(ScandImageReader *r, guint8 *row, GError **error)
 
 /* -- PNG -- */
 
+/* libpng's fatal errors: keep the message and unwind to the setjmp. */
 static void
 png_error_fn(png_structp png, png_const_charp msg)
 {
@@ -446,6 +456,7 @@ png_error_fn(png_structp png, png_const_charp msg)
   png_longjmp(png, 1);
 }
 
+/* libpng's warnings are not errors and must not be printed. */
 static void
 png_warning_fn(png_structp png, png_const_charp msg)
 {
@@ -528,6 +539,7 @@ png_open(ScandImageReader *r, gboolean header_only, GError **error)
   return TRUE;
 }
 
+/* Reads one PNG row (from the whole image for interlaced files). */
 static gboolean
 png_read_row_(ScandImageReader *r, guint8 *row, GError **error)
 {
@@ -545,6 +557,7 @@ png_read_row_(ScandImageReader *r, guint8 *row, GError **error)
 
 /* -- TIFF -- */
 
+/* libtiff's errors go to the reader (first one wins), not to stderr. */
 static int
 tiff_error_fn(TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap)
 {
@@ -554,12 +567,14 @@ tiff_error_fn(TIFF *tif, void *user_data, const char *module, const char *fmt, v
   return 1;
 }
 
+/* libtiff's warnings are dropped: the library must not print. */
 static int
 tiff_warning_fn(TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap)
 {
   return 1;
 }
 
+/* Sets an INVAL error with libtiff's message, if any; returns FALSE. */
 static gboolean
 tiff_fail(ScandImageReader *r, const char *what, GError **error)
 {
@@ -570,6 +585,7 @@ tiff_fail(ScandImageReader *r, const char *what, GError **error)
   return FALSE;
 }
 
+/* Opens the reader's TIFF with error handlers and a memory cap. */
 static gboolean
 tiff_open_file(ScandImageReader *r, GError **error)
 {
@@ -590,6 +606,7 @@ tiff_open_file(ScandImageReader *r, GError **error)
   return TRUE;
 }
 
+/* Selects directory index and decides how its rows become a raw format. */
 static gboolean
 tiff_setup_page(ScandImageReader *r, guint index, GError **error)
 {
@@ -656,6 +673,7 @@ tiff_setup_page(ScandImageReader *r, guint index, GError **error)
   return TRUE;
 }
 
+/* Reads one TIFF row in the chosen raw format. */
 static gboolean
 tiff_read_row(ScandImageReader *r, guint8 *row, GError **error)
 {

@@ -266,7 +266,7 @@ static gboolean maybe_add_fallback(ScandJob *job, GError **error) {
   g_autofree char *name = g_key_file_get_string(job->state, "fallback", "output", NULL);
   g_key_file_set_boolean(job->state, "fallback", "used", TRUE);
   g_key_file_set_integer(job->state, "fallback", "index", (int) scand_job_get_n_destinations(job));
-  return scand_job_add_destination(job, name, config, error);
+  return scand_job_add_destination(job, name, config, error) && scand_job_save(job, error);
 }
 
 ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GError **error) {
@@ -316,8 +316,8 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GE
       return SCAND_DELIVERY_RETRY;
     return SCAND_DELIVERY_FAILED;
   }
-  if (!scand_job_set_stage(job, SCAND_JOB_DONE, error))
-    return SCAND_DELIVERY_RETRY;
+  /* Every destination is recorded done, so removing the job is the last step:
+   * a crash before it only makes the next start remove it. */
   scand_fault_point("job-done");
   g_autoptr(GError) rm_error = NULL;
   if (!scand_job_remove(job, &rm_error) && messages)
@@ -371,7 +371,7 @@ static gboolean job_retry_due(ScandJob *job) {
   return TRUE;
 }
 
-guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messages) {
+guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messages, guint *failed) {
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) ids = scand_spool_list_jobs(spool, &error);
   if (!ids) {
@@ -379,7 +379,7 @@ guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messa
       g_ptr_array_add(messages, g_strdup(error->message));
     return 0;
   }
-  guint left = 0;
+  guint left = 0, n_failed = 0;
   for (guint i = 0; ids[i]; i++) {
     g_autoptr(GError) local = NULL;
     g_autoptr(ScandJob) job = scand_job_open(spool, ids[i], &local);
@@ -388,16 +388,24 @@ guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messa
         g_ptr_array_add(messages, g_strdup(local->message));
       continue;
     }
-    if (scand_job_get_stage(job) == SCAND_JOB_FAILED || (!force && !job_retry_due(job))) {
+    if (scand_job_get_stage(job) == SCAND_JOB_FAILED) {
+      n_failed++;
+      continue;
+    }
+    if (!force && !job_retry_due(job)) {
       left++;
       continue;
     }
     ScandDeliveryResult r = scand_job_run_resume(job, messages, &local);
     if (local && messages)
       g_ptr_array_add(messages, g_strdup_printf("job %s: %s", ids[i], local->message));
-    if (r != SCAND_DELIVERY_DONE)
+    if (r == SCAND_DELIVERY_RETRY)
       left++;
+    else if (r == SCAND_DELIVERY_FAILED)
+      n_failed++;
   }
+  if (failed)
+    *failed = n_failed;
   return left;
 }
 
@@ -432,5 +440,5 @@ gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRo
         !scand_job_set_fallback(job, name, output, route->fallback_after, route->fallback_attempts, error))
       return FALSE;
   }
-  return scand_job_save(job, error);
+  return TRUE;
 }

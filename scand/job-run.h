@@ -16,7 +16,8 @@ typedef void (*ScandJobProgressFunc)(const char *stage, guint page, guint64 byte
 
 /* Gives the job its destinations: to (command-line --to, overrides the rule)
  * or the route's deliver list, and the route's fallback. "(default)" is the
- * built-in folder (~/Scans if it exists, else ./scans). */
+ * built-in folder (~/Scans if it exists, else ./scans). Memory only: the
+ * caller saves. */
 gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRoute *route, const char *const *to,
                                GError **error);
 
@@ -45,7 +46,9 @@ ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GEr
 
 /* Resumes every unlocked unfinished job in the spool (skipping FAILED ones and
  * those whose retry time has not come unless force). Returns the number of
- * jobs that are still not done; messages gets one line per problem. */
-guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messages);
+ * jobs still waiting to be retried; *failed (may be NULL) gets the number of
+ * jobs that failed for good and wait for `scand retry`; messages gets one
+ * line per problem. */
+guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messages, guint *failed);
 
 G_END_DECLS

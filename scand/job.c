@@ -322,7 +322,7 @@ gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTab
   g_key_file_set_int64(job->state, "fallback", "after", after_seconds);
   g_key_file_set_int64(job->state, "fallback", "attempts", attempts);
   set_output_config(job->state, "fallback", output_config);
-  return scand_job_save(job, error);
+  return TRUE;
 }
 
 gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHashTable *output_config,
@@ -333,8 +333,6 @@ gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHash
   g_key_file_set_string(job->state, group, "state", dest_state_names[SCAND_DEST_PENDING]);
   g_key_file_set_int64(job->state, group, "attempts", 0);
   set_output_config(job->state, group, output_config);
-  if (!scand_job_save(job, error))
-    return FALSE;
   job_load_deliveries(job);
   return TRUE;
 }

@@ -72,7 +72,8 @@ ScandPageSink *scand_job_get_page_sink(ScandJob *job);
 guint scand_job_count_pages(ScandJob *job);
 
 /* Destinations: output name and a snapshot of its configuration (so that a
- * resumed job delivers where it was meant to even if the config changed). */
+ * resumed job delivers where it was meant to even if the config changed).
+ * Like scand_job_set(), changes memory only until the next save. */
 gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHashTable *output_config,
                                    GError **error);
 guint scand_job_get_n_destinations(ScandJob *job);
@@ -90,7 +91,7 @@ const char *scand_job_get_destination_error(ScandJob *job, guint index);
 /* The rule's fallback: an output used only when a destination keeps failing
  * (after attempts failed attempts, or after seconds of retrying; either may be
  * 0 = not by that measure; a destination that failed for good qualifies at
- * once). Saved with the job. */
+ * once). Kept in memory until the next save. */
 gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTable *output_config, gint64 after_seconds,
                                 gint64 attempts, GError **error);
 

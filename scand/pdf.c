@@ -38,6 +38,7 @@
 static gsize hpdf_mem_current;
 static gsize hpdf_mem_peak;
 
+/* libhpdf's allocator: malloc with the size kept in front, counted. */
 static void *
 counting_alloc(HPDF_UINT size)
 {
@@ -53,6 +54,7 @@ counting_alloc(HPDF_UINT size)
   return p + ALLOC_HEADER;
 }
 
+/* libhpdf's free, matching counting_alloc(). */
 static void
 counting_free(void *aptr)
 {
@@ -94,6 +96,8 @@ typedef struct {
   gboolean is_scratch;   /* ours: removed when no longer needed */
 } LazySource;
 
+/* A source over length bytes of path from offset; is_scratch files are
+ * removed when the source is freed. */
 static LazySource *
 lazy_source_new(const char *path, goffset offset, goffset length, gboolean is_scratch)
 {
@@ -106,6 +110,7 @@ lazy_source_new(const char *path, goffset offset, goffset length, gboolean is_sc
   return s;
 }
 
+/* Closes and frees a source (removing a scratch file). Accepts NULL. */
 static void
 lazy_source_free(LazySource *s)
 {
@@ -119,6 +124,7 @@ lazy_source_free(LazySource *s)
   g_free(s);
 }
 
+/* Opens the file if it is not open yet. */
 static HPDF_STATUS
 lazy_open(HPDF_Stream stream, LazySource *s)
 {
@@ -132,6 +138,8 @@ lazy_open(HPDF_Stream stream, LazySource *s)
   return HPDF_OK;
 }
 
+/* Stream read callback: up to *siz bytes; closes the file and returns
+ * HPDF_STREAM_EOF with the last chunk. */
 static HPDF_STATUS
 lazy_read(HPDF_Stream stream, HPDF_BYTE *ptr, HPDF_UINT *siz)
 {
@@ -161,6 +169,7 @@ lazy_read(HPDF_Stream stream, HPDF_BYTE *ptr, HPDF_UINT *siz)
   return HPDF_OK;
 }
 
+/* Stream seek callback. */
 static HPDF_STATUS
 lazy_seek(HPDF_Stream stream, HPDF_INT pos, HPDF_WhenceMode mode)
 {
@@ -173,6 +182,7 @@ lazy_seek(HPDF_Stream stream, HPDF_INT pos, HPDF_WhenceMode mode)
   return target == 0 ? lazy_open(stream, s) : HPDF_OK;
 }
 
+/* Stream tell callback. */
 static HPDF_INT32
 lazy_tell(HPDF_Stream stream)
 {
@@ -180,6 +190,7 @@ lazy_tell(HPDF_Stream stream)
   return (HPDF_INT32)s->pos;
 }
 
+/* Stream size callback: known when the page was added. */
 static HPDF_UINT32
 lazy_size(HPDF_Stream stream)
 {
@@ -206,6 +217,7 @@ typedef struct {
   double ydpi;
 } PreparedPage;
 
+/* Frees a page that was not added (removing its scratch file). Accepts NULL. */
 static void
 prepared_page_free(PreparedPage *p)
 {
@@ -230,6 +242,7 @@ struct ScandPdf {
   GPtrArray *sources;     /* LazySource*, referenced by the document's streams */
 };
 
+/* libhpdf's error callback: remembers the first error for check_hpdf(). */
 static void
 hpdf_error_handler(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
 {
@@ -260,6 +273,7 @@ check_hpdf(ScandPdf *pdf, const char *what, GError **error)
   return FALSE;
 }
 
+/* Sets an info date from a GDateTime. */
 static void
 set_info_date(HPDF_Doc doc, HPDF_InfoType type, GDateTime *dt)
 {
@@ -337,6 +351,8 @@ setup_pdfa(ScandPdf *pdf, GError **error)
   return check_hpdf(pdf, "PDF/A output intent", error);
 }
 
+/* Creates an empty document and its scratch directory; free with
+ * scand_pdf_free(). */
 ScandPdf *
 scand_pdf_new(const ScandPdfOptions *options, GError **error)
 {
@@ -390,6 +406,7 @@ scand_pdf_new(const ScandPdfOptions *options, GError **error)
   return g_steal_pointer(&pdf);
 }
 
+/* Frees the document and removes its scratch files. Accepts NULL. */
 void
 scand_pdf_free(ScandPdf *pdf)
 {
@@ -405,6 +422,7 @@ scand_pdf_free(ScandPdf *pdf)
   g_free(pdf);
 }
 
+/* Pages added so far. */
 guint
 scand_pdf_get_page_count(ScandPdf *pdf)
 {
@@ -413,6 +431,7 @@ scand_pdf_get_page_count(ScandPdf *pdf)
 
 /* ---- preparing pages ----------------------------------------------------------- */
 
+/* A new file name in the scratch directory (caller frees). */
 static char *
 scratch_path(ScandPdf *pdf, const char *ext)
 {
@@ -421,14 +440,16 @@ scratch_path(ScandPdf *pdf, const char *ext)
   return g_build_filename(pdf->scratch, name, NULL);
 }
 
+/* The resolution the file states wins (it describes these very pixels), then
+ * the caller's (the scan settings), then the default. */
 static void
 choose_dpi(ScandPdf *pdf, double dpi, const ScandImageInfo *info, double *xdpi, double *ydpi)
 {
-  if (dpi > 0) {
-    *xdpi = *ydpi = dpi;
-  } else if (info->xres > 0 && info->yres > 0) {
+  if (info->xres > 0 && info->yres > 0) {
     *xdpi = info->xres;
     *ydpi = info->yres;
+  } else if (dpi > 0) {
+    *xdpi = *ydpi = dpi;
   } else {
     *xdpi = *ydpi = pdf->default_dpi;
   }
@@ -440,6 +461,7 @@ typedef struct {
   char msg[JMSG_LENGTH_MAX];
 } JpegError;
 
+/* libjpeg's fatal errors: keep the message and unwind to the setjmp. */
 static void
 jpeg_error_exit(j_common_ptr cinfo)
 {
@@ -448,6 +470,7 @@ jpeg_error_exit(j_common_ptr cinfo)
   longjmp(e->jmp, 1);
 }
 
+/* Silences libjpeg's own printing. */
 static void
 jpeg_output_nothing(j_common_ptr cinfo)
 {
@@ -595,6 +618,7 @@ prepare_raw_page(ScandPdf *pdf, const char *path, guint index, double dpi, GErro
   return g_steal_pointer(&page);
 }
 
+/* Checks a JPEG file that will be embedded as it is. */
 static PreparedPage *
 prepare_jpeg_page(ScandPdf *pdf, const char *path, double dpi, GError **error)
 {
@@ -696,6 +720,8 @@ new_image(ScandPdf *pdf, const PreparedPage *page, const char *color_space, int 
   return ret == HPDF_OK ? image : NULL;
 }
 
+/* G4-encodes a 1-bit page with libhpdf, then moves the encoded data to a
+ * scratch file read lazily. */
 static HPDF_Image
 add_ccitt_image(ScandPdf *pdf, PreparedPage *page, GError **error)
 {
@@ -763,6 +789,32 @@ pdf_real_not_above(double v)
   return f;
 }
 
+/* A page's content stream ("q … cm /X1 Do Q", ~40 bytes) sits in a 4 KiB
+ * block; copy it into a right-sized one so per-page memory stays small. */
+static void
+shrink_content_stream(ScandPdf *pdf, HPDF_Page page)
+{
+  HPDF_PageAttr attr = page->attr;
+  HPDF_Stream old = attr->stream;
+  if (!old || old->type != HPDF_STREAM_MEMORY || HPDF_MemStream_GetBufCount(old) != 1)
+    return;
+  HPDF_UINT len = 0;
+  HPDF_BYTE *data = HPDF_MemStream_GetBufPtr(old, 0, &len);
+  if (!data || len == 0)
+    return;
+  HPDF_Stream small = HPDF_MemStream_New(pdf->doc->mmgr, len);
+  if (!small)
+    return;
+  if (HPDF_Stream_Write(small, data, len) != HPDF_OK) {
+    HPDF_Stream_Free(small);
+    return;
+  }
+  HPDF_Stream_Free(old);
+  attr->contents->stream = small;
+  attr->stream = small;
+}
+
+/* Adds one prepared page: image XObject plus a page of the image's size. */
 static gboolean
 add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **error)
 {
@@ -821,10 +873,13 @@ add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **error)
   HPDF_Page_DrawImage(hpage, image, 0, 0, w_pt, h_pt);
   if (!check_hpdf(pdf, "page", error))
     return FALSE;
+  shrink_content_stream(pdf, hpage);
   pdf->n_pages++;
   return TRUE;
 }
 
+/* Checks and converts every page of path first, then adds them, so that a bad
+ * file adds nothing. */
 gboolean
 scand_pdf_add_file(ScandPdf *pdf, const char *path, double dpi, GError **error)
 {
@@ -857,6 +912,7 @@ scand_pdf_add_file(ScandPdf *pdf, const char *path, double dpi, GError **error)
   return TRUE;
 }
 
+/* Saves to a temporary name beside path, then commits it durably. */
 gboolean
 scand_pdf_save(ScandPdf *pdf, const char *path, GError **error)
 {

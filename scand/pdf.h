@@ -30,7 +30,8 @@ typedef struct ScandPdf ScandPdf;
 
 ScandPdf *scand_pdf_new(const ScandPdfOptions *options, GError **error);
 /* Adds a page from a JPEG, PNG, PNM or TIFF file (every page of a multi-page
- * TIFF). dpi <= 0 means: from the file, else options->default_dpi. */
+ * TIFF). Resolution: what the file states (JFIF density, pHYs, TIFF tags),
+ * else dpi if > 0, else options->default_dpi. */
 gboolean scand_pdf_add_file(ScandPdf *pdf, const char *path, double dpi, GError **error);
 guint scand_pdf_get_page_count(ScandPdf *pdf);
 /* Writes the document to path atomically (temporary file, fsync, rename, fsync dir). */

@@ -181,7 +181,7 @@ ScandJob *scand_scan_plan_create_job(ScandScanPlan *plan, ScandConfig *config, S
         scand_job_set(job, copied[i], v);
     }
   }
-  if (!scand_job_apply_route(job, config, plan->route, NULL, error)) {
+  if (!scand_job_apply_route(job, config, plan->route, NULL, error) || !scand_job_save(job, error)) {
     scand_job_remove(job, NULL);
     return NULL;
   }

@@ -387,6 +387,9 @@ class Job:
         self.reason = "JobScanning"
         self.created = time.monotonic()
         self.attempts = 0           # NextDocument tries for the next page
+        # One scan engine: NextDocument requests of a job are served one at
+        # a time, so concurrent requests never get the same page.
+        self.engine = threading.Lock()
         self.last_info = None       # (width, height, bytes_per_line)
 
     def to_json(self):
@@ -405,10 +408,12 @@ class Sim:
     def __init__(self, args):
         self.args = args
         self.model_name = args.model
-        self.model = MODELS[args.model]
+        self.model = dict(MODELS[args.model])
+        if args.caps_ns != "model":
+            self.model["default_ns"] = args.caps_ns == "default"
         self.uuid = str(uuid.uuid5(uuid.NAMESPACE_URL,
                                    "escl-sim:" + args.model))
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.port = 0
         self.stop = threading.Event()
         self.initial_faults = list(args.fault or [])
@@ -579,6 +584,7 @@ class Sim:
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     timeout = 60        # idle keep-alive connections are closed after this
 
     sim = None          # set by main()
@@ -893,6 +899,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.reply(200, w.parts[0] + "\n".join(p) + "\n", "text/xml")
 
     def next_document(self, job):
+        with job.engine:
+            return self._next_document(job)
+
+    def _next_document(self, job):
         sim = self.sim
         s = job.settings
         with sim.lock:
@@ -1071,6 +1081,8 @@ def main():
     ap.add_argument("--brother-delay", type=int, default=1500)
     ap.add_argument("--fault", action="append")
     ap.add_argument("--state", default="Idle", choices=STATES)
+    ap.add_argument("--caps-ns", choices=("model", "default", "prefixed"),
+                    default="model")
     ap.add_argument("--lifetime", type=float, default=900)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
@@ -1102,15 +1114,26 @@ def main():
             ctx.load_cert_chain(cert, key)
             if args.cert_out:
                 shutil.copyfile(cert, args.cert_out)
-        servers = []
-        srv = Server(("127.0.0.1", args.port), Handler)
-        srv.ssl_context = ctx
-        servers.append(srv)
-        sim.port = srv.server_address[1]
-        if args.ipv6:
-            srv6 = Server6(("::1", sim.port), Handler)
+        # With --ipv6 and port 0 the port picked on 127.0.0.1 may be taken
+        # on ::1; try a few ports before giving up.
+        for attempt in range(20):
+            servers = []
+            srv = Server(("127.0.0.1", args.port), Handler)
+            srv.ssl_context = ctx
+            servers.append(srv)
+            sim.port = srv.server_address[1]
+            if not args.ipv6:
+                break
+            try:
+                srv6 = Server6(("::1", sim.port), Handler)
+            except OSError:
+                srv.server_close()
+                if args.port or attempt == 19:
+                    raise
+                continue
             srv6.ssl_context = ctx
             servers.append(srv6)
+            break
     except (OSError, subprocess.SubprocessError) as e:
         cleanup()
         sys.stderr.write("escl-sim: cannot start: %s\n" % e)

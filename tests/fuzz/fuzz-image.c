@@ -2,6 +2,7 @@
  * probe fine, decoding every row (bounded so that one input stays fast). */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,15 +14,23 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char *path;
+
+static void
+remove_input(void)
+{
+  g_unlink(path);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static char *path;
   if (!path) {
     int fd = g_file_open_tmp("fuzz-image-XXXXXX", &path, NULL);
     if (fd < 0)
       return 0;
     close(fd);
+    atexit(remove_input);
   }
   if (!g_file_set_contents(path, (const char *)data, size, NULL))
     return 0;

@@ -54,13 +54,16 @@ assert_eq ccitt "$(awk 'NR==5 {print $9}' "$T/images")" "P4 page encoding"
 assert_eq ccitt "$(awk 'NR==7 {print $9}' "$T/images")" "1-bit TIFF page encoding"
 assert_eq 0 "$(find "$T/out dir" -name '.*' | wc -l)" "temporary files left"
 
-# Options: --dpi overrides the files, --lossless, --title, --pdfa.
+# Options: --dpi for files without a resolution, --lossless, --title, --pdfa.
 "$SCAND" assemble "$T/g.pnm" --dpi 72 --lossless --pdfa --title "Scan 42" -o "$T/a.pdf" >/dev/null
 assert_eq 1 "$(pdf_pages "$T/a.pdf")" "pdfa page count"
 pdfinfo "$T/a.pdf" >"$T/info"
 assert_contains "$T/info" "Title:           Scan 42"
 assert_contains "$T/info" "Page size:       300 x 200 pts"
 pdfimages -list "$T/a.pdf" | awk 'NR==3 {print $9}' >"$T/enc"
+"$SCAND" assemble "$T/a.jpg" "$T/g.pnm" --dpi 72 -o "$T/d.pdf" >/dev/null
+pdfinfo -f 1 -l 2 "$T/d.pdf" | awk '/^Page +[0-9]+ size:/ {print $4 "x" $6}' | paste -sd' ' >"$T/sizes"
+assert_eq "216x144 300x200" "$(cat "$T/sizes")" "--dpi applies only where the file states no resolution"
 assert_eq image "$(cat "$T/enc")" "lossless page encoding (Flate)"
 qpdf --qdf --object-streams=disable "$T/a.pdf" "$T/a.qdf"
 grep -aq "pdfaid:part='1'" "$T/a.qdf" || fail "no pdfaid:part in XMP"

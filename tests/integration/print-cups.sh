@@ -170,4 +170,50 @@ cat "$tmp/err" >&2
 grep -q "output 'printer': cannot reach the CUPS server at $tmp/no-such.sock" "$tmp/err" ||
   fail "unreachable-server message unclear"
 
+# 8. The printer is switched off while the job is on its way: CUPS stops the
+#    queue (error policy stop-printer) and keeps the job; scand reports a
+#    retry with the reason and the job it waits for. Once the printer is back
+#    the same job prints, and the retried delivery prints nothing more.
+export SCAND_SPOOL=$tmp/spool-8
+lpadmin -h "$CUPS_SERVER" -p off -E -v "socket://127.0.0.1:1/?contimeout=1" -m raw \
+  -o printer-error-policy=stop-printer 2>/dev/null
+cat >>"$tmp/scand.conf" <<EOF
+
+[output off]
+type = print
+queue = off
+timeout = 60s
+EOF
+deliver --to off
+[ "$status" = 75 ] || fail "printer off: exit $status, expected 75"
+grep -q "output 'off': printer queue 'off' is stopped: .* — job [0-9]* stays queued, will retry" "$tmp/err" ||
+  fail "printer-off message does not say it is stopped and which job waits"
+job=$(sed -n 's/.*job \([^ ]*\) is queued in the spool.*/\1/p' "$tmp/err")
+before=$(ls "$printed" | grep -c '^job-')
+lpadmin -h "$CUPS_SERVER" -p off -v "socket://127.0.0.1:$PRINTER_PORT"
+cupsenable -h "$CUPS_SERVER" off
+"$SCAND" retry "$job" --config "$tmp/scand.conf" || fail "retry after the printer came back exited $?"
+wait_printed $((before + 1))
+cmp "$pdf" "$printed/job-$((before + 1)).bin" || fail "printer off: printed bytes differ"
+sleep 0.5
+[ "$(ls "$printed" | grep -c '^job-')" = $((before + 1)) ] || fail "printer off: the document was printed twice"
+[ "$(lpstat -h "$CUPS_SERVER" -W completed -o off | wc -l)" = 1 ] || fail "printer off: more than one CUPS job"
+
+# 9. scand config check knows the printer keys.
+cat >"$tmp/bad.conf" <<EOF
+[output p]
+type = print
+queue = two words
+duplex = sideways
+EOF
+set +e
+"$SCAND" config check --config "$tmp/bad.conf" >"$tmp/check.out" 2>&1
+status=$?
+set -e
+cat "$tmp/check.out" >&2
+[ "$status" != 0 ] || fail "config check accepted a bad printer output"
+grep -q "bad.conf:3: \[output p\] queue: 'two words' is not a valid CUPS queue name" "$tmp/check.out" ||
+  fail "config check: bad queue name not reported"
+grep -q "bad.conf:4: \[output p\] duplex:" "$tmp/check.out" || fail "config check: bad duplex not reported"
+
 echo "print-cups: ok"

@@ -30,7 +30,8 @@ crash_and_resume() {
   set -e
   [ $rc -eq 137 ] || { cat "$T/err" >&2; fail "$fault: exit $rc, expected 137 (SIGKILL)"; }
   assert_contains "$T/err" "fault hook: SIGKILL"
-  "$SCAND" resume --config "$T/scand.conf" 2>"$T/err" || { cat "$T/err" >&2; smbd_log; fail "$fault: resume"; }
+  "$SCAND" resume --config "$T/scand.conf" >"$T/resumed" 2>"$T/err" \
+    || { cat "$T/err" >&2; smbd_log; fail "$fault: resume"; }
   [ -z "$(find "$SMBD_SHARE" -name '.scand-*')" ] || { find "$SMBD_SHARE" >&2; fail "$fault: temporary file left"; }
   # Nothing is left to do, and doing it again changes nothing.
   "$SCAND" resume --config "$T/scand.conf" 2>"$T/err" || { cat "$T/err" >&2; fail "$fault: second resume"; }

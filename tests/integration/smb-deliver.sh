@@ -42,6 +42,7 @@ deliver "$T/other.pdf" --to share --name scan.pdf
 cmp "$T/doc.pdf" "$SMBD_SHARE/office/in/scan.pdf" || fail "an existing file was overwritten"
 cmp "$T/other.pdf" "$SMBD_SHARE/office/in/scan-2.pdf" || fail "scan-2.pdf"
 cmp "$T/other.pdf" "$SMBD_SHARE/office/in/scan-3.pdf" || fail "scan-3.pdf"
+assert_eq "$SMBD_URL/office/in/scan-3.pdf" "$(cat "$T/stdout")" "printed destination"
 # A name without an extension gets the suffix at the end.
 deliver "$T/other.pdf" --to share --name noext
 deliver "$T/other.pdf" --to share --name noext
@@ -50,6 +51,18 @@ deliver "$T/other.pdf" --to share --name noext
 # A name with spaces, '%' and non-ASCII reaches the share as written.
 deliver "$T/other.pdf" --to share --name 'Rechnung 100% März.pdf'
 cmp "$T/other.pdf" "$SMBD_SHARE/office/in/Rechnung 100% März.pdf" || { find "$SMBD_SHARE" >&2; fail "special name"; }
+
+# Over IPv6 loopback (smbd listens on lo: 127.0.0.1 and ::1).
+cat >>"$T/scand.conf" <<CONF
+
+[output six]
+type = smb
+url = smb://[::1]:$SMBD_PORT/scans/six
+username = $SMBD_USER
+password-file = $SMBD_PASSWORD_FILE
+CONF
+deliver "$T/other.pdf" --to six --name v6.pdf
+cmp "$T/other.pdf" "$SMBD_SHARE/six/v6.pdf" || { find "$SMBD_SHARE" >&2; fail "delivery over IPv6"; }
 
 # ':' would name an alternate data stream on SMB: it becomes '_'.
 deliver "$T/other.pdf" --to share --name '10:30 scan.pdf'
@@ -83,5 +96,5 @@ rm -rf "$HOME/.smb"
 
 # No temporary file anywhere, and exactly the files delivered.
 [ -z "$(find "$SMBD_SHARE" -name '.scand-*')" ] || { find "$SMBD_SHARE" >&2; fail "temporary file left behind"; }
-assert_eq 9 "$(count_files "$SMBD_SHARE")" "files on the share"
+assert_eq 10 "$(count_files "$SMBD_SHARE")" "files on the share"
 echo "ok"

@@ -133,4 +133,24 @@ cat "$tmp/ro.err" >&2
 grep -q "output 'stick': $media/stick (/dev/loop[0-9]*) is mounted read-only" "$tmp/ro.err" ||
   fail "read-only message unclear"
 
+# scand config check explains a wrong USB section line by line.
+cat >"$tmp/bad.conf" <<EOF
+[output nothing]
+type = usb
+subdir = ../outside
+unmount-after = true
+EOF
+set +e
+"$SCAND" config check --config "$tmp/bad.conf" >"$tmp/check.out" 2>&1
+status=$?
+set -e
+cat "$tmp/check.out" >&2
+[ "$status" != 0 ] || fail "config check accepted a USB output that names no stick"
+grep -q "bad.conf:1: \[output nothing\] set label, uuid or any-removable = true" "$tmp/check.out" ||
+  fail "config check: missing label/uuid not reported"
+grep -q "bad.conf:3: \[output nothing\] subdir: '../outside' climbs out of the stick" "$tmp/check.out" ||
+  fail "config check: subdir with .. not reported"
+grep -q "bad.conf:4: \[output nothing\] unmount-after: .*set mount = true" "$tmp/check.out" ||
+  fail "config check: unmount-after without mount not reported"
+
 echo "usb-stick: ok"

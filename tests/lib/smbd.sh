@@ -17,9 +17,11 @@
 #     the background in its own session. smbd signals its whole process group
 #     when it terminates, which would kill the test script if they shared one;
 #     and smbd must not call setsid itself (it fails as a session leader), hence
-#     --no-process-group. smbd_start waits until the port accepts connections;
-#     smbd_stop signals the group (smbd and its per-connection children) and
-#     waits until the port refuses connections.
+#     --no-process-group; --log-basename keeps smbd's first log lines (before
+#     it reads the config) out of /var/log/samba. smbd_start waits until smbd
+#     listens on 127.0.0.1:port (checked with ss, and retried on another port
+#     if someone took it); smbd_stop signals the group (smbd and its
+#     per-connection children) and waits until the port refuses connections.
 #   - SMBD_EXTRA (smb.conf lines for [global]) is written at each smbd_start,
 #     e.g. "server smb encrypt = required" or "server max protocol = SMB2_10";
 #     SMBD_SHARES_EXTRA (whole share sections) is appended after [scans].
@@ -28,7 +30,8 @@
 #   . "$SCAND_SRCDIR/tests/lib/common.sh"
 #   . "$SCAND_SRCDIR/tests/lib/smbd.sh"
 #   smbd_setup            # temp folder, config, user; sets the variables below
-#   smbd_start            # starts smbd (again, on the same port, after smbd_stop)
+#   smbd_start            # starts smbd (again, on the same port, after smbd_stop);
+#                         # write configs using SMBD_PORT/SMBD_URL after the first start
 #   smbd_stop             # stops it; smbd_cleanup (run at exit) also removes the folder
 #   smbd_log              # prints the tail of smbd's log (for failure messages)
 # Variables: SMBD_DIR, SMBD_PORT, SMBD_SHARE (the share's directory on disk),
@@ -117,12 +120,19 @@ smbd_log() {
   tail -n 40 "$SMBD_DIR/log.smbd" >&2 2>/dev/null || true
 }
 
-# Waits (up to 20 s) until 127.0.0.1:port accepts a TCP connection.
+# Waits (up to 20 s) until our smbd listens on 127.0.0.1:port. A listener
+# there that is not smbd (someone took the "free" port) fails within 2 s.
 smbd_wait_port() {
-  local i
+  local i foreign=0
   for ((i = 0; i < 200; i++)); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$SMBD_PORT") 2>/dev/null; then
-      return 0
+      if ss -ltnpH "src 127.0.0.1:$SMBD_PORT" 2>/dev/null | grep -q '"smbd"'; then
+        return 0
+      fi
+      if ((++foreign > 20)); then
+        echo "127.0.0.1:$SMBD_PORT is held by another process" >&2
+        return 1
+      fi
     fi
     if [[ -n $SMBD_PID ]] && ! kill -0 "$SMBD_PID" 2>/dev/null; then
       echo "smbd exited; log:" >&2
@@ -137,12 +147,24 @@ smbd_wait_port() {
 }
 
 smbd_start() {
-  smbd_write_conf
-  setsid "$SMBD_BIN" --foreground --no-process-group --configfile="$SMBD_DIR/smb.conf" \
-    --log-basename="$SMBD_DIR" \
-    </dev/null >>"$SMBD_DIR/smbd.out" 2>&1 &
-  SMBD_PID=$!
-  smbd_wait_port
+  local try
+  for ((try = 0; try < 3; try++)); do
+    smbd_write_conf
+    setsid "$SMBD_BIN" --foreground --no-process-group --configfile="$SMBD_DIR/smb.conf" \
+      --log-basename="$SMBD_DIR" \
+      </dev/null >>"$SMBD_DIR/smbd.out" 2>&1 &
+    SMBD_PID=$!
+    smbd_wait_port && { SMBD_STARTED=1; return 0; }
+    kill -KILL -- "-$SMBD_PID" 2>/dev/null || true
+    wait "$SMBD_PID" 2>/dev/null || true
+    SMBD_PID=
+    # Someone took the free port in between: only a first start may move on
+    # to another one (later starts must keep the URL the test configured).
+    [[ -z ${SMBD_STARTED:-} ]] || return 1
+    SMBD_PORT=$(smbd_free_port)
+    SMBD_URL=smb://127.0.0.1:$SMBD_PORT/scans
+  done
+  return 1
 }
 
 # Stops smbd and its per-connection children (its process group, which setsid

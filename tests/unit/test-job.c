@@ -224,7 +224,7 @@ static void test_resume_scanning(Fixture *fx, gconstpointer data) {
     /* "crash": the job is dropped without finishing. */
   }
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
-  guint left = scand_spool_resume_all(fx->spool, TRUE, messages);
+  guint left = scand_spool_resume_all(fx->spool, TRUE, messages, NULL);
   for (guint i = 0; i < messages->len; i++)
     g_printerr("%s\n", (char *) messages->pdata[i]);
   g_assert_cmpuint(left, ==, 0);

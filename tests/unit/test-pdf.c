@@ -429,13 +429,14 @@ test_page_size(Fixture *f, gconstpointer data)
   add_ok(pdf, png120, 0);     /* 2 x 1 in */
   add_ok(pdf, pnm, 0);        /* 5 x 2 in */
   add_ok(pdf, tif, 0);        /* 2 x 1 in */
-  add_ok(pdf, jpg150, 100);   /* explicit: 3 x 1.5 in */
+  add_ok(pdf, jpg150, 100);   /* the file's 150 dpi wins: 2 x 1 in */
+  add_ok(pdf, pnm, 100);      /* the file says nothing: 2.5 x 1 in */
   g_autofree char *out = path_in(f, "sizes.pdf");
   save_ok(pdf, out);
 
-  const char *argv[] = { "pdfinfo", "-f", "1", "-l", "6", out, NULL };
+  const char *argv[] = { "pdfinfo", "-f", "1", "-l", "7", out, NULL };
   g_autofree char *info = image_gen_run(argv);
-  double expect[][2] = { { 144, 72 }, { 432, 216 }, { 144, 72 }, { 360, 144 }, { 144, 72 }, { 216, 108 } };
+  double expect[][2] = { { 144, 72 }, { 432, 216 }, { 144, 72 }, { 360, 144 }, { 144, 72 }, { 144, 72 }, { 180, 72 } };
   g_auto(GStrv) lines = g_strsplit(info, "\n", -1);
   int seen = 0;
   for (guint i = 0; lines[i]; i++) {
@@ -443,18 +444,18 @@ test_page_size(Fixture *f, gconstpointer data)
     double w, h;
     if (sscanf(lines[i], "Page %d size: %lf x %lf pts", &page, &w, &h) == 3) {
       g_assert_cmpint(page, >=, 1);
-      g_assert_cmpint(page, <=, 6);
+      g_assert_cmpint(page, <=, 7);
       g_assert_cmpfloat_with_epsilon(w, expect[page - 1][0], 0.01);
       g_assert_cmpfloat_with_epsilon(h, expect[page - 1][1], 0.01);
       seen++;
     }
   }
-  g_assert_cmpint(seen, ==, 6);
+  g_assert_cmpint(seen, ==, 7);
 
   /* pdftoppm at the page's resolution gives the source's pixel size. */
-  int dpis[] = { 150, 50, 120, 50, 200, 100 };
-  int sizes[][2] = { { 300, 150 }, { 300, 150 }, { 240, 120 }, { 250, 100 }, { 400, 200 }, { 300, 150 } };
-  for (int p = 0; p < 6; p++) {
+  int dpis[] = { 150, 50, 120, 50, 200, 150, 100 };
+  int sizes[][2] = { { 300, 150 }, { 300, 150 }, { 240, 120 }, { 250, 100 }, { 400, 200 }, { 300, 150 }, { 250, 100 } };
+  for (int p = 0; p < 7; p++) {
     int w, h, ch;
     g_autofree guint8 *px = render(f, out, p + 1, dpis[p], TRUE, &w, &h, &ch);
     g_assert_cmpint(w, ==, sizes[p][0]);

@@ -26,7 +26,13 @@ static void test_url_parse(void) {
   g_assert_no_error(error);
   g_assert_cmpstr(v6->host, ==, "::1");
   g_autofree char *v6u = scand_smb_url_for(v6, "a b/c%.pdf");
-  g_assert_cmpstr(v6u, ==, "smb://[::1]/s/a%20b/c%25.pdf");
+  g_assert_cmpstr(v6u, ==, "smb://0--1.ipv6-literal.net/s/a%20b/c%25.pdf");
+  g_autofree char *v6shown = scand_smb_url_display(v6);
+  g_assert_cmpstr(v6shown, ==, "smb://[::1]:445/s");
+  g_autoptr(ScandSmbUrl) v6b = scand_smb_url_parse("smb://[fe80::1:2]/s", &error);
+  g_assert_no_error(error);
+  g_autofree char *v6bu = scand_smb_url_for(v6b, "");
+  g_assert_cmpstr(v6bu, ==, "smb://fe80--1-2.ipv6-literal.net/s");
 }
 
 static void test_url_refused(void) {
@@ -44,6 +50,9 @@ static void test_url_refused(void) {
     "smb://nas/scans/../etc",
     "smb://nas/scans/a%2Fb",            /* an encoded slash would change the path */
     "smb://nas/scans/%0a",
+    "smb://nas/scans/a:stream",         /* an alternate data stream */
+    "smb://na%2Fs/scans",               /* a host that would change the URL */
+    "smb://[fe80::1%25a%2Fb]/scans",
     "smb://nas:99999/scans",
   };
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {

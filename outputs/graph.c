@@ -1,0 +1,826 @@
+/* Microsoft Graph outputs: graph-mail (send the PDF from a mailbox) and
+ * m365-drive (upload it to OneDrive / SharePoint).
+ *
+ * Both are restartable at any instant. graph-mail records the draft id, the
+ * upload session and its offset, and whether /send was posted; a later attempt
+ * asks the server where it stands (nextExpectedRanges, does the draft still
+ * exist) instead of starting over, so a mail is never sent twice. The small
+ * path (sendMail with the attachment inline) is one request: when an attempt
+ * died while that request was in flight, the next attempt cannot know whether
+ * it went out and stops with a message instead of risking a second copy.
+ * m365-drive keeps the upload session URL and offset the same way and checks
+ * for the finished item before uploading again.
+ *
+ * Throttling (429, 503, 504) with a short Retry-After is waited out in place;
+ * a longer one is handed to the queue with scand_delivery_set_retry_after(). */
+#include "outputs/graph-private.h"
+#include "outputs/m365-auth.h"
+#include "outputs/output-private.h"
+#include "scand/error.h"
+#include "scand/fault.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <json-glib/json-glib.h>
+
+#define GRAPH_MAX_INLINE_WAIT 10     /* seconds of Retry-After waited in place */
+#define GRAPH_MAX_WAITS 3
+#define GRAPH_DEFAULT_MAX_SIZE (35 * 1024 * 1024)
+#define GRAPH_SIMPLE_UPLOAD_MAX (4 * 1024 * 1024)
+#define MAIL_DEFAULT_SUBJECT "Scan from {device}: {name}"
+#define MAIL_DEFAULT_BODY "{pages} page(s) scanned on {device} at {date}.\nThe document is attached: {name}\n"
+
+#define AUTH_KEYS                                                                                            \
+  { "authority", SCAND_KEY_URL }, { "graph-url", SCAND_KEY_URL }, { "ca-file", SCAND_KEY_FILE },             \
+  { "tenant", SCAND_KEY_STRING }, { "client-id", SCAND_KEY_STRING },                                         \
+  { "client-secret-file", SCAND_KEY_SECRET_FILE }, { "client-certificate", SCAND_KEY_FILE },                 \
+  { "client-key", SCAND_KEY_SECRET_FILE }
+
+static const ScandConfigKey mail_keys[] = {
+  AUTH_KEYS,
+  { "sender", SCAND_KEY_STRING },
+  { "to", SCAND_KEY_LIST },
+  { "subject", SCAND_KEY_STRING },
+  { "body", SCAND_KEY_STRING },
+  { "max-size", SCAND_KEY_STRING },
+  { NULL },
+};
+
+static const ScandConfigKey drive_keys[] = {
+  AUTH_KEYS,
+  { "drive-id", SCAND_KEY_STRING },
+  { "site-id", SCAND_KEY_STRING },
+  { "user", SCAND_KEY_STRING },
+  { "folder", SCAND_KEY_STRING },
+  { "conflict", SCAND_KEY_ENUM, "fail|rename" },
+  { NULL },
+};
+
+/* ---- pure parts ---------------------------------------------------------- */
+
+gsize scand_graph_chunk_length(guint64 offset, guint64 total) {
+  return offset >= total ? 0 : (gsize) MIN((guint64) SCAND_GRAPH_CHUNK, total - offset);
+}
+
+char *scand_graph_content_range(guint64 offset, gsize length, guint64 total) {
+  return g_strdup_printf("bytes %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, offset,
+                         offset + length - 1, total);
+}
+
+gboolean scand_graph_parse_next_offset(const char *json, gsize len, guint64 *offset, GError **error) {
+  g_autoptr(JsonParser) parser = json_parser_new();
+  if (!json_parser_load_from_data(parser, json, (gssize) len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "upload session: reply is not a JSON object");
+    return FALSE;
+  }
+  JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+  JsonNode *n = json_object_get_member(o, "nextExpectedRanges");
+  if (!n || !JSON_NODE_HOLDS_ARRAY(n) || json_array_get_length(json_node_get_array(n)) == 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "upload session: no nextExpectedRanges");
+    return FALSE;
+  }
+  JsonNode *first = json_array_get_element(json_node_get_array(n), 0);
+  const char *range = JSON_NODE_HOLDS_VALUE(first) ? json_node_get_string(first) : NULL;
+  char *end = NULL;
+  guint64 v = range && g_ascii_isdigit(*range) ? g_ascii_strtoull(range, &end, 10) : 0;
+  if (!end || *end != '-') {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "upload session: bad range \"%s\"", range ? range : "");
+    return FALSE;
+  }
+  *offset = v;
+  return TRUE;
+}
+
+char *scand_graph_message_json(const char *subject, const char *body, const char *const *to,
+                               const char *attachment_name, const guint8 *data, gsize len, gboolean wrap,
+                               gsize *out_len) {
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  if (wrap) {
+    json_builder_set_member_name(b, "message");
+    json_builder_begin_object(b);
+  }
+  json_builder_set_member_name(b, "subject");
+  json_builder_add_string_value(b, subject);
+  json_builder_set_member_name(b, "body");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "contentType");
+  json_builder_add_string_value(b, "Text");
+  json_builder_set_member_name(b, "content");
+  json_builder_add_string_value(b, body);
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "toRecipients");
+  json_builder_begin_array(b);
+  for (guint i = 0; to && to[i]; i++) {
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "emailAddress");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "address");
+    json_builder_add_string_value(b, to[i]);
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  if (attachment_name) {
+    g_autofree char *b64 = g_base64_encode(data, len);
+    json_builder_set_member_name(b, "attachments");
+    json_builder_begin_array(b);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "@odata.type");
+    json_builder_add_string_value(b, "#microsoft.graph.fileAttachment");
+    json_builder_set_member_name(b, "name");
+    json_builder_add_string_value(b, attachment_name);
+    json_builder_set_member_name(b, "contentType");
+    json_builder_add_string_value(b, "application/pdf");
+    json_builder_set_member_name(b, "contentBytes");
+    json_builder_add_string_value(b, b64);
+    json_builder_end_object(b);
+    json_builder_end_array(b);
+  }
+  if (wrap) {
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "saveToSentItems");
+    json_builder_add_boolean_value(b, TRUE);
+  }
+  json_builder_end_object(b);
+  g_autoptr(JsonNode) root = json_builder_get_root(b);
+  g_autoptr(JsonGenerator) gen = json_generator_new();
+  json_generator_set_root(gen, root);
+  return json_generator_to_data(gen, out_len);
+}
+
+char *scand_graph_escape_path(const char *path) {
+  g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+  g_autoptr(GString) s = g_string_new(NULL);
+  for (guint i = 0; parts[i]; i++) {
+    if (!*parts[i])
+      continue;
+    g_autofree char *e = g_uri_escape_string(parts[i], NULL, FALSE);
+    g_string_append_printf(s, "%s%s", s->len ? "/" : "", e);
+  }
+  return g_strdup(s->str);
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+typedef struct {
+  ScandDelivery *d;
+  char *out;                     /* output name (copied) */
+  char *graph;                   /* base URL without trailing '/' */
+  ScandM365Credentials *creds;
+  char *token;
+} Graph;
+
+static void graph_clear(Graph *g) {
+  g_free(g->out);
+  g_free(g->graph);
+  scand_m365_credentials_free(g->creds);
+  if (g->token)
+    memset(g->token, 0, strlen(g->token));
+  g_free(g->token);
+}
+
+static gboolean graph_init(Graph *g, ScandDelivery *d, GError **error) {
+  memset(g, 0, sizeof *g);
+  g->d = d;
+  g->out = g_strdup(scand_delivery_get_output_name(d));
+  g_autofree char *base = g_strdup(scand_delivery_get_config(d, "graph-url"));
+  g->graph = g_strdup(base ? base : SCAND_M365_GRAPH);
+  gsize n = strlen(g->graph);
+  while (n > 0 && g->graph[n - 1] == '/')
+    g->graph[--n] = '\0';
+  g->creds = scand_m365_credentials_load(d, SCAND_M365_SCOPE_GRAPH, error);
+  return g->creds != NULL;
+}
+
+/* Maps an error to the delivery result and prefixes the output's name. */
+static ScandDeliveryResult graph_fail(Graph *g, GError *local, GError **error) {
+  gboolean retry = local->domain == SCAND_ERROR && local->code == SCAND_ERROR_RETRY;
+  g_set_error(error, SCAND_ERROR, local->code, "output %s: %s", g->out, local->message);
+  return retry ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+}
+
+/* One request with throttling and token renewal handled: url is absolute;
+ * with_auth FALSE for pre-authenticated upload URLs. Returns the last reply
+ * (any status) or NULL on a transport error. */
+static ScandM365Reply *graph_send(Graph *g, const char *method, const char *url, gboolean with_auth,
+                                  const char *const *headers, const void *body, gsize len, GError **error) {
+  gboolean renewed = FALSE;
+  for (guint waits = 0;;) {
+    if (with_auth && !g->token) {
+      gint64 retry_after = 0;
+      g->token = scand_m365_token_get(g->creds, &retry_after, error);
+      if (!g->token) {
+        if (retry_after > 0)
+          scand_delivery_set_retry_after(g->d, retry_after);
+        return NULL;
+      }
+    }
+    ScandM365Reply *reply = scand_m365_http(method, url, with_auth ? g->token : NULL, headers, body, len,
+                                            g->creds->ca_file, error);
+    if (!reply)
+      return NULL;
+    if (reply->status == 401 && with_auth && !renewed) {
+      /* A cached token may have been revoked: one fresh try. */
+      renewed = TRUE;
+      scand_m365_token_cache_clear();
+      g_clear_pointer(&g->token, g_free);
+      scand_m365_reply_free(reply);
+      continue;
+    }
+    gboolean throttled = reply->status == 429 || reply->status == 503 || reply->status == 504;
+    if (throttled && reply->retry_after > 0 && reply->retry_after <= GRAPH_MAX_INLINE_WAIT &&
+        waits < GRAPH_MAX_WAITS) {
+      waits++;
+      g_usleep((gulong) reply->retry_after * G_USEC_PER_SEC);
+      scand_m365_reply_free(reply);
+      continue;
+    }
+    if (throttled && reply->retry_after > 0)
+      scand_delivery_set_retry_after(g->d, reply->retry_after);
+    return reply;
+  }
+}
+
+/* graph_send + "2xx or an error saying what failed". */
+static ScandM365Reply *graph_call(Graph *g, const char *method, const char *url, gboolean with_auth,
+                                  const char *const *headers, const void *body, gsize len, const char *what,
+                                  GError **error) {
+  ScandM365Reply *reply = graph_send(g, method, url, with_auth, headers, body, len, error);
+  if (reply && (reply->status < 200 || reply->status >= 300)) {
+    scand_m365_reply_set_error(reply, what, error);
+    scand_m365_reply_free(reply);
+    return NULL;
+  }
+  return reply;
+}
+
+static JsonObject *reply_object(ScandM365Reply *reply, JsonParser *parser) {
+  if (!reply->body->len || !json_parser_load_from_data(parser, (const char *) reply->body->data, reply->body->len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+    return NULL;
+  return json_node_get_object(json_parser_get_root(parser));
+}
+
+static gboolean set_state(Graph *g, const char *key, const char *value, GError **error) {
+  return scand_delivery_set_state(g->d, key, value, error);
+}
+
+static gboolean set_state_u64(Graph *g, const char *key, guint64 value, GError **error) {
+  g_autofree char *v = g_strdup_printf("%" G_GUINT64_FORMAT, value);
+  return scand_delivery_set_state(g->d, key, v, error);
+}
+
+static guint64 state_u64(Graph *g, const char *key) {
+  const char *v = scand_delivery_get_state(g->d, key);
+  return v ? g_ascii_strtoull(v, NULL, 10) : 0;
+}
+
+/* Reads length bytes at offset of fd. */
+static guint8 *read_at(int fd, guint64 offset, gsize length, const char *file, GError **error) {
+  g_autofree guint8 *buf = g_malloc(MAX(length, 1));
+  gsize done = 0;
+  while (done < length) {
+    ssize_t n = pread(fd, buf + done, length - done, (off_t) (offset + done));
+    if (n <= 0) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot read %s: %s", file, n < 0 ? g_strerror(errno) : "short file");
+      return NULL;
+    }
+    done += (gsize) n;
+  }
+  return g_steal_pointer(&buf);
+}
+
+/* Uploads file from the state's upload-offset to its end through the
+ * session's upload URL (no Authorization header), recording the offset after
+ * each fragment. On success the final reply is returned. */
+static ScandM365Reply *upload_fragments(Graph *g, const char *upload_url, const char *file, guint64 total,
+                                        GError **error) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot open %s: %s", file, g_strerror(errno));
+    return NULL;
+  }
+  guint64 offset = state_u64(g, "upload-offset");
+  ScandM365Reply *last = NULL;
+  while (offset < total) {
+    gsize n = scand_graph_chunk_length(offset, total);
+    g_autofree guint8 *buf = read_at(fd, offset, n, file, error);
+    if (!buf)
+      break;
+    g_autofree char *range = scand_graph_content_range(offset, n, total);
+    g_autofree char *h_range = g_strdup_printf("Content-Range: %s", range);
+    const char *headers[] = { h_range, "Content-Type: application/octet-stream", NULL };
+    g_autoptr(ScandM365Reply) reply = graph_send(g, "PUT", upload_url, FALSE, headers, buf, n, error);
+    if (!reply)
+      break;
+    if (reply->status == 416) {
+      /* The server has a different idea of the offset (an earlier fragment
+       * landed without our record of it): ask it. */
+      g_autoptr(ScandM365Reply) status = graph_call(g, "GET", upload_url, FALSE, NULL, NULL, 0, "upload status", error);
+      if (!status || !scand_graph_parse_next_offset((const char *) status->body->data, status->body->len, &offset, error))
+        break;
+      if (!set_state_u64(g, "upload-offset", offset, error))
+        break;
+      continue;
+    }
+    if (reply->status < 200 || reply->status >= 300) {
+      scand_m365_reply_set_error(reply, "upload", error);
+      break;
+    }
+    offset += n;
+    scand_fault_point("m365-upload-chunk");
+    if (!set_state_u64(g, "upload-offset", offset, error))
+      break;
+    if (offset >= total)
+      last = g_steal_pointer(&reply);
+  }
+  close(fd);
+  return last;
+}
+
+/* Where an interrupted session stands: TRUE with offset set, or FALSE with
+ * *gone TRUE when the session no longer exists (finished or expired). */
+static gboolean session_resume(Graph *g, const char *upload_url, guint64 *offset, gboolean *gone, GError **error) {
+  *gone = FALSE;
+  g_autoptr(ScandM365Reply) reply = graph_send(g, "GET", upload_url, FALSE, NULL, NULL, 0, error);
+  if (!reply)
+    return FALSE;
+  if (reply->status == 404) {
+    *gone = TRUE;
+    return FALSE;
+  }
+  if (reply->status != 200) {
+    scand_m365_reply_set_error(reply, "upload session status", error);
+    return FALSE;
+  }
+  return scand_graph_parse_next_offset((const char *) reply->body->data, reply->body->len, offset, error) &&
+         set_state_u64(g, "upload-offset", *offset, error);
+}
+
+/* ---- graph-mail ------------------------------------------------------------ */
+
+static void mail_check(ScandConfig *config, const char *name, GPtrArray *problems) {
+  if (!scand_config_get(config, "output", name, "sender"))
+    scand_config_add_problem(problems, config, "output", name, NULL, "sender (the mailbox to send from) is required");
+  if (!scand_config_get(config, "output", name, "to"))
+    scand_config_add_problem(problems, config, "output", name, NULL, "to is required");
+  if (!scand_config_get(config, "output", name, "tenant") || !scand_config_get(config, "output", name, "client-id"))
+    scand_config_add_problem(problems, config, "output", name, NULL, "tenant and client-id are required");
+  if (!scand_config_get(config, "output", name, "client-secret-file") &&
+      !scand_config_get(config, "output", name, "client-certificate"))
+    scand_config_add_problem(problems, config, "output", name, NULL,
+                             "client-secret-file or client-certificate (+ client-key) is required");
+  const char *max = scand_config_get(config, "output", name, "max-size");
+  gint64 bytes;
+  if (max && !scand_m365_parse_size(max, &bytes))
+    scand_config_add_problem(problems, config, "output", name, "max-size", "expected a size like 35M");
+}
+
+static GStrv split_list(const char *text) {
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+  g_auto(GStrv) parts = g_strsplit_set(text ? text : "", ",;", -1);
+  for (guint i = 0; parts[i]; i++) {
+    g_strstrip(parts[i]);
+    if (*parts[i])
+      g_strv_builder_add(b, parts[i]);
+  }
+  return g_strv_builder_end(b);
+}
+
+static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
+  ScandDelivery *d = g->d;
+  if (scand_delivery_get_state(d, "sent"))
+    return SCAND_DELIVERY_DONE;
+  g_autofree char *sender = g_strdup(scand_delivery_get_config(d, "sender"));
+  g_auto(GStrv) to = split_list(scand_delivery_get_config(d, "to"));
+  if (!sender || !to[0]) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "sender and to are required");
+    return SCAND_DELIVERY_FAILED;
+  }
+  gint64 max_size = GRAPH_DEFAULT_MAX_SIZE;
+  g_autofree char *max = g_strdup(scand_delivery_get_config(d, "max-size"));
+  if (max && !scand_m365_parse_size(max, &max_size)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "max-size \"%s\" is not a size", max);
+    return SCAND_DELIVERY_FAILED;
+  }
+  const char *file = scand_delivery_get_file(d);
+  struct stat st;
+  if (stat(file, &st) < 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot read %s: %s", file, g_strerror(errno));
+    return SCAND_DELIVERY_FAILED;
+  }
+  guint64 size = (guint64) st.st_size;
+  if ((gint64) size > max_size) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
+                "the PDF is %" G_GUINT64_FORMAT " bytes, more than the mail limit of %" G_GINT64_FORMAT
+                " bytes (max-size); deliver large scans to a share or an m365-drive output instead",
+                size, max_size);
+    return SCAND_DELIVERY_FAILED;
+  }
+  g_autofree char *subject_t = g_strdup(scand_delivery_get_config(d, "subject"));
+  g_autofree char *body_t = g_strdup(scand_delivery_get_config(d, "body"));
+  g_autofree char *subject = scand_m365_delivery_text(d, subject_t ? subject_t : MAIL_DEFAULT_SUBJECT);
+  g_autofree char *body = scand_m365_delivery_text(d, body_t ? body_t : MAIL_DEFAULT_BODY);
+  g_autofree char *att_name = g_path_get_basename(scand_delivery_get_name(d));
+  g_autofree char *user = g_uri_escape_string(sender, "@", FALSE);
+  const char *json_headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
+  g_autoptr(GError) local = NULL;
+
+  if (size < SCAND_GRAPH_INLINE_MAX && !scand_delivery_get_state(d, "draft-id")) {
+    if (scand_delivery_get_state(d, "sendmail")) {
+      /* An earlier attempt died with sendMail in flight. Clearing the mark
+       * lets `scand retry` send it after a person has looked. */
+      set_state(g, "sendmail", NULL, NULL);
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
+                  "an earlier attempt was interrupted while sendMail was in flight: the mail may have been sent; "
+                  "check %s's Sent Items, and `scand retry` the job to send it (again)", sender);
+      return SCAND_DELIVERY_FAILED;
+    }
+    g_autofree guint8 *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(file, (char **) &data, &len, &local)) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s", local->message);
+      return SCAND_DELIVERY_RETRY;
+    }
+    gsize json_len = 0;
+    g_autofree char *json = scand_graph_message_json(subject, body, (const char *const *) to, att_name, data, len,
+                                                     TRUE, &json_len);
+    if (json_len < GRAPH_SIMPLE_UPLOAD_MAX) {
+      if (!set_state(g, "sendmail", "posting", error))
+        return SCAND_DELIVERY_RETRY;
+      g_autofree char *url = g_strdup_printf("%s/users/%s/sendMail", g->graph, user);
+      g_autoptr(ScandM365Reply) reply = graph_send(g, "POST", url, TRUE, json_headers, json, json_len, &local);
+      if (!reply) {
+        /* No reply: when the request never left (no connection, no token)
+         * it is safe to try again; the mark stays otherwise. */
+        if (local->code == SCAND_ERROR_RETRY || local->code == SCAND_ERROR_INVAL || local->code == SCAND_ERROR_DENIED)
+          set_state(g, "sendmail", NULL, NULL);
+        g_propagate_error(error, g_steal_pointer(&local));
+        return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      }
+      if (reply->status != 202 && reply->status != 200) {
+        set_state(g, "sendmail", NULL, NULL);
+        scand_m365_reply_set_error(reply, "sendMail", error);
+        return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      }
+      scand_fault_point("graph-mail-sent");
+      if (!set_state(g, "sent", "sendMail", error))
+        return SCAND_DELIVERY_RETRY;
+      set_state(g, "sendmail", NULL, NULL);
+      return SCAND_DELIVERY_DONE;
+    }
+  }
+
+  /* Large: draft → upload session → fragments → send. */
+  const char *draft = scand_delivery_get_state(d, "draft-id");
+  g_autofree char *draft_id = g_strdup(draft);
+  if (draft_id && scand_delivery_get_state(d, "send")) {
+    /* /send was posted by an earlier attempt: a draft that is gone was sent. */
+    g_autofree char *id = g_uri_escape_string(draft_id, NULL, FALSE);
+    g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s", g->graph, user, id);
+    g_autoptr(ScandM365Reply) reply = graph_send(g, "GET", url, TRUE, json_headers, NULL, 0, error);
+    if (!reply)
+      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    if (reply->status == 404) {
+      if (!set_state(g, "sent", "draft", error))
+        return SCAND_DELIVERY_RETRY;
+      return SCAND_DELIVERY_DONE;
+    }
+    if (reply->status != 200) {
+      scand_m365_reply_set_error(reply, "draft status", error);
+      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    }
+  }
+  if (!draft_id) {
+    gsize json_len = 0;
+    g_autofree char *json = scand_graph_message_json(subject, body, (const char *const *) to, NULL, NULL, 0, FALSE,
+                                                     &json_len);
+    g_autofree char *url = g_strdup_printf("%s/users/%s/messages", g->graph, user);
+    g_autoptr(ScandM365Reply) reply = graph_call(g, "POST", url, TRUE, json_headers, json, json_len,
+                                                 "create draft", error);
+    if (!reply)
+      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonObject *o = reply_object(reply, parser);
+    const char *id = o ? json_object_get_string_member_with_default(o, "id", NULL) : NULL;
+    if (!id) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "create draft: reply has no id");
+      return SCAND_DELIVERY_RETRY;
+    }
+    draft_id = g_strdup(id);
+    if (!set_state(g, "draft-id", draft_id, error) || !set_state(g, "upload-url", NULL, error) ||
+        !set_state(g, "attached", NULL, error) || !set_state(g, "upload-offset", "0", error))
+      return SCAND_DELIVERY_RETRY;
+  }
+  g_autofree char *id = g_uri_escape_string(draft_id, NULL, FALSE);
+  if (!scand_delivery_get_state(d, "attached")) {
+    g_autofree char *upload_url = g_strdup(scand_delivery_get_state(d, "upload-url"));
+    if (upload_url) {
+      guint64 offset = 0;
+      gboolean gone = FALSE;
+      if (!session_resume(g, upload_url, &offset, &gone, &local)) {
+        if (!gone) {
+          g_propagate_error(error, g_steal_pointer(&local));
+          return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+        }
+        /* Finished or expired: which one cannot be told apart here, so the
+         * draft is dropped and the next attempt starts afresh (nothing has
+         * been sent yet). */
+        g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s", g->graph, user, id);
+        g_autoptr(ScandM365Reply) del = graph_send(g, "DELETE", url, TRUE, NULL, NULL, 0, NULL);
+        set_state(g, "draft-id", NULL, NULL);
+        set_state(g, "upload-url", NULL, NULL);
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "the attachment upload session is gone; starting over");
+        return SCAND_DELIVERY_RETRY;
+      }
+    } else {
+      g_autoptr(JsonBuilder) b = json_builder_new();
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "AttachmentItem");
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "attachmentType");
+      json_builder_add_string_value(b, "file");
+      json_builder_set_member_name(b, "name");
+      json_builder_add_string_value(b, att_name);
+      json_builder_set_member_name(b, "size");
+      json_builder_add_int_value(b, (gint64) size);
+      json_builder_set_member_name(b, "contentType");
+      json_builder_add_string_value(b, "application/pdf");
+      json_builder_end_object(b);
+      json_builder_end_object(b);
+      g_autoptr(JsonNode) root = json_builder_get_root(b);
+      g_autoptr(JsonGenerator) gen = json_generator_new();
+      json_generator_set_root(gen, root);
+      gsize json_len = 0;
+      g_autofree char *json = json_generator_to_data(gen, &json_len);
+      g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s/attachments/createUploadSession", g->graph,
+                                             user, id);
+      g_autoptr(ScandM365Reply) reply = graph_call(g, "POST", url, TRUE, json_headers, json, json_len,
+                                                   "attachment upload session", error);
+      if (!reply)
+        return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      g_autoptr(JsonParser) parser = json_parser_new();
+      JsonObject *o = reply_object(reply, parser);
+      const char *u = o ? json_object_get_string_member_with_default(o, "uploadUrl", NULL) : NULL;
+      if (!u) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "attachment upload session: reply has no uploadUrl");
+        return SCAND_DELIVERY_RETRY;
+      }
+      upload_url = g_strdup(u);
+      if (!set_state(g, "upload-offset", "0", error) || !set_state(g, "upload-url", upload_url, error))
+        return SCAND_DELIVERY_RETRY;
+    }
+    g_autoptr(ScandM365Reply) done = upload_fragments(g, upload_url, file, size, error);
+    if (!done)
+      return (*error)->code == SCAND_ERROR_RETRY || (*error)->code == SCAND_ERROR_IO ? SCAND_DELIVERY_RETRY
+                                                                                      : SCAND_DELIVERY_FAILED;
+    if (!set_state(g, "attached", "1", error) || !set_state(g, "upload-url", NULL, error))
+      return SCAND_DELIVERY_RETRY;
+  }
+  if (!set_state(g, "send", "posting", error))
+    return SCAND_DELIVERY_RETRY;
+  g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s/send", g->graph, user, id);
+  const char *send_headers[] = { "Accept: application/json", NULL };
+  g_autoptr(ScandM365Reply) reply = graph_call(g, "POST", url, TRUE, send_headers, "", 0, "send", error);
+  if (!reply)
+    return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+  scand_fault_point("graph-mail-sent");
+  if (!set_state(g, "sent", "draft", error))
+    return SCAND_DELIVERY_RETRY;
+  return SCAND_DELIVERY_DONE;
+}
+
+static ScandDeliveryResult mail_deliver(ScandDelivery *d, GError **error) {
+  Graph g;
+  g_autoptr(GError) local = NULL;
+  ScandDeliveryResult r;
+  if (!graph_init(&g, d, &local)) {
+    g.out = g.out ? g.out : g_strdup(scand_delivery_get_output_name(d));
+    r = SCAND_DELIVERY_FAILED;
+    graph_fail(&g, local, error);
+  } else {
+    r = mail_deliver_inner(&g, &local);
+    if (r != SCAND_DELIVERY_DONE) {
+      ScandDeliveryResult m = graph_fail(&g, local, error);
+      /* The inner code decides retry vs failed; keep its verdict. */
+      (void) m;
+    }
+  }
+  graph_clear(&g);
+  return r;
+}
+
+/* ---- m365-drive ------------------------------------------------------------ */
+
+static void drive_check(ScandConfig *config, const char *name, GPtrArray *problems) {
+  guint n = !!scand_config_get(config, "output", name, "drive-id") + !!scand_config_get(config, "output", name, "site-id") +
+            !!scand_config_get(config, "output", name, "user");
+  if (n != 1)
+    scand_config_add_problem(problems, config, "output", name, NULL, "set exactly one of drive-id, site-id, user");
+  if (!scand_config_get(config, "output", name, "tenant") || !scand_config_get(config, "output", name, "client-id"))
+    scand_config_add_problem(problems, config, "output", name, NULL, "tenant and client-id are required");
+  if (!scand_config_get(config, "output", name, "client-secret-file") &&
+      !scand_config_get(config, "output", name, "client-certificate"))
+    scand_config_add_problem(problems, config, "output", name, NULL,
+                             "client-secret-file or client-certificate (+ client-key) is required");
+  const char *folder = scand_config_get(config, "output", name, "folder");
+  if (folder && strstr(folder, ".."))
+    scand_config_add_problem(problems, config, "output", name, "folder", "must not contain \"..\"");
+}
+
+/* "drives/ID" | "sites/ID/drive" | "users/UPN/drive"; newly allocated. */
+static char *drive_prefix(ScandDelivery *d) {
+  const char *v;
+  if ((v = scand_delivery_get_config(d, "drive-id"))) {
+    g_autofree char *e = g_uri_escape_string(v, "!", FALSE);
+    return g_strdup_printf("drives/%s", e);
+  }
+  if ((v = scand_delivery_get_config(d, "site-id"))) {
+    g_autofree char *e = g_uri_escape_string(v, ",", FALSE);
+    return g_strdup_printf("sites/%s/drive", e);
+  }
+  if ((v = scand_delivery_get_config(d, "user"))) {
+    g_autofree char *e = g_uri_escape_string(v, "@", FALSE);
+    return g_strdup_printf("users/%s/drive", e);
+  }
+  return NULL;
+}
+
+/* Records the finished item from a driveItem reply. */
+static ScandDeliveryResult drive_finish(Graph *g, ScandM365Reply *reply, GError **error) {
+  g_autoptr(JsonParser) parser = json_parser_new();
+  JsonObject *o = reply_object(reply, parser);
+  const char *name = o ? json_object_get_string_member_with_default(o, "name", "?") : "?";
+  scand_fault_point("m365-drive-uploaded");
+  if (!set_state(g, "item", name, error))
+    return SCAND_DELIVERY_RETRY;
+  return SCAND_DELIVERY_DONE;
+}
+
+static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
+  ScandDelivery *d = g->d;
+  if (scand_delivery_get_state(d, "item"))
+    return SCAND_DELIVERY_DONE;
+  g_autofree char *prefix = drive_prefix(d);
+  if (!prefix) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "set one of drive-id, site-id, user");
+    return SCAND_DELIVERY_FAILED;
+  }
+  g_autofree char *folder = g_strdup(scand_delivery_get_config(d, "folder"));
+  g_autofree char *conflict = g_strdup(scand_delivery_get_config(d, "conflict"));
+  if (!conflict)
+    conflict = g_strdup("rename");
+  g_autofree char *rel = g_strdup_printf("%s/%s", folder ? folder : "", scand_delivery_get_name(d));
+  g_autofree char *path = scand_graph_escape_path(rel);
+  const char *file = scand_delivery_get_file(d);
+  struct stat st;
+  if (stat(file, &st) < 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot read %s: %s", file, g_strerror(errno));
+    return SCAND_DELIVERY_FAILED;
+  }
+  guint64 size = (guint64) st.st_size;
+  const char *json_headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
+  g_autoptr(GError) local = NULL;
+
+  g_autofree char *upload_url = g_strdup(scand_delivery_get_state(d, "upload-url"));
+  guint64 offset = 0;
+  if (upload_url) {
+    gboolean gone = FALSE;
+    if (!session_resume(g, upload_url, &offset, &gone, &local)) {
+      if (!gone) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      }
+      /* Finished (the item check below finds it) or expired (start over). */
+      g_clear_pointer(&upload_url, g_free);
+      if (!set_state(g, "upload-url", NULL, error))
+        return SCAND_DELIVERY_RETRY;
+    }
+  }
+  /* An earlier attempt may have finished the upload without recording it:
+   * an item of the same size under the target name is ours. */
+  if (scand_delivery_get_state(d, "started") && !upload_url) {
+    g_autofree char *url = g_strdup_printf("%s/%s/root:/%s", g->graph, prefix, path);
+    g_autoptr(ScandM365Reply) reply = graph_send(g, "GET", url, TRUE, json_headers, NULL, 0, error);
+    if (!reply)
+      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    if (reply->status == 200) {
+      g_autoptr(JsonParser) parser = json_parser_new();
+      JsonObject *o = reply_object(reply, parser);
+      if (o && (guint64) json_object_get_int_member_with_default(o, "size", -1) == size)
+        return drive_finish(g, reply, error);
+    }
+  }
+  if (!set_state(g, "started", "1", error))
+    return SCAND_DELIVERY_RETRY;
+
+  if (size <= GRAPH_SIMPLE_UPLOAD_MAX) {
+    g_autofree guint8 *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(file, (char **) &data, &len, &local)) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s", local->message);
+      return SCAND_DELIVERY_RETRY;
+    }
+    g_autofree char *url = g_strdup_printf("%s/%s/root:/%s:/content?@microsoft.graph.conflictBehavior=%s", g->graph,
+                                           prefix, path, conflict);
+    const char *headers[] = { "Content-Type: application/pdf", "Accept: application/json", NULL };
+    g_autoptr(ScandM365Reply) reply = graph_send(g, "PUT", url, TRUE, headers, data, len, error);
+    if (!reply)
+      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    if (reply->status == 409) {
+      scand_m365_reply_set_error(reply, "upload", error);
+      g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
+      return SCAND_DELIVERY_FAILED;
+    }
+    if (reply->status != 200 && reply->status != 201) {
+      scand_m365_reply_set_error(reply, "upload", error);
+      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    }
+    return drive_finish(g, reply, error);
+  }
+
+  if (!upload_url) {
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "item");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "@microsoft.graph.conflictBehavior");
+    json_builder_add_string_value(b, conflict);
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    json_generator_set_root(gen, root);
+    gsize json_len = 0;
+    g_autofree char *json = json_generator_to_data(gen, &json_len);
+    g_autofree char *url = g_strdup_printf("%s/%s/root:/%s:/createUploadSession", g->graph, prefix, path);
+    g_autoptr(ScandM365Reply) reply = graph_send(g, "POST", url, TRUE, json_headers, json, json_len, error);
+    if (!reply)
+      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    if (reply->status == 409) {
+      scand_m365_reply_set_error(reply, "upload session", error);
+      g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
+      return SCAND_DELIVERY_FAILED;
+    }
+    if (reply->status != 200 && reply->status != 201) {
+      scand_m365_reply_set_error(reply, "upload session", error);
+      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    }
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonObject *o = reply_object(reply, parser);
+    const char *u = o ? json_object_get_string_member_with_default(o, "uploadUrl", NULL) : NULL;
+    if (!u) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "upload session: reply has no uploadUrl");
+      return SCAND_DELIVERY_RETRY;
+    }
+    upload_url = g_strdup(u);
+    if (!set_state(g, "upload-offset", "0", error) || !set_state(g, "upload-url", upload_url, error))
+      return SCAND_DELIVERY_RETRY;
+  }
+  g_autoptr(ScandM365Reply) done = upload_fragments(g, upload_url, file, size, error);
+  if (!done) {
+    gboolean retry = (*error)->code == SCAND_ERROR_RETRY || (*error)->code == SCAND_ERROR_IO;
+    if ((*error)->code == SCAND_ERROR_FAILED && strstr((*error)->message, "HTTP 409"))
+      g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
+    return retry ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+  }
+  ScandDeliveryResult r = drive_finish(g, done, error);
+  if (r == SCAND_DELIVERY_DONE)
+    set_state(g, "upload-url", NULL, NULL);
+  return r;
+}
+
+static ScandDeliveryResult drive_deliver(ScandDelivery *d, GError **error) {
+  Graph g;
+  g_autoptr(GError) local = NULL;
+  ScandDeliveryResult r;
+  if (!graph_init(&g, d, &local)) {
+    r = SCAND_DELIVERY_FAILED;
+    graph_fail(&g, local, error);
+  } else {
+    r = drive_deliver_inner(&g, &local);
+    if (r != SCAND_DELIVERY_DONE)
+      graph_fail(&g, local, error);
+  }
+  graph_clear(&g);
+  return r;
+}
+
+const ScandOutputDriver scand_output_graph_mail = {
+  .type = "graph-mail",
+  .keys = mail_keys,
+  .check = mail_check,
+  .deliver = mail_deliver,
+};
+
+const ScandOutputDriver scand_output_m365_drive = {
+  .type = "m365-drive",
+  .keys = drive_keys,
+  .check = drive_check,
+  .deliver = drive_deliver,
+};

@@ -1,0 +1,55 @@
+# SIGKILL of the daemon at random points while it takes watched files and
+# delivers them, 20 runs: every file is delivered exactly once — 0 lost, 0
+# duplicated.
+. "$SCAND_SRCDIR/tests/lib/common.sh"
+. "$SCAND_SRCDIR/tests/lib/daemon.sh"
+
+mkdir -p "$T/in" "$T/out"
+cat >"$T/scand.conf" <<CONF
+[watch drop]
+path = $T/in
+stable-for = 1s
+after = move:$T/done
+
+[output out]
+type = folder
+path = $T/out
+
+[rule all]
+deliver = out
+CONF
+"$SCAND" assemble -o "$T/doc.pdf" "$SCAND_SRCDIR/tests/integration/data/page.pnm" >/dev/null
+
+runs=20 per_run=15 total=0
+for run in $(seq 1 $runs); do
+  for i in $(seq 1 $per_run); do
+    cp "$T/doc.pdf" "$T/in/r${run}_f$i.pdf"
+  done
+  total=$((total + per_run))
+  DAEMON_STARTS=$(( ${DAEMON_STARTS:-0} + 1 ))
+  daemon_start "$T/scand.conf" --no-bus --queue-interval 300
+  # Somewhere between before the first take and after the last delivery.
+  sleep "$(python3 -c "import random; print(round(random.uniform(0.5, 2.5), 2))")"
+  daemon_kill
+done
+# A last, uninterrupted run finishes what is left.
+DAEMON_STARTS=$((DAEMON_STARTS + 1))
+daemon_start "$T/scand.conf" --no-bus --queue-interval 300
+wait_for 120 test "$(count_files "$T/out" -name '*.pdf')" -ge $total || true
+sleep 3
+daemon_stop
+
+delivered=$(count_files "$T/out" -name '*.pdf')
+dupes=$(find "$T/out" -name '*-2.pdf' | wc -l)
+left=$(count_files "$T/in")
+echo "files: $total, delivered: $delivered, duplicated: $dupes, left in the folder: $left"
+assert_eq 0 "$dupes" "duplicated deliveries"
+assert_eq "$total" "$delivered" "delivered files"
+assert_eq 0 "$left" "files left in the watch folder"
+for run in $(seq 1 $runs); do
+  for i in $(seq 1 $per_run); do
+    cmp -s "$T/doc.pdf" "$T/out/r${run}_f$i.pdf" || fail "r${run}_f$i.pdf missing or not complete"
+  done
+done
+[ -z "$(find "$T/out" -name '.scand-*')" ] || fail "temporary files left in the destination"
+echo ok

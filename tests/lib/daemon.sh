@@ -1,0 +1,44 @@
+# Starting and stopping `scand daemon` in tests (bash; source after common.sh).
+#   daemon_start CONFIG [ARGS…]   starts it in the background, logs to $T/daemon.log
+#   daemon_wait_ready             waits for its "ready" line
+#   daemon_stop                   SIGTERM and wait
+#   daemon_kill                   SIGKILL and wait
+
+DAEMON_PID=""
+
+daemon_start() {
+  local config=$1; shift
+  "$SCAND" daemon --config "$config" "$@" >>"$T/daemon.log" 2>&1 &
+  DAEMON_PID=$!
+  on_exit "kill -9 $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
+  daemon_wait_ready
+}
+
+daemon_wait_ready() {
+  local n=0
+  until grep -q "scand: ready" "$T/daemon.log" 2>/dev/null && [ "$(grep -c 'scand: ready' "$T/daemon.log")" -ge "${DAEMON_STARTS:-1}" ]; do
+    kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$T/daemon.log"; fail "daemon died"; }
+    n=$((n + 1)); [ $n -lt 300 ] || { cat "$T/daemon.log"; fail "daemon not ready"; }
+    sleep 0.1
+  done
+}
+
+daemon_stop() {
+  kill -TERM "$DAEMON_PID"
+  wait "$DAEMON_PID" || true
+}
+
+daemon_kill() {
+  kill -KILL "$DAEMON_PID" 2>/dev/null || true
+  wait "$DAEMON_PID" 2>/dev/null || true
+}
+
+# wait_for SECONDS COMMAND…: polls until COMMAND succeeds
+wait_for() {
+  local limit=$1; shift
+  local end=$((SECONDS + limit))
+  until "$@"; do
+    [ $SECONDS -lt $end ] || return 1
+    sleep 0.2
+  done
+}
