@@ -76,6 +76,11 @@ static xmlDoc *parse_doc(const char *xml, gsize len, const char *root_name, GErr
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: empty document", root_name);
     return NULL;
   }
+  static gsize init = 0;
+  if (g_once_init_enter(&init)) {
+    xmlInitParser();   /* once, before threads may parse concurrently */
+    g_once_init_leave(&init, 1);
+  }
   xmlDoc *doc = xmlReadMemory(xml, (int) len, NULL, NULL,
                               XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
   if (!doc) {

@@ -180,10 +180,10 @@ static gboolean escl_http(EsclScanner *s, const char *method, const char *url, c
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-  /* A page may take a while to start (the device scans it first), but a
-   * device silent for two minutes is gone. */
+  /* A page may take a while to start (the device scans it first, slowly at
+   * high resolutions), but a device silent for three minutes is gone. */
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 120L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 180L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "scand/" "0.1");
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, reply);

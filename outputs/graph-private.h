@@ -12,6 +12,9 @@ G_BEGIN_DECLS
 /* sendMail carries the attachment inline below this size (the request then
  * stays under 4 MB after base64). */
 #define SCAND_GRAPH_INLINE_MAX (3 * 1024 * 1024)
+/* Graph's limit on one request (sendMail, simple drive upload): "4 MB",
+ * taken as the smaller, decimal reading. */
+#define SCAND_GRAPH_REQUEST_MAX 4000000
 
 /* Length of the fragment that starts at offset of a total-byte upload. */
 gsize scand_graph_chunk_length(guint64 offset, guint64 total);

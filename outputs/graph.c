@@ -197,9 +197,14 @@ static gboolean graph_init(Graph *g, ScandDelivery *d, GError **error) {
   return g->creds != NULL;
 }
 
+/* Worth another attempt: throttling, server trouble, a broken connection. */
+static gboolean graph_is_temporary(const GError *e) {
+  return e->domain == SCAND_ERROR && (e->code == SCAND_ERROR_RETRY || e->code == SCAND_ERROR_IO);
+}
+
 /* Maps an error to the delivery result and prefixes the output's name. */
 static ScandDeliveryResult graph_fail(Graph *g, GError *local, GError **error) {
-  gboolean retry = local->domain == SCAND_ERROR && local->code == SCAND_ERROR_RETRY;
+  gboolean retry = graph_is_temporary(local);
   g_set_error(error, SCAND_ERROR, local->code, "output %s: %s", g->out, local->message);
   return retry ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
 }
@@ -450,7 +455,7 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
     gsize json_len = 0;
     g_autofree char *json = scand_graph_message_json(subject, body, (const char *const *) to, att_name, data, len,
                                                      TRUE, &json_len);
-    if (json_len < GRAPH_SIMPLE_UPLOAD_MAX) {
+    if (json_len < SCAND_GRAPH_REQUEST_MAX) {
       if (!set_state(g, "sendmail", "posting", error))
         return SCAND_DELIVERY_RETRY;
       g_autofree char *url = g_strdup_printf("%s/users/%s/sendMail", g->graph, user);
@@ -461,12 +466,12 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
         if (local->code == SCAND_ERROR_RETRY || local->code == SCAND_ERROR_INVAL || local->code == SCAND_ERROR_DENIED)
           set_state(g, "sendmail", NULL, NULL);
         g_propagate_error(error, g_steal_pointer(&local));
-        return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+        return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
       }
       if (reply->status != 202 && reply->status != 200) {
         set_state(g, "sendmail", NULL, NULL);
         scand_m365_reply_set_error(reply, "sendMail", error);
-        return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+        return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
       }
       scand_fault_point("graph-mail-sent");
       if (!set_state(g, "sent", "sendMail", error))
@@ -485,7 +490,7 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
     g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s", g->graph, user, id);
     g_autoptr(ScandM365Reply) reply = graph_send(g, "GET", url, TRUE, json_headers, NULL, 0, error);
     if (!reply)
-      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     if (reply->status == 404) {
       if (!set_state(g, "sent", "draft", error))
         return SCAND_DELIVERY_RETRY;
@@ -493,7 +498,7 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
     }
     if (reply->status != 200) {
       scand_m365_reply_set_error(reply, "draft status", error);
-      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     }
   }
   if (!draft_id) {
@@ -504,7 +509,7 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
     g_autoptr(ScandM365Reply) reply = graph_call(g, "POST", url, TRUE, json_headers, json, json_len,
                                                  "create draft", error);
     if (!reply)
-      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     g_autoptr(JsonParser) parser = json_parser_new();
     JsonObject *o = reply_object(reply, parser);
     const char *id = o ? json_object_get_string_member_with_default(o, "id", NULL) : NULL;
@@ -526,7 +531,7 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
       if (!session_resume(g, upload_url, &offset, &gone, &local)) {
         if (!gone) {
           g_propagate_error(error, g_steal_pointer(&local));
-          return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+          return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
         }
         /* Finished or expired: which one cannot be told apart here, so the
          * draft is dropped and the next attempt starts afresh (nothing has
@@ -563,7 +568,7 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
       g_autoptr(ScandM365Reply) reply = graph_call(g, "POST", url, TRUE, json_headers, json, json_len,
                                                    "attachment upload session", error);
       if (!reply)
-        return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+        return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
       g_autoptr(JsonParser) parser = json_parser_new();
       JsonObject *o = reply_object(reply, parser);
       const char *u = o ? json_object_get_string_member_with_default(o, "uploadUrl", NULL) : NULL;
@@ -577,8 +582,7 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
     }
     g_autoptr(ScandM365Reply) done = upload_fragments(g, upload_url, file, size, error);
     if (!done)
-      return (*error)->code == SCAND_ERROR_RETRY || (*error)->code == SCAND_ERROR_IO ? SCAND_DELIVERY_RETRY
-                                                                                      : SCAND_DELIVERY_FAILED;
+        return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     if (!set_state(g, "attached", "1", error) || !set_state(g, "upload-url", NULL, error))
       return SCAND_DELIVERY_RETRY;
   }
@@ -588,7 +592,7 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
   const char *send_headers[] = { "Accept: application/json", NULL };
   g_autoptr(ScandM365Reply) reply = graph_call(g, "POST", url, TRUE, send_headers, "", 0, "send", error);
   if (!reply)
-    return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
   scand_fault_point("graph-mail-sent");
   if (!set_state(g, "sent", "draft", error))
     return SCAND_DELIVERY_RETRY;
@@ -694,7 +698,7 @@ static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
     if (!session_resume(g, upload_url, &offset, &gone, &local)) {
       if (!gone) {
         g_propagate_error(error, g_steal_pointer(&local));
-        return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+        return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
       }
       /* Finished (the item check below finds it) or expired (start over). */
       g_clear_pointer(&upload_url, g_free);
@@ -708,7 +712,7 @@ static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
     g_autofree char *url = g_strdup_printf("%s/%s/root:/%s", g->graph, prefix, path);
     g_autoptr(ScandM365Reply) reply = graph_send(g, "GET", url, TRUE, json_headers, NULL, 0, error);
     if (!reply)
-      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     if (reply->status == 200) {
       g_autoptr(JsonParser) parser = json_parser_new();
       JsonObject *o = reply_object(reply, parser);
@@ -731,7 +735,7 @@ static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
     const char *headers[] = { "Content-Type: application/pdf", "Accept: application/json", NULL };
     g_autoptr(ScandM365Reply) reply = graph_send(g, "PUT", url, TRUE, headers, data, len, error);
     if (!reply)
-      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     if (reply->status == 409) {
       scand_m365_reply_set_error(reply, "upload", error);
       g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
@@ -739,7 +743,7 @@ static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
     }
     if (reply->status != 200 && reply->status != 201) {
       scand_m365_reply_set_error(reply, "upload", error);
-      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     }
     return drive_finish(g, reply, error);
   }
@@ -761,7 +765,7 @@ static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
     g_autofree char *url = g_strdup_printf("%s/%s/root:/%s:/createUploadSession", g->graph, prefix, path);
     g_autoptr(ScandM365Reply) reply = graph_send(g, "POST", url, TRUE, json_headers, json, json_len, error);
     if (!reply)
-      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     if (reply->status == 409) {
       scand_m365_reply_set_error(reply, "upload session", error);
       g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
@@ -769,7 +773,7 @@ static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
     }
     if (reply->status != 200 && reply->status != 201) {
       scand_m365_reply_set_error(reply, "upload session", error);
-      return (*error)->code == SCAND_ERROR_RETRY ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     }
     g_autoptr(JsonParser) parser = json_parser_new();
     JsonObject *o = reply_object(reply, parser);
@@ -784,7 +788,7 @@ static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
   }
   g_autoptr(ScandM365Reply) done = upload_fragments(g, upload_url, file, size, error);
   if (!done) {
-    gboolean retry = (*error)->code == SCAND_ERROR_RETRY || (*error)->code == SCAND_ERROR_IO;
+    gboolean retry = graph_is_temporary(*error);
     if ((*error)->code == SCAND_ERROR_FAILED && strstr((*error)->message, "HTTP 409"))
       g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
     return retry ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;

@@ -305,8 +305,13 @@ ScandM365Reply *scand_m365_http(const char *method, const char *url, const char 
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(list);
   if (rc != CURLE_OK) {
+    /* RETRY: the request cannot have reached the server; IO: the connection
+     * broke or timed out once it was (maybe) sent. */
     gint code = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ? SCAND_ERROR_DENIED
-                                                                                       : SCAND_ERROR_RETRY;
+                : rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+                        rc == CURLE_COULDNT_CONNECT || rc == CURLE_SSL_CONNECT_ERROR
+                    ? SCAND_ERROR_RETRY
+                    : SCAND_ERROR_IO;
     g_autofree char *shown = g_strndup(url, strcspn(url, "?"));
     g_set_error(error, SCAND_ERROR, code, "%s: %s", shown, *errbuf ? errbuf : curl_easy_strerror(rc));
     curl_easy_cleanup(curl);

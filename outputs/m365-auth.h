@@ -69,8 +69,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandM365Reply, scand_m365_reply_free)
 /* Sends method url with bearer (NULL: no Authorization header), extra headers
  * ("Name: value", NULL-terminated, may be NULL) and body (may be NULL). TLS is
  * always verified (ca_file for a private CA). Fails only when no HTTP reply
- * arrived: SCAND_ERROR_RETRY for network trouble, SCAND_ERROR_DENIED for TLS
- * verification. Newly allocated. */
+ * arrived: SCAND_ERROR_RETRY for no connection, SCAND_ERROR_DENIED for TLS
+ * verification (both: nothing reached the server), SCAND_ERROR_IO when the
+ * connection broke or timed out after the request may have been sent.
+ * Newly allocated. */
 ScandM365Reply *scand_m365_http(const char *method, const char *url, const char *bearer,
                                 const char *const *headers, const void *body, gsize len, const char *ca_file,
                                 GError **error);

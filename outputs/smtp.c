@@ -362,7 +362,8 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
       curl_slist_free_all(rcpt);
       if (retry_after > 0)
         scand_delivery_set_retry_after(d, retry_after);
-      gboolean retry = g_error_matches(local, SCAND_ERROR, SCAND_ERROR_RETRY);
+      gboolean retry = g_error_matches(local, SCAND_ERROR, SCAND_ERROR_RETRY) ||
+                       g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO);
       return smtp_fail(error, retry ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED, local->code, out, "%s",
                        local->message);
     }
@@ -435,7 +436,11 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
   curl_easy_setopt(curl, CURLOPT_MAIL_FROM, mail_from);
   curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
   /* Go on when some recipients are refused; the transcript says which. */
+#if LIBCURL_VERSION_NUM >= 0x080200
+  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
+#else
   curl_easy_setopt(curl, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+#endif
   gint64 timeout = SMTP_DEFAULT_TIMEOUT;
   g_autofree char *tv = g_strdup(scand_delivery_get_config(d, "timeout"));
   if (tv)
@@ -566,8 +571,12 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
                        "client-certificate or client-key cannot be used: %s", *errbuf ? errbuf : curl_easy_strerror(rc));
     break;
   case CURLE_LOGIN_DENIED:
-    result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out, "login refused: %s%s",
-                       reply ? reply : (*errbuf ? errbuf : "no reason given"), hint ? hint : "");
+    /* 454 "temporary authentication failure" is worth another try; 535 is not. */
+    if (t.last_code >= 400 && t.last_code < 500)
+      result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "login failed for now: %s", reply);
+    else
+      result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out, "login refused: %s%s",
+                         reply ? reply : (*errbuf ? errbuf : "no reason given"), hint ? hint : "");
     break;
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_CONNECT:

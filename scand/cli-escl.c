@@ -128,8 +128,10 @@ int scand_cli_trust(int argc, char **argv) {
                                     "confirmed, pins it as tls-pin in the scanner's [scanner] section.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
+  /* GOption names the program in --help: make it "scand trust". */
+  g_set_prgname("scand trust");
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-    fprintf(stderr, "scand trust: %s\n", error->message);
+    fprintf(stderr, "scand trust: %s (try scand trust --help)\n", error->message);
     return 2;
   }
   if (argc != 2) {
@@ -195,8 +197,10 @@ int scand_cli_status(int argc, char **argv) {
                                     "feeder's state and its recent jobs.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
+  /* GOption names the program in --help: make it "scand status". */
+  g_set_prgname("scand status");
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-    fprintf(stderr, "scand status: %s\n", error->message);
+    fprintf(stderr, "scand status: %s (try scand status --help)\n", error->message);
     return 2;
   }
   if (argc != 2) {

@@ -6,7 +6,9 @@
 #include "scand/job-run.h"
 #include "scand/job.h"
 #include "scand/scan-plan.h"
+#include "scand/signal-guard.h"
 
+#include <gio/gio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,6 +85,7 @@ typedef struct {
   char *config_path;
   char *spool;
   gboolean quiet;
+  gboolean no_daemon;
 } ScanArgs;
 
 static void scan_args_clear(ScanArgs *a) {
@@ -145,6 +148,99 @@ void scand_cli_resume_pending(ScandCliContext *ctx, gboolean force) {
     scand_cli_error(ctx->command, "%s", (const char *) messages->pdata[i]);
 }
 
+/* --- through a running daemon --- */
+
+typedef struct {
+  GMainLoop *loop;
+  char *job_path;
+  gboolean quiet;
+  int status;
+  gboolean finished;
+} DaemonScan;
+
+static void on_daemon_signal(GDBusConnection *connection, const char *sender, const char *path, const char *interface,
+                             const char *signal, GVariant *parameters, gpointer user_data) {
+  DaemonScan *ds = user_data;
+  const char *job_path = NULL;
+  g_variant_get_child(parameters, 0, "&o", &job_path);
+  if (!ds->job_path || g_strcmp0(job_path, ds->job_path) != 0)
+    return;
+  if (strcmp(signal, "JobProgress") == 0) {
+    const char *stage;
+    guint pages;
+    g_variant_get(parameters, "(&o&s&su)", NULL, NULL, &stage, &pages);
+    if (!ds->quiet && strcmp(stage, "page-saved") == 0)
+      fprintf(stderr, "scand: page %u saved\n", pages);
+    return;
+  }
+  const char *result;
+  g_autoptr(GVariant) delivered = NULL, errors = NULL;
+  g_variant_get(parameters, "(&o&s&s@as@as)", NULL, NULL, &result, &delivered, &errors);
+  GVariantIter iter;
+  const char *line;
+  g_variant_iter_init(&iter, delivered);
+  while (g_variant_iter_next(&iter, "&s", &line))
+    printf("%s\n", line);
+  g_variant_iter_init(&iter, errors);
+  while (g_variant_iter_next(&iter, "&s", &line))
+    scand_cli_error("scan", "%s", line);
+  ds->status = strcmp(result, "done") == 0      ? SCAND_EXIT_OK
+               : strcmp(result, "queued") == 0  ? SCAND_EXIT_QUEUED
+               : strcmp(result, "partial") == 0 ? SCAND_EXIT_PARTIAL
+                                                : SCAND_EXIT_FAILED;
+  ds->finished = TRUE;
+  g_main_loop_quit(ds->loop);
+}
+
+/* The bus a daemon serves on, if one runs: the session's, else the system's. */
+static GDBusConnection *find_daemon(void) {
+  static const GBusType buses[] = { G_BUS_TYPE_SESSION, G_BUS_TYPE_SYSTEM };
+  for (guint i = 0; i < G_N_ELEMENTS(buses); i++) {
+    g_autoptr(GDBusConnection) c = g_bus_get_sync(buses[i], NULL, NULL);
+    if (!c)
+      continue;
+    g_autoptr(GVariant) owned = g_dbus_connection_call_sync(
+        c, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+        g_variant_new("(s)", "org.scand.Daemon1"), G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE, 2000, NULL, NULL);
+    gboolean has = FALSE;
+    if (owned)
+      g_variant_get(owned, "(b)", &has);
+    if (has)
+      return g_steal_pointer(&c);
+  }
+  return NULL;
+}
+
+/* Runs the scan in the daemon (which owns the scanner and the spool) and
+ * follows it to the end. Returns -1 when no daemon runs. */
+static int scan_via_daemon(ScanArgs *a) {
+  g_autoptr(GDBusConnection) c = find_daemon();
+  if (!c)
+    return -1;
+  DaemonScan ds = { .loop = g_main_loop_new(NULL, FALSE), .quiet = a->quiet, .status = SCAND_EXIT_FAILED };
+  guint sub = g_dbus_connection_signal_subscribe(c, "org.scand.Daemon1", "org.scand.Daemon1", NULL,
+                                                 "/org/scand/Daemon1", NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                                 on_daemon_signal, &ds, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+      c, "org.scand.Daemon1", "/org/scand/Daemon1", "org.scand.Daemon1", "Scan",
+      g_variant_new("(ss)", a->device ? a->device : "", a->profile ? a->profile : ""), G_VARIANT_TYPE("(o)"),
+      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  if (!reply) {
+    g_dbus_error_strip_remote_error(error);
+    scand_cli_error("scan", "%s", error->message);
+  } else {
+    g_variant_get(reply, "(o)", &ds.job_path);
+    if (!a->quiet)
+      fprintf(stderr, "scand: scanning through the running daemon (job %s)\n", ds.job_path);
+    g_main_loop_run(ds.loop);
+  }
+  g_dbus_connection_signal_unsubscribe(c, sub);
+  g_main_loop_unref(ds.loop);
+  g_free(ds.job_path);
+  return ds.status;
+}
+
 int scand_cli_scan(int argc, char **argv) {
   __attribute__((cleanup(scan_args_clear))) ScanArgs a = { 0 };
   GOptionEntry entries[] = {
@@ -161,6 +257,7 @@ int scand_cli_scan(int argc, char **argv) {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &a.config_path, "Configuration file", "FILE" },
     { "spool", 0, 0, G_OPTION_ARG_FILENAME, &a.spool, "Spool directory", "DIR" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, "No progress lines", NULL },
+    { "no-daemon", 0, 0, G_OPTION_ARG_NONE, &a.no_daemon, "Scan here even if a scand daemon is running", NULL },
     { NULL },
   };
   int status;
@@ -170,6 +267,15 @@ int scand_cli_scan(int argc, char **argv) {
   if (argc > 1) {
     scand_cli_error("scan", "unexpected argument \"%s\" (try scand scan --help)", argv[1]);
     return SCAND_EXIT_USAGE;
+  }
+  /* A running daemon owns the scanners and the spool: hand it the scan when
+   * the request is one it can take (device and profile only). */
+  gboolean plain = !a.source && !a.mode && !a.resolution && !a.duplex && !a.pages && !a.to && !a.options && !a.name &&
+                   !a.spool;
+  if (plain && !a.no_daemon) {
+    int via_daemon = scan_via_daemon(&a);
+    if (via_daemon >= 0)
+      return via_daemon;
   }
   g_autoptr(ScandCliContext) ctx = scand_cli_context_new("scan", a.config_path, a.spool);
   if (!ctx)
@@ -210,6 +316,7 @@ int scand_cli_scan(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  scand_signal_guard_lock();
   current_scanner = scanner;
   g_autoptr(GError) scan_error = NULL;
   gboolean scanned = scand_job_run_scan(job, scanner, &plan->settings, print_progress, GINT_TO_POINTER(a.quiet), &scan_error);

@@ -3,6 +3,7 @@
 #include "scand/error.h"
 #include "scand/job-run.h"
 #include "scand/scan-plan.h"
+#include "scand/signal-guard.h"
 
 #include <glib-unix.h>
 #include <stdio.h>
@@ -470,6 +471,7 @@ int scand_daemon_run(ScandDaemon *daemon) {
   g_unix_signal_add(SIGHUP, on_sighup, daemon);
   g_unix_signal_add(SIGTERM, on_sigterm, daemon);
   g_unix_signal_add(SIGINT, on_sigterm, daemon);
+  scand_signal_guard_lock();
   if (daemon->options.bus != G_BUS_TYPE_NONE)
     daemon->bus = scand_daemon_bus_new(daemon, daemon->options.bus);
   setup_sources(daemon);

@@ -149,6 +149,8 @@ client-secret-file = {secret}
         check(paths[-1] == ("POST", "/v1.0/users/scanner@contoso.example/messages/ID/send"), "sent last: %r" % paths)
         check(not any(p[1].endswith("sendMail") for p in paths), "no sendMail for a large PDF")
         check_fragments(reqs, size)
+        check(sum(1 for r in reqs if r["path"].endswith("/oauth2/v2.0/token")) == 1,
+              "one token for all requests of a delivery")
 
     # Above max-size: failed, saying so, nothing sent.
     big = env.pdf("big2.pdf", 2_000_000)
@@ -171,6 +173,12 @@ client-secret-file = {secret}
     rc, out = env.deliver(small, "gm", conf, expect=EXIT_FAILED)
     check("401" in out and "InvalidAuthenticationToken" in out and "consent" in out, "401: " + out)
     check(len(sent(d)) == 4, "nothing sent on 401")
+
+    # 413 from Graph: failed, saying the request is too large.
+    write_json(faults, [{"method": "POST", "path": "sendMail$", "status": 413, "count": 1,
+                         "code": "ErrorRequestEntityTooLarge"}])
+    rc, out = env.deliver(small, "gm", conf, expect=EXIT_FAILED)
+    check("413" in out and "too large" in out, "413: " + out)
 
     # 429 with Retry-After: 2 → waited, then sent; the stub saw ≥ 2 s between the two requests.
     write_json(faults, [{"method": "POST", "path": "sendMail$", "status": 429, "retry_after": 2, "count": 1,

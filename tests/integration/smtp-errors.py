@@ -95,6 +95,13 @@ max-size = 100K
     rc, out = env.deliver(pdf, "good", conf, expect=EXIT_FAILED)
     check("5.7.139" in out and "xoauth2" in out and "graph-mail" in out, "basic-auth hint: " + out)
 
+    # 454 (temporary authentication failure): retry, not failed.
+    write_json(script, {"auth": "454 4.7.0 Temporary authentication failure"})
+    rc, out = env.deliver(pdf, "good", conf, expect=EXIT_QUEUED)
+    check("454" in out, "454 named: " + out)
+    write_json(script, {})
+    rc, o, e = env.scand("cancel", job_id(out), "--config", conf)
+
     # 421 at the greeting: retry; after the server recovers, one message.
     write_json(script, {"connect": "421 4.3.2 Service not available, closing channel"})
     rc, out = env.deliver(pdf, "good", conf, expect=EXIT_QUEUED)

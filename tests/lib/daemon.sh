@@ -42,3 +42,26 @@ wait_for() {
     sleep 0.2
   done
 }
+
+# bus_start: a private session bus for this test (never the user's).
+bus_start() {
+  dbus-daemon --session --nofork --nopidfile --print-address=1 >"$T/bus.addr" 2>"$T/bus.log" &
+  local pid=$!
+  on_exit "kill $pid 2>/dev/null"
+  wait_for 10 test -s "$T/bus.addr" || fail "dbus-daemon did not start"
+  DBUS_SESSION_BUS_ADDRESS=$(head -1 "$T/bus.addr")
+  export DBUS_SESSION_BUS_ADDRESS
+  unset DBUS_SYSTEM_BUS_ADDRESS
+}
+
+# scand_call METHOD ARGS…: calls org.scand.Daemon1 on the private bus
+scand_call() {
+  local method=$1; shift
+  gdbus call --session --dest org.scand.Daemon1 --object-path /org/scand/Daemon1 \
+    --method "org.scand.Daemon1.$method" "$@"
+}
+
+daemon_wait_bus() {
+  wait_for 20 sh -c 'gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+      --method org.freedesktop.DBus.NameHasOwner org.scand.Daemon1 | grep -q true' || fail "daemon not on the bus"
+}
