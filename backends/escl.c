@@ -3,7 +3,14 @@
  * A job is POST ScanJobs → Location, then GET {job}/NextDocument until 404.
  * Pages stream from curl's write callback straight into the page sink; a job
  * is never held in memory. The protocol itself (documents, Location) lives in
- * escl-xml.c, the device quirks in escl-quirks.c, HTTPS pinning in escl-tls.c. */
+ * escl-xml.c, the device quirks in escl-quirks.c, HTTPS pinning in escl-tls.c.
+ *
+ * Retry policy for 503 answers, from ScandScanSettings.extra_options (the
+ * `--option` of `scand scan`, or the scanner's sane-options key):
+ *   escl-retries=N          503 answers per request before giving up (20)
+ *   escl-backoff-ms=MS      first wait without Retry-After, doubling (500)
+ *   escl-backoff-max-ms=MS  longest such wait (8000)
+ * A Retry-After from the device is honoured (up to 60 s) instead. */
 #include "backends/backend-private.h"
 #include "backends/escl.h"
 #include "backends/escl-private.h"
