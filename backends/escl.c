@@ -385,13 +385,12 @@ static EsclScanner *escl_new(const char *rest, const ScandOpenOptions *options, 
   s->https = strcmp(scheme, "https") == 0;
   s->host = g_strdup(host);
   s->port = port ? atoi(port) : 0;
-  gsize plen = strlen(path);
-  while (plen > 0 && path[plen - 1] == '/')
-    plen--;
-  if (strchr(host, ':') && host[0] != '[')
-    s->url = g_strdup_printf("%s://[%s]%s%s%.*s", scheme, host, port ? ":" : "", port ? port : "", (int) plen, path);
-  else
-    s->url = g_strdup_printf("%s://%s%s%s%.*s", scheme, host, port ? ":" : "", port ? port : "", (int) plen, path);
+  /* The URL as the user wrote it (an IPv6 zone id stays intact), without
+   * query and trailing slashes. */
+  gsize ulen = strcspn(rest, "?#");
+  while (ulen > 0 && rest[ulen - 1] == '/')
+    ulen--;
+  s->url = g_strndup(rest, ulen);
   s->retries = ESCL_DEFAULT_RETRIES;
   s->backoff_ms = ESCL_DEFAULT_BACKOFF_MS;
   s->backoff_max_ms = ESCL_DEFAULT_BACKOFF_MAX_MS;

@@ -40,7 +40,6 @@ static const ScandConfigKey smtp_keys[] = {
   { "subject", SCAND_KEY_STRING },
   { "body", SCAND_KEY_STRING },
   { "max-size", SCAND_KEY_STRING },
-  { "timeout", SCAND_KEY_DURATION },
   { NULL },
 };
 
@@ -441,13 +440,9 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
 #else
   curl_easy_setopt(curl, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
 #endif
-  gint64 timeout = SMTP_DEFAULT_TIMEOUT;
-  g_autofree char *tv = g_strdup(scand_delivery_get_config(d, "timeout"));
-  if (tv)
-    scand_config_parse_duration(tv, &timeout);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long) MIN(timeout, 60));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 60L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long) timeout);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long) SMTP_DEFAULT_TIMEOUT);
   curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
   curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &t);

@@ -17,6 +17,11 @@ typedef struct {
   const char *profile;
   const char *trigger;      /* "cli", "feeder", "button", "dbus", … */
   guint pages;
+  const char *watch;        /* [watch] name of a watched-folder job */
+  const char *path;         /* the file's path inside the watched folder */
+  const char *sender;       /* inbound mail */
+  const char *recipient;
+  GDateTime *time;          /* for days/hours; NULL = now */
 } ScandRuleFacts;
 
 typedef struct {
@@ -32,6 +37,14 @@ typedef struct {
 
 /* Finds the route for facts; newly allocated. Fails only on a config error. */
 ScandRoute *scand_rules_route(ScandConfig *config, const ScandRuleFacts *facts, GError **error);
+/* Like scand_rules_route(), and appends to lines one line per rule tried:
+ * "[rule a]: no — device: device \"sane:test:0\" does not match \"escl:*\"",
+ * then the one that matched (or the default). */
+ScandRoute *scand_rules_explain(ScandConfig *config, const ScandRuleFacts *facts, GPtrArray *lines, GError **error);
+
+/* Whether key is a rule's match key (for the config schema). */
+gboolean scand_rules_is_match_key(const char *key);
+
 void scand_route_free(ScandRoute *route);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandRoute, scand_route_free)
 

@@ -55,6 +55,7 @@ int scand_cli_retry(int argc, char **argv);
 int scand_cli_cancel(int argc, char **argv);
 int scand_cli_config(int argc, char **argv);
 int scand_cli_daemon(int argc, char **argv);
+int scand_cli_rules(int argc, char **argv);
 
 /* Other commands (written by other module owners). */
 int scand_cli_assemble(int argc, char **argv);

@@ -95,6 +95,12 @@ static const ScandConfigKey schema_rule[] = {
   KEY("trigger", SCAND_KEY_STRING),
   INT("pages-min", 0, 1000000),
   INT("pages-max", 0, 1000000),
+  KEY("watch", SCAND_KEY_STRING),
+  KEY("path", SCAND_KEY_STRING),
+  KEY("sender", SCAND_KEY_STRING),
+  KEY("recipient", SCAND_KEY_STRING),
+  KEY("days", SCAND_KEY_STRING),
+  KEY("hours", SCAND_KEY_STRING),
   /* actions */
   KEY("deliver", SCAND_KEY_OUTPUT_LIST),
   KEY("name", SCAND_KEY_TEMPLATE),

@@ -20,6 +20,7 @@ static const struct {
   { "retry", scand_cli_retry, "try a failed job's destinations again" },
   { "cancel", scand_cli_cancel, "drop a job from the spool" },
   { "config", scand_cli_config, "check the configuration (scand config check)" },
+  { "rules", scand_cli_rules, "explain which rule a job would match (scand rules explain)" },
   { "daemon", scand_cli_daemon, "run the service (queue, watched folders, auto-scan, D-Bus)" },
 };
 

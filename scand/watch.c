@@ -199,7 +199,14 @@ static void intake_file(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig 
   }
   g_autofree char *rel = relative_path(w, path);
   g_autofree char *base = g_path_get_basename(path);
-  ScandRuleFacts facts = { .source_kind = "watch", .device = w->name, .profile = w->profile, .trigger = "watch" };
+  ScandRuleFacts facts = {
+    .source_kind = "watch",
+    .profile = w->profile,
+    .trigger = "watch",
+    .watch = w->name,
+    .path = rel,
+    .pages = 1,
+  };
   g_autoptr(ScandRoute) route = scand_rules_route(daemon->config, &facts, &error);
   g_autoptr(ScandJob) job = route ? scand_job_create(daemon->spool, &error) : NULL;
   if (!job) {

@@ -191,8 +191,12 @@ to = office@example.com
     check("client certificate" in out, "missing client certificate is named: " + out)
     check(len(messages(d4)) == 1, "nothing sent without the client certificate")
 
-    # 7. `scand config check` accepts the configurations.
+    # 7. `scand config check` accepts the configurations, and names the
+    # password that would go over plain SMTP.
     for c in (conf, conf2, conf4):
         rc, o, e = env.scand("config", "check", "--config", c)
         check(rc == 0, "config check %s: %s%s" % (c, o, e))
+    rc, o, e = env.scand("config", "check", "--config", conf3)
+    check(rc == 1 and "[output relay-password] security" in o + e and "in clear" in o + e,
+          "config check of a password over plain SMTP: %s%s" % (o, e))
 print("ok")

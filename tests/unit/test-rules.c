@@ -156,7 +156,7 @@ static void test_errors(void) {
   assert_route_error("[rule r]\nsource = scan\n", "rules.conf:1: [rule r] deliver: missing (required: the outputs to "
                                                   "deliver to)");
   assert_route_error("[rule r]\npages-min = many\ndeliver = a\n",
-                     "rules.conf:2: [rule r] pages-min: \"many\" is not a whole number");
+                     "rules.conf:2: [rule r] pages-min: \"many\": expected a number");
   assert_route_error("[output a]\ntype = folder\n[rule r]\ndeliver = a\nname = ../{device}.pdf\n",
                      "rules.conf:5: [rule r] name: '..' would leave the destination (part 1 of the path)");
   assert_route_error("[output a]\ntype = folder\n[rule r]\ndeliver = a\nfallback = mail\n",
