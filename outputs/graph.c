@@ -369,7 +369,18 @@ static gboolean session_resume(Graph *g, const char *upload_url, guint64 *offset
 
 /* ---- graph-mail ------------------------------------------------------------ */
 
+/* authority and graph-url carry tokens: https only. */
+static void check_https(ScandConfig *config, const char *name, GPtrArray *problems) {
+  const char *keys[] = { "authority", "graph-url" };
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    const char *v = scand_config_get(config, "output", name, keys[i]);
+    if (v && g_ascii_strncasecmp(v, "https://", 8) != 0)
+      scand_config_add_problem(problems, config, "output", name, keys[i], "must be an https:// URL");
+  }
+}
+
 static void mail_check(ScandConfig *config, const char *name, GPtrArray *problems) {
+  check_https(config, name, problems);
   if (!scand_config_get(config, "output", name, "sender"))
     scand_config_add_problem(problems, config, "output", name, NULL, "sender (the mailbox to send from) is required");
   if (!scand_config_get(config, "output", name, "to"))
@@ -622,6 +633,7 @@ static ScandDeliveryResult mail_deliver(ScandDelivery *d, GError **error) {
 /* ---- m365-drive ------------------------------------------------------------ */
 
 static void drive_check(ScandConfig *config, const char *name, GPtrArray *problems) {
+  check_https(config, name, problems);
   guint n = !!scand_config_get(config, "output", name, "drive-id") + !!scand_config_get(config, "output", name, "site-id") +
             !!scand_config_get(config, "output", name, "user");
   if (n != 1)

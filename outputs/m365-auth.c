@@ -276,7 +276,8 @@ ScandM365Reply *scand_m365_http(const char *method, const char *url, const char 
   Upload up = { body, len, 0 };
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
+  /* Tokens and documents never travel in clear, whatever the config says. */
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
@@ -308,6 +309,7 @@ ScandM365Reply *scand_m365_http(const char *method, const char *url, const char 
     /* RETRY: the request cannot have reached the server; IO: the connection
      * broke or timed out once it was (maybe) sent. */
     gint code = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ? SCAND_ERROR_DENIED
+                : rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ? SCAND_ERROR_INVAL
                 : rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
                         rc == CURLE_COULDNT_CONNECT || rc == CURLE_SSL_CONNECT_ERROR
                     ? SCAND_ERROR_RETRY

@@ -75,6 +75,21 @@ client-secret-file = {secret}
 """)
     rc, o, e = env.scand("config", "check", "--config", conf)
     check(rc == 0, "config check: " + o + e)
+    # A plain-http Graph URL would carry the token in clear: refused.
+    plain = env.config(f"""
+[output plain]
+type = m365-drive
+drive-id = b!abc
+client-secret-file = {secret}
+authority = {base}
+graph-url = http://127.0.0.1:{port}/v1.0
+ca-file = {env.ca}
+tenant = {TENANT}
+client-id = {CLIENT}
+""", name="plain.conf")
+    rc, o, e = env.scand("config", "check", "--config", plain)
+    check(rc == 1 and "graph-url" in o + e and "https" in o + e, "config check of http: " + o + e)
+    env.deliver(env.pdf("p.pdf", 1000), "plain", plain, expect=EXIT_FAILED)
     root = os.path.join(d, "drive", "drives_b_abc", "Scans", "Office")
     small = env.pdf("small.pdf", 1_000_000)
 
