@@ -307,8 +307,10 @@ static gboolean get_document(EsclScanner *s, const char *name, EsclReply *reply,
         continue;
     }
     if (reply->status == 503 && attempt < s->retries) {
-      if (!sleep_ms(s, backoff_delay(s, reply, attempt)))
+      if (!sleep_ms(s, backoff_delay(s, reply, attempt))) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_CANCELLED, "%s: cancelled", s->device);
         return FALSE;
+      }
       continue;
     }
     if (reply->status != 200) {

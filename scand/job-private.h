@@ -21,6 +21,7 @@ struct ScandJob {
   GKeyFile *state;
   GPtrArray *deliveries;    /* ScandDelivery*, one per destination */
   GHashTable *strings;      /* "group\x1fkey" -> value: keeps returned strings alive */
+  GPtrArray *retired;       /* earlier values of those, alive until the job is freed */
   /* page sink state */
   ScandPageSink sink;
   ScandPageWriter *writer;

@@ -62,6 +62,7 @@ static ScandJob *job_new(ScandSpool *spool, const char *id, const char *dir) {
   job->state = g_key_file_new();
   job->deliveries = g_ptr_array_new_with_free_func((GDestroyNotify) delivery_free);
   job->strings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  job->retired = g_ptr_array_new_with_free_func(g_free);
   job->sink.begin = job_sink_begin;
   job->sink.write = job_sink_write;
   job->sink.end = job_sink_end;
@@ -205,6 +206,7 @@ void scand_job_free(ScandJob *job) {
   g_key_file_unref(job->state);
   g_ptr_array_unref(job->deliveries);
   g_hash_table_unref(job->strings);
+  g_ptr_array_unref(job->retired);
   g_free(job->id);
   g_free(job->dir);
   g_free(job->ini_path);
@@ -240,7 +242,21 @@ gboolean scand_job_set_stage(ScandJob *job, ScandJobStage stage, GError **error)
 const char *scand_job_keep_string(ScandJob *job, const char *group, const char *key, char *value) {
   if (!value)
     return NULL;
-  g_hash_table_replace(job->strings, g_strdup_printf("%s\x1f%s", group, key), value);
+  g_autofree char *slot = g_strdup_printf("%s\x1f%s", group, key);
+  char *old = g_hash_table_lookup(job->strings, slot);
+  if (old && strcmp(old, value) == 0) {
+    g_free(value);
+    return old;
+  }
+  /* A string handed out stays valid for the job's life, even when the value
+   * changes: the old one moves to the job's list of retired strings. */
+  if (old) {
+    gpointer old_key = NULL, old_value = NULL;
+    g_hash_table_steal_extended(job->strings, slot, &old_key, &old_value);
+    g_free(old_key);
+    g_ptr_array_add(job->retired, old_value);
+  }
+  g_hash_table_insert(job->strings, g_steal_pointer(&slot), value);
   return value;
 }
 

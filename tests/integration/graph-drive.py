@@ -10,6 +10,7 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.environ.get("SCAND_SRCDIR", "."), "tests", "lib"))
 from m365_testlib import TestEnv, check, write_json, EXIT_OK, EXIT_FAILED  # noqa: E402
 

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.environ.get("SCAND_SRCDIR", "."), "tests", "lib"))
 from m365_testlib import TestEnv, check, read_json, write_json, EXIT_OK, EXIT_FAILED, EXIT_QUEUED  # noqa: E402
 

@@ -16,7 +16,7 @@
 static void run_child(void) {
   if (!g_test_subprocess())
     return;
-  g_auto(GStrv) argv = g_strsplit(g_getenv("TEST_CLI_ARGS"), "\x1f", -1);
+  char **argv = g_strsplit(g_getenv("TEST_CLI_ARGS"), "\x1f", -1);
   int argc = (int) g_strv_length(argv);
   char **copy = g_new0(char *, argc + 1);
   memcpy(copy, argv, sizeof(char *) * argc);
@@ -24,6 +24,7 @@ static void run_child(void) {
   printf("\nexit=%d\n", rc);
   fflush(stdout);
   g_free(copy);
+  g_strfreev(argv);
   exit(0);
 }
 
@@ -99,7 +100,8 @@ static void test_trust_and_status(void) {
   g_assert_cmpstr(pin, ==, fp);
   g_autofree char *source = g_key_file_get_value(kf, "profile letter", "source", NULL);
   g_assert_cmpstr(source, ==, "feeder");
-  g_assert_cmpuint(g_strv_length(g_key_file_get_groups(kf, NULL)), ==, 2);
+  g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+  g_assert_cmpuint(g_strv_length(groups), ==, 2);
 
   /* Now status goes through with the pin from the config. */
   run_cli(status_args);
