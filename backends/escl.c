@@ -767,6 +767,10 @@ const ScandBackendDriver scand_backend_escl = {
 
 /* ---- public extras ------------------------------------------------------ */
 
+gboolean scand_escl_status_decode(const char *xml, gsize len, ScandEsclStatus *out, GError **error) {
+  return escl_status_decode(xml, len, out, error);
+}
+
 gboolean scand_escl_get_status(const char *uri, const ScandOpenOptions *options, ScandEsclStatus *out, GError **error) {
   memset(out, 0, sizeof *out);
   EsclScanner *s = escl_new(uri, options, error);

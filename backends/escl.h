@@ -46,6 +46,10 @@ typedef struct {
 /* Frees what out holds and zeroes it. Accepts NULL. */
 void scand_escl_status_clear(ScandEsclStatus *status);
 
+/* Decodes a ScannerStatus document (pure; for callers that fetch it
+ * themselves). Fails with SCAND_ERROR_INVAL and a one-line message. */
+gboolean scand_escl_status_decode(const char *xml, gsize len, ScandEsclStatus *out, GError **error);
+
 /* Asks the device (uri "escl:http[s]://…" or "http[s]://…") for its
  * ScannerStatus. options may be NULL. out is filled on success; free with
  * scand_escl_status_clear(). */

@@ -1,4 +1,4 @@
-/* scand scan, scand list. */
+/* scand scan. */
 #include "backends/backend.h"
 #include "rules/rules.h"
 #include "scand/cli.h"
@@ -14,40 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* --- scand list --- */
-
-int scand_cli_list(int argc, char **argv) {
-  char *config_path = NULL;
-  GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file", "FILE" },
-    { NULL },
-  };
-  int status;
-  if (!scand_cli_parse("list", NULL, "Lists the scanners scand can reach: configured ones first, then found ones.",
-                       entries, &argc, &argv, &status))
-    return status;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ScandConfig) config = scand_config_load(config_path, &error);
-  g_free(config_path);
-  if (!config) {
-    scand_cli_error("list", "%s", error->message);
-    return SCAND_EXIT_FAILED;
-  }
-  g_auto(GStrv) scanners = scand_config_list_sections(config, "scanner");
-  for (guint i = 0; scanners && scanners[i]; i++)
-    printf("%-28s %s  (configured as [scanner %s])\n", scand_config_get(config, "scanner", scanners[i], "device"),
-           scanners[i], scanners[i]);
-  g_autoptr(GPtrArray) devices = scand_backend_list_devices();
-  for (guint i = 0; i < devices->len; i++) {
-    ScandDeviceInfo *d = devices->pdata[i];
-    printf("%-28s %s %s (%s)\n", d->uri, d->vendor ? d->vendor : "", d->model ? d->model : "", d->type ? d->type : "");
-  }
-  if (devices->len == 0 && (!scanners || !scanners[0])) {
-    scand_cli_error("list", "no scanner found (check the cable or network, or SANE_CONFIG_DIR)");
-    return SCAND_EXIT_FAILED;
-  }
-  return SCAND_EXIT_OK;
-}
+/* `scand list` lives in cli-list.c. */
 
 /* --- scand scan --- */
 

@@ -20,6 +20,8 @@ static const struct {
   { "retry", scand_cli_retry, "try a failed job's destinations again" },
   { "cancel", scand_cli_cancel, "drop a job from the spool" },
   { "config", scand_cli_config, "check the configuration (scand config check)" },
+  { "trust", scand_cli_trust, "pin an HTTPS eSCL scanner's certificate" },
+  { "status", scand_cli_status, "show an eSCL scanner's state, feeder and jobs" },
   { "rules", scand_cli_rules, "explain which rule a job would match (scand rules explain)" },
   { "daemon", scand_cli_daemon, "run the service (queue, watched folders, auto-scan, D-Bus)" },
 };

@@ -70,7 +70,7 @@ id=$(sed -n "s/.*\[('\([0-9-]*\)'.*/\1/p" "$T/jobs")
 [ -n "$id" ] || fail "no job id in $(cat "$T/jobs")"
 mkdir "$T/not-mounted"
 scand_call RetryJob "$id" >/dev/null
-wait_for 30 test "$(count_files "$T/not-mounted")" -eq 1 || fail "queued job not delivered after retry"
+wait_for 30 at_least 1 "$T/not-mounted" || fail "queued job not delivered after retry"
 wait_for 10 sh -c "! gdbus call --session --dest org.scand.Daemon1 --object-path /org/scand/Daemon1 --method org.scand.Daemon1.ListJobs | grep -q '$id'" \
   || fail "delivered job still listed"
 

@@ -35,7 +35,7 @@ done
 # A last, uninterrupted run finishes what is left.
 DAEMON_STARTS=$((DAEMON_STARTS + 1))
 daemon_start "$T/scand.conf" --no-bus --queue-interval 300
-wait_for 120 test "$(count_files "$T/out" -name '*.pdf')" -ge $total || true
+wait_for 120 at_least $total "$T/out" -name '*.pdf' || true
 sleep 3
 daemon_stop
 

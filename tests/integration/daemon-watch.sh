@@ -57,7 +57,7 @@ mkdir -p "$T/batch"
 for i in $(seq -w 1 1000); do cp "$T/doc.pdf" "$T/batch/b$i.pdf"; done
 mkdir -p "$T/in/batch"
 mv "$T/batch"/* "$T/in/batch/"
-wait_for 600 test "$(count_files "$T/out" -name 'b*.pdf')" -ge 1000 || { tail "$T/daemon.log"; fail "only $(count_files "$T/out" -name 'b*.pdf') of 1000 delivered"; }
+wait_for 300 at_least 1000 "$T/out" -name 'b*.pdf' || { tail "$T/daemon.log"; fail "only $(count_files "$T/out" -name 'b*.pdf') of 1000 delivered"; }
 sleep 3
 assert_eq 1000 "$(count_files "$T/out" -name 'b*.pdf')" "batch files delivered"
 assert_eq 0 "$(count_files "$T/out" -name 'b*-2.pdf')" "batch files delivered twice"

@@ -53,3 +53,10 @@ count_files() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+
+# at_least N DIR [FIND-ARGS…]: DIR holds at least N such files (for wait_for,
+# which must re-count on each try)
+at_least() {
+  local n=$1 d=$2; shift 2
+  [ "$(find "$d" -type f "$@" 2>/dev/null | wc -l)" -ge "$n" ]
+}

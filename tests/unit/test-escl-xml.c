@@ -147,7 +147,7 @@ static void test_status_decode(void) {
   scand_escl_status_clear(&st);
 
   g_autofree char *canon = load("canon-idle-status.xml", &len);
-  g_assert_true(escl_status_decode(canon, len, &st, &error));
+  g_assert_true(scand_escl_status_decode(canon, len, &st, &error));
   g_assert_cmpint(st.state, ==, SCAND_DEVICE_IDLE);
   g_assert_cmpint(st.adf_state, ==, SCAND_ESCL_ADF_UNKNOWN);
   g_assert_cmpuint(st.jobs->len, ==, 0);

@@ -486,6 +486,79 @@ static void test_cancel(void) {
   sim_stop(sim);
 }
 
+/* A 409 mid-job is explained by the feeder state the device reports then. */
+static void conflict_case(const char *adf_state, int want_code) {
+  Sim *sim = sim_start(FALSE, "--adf-pages", "4", "--fault", "jam-after=1");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandScanner) scanner = scand_scanner_open(sim->uri, NULL, &error);
+  g_assert_no_error(error);
+  ScandScanSettings s = { .source = SCAND_SOURCE_FEEDER };
+  g_assert_true(scand_scanner_start(scanner, &s, NULL, &error));
+  MemSink m;
+  mem_sink_init(&m);
+  gboolean got = FALSE;
+  g_assert_true(scand_scanner_read_page(scanner, &m.sink, &got, &error));
+  g_assert_true(got);
+  g_autofree char *control = g_strdup_printf("{\"adf_state\": \"%s\"}", adf_state);
+  sim_control(sim, control);
+  gboolean ok = scand_scanner_read_page(scanner, &m.sink, &got, &error);
+  g_assert_false(got);
+  if (want_code < 0) {
+    /* empty after pages: the normal end of the job */
+    g_assert_no_error(error);
+    g_assert_true(ok);
+  } else {
+    g_assert_false(ok);
+    g_assert_error(error, SCAND_ERROR, want_code);
+    assert_one_line(error);
+  }
+  assert_pages_in_order(&m, 1);
+  mem_sink_clear(&m);
+  sim_stop(sim);
+}
+
+static void test_conflict_hatch_open(void) {
+  conflict_case("ScannerAdfHatchOpen", SCAND_ERROR_COVER_OPEN);
+}
+
+static void test_conflict_mispick(void) {
+  conflict_case("ScannerAdfMispick", SCAND_ERROR_JAMMED);
+}
+
+static void test_conflict_empty_after_pages(void) {
+  conflict_case("ScannerAdfEmpty", -1);
+}
+
+static gpointer cancel_later(gpointer data) {
+  g_usleep(300000);
+  scand_scanner_cancel(data);
+  return NULL;
+}
+
+/* Cancel from another thread while a slow page is being waited for. */
+static void test_cancel_from_thread(void) {
+  Sim *sim = sim_start(FALSE, "--adf-pages", "3", "--fault", "slow=20000");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandScanner) scanner = scand_scanner_open(sim->uri, NULL, &error);
+  g_assert_no_error(error);
+  ScandScanSettings s = { .source = SCAND_SOURCE_FEEDER };
+  g_assert_true(scand_scanner_start(scanner, &s, NULL, &error));
+  MemSink m;
+  mem_sink_init(&m);
+  GThread *t = g_thread_new("cancel", cancel_later, scanner);
+  gboolean got = FALSE;
+  g_assert_false(scand_scanner_read_page(scanner, &m.sink, &got, &error));
+  g_thread_join(t);
+  g_assert_error(error, SCAND_ERROR, SCAND_ERROR_CANCELLED);
+  g_assert_cmpuint(m.pages->len, ==, 0);
+  g_autoptr(GArray) log = sim_log(sim);
+  g_assert_cmpuint(log_count(log, "DELETE", "", 200), ==, 1);
+  g_autofree char *state = sim_http(sim, "GET", "/sim/state", NULL);
+  g_assert_nonnull(strstr(state, "\"state\": \"Canceled\""));
+  mem_sink_clear(&m);
+  sim_stop(sim);
+}
+
 static void test_max_pages(void) {
   Sim *sim = sim_start(FALSE, "--adf-pages", "5");
   MemSink m;
@@ -817,6 +890,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/escl/hatch-open", test_hatch_open);
   g_test_add_func("/escl/cancel", test_cancel);
   g_test_add_func("/escl/max-pages", test_max_pages);
+  g_test_add_func("/escl/conflict/hatch-open", test_conflict_hatch_open);
+  g_test_add_func("/escl/conflict/mispick", test_conflict_mispick);
+  g_test_add_func("/escl/conflict/empty-after-pages", test_conflict_empty_after_pages);
+  g_test_add_func("/escl/cancel-from-thread", test_cancel_from_thread);
   g_test_add_func("/escl/interrupted-platen-deleted", test_interrupted_platen_deleted);
   g_test_add_func("/escl/malformed-caps", test_malformed_caps);
   g_test_add_func("/escl/png-only", test_png_only);

@@ -1,0 +1,46 @@
+/* A client of scand's D-Bus API (org.scand.Daemon1 on the session bus): the
+ * method calls as async/finish pairs, the job signals as GObject signals. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define SCAND_GTK_TYPE_CLIENT (scand_gtk_client_get_type())
+G_DECLARE_FINAL_TYPE(ScandGtkClient, scand_gtk_client, SCAND_GTK, CLIENT, GObject)
+
+/* One entry of ListDevices. scan_name is what Scan() takes: the [scanner]
+ * name for configured scanners, the URI for discovered ones. */
+typedef struct {
+  char *uri;
+  char *name;
+  char *description;
+  char *scan_name;
+  gboolean configured;
+} ScandGtkDevice;
+
+void scand_gtk_device_free(ScandGtkDevice *device);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandGtkDevice, scand_gtk_device_free)
+
+GPtrArray *scand_gtk_devices_from_variant(GVariant *reply);
+
+void scand_gtk_client_new_async(GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+ScandGtkClient *scand_gtk_client_new_finish(GAsyncResult *result, GError **error);
+
+void scand_gtk_client_list_devices_async(ScandGtkClient *self, GCancellable *cancellable,
+                                         GAsyncReadyCallback callback, gpointer user_data);
+GPtrArray *scand_gtk_client_list_devices_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);
+
+void scand_gtk_client_list_profiles_async(ScandGtkClient *self, GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data);
+char **scand_gtk_client_list_profiles_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);
+
+void scand_gtk_client_scan_async(ScandGtkClient *self, const char *device, const char *profile,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+char *scand_gtk_client_scan_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);
+
+void scand_gtk_client_cancel_job_async(ScandGtkClient *self, const char *id, GCancellable *cancellable,
+                                       GAsyncReadyCallback callback, gpointer user_data);
+gboolean scand_gtk_client_cancel_job_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);
+
+G_END_DECLS
