@@ -644,9 +644,12 @@ static void on_resolved(AvahiServiceResolver *r, AvahiIfIndex interface, AvahiPr
     warn(br->warnings, "DNS-SD: \"%s\" (%s): unusable rs: %s", dev->name ? dev->name : "?", type, info.rs_problem);
   else if (!(uri = scand_discovery_uri_build(tls, addr, ifname, port, info.rs_path, &error)))
     warn(br->warnings, "DNS-SD: \"%s\" (%s): %s", dev->name ? dev->name : "?", type, error->message);
-  scand_discovered_device_add_uri(dev, uri);
   scand_txt_info_clear(&info);
-  g_ptr_array_add(br->devices, g_steal_pointer(&dev));
+  /* A service we cannot build a URI for is not worth a line of its own. */
+  if (uri) {
+    scand_discovered_device_add_uri(dev, uri);
+    g_ptr_array_add(br->devices, g_steal_pointer(&dev));
+  }
   avahi_service_resolver_free(r);
   (void) protocol, (void) domain, (void) flags;
 }
