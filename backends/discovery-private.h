@@ -70,4 +70,8 @@ ScandDiscoveredDevice *scand_discovery_from_sane(const char *sane_name, const ch
  * Newly allocated NULL-terminated array; empty for URIs without a network host. */
 GStrv scand_discovery_cups_candidates(const char *uri);
 
+/* The device UUID in a CUPS "dnssd://NAME._ipp._tcp.local/?uuid=…" device
+ * URI (normalised), or NULL. Newly allocated. */
+char *scand_discovery_cups_uuid(const char *uri);
+
 G_END_DECLS

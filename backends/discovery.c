@@ -515,6 +515,21 @@ GStrv scand_discovery_cups_candidates(const char *uri) {
   return g_strv_builder_end(b);
 }
 
+char *scand_discovery_cups_uuid(const char *uri) {
+  if (!uri || g_ascii_strncasecmp(uri, "dnssd://", 8) != 0)
+    return NULL;
+  const char *q = strchr(uri, '?');
+  if (!q)
+    return NULL;
+  g_auto(GStrv) params = g_strsplit(q + 1, "&", 32);
+  for (guint i = 0; params[i]; i++)
+    if (g_ascii_strncasecmp(params[i], "uuid=", 5) == 0) {
+      g_autofree char *value = g_uri_unescape_string(params[i] + 5, NULL);
+      return scand_discovery_uuid_normalize(value);
+    }
+  return NULL;
+}
+
 /* ---- eSCL capability probe ----------------------------------------------- */
 
 static size_t probe_write(char *data, size_t size, size_t nmemb, void *user) {
@@ -525,46 +540,90 @@ static size_t probe_write(char *data, size_t size, size_t nmemb, void *user) {
   return size * nmemb;
 }
 
-/* GETs base_url/ScannerCapabilities ("http[s]://…/eSCL", an "escl:" prefix is
- * skipped) and decodes it. The certificate of an https device is not checked:
- * the document only feeds the listing, nothing is sent and nothing scanned.
- * Returns newly allocated caps or NULL. */
-static EsclCaps *probe_caps(const char *base_url, guint timeout_ms) {
+/* GETs ScannerCapabilities under each of the n base URLs ("http[s]://…/eSCL",
+ * an "escl:" prefix is skipped) at the same time, for at most timeout_ms in
+ * all, and decodes the answers. The certificate of an https device is not
+ * checked: the document only feeds the listing; nothing is sent, nothing
+ * scanned. Returns a newly allocated array of n EsclCaps* (NULL where there
+ * was no usable answer); free with free_caps_array(). */
+static EsclCaps **probe_caps_many(const char *const *base_urls, guint n, guint timeout_ms) {
   static gsize curl_once = 0;
   if (g_once_init_enter(&curl_once)) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     g_once_init_leave(&curl_once, 1);
   }
-  if (g_str_has_prefix(base_url, "escl:"))
-    base_url += 5;
-  gsize len = strlen(base_url);
-  while (len > 0 && base_url[len - 1] == '/')
-    len--;
-  g_autofree char *base = g_strndup(base_url, len);
-  g_autofree char *url = g_strdup_printf("%s/ScannerCapabilities", base);
-  CURL *curl = curl_easy_init();
-  if (!curl)
-    return NULL;
-  g_autoptr(GByteArray) body = g_byte_array_new();
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, probe_write);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-  CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK || status != 200)
-    return NULL;
-  EsclCaps *caps = NULL;
-  if (!escl_caps_decode((const char *) body->data, body->len, &caps, NULL))
-    return NULL;
-  return caps;
+  EsclCaps **out = g_new0(EsclCaps *, n + 1);
+  if (n == 0)
+    return out;
+  CURLM *multi = curl_multi_init();
+  CURL **easy = g_new0(CURL *, n);
+  GByteArray **bodies = g_new0(GByteArray *, n);
+  for (guint i = 0; i < n; i++) {
+    const char *base_url = base_urls[i];
+    if (g_str_has_prefix(base_url, "escl:"))
+      base_url += 5;
+    gsize len = strlen(base_url);
+    while (len > 0 && base_url[len - 1] == '/')
+      len--;
+    g_autofree char *base = g_strndup(base_url, len);
+    g_autofree char *url = g_strdup_printf("%s/ScannerCapabilities", base);
+    easy[i] = curl_easy_init();
+    if (!easy[i])
+      continue;
+    bodies[i] = g_byte_array_new();
+    curl_easy_setopt(easy[i], CURLOPT_URL, url);
+    curl_easy_setopt(easy[i], CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy[i], CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy[i], CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+    curl_easy_setopt(easy[i], CURLOPT_CONNECTTIMEOUT_MS, (long) timeout_ms);
+    curl_easy_setopt(easy[i], CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy[i], CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, probe_write);
+    curl_easy_setopt(easy[i], CURLOPT_WRITEDATA, bodies[i]);
+    curl_easy_setopt(easy[i], CURLOPT_PRIVATE, GUINT_TO_POINTER(i));
+    curl_multi_add_handle(multi, easy[i]);
+  }
+  int running = 1;
+  while (running > 0) {
+    if (curl_multi_perform(multi, &running) != CURLM_OK)
+      break;
+    if (running > 0 && curl_multi_poll(multi, NULL, 0, 100, NULL) != CURLM_OK)
+      break;
+  }
+  /* Only transfers that ended well count: a timeout can leave half a body. */
+  gboolean *done_ok = g_new0(gboolean, n);
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(multi, &left))) {
+    void *priv = NULL;
+    if (msg->msg != CURLMSG_DONE || curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) != CURLE_OK)
+      continue;
+    guint i = GPOINTER_TO_UINT(priv);
+    if (i < n)
+      done_ok[i] = msg->data.result == CURLE_OK;
+  }
+  for (guint i = 0; i < n; i++) {
+    if (!easy[i])
+      continue;
+    long status = 0;
+    curl_easy_getinfo(easy[i], CURLINFO_RESPONSE_CODE, &status);
+    if (done_ok[i] && status == 200 && !escl_caps_decode((const char *) bodies[i]->data, bodies[i]->len, &out[i], NULL))
+      out[i] = NULL;
+    curl_multi_remove_handle(multi, easy[i]);
+    curl_easy_cleanup(easy[i]);
+    g_byte_array_unref(bodies[i]);
+  }
+  curl_multi_cleanup(multi);
+  g_free(done_ok);
+  g_free(easy);
+  g_free(bodies);
+  return out;
+}
+
+static void free_caps_array(EsclCaps **caps, guint n) {
+  for (guint i = 0; caps && i < n; i++)
+    escl_caps_free(caps[i]);
+  g_free(caps);
 }
 
 /* ---- DNS-SD (avahi) ------------------------------------------------------ */
@@ -753,73 +812,120 @@ static void sane_add(GPtrArray *devices) {
   }
 }
 
-/* CUPS queues whose device answers eSCL on one of the usual places. */
-static void cups_add(GPtrArray *devices, guint probe_ms, GPtrArray *warnings) {
+/* One CUPS queue worth asking about. */
+typedef struct {
+  char *name;
+  GStrv candidates;       /* eSCL base URLs to probe, in order of preference */
+  guint first_probe;      /* index of candidates[0] in the probe list */
+} CupsQueue;
+
+static void cups_queue_free(CupsQueue *q) {
+  g_free(q->name);
+  g_strfreev(q->candidates);
+  g_free(q);
+}
+
+/* The CUPS queues with something to probe, and (as devices without URIs,
+ * merged away later) the UUIDs that DNS-SD device URIs carry. */
+static GPtrArray *cups_queues(GPtrArray *devices, GPtrArray *warnings) {
+  GPtrArray *queues = g_ptr_array_new_with_free_func((GDestroyNotify) cups_queue_free);
   cups_dest_t *dests = NULL;
   int n = cupsGetDests2(CUPS_HTTP_DEFAULT, &dests);
   if (n <= 0) {
     /* No scheduler is an ordinary setup, not worth a note. */
-    if (cupsLastError() > IPP_STATUS_OK_EVENTS_COMPLETE && cupsLastError() != IPP_STATUS_ERROR_SERVICE_UNAVAILABLE &&
-        cupsLastError() != IPP_STATUS_ERROR_NOT_FOUND)
+    ipp_status_t st = cupsLastError();
+    if (st > IPP_STATUS_OK_EVENTS_COMPLETE && st != IPP_STATUS_ERROR_SERVICE_UNAVAILABLE &&
+        st != IPP_STATUS_ERROR_NOT_FOUND)
       warn(warnings, "CUPS: cannot list printers (%s)", cupsLastErrorString());
     cupsFreeDests(n, dests);
-    return;
+    return queues;
   }
   for (int i = 0; i < n; i++) {
-    const char *uris[] = {
-      cupsGetOption("device-uri", dests[i].num_options, dests[i].options),
-      cupsGetOption("printer-uri-supported", dests[i].num_options, dests[i].options),
-    };
-    g_autoptr(GPtrArray) tried = g_ptr_array_new_with_free_func(g_free);
-    for (guint k = 0; k < G_N_ELEMENTS(uris); k++) {
-      g_auto(GStrv) cands = scand_discovery_cups_candidates(uris[k]);
-      gboolean found = FALSE;
-      for (guint c = 0; cands[c] && !found; c++) {
-        if (strv_array_has(tried, cands[c]))
-          continue;
-        g_ptr_array_add(tried, g_strdup(cands[c]));
-        g_autoptr(EsclCaps) caps = probe_caps(cands[c], probe_ms);
-        if (!caps)
-          continue;
-        found = TRUE;
-        g_autoptr(ScandDiscoveredDevice) dev = scand_discovered_device_new();
-        dev->name = scand_discovery_sanitize(dests[i].name, TXT_MAX_TEXT);
-        g_autoptr(GUri) u = g_uri_parse(cands[c], G_URI_FLAGS_NON_DNS | G_URI_FLAGS_ENCODED, NULL);
-        dev->host = u ? g_strdup(g_uri_get_host(u)) : NULL;
-        g_autofree char *uri = g_strconcat("escl:", cands[c], NULL);
-        scand_discovered_device_add_uri(dev, uri);
-        g_autofree char *origin = g_strdup_printf("cups:%s", dev->name ? dev->name : "?");
-        scand_discovered_device_add_origin(dev, origin);
-        scand_discovery_apply_caps(dev, caps);
-        g_ptr_array_add(devices, g_steal_pointer(&dev));
-      }
-      if (found)
-        break;
+    const char *device_uri = cupsGetOption("device-uri", dests[i].num_options, dests[i].options);
+    /* printer-uri-supported names the CUPS server, not the device, unless the
+     * queue is remote and we see no device URI. */
+    const char *uri = device_uri ? device_uri
+                                 : cupsGetOption("printer-uri-supported", dests[i].num_options, dests[i].options);
+    g_autofree char *uuid = scand_discovery_cups_uuid(uri);
+    if (uuid) {
+      ScandDiscoveredDevice *dev = scand_discovered_device_new();
+      dev->uuid = g_steal_pointer(&uuid);
+      g_autofree char *origin = g_strdup_printf("cups:%s", dests[i].name);
+      scand_discovered_device_add_origin(dev, origin);
+      g_ptr_array_add(devices, dev);
     }
+    GStrv cands = scand_discovery_cups_candidates(uri);
+    if (!cands[0]) {
+      g_strfreev(cands);
+      continue;
+    }
+    CupsQueue *q = g_new0(CupsQueue, 1);
+    q->name = scand_discovery_sanitize(dests[i].name, TXT_MAX_TEXT);
+    q->candidates = cands;
+    g_ptr_array_add(queues, q);
   }
   cupsFreeDests(n, dests);
+  return queues;
 }
 
-/* Asks each network device for its capabilities once (http before https),
- * for what TXT records do not say and for the UUID to merge by. */
-static void enrich(GPtrArray *devices, guint probe_ms) {
+/* The URI to ask a DNS-SD device for its capabilities: http before https. */
+static const char *enrich_pick(const ScandDiscoveredDevice *dev) {
+  if (!has_origin(dev, "dns-sd"))
+    return NULL;
+  for (guint k = 0; k < dev->uris->len; k++)
+    if (g_str_has_prefix(dev->uris->pdata[k], "escl:http:"))
+      return dev->uris->pdata[k];
+  for (guint k = 0; k < dev->uris->len; k++)
+    if (g_str_has_prefix(dev->uris->pdata[k], "escl:https:"))
+      return dev->uris->pdata[k];
+  return NULL;
+}
+
+/* Asks every DNS-SD device for its capabilities (for what TXT records do not
+ * say and for the UUID to merge by) and every CUPS queue's host whether it
+ * speaks eSCL, all at once. */
+static void probe_network(GPtrArray *devices, guint probe_ms, GPtrArray *warnings) {
+  g_autoptr(GPtrArray) queues = cups_queues(devices, warnings);
+  g_autoptr(GPtrArray) urls = g_ptr_array_new();
+  g_autoptr(GArray) owners = g_array_new(FALSE, FALSE, sizeof(guint)); /* device index per enrich URL */
   for (guint i = 0; i < devices->len; i++) {
-    ScandDiscoveredDevice *dev = devices->pdata[i];
-    if (!has_origin(dev, "dns-sd"))
-      continue;
-    const char *pick = NULL;
-    for (guint k = 0; k < dev->uris->len && !pick; k++)
-      if (g_str_has_prefix(dev->uris->pdata[k], "escl:http:"))
-        pick = dev->uris->pdata[k];
-    for (guint k = 0; k < dev->uris->len && !pick; k++)
-      if (g_str_has_prefix(dev->uris->pdata[k], "escl:https:"))
-        pick = dev->uris->pdata[k];
-    if (!pick)
-      continue;
-    g_autoptr(EsclCaps) caps = probe_caps(pick, probe_ms);
-    if (caps)
-      scand_discovery_apply_caps(dev, caps);
+    const char *pick = enrich_pick(devices->pdata[i]);
+    if (pick) {
+      g_ptr_array_add(urls, (gpointer) pick);
+      g_array_append_val(owners, i);
+    }
   }
+  guint n_enrich = urls->len;
+  for (guint i = 0; i < queues->len; i++) {
+    CupsQueue *q = queues->pdata[i];
+    q->first_probe = urls->len;
+    for (guint c = 0; q->candidates[c]; c++)
+      g_ptr_array_add(urls, q->candidates[c]);
+  }
+  EsclCaps **caps = probe_caps_many((const char *const *) urls->pdata, urls->len, probe_ms);
+  for (guint k = 0; k < n_enrich; k++)
+    if (caps[k])
+      scand_discovery_apply_caps(devices->pdata[g_array_index(owners, guint, k)], caps[k]);
+  for (guint i = 0; i < queues->len; i++) {
+    CupsQueue *q = queues->pdata[i];
+    for (guint c = 0; q->candidates[c]; c++) {
+      EsclCaps *cc = caps[q->first_probe + c];
+      if (!cc)
+        continue;
+      ScandDiscoveredDevice *dev = scand_discovered_device_new();
+      dev->name = g_strdup(q->name);
+      g_autoptr(GUri) u = g_uri_parse(q->candidates[c], G_URI_FLAGS_NON_DNS | G_URI_FLAGS_ENCODED, NULL);
+      dev->host = u ? g_strdup(g_uri_get_host(u)) : NULL;
+      g_autofree char *uri = g_strconcat("escl:", q->candidates[c], NULL);
+      scand_discovered_device_add_uri(dev, uri);
+      g_autofree char *origin = g_strdup_printf("cups:%s", q->name ? q->name : "?");
+      scand_discovered_device_add_origin(dev, origin);
+      scand_discovery_apply_caps(dev, cc);
+      g_ptr_array_add(devices, dev);
+      break;
+    }
+  }
+  free_caps_array(caps, urls->len);
 }
 
 GPtrArray *scand_discovery_run(const ScandDiscoveryOptions *options, GPtrArray **warnings) {
@@ -834,11 +940,17 @@ GPtrArray *scand_discovery_run(const ScandDiscoveryOptions *options, GPtrArray *
     Browse br = { .devices = devices, .warnings = notes };
     dnssd_browse(&br, browse_ms);
     scand_discovery_merge(devices);
-    enrich(devices, probe_ms);
-    cups_add(devices, probe_ms, notes);
+    probe_network(devices, probe_ms, notes);
   }
   sane_add(devices);
   scand_discovery_merge(devices);
+  /* Entries that only carried a UUID to merge by and found no partner. */
+  for (guint i = 0; i < devices->len;) {
+    if (((ScandDiscoveredDevice *) devices->pdata[i])->uris->len == 0)
+      g_ptr_array_remove_index(devices, i);
+    else
+      i++;
+  }
   if (warnings)
     *warnings = g_steal_pointer(&notes);
   return devices;

@@ -25,6 +25,7 @@
  */
 #include "backends/backend-private.h"
 #include "backends/sane-private.h"
+#include "backends/sane.h"
 #include "scand/error.h"
 
 #include <sane/saneopts.h>
@@ -1448,3 +1449,27 @@ const ScandBackendDriver scand_backend_sane = {
   .cancel = sane_backend_cancel,
   .close = sane_backend_close,
 };
+
+gboolean scand_sane_read_buttons(const char *uri, GPtrArray *pressed, GError **error) {
+  if (!g_str_has_prefix(uri, "sane:")) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "device \"%s\": buttons are read from SANE devices only",
+                uri);
+    return FALSE;
+  }
+  ScandScanner *scanner = sane_backend_open(uri + strlen("sane:"), NULL, error);
+  if (!scanner)
+    return FALSE;
+  SaneScanner *s = (SaneScanner *) scanner;
+  for (SANE_Int i = 1;; i++) {
+    const SANE_Option_Descriptor *d = sane_get_option_descriptor(s->handle, i);
+    if (!d)
+      break;
+    if (d->type != SANE_TYPE_BOOL || !d->name || !(d->cap & SANE_CAP_HARD_SELECT) || !SANE_OPTION_IS_ACTIVE(d->cap))
+      continue;
+    SANE_Word value = SANE_FALSE;
+    if (sane_control_option(s->handle, i, SANE_ACTION_GET_VALUE, &value, NULL) == SANE_STATUS_GOOD && value)
+      g_ptr_array_add(pressed, g_strdup(d->name));
+  }
+  sane_backend_close(scanner);
+  return TRUE;
+}

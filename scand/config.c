@@ -58,6 +58,7 @@ static const ScandConfigKey schema_scanner[] = {
   KEY("poll-interval", SCAND_KEY_DURATION),
   KEY("settle", SCAND_KEY_DURATION),    /* paper must sit this long before an auto-scan */
   KEY("cooldown", SCAND_KEY_DURATION),  /* no auto-scan this long after one */
+  KEY("buttons", SCAND_KEY_LIST),       /* auto-scan = button: "scan=letter;email=photo" */
   { NULL },
 };
 

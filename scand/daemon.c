@@ -1,5 +1,6 @@
 #include "scand/daemon-private.h"
 #include "backends/escl.h"
+#include "backends/sane.h"
 #include "scand/error.h"
 #include "scand/job-run.h"
 #include "scand/scan-plan.h"
@@ -10,9 +11,12 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
-/* Feeder auto-scan state of one [scanner] section (eSCL devices). */
+/* Auto-scan state of one [scanner] section: feeder (eSCL status) or buttons
+ * (SANE hardware buttons). */
 typedef struct {
   ScandDaemon *daemon;
+  gboolean buttons;         /* auto-scan = button */
+  GStrv pressed;            /* buttons that read pressed at the last poll */
   char *section;
   char *uri;
   char *tls_pin;
@@ -277,6 +281,7 @@ char *scand_daemon_start_scan(ScandDaemon *daemon, const char *device, const cha
 /* --- feeder auto-scan --- */
 
 static void autoscan_free(AutoScan *a) {
+  g_strfreev(a->pressed);
   g_free(a->section);
   g_free(a->uri);
   g_free(a->tls_pin);
@@ -289,8 +294,68 @@ typedef struct {
   gboolean ok;
   ScandDeviceState state;
   ScandEsclAdfState adf;
+  GPtrArray *pressed;       /* buttons */
   char *error;
 } PollResult;
+
+/* The profile a button starts: "buttons = scan=letter;email=photo" on the
+ * scanner, else the scanner's own profile. NULL if the button is not mapped
+ * while others are. */
+static char *button_profile(ScandConfig *config, const char *section, const char *button, gboolean *mapped) {
+  const char *map = scand_config_get(config, "scanner", section, "buttons");
+  *mapped = TRUE;
+  if (!map)
+    return g_strdup(scand_config_get(config, "scanner", section, "profile"));
+  g_auto(GStrv) entries = g_strsplit_set(map, ";,", -1);
+  for (guint i = 0; entries[i]; i++) {
+    g_auto(GStrv) kv = g_strsplit(g_strstrip(entries[i]), "=", 2);
+    if (kv[0] && kv[1] && strcmp(g_strstrip(kv[0]), button) == 0)
+      return g_strdup(g_strstrip(kv[1]));
+  }
+  *mapped = FALSE;
+  return NULL;
+}
+
+/* Buttons: a press is a button that reads pressed now and did not at the
+ * last poll; it starts the button's profile. */
+static void buttons_done(AutoScan *a, PollResult *r) {
+  ScandDaemon *daemon = a->daemon;
+  if (!r->ok) {
+    /* Busy (someone else is scanning) is not a change of the buttons. */
+    if (g_strcmp0(a->last_word, r->error) != 0) {
+      scand_daemon_log("scanner %s: buttons: %s", a->section, r->error);
+      g_free(a->last_word);
+      a->last_word = g_strdup(r->error);
+    }
+    return;
+  }
+  g_clear_pointer(&a->last_word, g_free);
+  g_ptr_array_add(r->pressed, NULL);
+  GStrv now = (GStrv) g_ptr_array_free(g_steal_pointer(&r->pressed), FALSE);
+  for (guint i = 0; now[i]; i++) {
+    if (a->pressed && g_strv_contains((const char *const *) a->pressed, now[i]))
+      continue;
+    if (g_atomic_int_get(&a->job_running) || g_atomic_int_get(&daemon->stopping))
+      continue;
+    gboolean mapped;
+    g_autofree char *profile = button_profile(daemon->config, a->section, now[i], &mapped);
+    if (!mapped) {
+      scand_daemon_log("scanner %s: button %s pressed, but no profile is mapped to it", a->section, now[i]);
+      continue;
+    }
+    scand_daemon_log("scanner %s: button %s pressed", a->section, now[i]);
+    g_atomic_int_set(&a->job_running, 1);
+    ScandScanRequest request = { .device = a->section, .profile = profile, .trigger = "button" };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *id = start_scan(daemon, &request, a, &error);
+    if (!id) {
+      scand_daemon_log("scanner %s: button %s: %s", a->section, now[i], error->message);
+      g_atomic_int_set(&a->job_running, 0);
+    }
+  }
+  g_strfreev(a->pressed);
+  a->pressed = now;
+}
 
 static gboolean poll_done(gpointer data) {
   PollResult *r = data;
@@ -298,6 +363,14 @@ static gboolean poll_done(gpointer data) {
   ScandDaemon *daemon = a->daemon;
   gint64 now = g_get_monotonic_time();
   g_atomic_int_set(&a->polling, 0);
+  if (a->buttons) {
+    buttons_done(a, r);
+    if (r->pressed)
+      g_ptr_array_unref(r->pressed);
+    g_free(r->error);
+    g_free(r);
+    return G_SOURCE_REMOVE;
+  }
   const char *word = r->ok ? scand_escl_adf_state_to_string(r->adf) : "unreachable";
   if (g_strcmp0(word, a->last_word) != 0) {
     scand_daemon_log("scanner %s: %s%s%s", a->section, word, r->error ? ": " : "", r->error ? r->error : "");
@@ -332,6 +405,15 @@ static void poll_worker(gpointer data, gpointer user_data) {
   AutoScan *a = data;
   PollResult *r = g_new0(PollResult, 1);
   r->autoscan = a;
+  if (a->buttons) {
+    g_autoptr(GError) error = NULL;
+    r->pressed = g_ptr_array_new_with_free_func(g_free);
+    r->ok = scand_sane_read_buttons(a->uri, r->pressed, &error);
+    if (!r->ok)
+      r->error = g_strdup(error->message);
+    g_main_context_invoke(NULL, poll_done, r);
+    return;
+  }
   ScandOpenOptions options = { .tls_pin = a->tls_pin };
   ScandEsclStatus status = { 0 };
   g_autoptr(GError) error = NULL;
@@ -366,13 +448,19 @@ static void autoscan_setup(ScandDaemon *daemon) {
   for (guint i = 0; scanners && scanners[i]; i++) {
     const char *mode = scand_config_get(daemon->config, "scanner", scanners[i], "auto-scan");
     const char *uri = scand_config_get(daemon->config, "scanner", scanners[i], "device");
-    if (g_strcmp0(mode, "feeder") != 0 || !uri)
+    gboolean buttons = g_strcmp0(mode, "button") == 0;
+    if ((!buttons && g_strcmp0(mode, "feeder") != 0) || !uri)
       continue;
-    if (!g_str_has_prefix(uri, "escl:")) {
+    if (!buttons && !g_str_has_prefix(uri, "escl:")) {
       scand_daemon_log("scanner %s: auto-scan = feeder needs an eSCL device; ignored", scanners[i]);
       continue;
     }
+    if (buttons && !g_str_has_prefix(uri, "sane:")) {
+      scand_daemon_log("scanner %s: auto-scan = button needs a SANE device; ignored", scanners[i]);
+      continue;
+    }
     AutoScan *a = g_new0(AutoScan, 1);
+    a->buttons = buttons;
     a->daemon = daemon;
     a->section = g_strdup(scanners[i]);
     a->uri = g_strdup(uri);

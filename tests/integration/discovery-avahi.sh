@@ -11,6 +11,8 @@
 # private D-Bus system bus in $T, and a PID namespace so every process started
 # here dies with the script. Must not run in parallel with itself (meson
 # table: not parallel) although the namespaces would allow it.
+set -euo pipefail
+: "${SCAND_SRCDIR:?run me through meson test}" "${SCAND:?run me through meson test}"
 . "$SCAND_SRCDIR/tests/lib/avahi.sh"
 avahi_confine "$@"
 . "$SCAND_SRCDIR/tests/lib/common.sh"
@@ -63,10 +65,17 @@ grep -q "Sim\\\\032MFP" "$T/browse" || { cat "$T/browse" >&2; avahi_dump_log; fa
 cupsd_start "$T" || fail "cupsd did not start"
 lpadmin -h "$CUPS_SERVER" -p officejet -E -v "ipp://127.0.0.1:$P3/ipp/print" -m raw 2>&1 | grep -v deprecated >&2 || true
 lpstat -h "$CUPS_SERVER" -v officejet | grep -q "127.0.0.1:$P3" || fail "CUPS queue not added"
+# A driverless queue for the MFP itself: its dnssd: device URI carries the
+# UUID, so the queue is named on the MFP's line (no probe needed).
+lpadmin -h "$CUPS_SERVER" -p simqueue -E -v "dnssd://Sim%20MFP._ipp._tcp.local/?uuid=$U" -m raw 2>&1 | grep -v deprecated >&2 || true
+lpstat -h "$CUPS_SERVER" -v simqueue | grep -q "uuid=$U" || fail "CUPS queue simqueue not added"
 # cupsGetDests finds the private cupsd through CUPS_SERVER (exported by cupsd_start).
+start=$(date +%s.%N)
 
 "$SCAND" list --timeout 5 >"$T/list" 2>"$T/list.err" || { cat "$T/list" "$T/list.err" >&2; fail "scand list failed"; }
+end=$(date +%s.%N)
 cat "$T/list" "$T/list.err"
+echo "scand list --timeout 5 took $(echo "$end - $start" | bc) s (information only)"
 
 # Listed once (UUID dedup), with both URIs and its capabilities.
 [ "$(grep -c '^Sim MFP' "$T/list")" -eq 1 ] || fail "Sim MFP is not listed exactly once"
@@ -108,6 +117,7 @@ assert f"escl:https://127.0.0.1:{p2}/eSCL" in sim["uris"], sim
 assert f"escl:http://127.0.0.1:{p1}/eSCL" in sim["uris"], sim
 assert sim["uris"][0].startswith("escl:https://"), sim
 assert "dns-sd" in sim["found_by"], sim
+assert "cups:simqueue" in sim["found_by"], sim
 assert {"platen", "feeder", "duplex"} <= set(sim["sources"]), sim
 assert {"color", "gray"} <= set(sim["color_modes"]), sim
 cups = [d for d in devs if "cups:officejet" in d["found_by"]]

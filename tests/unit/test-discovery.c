@@ -352,6 +352,26 @@ static void test_cups_candidates(void) {
   g_assert_cmpuint(g_strv_length(none), ==, 0);
 }
 
+static void test_cups_uuid(void) {
+  struct {
+    const char *uri, *uuid;
+  } cases[] = {
+    { "dnssd://HP%20LaserJet%20MFP._ipp._tcp.local/?uuid=564E4333-4230-3636-3730-3C2AF4A1E4B1",
+      "564e4333-4230-3636-3730-3c2af4a1e4b1" },
+    { "dnssd://X._ipps._tcp.local/cups?snmp=false&UUID=urn%3Auuid%3A11111111-2222-3333-4444-555555555555",
+      "11111111-2222-3333-4444-555555555555" },
+    { "dnssd://X._ipp._tcp.local/?uuid=not-a-uuid", NULL },
+    { "dnssd://X._ipp._tcp.local/?uuid=%00%01", NULL },
+    { "dnssd://X._ipp._tcp.local/", NULL },
+    { "ipp://10.0.0.5/?uuid=564e4333-4230-3636-3730-3c2af4a1e4b1", NULL },
+    { NULL, NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *u = scand_discovery_cups_uuid(cases[i].uri);
+    g_assert_cmpstr(u, ==, cases[i].uuid);
+  }
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/discovery/txt/typical", test_txt_typical);
@@ -363,5 +383,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/discovery/apply-caps", test_apply_caps);
   g_test_add_func("/discovery/sane-names", test_sane_names);
   g_test_add_func("/discovery/cups-candidates", test_cups_candidates);
+  g_test_add_func("/discovery/cups-uuid", test_cups_uuid);
   return g_test_run();
 }
