@@ -665,6 +665,8 @@ static GStrv txt_to_strv(AvahiStringList *txt) {
   return g_strv_builder_end(b);
 }
 
+/* Turns one resolved service into a device (dropped, with a note, when no
+ * usable URI can be built from it) and frees the resolver. */
 static void on_resolved(AvahiServiceResolver *r, AvahiIfIndex interface, AvahiProtocol protocol,
                         AvahiResolverEvent event, const char *name, const char *type, const char *domain,
                         const char *host_name, const AvahiAddress *address, uint16_t port, AvahiStringList *txt,
@@ -672,7 +674,8 @@ static void on_resolved(AvahiServiceResolver *r, AvahiIfIndex interface, AvahiPr
   Browse *br = user_data;
   br->resolving--;
   if (event != AVAHI_RESOLVER_FOUND) {
-    warn(br->warnings, "DNS-SD: cannot resolve \"%s\" (%s)", name,
+    g_autofree char *safe = scand_discovery_sanitize(name, TXT_MAX_TEXT);
+    warn(br->warnings, "DNS-SD: cannot resolve \"%s\" (%s)", safe ? safe : "?",
          avahi_strerror(avahi_client_errno(br->client)));
     avahi_service_resolver_free(r);
     return;
@@ -713,6 +716,7 @@ static void on_resolved(AvahiServiceResolver *r, AvahiIfIndex interface, AvahiPr
   (void) protocol, (void) domain, (void) flags;
 }
 
+/* Starts a resolver for each new service; counts browsers that are done. */
 static void on_browse(AvahiServiceBrowser *b, AvahiIfIndex interface, AvahiProtocol protocol,
                       AvahiBrowserEvent event, const char *name, const char *type, const char *domain,
                       AvahiLookupResultFlags flags, void *user_data) {
@@ -724,9 +728,11 @@ static void on_browse(AvahiServiceBrowser *b, AvahiIfIndex interface, AvahiProto
     if (avahi_service_resolver_new(br->client, interface, protocol, name, type, domain, protocol, 0, on_resolved,
                                    br))
       br->resolving++;
-    else
-      warn(br->warnings, "DNS-SD: cannot resolve \"%s\" (%s)", name,
+    else {
+      g_autofree char *safe = scand_discovery_sanitize(name, TXT_MAX_TEXT);
+      warn(br->warnings, "DNS-SD: cannot resolve \"%s\" (%s)", safe ? safe : "?",
            avahi_strerror(avahi_client_errno(br->client)));
+    }
     break;
   case AVAHI_BROWSER_FAILURE:
     warn(br->warnings, "DNS-SD: browsing %s failed (%s)", type ? type : "services",
@@ -743,6 +749,7 @@ static void on_browse(AvahiServiceBrowser *b, AvahiIfIndex interface, AvahiProto
   (void) b, (void) flags;
 }
 
+/* Nothing to do: a daemon going away mid-browse just ends with what we have. */
 static void on_client(AvahiClient *c, AvahiClientState state, void *user_data) {
   (void) c, (void) state, (void) user_data;
 }

@@ -129,6 +129,10 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
   } else if (strcmp(method, "CancelJob") == 0) {
     const char *id;
     g_variant_get(parameters, "(&s)", &id);
+    if (scand_daemon_cancel_scan(daemon, id)) {
+      g_dbus_method_invocation_return_value(invocation, NULL);
+      return;
+    }
     g_autoptr(ScandJob) job = scand_job_open(daemon->spool, id, &error);
     if (!job || !scand_job_remove(job, &error)) {
       return_error(invocation, error);

@@ -39,6 +39,10 @@ void scand_daemon_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 char *scand_daemon_start_scan(ScandDaemon *daemon, const char *device, const char *profile, const char *trigger,
                               GError **error);
 
+/* Stops the scan of job id if it is under way; the job is then dropped.
+ * FALSE when no such scan runs. Any thread. */
+gboolean scand_daemon_cancel_scan(ScandDaemon *daemon, const char *id);
+
 /* Runs func(data) on the queue worker (serialised with deliveries). */
 void scand_daemon_queue_push(ScandDaemon *daemon, GFunc func, gpointer data);
 

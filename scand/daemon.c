@@ -153,7 +153,37 @@ typedef struct {
   ScandScanPlan *plan;
   AutoScan *autoscan;
   ScandScanner *scanner;
+  gint cancelled;           /* atomic: CancelJob during the scan */
 } ScanWork;
+
+/* Scans under way, by job id, for CancelJob. */
+G_LOCK_DEFINE_STATIC(running);
+static GHashTable *running;
+
+static void running_set(const char *id, ScanWork *w) {
+  G_LOCK(running);
+  if (!running)
+    running = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  if (w)
+    g_hash_table_insert(running, g_strdup(id), w);
+  else
+    g_hash_table_remove(running, id);
+  G_UNLOCK(running);
+}
+
+gboolean scand_daemon_cancel_scan(ScandDaemon *daemon, const char *id) {
+  gboolean found = FALSE;
+  G_LOCK(running);
+  ScanWork *w = running ? g_hash_table_lookup(running, id) : NULL;
+  if (w) {
+    found = TRUE;
+    g_atomic_int_set(&w->cancelled, 1);
+    if (w->scanner)
+      scand_scanner_cancel(w->scanner);
+  }
+  G_UNLOCK(running);
+  return found;
+}
 
 static void on_scan_progress(const char *stage, guint page, guint64 bytes, gpointer user_data) {
   ScanWork *w = user_data;
@@ -198,14 +228,30 @@ static void scan_worker(gpointer data, gpointer user_data) {
     goto out;
   }
 
-  w->scanner = scand_scanner_open(w->plan->uri, &w->plan->open_options, &error);
+  running_set(id, w);
+  ScandScanner *scanner = scand_scanner_open(w->plan->uri, &w->plan->open_options, &error);
+  G_LOCK(running);
+  w->scanner = scanner;
+  G_UNLOCK(running);
   if (!w->scanner) {
     g_ptr_array_add(errors, g_strdup(error->message));
     scand_job_remove(w->job, NULL);
     goto out;
   }
+  if (g_atomic_int_get(&w->cancelled))
+    scand_scanner_cancel(w->scanner);
   scanned = scand_job_run_scan(w->job, w->scanner, &w->plan->settings, on_scan_progress, w, &scan_error);
-  g_clear_pointer(&w->scanner, scand_scanner_close);
+  G_LOCK(running);
+  scanner = g_steal_pointer(&w->scanner);
+  G_UNLOCK(running);
+  scand_scanner_close(scanner);
+  if (g_atomic_int_get(&w->cancelled)) {
+    /* Cancel is the person's decision to drop this scan, pages and all. */
+    result = "cancelled";
+    g_ptr_array_add(errors, g_strdup("cancelled"));
+    scand_job_remove(w->job, NULL);
+    goto out;
+  }
   if (!scanned && scand_job_get_stage(w->job) != SCAND_JOB_SCANNED) {
     g_ptr_array_add(errors, g_strdup(scan_error->message));
     goto out;
@@ -233,6 +279,7 @@ static void scan_worker(gpointer data, gpointer user_data) {
       result = "partial";
   }
 out:
+  running_set(id, NULL);
   scand_daemon_emit_finished(daemon, id, result, delivered, errors);
   if (w->autoscan) {
     w->autoscan->cooldown_until = g_get_monotonic_time() + w->autoscan->cooldown_us;

@@ -44,10 +44,23 @@ write_config "$T/out2"
 kill -HUP "$DAEMON_PID"
 wait_for 10 grep -q "configuration reloaded" "$T/daemon.log" || fail "good reload not applied"
 
-# SIGTERM in the middle of a 10-page batch.
 gdbus monitor --session --dest org.scand.Daemon1 >"$T/monitor" 2>&1 &
 on_exit "kill $! 2>/dev/null"
 sleep 0.3
+
+# CancelJob during a batch stops the scanner and drops the job.
+scand_call Scan "virtual" "" >/dev/null
+wait_for 30 grep -q "'page-saved', uint32 1" "$T/monitor" || { cat "$T/daemon.log"; fail "scan did not start"; }
+id=$(sed -n "s/.*JobProgress (objectpath '[^']*', '\([0-9-]*\)'.*/\1/p" "$T/monitor" | head -1)
+[ -n "$id" ] || fail "no job id in the progress signals"
+scand_call CancelJob "$id" >/dev/null
+wait_for 30 grep -q "JobFinished.*'cancelled'" "$T/monitor" || { cat "$T/monitor"; fail "no cancelled result"; }
+[ ! -e "$T/out2/batch.pdf" ] || fail "a cancelled scan was delivered"
+[ -z "$(find "$SCAND_SPOOL" -mindepth 1 -maxdepth 1 -type d -not -name '.*')" ] || fail "cancelled job left in the spool"
+grep -q "'page-saved', uint32 10" "$T/monitor" && fail "the scan went on after CancelJob"
+: >"$T/monitor"
+
+# SIGTERM in the middle of a 10-page batch.
 scand_call Scan "virtual" "" >/dev/null
 wait_for 30 grep -q "'page-saved', uint32 2" "$T/monitor" || { cat "$T/daemon.log"; fail "scan did not start"; }
 kill -TERM "$DAEMON_PID"
