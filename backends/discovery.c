@@ -371,12 +371,17 @@ static void merge_into(ScandDiscoveredDevice *dst, ScandDiscoveredDevice *src) {
   dst->modes |= src->modes;
 }
 
+/* https before http before anything else; within one scheme IPv4 and names,
+ * then IPv6, then link-local IPv6 (only valid on one interface). */
 static int uri_rank(const char *uri) {
-  if (g_str_has_prefix(uri, "escl:https:"))
-    return 0;
-  if (g_str_has_prefix(uri, "escl:http:"))
-    return 1;
-  return 2;
+  int scheme = g_str_has_prefix(uri, "escl:https:") ? 0 : g_str_has_prefix(uri, "escl:http:") ? 1 : 2;
+  const char *authority = strstr(uri, "://");
+  int family = 0;
+  if (authority && g_ascii_strncasecmp(authority + 3, "[fe80", 5) == 0)
+    family = 2;
+  else if (authority && authority[3] == '[')
+    family = 1;
+  return scheme * 3 + family;
 }
 
 /* Stable sort of uris by rank (insertion: the arrays are tiny). */
@@ -875,32 +880,24 @@ static GPtrArray *cups_queues(GPtrArray *devices, GPtrArray *warnings) {
   return queues;
 }
 
-/* The URI to ask a DNS-SD device for its capabilities: http before https. */
-static const char *enrich_pick(const ScandDiscoveredDevice *dev) {
-  if (!has_origin(dev, "dns-sd"))
-    return NULL;
-  for (guint k = 0; k < dev->uris->len; k++)
-    if (g_str_has_prefix(dev->uris->pdata[k], "escl:http:"))
-      return dev->uris->pdata[k];
-  for (guint k = 0; k < dev->uris->len; k++)
-    if (g_str_has_prefix(dev->uris->pdata[k], "escl:https:"))
-      return dev->uris->pdata[k];
-  return NULL;
-}
-
 /* Asks every DNS-SD device for its capabilities (for what TXT records do not
  * say and for the UUID to merge by) and every CUPS queue's host whether it
  * speaks eSCL, all at once. */
 static void probe_network(GPtrArray *devices, guint probe_ms, GPtrArray *warnings) {
   g_autoptr(GPtrArray) queues = cups_queues(devices, warnings);
   g_autoptr(GPtrArray) urls = g_ptr_array_new();
+  /* Every eSCL URI of a DNS-SD device is tried (a link-local or IPv6 one may
+   * not be reachable); the first answer in URI order counts. */
   g_autoptr(GArray) owners = g_array_new(FALSE, FALSE, sizeof(guint)); /* device index per enrich URL */
   for (guint i = 0; i < devices->len; i++) {
-    const char *pick = enrich_pick(devices->pdata[i]);
-    if (pick) {
-      g_ptr_array_add(urls, (gpointer) pick);
-      g_array_append_val(owners, i);
-    }
+    ScandDiscoveredDevice *dev = devices->pdata[i];
+    if (!has_origin(dev, "dns-sd"))
+      continue;
+    for (guint k = 0; k < dev->uris->len; k++)
+      if (g_str_has_prefix(dev->uris->pdata[k], "escl:")) {
+        g_ptr_array_add(urls, dev->uris->pdata[k]);
+        g_array_append_val(owners, i);
+      }
   }
   guint n_enrich = urls->len;
   for (guint i = 0; i < queues->len; i++) {
@@ -910,9 +907,14 @@ static void probe_network(GPtrArray *devices, guint probe_ms, GPtrArray *warning
       g_ptr_array_add(urls, q->candidates[c]);
   }
   EsclCaps **caps = probe_caps_many((const char *const *) urls->pdata, urls->len, probe_ms);
-  for (guint k = 0; k < n_enrich; k++)
-    if (caps[k])
-      scand_discovery_apply_caps(devices->pdata[g_array_index(owners, guint, k)], caps[k]);
+  guint last_owner = G_MAXUINT;
+  for (guint k = 0; k < n_enrich; k++) {
+    guint owner = g_array_index(owners, guint, k);
+    if (caps[k] && owner != last_owner) {
+      scand_discovery_apply_caps(devices->pdata[owner], caps[k]);
+      last_owner = owner;
+    }
+  }
   for (guint i = 0; i < queues->len; i++) {
     CupsQueue *q = queues->pdata[i];
     for (guint c = 0; q->candidates[c]; c++) {

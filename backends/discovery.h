@@ -45,7 +45,9 @@ typedef struct {
   guint probe_ms;         /* per eSCL capabilities request; 0 = default (1500) */
 } ScandDiscoveryOptions;
 
-/* Looks for devices. Never fails as a whole: a source that cannot be asked
+/* Looks for devices; blocks for at most about browse_ms + probe_ms (the
+ * capability probes of all devices and CUPS queues run at the same time).
+ * Never fails as a whole: a source that cannot be asked
  * (no avahi-daemon, no cupsd) adds a one-line note to *warnings (newly
  * allocated array of char*, may be NULL to ignore). options may be NULL.
  * Returns a newly allocated array of ScandDiscoveredDevice, sorted by name. */

@@ -1,6 +1,7 @@
 /* What every `scand` command shares: config, spool, option parsing, errors. */
 #include "scand/cli.h"
 #include "scand/error.h"
+#include "scand/job-run.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,13 @@ ScandCliContext *scand_cli_context_new(const char *command, const char *config_p
     scand_cli_error(command, "%s", error->message);
     return NULL;
   }
+  gint64 retry_min = 30, retry_max = 3600;
+  if (!scand_config_get_duration(ctx->config, "scand", NULL, "retry-min", 30, &retry_min, &error) ||
+      !scand_config_get_duration(ctx->config, "scand", NULL, "retry-max", 3600, &retry_max, &error)) {
+    scand_cli_error(command, "%s", error->message);
+    return NULL;
+  }
+  scand_job_run_set_retry_policy(retry_min, retry_max);
   g_autofree char *dir = spool_path ? g_strdup(spool_path) : scand_spool_default_dir(ctx->config);
   ctx->spool = scand_spool_open(dir, &error);
   if (!ctx->spool) {

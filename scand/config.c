@@ -45,6 +45,8 @@ struct ScandConfig {
 static const ScandConfigKey schema_scand[] = {
   KEY("spool", SCAND_KEY_PATH),
   ENUM("log-level", "error|warning|info|debug"),
+  KEY("retry-min", SCAND_KEY_DURATION),   /* first wait before retrying a destination */
+  KEY("retry-max", SCAND_KEY_DURATION),   /* longest wait between attempts */
   { NULL },
 };
 

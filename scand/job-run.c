@@ -180,15 +180,23 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
   return TRUE;
 }
 
-/* 30 s, 1 min, 2 min … capped at 1 h, with ±20 % jitter so that many queued
- * jobs do not hit a server that comes back all at the same second. */
+static gint64 retry_min = 30, retry_max = 3600;
+
+void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds) {
+  retry_min = MAX(min_seconds, 1);
+  retry_max = MAX(max_seconds, retry_min);
+}
+
+/* retry-min, doubling per attempt up to retry-max (30 s … 1 h by default),
+ * with ±20 % jitter so that many queued jobs do not hit a server that comes
+ * back all at the same second. */
 static gint64 retry_delay(gint64 attempts, gint64 retry_after) {
   if (retry_after > 0)
     return retry_after;
-  gint64 delay = 30;
-  for (gint64 i = 1; i < attempts && delay < 3600; i++)
+  gint64 delay = retry_min;
+  for (gint64 i = 1; i < attempts && delay < retry_max; i++)
     delay *= 2;
-  delay = MIN(delay, 3600);
+  delay = MIN(delay, retry_max);
   return delay + g_random_int_range((gint32) (-delay / 5), (gint32) (delay / 5) + 1);
 }
 

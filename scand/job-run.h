@@ -41,6 +41,10 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error);
  * destination that did not succeed. */
 ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GError **error);
 
+/* The backoff between attempts at a destination that asked to retry: from
+ * min_seconds, doubling, up to max_seconds ([scand] retry-min, retry-max). */
+void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds);
+
 /* Advances a job from whatever stage it is in to the end (or to a retry wait). */
 ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GError **error);
 

@@ -4,8 +4,9 @@
 #
 # Confinement (see tests/lib/avahi.sh): the whole script re-runs under
 # `unshare --net --mount --pid --fork --mount-proc --kill-child`: a new network
-# namespace whose only interface is its own loopback (MULTICAST set there, not
-# on the host's lo), avahi-daemon limited to allow-interfaces=lo without
+# namespace whose only interfaces are its own loopback (MULTICAST set there,
+# not on the host's lo) and a veth pair with both ends inside it (IPv6
+# link-local), avahi-daemon limited to allow-interfaces=lo,scand0 without
 # wide-area, a tmpfs over /run (avahi's fixed /run/avahi-daemon paths, no clash
 # with a system avahi-daemon; the host's /run/cups and /run/dbus hidden), a
 # private D-Bus system bus in $T, and a PID namespace so every process started
@@ -45,7 +46,8 @@ P3=$(cat "$T/cups.port")
 # The simulator's UUID, as its ScannerCapabilities says (uuid5 of the model).
 U=$(/usr/bin/python3 -c 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "escl-sim:generic"))')
 UB=$(/usr/bin/python3 -c 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "escl-sim:brother"))')
-curl -sf "http://127.0.0.1:$P1/eSCL/ScannerCapabilities" | grep -q "$U" || fail "simulator UUID is not $U"
+curl -sf "http://127.0.0.1:$P1/eSCL/ScannerCapabilities" >"$T/caps.xml" || fail "simulator does not answer"
+assert_contains "$T/caps.xml" "$U"
 
 avahi_start "$T" || fail "avahi-daemon did not start"
 # One device, two services (plain and TLS), same UUID, as real MFPs do.
@@ -64,11 +66,13 @@ grep -q "Sim\\\\032MFP" "$T/browse" || { cat "$T/browse" >&2; avahi_dump_log; fa
 # A CUPS queue for a printer whose host also answers eSCL (on the IPP port).
 cupsd_start "$T" || fail "cupsd did not start"
 lpadmin -h "$CUPS_SERVER" -p officejet -E -v "ipp://127.0.0.1:$P3/ipp/print" -m raw 2>&1 | grep -v deprecated >&2 || true
-lpstat -h "$CUPS_SERVER" -v officejet | grep -q "127.0.0.1:$P3" || fail "CUPS queue not added"
+lpstat -h "$CUPS_SERVER" -v officejet >"$T/lpstat" 2>&1 || true
+assert_contains "$T/lpstat" "127.0.0.1:$P3"
 # A driverless queue for the MFP itself: its dnssd: device URI carries the
 # UUID, so the queue is named on the MFP's line (no probe needed).
 lpadmin -h "$CUPS_SERVER" -p simqueue -E -v "dnssd://Sim%20MFP._ipp._tcp.local/?uuid=$U" -m raw 2>&1 | grep -v deprecated >&2 || true
-lpstat -h "$CUPS_SERVER" -v simqueue | grep -q "uuid=$U" || fail "CUPS queue simqueue not added"
+lpstat -h "$CUPS_SERVER" -v simqueue >"$T/lpstat" 2>&1 || true
+assert_contains "$T/lpstat" "uuid=$U"
 # cupsGetDests finds the private cupsd through CUPS_SERVER (exported by cupsd_start).
 start=$(date +%s.%N)
 
@@ -85,10 +89,14 @@ grep -qF "escl:http://127.0.0.1:$P1/eSCL" <<<"$line" || fail "no http URI: $line
 for word in platen feeder duplex color gray; do
   grep -qw "$word" <<<"$line" || fail "capability $word missing: $line"
 done
+# The IPv6 link-local sighting (veth scand0) carries its interface scope.
+grep -qE "escl:http://\[fe80::[0-9a-f:]+%25scand0\]:$P1/eSCL" <<<"$line" || fail "no scoped IPv6 link-local URI: $line"
 # https is preferred: it comes first.
-https_at=$(grep -bo "escl:https://" <<<"$line" | head -1 | cut -d: -f1)
-http_at=$(grep -bo "escl:http://" <<<"$line" | head -1 | cut -d: -f1)
-[ "$https_at" -lt "$http_at" ] || fail "https URI not first: $line"
+# The line starts with the IPv4 https URI, the link-local ones come last.
+grep -qE "^Sim MFP  escl:https://127.0.0.1:$P2/eSCL " <<<"$line" || fail "IPv4 https URI not first: $line"
+before_https=${line%%escl:https://*}
+before_http=${line%%escl:http://*}
+[ "${#before_https}" -lt "${#before_http}" ] || fail "https URIs not before http ones: $line"
 # SANE devices are still there.
 assert_contains "$T/list" "sane:test:0"
 # The hostile records: no URI leaves the path, no escape reaches the terminal.
@@ -98,7 +106,8 @@ grep -qF "escl:http://127.0.0.1:$P1/scan%20me%3Fx%3D1" "$T/list" || fail "rs not
 grep -q $'\e' "$T/list" && fail "escape character printed"
 grep -q $'\a' "$T/list" && fail "bell character printed"
 # The CUPS printer that scans.
-grep -F "escl:http://127.0.0.1:$P3/eSCL" "$T/list" | grep -q "^officejet" || fail "CUPS queue officejet not listed with its eSCL URI"
+grep -F "escl:http://127.0.0.1:$P3/eSCL" "$T/list" >"$T/cups-line" || true
+grep -q "^officejet" "$T/cups-line" || fail "CUPS queue officejet not listed with its eSCL URI"
 
 # JSON for programs.
 "$SCAND" list --timeout 5 --json >"$T/list.json" 2>"$T/json.err" || fail "scand list --json failed"
@@ -129,8 +138,37 @@ assert any("unusable rs" in w for w in doc["warnings"]), doc["warnings"]
 assert doc["configured"] == [], doc["configured"]
 EOF
 
+# Every URI listed for the MFP that is reachable here works with scand itself
+# (the link-local ones lead to an interface the simulator does not listen on).
+/usr/bin/python3 -c 'import json,sys; [print(u) for d in json.load(open(sys.argv[1]))["devices"] if d["name"] == "Sim MFP" for u in d["uris"] if u.startswith("escl:http://127.")]' \
+  "$T/list.json" >"$T/uris"
+[ -s "$T/uris" ] || fail "no plain IPv4 URI in the JSON"
+while read -r uri; do
+  "$SCAND" status "$uri" >"$T/status" 2>&1 || { cat "$T/status" >&2; fail "scand status $uri failed"; }
+  assert_contains "$T/status" "State:   idle"
+done <"$T/uris"
+
+# Bad --timeout values are usage errors.
+for bad in 0 -1 nan 601 x; do
+  set +e
+  "$SCAND" list --timeout "$bad" >/dev/null 2>"$T/usage"
+  rc=$?
+  set -e
+  assert_eq 2 "$rc" "scand list --timeout $bad exit status"
+done
+
 # --no-network: SANE and configuration only.
 "$SCAND" list --no-network >"$T/local" 2>&1 || fail "scand list --no-network failed"
 assert_contains "$T/local" "sane:test:0"
 grep -q "escl:" "$T/local" && fail "--no-network still lists network devices"
+# Configured scanners come first, in text and JSON.
+cat >"$T/c.conf" <<CONF
+[scanner office]
+device = escl:http://127.0.0.1:$P1/eSCL
+CONF
+"$SCAND" list --no-network --config "$T/c.conf" >"$T/conf-list" 2>&1 || fail "scand list --config failed"
+head -1 "$T/conf-list" | grep -qF "configured as [scanner office]" || { cat "$T/conf-list" >&2; fail "configured scanner not first"; }
+"$SCAND" list --no-network --json --config "$T/c.conf" >"$T/conf.json" || fail "scand list --json --config failed"
+/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["configured"]; assert c == [{"section": "office", "device": sys.argv[2]}], c' \
+  "$T/conf.json" "escl:http://127.0.0.1:$P1/eSCL" || fail "configured scanner missing from JSON"
 echo "ok"

@@ -16,8 +16,10 @@
 #  * a new network namespace: its only interface is a fresh loopback "lo"
 #    (brought up, and given the MULTICAST flag avahi needs, inside the
 #    namespace only; the host's lo and real interfaces are untouched and
-#    unreachable), and avahi-daemon is further told allow-interfaces=lo and
-#    no wide-area DNS-SD. mDNS packets cannot leave the namespace.
+#    unreachable) plus a veth pair scand0/scand1 with both ends inside it
+#    (for an IPv6 link-local address); avahi-daemon is further told
+#    allow-interfaces=lo,scand0 and no wide-area DNS-SD. mDNS packets cannot
+#    leave the namespace.
 #  * a new mount namespace (private propagation) with a tmpfs over /run: the
 #    fixed /run/avahi-daemon/{pid,socket} of avahi-daemon do not clash with a
 #    system avahi-daemon, and the host's /run/dbus, /run/cups, … are hidden;
@@ -44,8 +46,14 @@ avahi_confine() {
   mount -t tmpfs -o mode=0755 scand-test-run /run
   ip link set lo up
   ip link set lo multicast on
-  # Only the namespace's own loopback may exist here.
-  if [ "$(ip -o link show | wc -l)" -ne 1 ]; then
+  # A veth pair with both ends in this namespace gives an interface with an
+  # IPv6 link-local address (fe80::…%scand0), which lo never has.
+  sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  ip link add scand0 type veth peer name scand1
+  ip link set scand0 up
+  ip link set scand1 up
+  # Only the namespace's own interfaces may exist here.
+  if [ "$(ip -o link show | wc -l)" -ne 3 ]; then
     echo "avahi_confine: unexpected interfaces in the test namespace" >&2
     ip -o link show >&2
     exit 1
@@ -80,7 +88,7 @@ host-name=scand-test
 domain-name=local
 use-ipv4=yes
 use-ipv6=yes
-allow-interfaces=lo
+allow-interfaces=lo,scand0
 enable-dbus=yes
 disallow-other-stacks=no
 ratelimit-interval-usec=0

@@ -244,6 +244,7 @@ static void test_merge(void) {
   g_ptr_array_add(devs, dnssd_dev("Office MFP", "mfp.local", u1, "escl:https://192.168.1.20:443/eSCL",
                                   SCAND_DISCOVERY_FEEDER, SCAND_DISCOVERY_GRAY));
   g_ptr_array_add(devs, dnssd_dev("Office MFP", "mfp.local", u1, "escl:http://[fe80::1%25eth0]:80/eSCL", 0, 0));
+  g_ptr_array_add(devs, dnssd_dev("Office MFP", "mfp.local", u1, "escl:http://[2001:db8::20]:80/eSCL", 0, 0));
   g_ptr_array_add(devs, dnssd_dev("Office MFP", "mfp.local", u1, "escl:http://192.168.1.20:80/eSCL", 0, 0));
   /* A print server with two scanners: same host, different UUIDs: two devices. */
   g_ptr_array_add(devs, dnssd_dev("Scan A", "server.local", u2, "escl:http://192.168.1.30:80/a", 0, 0));
@@ -264,11 +265,12 @@ static void test_merge(void) {
   ScandDiscoveredDevice *mfp = devs->pdata[0];
   g_assert_cmpstr(mfp->name, ==, "Office MFP");
   g_assert_cmpstr(mfp->uuid, ==, u1);
-  g_assert_cmpuint(mfp->uris->len, ==, 4);
+  g_assert_cmpuint(mfp->uris->len, ==, 5);
   g_assert_cmpstr(mfp->uris->pdata[0], ==, "escl:https://192.168.1.20:443/eSCL");
   g_assert_cmpstr(mfp->uris->pdata[1], ==, "escl:http://192.168.1.20:80/eSCL");
-  g_assert_cmpstr(mfp->uris->pdata[2], ==, "escl:http://[fe80::1%25eth0]:80/eSCL");
-  g_assert_cmpstr(mfp->uris->pdata[3], ==, "sane:airscan:e0:Office MFP");
+  g_assert_cmpstr(mfp->uris->pdata[2], ==, "escl:http://[2001:db8::20]:80/eSCL");
+  g_assert_cmpstr(mfp->uris->pdata[3], ==, "escl:http://[fe80::1%25eth0]:80/eSCL");
+  g_assert_cmpstr(mfp->uris->pdata[4], ==, "sane:airscan:e0:Office MFP");
   g_assert_cmpstr(mfp->model, ==, "HP LaserJet");
   g_assert_cmpuint(mfp->sources, ==, SCAND_DISCOVERY_PLATEN | SCAND_DISCOVERY_FEEDER);
   g_assert_cmpuint(mfp->modes, ==, SCAND_DISCOVERY_COLOR | SCAND_DISCOVERY_GRAY);
