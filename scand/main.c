@@ -5,6 +5,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
   const char *name;
@@ -49,8 +50,15 @@ int main(int argc, char **argv) {
       return SCAND_EXIT_OK;
     }
   for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
-    if (strcmp(argv[1], commands[i].name) == 0)
-      return commands[i].run(argc - 1, argv + 1);
+    if (strcmp(argv[1], commands[i].name) == 0) {
+      int status = commands[i].run(argc - 1, argv + 1);
+      /* Leave without running libraries' exit handlers: a SANE backend that
+       * cancelled its reader thread the hard way (the `test` backend does)
+       * can leave a libc lock held, and p11-kit's destructor then waits for
+       * it forever. Everything scand writes is already durable. */
+      fflush(NULL);
+      _exit(status);
+    }
   fprintf(stderr, "scand: unknown command \"%s\" (try scand --help)\n", argv[1]);
   return SCAND_EXIT_USAGE;
 }
