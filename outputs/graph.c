@@ -397,23 +397,12 @@ static void mail_check(ScandConfig *config, const char *name, GPtrArray *problem
     scand_config_add_problem(problems, config, "output", name, "max-size", "expected a size like 35M");
 }
 
-static GStrv split_list(const char *text) {
-  g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-  g_auto(GStrv) parts = g_strsplit_set(text ? text : "", ",;", -1);
-  for (guint i = 0; parts[i]; i++) {
-    g_strstrip(parts[i]);
-    if (*parts[i])
-      g_strv_builder_add(b, parts[i]);
-  }
-  return g_strv_builder_end(b);
-}
-
 static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
   ScandDelivery *d = g->d;
   if (scand_delivery_get_state(d, "sent"))
     return SCAND_DELIVERY_DONE;
   g_autofree char *sender = g_strdup(scand_delivery_get_config(d, "sender"));
-  g_auto(GStrv) to = split_list(scand_delivery_get_config(d, "to"));
+  g_auto(GStrv) to = scand_config_split_list(scand_delivery_get_config(d, "to"));
   if (!sender || !to[0]) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "sender and to are required");
     return SCAND_DELIVERY_FAILED;

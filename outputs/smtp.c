@@ -74,18 +74,6 @@ static gboolean smtp_security(const char *url, const char *security, Security *o
   return TRUE;
 }
 
-/* "a@x, b@y; c@z" → {"a@x", "b@y", "c@z"}. */
-static GStrv split_list(const char *text) {
-  g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-  g_auto(GStrv) parts = g_strsplit_set(text ? text : "", ",;", -1);
-  for (guint i = 0; parts[i]; i++) {
-    g_strstrip(parts[i]);
-    if (*parts[i])
-      g_strv_builder_add(b, parts[i]);
-  }
-  return g_strv_builder_end(b);
-}
-
 /* An RFC 2047 encoded-word sequence for non-ASCII header text (words of at
  * most 45 bytes, never splitting a UTF-8 character). */
 static char *header_encode(const char *text) {
@@ -298,7 +286,7 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
     return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out, "%s", local->message);
   if (!from)
     return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out, "from is required");
-  g_auto(GStrv) to = split_list(scand_delivery_get_config(d, "to"));
+  g_auto(GStrv) to = scand_config_split_list(scand_delivery_get_config(d, "to"));
   if (!to[0])
     return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out, "to is required");
   gboolean xoauth2 = auth && strcmp(auth, "xoauth2") == 0;
@@ -307,7 +295,7 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
                      "security = none would send credentials in clear: use starttls or tls");
 
   /* Recipients that already have the mail from an earlier attempt. */
-  g_auto(GStrv) done = split_list(scand_delivery_get_state(d, "sent-to"));
+  g_auto(GStrv) done = scand_config_split_list(scand_delivery_get_state(d, "sent-to"));
   struct curl_slist *rcpt = NULL;
   guint pending = 0;
   for (guint i = 0; to[i]; i++)

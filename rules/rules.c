@@ -213,25 +213,17 @@ static ScandRoute *route_from_rule(ScandConfig *config, const char *rule, GError
     rule_error(error, config, rule, "deliver", SCAND_ERROR_INVAL, "missing (required: the outputs to deliver to)");
     return NULL;
   }
-  g_auto(GStrv) parts = g_strsplit_set(deliver, ",;", -1);
-  g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-  guint n = 0;
-  for (guint i = 0; parts[i]; i++) {
-    char *name = g_strstrip(parts[i]);
-    if (!*name)
-      continue;
-    if (!scand_config_has_section(config, "output", name)) {
-      rule_error(error, config, rule, "deliver", SCAND_ERROR_NOT_FOUND, "no [output %s] section", name);
+  g_auto(GStrv) names = scand_config_split_list(deliver);
+  for (guint i = 0; names[i]; i++)
+    if (!scand_config_has_section(config, "output", names[i])) {
+      rule_error(error, config, rule, "deliver", SCAND_ERROR_NOT_FOUND, "no [output %s] section", names[i]);
       return NULL;
     }
-    g_strv_builder_add(b, name);
-    n++;
-  }
-  if (n == 0) {
+  if (!names[0]) {
     rule_error(error, config, rule, "deliver", SCAND_ERROR_INVAL, "no output named");
     return NULL;
   }
-  route->deliver = g_strv_builder_end(b);
+  route->deliver = g_steal_pointer(&names);
 
   const char *tmpl = scand_config_get(config, "rule", rule, "name");
   g_autoptr(GError) local = NULL;

@@ -1300,3 +1300,14 @@ GPtrArray *scand_config_check(ScandConfig *config) {
     check_section(problems, config, config->sections->pdata[i]);
   return problems;
 }
+
+GStrv scand_config_split_list(const char *text) {
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+  g_auto(GStrv) parts = g_strsplit_set(text ? text : "", ",;", -1);
+  for (guint i = 0; parts[i]; i++) {
+    g_strstrip(parts[i]);
+    if (*parts[i])
+      g_strv_builder_add(b, parts[i]);
+  }
+  return g_strv_builder_end(b);
+}

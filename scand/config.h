@@ -84,6 +84,10 @@ gboolean scand_config_get_int(ScandConfig *config, const char *kind, const char 
 gboolean scand_config_get_duration(ScandConfig *config, const char *kind, const char *name, const char *key,
                                    gint64 def_seconds, gint64 *seconds, GError **error);
 
+/* Splits a list value ("a, b; c") at commas and semicolons, trimming blanks
+ * and dropping empty items. Newly allocated; never NULL. */
+GStrv scand_config_split_list(const char *text);
+
 /* Parses "90", "5s", "30m", "2h", "1d" into seconds. */
 gboolean scand_config_parse_duration(const char *text, gint64 *seconds);
 
