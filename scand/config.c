@@ -47,6 +47,7 @@ static const ScandConfigKey schema_scand[] = {
   ENUM("log-level", "error|warning|info|debug"),
   KEY("retry-min", SCAND_KEY_DURATION),   /* first wait before retrying a destination */
   KEY("retry-max", SCAND_KEY_DURATION),   /* longest wait between attempts */
+  KEY("retry-max-age", SCAND_KEY_DURATION), /* give up on a destination after retrying this long */
   { NULL },
 };
 

@@ -542,10 +542,11 @@ static ScandConfig *load_checked_config(const char *path, GError **error) {
 
 static void setup_sources(ScandDaemon *daemon) {
   g_autoptr(GError) error = NULL;
-  gint64 retry_min = 30, retry_max = 3600;
+  gint64 retry_min = 30, retry_max = 3600, retry_max_age = 7 * 24 * 3600;
   scand_config_get_duration(daemon->config, "scand", NULL, "retry-min", 30, &retry_min, NULL);
   scand_config_get_duration(daemon->config, "scand", NULL, "retry-max", 3600, &retry_max, NULL);
-  scand_job_run_set_retry_policy(retry_min, retry_max);
+  scand_config_get_duration(daemon->config, "scand", NULL, "retry-max-age", 7 * 24 * 3600, &retry_max_age, NULL);
+  scand_job_run_set_retry_policy(retry_min, retry_max, retry_max_age);
   g_clear_pointer(&daemon->watcher, scand_watcher_free);
   daemon->watcher = scand_watcher_new(daemon, daemon->config, &error);
   if (!daemon->watcher && error)

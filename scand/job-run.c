@@ -180,11 +180,12 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
   return TRUE;
 }
 
-static gint64 retry_min = 30, retry_max = 3600;
+static gint64 retry_min = 30, retry_max = 3600, retry_max_age = 7 * 24 * 3600;
 
-void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds) {
+void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds, gint64 max_age_seconds) {
   retry_min = MAX(min_seconds, 1);
   retry_max = MAX(max_seconds, retry_min);
+  retry_max_age = max_age_seconds;
 }
 
 /* retry-min, doubling per attempt up to retry-max (30 s … 1 h by default),
@@ -221,9 +222,17 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, GPtrArray *messag
   if (result != SCAND_DELIVERY_DONE && !local)
     g_set_error(&local, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s: delivery failed",
                 scand_job_get_destination_name(job, i));
+  g_autofree char *group = g_strdup_printf("dest %u", i);
+  gint64 first = g_key_file_get_int64(job->state, group, "first-attempt", NULL);
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+  if (new_state == SCAND_DEST_RETRY && retry_max_age > 0 && first > 0 && now - first >= retry_max_age) {
+    /* Retrying forever hides a destination that is gone for good. */
+    g_prefix_error(&local, "gave up after %" G_GINT64_FORMAT " h of retrying: ", (now - first) / 3600);
+    new_state = SCAND_DEST_FAILED;
+    result = SCAND_DELIVERY_FAILED;
+  }
   if (new_state == SCAND_DEST_RETRY) {
     gint64 attempts = scand_job_get_destination_attempts(job, i) + 1;
-    g_autofree char *group = g_strdup_printf("dest %u", i);
     gint64 retry_after = g_key_file_get_int64(job->state, group, "retry-after", NULL);
     g_key_file_set_int64(job->state, group, "next-attempt",
                          g_get_real_time() / G_USEC_PER_SEC + retry_delay(attempts, retry_after));

@@ -42,8 +42,10 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error);
 ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GError **error);
 
 /* The backoff between attempts at a destination that asked to retry: from
- * min_seconds, doubling, up to max_seconds ([scand] retry-min, retry-max). */
-void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds);
+ * min_seconds, doubling, up to max_seconds; after max_age_seconds of
+ * retrying (0 = never) the destination fails ([scand] retry-min, retry-max,
+ * retry-max-age; defaults 30 s, 1 h, 7 days). */
+void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds, gint64 max_age_seconds);
 
 /* Advances a job from whatever stage it is in to the end (or to a retry wait). */
 ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GError **error);

@@ -315,6 +315,32 @@ static void test_no_fallback_without_rule(Fixture *fx, gconstpointer data) {
   g_assert_cmpint(scand_job_get_destination_attempts(job, 0), ==, 5);
 }
 
+/* A destination retried for longer than the maximum age fails for good. */
+static void test_retry_max_age(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
+  g_autofree char *missing = g_build_filename(fx->dir, "gone", NULL);
+  g_autoptr(GHashTable) output = g_hash_table_new(g_str_hash, g_str_equal);
+  g_hash_table_insert(output, "type", "folder");
+  g_hash_table_insert(output, "path", missing);
+  g_assert_true(scand_job_add_destination(job, "nas", output, &error));
+  scand_job_set(job, "template", "old.pdf");
+  g_autoptr(ScandScanner) scanner = fake_new(1, -1);
+  ScandScanSettings settings = { 0 };
+  g_assert_true(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
+  g_assert_true(scand_job_run_assemble(job, &error));
+  scand_job_run_set_retry_policy(30, 3600, 3600);
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_RETRY);
+  /* Pretend the first attempt was two hours ago. */
+  g_key_file_set_int64(job->state, "dest 0", "first-attempt", g_get_real_time() / G_USEC_PER_SEC - 7200);
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
+  g_assert_cmpint(scand_job_run_deliver(job, messages, &error), ==, SCAND_DELIVERY_FAILED);
+  scand_job_run_set_retry_policy(30, 3600, 7 * 24 * 3600);
+  g_assert_cmpint(scand_job_get_destination_state(job, 0), ==, SCAND_DEST_FAILED);
+  g_assert_nonnull(strstr(messages->pdata[0], "gave up after 2 h of retrying"));
+  g_assert_cmpint(scand_job_get_stage(job), ==, SCAND_JOB_FAILED);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
@@ -326,5 +352,6 @@ int main(int argc, char **argv) {
   ADD("/job/retry-queued", test_retry_queued);
   ADD("/job/fallback-policy", test_fallback_policy);
   ADD("/job/no-fallback-without-rule", test_no_fallback_without_rule);
+  ADD("/job/retry-max-age", test_retry_max_age);
   return g_test_run();
 }
