@@ -1,6 +1,7 @@
 /* The daemon's D-Bus API, org.scand.Daemon1 (data/org.scand.Daemon1.xml). */
 #include "scand/daemon-private.h"
 #include "backends/backend.h"
+#include "backends/escl.h"
 #include "scand/error.h"
 #include "scand/job-run.h"
 #include "scand/job.h"
@@ -42,11 +43,49 @@ static void list_devices_thread(GTask *task, gpointer source, gpointer data, GCa
   g_task_return_pointer(task, g_variant_ref_sink(g_variant_new("(a(sss))", &b)), (GDestroyNotify) g_variant_unref);
 }
 
-static void list_devices_done(GObject *source, GAsyncResult *result, gpointer data) {
+static void reply_with_task_result(GObject *source, GAsyncResult *result, gpointer data) {
   GDBusMethodInvocation *invocation = data;
   GVariant *v = g_task_propagate_pointer(G_TASK(result), NULL);
   g_dbus_method_invocation_return_value(invocation, v);
   g_variant_unref(v);
+}
+
+/* eSCL devices say what they are doing; a SANE device is probed by opening
+ * it (and closing it at once): busy if another program holds it. */
+static void device_state_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+  const char *uri = data;
+  const char *state = "ready";
+  g_autofree char *detail = NULL;
+  g_autoptr(GError) error = NULL;
+  if (g_str_has_prefix(uri, "escl:")) {
+    ScandEsclStatus status = { 0 };
+    if (!scand_escl_get_status(uri, NULL, &status, &error)) {
+      state = "offline";
+      detail = g_strdup(error->message);
+    } else {
+      int code = 0;
+      const char *problem = scand_escl_adf_state_problem(status.adf_state, &code);
+      if (status.state == SCAND_DEVICE_DOWN)
+        state = "offline";
+      else if (status.state == SCAND_DEVICE_PROCESSING)
+        state = "busy";
+      else if (status.adf_state == SCAND_ESCL_ADF_LOADED)
+        state = "paper-in-feeder";
+      else if (status.state == SCAND_DEVICE_STOPPED || (problem && code != SCAND_ERROR_NO_DOCS))
+        state = "problem";
+      detail = g_strdup_printf("%s, feeder %s", scand_device_state_to_string(status.state),
+                               scand_escl_adf_state_to_string(status.adf_state));
+      scand_escl_status_clear(&status);
+    }
+  } else {
+    g_autoptr(ScandScanner) scanner = scand_scanner_open(uri, NULL, &error);
+    if (!scanner) {
+      state = g_error_matches(error, SCAND_ERROR, SCAND_ERROR_BUSY) ? "busy" : "offline";
+      detail = g_strdup(error->message);
+    }
+  }
+  g_task_return_pointer(task, g_variant_ref_sink(g_variant_new("(ss)", state, detail ? detail : "")),
+                        (GDestroyNotify) g_variant_unref);
 }
 
 static GVariant *list_jobs(ScandDaemon *daemon) {
@@ -105,9 +144,22 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
   ScandDaemon *daemon = bus->daemon;
   g_autoptr(GError) error = NULL;
   if (strcmp(method, "ListDevices") == 0) {
-    g_autoptr(GTask) task = g_task_new(NULL, NULL, list_devices_done, invocation);
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
     g_task_set_task_data(task, daemon, NULL);
     g_task_run_in_thread(task, list_devices_thread);
+  } else if (strcmp(method, "GetDeviceState") == 0) {
+    const char *device;
+    g_variant_get(parameters, "(&s)", &device);
+    const char *uri = scand_config_has_section(daemon->config, "scanner", device)
+                          ? scand_config_get(daemon->config, "scanner", device, "device")
+                          : device;
+    if (!uri || !*uri) {
+      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such scanner");
+      return;
+    }
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
+    g_task_set_task_data(task, g_strdup(uri), g_free);
+    g_task_run_in_thread(task, device_state_thread);
   } else if (strcmp(method, "ListProfiles") == 0) {
     g_auto(GStrv) profiles = scand_config_list_sections(daemon->config, "profile");
     const char *const empty[] = { NULL };

@@ -203,6 +203,21 @@ char *scand_gtk_client_scan_finish(ScandGtkClient *self, GAsyncResult *result, G
   return path;
 }
 
+void scand_gtk_client_get_device_state_async(ScandGtkClient *self, const char *device, GCancellable *cancellable,
+                                             GAsyncReadyCallback callback, gpointer user_data) {
+  call(self, "GetDeviceState", g_variant_new("(s)", device), -1, scand_gtk_client_get_device_state_async,
+       cancellable, callback, user_data);
+}
+
+gboolean scand_gtk_client_get_device_state_finish(ScandGtkClient *self, GAsyncResult *result, char **state,
+                                                  char **detail, GError **error) {
+  g_autoptr(GVariant) reply = finish_call(self, result, "(ss)", error);
+  if (!reply)
+    return FALSE;
+  g_variant_get(reply, "(ss)", state, detail);
+  return TRUE;
+}
+
 void scand_gtk_client_cancel_job_async(ScandGtkClient *self, const char *id, GCancellable *cancellable,
                                        GAsyncReadyCallback callback, gpointer user_data) {
   call(self, "CancelJob", g_variant_new("(s)", id), -1, scand_gtk_client_cancel_job_async, cancellable, callback,

@@ -39,6 +39,13 @@ void scand_gtk_client_scan_async(ScandGtkClient *self, const char *device, const
                                  GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 char *scand_gtk_client_scan_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);
 
+/* What a scanner is doing: *state is "ready", "paper-in-feeder", "busy",
+ * "offline" or "problem", *detail the device's words (both newly allocated). */
+void scand_gtk_client_get_device_state_async(ScandGtkClient *self, const char *device, GCancellable *cancellable,
+                                             GAsyncReadyCallback callback, gpointer user_data);
+gboolean scand_gtk_client_get_device_state_finish(ScandGtkClient *self, GAsyncResult *result, char **state,
+                                                  char **detail, GError **error);
+
 void scand_gtk_client_cancel_job_async(ScandGtkClient *self, const char *id, GCancellable *cancellable,
                                        GAsyncReadyCallback callback, gpointer user_data);
 gboolean scand_gtk_client_cancel_job_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);

@@ -33,6 +33,7 @@ struct _ScandGtkWindow {
   gboolean scan_pending;
   char *job_path, *job_id;
   guint pages_shown;
+  guint state_timer;
   gboolean scanning_shot_taken;
   char *delivered_uri;
 
@@ -266,15 +267,51 @@ static ScandGtkDevice *selected_device(ScandGtkWindow *self) {
   return self->devices && i < self->devices->len ? self->devices->pdata[i] : NULL;
 }
 
-/* The daemon reports no device state (ListDevices is URI, name,
- * description): a listed scanner is "Ready" unless our own job is using it. */
+/* The device's own state, as the daemon reads it (GetDeviceState). */
+static const struct {
+  const char *state;
+  const char *label;
+} device_states[] = {
+  { "ready", "Ready" },
+  { "paper-in-feeder", "Paper in feeder" },
+  { "busy", "Busy" },
+  { "offline", "Offline" },
+  { "problem", "Needs attention" },
+};
+
+static void on_device_state(GObject *source, GAsyncResult *result, gpointer user_data) {
+  g_autoptr(ScandGtkWindow) self = user_data;
+  g_autofree char *state = NULL, *detail = NULL;
+  g_autoptr(GError) error = NULL;
+  if (!scand_gtk_client_get_device_state_finish(SCAND_GTK_CLIENT(source), result, &state, &detail, &error))
+    return;
+  if (self->scan_pending || self->job_path)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS(device_states); i++)
+    if (g_strcmp0(state, device_states[i].state) == 0) {
+      gtk_label_set_text(GTK_LABEL(self->device_state), device_states[i].label);
+      gtk_widget_set_tooltip_text(self->device_state, *detail ? detail : NULL);
+      g_debug("device state: %s (%s)", state, detail);
+    }
+}
+
+/* Shows "Busy" for our own job at once, and otherwise asks the daemon. */
 static void update_device_state(ScandGtkWindow *self) {
   gboolean busy = self->scan_pending || self->job_path;
+  ScandGtkDevice *device = self->ready ? selected_device(self) : NULL;
   const char *state = !self->ready ? "Looking for scanners…"
                       : busy       ? "Busy"
-                      : selected_device(self) ? "Ready"
-                                              : "No scanner found";
+                      : device     ? "Ready"
+                                   : "No scanner found";
   gtk_label_set_text(GTK_LABEL(self->device_state), state);
+  if (device && !busy && self->client)
+    scand_gtk_client_get_device_state_async(self->client, device->uri, self->cancellable, on_device_state,
+                                            g_object_ref(self));
+}
+
+static gboolean on_state_timer(gpointer data) {
+  update_device_state(data);
+  return G_SOURCE_CONTINUE;
 }
 
 static void set_busy(ScandGtkWindow *self, gboolean busy) {
@@ -592,6 +629,9 @@ static void became_ready(ScandGtkWindow *self) {
 
   self->ready = TRUE;
   set_busy(self, FALSE);
+  /* Paper placed in the feeder or a scanner switched off shows within seconds. */
+  if (!self->state_timer)
+    self->state_timer = g_timeout_add_seconds(5, on_state_timer, self);
   gtk_widget_grab_focus(self->scan_button);
   g_debug("ready: %u scanners, %u profiles", self->devices->len,
           self->profiles ? g_strv_length(self->profiles) : 0);
@@ -811,6 +851,7 @@ static void build_ui(ScandGtkWindow *self) {
 static void scand_gtk_window_dispose(GObject *object) {
   ScandGtkWindow *self = SCAND_GTK_WINDOW(object);
   g_cancellable_cancel(self->cancellable);
+  g_clear_handle_id(&self->state_timer, g_source_remove);
   if (self->client)
     g_signal_handlers_disconnect_by_data(self->client, self);
   g_clear_object(&self->client);

@@ -48,6 +48,22 @@ assert_contains "$T/profiles" "'broken-share'"
 scand_call ListDevices >"$T/devices"
 assert_contains "$T/devices" "sane:test:0"
 
+# What a scanner is doing: a SANE device is ready (free to open); an eSCL
+# device says paper in feeder, busy, offline.
+scand_call GetDeviceState virtual >"$T/state"
+assert_contains "$T/state" "('ready',"
+/usr/bin/python3 "$SCAND_SRCDIR/tests/escl-sim/escl-sim.py" --port-file "$T/port" --adf-pages 2 --lifetime 120 2>/dev/null &
+on_exit "kill $! 2>/dev/null"
+wait_for 20 test -s "$T/port" || fail "simulator did not start"
+mfp="escl:http://127.0.0.1:$(cat "$T/port")/eSCL"
+scand_call GetDeviceState "$mfp" >"$T/state"
+assert_contains "$T/state" "('paper-in-feeder',"
+curl -sf -XPOST "http://127.0.0.1:$(cat "$T/port")/sim/control" -d '{"state": "Processing"}' >/dev/null
+scand_call GetDeviceState "$mfp" >"$T/state"
+assert_contains "$T/state" "('busy',"
+scand_call GetDeviceState "escl:http://127.0.0.1:1/eSCL" >"$T/state"
+assert_contains "$T/state" "('offline',"
+
 job=$(scand_call Scan "virtual" "")
 case "$job" in "(objectpath '/org/scand/Daemon1/jobs/"*) ;; *) fail "Scan returned $job" ;; esac
 wait_for 60 grep -q "JobFinished" "$T/monitor" || { cat "$T/daemon.log"; fail "no JobFinished signal"; }
