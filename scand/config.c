@@ -88,6 +88,8 @@ static const ScandConfigKey schema_watch[] = {
   KEY("after", SCAND_KEY_STRING),
   KEY("recursive", SCAND_KEY_BOOL),
   KEY("profile", SCAND_KEY_PROFILE),
+  ENUM("collate", "none|double-sided"),   /* pair a simplex feeder's two passes */
+  KEY("collate-wait", SCAND_KEY_DURATION), /* how long the first pass waits for the second */
   { NULL },
 };
 

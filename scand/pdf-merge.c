@@ -45,19 +45,34 @@ quiet_qpdf_new(void)
   return q;
 }
 
-/* Returns qpdf's last error message as one line (caller frees). */
+/* Takes qpdf's pending error (qpdf_get_error clears it) and returns it as
+ * one line (caller frees); stores its code and, if where is not NULL, the file
+ * qpdf was reading (caller frees; NULL if none). */
 static char *
-qpdf_error_line(qpdf_data q)
+qpdf_take_error(qpdf_data q, enum qpdf_error_code_e *code, char **where)
 {
-  if (!qpdf_has_error(q))
-    return g_strdup("unknown qpdf error");
+  if (where)
+    *where = NULL;
   qpdf_error e = qpdf_get_error(q);
+  if (!e) {
+    if (code)
+      *code = qpdf_e_internal;
+    return g_strdup("unknown qpdf error");
+  }
+  if (code)
+    *code = qpdf_get_error_code(q, e);
+  const char *file = qpdf_get_error_filename(q, e);
+  if (where && file && *file)
+    *where = g_strdup(file);
   const char *detail = qpdf_get_error_message_detail(q, e);
-  char *line = g_strdup(detail && *detail ? detail : qpdf_get_error_full_text(q, e));
+  unsigned long long offset = qpdf_get_error_file_position(q, e);
+  char *line = detail && *detail
+                   ? (offset ? g_strdup_printf("%s (at offset %llu)", detail, offset) : g_strdup(detail))
+                   : g_strdup(qpdf_get_error_full_text(q, e));
   g_strdelimit(line, "\r\n\t", ' ');
   /* qpdf may quote a long stretch of the damaged input. */
-  if (strlen(line) > 200)
-    strcpy(line + 197, "...");
+  if (strlen(line) > 240)
+    strcpy(line + 237, "...");
   return line;
 }
 
@@ -97,6 +112,87 @@ check_pdf_header(const char *path, GError **error)
   return TRUE;
 }
 
+/* Nodes of one page tree walked at most before qpdf builds its page list. */
+#define PAGE_TREE_NODE_BUDGET (4 * SCAND_PDF_MERGE_MAX_PAGES)
+/* qpdf 11 walks the page tree recursively and overflows the stack somewhere
+ * past 10000 levels; real trees are balanced and a few levels deep. */
+#define PAGE_TREE_MAX_DEPTH 256
+
+typedef struct {
+  qpdf_oh oh;
+  guint depth;
+} TreeNode;
+
+/* A hash key for an indirect object: its number and generation. */
+static gpointer
+object_key(qpdf_data q, qpdf_oh oh)
+{
+  return GSIZE_TO_POINTER(((gsize)(guint)qpdf_oh_get_object_id(q, oh) << 16) ^ (guint)qpdf_oh_get_generation(q, oh));
+}
+
+/* qpdf's page list costs kilobytes per page, and a few bytes of "3 0 R"
+ * repeated in /Kids make a page each, so a 1 MB file can ask for 150000
+ * pages and a gigabyte; and a deep enough tree crashes qpdf. This walk
+ * counts the leaves of the page tree (an upper bound of qpdf's count) and
+ * measures its depth, within a fixed budget, before qpdf sees it. */
+static gboolean
+page_tree_check_size(MergeInput *in, GError **error)
+{
+  qpdf_data q = in->qpdf;
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+  g_autoptr(GArray) stack = g_array_new(FALSE, FALSE, sizeof(TreeNode));
+  qpdf_oh root = qpdf_get_root(q);
+  TreeNode top = {qpdf_oh_get_key(q, root, "/Pages"), 0};
+  qpdf_oh_release(q, root);
+  g_array_append_val(stack, top);
+  guint leaves = 0, nodes = 0;
+  gboolean ok = TRUE, too_deep = FALSE;
+
+  while (stack->len > 0) {
+    TreeNode node = g_array_index(stack, TreeNode, stack->len - 1);
+    qpdf_oh oh = node.oh;
+    g_array_set_size(stack, stack->len - 1);
+    nodes++;
+    if (!qpdf_oh_is_dictionary(q, oh) || !qpdf_oh_has_key(q, oh, "/Kids")) {
+      leaves++;
+    } else if (qpdf_oh_is_indirect(q, oh) && !g_hash_table_add(seen, object_key(q, oh))) {
+      /* A loop or a shared subtree: qpdf's own walk reports it. */
+    } else if (node.depth >= PAGE_TREE_MAX_DEPTH) {
+      ok = FALSE;
+      too_deep = TRUE;
+    } else {
+      qpdf_oh kids = qpdf_oh_get_key(q, oh, "/Kids");
+      int n = qpdf_oh_is_array(q, kids) ? qpdf_oh_get_array_n_items(q, kids) : 0;
+      for (int i = 0; i < n && ok; i++) {
+        if (nodes + stack->len >= PAGE_TREE_NODE_BUDGET)
+          ok = FALSE;
+        else {
+          TreeNode kid = {qpdf_oh_get_array_item(q, kids, i), node.depth + 1};
+          g_array_append_val(stack, kid);
+        }
+      }
+      qpdf_oh_release(q, kids);
+    }
+    qpdf_oh_release(q, oh);
+    if (leaves > SCAND_PDF_MERGE_MAX_PAGES)
+      ok = FALSE;
+    if (!ok)
+      break;
+  }
+  for (guint i = 0; i < stack->len; i++)
+    qpdf_oh_release(q, g_array_index(stack, TreeNode, i).oh);
+  /* Damage met here is met again, and reported, by qpdf's page count. */
+  if (qpdf_has_error(q))
+    g_free(qpdf_take_error(q, NULL, NULL));
+  if (too_deep)
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: page tree deeper than %u levels", in->path,
+                PAGE_TREE_MAX_DEPTH);
+  else if (!ok)
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: more than %u pages, the most scand handles", in->path,
+                SCAND_PDF_MERGE_MAX_PAGES);
+  return ok;
+}
+
 /* Opens in->path with qpdf and counts its pages; refuses encrypted files. */
 static gboolean
 merge_input_open(MergeInput *in, GError **error)
@@ -105,13 +201,12 @@ merge_input_open(MergeInput *in, GError **error)
     return FALSE;
   in->qpdf = quiet_qpdf_new();
   if (qpdf_read(in->qpdf, in->path, "") & QPDF_ERRORS) {
-    qpdf_error e = qpdf_get_error(in->qpdf);
-    enum qpdf_error_code_e code = qpdf_get_error_code(in->qpdf, e);
+    enum qpdf_error_code_e code;
+    g_autofree char *why = qpdf_take_error(in->qpdf, &code, NULL);
     if (code == qpdf_e_password) {
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_DENIED, "%s is encrypted", in->path);
       return FALSE;
     }
-    g_autofree char *why = qpdf_error_line(in->qpdf);
     g_set_error(error, SCAND_ERROR, code == qpdf_e_system ? SCAND_ERROR_IO : SCAND_ERROR_INVAL,
                 "%s: damaged PDF: %s", in->path, why);
     return FALSE;
@@ -121,9 +216,11 @@ merge_input_open(MergeInput *in, GError **error)
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_DENIED, "%s is encrypted", in->path);
     return FALSE;
   }
+  if (!page_tree_check_size(in, error))
+    return FALSE;
   int n = qpdf_get_num_pages(in->qpdf);
   if (n < 0 || qpdf_has_error(in->qpdf)) {
-    g_autofree char *why = qpdf_error_line(in->qpdf);
+    g_autofree char *why = qpdf_take_error(in->qpdf, NULL, NULL);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: damaged page tree: %s", in->path, why);
     return FALSE;
   }
@@ -131,6 +228,7 @@ merge_input_open(MergeInput *in, GError **error)
   return TRUE;
 }
 
+/* Closes the input's file; safe on one never opened. */
 static void
 merge_input_close(MergeInput *in)
 {
@@ -184,7 +282,7 @@ write_merged(MergeInput *ins, const ScandPdfPageRef *order, guint n_pages, const
   g_autofree char *min_version = g_strdup("1.3");
 
   if (qpdf_empty_pdf(out) & QPDF_ERRORS) {
-    g_autofree char *why = qpdf_error_line(out);
+    g_autofree char *why = qpdf_take_error(out, NULL, NULL);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s: %s", output, why);
     goto done;
   }
@@ -192,12 +290,12 @@ write_merged(MergeInput *ins, const ScandPdfPageRef *order, guint n_pages, const
     MergeInput *in = &ins[order[i].input];
     qpdf_oh page = qpdf_get_page_n(in->qpdf, order[i].page);
     if (qpdf_has_error(in->qpdf) || !qpdf_oh_is_initialized(in->qpdf, page)) {
-      g_autofree char *why = qpdf_error_line(in->qpdf);
+      g_autofree char *why = qpdf_take_error(in->qpdf, NULL, NULL);
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: page %u: %s", in->path, order[i].page + 1, why);
       goto done;
     }
     if (qpdf_add_page(out, in->qpdf, page, QPDF_FALSE) & QPDF_ERRORS) {
-      g_autofree char *why = qpdf_error_line(out);
+      g_autofree char *why = qpdf_take_error(out, NULL, NULL);
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: cannot copy page %u: %s", in->path,
                   order[i].page + 1, why);
       goto done;
@@ -210,7 +308,7 @@ write_merged(MergeInput *ins, const ScandPdfPageRef *order, guint n_pages, const
   }
 
   if (qpdf_init_write(out, tmp) & QPDF_ERRORS) {
-    g_autofree char *why = qpdf_error_line(out);
+    g_autofree char *why = qpdf_take_error(out, NULL, NULL);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: %s", output, why);
     goto done;
   }
@@ -220,9 +318,8 @@ write_merged(MergeInput *ins, const ScandPdfPageRef *order, guint n_pages, const
   /* Copied objects may use features of the inputs' versions. */
   qpdf_set_minimum_pdf_version(out, min_version);
   if (qpdf_write(out) & QPDF_ERRORS) {
-    qpdf_error e = qpdf_get_error(out);
-    const char *where = qpdf_get_error_filename(out, e);
-    g_autofree char *why = qpdf_error_line(out);
+    g_autofree char *where = NULL;
+    g_autofree char *why = qpdf_take_error(out, NULL, &where);
     /* Stream data of the inputs is read now, so the culprit may be an input. */
     const char *culprit = output;
     for (guint i = 0; i < n_pages && where && *where; i++)

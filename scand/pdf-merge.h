@@ -6,16 +6,22 @@
  * Encrypted inputs are refused (copying their pages would silently drop the
  * protection). Outputs are written atomically (temporary file beside the
  * output, fsync, rename, fsync of the directory); after a failure no output
- * and no temporary file is left, and an existing output is untouched. */
+ * and no temporary file is left, and an existing output is untouched. The
+ * output may be one of the inputs.
+ *
+ * Errors are SCAND_ERROR: INVAL for a file that is not a PDF, is damaged
+ * beyond qpdf's repair, or asks for a page that does not exist; DENIED for
+ * an encrypted file; NOT_FOUND for a missing input or output directory; IO
+ * for a failing read or write. */
 #pragma once
 
 #include <glib.h>
 
 G_BEGIN_DECLS
 
-/* Upper bound of pages in one merged document; keeps hostile or mistaken
- * requests from running for hours. */
-#define SCAND_PDF_MERGE_MAX_PAGES 100000u
+/* Upper bound of pages in one input or output document; qpdf needs a few
+ * kilobytes per page, and a hostile file can claim a page per 6 bytes. */
+#define SCAND_PDF_MERGE_MAX_PAGES 10000u
 
 /* One page of the output: page (0-based) of inputs[input]. */
 typedef struct {

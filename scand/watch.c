@@ -14,6 +14,7 @@
 #include "scand/fs.h"
 #include "scand/job-run.h"
 #include "scand/job.h"
+#include "scand/pdf-merge.h"
 #include "scand/pdf.h"
 
 #include <errno.h>
@@ -36,7 +37,17 @@ typedef struct {
   char *after;        /* "delete" or "move:/dir" */
   gboolean recursive;
   char *profile;
+  gboolean collate;   /* collate = double-sided: pair two passes into one document */
+  gint64 collate_wait_us;
 } WatchConfig;
+
+/* A complete file of a collating watch, waiting for its second pass. */
+typedef struct {
+  ScandWatcher *watcher;
+  WatchConfig *watch;
+  char *path;
+  guint timer;
+} Waiting;
 
 typedef struct {
   ScandWatcher *watcher;
@@ -55,12 +66,13 @@ struct ScandWatcher {
   GHashTable *wd_dirs;      /* wd → "watch index\x1fdir" */
   GHashTable *pending;      /* path → Pending* */
   GHashTable *taken;        /* identities already in spool jobs (queue thread only after start) */
+  GPtrArray *waiting;       /* Waiting*: first passes of collating watches */
 };
 
 typedef struct {
   ScandWatcher *watcher;
   WatchConfig *watch;
-  char *path;
+  char *paths[3];           /* one file, or fronts and backs; NULL-terminated */
 } Intake;
 
 static void watch_config_free(WatchConfig *w) {
@@ -184,17 +196,51 @@ static gboolean job_take_file(ScandJob *job, const char *path, GError **error) {
   return pdf && scand_pdf_add_file(pdf, path, 0, error) && scand_pdf_save(pdf, pdf_path, error);
 }
 
-/* Takes one complete file into a spool job, disposes of it, delivers. */
-static void intake_file(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig *w, const char *path) {
+/* A file as a PDF of the job: itself, or its image(s) assembled. The
+ * returned path is owned by the caller. */
+static char *job_file_as_pdf(ScandJob *job, const char *path, const char *name, GError **error) {
+  if (is_pdf(path))
+    return g_strdup(path);
+  g_autofree char *out = g_build_filename(scand_job_get_dir(job), name, NULL);
+  ScandPdfOptions options = { .scratch_dir = scand_job_get_dir(job) };
+  g_autoptr(ScandPdf) pdf = scand_pdf_new(&options, error);
+  if (!pdf || !scand_pdf_add_file(pdf, path, 0, error) || !scand_pdf_save(pdf, out, error))
+    return NULL;
+  return g_steal_pointer(&out);
+}
+
+/* The two passes of a simplex feeder as one double-sided document. */
+static gboolean job_take_pair(ScandJob *job, const char *fronts, const char *backs, GError **error) {
+  g_autofree char *f = job_file_as_pdf(job, fronts, "fronts.pdf", error);
+  g_autofree char *b = f ? job_file_as_pdf(job, backs, "backs.pdf", error) : NULL;
+  return b && scand_pdf_collate_double_sided(f, b, scand_job_get_pdf_path(job), error);
+}
+
+static void dispose_all(WatchConfig *w, char *const *paths) {
+  for (guint i = 0; paths[i]; i++) {
+    g_autoptr(GError) error = NULL;
+    if (!dispose_source(w, paths[i], &error))
+      scand_daemon_log("watch %s: %s", w->name, error->message);
+  }
+}
+
+/* Takes one complete file (or a collated pair) into a spool job, disposes of
+ * it, delivers. */
+static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig *w, char *const *paths) {
   g_autoptr(GError) error = NULL;
-  struct stat st;
-  if (g_atomic_int_get(&daemon->stopping) || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-    return;
-  g_autofree char *identity = file_identity(&st);
+  const char *path = paths[0];
+  g_autoptr(GString) ids = g_string_new(NULL);
+  for (guint i = 0; paths[i]; i++) {
+    struct stat st;
+    if (g_atomic_int_get(&daemon->stopping) || stat(paths[i], &st) < 0 || !S_ISREG(st.st_mode))
+      return;
+    g_autofree char *one = file_identity(&st);
+    g_string_append_printf(ids, "%s%s", i ? "+" : "", one);
+  }
+  g_autofree char *identity = g_string_free(g_steal_pointer(&ids), FALSE);
   if (g_hash_table_contains(watcher->taken, identity)) {
     /* Already in a job: a restart came between the take and the move. */
-    if (!dispose_source(w, path, &error))
-      scand_daemon_log("watch %s: %s", w->name, error->message);
+    dispose_all(w, paths);
     return;
   }
   g_autofree char *rel = relative_path(w, path);
@@ -219,9 +265,12 @@ static void intake_file(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig 
   scand_job_set(job, "watch", w->name);
   scand_job_set(job, "watch-path", rel);
   scand_job_set(job, "source-file", path);
-  if (!job_take_file(job, path, &error)) {
+  if (paths[1])
+    scand_job_set(job, "source-file-backs", paths[1]);
+  if (!(paths[1] ? job_take_pair(job, paths[0], paths[1], &error) : job_take_file(job, path, &error))) {
     scand_job_remove(job, NULL);
-    quarantine(w, path, error->message);
+    for (guint i = 0; paths[i]; i++)
+      quarantine(w, paths[i], error->message);
     return;
   }
   /* The file keeps its name (as a .pdf) unless its rule gives a template. */
@@ -248,8 +297,7 @@ static void intake_file(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig 
     return;
   }
   g_hash_table_add(watcher->taken, g_strdup(identity));
-  if (!dispose_source(w, path, &error))
-    scand_daemon_log("watch %s: %s", w->name, error->message);
+  dispose_all(w, paths);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
   ScandDeliveryResult r = scand_job_run_deliver(job, errors, NULL);
   scand_daemon_emit_finished(daemon, scand_job_get_id(job),
@@ -259,9 +307,64 @@ static void intake_file(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig 
 
 static void intake(gpointer data, gpointer user_data) {
   Intake *in = data;
-  intake_file(user_data, in->watcher, in->watch, in->path);
-  g_free(in->path);
+  intake_files(user_data, in->watcher, in->watch, in->paths);
+  for (guint i = 0; in->paths[i]; i++)
+    g_free(in->paths[i]);
   g_free(in);
+}
+
+static void push_intake(ScandWatcher *watcher, WatchConfig *w, const char *path, const char *backs) {
+  Intake *in = g_new0(Intake, 1);
+  in->watcher = watcher;
+  in->watch = w;
+  in->paths[0] = g_strdup(path);
+  in->paths[1] = g_strdup(backs);
+  scand_daemon_queue_push(watcher->daemon, intake, in);
+}
+
+static void waiting_free(Waiting *wt) {
+  g_clear_handle_id(&wt->timer, g_source_remove);
+  g_free(wt->path);
+  g_free(wt);
+}
+
+/* The second pass never came: the first one goes alone. */
+static gboolean on_collate_timeout(gpointer data) {
+  Waiting *wt = data;
+  wt->timer = 0;
+  push_intake(wt->watcher, wt->watch, wt->path, NULL);
+  g_ptr_array_remove(wt->watcher->waiting, wt);
+  return G_SOURCE_REMOVE;
+}
+
+static gint64 mtime_of(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (gint64) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+}
+
+/* A complete file of a collating watch: the second of two files in one
+ * folder makes a pair (the older is the fronts pass). */
+static void collate_ready(ScandWatcher *watcher, WatchConfig *w, const char *path) {
+  g_autofree char *dir = g_path_get_dirname(path);
+  for (guint i = 0; i < watcher->waiting->len; i++) {
+    Waiting *wt = watcher->waiting->pdata[i];
+    g_autofree char *other_dir = g_path_get_dirname(wt->path);
+    if (wt->watch != w || strcmp(dir, other_dir) != 0 || strcmp(wt->path, path) == 0)
+      continue;
+    gboolean first_is_fronts = mtime_of(wt->path) <= mtime_of(path);
+    push_intake(watcher, w, first_is_fronts ? wt->path : path, first_is_fronts ? path : wt->path);
+    g_ptr_array_remove_index(watcher->waiting, i);
+    return;
+  }
+  for (guint i = 0; i < watcher->waiting->len; i++)
+    if (strcmp(((Waiting *) watcher->waiting->pdata[i])->path, path) == 0)
+      return;
+  Waiting *wt = g_new0(Waiting, 1);
+  wt->watcher = watcher;
+  wt->watch = w;
+  wt->path = g_strdup(path);
+  wt->timer = g_timeout_add((guint) (w->collate_wait_us / 1000), on_collate_timeout, wt);
+  g_ptr_array_add(watcher->waiting, wt);
 }
 
 /* --- stability (main thread) --- */
@@ -282,12 +385,13 @@ static gboolean on_stable_check(gpointer data) {
     p->timer = g_timeout_add((guint) (p->watch->stable_us / 1000), on_stable_check, p);
     return G_SOURCE_REMOVE;
   }
-  Intake *in = g_new0(Intake, 1);
-  in->watcher = watcher;
-  in->watch = p->watch;
-  in->path = g_strdup(p->path);
+  WatchConfig *w = p->watch;
+  g_autofree char *path = g_strdup(p->path);
   g_hash_table_remove(watcher->pending, p->path);
-  scand_daemon_queue_push(watcher->daemon, intake, in);
+  if (w->collate)
+    collate_ready(watcher, w, path);
+  else
+    push_intake(watcher, w, path, NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -396,6 +500,7 @@ ScandWatcher *scand_watcher_new(ScandDaemon *daemon, ScandConfig *config, GError
   watcher->wd_dirs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
   watcher->pending = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) pending_free);
   watcher->taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  watcher->waiting = g_ptr_array_new_with_free_func((GDestroyNotify) waiting_free);
   watcher->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (watcher->fd < 0) {
     scand_fs_error_errno(error, errno, "inotify");
@@ -416,6 +521,10 @@ ScandWatcher *scand_watcher_new(ScandDaemon *daemon, ScandConfig *config, GError
     w->after = g_strdup(scand_config_get(config, "watch", names[i], "after"));
     scand_config_get_bool(config, "watch", names[i], "recursive", TRUE, &w->recursive, NULL);
     w->profile = g_strdup(scand_config_get(config, "watch", names[i], "profile"));
+    w->collate = g_strcmp0(scand_config_get(config, "watch", names[i], "collate"), "double-sided") == 0;
+    gint64 collate_wait = 600;
+    scand_config_get_duration(config, "watch", names[i], "collate-wait", 600, &collate_wait, NULL);
+    w->collate_wait_us = MAX(collate_wait, 1) * G_USEC_PER_SEC;
     g_ptr_array_add(watcher->watches, w);
     g_autoptr(GError) local = NULL;
     if (!scand_fs_mkdir_p(path, 0755, &local))
@@ -441,6 +550,7 @@ void scand_watcher_free(ScandWatcher *watcher) {
     close(watcher->fd);
   g_hash_table_unref(watcher->pending);
   g_hash_table_unref(watcher->wd_dirs);
+  g_ptr_array_unref(watcher->waiting);
   /* Intakes already queued use the watches and the taken set: free those on
    * the queue worker, after them (the queue runs one item at a time, in order). */
   if (watcher->daemon->queue_pool)
