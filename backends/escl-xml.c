@@ -679,11 +679,12 @@ gboolean escl_scan_request_choose(const EsclCaps *caps, const ScandScanSettings 
     req->format = ESCL_FORMAT_JPEG;
   else if (in->formats & ESCL_FORMAT_PNG)
     req->format = ESCL_FORMAT_PNG;
+  else if (in->formats & ESCL_FORMAT_PDF)
+    /* Merged by pages into the document (scand/pdf-merge.h), never re-encoded. */
+    req->format = ESCL_FORMAT_PDF;
   else {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED,
-                (in->formats & ESCL_FORMAT_PDF)
-                  ? "the scanner only delivers PDF pages, which scand cannot assemble yet (needs image/jpeg or image/png)"
-                  : "the scanner offers neither image/jpeg nor image/png pages");
+                "the scanner offers none of image/jpeg, image/png and application/pdf");
     return FALSE;
   }
   req->format_ext = in->format_ext;

@@ -133,8 +133,12 @@ static ScandPageFormat page_format(EsclReply *r, gboolean *ok) {
     return SCAND_PAGE_JPEG;
   if (g_ascii_strncasecmp(ct, "image/png", 9) == 0)
     return SCAND_PAGE_PNG;
+  if (g_ascii_strncasecmp(ct, "application/pdf", 15) == 0)
+    return SCAND_PAGE_PDF;
   if (!*ct || g_ascii_strncasecmp(ct, "application/octet-stream", 24) == 0)
-    return r->s->req.format == ESCL_FORMAT_PNG ? SCAND_PAGE_PNG : SCAND_PAGE_JPEG;
+    return r->s->req.format == ESCL_FORMAT_PNG   ? SCAND_PAGE_PNG
+           : r->s->req.format == ESCL_FORMAT_PDF ? SCAND_PAGE_PDF
+                                                 : SCAND_PAGE_JPEG;
   *ok = FALSE;
   return SCAND_PAGE_JPEG;
 }

@@ -2,6 +2,7 @@
 #include "scand/error.h"
 #include "scand/fault.h"
 #include "scand/job-private.h"
+#include "scand/pdf-merge.h"
 #include "scand/pdf.h"
 #include "outputs/output.h"
 #include "rules/rules.h"
@@ -138,6 +139,58 @@ static char *job_expand_name(ScandJob *job, guint pages, GError **error) {
   return scand_template_expand(tmpl, &facts, error);
 }
 
+static gboolean is_pdf_page(const char *path) {
+  return g_str_has_suffix(path, ".pdf");
+}
+
+/* Image pages through libhpdf into one PDF. */
+static gboolean assemble_images(GPtrArray *pages, guint from, guint to, const ScandPdfOptions *options, double dpi,
+                                const char *out, const char *job_id, GError **error) {
+  g_autoptr(ScandPdf) pdf = scand_pdf_new(options, error);
+  if (!pdf)
+    return FALSE;
+  for (guint i = from; i < to; i++)
+    if (!scand_pdf_add_file(pdf, pages->pdata[i], dpi, error)) {
+      g_prefix_error(error, "job %s: ", job_id);
+      return FALSE;
+    }
+  return scand_pdf_save(pdf, out, error);
+}
+
+/* document.pdf from the job's pages. Devices that send PDF pages (some eSCL
+ * scanners offer nothing else) get them merged by pages, untouched; runs of
+ * image pages between them are assembled first. */
+static gboolean assemble_pages(ScandJob *job, GPtrArray *pages, const ScandPdfOptions *options, double dpi,
+                               GError **error) {
+  const char *id = scand_job_get_id(job);
+  gboolean any_pdf = FALSE;
+  for (guint i = 0; i < pages->len; i++)
+    any_pdf |= is_pdf_page(pages->pdata[i]);
+  if (!any_pdf)
+    return assemble_images(pages, 0, pages->len, options, dpi, scand_job_get_pdf_path(job), id, error);
+  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < pages->len;) {
+    if (is_pdf_page(pages->pdata[i])) {
+      g_ptr_array_add(parts, g_strdup(pages->pdata[i++]));
+      continue;
+    }
+    guint end = i;
+    while (end < pages->len && !is_pdf_page(pages->pdata[end]))
+      end++;
+    g_autofree char *part = g_strdup_printf("%s/images-%04u.pdf", scand_job_get_dir(job), i + 1);
+    if (!assemble_images(pages, i, end, options, dpi, part, id, error))
+      return FALSE;
+    g_ptr_array_add(parts, g_steal_pointer(&part));
+    i = end;
+  }
+  g_ptr_array_add(parts, NULL);
+  if (!scand_pdf_concatenate((const char *const *) parts->pdata, scand_job_get_pdf_path(job), error)) {
+    g_prefix_error(error, "job %s: ", id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
   g_autoptr(GPtrArray) pages = scand_page_list(scand_job_get_dir(job), error);
   if (!pages)
@@ -157,16 +210,8 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
     .default_dpi = (double) scand_job_get_int(job, "resolution", 0),
     .scratch_dir = scand_job_get_dir(job),
   };
-  g_autoptr(ScandPdf) pdf = scand_pdf_new(&options, error);
-  if (!pdf)
-    return FALSE;
   double dpi = (double) scand_job_get_int(job, "resolution", 0);
-  for (guint i = 0; i < pages->len; i++)
-    if (!scand_pdf_add_file(pdf, pages->pdata[i], dpi, error)) {
-      g_prefix_error(error, "job %s: ", scand_job_get_id(job));
-      return FALSE;
-    }
-  if (!scand_pdf_save(pdf, scand_job_get_pdf_path(job), error))
+  if (!assemble_pages(job, pages, &options, dpi, error))
     return FALSE;
   scand_fault_point("pdf-written");
   g_autofree char *name = job_expand_name(job, pages->len, error);

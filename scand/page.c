@@ -30,6 +30,8 @@ const char *scand_page_format_extension(ScandPageFormat format) {
     return "jpg";
   case SCAND_PAGE_PNG:
     return "png";
+  case SCAND_PAGE_PDF:
+    return "pdf";
   case SCAND_PAGE_BW1:
   case SCAND_PAGE_GRAY8:
   case SCAND_PAGE_RGB24:
@@ -172,7 +174,7 @@ static int page_number(const char *name) {
   char ext[8];
   if (sscanf(name, "page-%4u.%7s", &n, ext) != 2 || n == 0)
     return -1;
-  if (strcmp(ext, "jpg") != 0 && strcmp(ext, "png") != 0 && strcmp(ext, "pnm") != 0)
+  if (strcmp(ext, "jpg") != 0 && strcmp(ext, "png") != 0 && strcmp(ext, "pnm") != 0 && strcmp(ext, "pdf") != 0)
     return -1;
   return (int) n;
 }

@@ -3,6 +3,7 @@
  * A page is stored as one file in a job directory, named page-NNNN.<ext>:
  *   .jpg  JPEG exactly as the device sent it (embedded into the PDF untouched)
  *   .png  PNG as the device sent it
+ *   .pdf  a PDF page as the device sent it (devices that offer nothing else)
  *   .pnm  raw frames: P4 (1-bit, 1 = black), P5 (8-bit gray), P6 (24-bit RGB)
  * A page file appears under its final name only when complete (written under a
  * temporary name, fsynced, renamed, directory fsynced). */
@@ -18,6 +19,7 @@ typedef enum {
   SCAND_PAGE_BW1,     /* 1 bit per pixel, rows padded to bytes, 1 = black */
   SCAND_PAGE_GRAY8,
   SCAND_PAGE_RGB24,
+  SCAND_PAGE_PDF,     /* a one-page (or more) PDF: merged by pages, never re-encoded */
 } ScandPageFormat;
 
 /* What a backend tells the sink before the bytes of a page. For encoded
