@@ -14,6 +14,7 @@ void scand_route_free(ScandRoute *route) {
   g_strfreev(route->deliver);
   g_free(route->name_template);
   g_free(route->fallback);
+  g_free(route->after);
   g_free(route);
 }
 
@@ -239,6 +240,7 @@ static ScandRoute *route_from_rule(ScandConfig *config, const char *rule, GError
     return NULL;
   }
   route->fallback = g_strdup(fallback);
+  route->after = g_strdup(scand_config_get(config, "rule", rule, "after"));
   if (!scand_config_get_duration(config, "rule", rule, "fallback-after", 0, &route->fallback_after, error) ||
       !scand_config_get_int(config, "rule", rule, "fallback-attempts", 0, &route->fallback_attempts, error))
     return NULL;

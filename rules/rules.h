@@ -31,6 +31,7 @@ typedef struct {
   char *fallback;           /* output name or NULL */
   gint64 fallback_after;    /* seconds; 0 = never by time */
   gint64 fallback_attempts; /* failed attempts before the fallback; 0 = never by count */
+  char *after;              /* watched files: "delete" or "move:/dir", NULL = the watch's own */
 } ScandRoute;
 
 #define SCAND_DEFAULT_NAME_TEMPLATE "scan-{date:%Y-%m-%d}-{time:%H%M%S}.pdf"

@@ -113,6 +113,7 @@ static const ScandConfigKey schema_rule[] = {
   KEY("fallback", SCAND_KEY_OUTPUT),
   KEY("fallback-after", SCAND_KEY_DURATION),
   INT("fallback-attempts", 0, 1000),
+  KEY("after", SCAND_KEY_STRING),   /* watched files: delete | move:/dir (overrides the watch) */
   { NULL },
 };
 
@@ -1176,6 +1177,7 @@ static const struct {
   { "scanner", "tls-pin", check_tls_pin },
   { "scanner", "sane-options", check_sane_options },
   { "watch", "after", check_after },
+  { "rule", "after", check_after },
 };
 
 static void check_special(GPtrArray *problems, ScandConfig *config, const ScandConfigSection *s,

@@ -139,16 +139,18 @@ static char *relative_path(WatchConfig *w, const char *path) {
 }
 
 /* Deletes the source or moves it to the done folder, as the watch says. */
-static gboolean dispose_source(WatchConfig *w, const char *path, GError **error) {
-  if (g_strcmp0(w->after, "delete") == 0) {
+static gboolean dispose_source(WatchConfig *w, const char *after, const char *path, GError **error) {
+  if (!after)
+    after = w->after;
+  if (g_strcmp0(after, "delete") == 0) {
     if (unlink(path) < 0 && errno != ENOENT)
       return scand_fs_error_errno(error, errno, "cannot delete %s", path);
     g_autofree char *dir = g_path_get_dirname(path);
     return scand_fs_fsync_dir(dir, error);
   }
   g_autofree char *rel = relative_path(w, path);
-  g_autofree char *dest_dir = g_str_has_prefix(w->after ? w->after : "", "move:")
-                                  ? g_strdup(w->after + strlen("move:"))
+  g_autofree char *dest_dir = g_str_has_prefix(after ? after : "", "move:")
+                                  ? g_strdup(after + strlen("move:"))
                                   : g_build_filename(w->path, DONE_DIR, NULL);
   g_autofree char *dest = g_build_filename(dest_dir, rel, NULL);
   return move_file(path, dest, error);
@@ -216,10 +218,10 @@ static gboolean job_take_pair(ScandJob *job, const char *fronts, const char *bac
   return b && scand_pdf_collate_double_sided(f, b, scand_job_get_pdf_path(job), error);
 }
 
-static void dispose_all(WatchConfig *w, char *const *paths) {
+static void dispose_all(WatchConfig *w, const char *after, char *const *paths) {
   for (guint i = 0; paths[i]; i++) {
     g_autoptr(GError) error = NULL;
-    if (!dispose_source(w, paths[i], &error))
+    if (!dispose_source(w, after, paths[i], &error))
       scand_daemon_log("watch %s: %s", w->name, error->message);
   }
 }
@@ -238,11 +240,6 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
     g_string_append_printf(ids, "%s%s", i ? "+" : "", one);
   }
   g_autofree char *identity = g_string_free(g_steal_pointer(&ids), FALSE);
-  if (g_hash_table_contains(watcher->taken, identity)) {
-    /* Already in a job: a restart came between the take and the move. */
-    dispose_all(w, paths);
-    return;
-  }
   g_autofree char *rel = relative_path(w, path);
   g_autofree char *base = g_path_get_basename(path);
   ScandRuleFacts facts = {
@@ -254,6 +251,13 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
     .pages = 1,
   };
   g_autoptr(ScandRoute) route = scand_rules_route(daemon->config, &facts, &error);
+  /* What happens to the source: the rule's "after", else the watch's. */
+  const char *after = route ? route->after : NULL;
+  if (g_hash_table_contains(watcher->taken, identity)) {
+    /* Already in a job: a restart came between the take and the move. */
+    dispose_all(w, after, paths);
+    return;
+  }
   g_autoptr(ScandJob) job = route ? scand_job_create(daemon->spool, &error) : NULL;
   if (!job) {
     scand_daemon_log("watch %s: %s: %s", w->name, path, error->message);
@@ -297,7 +301,7 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
     return;
   }
   g_hash_table_add(watcher->taken, g_strdup(identity));
-  dispose_all(w, paths);
+  dispose_all(w, after, paths);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
   ScandDeliveryResult r = scand_job_run_deliver(job, errors, NULL);
   scand_daemon_emit_finished(daemon, scand_job_get_id(job),

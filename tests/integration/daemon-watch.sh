@@ -16,6 +16,12 @@ after = delete
 type = folder
 path = $T/out
 
+[rule archive-originals]
+watch = drop
+path = keep/*
+deliver = out
+after = move:$T/archive
+
 [rule all]
 deliver = out
 CONF
@@ -51,6 +57,14 @@ assert_eq 1 "$(pdf_pages "$T/out/photo.pdf")" "pages of the assembled image"
 wait_for 30 test -f "$T/in/.scand-error/broken.jpg.reason.txt" || { cat "$T/daemon.log"; fail "broken file not set aside"; }
 [ -s "$T/in/.scand-error/broken.jpg.reason.txt" ] || fail "empty reason file"
 [ -f "$T/in/.hidden.pdf" ] && [ -f "$T/in/upload.pdf.part" ] || fail "hidden or temporary files were taken"
+
+# A rule can decide what happens to the source: files under keep/ are moved
+# to the archive (keeping their path) instead of deleted.
+mkdir -p "$T/in/keep"
+cp "$T/doc.pdf" "$T/in/keep/original.pdf"
+wait_for 30 test -f "$T/archive/keep/original.pdf" || { cat "$T/daemon.log"; fail "source not moved by its rule"; }
+cmp "$T/doc.pdf" "$T/archive/keep/original.pdf" || fail "moved source differs"
+wait_for 10 test -f "$T/out/original.pdf" || fail "file under keep/ not delivered"
 
 # 1000 files at once (moved in, as a scanner's batch would land).
 mkdir -p "$T/batch"
