@@ -294,6 +294,10 @@ int scand_cli_scan(int argc, char **argv) {
     scand_cli_error("scan", "%s", scan_error->message);
     return SCAND_EXIT_FAILED;
   }
+  if (!scand_scan_plan_reroute(plan, ctx->config, job, &error)) {
+    scand_cli_error("scan", "%s (the pages are kept in job %s)", error->message, scand_job_get_id(job));
+    return SCAND_EXIT_FAILED;
+  }
   if (!a.quiet)
     fprintf(stderr, "scand: assembling %u pages…\n", scand_job_count_pages(job));
   if (!scand_job_run_assemble(job, &error)) {

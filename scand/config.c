@@ -31,6 +31,7 @@ typedef struct {
 } ScandConfigSection;
 
 struct ScandConfig {
+  gint ref_count;
   GPtrArray *files;         /* char *, NULL-terminated */
   GPtrArray *sections;      /* ScandConfigSection, in order of first appearance */
   GHashTable *by_id;        /* "kind\nname" → ScandConfigSection (borrowed) */
@@ -200,6 +201,7 @@ static char *section_id(const char *kind, const char *name) {
 /* An empty config; caller frees. */
 ScandConfig *scand_config_new_empty(void) {
   ScandConfig *config = g_new0(ScandConfig, 1);
+  config->ref_count = 1;
   config->files = g_ptr_array_new_with_free_func(g_free);
   g_ptr_array_add(config->files, NULL);
   config->sections = g_ptr_array_new_with_free_func((GDestroyNotify) section_free);
@@ -207,8 +209,13 @@ ScandConfig *scand_config_new_empty(void) {
   return config;
 }
 
+ScandConfig *scand_config_ref(ScandConfig *config) {
+  g_atomic_int_inc(&config->ref_count);
+  return config;
+}
+
 void scand_config_free(ScandConfig *config) {
-  if (!config)
+  if (!config || !g_atomic_int_dec_and_test(&config->ref_count))
     return;
   g_hash_table_unref(config->by_id);
   g_ptr_array_unref(config->sections);

@@ -49,7 +49,10 @@ ScandConfig *scand_config_load(const char *path, GError **error);
 ScandConfig *scand_config_load_data(const char *data, gsize len, const char *name, GError **error);
 /* An empty config (built-in defaults only). */
 ScandConfig *scand_config_new_empty(void);
-/* Accepts NULL. */
+/* Configs are reference-counted (the daemon's workers keep the one they
+ * started with across a reload): ref adds one, free drops one and frees the
+ * config with the last. free accepts NULL. */
+ScandConfig *scand_config_ref(ScandConfig *config);
 void scand_config_free(ScandConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandConfig, scand_config_free)
 

@@ -26,12 +26,12 @@ static void return_error(GDBusMethodInvocation *invocation, const GError *error)
 }
 
 static void list_devices_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
-  ScandDaemon *daemon = data;
+  g_autoptr(ScandConfig) config = scand_daemon_get_config(data);
   GVariantBuilder b;
   g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
-  g_auto(GStrv) scanners = scand_config_list_sections(daemon->config, "scanner");
+  g_auto(GStrv) scanners = scand_config_list_sections(config, "scanner");
   for (guint i = 0; scanners && scanners[i]; i++) {
-    const char *uri = scand_config_get(daemon->config, "scanner", scanners[i], "device");
+    const char *uri = scand_config_get(config, "scanner", scanners[i], "device");
     g_variant_builder_add(&b, "(sss)", uri ? uri : "", scanners[i], "configured");
   }
   g_autoptr(GPtrArray) devices = scand_backend_list_devices();

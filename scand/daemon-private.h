@@ -31,6 +31,10 @@ struct ScandDaemon {
   int exit_status;
 };
 
+/* A reference to the current configuration, for worker threads (a SIGHUP
+ * may replace the daemon's while they run). Caller frees. */
+ScandConfig *scand_daemon_get_config(ScandDaemon *daemon);
+
 /* Logs one line to stderr (journald adds the rest). */
 void scand_daemon_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 

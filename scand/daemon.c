@@ -31,6 +31,15 @@ typedef struct {
   char *last_word;          /* last logged state, to log changes only */
 } AutoScan;
 
+G_LOCK_DEFINE_STATIC(config);
+
+ScandConfig *scand_daemon_get_config(ScandDaemon *daemon) {
+  G_LOCK(config);
+  ScandConfig *c = scand_config_ref(daemon->config);
+  G_UNLOCK(config);
+  return c;
+}
+
 void scand_daemon_log(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -153,6 +162,7 @@ typedef struct {
   ScandScanPlan *plan;
   AutoScan *autoscan;
   ScandScanner *scanner;
+  ScandConfig *config;      /* the config the scan started with (a reload may replace the daemon's) */
   gint cancelled;           /* atomic: CancelJob during the scan */
 } ScanWork;
 
@@ -262,6 +272,10 @@ static void scan_worker(gpointer data, gpointer user_data) {
     g_ptr_array_add(errors, g_strdup("scand is stopping: the pages are kept and delivered on the next start"));
     goto out;
   }
+  if (!scand_scan_plan_reroute(w->plan, w->config, w->job, &error)) {
+    g_ptr_array_add(errors, g_strdup(error->message));
+    goto out;
+  }
   scand_daemon_emit_progress(daemon, id, "assembling", scand_job_count_pages(w->job));
   if (!scand_job_run_assemble(w->job, &error)) {
     g_ptr_array_add(errors, g_strdup(error->message));
@@ -290,6 +304,7 @@ out:
   scand_scanner_close(w->scanner);
   scand_job_free(w->job);
   scand_scan_plan_free(w->plan);
+  scand_config_free(w->config);
   g_free(w);
 }
 
@@ -308,6 +323,7 @@ static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, Au
   w->daemon = daemon;
   w->job = job;
   w->plan = g_steal_pointer(&plan);
+  w->config = scand_config_ref(daemon->config);
   w->autoscan = autoscan;
   char *id = g_strdup(scand_job_get_id(job));
   scand_daemon_log("job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
@@ -563,8 +579,11 @@ static gboolean on_sighup(gpointer data) {
     /* A broken edit must not take the service down: keep what works. */
     scand_daemon_log("reload refused, keeping the previous configuration: %s", error->message);
   } else {
-    scand_config_free(daemon->config);
+    G_LOCK(config);
+    ScandConfig *old = daemon->config;
     daemon->config = config;
+    G_UNLOCK(config);
+    scand_config_free(old);
     setup_sources(daemon);
     scand_daemon_log("configuration reloaded");
   }

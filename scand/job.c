@@ -331,6 +331,20 @@ static void set_output_config(GKeyFile *state, const char *group, GHashTable *ou
   }
 }
 
+gboolean scand_job_clear_destinations(ScandJob *job, GError **error) {
+  for (guint i = 0; i < job->deliveries->len; i++)
+    if (scand_job_get_destination_attempts(job, i) > 0) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_BUSY, "job %s: delivery to %s has started already", job->id,
+                  scand_job_get_destination_name(job, i));
+      return FALSE;
+    }
+  for (guint i = 0; i < job->deliveries->len; i++)
+    g_key_file_remove_group(job->state, ((ScandDelivery *) job->deliveries->pdata[i])->group, NULL);
+  g_key_file_remove_group(job->state, "fallback", NULL);
+  job_load_deliveries(job);
+  return TRUE;
+}
+
 gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTable *output_config, gint64 after_seconds,
                                 gint64 attempts, GError **error) {
   g_key_file_remove_group(job->state, "fallback", NULL);

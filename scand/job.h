@@ -88,6 +88,11 @@ gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestS
 gint64 scand_job_get_destination_attempts(ScandJob *job, guint index);
 const char *scand_job_get_destination_error(ScandJob *job, guint index);
 
+/* Forgets the destinations and the fallback of a job none of whose
+ * destinations was attempted yet (routing again once the page count is
+ * known). FALSE with SCAND_ERROR_BUSY if one was. Memory only until saved. */
+gboolean scand_job_clear_destinations(ScandJob *job, GError **error);
+
 /* The rule's fallback: an output used only when a destination keeps failing
  * (after attempts failed attempts, or after seconds of retrying; either may be
  * 0 = not by that measure; a destination that failed for good qualifies at

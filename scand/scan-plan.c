@@ -130,6 +130,8 @@ ScandScanPlan *scand_scan_plan_new(ScandConfig *config, const ScandScanRequest *
   plan->route = scand_rules_route(config, &facts, error);
   if (!plan->route)
     return NULL;
+  plan->explicit_name = request->name_template != NULL;
+  plan->explicit_destinations = request->to && request->to[0];
   if (request->name_template) {
     g_free(plan->route->name_template);
     plan->route->name_template = g_strdup(request->name_template);
@@ -186,4 +188,33 @@ ScandJob *scand_scan_plan_create_job(ScandScanPlan *plan, ScandConfig *config, S
     return NULL;
   }
   return g_steal_pointer(&job);
+}
+
+gboolean scand_scan_plan_reroute(ScandScanPlan *plan, ScandConfig *config, ScandJob *job, GError **error) {
+  if (plan->explicit_destinations)
+    return TRUE;
+  ScandRuleFacts facts = {
+    .source_kind = "scan",
+    .device = plan->uri,
+    .profile = plan->profile,
+    .trigger = plan->trigger,
+    .pages = scand_job_count_pages(job),
+  };
+  g_autoptr(ScandRoute) route = scand_rules_route(config, &facts, error);
+  if (!route)
+    return FALSE;
+  if (g_strcmp0(route->rule, plan->route->rule) == 0)
+    return TRUE;
+  if (plan->explicit_name) {
+    g_free(route->name_template);
+    route->name_template = g_strdup(plan->route->name_template);
+  }
+  if (!scand_job_clear_destinations(job, error))
+    return FALSE;
+  scand_job_set(job, "template", route->name_template);
+  if (!scand_job_apply_route(job, config, route, NULL, error) || !scand_job_save(job, error))
+    return FALSE;
+  scand_route_free(plan->route);
+  plan->route = g_steal_pointer(&route);
+  return TRUE;
 }

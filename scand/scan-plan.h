@@ -36,6 +36,8 @@ typedef struct {
   ScandScanSettings settings;     /* extra_options owned by the plan */
   ScandRoute *route;
   const char *trigger;
+  gboolean explicit_destinations;  /* --to: no routing */
+  gboolean explicit_name;          /* --name: keep it whatever the rule */
 } ScandScanPlan;
 
 /* Resolves a request against the config (listing devices when none is named
@@ -47,5 +49,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandScanPlan, scand_scan_plan_free)
 /* Creates the job for a plan: facts, settings, name template, sequence
  * number, destinations and fallback. Caller frees. */
 ScandJob *scand_scan_plan_create_job(ScandScanPlan *plan, ScandConfig *config, ScandSpool *spool, GError **error);
+
+/* Routes the job again now that its page count is known (rules with
+ * pages-min/pages-max); changes its destinations only if another rule
+ * matches, and never when the request named its destinations. */
+gboolean scand_scan_plan_reroute(ScandScanPlan *plan, ScandConfig *config, ScandJob *job, GError **error);
 
 G_END_DECLS

@@ -230,6 +230,7 @@ static void dispose_all(WatchConfig *w, const char *after, char *const *paths) {
  * it, delivers. */
 static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig *w, char *const *paths) {
   g_autoptr(GError) error = NULL;
+  g_autoptr(ScandConfig) config = scand_daemon_get_config(daemon);
   const char *path = paths[0];
   g_autoptr(GString) ids = g_string_new(NULL);
   for (guint i = 0; paths[i]; i++) {
@@ -250,7 +251,7 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
     .path = rel,
     .pages = 1,
   };
-  g_autoptr(ScandRoute) route = scand_rules_route(daemon->config, &facts, &error);
+  g_autoptr(ScandRoute) route = scand_rules_route(config, &facts, &error);
   /* What happens to the source: the rule's "after", else the watch's. */
   const char *after = route ? route->after : NULL;
   if (g_hash_table_contains(watcher->taken, identity)) {
@@ -278,7 +279,7 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
     return;
   }
   /* The file keeps its name (as a .pdf) unless its rule gives a template. */
-  if (!scand_config_get(daemon->config, "rule", route->rule, "name")) {
+  if (!scand_config_get(config, "rule", route->rule, "name")) {
     const char *dot = strrchr(base, '.');
     g_autofree char *stem = dot && dot != base ? g_strndup(base, (gsize) (dot - base)) : g_strdup(base);
     g_autofree char *name = g_strdup_printf("%s.pdf", stem);
@@ -286,7 +287,7 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
   } else {
     scand_job_set(job, "template", route->name_template);
   }
-  if (!scand_job_apply_route(job, daemon->config, route, NULL, &error)) {
+  if (!scand_job_apply_route(job, config, route, NULL, &error)) {
     scand_daemon_log("watch %s: %s: %s", w->name, path, error->message);
     scand_job_remove(job, NULL);
     return;

@@ -33,4 +33,28 @@ import sys
 data = open(sys.argv[1], "rb").read()
 assert b"/CCITTFaxDecode" in data, "1-bit pages are not CCITT G4 encoded"
 PY
+# Rules on the page count see the real count: routed again after scanning.
+cat >"$T/pages.conf" <<CONF
+[output big]
+type = folder
+path = $T/big
+create = true
+[output small]
+type = folder
+path = $T/small
+create = true
+[rule big]
+pages-min = 5
+deliver = big
+name = big-{pages}.pdf
+[rule small]
+deliver = small
+name = small-{pages}.pdf
+CONF
+"$SCAND" scan -q --no-daemon --config "$T/pages.conf" --device sane:test:0 --source feeder --pages 3 --resolution 50 \
+  >"$T/o1" 2>"$T/e1" || { cat "$T/e1"; fail "3-page scan"; }
+assert_eq "$T/small/small-3.pdf" "$(cat "$T/o1")" "3 pages routed by [rule small]"
+"$SCAND" scan -q --no-daemon --config "$T/pages.conf" --device sane:test:0 --source feeder --resolution 50 \
+  >"$T/o2" 2>"$T/e2" || { cat "$T/e2"; fail "10-page scan"; }
+assert_eq "$T/big/big-10.pdf" "$(cat "$T/o2")" "10 pages routed by [rule big]"
 echo "ok"
