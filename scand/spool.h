@@ -8,8 +8,8 @@ G_BEGIN_DECLS
 
 typedef struct ScandSpool ScandSpool;
 
-/* The spool directory to use: [scand] spool in the config, else $SCAND_SPOOL,
- * else /var/spool/scand for root with a system config, else
+/* The spool directory to use: [scand] spool in the config, else $SCAND_SPOOL
+ * (the system unit sets /var/lib/scand/spool), else
  * $XDG_STATE_HOME/scand/spool. Newly allocated. */
 char *scand_spool_default_dir(ScandConfig *config);
 
