@@ -303,6 +303,21 @@ static guint8 *read_at(int fd, guint64 offset, gsize length, const char *file, G
 /* Uploads file from the state's upload-offset to its end through the
  * session's upload URL (no Authorization header), recording the offset after
  * each fragment. On success the final reply is returned. */
+/* The uploadUrl of a createUploadSession reply, recorded (with offset 0) so
+ * that a retry after a crash resumes this session. Newly allocated. */
+static char *session_start(Graph *g, ScandM365Reply *reply, const char *what, GError **error) {
+  g_autoptr(JsonParser) parser = json_parser_new();
+  JsonObject *o = reply_object(reply, parser);
+  const char *u = o ? json_object_get_string_member_with_default(o, "uploadUrl", NULL) : NULL;
+  if (!u) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: reply has no uploadUrl", what);
+    return NULL;
+  }
+  if (!set_state(g, "upload-offset", "0", error) || !set_state(g, "upload-url", u, error))
+    return NULL;
+  return g_strdup(u);
+}
+
 static ScandM365Reply *upload_fragments(Graph *g, const char *upload_url, const char *file, guint64 total,
                                         GError **error) {
   int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -569,15 +584,8 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
                                                    "attachment upload session", error);
       if (!reply)
         return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-      g_autoptr(JsonParser) parser = json_parser_new();
-      JsonObject *o = reply_object(reply, parser);
-      const char *u = o ? json_object_get_string_member_with_default(o, "uploadUrl", NULL) : NULL;
-      if (!u) {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "attachment upload session: reply has no uploadUrl");
-        return SCAND_DELIVERY_RETRY;
-      }
-      upload_url = g_strdup(u);
-      if (!set_state(g, "upload-offset", "0", error) || !set_state(g, "upload-url", upload_url, error))
+      upload_url = session_start(g, reply, "attachment upload session", error);
+      if (!upload_url)
         return SCAND_DELIVERY_RETRY;
     }
     g_autoptr(ScandM365Reply) done = upload_fragments(g, upload_url, file, size, error);
@@ -776,15 +784,8 @@ static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
       scand_m365_reply_set_error(reply, "upload session", error);
       return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     }
-    g_autoptr(JsonParser) parser = json_parser_new();
-    JsonObject *o = reply_object(reply, parser);
-    const char *u = o ? json_object_get_string_member_with_default(o, "uploadUrl", NULL) : NULL;
-    if (!u) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "upload session: reply has no uploadUrl");
-      return SCAND_DELIVERY_RETRY;
-    }
-    upload_url = g_strdup(u);
-    if (!set_state(g, "upload-offset", "0", error) || !set_state(g, "upload-url", upload_url, error))
+    upload_url = session_start(g, reply, "upload session", error);
+    if (!upload_url)
       return SCAND_DELIVERY_RETRY;
   }
   g_autoptr(ScandM365Reply) done = upload_fragments(g, upload_url, file, size, error);
