@@ -111,15 +111,19 @@ static void device_cancel(SaneScanner *s) {
 
 /* ---- library reference count ---------------------------------------------- */
 
-/* libsane is one global state: sane_init/sane_exit are counted, and calls that
- * touch the dll backend's device lists (get_devices, open, close) are
- * serialised. */
+/* libsane is one global state, initialised on first use and never exited:
+ * sane_exit() dlclose()s the backends, and a backend that cancelled its
+ * reader thread asynchronously (sanei_thread does, e.g. the `test` backend
+ * after an error) can leave the loader's lock held, so dlclose() in a
+ * long-running daemon would wait forever. Calls that touch the dll backend's
+ * device lists (get_devices, open, close) are serialised. */
 G_LOCK_DEFINE_STATIC(sane_lib);
 static guint sane_users;
+static gboolean sane_initialised;
 
 /* Takes a reference on libsane; call with sane_lib held. */
 static gboolean sane_lib_ref_locked(GError **error) {
-  if (sane_users == 0) {
+  if (!sane_initialised) {
     SANE_Int version = 0;
     SANE_Status status = sane_init(&version, NULL);
     if (status != SANE_STATUS_GOOD) {
@@ -127,6 +131,7 @@ static gboolean sane_lib_ref_locked(GError **error) {
                   sane_strstatus(status));
       return FALSE;
     }
+    sane_initialised = TRUE;
   }
   sane_users++;
   return TRUE;
@@ -135,8 +140,7 @@ static gboolean sane_lib_ref_locked(GError **error) {
 /* Drops a reference on libsane; call with sane_lib held. */
 static void sane_lib_unref_locked(void) {
   g_return_if_fail(sane_users > 0);
-  if (--sane_users == 0)
-    sane_exit();
+  sane_users--;
 }
 
 /* ---- pure helpers ----------------------------------------------------------- */
@@ -601,6 +605,74 @@ static gboolean sane_backend_list(GPtrArray *devices, GError **error) {
   return TRUE;
 }
 
+/* ---- pristine options --------------------------------------------------------- */
+
+/* libsane stays initialised (see above), so a backend keeps the option values
+ * one job set for the next job that opens the device. The values a device had
+ * when this process first opened it are kept and put back at every later open,
+ * so that one profile's extra options never leak into another's job. */
+typedef struct {
+  char *name;
+  GBytes *value;
+} SavedOption;
+
+static void saved_option_free(SavedOption *o) {
+  g_free(o->name);
+  g_bytes_unref(o->value);
+  g_free(o);
+}
+
+G_LOCK_DEFINE_STATIC(pristine);
+static GHashTable *pristine; /* device → GPtrArray of SavedOption */
+
+static gboolean option_restorable(const SANE_Option_Descriptor *d) {
+  return d && d->name && *d->name && d->type != SANE_TYPE_BUTTON && d->type != SANE_TYPE_GROUP && d->size > 0 &&
+         SANE_OPTION_IS_SETTABLE(d->cap) && SANE_OPTION_IS_ACTIVE(d->cap);
+}
+
+static void options_snapshot_or_restore(SANE_Handle handle, const char *device) {
+  G_LOCK(pristine);
+  if (!pristine)
+    pristine = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  GPtrArray *saved = g_hash_table_lookup(pristine, device);
+  if (!saved) {
+    saved = g_ptr_array_new_with_free_func((GDestroyNotify) saved_option_free);
+    for (SANE_Int i = 1;; i++) {
+      const SANE_Option_Descriptor *d = sane_get_option_descriptor(handle, i);
+      if (!d)
+        break;
+      if (!option_restorable(d))
+        continue;
+      g_autofree void *buf = g_malloc0((gsize) d->size + 1);
+      if (sane_control_option(handle, i, SANE_ACTION_GET_VALUE, buf, NULL) != SANE_STATUS_GOOD)
+        continue;
+      SavedOption *o = g_new0(SavedOption, 1);
+      o->name = g_strdup(d->name);
+      o->value = g_bytes_new(buf, (gsize) d->size + 1);
+      g_ptr_array_add(saved, o);
+    }
+    g_hash_table_insert(pristine, g_strdup(device), saved);
+  } else {
+    for (guint k = 0; k < saved->len; k++) {
+      SavedOption *o = saved->pdata[k];
+      for (SANE_Int i = 1;; i++) {
+        const SANE_Option_Descriptor *d = sane_get_option_descriptor(handle, i);
+        if (!d)
+          break;
+        if (!d->name || strcmp(d->name, o->name) != 0)
+          continue;
+        if (option_restorable(d) && (gsize) d->size + 1 == g_bytes_get_size(o->value)) {
+          g_autofree void *buf = g_memdup2(g_bytes_get_data(o->value, NULL), g_bytes_get_size(o->value));
+          SANE_Int info = 0;
+          sane_control_option(handle, i, SANE_ACTION_SET_VALUE, buf, &info);
+        }
+        break;
+      }
+    }
+  }
+  G_UNLOCK(pristine);
+}
+
 /* Opens the SANE device named rest; the caller owns the scanner (close()). */
 static ScandScanner *sane_backend_open(const char *rest, const ScandOpenOptions *options, GError **error) {
   if (!rest || !*rest) {
@@ -642,6 +714,7 @@ static ScandScanner *sane_backend_open(const char *rest, const ScandOpenOptions 
     return NULL;
   }
   G_UNLOCK(sane_lib);
+  options_snapshot_or_restore(handle, rest);
 
   SaneScanner *s = g_new0(SaneScanner, 1);
   s->handle = handle;

@@ -5,17 +5,23 @@
 . "$SCAND_SRCDIR/tests/lib/daemon.sh"
 bus_start
 
+# The scanner is tests/sane-button's SANE backend: a feeder of 10 pages at
+# about 0.5 s each, and no reader thread that cancelling could leave in a bad
+# state (SANE's `test` backend cancels its thread asynchronously).
+mkdir -p "$T/sane"
+echo scandtest >"$T/sane/dll.conf"
+export SANE_CONFIG_DIR="$T/sane" LD_LIBRARY_PATH="$SCANDTEST_LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export SCANDTEST_BUTTONS="$T/buttons" SCANDTEST_ADF_PAGES=10 SCANDTEST_DELAY_MS=25
+: >"$SCANDTEST_BUTTONS"
+
 write_config() {
   cat >"$T/scand.conf" <<CONF
 [scanner virtual]
-device = sane:test:0
+device = sane:scandtest:0
 profile = slow
-# ~0.5 s per page: small reads with a delay each.
-sane-options = read-limit=yes;read-limit-size=2048;read-delay=yes;read-delay-duration=15000
 
 [profile slow]
 source = feeder
-resolution = 50
 
 [output out]
 type = folder

@@ -6,7 +6,11 @@
  * TRUE while its name is a line of the file $SCANDTEST_BUTTONS. The device can
  * be open by one process at a time (flock on $SCANDTEST_BUTTONS.lock), like
  * a USB scanner, so a test can see whether a poller releases it. Pages are
- * 100x100 8-bit gray. Loaded by SANE's dll backend through LD_LIBRARY_PATH. */
+ * 100x100 8-bit gray; source "ADF" gives $SCANDTEST_ADF_PAGES pages (default
+ * 10) then NO_DOCS, and $SCANDTEST_DELAY_MS slows every read of at most 500
+ * bytes. It has no reader thread, so cancelling never leaves a lock held (the
+ * `test` backend's asynchronously cancelled thread can, under ASan). Loaded by
+ * SANE's dll backend through LD_LIBRARY_PATH. */
 #include <sane/sane.h>
 #include <sane/saneopts.h>
 
@@ -19,12 +23,13 @@
 
 #define EXPORT(name) sane_scandtest_##name
 
-enum { OPT_COUNT, OPT_SCAN, OPT_EMAIL, OPT_RESOLUTION, NUM_OPTIONS };
+enum { OPT_COUNT, OPT_SCAN, OPT_EMAIL, OPT_RESOLUTION, OPT_SOURCE, NUM_OPTIONS };
 #define SIDE 100
 
 static SANE_Device device = { "0", "scand", "button tester", "flatbed scanner" };
 static const SANE_Device *device_list[] = { &device, NULL };
 static const SANE_Word resolutions[] = { 1, 100 };
+static SANE_String_Const sources[] = { "Flatbed", "ADF", NULL };
 
 static SANE_Option_Descriptor options[NUM_OPTIONS] = {
   [OPT_COUNT] = { SANE_NAME_NUM_OPTIONS, SANE_TITLE_NUM_OPTIONS, SANE_DESC_NUM_OPTIONS, SANE_TYPE_INT,
@@ -36,13 +41,23 @@ static SANE_Option_Descriptor options[NUM_OPTIONS] = {
   [OPT_RESOLUTION] = { SANE_NAME_SCAN_RESOLUTION, SANE_TITLE_SCAN_RESOLUTION, SANE_DESC_SCAN_RESOLUTION,
                        SANE_TYPE_INT, SANE_UNIT_DPI, sizeof(SANE_Word), SANE_CAP_SOFT_SELECT | SANE_CAP_SOFT_DETECT,
                        SANE_CONSTRAINT_WORD_LIST, { .word_list = resolutions } },
+  [OPT_SOURCE] = { SANE_NAME_SCAN_SOURCE, SANE_TITLE_SCAN_SOURCE, SANE_DESC_SCAN_SOURCE, SANE_TYPE_STRING,
+                   SANE_UNIT_NONE, 16, SANE_CAP_SOFT_SELECT | SANE_CAP_SOFT_DETECT, SANE_CONSTRAINT_STRING_LIST,
+                   { .string_list = sources } },
 };
 
 typedef struct {
   int lock_fd;
   int scanning;
   int sent;
+  int adf;            /* source is the feeder */
+  int pages_fed;
 } Handle;
+
+static int env_int(const char *name, int def) {
+  const char *v = getenv(name);
+  return v && *v ? atoi(v) : def;
+}
 
 static const char *state_file(void) {
   const char *f = getenv("SCANDTEST_BUTTONS");
@@ -110,7 +125,7 @@ const SANE_Option_Descriptor *EXPORT(get_option_descriptor)(SANE_Handle h, SANE_
 }
 
 SANE_Status EXPORT(control_option)(SANE_Handle h, SANE_Int n, SANE_Action action, void *value, SANE_Int *info) {
-  (void) h;
+  Handle *handle = h;
   if (info)
     *info = 0;
   if (n < 0 || n >= NUM_OPTIONS)
@@ -130,7 +145,19 @@ SANE_Status EXPORT(control_option)(SANE_Handle h, SANE_Int n, SANE_Action action
     case OPT_RESOLUTION:
       *w = 100;
       break;
+    case OPT_SOURCE:
+      strcpy(value, handle->adf ? "ADF" : "Flatbed");
+      break;
     }
+    return SANE_STATUS_GOOD;
+  }
+  if (n == OPT_SOURCE && action == SANE_ACTION_SET_VALUE) {
+    if (strcmp(value, "ADF") == 0)
+      handle->adf = 1;
+    else if (strcmp(value, "Flatbed") == 0)
+      handle->adf = 0;
+    else
+      return SANE_STATUS_INVAL;
     return SANE_STATUS_GOOD;
   }
   if (n == OPT_RESOLUTION && action == SANE_ACTION_SET_VALUE && *(SANE_Word *) value == 100)
@@ -151,6 +178,10 @@ SANE_Status EXPORT(get_parameters)(SANE_Handle h, SANE_Parameters *p) {
 
 SANE_Status EXPORT(start)(SANE_Handle h) {
   Handle *handle = h;
+  if (handle->adf && handle->pages_fed >= env_int("SCANDTEST_ADF_PAGES", 10))
+    return SANE_STATUS_NO_DOCS;
+  if (handle->adf)
+    handle->pages_fed++;
   handle->scanning = 1;
   handle->sent = 0;
   return SANE_STATUS_GOOD;
@@ -165,6 +196,13 @@ SANE_Status EXPORT(read)(SANE_Handle h, SANE_Byte *buf, SANE_Int max, SANE_Int *
   if (left == 0)
     return SANE_STATUS_EOF;
   int n = left < max ? left : max;
+  if (n > 500)
+    n = 500;
+  int delay = env_int("SCANDTEST_DELAY_MS", 0);
+  if (delay > 0)
+    usleep((useconds_t) delay * 1000);
+  if (!handle->scanning)
+    return SANE_STATUS_CANCELLED;
   for (int i = 0; i < n; i++)
     buf[i] = (SANE_Byte) ((handle->sent + i) % SIDE < 50 ? 0x20 : 0xe0);
   handle->sent += n;
