@@ -5,6 +5,7 @@
 #include "scand/error.h"
 #include "scand/job-run.h"
 #include "scand/job.h"
+#include "scand/page.h"
 #include "scand-resources.h"
 
 #include <string.h>
@@ -176,6 +177,21 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
     g_autofree char *escaped = g_strdelimit(g_strdup(id), "-", '_');
     g_autofree char *job_path = g_strdup_printf("/org/scand/Daemon1/jobs/j%s", escaped);
     g_dbus_method_invocation_return_value(invocation, g_variant_new("(o)", job_path));
+  } else if (strcmp(method, "GetPage") == 0) {
+    const char *id;
+    guint page;
+    g_variant_get(parameters, "(&su)", &id, &page);
+    if (!*id || strchr(id, '/') || id[0] == '.') {
+      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "not a job id");
+      return;
+    }
+    g_autofree char *dir = g_build_filename(scand_spool_get_dir(daemon->spool), id, NULL);
+    g_autoptr(GPtrArray) pages = scand_page_list(dir, NULL);
+    if (!pages || page == 0 || page > pages->len) {
+      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such page");
+      return;
+    }
+    g_dbus_method_invocation_return_value(invocation, g_variant_new("(s)", (const char *) pages->pdata[page - 1]));
   } else if (strcmp(method, "ListJobs") == 0) {
     g_dbus_method_invocation_return_value(invocation, list_jobs(daemon));
   } else if (strcmp(method, "CancelJob") == 0) {

@@ -218,6 +218,20 @@ gboolean scand_gtk_client_get_device_state_finish(ScandGtkClient *self, GAsyncRe
   return TRUE;
 }
 
+void scand_gtk_client_get_page_async(ScandGtkClient *self, const char *id, guint page, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data) {
+  call(self, "GetPage", g_variant_new("(su)", id, page), -1, scand_gtk_client_get_page_async, cancellable, callback,
+       user_data);
+}
+
+char *scand_gtk_client_get_page_finish(ScandGtkClient *self, GAsyncResult *result, GError **error) {
+  g_autoptr(GVariant) reply = finish_call(self, result, "(s)", error);
+  char *path = NULL;
+  if (reply)
+    g_variant_get(reply, "(s)", &path);
+  return path;
+}
+
 void scand_gtk_client_cancel_job_async(ScandGtkClient *self, const char *id, GCancellable *cancellable,
                                        GAsyncReadyCallback callback, gpointer user_data) {
   call(self, "CancelJob", g_variant_new("(s)", id), -1, scand_gtk_client_cancel_job_async, cancellable, callback,

@@ -46,6 +46,11 @@ void scand_gtk_client_get_device_state_async(ScandGtkClient *self, const char *d
 gboolean scand_gtk_client_get_device_state_finish(ScandGtkClient *self, GAsyncResult *result, char **state,
                                                   char **detail, GError **error);
 
+/* The file of a page of a job (for a thumbnail); newly allocated. */
+void scand_gtk_client_get_page_async(ScandGtkClient *self, const char *id, guint page, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+char *scand_gtk_client_get_page_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);
+
 void scand_gtk_client_cancel_job_async(ScandGtkClient *self, const char *id, GCancellable *cancellable,
                                        GAsyncReadyCallback callback, gpointer user_data);
 gboolean scand_gtk_client_cancel_job_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);

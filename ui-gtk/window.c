@@ -325,15 +325,60 @@ static void set_busy(ScandGtkWindow *self, gboolean busy) {
     gtk_widget_grab_focus(self->scan_button);
 }
 
+/* A page's thumbnail, decoded off the main thread from the spool file the
+ * daemon names (JPEG, PNG, PNM; a PDF page keeps its number). */
+static void thumbnail_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+  GError *error = NULL;
+  GdkPixbuf *pixbuf = gdk_pixbuf_new_from_file_at_scale(data, 96, 128, TRUE, &error);
+  if (pixbuf)
+    g_task_return_pointer(task, pixbuf, g_object_unref);
+  else
+    g_task_return_error(task, error);
+}
+
+static void on_thumbnail(GObject *source, GAsyncResult *result, gpointer user_data) {
+  g_autoptr(GtkWidget) tile = user_data;
+  g_autoptr(GdkPixbuf) pixbuf = g_task_propagate_pointer(G_TASK(result), NULL);
+  if (!pixbuf || !gtk_widget_get_parent(tile))
+    return;
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  g_autoptr(GdkTexture) texture = gdk_texture_new_for_pixbuf(pixbuf);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  GtkWidget *picture = gtk_picture_new_for_paintable(GDK_PAINTABLE(texture));
+  gtk_picture_set_can_shrink(GTK_PICTURE(picture), TRUE);
+  gtk_widget_set_size_request(picture, gdk_pixbuf_get_width(pixbuf), gdk_pixbuf_get_height(pixbuf));
+  GtkWidget *label = gtk_widget_get_first_child(tile);
+  if (label)
+    gtk_box_remove(GTK_BOX(tile), label);
+  gtk_box_append(GTK_BOX(tile), picture);
+  g_debug("thumbnail: %s %dx%d", gtk_widget_get_name(tile), gdk_pixbuf_get_width(pixbuf),
+          gdk_pixbuf_get_height(pixbuf));
+}
+
+static void on_page_path(GObject *source, GAsyncResult *result, gpointer user_data) {
+  g_autoptr(GtkWidget) tile = user_data;
+  g_autofree char *path = scand_gtk_client_get_page_finish(SCAND_GTK_CLIENT(source), result, NULL);
+  if (!path || g_str_has_suffix(path, ".pdf"))
+    return;
+  g_autoptr(GTask) task = g_task_new(NULL, NULL, on_thumbnail, g_object_ref(tile));
+  g_task_set_task_data(task, g_strdup(path), g_free);
+  g_task_run_in_thread(task, thumbnail_thread);
+}
+
 static void add_page_tile(ScandGtkWindow *self, guint n) {
-  /* The daemon does not send page images over D-Bus: a numbered sheet per
-   * saved page stands in for a thumbnail. */
+  /* A numbered sheet at once; the page's own thumbnail replaces the number
+   * when the daemon has it (GetPage) and it decodes. */
   g_autofree char *text = g_strdup_printf("%u", n);
   g_autofree char *name = g_strdup_printf("Page %u", n);
-  GtkWidget *tile = gtk_label_new(text);
+  GtkWidget *tile = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+  gtk_widget_set_name(tile, name);
+  gtk_box_append(GTK_BOX(tile), gtk_label_new(text));
   gtk_widget_add_css_class(tile, "page-tile");
   gtk_accessible_update_property(GTK_ACCESSIBLE(tile), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
   gtk_box_append(GTK_BOX(self->pages_box), tile);
+  if (self->client && self->job_id)
+    scand_gtk_client_get_page_async(self->client, self->job_id, n, self->cancellable, on_page_path,
+                                    g_object_ref(tile));
 }
 
 static void job_progress(ScandGtkWindow *self, const char *stage, guint pages) {

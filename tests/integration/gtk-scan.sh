@@ -47,6 +47,7 @@ assert_eq 0 "$status" "scand-gtk exit status"
 # The button started a scan with the profile, and the app followed the job.
 assert_contains "$T/app.log" "scan: device 'desk-scanner' profile 'letter'"
 assert_contains "$T/app.log" "progress: Scanned page 2"
+assert_contains "$T/app.log" "thumbnail: Page 1 "
 assert_contains "$T/app.log" "progress: Delivering…"
 assert_contains "$T/app.log" "finished: done"
 
