@@ -675,6 +675,22 @@ static ScandDeliveryResult drive_finish(Graph *g, ScandM365Reply *reply, GError 
   return SCAND_DELIVERY_DONE;
 }
 
+/* Whether a drive reply is a success (200/201); if not, *result says retry or
+ * failed and error why ("exists already" for a conflict with conflict = fail). */
+static gboolean drive_reply_ok(ScandM365Reply *reply, const char *what, const char *rel, ScandDeliveryResult *result,
+                               GError **error) {
+  if (reply->status == 200 || reply->status == 201)
+    return TRUE;
+  scand_m365_reply_set_error(reply, what, error);
+  if (reply->status == 409) {
+    g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
+    *result = SCAND_DELIVERY_FAILED;
+  } else {
+    *result = graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+  }
+  return FALSE;
+}
+
 static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
   ScandDelivery *d = g->d;
   if (scand_delivery_get_state(d, "item"))
@@ -745,15 +761,9 @@ static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
     g_autoptr(ScandM365Reply) reply = graph_send(g, "PUT", url, TRUE, headers, data, len, error);
     if (!reply)
       return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-    if (reply->status == 409) {
-      scand_m365_reply_set_error(reply, "upload", error);
-      g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
-      return SCAND_DELIVERY_FAILED;
-    }
-    if (reply->status != 200 && reply->status != 201) {
-      scand_m365_reply_set_error(reply, "upload", error);
-      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-    }
+    ScandDeliveryResult refused;
+    if (!drive_reply_ok(reply, "upload", rel, &refused, error))
+      return refused;
     return drive_finish(g, reply, error);
   }
 
@@ -775,15 +785,9 @@ static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
     g_autoptr(ScandM365Reply) reply = graph_send(g, "POST", url, TRUE, json_headers, json, json_len, error);
     if (!reply)
       return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-    if (reply->status == 409) {
-      scand_m365_reply_set_error(reply, "upload session", error);
-      g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
-      return SCAND_DELIVERY_FAILED;
-    }
-    if (reply->status != 200 && reply->status != 201) {
-      scand_m365_reply_set_error(reply, "upload session", error);
-      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-    }
+    ScandDeliveryResult refused;
+    if (!drive_reply_ok(reply, "upload session", rel, &refused, error))
+      return refused;
     upload_url = session_start(g, reply, "upload session", error);
     if (!upload_url)
       return SCAND_DELIVERY_RETRY;
