@@ -96,8 +96,7 @@ static void fixture_set_up(Fixture *fx, gconstpointer data) {
 
 static void fixture_tear_down(Fixture *fx, gconstpointer data) {
   scand_spool_free(fx->spool);
-  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", fx->dir);
-  g_assert_cmpint(system(cmd), ==, 0);
+  scand_fs_remove_tree(fx->dir);
   g_free(fx->dir);
   g_free(fx->spool_dir);
   g_free(fx->dest);
@@ -261,26 +260,36 @@ static void test_retry_queued(Fixture *fx, gconstpointer data) {
   g_assert_cmpuint(count_files(missing, NULL), ==, 1);
 }
 
-/* The rule's fallback is used after its policy (here: 2 failed attempts),
- * never before, and then stands in for the destination it replaced. */
-static void test_fallback_policy(Fixture *fx, gconstpointer data) {
+/* A job with one folder destination (not created when missing) that has
+ * scanned and assembled one page, ready to deliver. */
+static ScandJob *assembled_job(Fixture *fx, const char *output_name, const char *path) {
   g_autoptr(GError) error = NULL;
   g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
-  g_autofree char *missing = g_build_filename(fx->dir, "share-down", NULL);
-  g_autoptr(GHashTable) primary = g_hash_table_new(g_str_hash, g_str_equal);
-  g_hash_table_insert(primary, "type", "folder");
-  g_hash_table_insert(primary, "path", missing);
-  g_assert_true(scand_job_add_destination(job, "share", primary, &error));
-  g_autoptr(GHashTable) fallback = g_hash_table_new(g_str_hash, g_str_equal);
-  g_hash_table_insert(fallback, "type", "folder");
-  g_hash_table_insert(fallback, "path", fx->dest);
-  g_hash_table_insert(fallback, "create", "true");
-  g_assert_true(scand_job_set_fallback(job, "mailbox", fallback, 0, 2, &error));
+  g_assert_no_error(error);
+  g_autoptr(GHashTable) output = g_hash_table_new(g_str_hash, g_str_equal);
+  g_hash_table_insert(output, "type", "folder");
+  g_hash_table_insert(output, "path", (gpointer) path);
+  g_assert_true(scand_job_add_destination(job, output_name, output, &error));
   scand_job_set(job, "template", "f.pdf");
   g_autoptr(ScandScanner) scanner = fake_new(1, -1);
   ScandScanSettings settings = { 0 };
   g_assert_true(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
   g_assert_true(scand_job_run_assemble(job, &error));
+  g_assert_no_error(error);
+  return g_steal_pointer(&job);
+}
+
+/* The rule's fallback is used after its policy (here: 2 failed attempts),
+ * never before, and then stands in for the destination it replaced. */
+static void test_fallback_policy(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autofree char *missing = g_build_filename(fx->dir, "share-down", NULL);
+  g_autoptr(ScandJob) job = assembled_job(fx, "share", missing);
+  g_autoptr(GHashTable) fallback = g_hash_table_new(g_str_hash, g_str_equal);
+  g_hash_table_insert(fallback, "type", "folder");
+  g_hash_table_insert(fallback, "path", fx->dest);
+  g_hash_table_insert(fallback, "create", "true");
+  g_assert_true(scand_job_set_fallback(job, "mailbox", fallback, 0, 2, &error));
   g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_RETRY);
   g_assert_no_error(error);
   /* One failed attempt: the policy says two, so no fallback yet. */
@@ -298,17 +307,8 @@ static void test_fallback_policy(Fixture *fx, gconstpointer data) {
 /* Without a fallback in the rule, a failing destination is never replaced. */
 static void test_no_fallback_without_rule(Fixture *fx, gconstpointer data) {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
   g_autofree char *missing = g_build_filename(fx->dir, "share-down", NULL);
-  g_autoptr(GHashTable) primary = g_hash_table_new(g_str_hash, g_str_equal);
-  g_hash_table_insert(primary, "type", "folder");
-  g_hash_table_insert(primary, "path", missing);
-  g_assert_true(scand_job_add_destination(job, "share", primary, &error));
-  scand_job_set(job, "template", "f.pdf");
-  g_autoptr(ScandScanner) scanner = fake_new(1, -1);
-  ScandScanSettings settings = { 0 };
-  g_assert_true(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
-  g_assert_true(scand_job_run_assemble(job, &error));
+  g_autoptr(ScandJob) job = assembled_job(fx, "share", missing);
   for (int i = 0; i < 5; i++)
     g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_RETRY);
   g_assert_cmpuint(scand_job_get_n_destinations(job), ==, 1);
@@ -318,17 +318,8 @@ static void test_no_fallback_without_rule(Fixture *fx, gconstpointer data) {
 /* A destination retried for longer than the maximum age fails for good. */
 static void test_retry_max_age(Fixture *fx, gconstpointer data) {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
   g_autofree char *missing = g_build_filename(fx->dir, "gone", NULL);
-  g_autoptr(GHashTable) output = g_hash_table_new(g_str_hash, g_str_equal);
-  g_hash_table_insert(output, "type", "folder");
-  g_hash_table_insert(output, "path", missing);
-  g_assert_true(scand_job_add_destination(job, "nas", output, &error));
-  scand_job_set(job, "template", "old.pdf");
-  g_autoptr(ScandScanner) scanner = fake_new(1, -1);
-  ScandScanSettings settings = { 0 };
-  g_assert_true(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
-  g_assert_true(scand_job_run_assemble(job, &error));
+  g_autoptr(ScandJob) job = assembled_job(fx, "nas", missing);
   scand_job_run_set_retry_policy(30, 3600, 3600);
   g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_RETRY);
   /* Pretend the first attempt was two hours ago. */

@@ -11,6 +11,7 @@
 #include "image-gen.h"
 #include "scand/error.h"
 #include "scand/pdf-merge.h"
+#include "scand/fs.h"
 #include "scand/pdf.h"
 
 /* Pages are 30x30 pixels at 10 dpi: 3 inches square, 30x30 pixels again when
@@ -30,24 +31,9 @@ fixture_setup(Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree(const char *path)
-{
-  GDir *d = g_dir_open(path, 0, NULL);
-  if (d) {
-    const char *name;
-    while ((name = g_dir_read_name(d))) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-      remove_tree(child);
-    }
-    g_dir_close(d);
-  }
-  g_remove(path);
-}
-
-static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-  remove_tree(f->dir);
+  scand_fs_remove_tree(f->dir);
   g_free(f->dir);
 }
 

@@ -13,6 +13,7 @@
 #include "scand/error.h"
 #include "scand/image-private.h"
 #include "scand/pdf-private.h"
+#include "scand/fs.h"
 #include "scand/pdf.h"
 
 typedef struct {
@@ -27,24 +28,9 @@ fixture_setup(Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree(const char *path)
-{
-  GDir *d = g_dir_open(path, 0, NULL);
-  if (d) {
-    const char *name;
-    while ((name = g_dir_read_name(d))) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-      remove_tree(child);
-    }
-    g_dir_close(d);
-  }
-  g_remove(path);
-}
-
-static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-  remove_tree(f->dir);
+  scand_fs_remove_tree(f->dir);
   g_free(f->dir);
 }
 
