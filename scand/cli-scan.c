@@ -69,16 +69,10 @@ static void scan_args_clear(ScanArgs *a) {
 
 /* Prints where each finished destination put the file. */
 static void print_delivered(ScandJob *job) {
-  for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
-    if (scand_job_get_destination_state(job, i) != SCAND_DEST_DONE)
-      continue;
-    ScandDelivery *d = scand_job_get_delivery(job, i);
-    const char *where = scand_delivery_get_state(d, "delivered");
-    if (where)
-      printf("%s\n", where);
-    else
-      printf("%s: %s\n", scand_job_get_destination_name(job, i), scand_delivery_get_name(d));
-  }
+  g_autoptr(GPtrArray) places = g_ptr_array_new_with_free_func(g_free);
+  scand_job_list_delivered(job, places);
+  for (guint i = 0; i < places->len; i++)
+    printf("%s\n", (const char *) places->pdata[i]);
   fflush(stdout);
 }
 

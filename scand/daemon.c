@@ -207,17 +207,6 @@ static void on_scan_progress(const char *stage, guint page, guint64 bytes, gpoin
   }
 }
 
-static void collect_delivered(ScandJob *job, GPtrArray *delivered) {
-  for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
-    if (scand_job_get_destination_state(job, i) != SCAND_DEST_DONE)
-      continue;
-    ScandDelivery *d = scand_job_get_delivery(job, i);
-    const char *where = scand_delivery_get_state(d, "delivered");
-    g_ptr_array_add(delivered, where ? g_strdup(where)
-                                     : g_strdup_printf("%s: %s", scand_job_get_destination_name(job, i),
-                                                       scand_delivery_get_name(d)));
-  }
-}
 
 static void scan_worker(gpointer data, gpointer user_data) {
   ScanWork *w = data;
@@ -285,7 +274,7 @@ static void scan_worker(gpointer data, gpointer user_data) {
   ScandDeliveryResult r = scand_job_run_deliver(w->job, errors, &error);
   if (error)
     g_ptr_array_add(errors, g_strdup(error->message));
-  collect_delivered(w->job, delivered);
+  scand_job_list_delivered(w->job, delivered);
   result = r == SCAND_DELIVERY_DONE ? "done" : r == SCAND_DELIVERY_RETRY ? "queued" : "failed";
   if (!scanned) {
     g_ptr_array_insert(errors, 0, g_strdup(scan_error->message));

@@ -504,3 +504,15 @@ gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRo
   }
   return TRUE;
 }
+
+void scand_job_list_delivered(ScandJob *job, GPtrArray *places) {
+  for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
+    if (scand_job_get_destination_state(job, i) != SCAND_DEST_DONE)
+      continue;
+    ScandDelivery *d = scand_job_get_delivery(job, i);
+    const char *where = scand_delivery_get_state(d, "delivered");
+    g_ptr_array_add(places, where ? g_strdup(where)
+                                  : g_strdup_printf("%s: %s", scand_job_get_destination_name(job, i),
+                                                    scand_delivery_get_name(d)));
+  }
+}

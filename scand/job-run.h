@@ -47,6 +47,11 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GE
  * retry-max-age; defaults 30 s, 1 h, 7 days). */
 void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds, gint64 max_age_seconds);
 
+/* Where each destination that is done put the file, one line each: the
+ * output's own words (a path, an smb:// URL) or "OUTPUT: name". Appended to
+ * places as newly allocated strings. */
+void scand_job_list_delivered(ScandJob *job, GPtrArray *places);
+
 /* Advances a job from whatever stage it is in to the end (or to a retry wait). */
 ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GError **error);
 

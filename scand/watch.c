@@ -304,10 +304,12 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
   g_hash_table_add(watcher->taken, g_strdup(identity));
   dispose_all(w, after, paths);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
   ScandDeliveryResult r = scand_job_run_deliver(job, errors, NULL);
+  scand_job_list_delivered(job, delivered);
   scand_daemon_emit_finished(daemon, scand_job_get_id(job),
-                             r == SCAND_DELIVERY_DONE ? "done" : r == SCAND_DELIVERY_RETRY ? "queued" : "failed", NULL,
-                             errors);
+                             r == SCAND_DELIVERY_DONE ? "done" : r == SCAND_DELIVERY_RETRY ? "queued" : "failed",
+                             delivered, errors);
 }
 
 static void intake(gpointer data, gpointer user_data) {
