@@ -10,44 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Copies src into the job as its document, durably. */
-static gboolean copy_into_job(const char *src, ScandJob *job, GError **error) {
-  g_autofree char *tmp = g_strdup_printf("%s.part", scand_job_get_pdf_path(job));
-  int in = open(src, O_RDONLY | O_CLOEXEC);
-  if (in < 0)
-    return scand_fs_error_errno(error, errno, "cannot open %s", src);
+/* Refuses anything that is not a PDF before it enters the spool. */
+static gboolean check_pdf(const char *path, GError **error) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return scand_fs_error_errno(error, errno, "cannot open %s", path);
   char magic[5] = { 0 };
-  if (read(in, magic, sizeof magic) != (ssize_t) sizeof magic || memcmp(magic, "%PDF-", 5) != 0) {
-    close(in);
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s is not a PDF file", src);
-    return FALSE;
-  }
-  lseek(in, 0, SEEK_SET);
-  int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (out < 0) {
-    close(in);
-    return scand_fs_error_errno(error, errno, "cannot create %s", tmp);
-  }
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(in, buf, sizeof buf)) > 0)
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = write(out, buf + off, (size_t) (n - off));
-      if (w < 0) {
-        int errsv = errno;
-        close(in);
-        close(out);
-        return scand_fs_error_errno(error, errsv, "cannot write %s", tmp);
-      }
-      off += w;
-    }
-  int errsv = n < 0 ? errno : 0;
-  close(in);
-  if (close(out) < 0 && !errsv)
-    errsv = errno;
-  if (errsv)
-    return scand_fs_error_errno(error, errsv, "cannot copy %s", src);
-  return scand_fs_commit(tmp, scand_job_get_pdf_path(job), error);
+  gboolean ok = read(fd, magic, sizeof magic) == (ssize_t) sizeof magic && memcmp(magic, "%PDF-", 5) == 0;
+  close(fd);
+  if (!ok)
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s is not a PDF file", path);
+  return ok;
 }
 
 int scand_cli_deliver(int argc, char **argv) {
@@ -96,7 +69,8 @@ int scand_cli_deliver(int argc, char **argv) {
       return SCAND_EXIT_USAGE;
     }
   }
-  if (!copy_into_job(argv[1], job, &error) || !scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, &error)) {
+  if (!check_pdf(argv[1], &error) || !scand_job_take_document(job, argv[1], &error) ||
+      !scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, &error)) {
     scand_cli_error("deliver", "%s", error->message);
     scand_job_remove(job, NULL);
     return SCAND_EXIT_FAILED;

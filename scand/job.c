@@ -4,6 +4,7 @@
 #include "scand/fs.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <stddef.h>
@@ -421,6 +422,15 @@ gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestS
 
 void scand_job_set_retry_after(ScandJob *job, guint index, gint64 seconds) {
   g_key_file_set_int64(job->state, dest_group(job, index), "retry-after", seconds);
+}
+
+gboolean scand_job_take_document(ScandJob *job, const char *pdf, GError **error) {
+  g_autofree char *tmp = g_strdup_printf("%s.part", job->pdf_path);
+  g_autoptr(GFile) src = g_file_new_for_path(pdf);
+  g_autoptr(GFile) dst = g_file_new_for_path(tmp);
+  if (!g_file_copy(src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error))
+    return FALSE;
+  return scand_fs_commit(tmp, job->pdf_path, error);
 }
 
 gboolean scand_job_remove(ScandJob *job, GError **error) {

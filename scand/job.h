@@ -100,6 +100,10 @@ gboolean scand_job_clear_destinations(ScandJob *job, GError **error);
 gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTable *output_config, gint64 after_seconds,
                                 gint64 attempts, GError **error);
 
+/* Copies an existing PDF into the job as its document.pdf, durably (the
+ * source is left alone). */
+gboolean scand_job_take_document(ScandJob *job, const char *pdf, GError **error);
+
 /* Removes a finished job from the spool (rename away, then delete). */
 gboolean scand_job_remove(ScandJob *job, GError **error);
 

@@ -185,14 +185,8 @@ static gboolean is_pdf(const char *path) {
  * assembled into one). */
 static gboolean job_take_file(ScandJob *job, const char *path, GError **error) {
   const char *pdf_path = scand_job_get_pdf_path(job);
-  if (is_pdf(path)) {
-    g_autofree char *tmp = g_strdup_printf("%s.part", pdf_path);
-    g_autoptr(GFile) src = g_file_new_for_path(path);
-    g_autoptr(GFile) dst = g_file_new_for_path(tmp);
-    if (!g_file_copy(src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error))
-      return FALSE;
-    return scand_fs_commit(tmp, pdf_path, error);
-  }
+  if (is_pdf(path))
+    return scand_job_take_document(job, path, error);
   ScandPdfOptions options = { .scratch_dir = scand_job_get_dir(job) };
   g_autoptr(ScandPdf) pdf = scand_pdf_new(&options, error);
   return pdf && scand_pdf_add_file(pdf, path, 0, error) && scand_pdf_save(pdf, pdf_path, error);
