@@ -1,5 +1,5 @@
 #include "backends/backend-private.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * that talk to the world (avahi, SANE, CUPS, eSCL capability probes). */
 #include "backends/discovery-private.h"
 #include "backends/backend.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <avahi-client/client.h>
 #include <avahi-client/lookup.h>

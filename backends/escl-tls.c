@@ -3,7 +3,7 @@
  * self-signed certificate. Verification is never switched off: a pinned
  * certificate replaces the CA check by a stricter one, it does not skip it. */
 #include "backends/escl-private.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>

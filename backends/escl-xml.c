@@ -1,5 +1,5 @@
 #include "backends/escl-xml.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>

@@ -15,7 +15,7 @@
 #include "backends/escl.h"
 #include "backends/escl-private.h"
 #include "backends/escl-xml.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <curl/curl.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 #include <sane/sane.h>
 
 #include "backends/backend.h"
-#include "scand/page.h"
+#include "scand/base/page.h"
 
 G_BEGIN_DECLS
 

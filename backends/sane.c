@@ -26,7 +26,7 @@
 #include "backends/backend-private.h"
 #include "backends/sane-private.h"
 #include "backends/sane.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <sane/saneopts.h>
 #include <math.h>

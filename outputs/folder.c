@@ -1,8 +1,8 @@
 #include "outputs/folder.h"
 #include "outputs/output-private.h"
-#include "scand/error.h"
-#include "scand/fault.h"
-#include "scand/fs.h"
+#include "scand/base/error.h"
+#include "scand/base/fault.h"
+#include "scand/base/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -16,8 +16,8 @@
 #include "outputs/graph-private.h"
 #include "outputs/m365-auth.h"
 #include "outputs/output-private.h"
-#include "scand/error.h"
-#include "scand/fault.h"
+#include "scand/base/error.h"
+#include "scand/base/fault.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* Microsoft identity platform tokens and the Graph HTTPS helper (see m365-auth.h). */
 #include "outputs/m365-auth.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <string.h>
 #include <curl/curl.h>

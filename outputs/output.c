@@ -1,6 +1,6 @@
 #include "outputs/output-private.h"
 
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
 #pragma once
 
 #include <glib.h>
-#include "scand/config.h"
+#include "scand/base/config.h"
 
 G_BEGIN_DECLS
 

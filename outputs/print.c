@@ -8,8 +8,8 @@
  * mid-send) is cancelled and replaced. */
 #include "outputs/output-private.h"
 #include "outputs/print-private.h"
-#include "scand/error.h"
-#include "scand/fault.h"
+#include "scand/base/error.h"
+#include "scand/base/fault.h"
 
 #include <cups/cups.h>
 #include <errno.h>

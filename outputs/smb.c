@@ -14,8 +14,8 @@
  * take turns: each runs with its own context under smb_lock. */
 #include "outputs/smb-private.h"
 #include "outputs/output-private.h"
-#include "scand/error.h"
-#include "scand/fault.h"
+#include "scand/base/error.h"
+#include "scand/base/fault.h"
 
 #include <errno.h>
 #include <fcntl.h>

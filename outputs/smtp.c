@@ -12,7 +12,7 @@
  * crash between the server's "250" and the state write is recognisable. */
 #include "outputs/output-private.h"
 #include "outputs/m365-auth.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <string.h>
 #include <sys/stat.h>

@@ -12,8 +12,8 @@
 #include "outputs/folder.h"
 #include "outputs/output-private.h"
 #include "outputs/usb-private.h"
-#include "scand/error.h"
-#include "scand/fs.h"
+#include "scand/base/error.h"
+#include "scand/base/fs.h"
 
 #include <blkid.h>
 #include <errno.h>

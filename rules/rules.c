@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "rules/template.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 void scand_route_free(ScandRoute *route) {
   if (!route)

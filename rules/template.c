@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #define TEMPLATE_MAX_NAME 1024
 #define TEMPLATE_MAX_COMPONENT 255

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "rules/rules.h"
-#include "scand/config.h"
+#include "scand/base/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,8 +9,8 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "scand/image-private.h"
-#include "scand/image.h"
+#include "scand/base/image-private.h"
+#include "scand/base/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "scand/pdf-merge.h"
+#include "scand/core/pdf-merge.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

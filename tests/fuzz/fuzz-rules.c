@@ -9,7 +9,7 @@
 
 #include "rules/rules.h"
 #include "rules/template.h"
-#include "scand/config.h"
+#include "scand/base/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 # The SMB output survives SIGKILL at each step of a delivery (SCAND_FAULT, see
-# scand/fault.h): after the upload, after the chosen name is recorded, after
+# scand/base/fault.h): after the upload, after the chosen name is recorded, after
 # the rename. `scand resume` then leaves exactly one copy under the right name
 # and no temporary file on a real smbd.
 . "$SCAND_SRCDIR/tests/lib/common.sh"

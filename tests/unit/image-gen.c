@@ -10,7 +10,7 @@
 #include <png.h>
 #include <tiffio.h>
 
-#include "scand/image-private.h"
+#include "scand/base/image-private.h"
 
 guint8
 image_gen_sample(int x, int y, int c)

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <glib.h>
-#include "scand/page.h"
+#include "scand/base/page.h"
 
 G_BEGIN_DECLS
 

@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 
 #include "outputs/output.h"
-#include "scand/config-private.h"
-#include "scand/config.h"
-#include "scand/error.h"
+#include "scand/base/config-private.h"
+#include "scand/base/config.h"
+#include "scand/base/error.h"
 
 /* Writes dir/rel (making parents) with mode; returns the path. */
 static char *write_file(const char *dir, const char *rel, const char *text, int mode) {

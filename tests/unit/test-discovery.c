@@ -2,7 +2,7 @@
  * building with IPv6 scopes, merging entries of one device, CUPS probe
  * candidates. */
 #include "backends/discovery-private.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <curl/curl.h>
 #include <string.h>

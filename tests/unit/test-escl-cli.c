@@ -3,7 +3,7 @@
  * exit status can be checked; its arguments come through the environment. */
 #include "backends/backend.h"
 #include "backends/escl-private.h"
-#include "scand/cli.h"
+#include "scand/cli/cli.h"
 #include "escl-sim-helper.h"
 
 #include <openssl/pem.h>

@@ -8,7 +8,7 @@
 #include "backends/backend.h"
 #include "backends/escl-private.h"
 #include "backends/escl.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <curl/curl.h>
 #include <net/if.h>

@@ -5,9 +5,9 @@
 #include <glib/gstdio.h>
 
 #include "image-gen.h"
-#include "scand/error.h"
-#include "scand/image-private.h"
-#include "scand/image.h"
+#include "scand/base/error.h"
+#include "scand/base/image-private.h"
+#include "scand/base/image.h"
 
 typedef struct {
   char *dir;

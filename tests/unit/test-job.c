@@ -1,11 +1,11 @@
 /* Jobs and the spool: durable pages, locking, the jam policy, resume. */
 #include "backends/backend-private.h"
-#include "scand/error.h"
-#include "scand/fs.h"
-#include "scand/job-private.h"
-#include "scand/job-run.h"
-#include "scand/job.h"
-#include "scand/page.h"
+#include "scand/base/error.h"
+#include "scand/base/fs.h"
+#include "scand/core/job-private.h"
+#include "scand/core/job-run.h"
+#include "scand/core/job.h"
+#include "scand/base/page.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

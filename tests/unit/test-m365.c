@@ -6,7 +6,7 @@
  * and graph-*.py. */
 #include "outputs/graph-private.h"
 #include "outputs/m365-auth.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <string.h>
 #include <json-glib/json-glib.h>

@@ -9,10 +9,10 @@
 #include <glib/gstdio.h>
 
 #include "image-gen.h"
-#include "scand/error.h"
-#include "scand/pdf-merge.h"
-#include "scand/fs.h"
-#include "scand/pdf.h"
+#include "scand/base/error.h"
+#include "scand/core/pdf-merge.h"
+#include "scand/base/fs.h"
+#include "scand/core/pdf.h"
 
 /* Pages are 30x30 pixels at 10 dpi: 3 inches square, 30x30 pixels again when
  * pdftoppm renders them at 10 dpi. */

@@ -10,11 +10,11 @@
 
 #include "image-gen.h"
 #include "scand-build.h"
-#include "scand/error.h"
-#include "scand/image-private.h"
-#include "scand/pdf-private.h"
-#include "scand/fs.h"
-#include "scand/pdf.h"
+#include "scand/base/error.h"
+#include "scand/base/image-private.h"
+#include "scand/core/pdf-private.h"
+#include "scand/base/fs.h"
+#include "scand/core/pdf.h"
 
 typedef struct {
   char *dir;

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "rules/rules.h"
-#include "scand/config.h"
-#include "scand/error.h"
+#include "scand/base/config.h"
+#include "scand/base/error.h"
 
 static const char rules_conf[] =
   "[output share]\n"                       /* 1 */

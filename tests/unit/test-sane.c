@@ -2,7 +2,7 @@
  * at data/sane, whose dll.conf loads only `test`: devices test:0 and test:1). */
 #include "backends/backend.h"
 #include "backends/sane-private.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <gio/gio.h>
 #include <math.h>

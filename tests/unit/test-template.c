@@ -4,7 +4,7 @@
 
 #include "rules/rules.h"
 #include "rules/template.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 static GDateTime *fixed_time(void) {
   g_autoptr(GTimeZone) utc = g_time_zone_new_utc();

@@ -1,7 +1,7 @@
 /* The USB output's pure parts: reading mountinfo, choosing candidate mounts,
  * and checking the subdir key. */
 #include "outputs/usb-private.h"
-#include "scand/error.h"
+#include "scand/base/error.h"
 
 #include <string.h>
 #include <sys/stat.h>

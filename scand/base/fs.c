@@ -1,0 +1,145 @@
+#include "scand/base/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+gboolean scand_fs_error_errno(GError **error, int errsv, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  g_autofree char *what = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "%s: %s", what, g_strerror(errsv));
+  /* Callers that classify failures look at errno right after. */
+  errno = errsv;
+  return FALSE;
+}
+
+static gboolean fsync_fd_path(const char *path, int flags, GError **error) {
+  int fd = open(path, flags | O_CLOEXEC);
+  if (fd < 0)
+    return scand_fs_error_errno(error, errno, "cannot open %s", path);
+  /* Some file systems (e.g. network ones) refuse fsync on directories; that is
+   * not a reason to fail a delivery. */
+  if (fsync(fd) < 0 && errno != EINVAL && errno != ENOTSUP) {
+    int errsv = errno;
+    close(fd);
+    return scand_fs_error_errno(error, errsv, "cannot fsync %s", path);
+  }
+  close(fd);
+  return TRUE;
+}
+
+gboolean scand_fs_fsync_dir(const char *dir, GError **error) {
+  return fsync_fd_path(dir, O_RDONLY | O_DIRECTORY, error);
+}
+
+gboolean scand_fs_fsync_path(const char *path, GError **error) {
+  return fsync_fd_path(path, O_RDONLY, error);
+}
+
+gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mode_t mode, GError **error) {
+  g_autofree char *tmp = g_strdup_printf("%s.tmp-%d", path, (int) getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0)
+    return scand_fs_error_errno(error, errno, "cannot create %s", tmp);
+  const char *p = data;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      int errsv = errno;
+      close(fd);
+      unlink(tmp);
+      return scand_fs_error_errno(error, errsv, "cannot write %s", tmp);
+    }
+    p += n;
+    len -= (gsize) n;
+  }
+  if (fsync(fd) < 0) {
+    int errsv = errno;
+    close(fd);
+    unlink(tmp);
+    return scand_fs_error_errno(error, errsv, "cannot fsync %s", tmp);
+  }
+  if (close(fd) < 0) {
+    int errsv = errno;
+    unlink(tmp);
+    return scand_fs_error_errno(error, errsv, "cannot close %s", tmp);
+  }
+  if (rename(tmp, path) < 0) {
+    int errsv = errno;
+    unlink(tmp);
+    return scand_fs_error_errno(error, errsv, "cannot rename %s to %s", tmp, path);
+  }
+  g_autofree char *dir = g_path_get_dirname(path);
+  return scand_fs_fsync_dir(dir, error);
+}
+
+gboolean scand_fs_mkdir_p(const char *dir, mode_t mode, GError **error) {
+  struct stat st;
+  if (stat(dir, &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY, "%s exists and is not a directory", dir);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (errno != ENOENT)
+    return scand_fs_error_errno(error, errno, "cannot stat %s", dir);
+  g_autofree char *parent = g_path_get_dirname(dir);
+  if (strcmp(parent, dir) != 0 && !scand_fs_mkdir_p(parent, mode, error))
+    return FALSE;
+  if (mkdir(dir, mode) < 0 && errno != EEXIST)
+    return scand_fs_error_errno(error, errno, "cannot create directory %s", dir);
+  return scand_fs_fsync_dir(parent, error);
+}
+
+gboolean scand_fs_commit(const char *tmp, const char *final, GError **error) {
+  if (!scand_fs_fsync_path(tmp, error))
+    return FALSE;
+  if (rename(tmp, final) < 0)
+    return scand_fs_error_errno(error, errno, "cannot rename %s to %s", tmp, final);
+  g_autofree char *dir = g_path_get_dirname(final);
+  return scand_fs_fsync_dir(dir, error);
+}
+
+gboolean scand_fs_rename_noreplace(const char *tmp, const char *final, GError **error) {
+  if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
+    return TRUE;
+  if (errno != EINVAL && errno != ENOSYS)
+    return scand_fs_error_errno(error, errno, "cannot rename %s to %s", tmp, final);
+  /* No RENAME_NOREPLACE here: link() fails with EEXIST just the same. */
+  if (link(tmp, final) == 0) {
+    unlink(tmp);
+    return TRUE;
+  }
+  if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP)
+    return scand_fs_error_errno(error, errno, "cannot rename %s to %s", tmp, final);
+  /* Neither (e.g. vfat): check, then rename. Only scand writes these names. */
+  if (access(final, F_OK) == 0)
+    return scand_fs_error_errno(error, EEXIST, "cannot rename %s to %s", tmp, final);
+  if (rename(tmp, final) < 0)
+    return scand_fs_error_errno(error, errno, "cannot rename %s to %s", tmp, final);
+  return TRUE;
+}
+
+void scand_fs_remove_tree(const char *path) {
+  g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+  if (d) {
+    const char *name;
+    while ((name = g_dir_read_name(d))) {
+      g_autofree char *child = g_build_filename(path, name, NULL);
+      if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+        scand_fs_remove_tree(child);
+      else
+        unlink(child);
+    }
+  }
+  rmdir(path);
+}

@@ -1,0 +1,238 @@
+/* `scand trust URI` pins an HTTPS eSCL device's certificate in the config;
+ * `scand status URI` shows what an eSCL device reports about itself. */
+#include "scand/cli/cli.h"
+#include "backends/escl.h"
+#include "scand/base/config.h"
+#include "scand/base/error.h"
+#include "scand/base/fs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* "escl:https://…" for any spelling the user gave. Newly allocated. */
+static char *normalize_uri(const char *uri) {
+  return g_str_has_prefix(uri, "escl:") ? g_strdup(uri) : g_strdup_printf("escl:%s", uri);
+}
+
+/* A config value without an inline "  # comment" (as scand's own config
+ * reader sees it). Newly allocated. */
+static char *value_without_comment(const char *raw) {
+  char *v = g_strdup(raw);
+  for (char *p = v; *p; p++)
+    if (*p == '#' && p > v && (p[-1] == ' ' || p[-1] == '\t')) {
+      *p = '\0';
+      break;
+    }
+  return g_strstrip(v);
+}
+
+/* Host part of "escl:http[s]://host[:port]/…" for a section name. Newly allocated. */
+static char *uri_host(const char *uri) {
+  const char *p = strstr(uri, "://");
+  p = p ? p + 3 : uri;
+  gsize n = strcspn(p, "/");
+  g_autofree char *authority = g_strndup(p, n);
+  if (authority[0] == '[') {
+    char *close = strchr(authority, ']');
+    if (close)
+      *close = '\0';
+    return g_strdup(authority + 1);
+  }
+  char *colon = strrchr(authority, ':');
+  if (colon)
+    *colon = '\0';
+  return g_strdup(*authority ? authority : "scanner");
+}
+
+static char *default_config_path(void) {
+  return g_build_filename(g_get_user_config_dir(), "scand", "scand.conf", NULL);
+}
+
+/* The [scanner NAME] group of keyfile whose device is uri, or NULL. Newly allocated. */
+static char *find_scanner_group(GKeyFile *kf, const char *uri) {
+  g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+  for (guint i = 0; groups[i]; i++) {
+    if (!g_str_has_prefix(groups[i], "scanner "))
+      continue;
+    g_autofree char *raw = g_key_file_get_value(kf, groups[i], "device", NULL);
+    if (!raw)
+      continue;
+    g_autofree char *device = value_without_comment(raw);
+    g_autofree char *norm = normalize_uri(device);
+    if (strcmp(device, uri) == 0 || strcmp(norm, uri) == 0)
+      return g_strdup(groups[i]);
+  }
+  return NULL;
+}
+
+static gboolean ask_yes(void) {
+  printf("Trust this certificate? [y/N] ");
+  fflush(stdout);
+  char line[64];
+  if (!fgets(line, sizeof line, stdin))
+    return FALSE;
+  g_strstrip(line);
+  return g_ascii_strcasecmp(line, "y") == 0 || g_ascii_strcasecmp(line, "yes") == 0;
+}
+
+/* Writes tls-pin (and device, for a new section) into the config file. */
+static gboolean store_pin(const char *path, const char *uri, const char *fingerprint, char **group_out,
+                          GError **error) {
+  g_autoptr(GKeyFile) kf = g_key_file_new();
+  g_autoptr(GError) local = NULL;
+  mode_t mode = 0644;
+  struct stat st;
+  if (stat(path, &st) == 0)
+    mode = st.st_mode & 07777;
+  if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_KEEP_COMMENTS | G_KEY_FILE_KEEP_TRANSLATIONS, &local)) {
+    if (!g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %s", path, local->message);
+      return FALSE;
+    }
+    g_clear_error(&local);
+  }
+  char *group = find_scanner_group(kf, uri);
+  if (!group) {
+    g_autofree char *host = uri_host(uri);
+    group = g_strdup_printf("scanner %s", host);
+    for (guint n = 2; g_key_file_has_group(kf, group); n++) {
+      g_free(group);
+      group = g_strdup_printf("scanner %s-%u", host, n);
+    }
+    g_key_file_set_value(kf, group, "device", uri);
+  }
+  g_key_file_set_value(kf, group, "tls-pin", fingerprint);
+  gsize len = 0;
+  g_autofree char *data = g_key_file_to_data(kf, &len, NULL);
+  g_autofree char *dir = g_path_get_dirname(path);
+  if (!scand_fs_mkdir_p(dir, 0755, error) || !scand_fs_write_atomic(path, data, len, mode, error)) {
+    g_free(group);
+    return FALSE;
+  }
+  *group_out = group;
+  return TRUE;
+}
+
+int scand_cli_trust(int argc, char **argv) {
+  gboolean yes = FALSE;
+  g_autofree char *config_path = NULL;
+  GOptionEntry entries[] = {
+    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Trust without asking", NULL },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Config file to write the pin into (default: ~/.config/scand/scand.conf)", "FILE" },
+    { NULL },
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new("URI");
+  g_option_context_set_summary(ctx, "Shows the certificate of an HTTPS eSCL scanner (escl:https://HOST/eSCL) and, once\n"
+                                    "confirmed, pins it as tls-pin in the scanner's [scanner] section.");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_autoptr(GError) error = NULL;
+  /* GOption names the program in --help: make it "scand trust". */
+  g_set_prgname("scand trust");
+  if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+    fprintf(stderr, "scand trust: %s (try scand trust --help)\n", error->message);
+    return 2;
+  }
+  if (argc != 2) {
+    fprintf(stderr, "scand trust: expected one device URI (escl:https://HOST/eSCL); see --help\n");
+    return 2;
+  }
+  g_autofree char *uri = normalize_uri(argv[1]);
+  if (!g_str_has_prefix(uri, "escl:https://")) {
+    fprintf(stderr, "scand trust: %s: only escl:https:// devices have a certificate to trust\n", uri);
+    return 2;
+  }
+  g_autoptr(ScandEsclCertificate) cert = scand_escl_fetch_certificate(uri, &error);
+  if (!cert) {
+    fprintf(stderr, "scand trust: %s\n", error->message);
+    return 1;
+  }
+  printf("Device:      %s\nSubject:     %s\nIssuer:      %s\nFingerprint: %s\n%s\n", uri, cert->subject, cert->issuer,
+         cert->fingerprint,
+         cert->trusted_by_ca ? "The system's certificate authorities already vouch for this certificate."
+                             : "No certificate authority vouches for it (self-signed or unknown issuer): compare the\n"
+                               "fingerprint with the one the device shows on its panel or web page.");
+  if (!yes && !ask_yes()) {
+    printf("Not trusted; nothing changed.\n");
+    return 1;
+  }
+  if (!config_path)
+    config_path = default_config_path();
+  g_autofree char *group = NULL;
+  if (!store_pin(config_path, uri, cert->fingerprint, &group, &error)) {
+    fprintf(stderr, "scand trust: %s\n", error->message);
+    return 1;
+  }
+  printf("Pinned %s as tls-pin of [%s] in %s\n", cert->fingerprint, group, config_path);
+  return 0;
+}
+
+/* The tls-pin configured for uri, or NULL. Newly allocated. */
+static char *configured_pin(const char *config_path, const char *uri) {
+  g_autoptr(GError) ignored = NULL;
+  g_autoptr(ScandConfig) config = scand_config_load(config_path, &ignored);
+  if (!config)
+    return NULL;
+  g_auto(GStrv) names = scand_config_list_sections(config, "scanner");
+  for (guint i = 0; names && names[i]; i++) {
+    const char *device = scand_config_get(config, "scanner", names[i], "device");
+    if (!device)
+      continue;
+    g_autofree char *norm = normalize_uri(device);
+    if (strcmp(norm, uri) == 0)
+      return g_strdup(scand_config_get(config, "scanner", names[i], "tls-pin"));
+  }
+  return NULL;
+}
+
+int scand_cli_status(int argc, char **argv) {
+  g_autofree char *config_path = NULL;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Config file (for the device's tls-pin)", "FILE" },
+    { NULL },
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new("URI");
+  g_option_context_set_summary(ctx, "Shows what an eSCL scanner (escl:http[s]://HOST/eSCL) reports: its state, its\n"
+                                    "feeder's state and its recent jobs.");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_autoptr(GError) error = NULL;
+  /* GOption names the program in --help: make it "scand status". */
+  g_set_prgname("scand status");
+  if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+    fprintf(stderr, "scand status: %s (try scand status --help)\n", error->message);
+    return 2;
+  }
+  if (argc != 2) {
+    fprintf(stderr, "scand status: expected one device URI (escl:http[s]://HOST/eSCL); see --help\n");
+    return 2;
+  }
+  g_autofree char *uri = normalize_uri(argv[1]);
+  g_autofree char *pin = configured_pin(config_path, uri);
+  ScandOpenOptions options = { .tls_pin = pin };
+  ScandEsclStatus st;
+  if (!scand_escl_get_status(uri, &options, &st, &error)) {
+    fprintf(stderr, "scand status: %s\n", error->message);
+    return 1;
+  }
+  printf("Device:  %s\nState:   %s\nFeeder:  %s", uri, scand_device_state_to_string(st.state),
+         scand_escl_adf_state_to_string(st.adf_state));
+  if (st.adf_state_word)
+    printf(" (%s)", st.adf_state_word);
+  printf("\n");
+  if (st.jobs->len == 0)
+    printf("Jobs:    none\n");
+  for (guint i = 0; i < st.jobs->len; i++) {
+    const ScandEsclJob *job = &g_array_index(st.jobs, ScandEsclJob, i);
+    printf("%s %s  %s", i == 0 ? "Jobs:   " : "        ", job->uri ? job->uri : "?", job->state ? job->state : "?");
+    if (job->images_completed >= 0)
+      printf("  %d image%s", job->images_completed, job->images_completed == 1 ? "" : "s");
+    if (job->images_to_transfer > 0)
+      printf(" (%d to transfer)", job->images_to_transfer);
+    if (job->reason)
+      printf("  %s", job->reason);
+    printf("\n");
+  }
+  scand_escl_status_clear(&st);
+  return 0;
+}

@@ -1,0 +1,518 @@
+#include "scand/core/job-run.h"
+#include "scand/base/error.h"
+#include "scand/base/fault.h"
+#include "scand/core/job-private.h"
+#include "scand/core/pdf-merge.h"
+#include "scand/core/pdf.h"
+#include "outputs/output.h"
+#include "rules/rules.h"
+#include "rules/template.h"
+
+#include <string.h>
+#include <unistd.h>
+
+/* A sink that counts bytes for progress and forwards to the job's sink. */
+typedef struct {
+  ScandPageSink sink;
+  ScandPageSink *inner;
+  ScandJobProgressFunc progress;
+  gpointer user_data;
+  guint page;
+  guint64 bytes;
+  gint64 last_report;
+} ProgressSink;
+
+static gboolean progress_begin(ScandPageSink *sink, const ScandPageHeader *header, GError **error) {
+  ProgressSink *p = (ProgressSink *) sink;
+  p->page++;
+  p->bytes = 0;
+  p->last_report = 0;
+  if (p->progress)
+    p->progress("scanning", p->page, 0, p->user_data);
+  return p->inner->begin(p->inner, header, error);
+}
+
+static gboolean progress_write(ScandPageSink *sink, const void *data, gsize len, GError **error) {
+  ProgressSink *p = (ProgressSink *) sink;
+  p->bytes += len;
+  gint64 now = g_get_monotonic_time();
+  if (p->progress && now - p->last_report > G_USEC_PER_SEC / 2) {
+    p->last_report = now;
+    p->progress("scanning", p->page, p->bytes, p->user_data);
+  }
+  return p->inner->write(p->inner, data, len, error);
+}
+
+static gboolean progress_end(ScandPageSink *sink, GError **error) {
+  ProgressSink *p = (ProgressSink *) sink;
+  if (!p->inner->end(p->inner, error))
+    return FALSE;
+  if (p->progress)
+    p->progress("page-saved", p->page, p->bytes, p->user_data);
+  return TRUE;
+}
+
+static void progress_abort(ScandPageSink *sink) {
+  ProgressSink *p = (ProgressSink *) sink;
+  p->page--;
+  p->inner->abort(p->inner);
+}
+
+gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandScanSettings *settings,
+                            ScandJobProgressFunc progress, gpointer user_data, GError **error) {
+  ProgressSink ps = {
+    .sink = { progress_begin, progress_write, progress_end, progress_abort },
+    .inner = scand_job_get_page_sink(job),
+    .progress = progress,
+    .user_data = user_data,
+  };
+  g_autoptr(GError) scan_error = NULL;
+  ScandScanSettings effective = *settings;
+  gboolean ok = scand_scanner_start(scanner, settings, &effective, &scan_error);
+  if (ok) {
+    scand_job_set_int(job, "resolution", effective.resolution);
+    for (;;) {
+      gboolean got_page = FALSE;
+      if (!scand_scanner_read_page(scanner, &ps.sink, &got_page, &scan_error)) {
+        ok = FALSE;
+        break;
+      }
+      if (!got_page)
+        break;
+    }
+  }
+  guint pages = scand_job_count_pages(job);
+  if (pages == 0) {
+    /* Nothing was accepted, so there is nothing to keep. */
+    g_autoptr(GError) rm_error = NULL;
+    scand_job_remove(job, &rm_error);
+    if (!ok) {
+      g_propagate_error(error, g_steal_pointer(&scan_error));
+      return FALSE;
+    }
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: the scan produced no page", scand_scanner_get_uri(scanner));
+    return FALSE;
+  }
+  scand_job_set_int(job, "pages", pages);
+  if (!ok) {
+    g_autofree char *why = g_strdup_printf("interrupted after page %u: %s", pages, scan_error->message);
+    scand_job_set(job, "interrupted", why);
+  }
+  g_autoptr(GError) save_error = NULL;
+  if (!scand_job_set_stage(job, SCAND_JOB_SCANNED, &save_error)) {
+    if (!ok)
+      g_prefix_error(&scan_error, "%s; ", save_error->message);
+    g_propagate_error(error, ok ? g_steal_pointer(&save_error) : g_steal_pointer(&scan_error));
+    return FALSE;
+  }
+  scand_fault_point("scan-finished");
+  if (!ok) {
+    g_propagate_error(error, g_steal_pointer(&scan_error));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean job_flag(ScandJob *job, const char *key) {
+  const char *v = scand_job_get(job, key);
+  return v && (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0);
+}
+
+static char *job_expand_name(ScandJob *job, guint pages, GError **error) {
+  const char *tmpl = scand_job_get(job, "template");
+  if (!tmpl)
+    tmpl = "scan-{date:%Y-%m-%d}-{time:%H%M%S}.pdf";
+  const char *created = scand_job_get(job, "created");
+  g_autoptr(GDateTime) utc = created ? g_date_time_new_from_iso8601(created, NULL) : NULL;
+  if (!utc)
+    utc = g_date_time_new_now_utc();
+  g_autoptr(GDateTime) local = g_date_time_to_local(utc);
+  ScandTemplateFacts facts = {
+    .time = local,
+    .device = scand_job_get(job, "device-name"),
+    .profile = scand_job_get(job, "profile"),
+    .source = scand_job_get(job, "source"),
+    .job = scand_job_get_id(job),
+    .pages = pages,
+    .seq = (guint) scand_job_get_int(job, "seq", 0),
+  };
+  return scand_template_expand(tmpl, &facts, error);
+}
+
+static gboolean is_pdf_page(const char *path) {
+  return g_str_has_suffix(path, ".pdf");
+}
+
+/* Image pages through libhpdf into one PDF. */
+static gboolean assemble_images(GPtrArray *pages, guint from, guint to, const ScandPdfOptions *options, double dpi,
+                                const char *out, const char *job_id, GError **error) {
+  g_autoptr(ScandPdf) pdf = scand_pdf_new(options, error);
+  if (!pdf)
+    return FALSE;
+  for (guint i = from; i < to; i++)
+    if (!scand_pdf_add_file(pdf, pages->pdata[i], dpi, error)) {
+      g_prefix_error(error, "job %s: ", job_id);
+      return FALSE;
+    }
+  return scand_pdf_save(pdf, out, error);
+}
+
+/* document.pdf from the job's pages. Devices that send PDF pages (some eSCL
+ * scanners offer nothing else) get them merged by pages, untouched; runs of
+ * image pages between them are assembled first. */
+static gboolean assemble_pages(ScandJob *job, GPtrArray *pages, const ScandPdfOptions *options, double dpi,
+                               GError **error) {
+  const char *id = scand_job_get_id(job);
+  gboolean any_pdf = FALSE;
+  for (guint i = 0; i < pages->len; i++)
+    any_pdf |= is_pdf_page(pages->pdata[i]);
+  if (!any_pdf)
+    return assemble_images(pages, 0, pages->len, options, dpi, scand_job_get_pdf_path(job), id, error);
+  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < pages->len;) {
+    if (is_pdf_page(pages->pdata[i])) {
+      g_ptr_array_add(parts, g_strdup(pages->pdata[i++]));
+      continue;
+    }
+    guint end = i;
+    while (end < pages->len && !is_pdf_page(pages->pdata[end]))
+      end++;
+    g_autofree char *part = g_strdup_printf("%s/images-%04u.pdf", scand_job_get_dir(job), i + 1);
+    if (!assemble_images(pages, i, end, options, dpi, part, id, error))
+      return FALSE;
+    g_ptr_array_add(parts, g_steal_pointer(&part));
+    i = end;
+  }
+  g_ptr_array_add(parts, NULL);
+  if (!scand_pdf_concatenate((const char *const *) parts->pdata, scand_job_get_pdf_path(job), error)) {
+    g_prefix_error(error, "job %s: ", id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
+  g_autoptr(GPtrArray) pages = scand_page_list(scand_job_get_dir(job), error);
+  if (!pages)
+    return FALSE;
+  if (pages->len == 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "job %s has no pages to assemble", scand_job_get_id(job));
+    return FALSE;
+  }
+  const char *created = scand_job_get(job, "created");
+  g_autoptr(GDateTime) when = created ? g_date_time_new_from_iso8601(created, NULL) : NULL;
+  ScandPdfOptions options = {
+    .raw_mode = job_flag(job, "lossless") ? SCAND_PDF_RAW_FLATE : SCAND_PDF_RAW_JPEG,
+    .jpeg_quality = (int) scand_job_get_int(job, "jpeg-quality", 0),
+    .pdfa = job_flag(job, "pdfa"),
+    .title = scand_job_get(job, "title"),
+    .created = when,
+    .default_dpi = (double) scand_job_get_int(job, "resolution", 0),
+    .scratch_dir = scand_job_get_dir(job),
+  };
+  double dpi = (double) scand_job_get_int(job, "resolution", 0);
+  if (!assemble_pages(job, pages, &options, dpi, error))
+    return FALSE;
+  scand_fault_point("pdf-written");
+  g_autofree char *name = job_expand_name(job, pages->len, error);
+  if (!name)
+    return FALSE;
+  scand_job_set(job, "name", name);
+  scand_job_set_int(job, "pages", pages->len);
+  if (!scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, error))
+    return FALSE;
+  scand_fault_point("job-assembled");
+  return TRUE;
+}
+
+static gint64 retry_min = 30, retry_max = 3600, retry_max_age = 7 * 24 * 3600;
+
+void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds, gint64 max_age_seconds) {
+  retry_min = MAX(min_seconds, 1);
+  retry_max = MAX(max_seconds, retry_min);
+  retry_max_age = max_age_seconds;
+}
+
+/* retry-min, doubling per attempt up to retry-max (30 s … 1 h by default),
+ * with ±20 % jitter so that many queued jobs do not hit a server that comes
+ * back all at the same second. */
+static gint64 retry_delay(gint64 attempts, gint64 retry_after) {
+  if (retry_after > 0)
+    return retry_after;
+  gint64 delay = retry_min;
+  for (gint64 i = 1; i < attempts && delay < retry_max; i++)
+    delay *= 2;
+  delay = MIN(delay, retry_max);
+  return delay + g_random_int_range((gint32) (-delay / 5), (gint32) (delay / 5) + 1);
+}
+
+/* Tries destination i once and records the outcome. */
+static ScandDeliveryResult deliver_one(ScandJob *job, guint i, GPtrArray *messages, GError **error) {
+  ScandDelivery *d = scand_job_get_delivery(job, i);
+  const char *type = scand_delivery_get_config(d, "type");
+  const ScandOutputDriver *driver = scand_output_driver_find(type);
+  g_autoptr(GError) local = NULL;
+  ScandDeliveryResult result;
+  if (!driver) {
+    g_set_error(&local, SCAND_ERROR, SCAND_ERROR_INVAL, "output %s: unknown type \"%s\"",
+                scand_job_get_destination_name(job, i), type ? type : "");
+    result = SCAND_DELIVERY_FAILED;
+  } else {
+    scand_job_set_retry_after(job, i, 0);
+    result = driver->deliver(d, &local);
+  }
+  ScandDestState new_state = result == SCAND_DELIVERY_DONE    ? SCAND_DEST_DONE
+                             : result == SCAND_DELIVERY_RETRY ? SCAND_DEST_RETRY
+                                                              : SCAND_DEST_FAILED;
+  if (result != SCAND_DELIVERY_DONE && !local)
+    g_set_error(&local, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s: delivery failed",
+                scand_job_get_destination_name(job, i));
+  g_autofree char *group = g_strdup_printf("dest %u", i);
+  gint64 first = g_key_file_get_int64(job->state, group, "first-attempt", NULL);
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+  if (new_state == SCAND_DEST_RETRY && retry_max_age > 0 && first > 0 && now - first >= retry_max_age) {
+    /* Retrying forever hides a destination that is gone for good. */
+    g_prefix_error(&local, "gave up after %" G_GINT64_FORMAT " h of retrying: ", (now - first) / 3600);
+    new_state = SCAND_DEST_FAILED;
+    result = SCAND_DELIVERY_FAILED;
+  }
+  if (new_state == SCAND_DEST_RETRY) {
+    gint64 attempts = scand_job_get_destination_attempts(job, i) + 1;
+    gint64 retry_after = g_key_file_get_int64(job->state, group, "retry-after", NULL);
+    g_key_file_set_int64(job->state, group, "next-attempt",
+                         g_get_real_time() / G_USEC_PER_SEC + retry_delay(attempts, retry_after));
+  }
+  if (!scand_job_set_destination_result(job, i, new_state, local ? local->message : NULL, error))
+    return SCAND_DELIVERY_RETRY;
+  if (result == SCAND_DELIVERY_DONE)
+    scand_fault_point("delivery-recorded");
+  else if (messages)
+    g_ptr_array_add(messages, g_strdup(local->message));
+  return result;
+}
+
+/* Whether destination i has failed long or often enough for the rule's
+ * fallback. A destination that failed for good qualifies at once; one that is
+ * retrying only once the policy says so — never before. */
+static gboolean fallback_due(ScandJob *job, guint i) {
+  ScandDestState state = scand_job_get_destination_state(job, i);
+  if (state == SCAND_DEST_FAILED)
+    return TRUE;
+  if (state != SCAND_DEST_RETRY)
+    return FALSE;
+  gint64 after = g_key_file_get_int64(job->state, "fallback", "after", NULL);
+  gint64 attempts = g_key_file_get_int64(job->state, "fallback", "attempts", NULL);
+  g_autofree char *group = g_strdup_printf("dest %u", i);
+  gint64 first = g_key_file_get_int64(job->state, group, "first-attempt", NULL);
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+  return (attempts > 0 && scand_job_get_destination_attempts(job, i) >= attempts) ||
+         (after > 0 && first > 0 && now - first >= after);
+}
+
+/* Adds the rule's fallback as a destination, once, when a primary one is due. */
+static gboolean maybe_add_fallback(ScandJob *job, GError **error) {
+  if (!g_key_file_has_group(job->state, "fallback") ||
+      g_key_file_get_boolean(job->state, "fallback", "used", NULL))
+    return FALSE;
+  gboolean due = FALSE;
+  for (guint i = 0; i < scand_job_get_n_destinations(job); i++)
+    due |= fallback_due(job, i);
+  if (!due)
+    return FALSE;
+  g_autoptr(GHashTable) config = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_auto(GStrv) keys = g_key_file_get_keys(job->state, "fallback", NULL, NULL);
+  for (guint k = 0; keys && keys[k]; k++)
+    if (g_str_has_prefix(keys[k], "config."))
+      g_hash_table_insert(config, g_strdup(keys[k] + strlen("config.")),
+                          g_key_file_get_string(job->state, "fallback", keys[k], NULL));
+  g_autofree char *name = g_key_file_get_string(job->state, "fallback", "output", NULL);
+  g_key_file_set_boolean(job->state, "fallback", "used", TRUE);
+  g_key_file_set_integer(job->state, "fallback", "index", (int) scand_job_get_n_destinations(job));
+  return scand_job_add_destination(job, name, config, error) && scand_job_save(job, error);
+}
+
+ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GError **error) {
+  if (scand_job_get_n_destinations(job) == 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "job %s has no destination", scand_job_get_id(job));
+    return SCAND_DELIVERY_FAILED;
+  }
+  for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
+    ScandDestState state = scand_job_get_destination_state(job, i);
+    if (state == SCAND_DEST_DONE || state == SCAND_DEST_SUPERSEDED)
+      continue;
+    deliver_one(job, i, messages, error);
+    if (error && *error)
+      return SCAND_DELIVERY_RETRY;
+    /* The fallback goes to the end of the list, so this loop reaches it. */
+    g_autoptr(GError) local = NULL;
+    if (!maybe_add_fallback(job, &local) && local) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return SCAND_DELIVERY_RETRY;
+    }
+  }
+  /* A delivered fallback stands in for the destinations it replaced. */
+  if (g_key_file_get_boolean(job->state, "fallback", "used", NULL)) {
+    guint fb = (guint) g_key_file_get_integer(job->state, "fallback", "index", NULL);
+    if (fb < scand_job_get_n_destinations(job) && scand_job_get_destination_state(job, fb) == SCAND_DEST_DONE) {
+      for (guint i = 0; i < fb; i++) {
+        ScandDestState state = scand_job_get_destination_state(job, i);
+        if (state == SCAND_DEST_RETRY || state == SCAND_DEST_FAILED) {
+          g_autofree char *group = g_strdup_printf("dest %u", i);
+          g_key_file_set_string(job->state, group, "state", scand_dest_state_to_string(SCAND_DEST_SUPERSEDED));
+        }
+      }
+      if (!scand_job_save(job, error))
+        return SCAND_DELIVERY_RETRY;
+    }
+  }
+  gboolean any_failed = FALSE, any_retry = FALSE;
+  for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
+    ScandDestState state = scand_job_get_destination_state(job, i);
+    any_failed |= state == SCAND_DEST_FAILED;
+    any_retry |= state == SCAND_DEST_RETRY || state == SCAND_DEST_PENDING;
+  }
+  if (any_retry)
+    return SCAND_DELIVERY_RETRY;
+  if (any_failed) {
+    if (!scand_job_set_stage(job, SCAND_JOB_FAILED, error))
+      return SCAND_DELIVERY_RETRY;
+    return SCAND_DELIVERY_FAILED;
+  }
+  /* Every destination is recorded done, so removing the job is the last step:
+   * a crash before it only makes the next start remove it. */
+  scand_fault_point("job-done");
+  g_autoptr(GError) rm_error = NULL;
+  if (!scand_job_remove(job, &rm_error) && messages)
+    g_ptr_array_add(messages, g_strdup(rm_error->message));
+  return SCAND_DELIVERY_DONE;
+}
+
+ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GError **error) {
+  switch (scand_job_get_stage(job)) {
+  case SCAND_JOB_SCANNING: {
+    /* The process that scanned is gone; its scanner session with it. Keep what
+     * it saved. */
+    guint pages = scand_job_count_pages(job);
+    if (pages == 0) {
+      scand_job_remove(job, NULL);
+      return SCAND_DELIVERY_DONE;
+    }
+    if (!scand_job_get(job, "interrupted")) {
+      g_autofree char *why = g_strdup_printf("scanning stopped unexpectedly after page %u", pages);
+      scand_job_set(job, "interrupted", why);
+    }
+    if (!scand_job_set_stage(job, SCAND_JOB_SCANNED, error))
+      return SCAND_DELIVERY_RETRY;
+  }
+    /* fall through */
+  case SCAND_JOB_SCANNED:
+    if (!scand_job_run_assemble(job, error))
+      return SCAND_DELIVERY_FAILED;
+    /* fall through */
+  case SCAND_JOB_ASSEMBLED:
+    return scand_job_run_deliver(job, messages, error);
+  case SCAND_JOB_DONE:
+    scand_job_remove(job, NULL);
+    return SCAND_DELIVERY_DONE;
+  case SCAND_JOB_FAILED:
+    return SCAND_DELIVERY_FAILED;
+  }
+  return SCAND_DELIVERY_FAILED;
+}
+
+static gboolean job_retry_due(ScandJob *job) {
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+  for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
+    if (scand_job_get_destination_state(job, i) != SCAND_DEST_RETRY)
+      continue;
+    g_autofree char *group = g_strdup_printf("dest %u", i);
+    gint64 next = g_key_file_get_int64(job->state, group, "next-attempt", NULL);
+    if (next > now)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messages, guint *failed) {
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) ids = scand_spool_list_jobs(spool, &error);
+  if (!ids) {
+    if (messages)
+      g_ptr_array_add(messages, g_strdup(error->message));
+    return 0;
+  }
+  guint left = 0, n_failed = 0;
+  for (guint i = 0; ids[i]; i++) {
+    g_autoptr(GError) local = NULL;
+    g_autoptr(ScandJob) job = scand_job_open(spool, ids[i], &local);
+    if (!job) {
+      if (!g_error_matches(local, SCAND_ERROR, SCAND_ERROR_BUSY) && messages)
+        g_ptr_array_add(messages, g_strdup(local->message));
+      continue;
+    }
+    if (scand_job_get_stage(job) == SCAND_JOB_FAILED) {
+      n_failed++;
+      continue;
+    }
+    if (!force && !job_retry_due(job)) {
+      left++;
+      continue;
+    }
+    ScandDeliveryResult r = scand_job_run_resume(job, messages, &local);
+    if (local && messages)
+      g_ptr_array_add(messages, g_strdup_printf("job %s: %s", ids[i], local->message));
+    if (r == SCAND_DELIVERY_RETRY)
+      left++;
+    else if (r == SCAND_DELIVERY_FAILED)
+      n_failed++;
+  }
+  if (failed)
+    *failed = n_failed;
+  return left;
+}
+
+gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRoute *route, const char *const *to,
+                               GError **error) {
+  g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+  if (to && to[0])
+    g_strv_builder_addv(names, (const char **) to);
+  else if (route && route->deliver)
+    g_strv_builder_addv(names, (const char **) route->deliver);
+  g_auto(GStrv) list = g_strv_builder_end(names);
+  for (guint i = 0; list[i]; i++) {
+    const char *target = list[i];
+    g_autofree char *default_dir = NULL;
+    if (strcmp(target, "(default)") == 0) {
+      /* The built-in default: ~/Scans if the user made it, else ./scans. */
+      g_autofree char *home_scans = g_build_filename(g_get_home_dir(), "Scans", NULL);
+      default_dir = g_file_test(home_scans, G_FILE_TEST_IS_DIR) ? g_steal_pointer(&home_scans) : g_strdup("scans");
+      target = default_dir;
+    }
+    g_autofree char *name = NULL;
+    g_autoptr(GHashTable) output = scand_output_resolve(config, target, &name, error);
+    if (!output || !scand_job_add_destination(job, name, output, error))
+      return FALSE;
+  }
+  if (route && route->rule)
+    scand_job_set(job, "rule", route->rule);
+  if (route && route->fallback && !(to && to[0])) {
+    g_autofree char *name = NULL;
+    g_autoptr(GHashTable) output = scand_output_resolve(config, route->fallback, &name, error);
+    if (!output ||
+        !scand_job_set_fallback(job, name, output, route->fallback_after, route->fallback_attempts, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+void scand_job_list_delivered(ScandJob *job, GPtrArray *places) {
+  for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
+    if (scand_job_get_destination_state(job, i) != SCAND_DEST_DONE)
+      continue;
+    ScandDelivery *d = scand_job_get_delivery(job, i);
+    const char *where = scand_delivery_get_state(d, "delivered");
+    g_ptr_array_add(places, where ? g_strdup(where)
+                                  : g_strdup_printf("%s: %s", scand_job_get_destination_name(job, i),
+                                                    scand_delivery_get_name(d)));
+  }
+}

@@ -1,0 +1,65 @@
+/* Moving a job through its stages: scan → assemble → deliver, and resuming a
+ * job that a crash or a reboot interrupted at any point. */
+#pragma once
+
+#include <glib.h>
+#include "backends/backend.h"
+#include "rules/rules.h"
+#include "scand/core/job.h"
+#include "scand/core/spool.h"
+
+G_BEGIN_DECLS
+
+/* Called while pages arrive (page is 1-based, bytes so far of that page) and at
+ * each stage ("scanning", "assembling", "delivering", "done"). */
+typedef void (*ScandJobProgressFunc)(const char *stage, guint page, guint64 bytes, gpointer user_data);
+
+/* Gives the job its destinations: to (command-line --to, overrides the rule)
+ * or the route's deliver list, and the route's fallback. "(default)" is the
+ * built-in folder (~/Scans if it exists, else ./scans). Memory only: the
+ * caller saves. */
+gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRoute *route, const char *const *to,
+                               GError **error);
+
+/* Scans pages from scanner into job until the normal end. On an error (jam,
+ * cover open, I/O…) returns FALSE with the device's error; the pages already
+ * saved stay in the job and its stage becomes SCANNED so that they are
+ * assembled and delivered (the job records "interrupted" with the reason). A
+ * job that got no page at all is removed from the spool. */
+gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandScanSettings *settings,
+                            ScandJobProgressFunc progress, gpointer user_data, GError **error);
+
+/* Assembles the job's pages into document.pdf (options from the job's keys:
+ * jpeg-quality, lossless, pdfa, title, resolution) and fixes the delivery name
+ * from the job's "template". Stage SCANNED → ASSEMBLED. */
+gboolean scand_job_run_assemble(ScandJob *job, GError **error);
+
+/* Tries every destination not yet done, once. Returns DONE when all are done
+ * (the job is then removed from the spool), FAILED when at least one failed
+ * for good and none is waiting to retry, else RETRY. Each destination's
+ * outcome is recorded in the job; messages (may be NULL) gets one line per
+ * destination that did not succeed. */
+ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GError **error);
+
+/* The backoff between attempts at a destination that asked to retry: from
+ * min_seconds, doubling, up to max_seconds; after max_age_seconds of
+ * retrying (0 = never) the destination fails ([scand] retry-min, retry-max,
+ * retry-max-age; defaults 30 s, 1 h, 7 days). */
+void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds, gint64 max_age_seconds);
+
+/* Where each destination that is done put the file, one line each: the
+ * output's own words (a path, an smb:// URL) or "OUTPUT: name". Appended to
+ * places as newly allocated strings. */
+void scand_job_list_delivered(ScandJob *job, GPtrArray *places);
+
+/* Advances a job from whatever stage it is in to the end (or to a retry wait). */
+ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GError **error);
+
+/* Resumes every unlocked unfinished job in the spool (skipping FAILED ones and
+ * those whose retry time has not come unless force). Returns the number of
+ * jobs still waiting to be retried; *failed (may be NULL) gets the number of
+ * jobs that failed for good and wait for `scand retry`; messages gets one
+ * line per problem. */
+guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messages, guint *failed);
+
+G_END_DECLS

@@ -1,0 +1,445 @@
+#include "scand/core/job-private.h"
+#include "scand/base/error.h"
+#include "scand/base/fault.h"
+#include "scand/base/fs.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <fcntl.h>
+#include <string.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JOB_GROUP "job"
+#define JOB_OF_SINK(s) ((ScandJob *) ((char *) (s) - offsetof(ScandJob, sink)))
+
+static const char *const stage_names[] = {
+  [SCAND_JOB_SCANNING] = "scanning",
+  [SCAND_JOB_SCANNED] = "scanned",
+  [SCAND_JOB_ASSEMBLED] = "assembled",
+  [SCAND_JOB_DONE] = "done",
+  [SCAND_JOB_FAILED] = "failed",
+};
+
+static const char *const dest_state_names[] = {
+  [SCAND_DEST_PENDING] = "pending",
+  [SCAND_DEST_RETRY] = "retry",
+  [SCAND_DEST_DONE] = "done",
+  [SCAND_DEST_FAILED] = "failed",
+  [SCAND_DEST_SUPERSEDED] = "superseded",
+};
+
+const char *scand_job_stage_to_string(ScandJobStage stage) {
+  return stage < G_N_ELEMENTS(stage_names) ? stage_names[stage] : "?";
+}
+
+const char *scand_dest_state_to_string(ScandDestState state) {
+  return state < G_N_ELEMENTS(dest_state_names) ? dest_state_names[state] : "?";
+}
+
+static void delivery_free(ScandDelivery *d) {
+  if (!d)
+    return;
+  g_free(d->group);
+  g_free(d);
+}
+
+static gboolean job_sink_begin(ScandPageSink *sink, const ScandPageHeader *header, GError **error);
+static gboolean job_sink_write(ScandPageSink *sink, const void *data, gsize len, GError **error);
+static gboolean job_sink_end(ScandPageSink *sink, GError **error);
+static void job_sink_abort(ScandPageSink *sink);
+
+static ScandJob *job_new(ScandSpool *spool, const char *id, const char *dir) {
+  ScandJob *job = g_new0(ScandJob, 1);
+  job->spool = spool;
+  job->id = g_strdup(id);
+  job->dir = g_strdup(dir);
+  job->ini_path = g_build_filename(dir, "job.ini", NULL);
+  job->pdf_path = g_build_filename(dir, "document.pdf", NULL);
+  job->lock_fd = -1;
+  job->state = g_key_file_new();
+  job->deliveries = g_ptr_array_new_with_free_func((GDestroyNotify) delivery_free);
+  job->strings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  job->retired = g_ptr_array_new_with_free_func(g_free);
+  job->sink.begin = job_sink_begin;
+  job->sink.write = job_sink_write;
+  job->sink.end = job_sink_end;
+  job->sink.abort = job_sink_abort;
+  return job;
+}
+
+static gboolean job_lock(ScandJob *job, GError **error) {
+  job->lock_fd = open(job->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (job->lock_fd < 0) {
+    if (errno == ENOENT) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "no job %s in the spool %s", job->id,
+                  scand_spool_get_dir(job->spool));
+      return FALSE;
+    }
+    return scand_fs_error_errno(error, errno, "cannot open job %s", job->dir);
+  }
+  if (flock(job->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_BUSY, "job %s is being processed by another scand process", job->id);
+      return FALSE;
+    }
+    return scand_fs_error_errno(error, errno, "cannot lock job %s", job->dir);
+  }
+  return TRUE;
+}
+
+static void job_load_deliveries(ScandJob *job) {
+  g_ptr_array_set_size(job->deliveries, 0);
+  for (guint i = 0;; i++) {
+    g_autofree char *group = g_strdup_printf("dest %u", i);
+    if (!g_key_file_has_group(job->state, group))
+      break;
+    ScandDelivery *d = g_new0(ScandDelivery, 1);
+    d->job = job;
+    d->index = i;
+    d->group = g_steal_pointer(&group);
+    g_ptr_array_add(job->deliveries, d);
+  }
+}
+
+gboolean scand_job_save(ScandJob *job, GError **error) {
+  g_return_val_if_fail(job->lock_fd >= 0, FALSE);
+  gsize len = 0;
+  g_autofree char *data = g_key_file_to_data(job->state, &len, NULL);
+  if (!scand_fs_write_atomic(job->ini_path, data, len, 0600, error)) {
+    g_prefix_error(error, "job %s: ", job->id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+ScandJob *scand_job_create(ScandSpool *spool, GError **error) {
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+  g_autofree char *stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
+  g_autofree char *id = g_strdup_printf("%s-%06u", stamp, g_random_int_range(0, 1000000));
+  const char *spool_dir = scand_spool_get_dir(spool);
+  g_autofree char *tmp_dir = g_strdup_printf("%s/.new-%s", spool_dir, id);
+  g_autofree char *dir = g_build_filename(spool_dir, id, NULL);
+  if (mkdir(tmp_dir, 0700) < 0) {
+    scand_fs_error_errno(error, errno, "cannot create job directory %s", tmp_dir);
+    return NULL;
+  }
+  g_autoptr(ScandJob) job = job_new(spool, id, tmp_dir);
+  if (!job_lock(job, error))
+    return NULL;
+  g_autofree char *created = g_date_time_format_iso8601(now);
+  g_key_file_set_string(job->state, JOB_GROUP, "id", id);
+  g_key_file_set_string(job->state, JOB_GROUP, "created", created);
+  g_key_file_set_string(job->state, JOB_GROUP, "stage", stage_names[SCAND_JOB_SCANNING]);
+  if (!scand_job_save(job, error))
+    return NULL;
+  /* The job exists only once its directory has its final name; the lock
+   * follows the directory through the rename. */
+  if (rename(tmp_dir, dir) < 0) {
+    scand_fs_error_errno(error, errno, "cannot create job %s", dir);
+    return NULL;
+  }
+  if (!scand_fs_fsync_dir(spool_dir, error))
+    return NULL;
+  g_free(job->dir);
+  job->dir = g_strdup(dir);
+  g_free(job->ini_path);
+  job->ini_path = g_build_filename(dir, "job.ini", NULL);
+  g_free(job->pdf_path);
+  job->pdf_path = g_build_filename(dir, "document.pdf", NULL);
+  scand_fault_point("job-created");
+  return g_steal_pointer(&job);
+}
+
+static gboolean job_id_valid(const char *id, GError **error) {
+  if (!id || !*id || strchr(id, '/') || id[0] == '.') {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "\"%s\" is not a job id", id ? id : "");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean job_load(ScandJob *job, GError **error) {
+  g_autoptr(GError) local = NULL;
+  if (!g_key_file_load_from_file(job->state, job->ini_path, G_KEY_FILE_KEEP_COMMENTS, &local)) {
+    g_set_error(error, SCAND_ERROR, g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? SCAND_ERROR_NOT_FOUND
+                                                                                           : SCAND_ERROR_INVAL,
+                "job %s: cannot read %s: %s", job->id, job->ini_path, local->message);
+    return FALSE;
+  }
+  job_load_deliveries(job);
+  return TRUE;
+}
+
+ScandJob *scand_job_peek(ScandSpool *spool, const char *id, GError **error) {
+  if (!job_id_valid(id, error))
+    return NULL;
+  g_autofree char *dir = g_build_filename(scand_spool_get_dir(spool), id, NULL);
+  g_autoptr(ScandJob) job = job_new(spool, id, dir);
+  if (!job_load(job, error))
+    return NULL;
+  return g_steal_pointer(&job);
+}
+
+gboolean scand_job_is_locked(ScandJob *job) {
+  return job->lock_fd >= 0;
+}
+
+ScandJob *scand_job_open(ScandSpool *spool, const char *id, GError **error) {
+  if (!job_id_valid(id, error))
+    return NULL;
+  g_autofree char *dir = g_build_filename(scand_spool_get_dir(spool), id, NULL);
+  g_autoptr(ScandJob) job = job_new(spool, id, dir);
+  if (!job_lock(job, error) || !job_load(job, error))
+    return NULL;
+  return g_steal_pointer(&job);
+}
+
+void scand_job_free(ScandJob *job) {
+  if (!job)
+    return;
+  scand_page_writer_free(job->writer);
+  if (job->lock_fd >= 0)
+    close(job->lock_fd);
+  g_key_file_unref(job->state);
+  g_ptr_array_unref(job->deliveries);
+  g_hash_table_unref(job->strings);
+  g_ptr_array_unref(job->retired);
+  g_free(job->id);
+  g_free(job->dir);
+  g_free(job->ini_path);
+  g_free(job->pdf_path);
+  g_free(job);
+}
+
+const char *scand_job_get_id(ScandJob *job) {
+  return job->id;
+}
+
+const char *scand_job_get_dir(ScandJob *job) {
+  return job->dir;
+}
+
+const char *scand_job_get_pdf_path(ScandJob *job) {
+  return job->pdf_path;
+}
+
+ScandJobStage scand_job_get_stage(ScandJob *job) {
+  g_autofree char *s = g_key_file_get_string(job->state, JOB_GROUP, "stage", NULL);
+  for (guint i = 0; s && i < G_N_ELEMENTS(stage_names); i++)
+    if (strcmp(s, stage_names[i]) == 0)
+      return (ScandJobStage) i;
+  return SCAND_JOB_SCANNING;
+}
+
+gboolean scand_job_set_stage(ScandJob *job, ScandJobStage stage, GError **error) {
+  g_key_file_set_string(job->state, JOB_GROUP, "stage", stage_names[stage]);
+  return scand_job_save(job, error);
+}
+
+const char *scand_job_keep_string(ScandJob *job, const char *group, const char *key, char *value) {
+  if (!value)
+    return NULL;
+  g_autofree char *slot = g_strdup_printf("%s\x1f%s", group, key);
+  char *old = g_hash_table_lookup(job->strings, slot);
+  if (old && strcmp(old, value) == 0) {
+    g_free(value);
+    return old;
+  }
+  /* A string handed out stays valid for the job's life, even when the value
+   * changes: the old one moves to the job's list of retired strings. */
+  if (old) {
+    gpointer old_key = NULL, old_value = NULL;
+    g_hash_table_steal_extended(job->strings, slot, &old_key, &old_value);
+    g_free(old_key);
+    g_ptr_array_add(job->retired, old_value);
+  }
+  g_hash_table_insert(job->strings, g_steal_pointer(&slot), value);
+  return value;
+}
+
+const char *scand_job_get(ScandJob *job, const char *key) {
+  return scand_job_keep_string(job, JOB_GROUP, key, g_key_file_get_string(job->state, JOB_GROUP, key, NULL));
+}
+
+void scand_job_set(ScandJob *job, const char *key, const char *value) {
+  if (value)
+    g_key_file_set_string(job->state, JOB_GROUP, key, value);
+  else
+    g_key_file_remove_key(job->state, JOB_GROUP, key, NULL);
+}
+
+void scand_job_set_int(ScandJob *job, const char *key, gint64 value) {
+  g_key_file_set_int64(job->state, JOB_GROUP, key, value);
+}
+
+gint64 scand_job_get_int(ScandJob *job, const char *key, gint64 def) {
+  g_autoptr(GError) error = NULL;
+  gint64 v = g_key_file_get_int64(job->state, JOB_GROUP, key, &error);
+  return error ? def : v;
+}
+
+/* --- pages --- */
+
+guint scand_job_count_pages(ScandJob *job) {
+  g_autoptr(GPtrArray) pages = scand_page_list(job->dir, NULL);
+  return pages ? pages->len : 0;
+}
+
+static gboolean job_sink_begin(ScandPageSink *sink, const ScandPageHeader *header, GError **error) {
+  ScandJob *job = JOB_OF_SINK(sink);
+  g_clear_pointer(&job->writer, scand_page_writer_free);
+  guint index = scand_job_count_pages(job) + 1;
+  job->writer = scand_page_writer_new(job->dir, index, header, error);
+  return job->writer != NULL;
+}
+
+static gboolean job_sink_write(ScandPageSink *sink, const void *data, gsize len, GError **error) {
+  ScandJob *job = JOB_OF_SINK(sink);
+  return scand_page_writer_write(job->writer, data, len, error);
+}
+
+static gboolean job_sink_end(ScandPageSink *sink, GError **error) {
+  ScandJob *job = JOB_OF_SINK(sink);
+  gboolean ok = scand_page_writer_commit(job->writer, NULL, error);
+  g_clear_pointer(&job->writer, scand_page_writer_free);
+  if (ok)
+    scand_fault_point("page-saved");
+  return ok;
+}
+
+static void job_sink_abort(ScandPageSink *sink) {
+  ScandJob *job = JOB_OF_SINK(sink);
+  g_clear_pointer(&job->writer, scand_page_writer_free);
+}
+
+ScandPageSink *scand_job_get_page_sink(ScandJob *job) {
+  return &job->sink;
+}
+
+/* --- destinations --- */
+
+static void set_output_config(GKeyFile *state, const char *group, GHashTable *output_config) {
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init(&iter, output_config);
+  while (g_hash_table_iter_next(&iter, &key, &value)) {
+    g_autofree char *k = g_strdup_printf("config.%s", (const char *) key);
+    g_key_file_set_string(state, group, k, value);
+  }
+}
+
+gboolean scand_job_clear_destinations(ScandJob *job, GError **error) {
+  for (guint i = 0; i < job->deliveries->len; i++)
+    if (scand_job_get_destination_attempts(job, i) > 0) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_BUSY, "job %s: delivery to %s has started already", job->id,
+                  scand_job_get_destination_name(job, i));
+      return FALSE;
+    }
+  for (guint i = 0; i < job->deliveries->len; i++)
+    g_key_file_remove_group(job->state, ((ScandDelivery *) job->deliveries->pdata[i])->group, NULL);
+  g_key_file_remove_group(job->state, "fallback", NULL);
+  job_load_deliveries(job);
+  return TRUE;
+}
+
+gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTable *output_config, gint64 after_seconds,
+                                gint64 attempts, GError **error) {
+  g_key_file_remove_group(job->state, "fallback", NULL);
+  g_key_file_set_string(job->state, "fallback", "output", output_name);
+  g_key_file_set_int64(job->state, "fallback", "after", after_seconds);
+  g_key_file_set_int64(job->state, "fallback", "attempts", attempts);
+  set_output_config(job->state, "fallback", output_config);
+  return TRUE;
+}
+
+gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHashTable *output_config,
+                                   GError **error) {
+  guint index = job->deliveries->len;
+  g_autofree char *group = g_strdup_printf("dest %u", index);
+  g_key_file_set_string(job->state, group, "output", output_name);
+  g_key_file_set_string(job->state, group, "state", dest_state_names[SCAND_DEST_PENDING]);
+  g_key_file_set_int64(job->state, group, "attempts", 0);
+  set_output_config(job->state, group, output_config);
+  job_load_deliveries(job);
+  return TRUE;
+}
+
+guint scand_job_get_n_destinations(ScandJob *job) {
+  return job->deliveries->len;
+}
+
+static const char *dest_group(ScandJob *job, guint index) {
+  g_return_val_if_fail(index < job->deliveries->len, NULL);
+  return ((ScandDelivery *) job->deliveries->pdata[index])->group;
+}
+
+const char *scand_job_get_destination_name(ScandJob *job, guint index) {
+  const char *group = dest_group(job, index);
+  return scand_job_keep_string(job, group, "output", g_key_file_get_string(job->state, group, "output", NULL));
+}
+
+ScandDestState scand_job_get_destination_state(ScandJob *job, guint index) {
+  g_autofree char *s = g_key_file_get_string(job->state, dest_group(job, index), "state", NULL);
+  for (guint i = 0; s && i < G_N_ELEMENTS(dest_state_names); i++)
+    if (strcmp(s, dest_state_names[i]) == 0)
+      return (ScandDestState) i;
+  return SCAND_DEST_PENDING;
+}
+
+ScandDelivery *scand_job_get_delivery(ScandJob *job, guint index) {
+  g_return_val_if_fail(index < job->deliveries->len, NULL);
+  return job->deliveries->pdata[index];
+}
+
+gint64 scand_job_get_destination_attempts(ScandJob *job, guint index) {
+  return g_key_file_get_int64(job->state, dest_group(job, index), "attempts", NULL);
+}
+
+const char *scand_job_get_destination_error(ScandJob *job, guint index) {
+  const char *group = dest_group(job, index);
+  return scand_job_keep_string(job, group, "last-error", g_key_file_get_string(job->state, group, "last-error", NULL));
+}
+
+gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestState state, const char *message,
+                                          GError **error) {
+  const char *group = dest_group(job, index);
+  g_key_file_set_string(job->state, group, "state", dest_state_names[state]);
+  g_key_file_set_int64(job->state, group, "attempts", scand_job_get_destination_attempts(job, index) + 1);
+  if (message)
+    g_key_file_set_string(job->state, group, "last-error", message);
+  else
+    g_key_file_remove_key(job->state, group, "last-error", NULL);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+  g_key_file_set_int64(job->state, group, "last-attempt", g_date_time_to_unix(now));
+  if (!g_key_file_has_key(job->state, group, "first-attempt", NULL))
+    g_key_file_set_int64(job->state, group, "first-attempt", g_date_time_to_unix(now));
+  return scand_job_save(job, error);
+}
+
+void scand_job_set_retry_after(ScandJob *job, guint index, gint64 seconds) {
+  g_key_file_set_int64(job->state, dest_group(job, index), "retry-after", seconds);
+}
+
+gboolean scand_job_take_document(ScandJob *job, const char *pdf, GError **error) {
+  g_autofree char *tmp = g_strdup_printf("%s.part", job->pdf_path);
+  g_autoptr(GFile) src = g_file_new_for_path(pdf);
+  g_autoptr(GFile) dst = g_file_new_for_path(tmp);
+  if (!g_file_copy(src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error))
+    return FALSE;
+  return scand_fs_commit(tmp, job->pdf_path, error);
+}
+
+gboolean scand_job_remove(ScandJob *job, GError **error) {
+  const char *spool_dir = scand_spool_get_dir(job->spool);
+  g_autofree char *gone = g_strdup_printf("%s/.gone-%s", spool_dir, job->id);
+  if (rename(job->dir, gone) < 0)
+    return scand_fs_error_errno(error, errno, "cannot remove job %s", job->dir);
+  if (!scand_fs_fsync_dir(spool_dir, error))
+    return FALSE;
+  scand_fs_remove_tree(gone);
+  return TRUE;
+}

@@ -1,0 +1,110 @@
+/* A job is one document on its way from a source to its destinations.
+ *
+ * It lives in spool/<id>/: job.ini (settings, facts, stage and per-destination
+ * delivery state), page-NNNN.* (pages, see scand/page.h) and document.pdf once
+ * assembled. Every change is written with write-temp, fsync, rename, fsync dir,
+ * so a job can be resumed after a crash at any instant. A job is locked
+ * (flock on its directory) by the one process working on it. */
+#pragma once
+
+#include <glib.h>
+#include "scand/base/config.h"
+#include "scand/base/page.h"
+#include "scand/core/spool.h"
+#include "outputs/output.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  SCAND_JOB_SCANNING,     /* pages arriving */
+  SCAND_JOB_SCANNED,      /* all pages in, no PDF yet */
+  SCAND_JOB_ASSEMBLED,    /* document.pdf written; delivering */
+  SCAND_JOB_DONE,         /* every destination confirmed */
+  SCAND_JOB_FAILED,       /* a destination failed for good; kept for `scand retry` */
+} ScandJobStage;
+
+typedef enum {
+  SCAND_DEST_PENDING,
+  SCAND_DEST_RETRY,
+  SCAND_DEST_DONE,
+  SCAND_DEST_FAILED,
+  SCAND_DEST_SUPERSEDED,  /* given up for the rule's fallback, which delivered */
+} ScandDestState;
+
+typedef struct ScandJob ScandJob;
+
+/* Creates a new locked job in the spool (stage SCANNING). Caller frees. */
+ScandJob *scand_job_create(ScandSpool *spool, GError **error);
+/* Opens and locks an existing job; SCAND_ERROR_BUSY if another process holds it,
+ * SCAND_ERROR_NOT_FOUND if there is no such job. */
+ScandJob *scand_job_open(ScandSpool *spool, const char *id, GError **error);
+/* Reads an existing job without locking it, for display only (`scand jobs`):
+ * never save or deliver through it. */
+ScandJob *scand_job_peek(ScandSpool *spool, const char *id, GError **error);
+/* Whether this process holds the job's lock. */
+gboolean scand_job_is_locked(ScandJob *job);
+/* Unlocks and frees (the job stays in the spool). Accepts NULL. */
+void scand_job_free(ScandJob *job);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandJob, scand_job_free)
+
+const char *scand_job_get_id(ScandJob *job);
+const char *scand_job_get_dir(ScandJob *job);
+/* spool/<id>/document.pdf; owned by the job. */
+const char *scand_job_get_pdf_path(ScandJob *job);
+
+ScandJobStage scand_job_get_stage(ScandJob *job);
+const char *scand_job_stage_to_string(ScandJobStage stage);
+/* Sets the stage and saves the job durably. */
+gboolean scand_job_set_stage(ScandJob *job, ScandJobStage stage, GError **error);
+
+/* Facts and settings in the [job] group ("device", "profile", "created", …).
+ * get returns NULL when unset (owned by the job); set only changes memory
+ * until scand_job_save(). */
+const char *scand_job_get(ScandJob *job, const char *key);
+void scand_job_set(ScandJob *job, const char *key, const char *value);
+void scand_job_set_int(ScandJob *job, const char *key, gint64 value);
+gint64 scand_job_get_int(ScandJob *job, const char *key, gint64 def);
+gboolean scand_job_save(ScandJob *job, GError **error);
+
+/* A sink that writes the job's next pages into the spool (owned by the job). */
+ScandPageSink *scand_job_get_page_sink(ScandJob *job);
+/* Number of committed pages. */
+guint scand_job_count_pages(ScandJob *job);
+
+/* Destinations: output name and a snapshot of its configuration (so that a
+ * resumed job delivers where it was meant to even if the config changed).
+ * Like scand_job_set(), changes memory only until the next save. */
+gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHashTable *output_config,
+                                   GError **error);
+guint scand_job_get_n_destinations(ScandJob *job);
+const char *scand_job_get_destination_name(ScandJob *job, guint index);
+ScandDestState scand_job_get_destination_state(ScandJob *job, guint index);
+const char *scand_dest_state_to_string(ScandDestState state);
+/* The destination's delivery handle (owned by the job). */
+ScandDelivery *scand_job_get_delivery(ScandJob *job, guint index);
+/* Records an attempt's outcome durably. */
+gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestState state, const char *message,
+                                          GError **error);
+gint64 scand_job_get_destination_attempts(ScandJob *job, guint index);
+const char *scand_job_get_destination_error(ScandJob *job, guint index);
+
+/* Forgets the destinations and the fallback of a job none of whose
+ * destinations was attempted yet (routing again once the page count is
+ * known). FALSE with SCAND_ERROR_BUSY if one was. Memory only until saved. */
+gboolean scand_job_clear_destinations(ScandJob *job, GError **error);
+
+/* The rule's fallback: an output used only when a destination keeps failing
+ * (after attempts failed attempts, or after seconds of retrying; either may be
+ * 0 = not by that measure; a destination that failed for good qualifies at
+ * once). Kept in memory until the next save. */
+gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTable *output_config, gint64 after_seconds,
+                                gint64 attempts, GError **error);
+
+/* Copies an existing PDF into the job as its document.pdf, durably (the
+ * source is left alone). */
+gboolean scand_job_take_document(ScandJob *job, const char *pdf, GError **error);
+
+/* Removes a finished job from the spool (rename away, then delete). */
+gboolean scand_job_remove(ScandJob *job, GError **error);
+
+G_END_DECLS

@@ -1,3 +1,0 @@
-#include "scand/error.h"
-
-G_DEFINE_QUARK(scand-error-quark, scand_error)

@@ -1,0 +1,275 @@
+/* The daemon's D-Bus API, org.scand.Daemon1 (data/org.scand.Daemon1.xml). */
+#include "scand/service/daemon-private.h"
+#include "backends/backend.h"
+#include "backends/escl.h"
+#include "scand/base/error.h"
+#include "scand/core/job-run.h"
+#include "scand/core/job.h"
+#include "scand/base/page.h"
+#include "scand-resources.h"
+
+#include <string.h>
+
+#define BUS_NAME "org.scand.Daemon1"
+#define OBJECT_PATH "/org/scand/Daemon1"
+#define INTERFACE "org.scand.Daemon1"
+
+struct ScandDaemonBus {
+  ScandDaemon *daemon;
+  GDBusConnection *connection;
+  GDBusNodeInfo *info;
+  guint owner_id;
+  guint object_id;
+};
+
+static void return_error(GDBusMethodInvocation *invocation, const GError *error) {
+  g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", error->message);
+}
+
+static void list_devices_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+  g_autoptr(ScandConfig) config = scand_daemon_get_config(data);
+  GVariantBuilder b;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
+  g_auto(GStrv) scanners = scand_config_list_sections(config, "scanner");
+  for (guint i = 0; scanners && scanners[i]; i++) {
+    const char *uri = scand_config_get(config, "scanner", scanners[i], "device");
+    g_variant_builder_add(&b, "(sss)", uri ? uri : "", scanners[i], "configured");
+  }
+  g_autoptr(GPtrArray) devices = scand_backend_list_devices();
+  for (guint i = 0; i < devices->len; i++) {
+    ScandDeviceInfo *d = devices->pdata[i];
+    g_autofree char *desc = g_strdup_printf("%s %s", d->vendor ? d->vendor : "", d->model ? d->model : "");
+    g_variant_builder_add(&b, "(sss)", d->uri, d->name ? d->name : d->uri, g_strstrip(desc));
+  }
+  g_task_return_pointer(task, g_variant_ref_sink(g_variant_new("(a(sss))", &b)), (GDestroyNotify) g_variant_unref);
+}
+
+static void reply_with_task_result(GObject *source, GAsyncResult *result, gpointer data) {
+  GDBusMethodInvocation *invocation = data;
+  GVariant *v = g_task_propagate_pointer(G_TASK(result), NULL);
+  g_dbus_method_invocation_return_value(invocation, v);
+  g_variant_unref(v);
+}
+
+/* eSCL devices say what they are doing; a SANE device is probed by opening
+ * it (and closing it at once): busy if another program holds it. */
+static void device_state_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+  const char *uri = data;
+  const char *state = "ready";
+  g_autofree char *detail = NULL;
+  g_autoptr(GError) error = NULL;
+  if (g_str_has_prefix(uri, "escl:")) {
+    ScandEsclStatus status = { 0 };
+    if (!scand_escl_get_status(uri, NULL, &status, &error)) {
+      state = "offline";
+      detail = g_strdup(error->message);
+    } else {
+      int code = 0;
+      const char *problem = scand_escl_adf_state_problem(status.adf_state, &code);
+      if (status.state == SCAND_DEVICE_DOWN)
+        state = "offline";
+      else if (status.state == SCAND_DEVICE_PROCESSING)
+        state = "busy";
+      else if (status.adf_state == SCAND_ESCL_ADF_LOADED)
+        state = "paper-in-feeder";
+      else if (status.state == SCAND_DEVICE_STOPPED || (problem && code != SCAND_ERROR_NO_DOCS))
+        state = "problem";
+      detail = g_strdup_printf("%s, feeder %s", scand_device_state_to_string(status.state),
+                               scand_escl_adf_state_to_string(status.adf_state));
+      scand_escl_status_clear(&status);
+    }
+  } else {
+    g_autoptr(ScandScanner) scanner = scand_scanner_open(uri, NULL, &error);
+    if (!scanner) {
+      state = g_error_matches(error, SCAND_ERROR, SCAND_ERROR_BUSY) ? "busy" : "offline";
+      detail = g_strdup(error->message);
+    }
+  }
+  g_task_return_pointer(task, g_variant_ref_sink(g_variant_new("(ss)", state, detail ? detail : "")),
+                        (GDestroyNotify) g_variant_unref);
+}
+
+static GVariant *list_jobs(ScandDaemon *daemon) {
+  GVariantBuilder b;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a(sssuas)"));
+  g_auto(GStrv) ids = scand_spool_list_jobs(daemon->spool, NULL);
+  for (guint i = 0; ids && ids[i]; i++) {
+    g_autoptr(ScandJob) job = scand_job_peek(daemon->spool, ids[i], NULL);
+    if (!job)
+      continue;
+    GVariantBuilder dests;
+    g_variant_builder_init(&dests, G_VARIANT_TYPE("as"));
+    for (guint d = 0; d < scand_job_get_n_destinations(job); d++) {
+      const char *err = scand_job_get_destination_error(job, d);
+      g_autofree char *line = g_strdup_printf(
+          "%s:%s:%" G_GINT64_FORMAT ":%s", scand_job_get_destination_name(job, d),
+          scand_dest_state_to_string(scand_job_get_destination_state(job, d)),
+          scand_job_get_destination_attempts(job, d), err ? err : "");
+      g_variant_builder_add(&dests, "s", line);
+    }
+    const char *device = scand_job_get(job, "device");
+    g_variant_builder_add(&b, "(sssuas)", ids[i], scand_job_stage_to_string(scand_job_get_stage(job)),
+                          device ? device : "", scand_job_count_pages(job), &dests);
+  }
+  return g_variant_new("(a(sssuas))", &b);
+}
+
+typedef struct {
+  ScandDaemon *daemon;
+  char *id;
+} RetryWork;
+
+static void retry_job(gpointer data, gpointer user_data) {
+  RetryWork *r = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_open(r->daemon->spool, r->id, &error);
+  if (job) {
+    if (scand_job_get_stage(job) == SCAND_JOB_FAILED)
+      scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, NULL);
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    ScandDeliveryResult res = scand_job_run_resume(job, errors, &error);
+    scand_daemon_emit_finished(r->daemon, r->id,
+                               res == SCAND_DELIVERY_DONE ? "done" : res == SCAND_DELIVERY_RETRY ? "queued" : "failed",
+                               NULL, errors);
+  } else {
+    scand_daemon_log("retry %s: %s", r->id, error->message);
+  }
+  g_free(r->id);
+  g_free(r);
+}
+
+static void on_method_call(GDBusConnection *connection, const char *sender, const char *path, const char *interface,
+                           const char *method, GVariant *parameters, GDBusMethodInvocation *invocation,
+                           gpointer user_data) {
+  ScandDaemonBus *bus = user_data;
+  ScandDaemon *daemon = bus->daemon;
+  g_autoptr(GError) error = NULL;
+  if (strcmp(method, "ListDevices") == 0) {
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
+    g_task_set_task_data(task, daemon, NULL);
+    g_task_run_in_thread(task, list_devices_thread);
+  } else if (strcmp(method, "GetDeviceState") == 0) {
+    const char *device;
+    g_variant_get(parameters, "(&s)", &device);
+    const char *uri = scand_config_has_section(daemon->config, "scanner", device)
+                          ? scand_config_get(daemon->config, "scanner", device, "device")
+                          : device;
+    if (!uri || !*uri) {
+      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such scanner");
+      return;
+    }
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
+    g_task_set_task_data(task, g_strdup(uri), g_free);
+    g_task_run_in_thread(task, device_state_thread);
+  } else if (strcmp(method, "ListProfiles") == 0) {
+    g_auto(GStrv) profiles = scand_config_list_sections(daemon->config, "profile");
+    const char *const empty[] = { NULL };
+    g_dbus_method_invocation_return_value(
+        invocation, g_variant_new("(^as)", profiles ? (const char *const *) profiles : empty));
+  } else if (strcmp(method, "Scan") == 0) {
+    const char *device, *profile;
+    g_variant_get(parameters, "(&s&s)", &device, &profile);
+    g_autofree char *id = scand_daemon_start_scan(daemon, device, profile, "dbus", &error);
+    if (!id) {
+      return_error(invocation, error);
+      return;
+    }
+    g_autofree char *escaped = g_strdelimit(g_strdup(id), "-", '_');
+    g_autofree char *job_path = g_strdup_printf("/org/scand/Daemon1/jobs/j%s", escaped);
+    g_dbus_method_invocation_return_value(invocation, g_variant_new("(o)", job_path));
+  } else if (strcmp(method, "GetPage") == 0) {
+    const char *id;
+    guint page;
+    g_variant_get(parameters, "(&su)", &id, &page);
+    if (!*id || strchr(id, '/') || id[0] == '.') {
+      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "not a job id");
+      return;
+    }
+    g_autofree char *dir = g_build_filename(scand_spool_get_dir(daemon->spool), id, NULL);
+    g_autoptr(GPtrArray) pages = scand_page_list(dir, NULL);
+    if (!pages || page == 0 || page > pages->len) {
+      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such page");
+      return;
+    }
+    g_dbus_method_invocation_return_value(invocation, g_variant_new("(s)", (const char *) pages->pdata[page - 1]));
+  } else if (strcmp(method, "ListJobs") == 0) {
+    g_dbus_method_invocation_return_value(invocation, list_jobs(daemon));
+  } else if (strcmp(method, "CancelJob") == 0) {
+    const char *id;
+    g_variant_get(parameters, "(&s)", &id);
+    if (scand_daemon_cancel_scan(daemon, id)) {
+      g_dbus_method_invocation_return_value(invocation, NULL);
+      return;
+    }
+    g_autoptr(ScandJob) job = scand_job_open(daemon->spool, id, &error);
+    if (!job || !scand_job_remove(job, &error)) {
+      return_error(invocation, error);
+      return;
+    }
+    g_dbus_method_invocation_return_value(invocation, NULL);
+  } else if (strcmp(method, "RetryJob") == 0) {
+    const char *id;
+    g_variant_get(parameters, "(&s)", &id);
+    RetryWork *r = g_new0(RetryWork, 1);
+    r->daemon = daemon;
+    r->id = g_strdup(id);
+    scand_daemon_queue_push(daemon, retry_job, r);
+    g_dbus_method_invocation_return_value(invocation, NULL);
+  } else {
+    g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
+                                          method);
+  }
+}
+
+static const GDBusInterfaceVTable vtable = { .method_call = on_method_call };
+
+static void on_bus_acquired(GDBusConnection *connection, const char *name, gpointer user_data) {
+  ScandDaemonBus *bus = user_data;
+  bus->connection = g_object_ref(connection);
+  g_autoptr(GError) error = NULL;
+  bus->object_id = g_dbus_connection_register_object(connection, OBJECT_PATH, bus->info->interfaces[0], &vtable, bus,
+                                                     NULL, &error);
+  if (!bus->object_id)
+    scand_daemon_log("D-Bus: %s", error->message);
+}
+
+static void on_name_lost(GDBusConnection *connection, const char *name, gpointer user_data) {
+  ScandDaemonBus *bus = user_data;
+  scand_daemon_log("D-Bus: cannot own %s (another scand daemon running, or no bus)", name);
+  bus->daemon->exit_status = 1;
+  g_main_loop_quit(bus->daemon->loop);
+}
+
+ScandDaemonBus *scand_daemon_bus_new(ScandDaemon *daemon, GBusType type) {
+  /* Through scand_get_resource(): a static library drops unreferenced objects. */
+  g_autoptr(GBytes) xml = g_resource_lookup_data(scand_get_resource(), "/org/scand/org.scand.Daemon1.xml", 0, NULL);
+  g_return_val_if_fail(xml != NULL, NULL);
+  ScandDaemonBus *bus = g_new0(ScandDaemonBus, 1);
+  bus->daemon = daemon;
+  g_autoptr(GError) error = NULL;
+  bus->info = g_dbus_node_info_new_for_xml(g_bytes_get_data(xml, NULL), &error);
+  g_assert_no_error(error);
+  bus->owner_id = g_bus_own_name(type, BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE, on_bus_acquired, NULL, on_name_lost,
+                                 bus, NULL);
+  return bus;
+}
+
+void scand_daemon_bus_emit(ScandDaemonBus *bus, const char *signal, GVariant *parameters) {
+  if (!bus->connection)
+    return;
+  g_dbus_connection_emit_signal(bus->connection, NULL, OBJECT_PATH, INTERFACE, signal, parameters, NULL);
+}
+
+void scand_daemon_bus_free(ScandDaemonBus *bus) {
+  if (!bus)
+    return;
+  if (bus->object_id)
+    g_dbus_connection_unregister_object(bus->connection, bus->object_id);
+  if (bus->owner_id)
+    g_bus_unown_name(bus->owner_id);
+  if (bus->connection)
+    g_dbus_connection_flush_sync(bus->connection, NULL, NULL);
+  g_clear_object(&bus->connection);
+  g_dbus_node_info_unref(bus->info);
+  g_free(bus);
+}

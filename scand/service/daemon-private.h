@@ -1,0 +1,67 @@
+/* Internals shared by the daemon's files. */
+#pragma once
+
+#include "scand/base/config.h"
+#include "scand/service/daemon.h"
+#include "scand/core/spool.h"
+
+G_BEGIN_DECLS
+
+typedef struct ScandWatcher ScandWatcher;
+typedef struct ScandDaemonBus ScandDaemonBus;
+
+struct ScandDaemon {
+  ScandDaemonOptions options;
+  char *config_path;
+  ScandConfig *config;          /* main thread only; workers get what they need copied */
+  ScandSpool *spool;
+  GMainLoop *loop;
+  GThreadPool *scan_pool;       /* one scan at a time */
+  GThreadPool *queue_pool;      /* deliveries and folder intake, one at a time */
+  GThreadPool *poll_pool;       /* feeder status polls */
+  ScandWatcher *watcher;
+  ScandDaemonBus *bus;
+  GPtrArray *autoscan;          /* AutoScan*, one per [scanner] with auto-scan = feeder */
+  guint queue_timer;
+  guint poll_timer;
+  guint watchdog_timer;
+  gint queue_busy;              /* atomic: a queue pass is scheduled or running */
+  gint stopping;                /* atomic: SIGTERM seen */
+  gint scans_running;           /* atomic */
+  int exit_status;
+};
+
+/* A reference to the current configuration, for worker threads (a SIGHUP
+ * may replace the daemon's while they run). Caller frees. */
+ScandConfig *scand_daemon_get_config(ScandDaemon *daemon);
+
+/* Logs one line to stderr (journald adds the rest). */
+void scand_daemon_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+/* Starts a scan job; returns its id (newly allocated) or NULL with error.
+ * device: a [scanner] name, a URI or NULL (default); profile may be NULL. */
+char *scand_daemon_start_scan(ScandDaemon *daemon, const char *device, const char *profile, const char *trigger,
+                              GError **error);
+
+/* Stops the scan of job id if it is under way; the job is then dropped.
+ * FALSE when no such scan runs. Any thread. */
+gboolean scand_daemon_cancel_scan(ScandDaemon *daemon, const char *id);
+
+/* Runs func(data) on the queue worker (serialised with deliveries). */
+void scand_daemon_queue_push(ScandDaemon *daemon, GFunc func, gpointer data);
+
+/* Job events, to be called from any thread; reach D-Bus in the main thread. */
+void scand_daemon_emit_progress(ScandDaemon *daemon, const char *id, const char *stage, guint pages);
+void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
+                                GPtrArray *errors);
+
+/* Folder watching (watch.c). */
+ScandWatcher *scand_watcher_new(ScandDaemon *daemon, ScandConfig *config, GError **error);
+void scand_watcher_free(ScandWatcher *watcher);
+
+/* D-Bus (daemon-dbus.c). */
+ScandDaemonBus *scand_daemon_bus_new(ScandDaemon *daemon, GBusType type);
+void scand_daemon_bus_free(ScandDaemonBus *bus);
+void scand_daemon_bus_emit(ScandDaemonBus *bus, const char *signal, GVariant *parameters);
+
+G_END_DECLS

@@ -1,0 +1,671 @@
+#include "scand/service/daemon-private.h"
+#include "backends/escl.h"
+#include "backends/sane.h"
+#include "scand/base/error.h"
+#include "scand/core/job-run.h"
+#include "scand/core/scan-plan.h"
+#include "scand/base/signal-guard.h"
+
+#include <glib-unix.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+/* Auto-scan state of one [scanner] section: feeder (eSCL status) or buttons
+ * (SANE hardware buttons). */
+typedef struct {
+  ScandDaemon *daemon;
+  gboolean buttons;         /* auto-scan = button */
+  GStrv pressed;            /* buttons that read pressed at the last poll */
+  char *section;
+  char *uri;
+  char *tls_pin;
+  gint64 interval_us;
+  gint64 settle_us;
+  gint64 cooldown_us;
+  gint64 next_poll;         /* monotonic µs */
+  gint64 loaded_since;      /* 0 = not loaded and idle */
+  gint64 cooldown_until;
+  gint polling;             /* atomic */
+  gint job_running;         /* atomic */
+  char *last_word;          /* last logged state, to log changes only */
+} AutoScan;
+
+G_LOCK_DEFINE_STATIC(config);
+
+ScandConfig *scand_daemon_get_config(ScandDaemon *daemon) {
+  G_LOCK(config);
+  ScandConfig *c = scand_config_ref(daemon->config);
+  G_UNLOCK(config);
+  return c;
+}
+
+void scand_daemon_log(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_strdelimit(msg, "\r\n", ' ');
+  fprintf(stderr, "scand: %s\n", msg);
+}
+
+static void notify_status(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void notify_status(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_autofree char *line = g_strdup_printf("STATUS=%s", msg);
+  sd_notify(0, line);
+}
+
+/* --- job events --- */
+
+typedef struct {
+  ScandDaemon *daemon;
+  char *signal;
+  GVariant *parameters;
+} Emission;
+
+static gboolean emit_in_main(gpointer data) {
+  Emission *e = data;
+  if (e->daemon->bus)
+    scand_daemon_bus_emit(e->daemon->bus, e->signal, e->parameters);
+  g_variant_unref(e->parameters);
+  g_free(e->signal);
+  g_free(e);
+  return G_SOURCE_REMOVE;
+}
+
+static char *job_object_path(const char *id) {
+  g_autofree char *escaped = g_strdelimit(g_strdup(id), "-", '_');
+  return g_strdup_printf("/org/scand/Daemon1/jobs/j%s", escaped);
+}
+
+static void emit(ScandDaemon *daemon, const char *signal, GVariant *parameters) {
+  Emission *e = g_new0(Emission, 1);
+  e->daemon = daemon;
+  e->signal = g_strdup(signal);
+  e->parameters = g_variant_ref_sink(parameters);
+  g_main_context_invoke(NULL, emit_in_main, e);
+}
+
+void scand_daemon_emit_progress(ScandDaemon *daemon, const char *id, const char *stage, guint pages) {
+  g_autofree char *path = job_object_path(id);
+  emit(daemon, "JobProgress", g_variant_new("(ossu)", path, id, stage, pages));
+}
+
+static GVariant *strv_variant(GPtrArray *a) {
+  GVariantBuilder b;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("as"));
+  for (guint i = 0; a && i < a->len; i++)
+    g_variant_builder_add(&b, "s", (const char *) a->pdata[i]);
+  return g_variant_builder_end(&b);
+}
+
+void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
+                                GPtrArray *errors) {
+  g_autofree char *path = job_object_path(id);
+  scand_daemon_log("job %s: %s%s%s", id, result, errors && errors->len ? ": " : "",
+                   errors && errors->len ? (const char *) errors->pdata[0] : "");
+  emit(daemon, "JobFinished", g_variant_new("(oss@as@as)", path, id, result, strv_variant(delivered),
+                                            strv_variant(errors)));
+}
+
+/* --- the delivery queue --- */
+
+void scand_daemon_queue_push(ScandDaemon *daemon, GFunc func, gpointer data) {
+  typedef struct {
+    GFunc func;
+    gpointer data;
+  } Work;
+  Work *w = g_new(Work, 1);
+  w->func = func;
+  w->data = data;
+  g_thread_pool_push(daemon->queue_pool, w, NULL);
+}
+
+static void queue_worker(gpointer data, gpointer user_data) {
+  struct {
+    GFunc func;
+    gpointer data;
+  } *w = data;
+  w->func(w->data, user_data);
+  g_free(w);
+}
+
+static void queue_pass(gpointer data, gpointer user_data) {
+  ScandDaemon *daemon = user_data;
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
+  guint left = scand_spool_resume_all(daemon->spool, FALSE, messages, NULL);
+  for (guint i = 0; i < messages->len; i++)
+    scand_daemon_log("%s", (const char *) messages->pdata[i]);
+  notify_status("%u jobs waiting in the spool", left);
+  g_atomic_int_set(&daemon->queue_busy, 0);
+}
+
+static gboolean on_queue_timer(gpointer data) {
+  ScandDaemon *daemon = data;
+  if (g_atomic_int_get(&daemon->stopping))
+    return G_SOURCE_REMOVE;
+  /* One pass at a time: a slow share must not pile up passes. */
+  if (g_atomic_int_compare_and_exchange(&daemon->queue_busy, 0, 1))
+    scand_daemon_queue_push(daemon, queue_pass, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+/* --- scans --- */
+
+typedef struct {
+  ScandDaemon *daemon;
+  ScandJob *job;
+  ScandScanPlan *plan;
+  AutoScan *autoscan;
+  ScandScanner *scanner;
+  ScandConfig *config;      /* the config the scan started with (a reload may replace the daemon's) */
+  gint cancelled;           /* atomic: CancelJob during the scan */
+} ScanWork;
+
+/* Scans under way, by job id, for CancelJob. */
+G_LOCK_DEFINE_STATIC(running);
+static GHashTable *running;
+
+static void running_set(const char *id, ScanWork *w) {
+  G_LOCK(running);
+  if (!running)
+    running = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  if (w)
+    g_hash_table_insert(running, g_strdup(id), w);
+  else
+    g_hash_table_remove(running, id);
+  G_UNLOCK(running);
+}
+
+gboolean scand_daemon_cancel_scan(ScandDaemon *daemon, const char *id) {
+  gboolean found = FALSE;
+  G_LOCK(running);
+  ScanWork *w = running ? g_hash_table_lookup(running, id) : NULL;
+  if (w) {
+    found = TRUE;
+    g_atomic_int_set(&w->cancelled, 1);
+    if (w->scanner)
+      scand_scanner_cancel(w->scanner);
+  }
+  G_UNLOCK(running);
+  return found;
+}
+
+static void on_scan_progress(const char *stage, guint page, guint64 bytes, gpointer user_data) {
+  ScanWork *w = user_data;
+  if (strcmp(stage, "page-saved") == 0) {
+    scand_daemon_emit_progress(w->daemon, scand_job_get_id(w->job), "page-saved", page);
+    /* SIGTERM: finish the page under way, then stop the batch. */
+    if (g_atomic_int_get(&w->daemon->stopping))
+      scand_scanner_cancel(w->scanner);
+  } else if (bytes == 0) {
+    scand_daemon_emit_progress(w->daemon, scand_job_get_id(w->job), "scanning", page - 1);
+  }
+}
+
+
+static void scan_worker(gpointer data, gpointer user_data) {
+  ScanWork *w = data;
+  ScandDaemon *daemon = w->daemon;
+  g_autofree char *id = g_strdup(scand_job_get_id(w->job));
+  g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) scan_error = NULL;
+  gboolean scanned = FALSE;
+  const char *result = "failed";
+  g_atomic_int_inc(&daemon->scans_running);
+  notify_status("scanning job %s from %s", id, w->plan->uri);
+  if (g_atomic_int_get(&daemon->stopping)) {
+    /* Queued behind the scan that was running at SIGTERM: not started. */
+    g_ptr_array_add(errors, g_strdup("scand is stopping: the scan was not started"));
+    scand_job_remove(w->job, NULL);
+    goto out;
+  }
+
+  running_set(id, w);
+  ScandScanner *scanner = scand_scanner_open(w->plan->uri, &w->plan->open_options, &error);
+  G_LOCK(running);
+  w->scanner = scanner;
+  G_UNLOCK(running);
+  if (!w->scanner) {
+    g_ptr_array_add(errors, g_strdup(error->message));
+    scand_job_remove(w->job, NULL);
+    goto out;
+  }
+  if (g_atomic_int_get(&w->cancelled))
+    scand_scanner_cancel(w->scanner);
+  scanned = scand_job_run_scan(w->job, w->scanner, &w->plan->settings, on_scan_progress, w, &scan_error);
+  G_LOCK(running);
+  scanner = g_steal_pointer(&w->scanner);
+  G_UNLOCK(running);
+  scand_scanner_close(scanner);
+  if (g_atomic_int_get(&w->cancelled)) {
+    /* Cancel is the person's decision to drop this scan, pages and all. */
+    result = "cancelled";
+    g_ptr_array_add(errors, g_strdup("cancelled"));
+    scand_job_remove(w->job, NULL);
+    goto out;
+  }
+  if (!scanned && scand_job_get_stage(w->job) != SCAND_JOB_SCANNED) {
+    g_ptr_array_add(errors, g_strdup(scan_error->message));
+    goto out;
+  }
+  if (g_atomic_int_get(&daemon->stopping)) {
+    /* Leave the pages in the spool: the next start assembles and delivers them. */
+    result = "queued";
+    g_ptr_array_add(errors, g_strdup("scand is stopping: the pages are kept and delivered on the next start"));
+    goto out;
+  }
+  if (!scand_scan_plan_reroute(w->plan, w->config, w->job, &error)) {
+    g_ptr_array_add(errors, g_strdup(error->message));
+    goto out;
+  }
+  scand_daemon_emit_progress(daemon, id, "assembling", scand_job_count_pages(w->job));
+  if (!scand_job_run_assemble(w->job, &error)) {
+    g_ptr_array_add(errors, g_strdup(error->message));
+    goto out;
+  }
+  scand_daemon_emit_progress(daemon, id, "delivering", (guint) scand_job_get_int(w->job, "pages", 0));
+  ScandDeliveryResult r = scand_job_run_deliver(w->job, errors, &error);
+  if (error)
+    g_ptr_array_add(errors, g_strdup(error->message));
+  scand_job_list_delivered(w->job, delivered);
+  result = r == SCAND_DELIVERY_DONE ? "done" : r == SCAND_DELIVERY_RETRY ? "queued" : "failed";
+  if (!scanned) {
+    g_ptr_array_insert(errors, 0, g_strdup(scan_error->message));
+    if (r == SCAND_DELIVERY_DONE)
+      result = "partial";
+  }
+out:
+  running_set(id, NULL);
+  scand_daemon_emit_finished(daemon, id, result, delivered, errors);
+  if (w->autoscan) {
+    w->autoscan->cooldown_until = g_get_monotonic_time() + w->autoscan->cooldown_us;
+    g_atomic_int_set(&w->autoscan->job_running, 0);
+  }
+  g_atomic_int_dec_and_test(&daemon->scans_running);
+  notify_status("idle");
+  scand_scanner_close(w->scanner);
+  scand_job_free(w->job);
+  scand_scan_plan_free(w->plan);
+  scand_config_free(w->config);
+  g_free(w);
+}
+
+static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, AutoScan *autoscan, GError **error) {
+  if (g_atomic_int_get(&daemon->stopping)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_BUSY, "scand is stopping");
+    return NULL;
+  }
+  g_autoptr(ScandScanPlan) plan = scand_scan_plan_new(daemon->config, request, error);
+  if (!plan)
+    return NULL;
+  ScandJob *job = scand_scan_plan_create_job(plan, daemon->config, daemon->spool, error);
+  if (!job)
+    return NULL;
+  ScanWork *w = g_new0(ScanWork, 1);
+  w->daemon = daemon;
+  w->job = job;
+  w->plan = g_steal_pointer(&plan);
+  w->config = scand_config_ref(daemon->config);
+  w->autoscan = autoscan;
+  char *id = g_strdup(scand_job_get_id(job));
+  scand_daemon_log("job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
+  g_thread_pool_push(daemon->scan_pool, w, NULL);
+  return id;
+}
+
+char *scand_daemon_start_scan(ScandDaemon *daemon, const char *device, const char *profile, const char *trigger,
+                              GError **error) {
+  ScandScanRequest request = {
+    .device = device && *device ? device : NULL,
+    .profile = profile && *profile ? profile : NULL,
+    .trigger = trigger,
+  };
+  return start_scan(daemon, &request, NULL, error);
+}
+
+/* --- feeder auto-scan --- */
+
+static void autoscan_free(AutoScan *a) {
+  g_strfreev(a->pressed);
+  g_free(a->section);
+  g_free(a->uri);
+  g_free(a->tls_pin);
+  g_free(a->last_word);
+  g_free(a);
+}
+
+typedef struct {
+  AutoScan *autoscan;
+  gboolean ok;
+  ScandDeviceState state;
+  ScandEsclAdfState adf;
+  GPtrArray *pressed;       /* buttons */
+  char *error;
+} PollResult;
+
+/* The profile a button starts: "buttons = scan=letter;email=photo" on the
+ * scanner, else the scanner's own profile. NULL if the button is not mapped
+ * while others are. */
+static char *button_profile(ScandConfig *config, const char *section, const char *button, gboolean *mapped) {
+  const char *map = scand_config_get(config, "scanner", section, "buttons");
+  *mapped = TRUE;
+  if (!map)
+    return g_strdup(scand_config_get(config, "scanner", section, "profile"));
+  g_auto(GStrv) entries = g_strsplit_set(map, ";,", -1);
+  for (guint i = 0; entries[i]; i++) {
+    g_auto(GStrv) kv = g_strsplit(g_strstrip(entries[i]), "=", 2);
+    if (kv[0] && kv[1] && strcmp(g_strstrip(kv[0]), button) == 0)
+      return g_strdup(g_strstrip(kv[1]));
+  }
+  *mapped = FALSE;
+  return NULL;
+}
+
+/* Buttons: a press is a button that reads pressed now and did not at the
+ * last poll; it starts the button's profile. */
+static void buttons_done(AutoScan *a, PollResult *r) {
+  ScandDaemon *daemon = a->daemon;
+  if (!r->ok) {
+    /* Busy (someone else is scanning) is not a change of the buttons. */
+    if (g_strcmp0(a->last_word, r->error) != 0) {
+      scand_daemon_log("scanner %s: buttons: %s", a->section, r->error);
+      g_free(a->last_word);
+      a->last_word = g_strdup(r->error);
+    }
+    return;
+  }
+  g_clear_pointer(&a->last_word, g_free);
+  g_ptr_array_add(r->pressed, NULL);
+  GStrv now = (GStrv) g_ptr_array_free(g_steal_pointer(&r->pressed), FALSE);
+  for (guint i = 0; now[i]; i++) {
+    if (a->pressed && g_strv_contains((const char *const *) a->pressed, now[i]))
+      continue;
+    if (g_atomic_int_get(&a->job_running) || g_atomic_int_get(&daemon->stopping))
+      continue;
+    gboolean mapped;
+    g_autofree char *profile = button_profile(daemon->config, a->section, now[i], &mapped);
+    if (!mapped) {
+      scand_daemon_log("scanner %s: button %s pressed, but no profile is mapped to it", a->section, now[i]);
+      continue;
+    }
+    scand_daemon_log("scanner %s: button %s pressed", a->section, now[i]);
+    g_atomic_int_set(&a->job_running, 1);
+    ScandScanRequest request = { .device = a->section, .profile = profile, .trigger = "button" };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *id = start_scan(daemon, &request, a, &error);
+    if (!id) {
+      scand_daemon_log("scanner %s: button %s: %s", a->section, now[i], error->message);
+      g_atomic_int_set(&a->job_running, 0);
+    }
+  }
+  g_strfreev(a->pressed);
+  a->pressed = now;
+}
+
+static gboolean poll_done(gpointer data) {
+  PollResult *r = data;
+  AutoScan *a = r->autoscan;
+  ScandDaemon *daemon = a->daemon;
+  gint64 now = g_get_monotonic_time();
+  g_atomic_int_set(&a->polling, 0);
+  if (a->buttons) {
+    buttons_done(a, r);
+    if (r->pressed)
+      g_ptr_array_unref(r->pressed);
+    g_free(r->error);
+    g_free(r);
+    return G_SOURCE_REMOVE;
+  }
+  const char *word = r->ok ? scand_escl_adf_state_to_string(r->adf) : "unreachable";
+  if (g_strcmp0(word, a->last_word) != 0) {
+    scand_daemon_log("scanner %s: %s%s%s", a->section, word, r->error ? ": " : "", r->error ? r->error : "");
+    g_free(a->last_word);
+    a->last_word = g_strdup(word);
+  }
+  /* Paper counts as placed only while the device is idle: a job started at
+   * the panel makes it Processing, and scand must not steal it. */
+  if (!r->ok || r->state != SCAND_DEVICE_IDLE || r->adf != SCAND_ESCL_ADF_LOADED)
+    a->loaded_since = 0;
+  else if (a->loaded_since == 0)
+    a->loaded_since = now;
+  if (a->loaded_since && now - a->loaded_since >= a->settle_us && now >= a->cooldown_until &&
+      !g_atomic_int_get(&a->job_running) && !g_atomic_int_get(&daemon->stopping)) {
+    a->loaded_since = 0;
+    g_atomic_int_set(&a->job_running, 1);
+    ScandScanRequest request = { .device = a->section, .trigger = "feeder", .source = "feeder" };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *id = start_scan(daemon, &request, a, &error);
+    if (!id) {
+      scand_daemon_log("scanner %s: auto-scan: %s", a->section, error->message);
+      a->cooldown_until = now + a->cooldown_us;
+      g_atomic_int_set(&a->job_running, 0);
+    }
+  }
+  g_free(r->error);
+  g_free(r);
+  return G_SOURCE_REMOVE;
+}
+
+static void poll_worker(gpointer data, gpointer user_data) {
+  AutoScan *a = data;
+  PollResult *r = g_new0(PollResult, 1);
+  r->autoscan = a;
+  if (a->buttons) {
+    g_autoptr(GError) error = NULL;
+    r->pressed = g_ptr_array_new_with_free_func(g_free);
+    r->ok = scand_sane_read_buttons(a->uri, r->pressed, &error);
+    if (!r->ok)
+      r->error = g_strdup(error->message);
+    g_main_context_invoke(NULL, poll_done, r);
+    return;
+  }
+  ScandOpenOptions options = { .tls_pin = a->tls_pin };
+  ScandEsclStatus status = { 0 };
+  g_autoptr(GError) error = NULL;
+  r->ok = scand_escl_get_status(a->uri, &options, &status, &error);
+  if (r->ok) {
+    r->state = status.state;
+    r->adf = status.adf_state;
+  } else {
+    r->error = g_strdup(error->message);
+  }
+  scand_escl_status_clear(&status);
+  g_main_context_invoke(NULL, poll_done, r);
+}
+
+static gboolean on_poll_timer(gpointer data) {
+  ScandDaemon *daemon = data;
+  gint64 now = g_get_monotonic_time();
+  for (guint i = 0; i < daemon->autoscan->len; i++) {
+    AutoScan *a = daemon->autoscan->pdata[i];
+    if (now < a->next_poll || g_atomic_int_get(&a->job_running) || !g_atomic_int_compare_and_exchange(&a->polling, 0, 1))
+      continue;
+    a->next_poll = now + a->interval_us;
+    g_thread_pool_push(daemon->poll_pool, a, NULL);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void autoscan_setup(ScandDaemon *daemon) {
+  g_clear_handle_id(&daemon->poll_timer, g_source_remove);
+  g_ptr_array_set_size(daemon->autoscan, 0);
+  g_auto(GStrv) scanners = scand_config_list_sections(daemon->config, "scanner");
+  for (guint i = 0; scanners && scanners[i]; i++) {
+    const char *mode = scand_config_get(daemon->config, "scanner", scanners[i], "auto-scan");
+    const char *uri = scand_config_get(daemon->config, "scanner", scanners[i], "device");
+    gboolean buttons = g_strcmp0(mode, "button") == 0;
+    if ((!buttons && g_strcmp0(mode, "feeder") != 0) || !uri)
+      continue;
+    if (!buttons && !g_str_has_prefix(uri, "escl:")) {
+      scand_daemon_log("scanner %s: auto-scan = feeder needs an eSCL device; ignored", scanners[i]);
+      continue;
+    }
+    if (buttons && !g_str_has_prefix(uri, "sane:")) {
+      scand_daemon_log("scanner %s: auto-scan = button needs a SANE device; ignored", scanners[i]);
+      continue;
+    }
+    AutoScan *a = g_new0(AutoScan, 1);
+    a->buttons = buttons;
+    a->daemon = daemon;
+    a->section = g_strdup(scanners[i]);
+    a->uri = g_strdup(uri);
+    a->tls_pin = g_strdup(scand_config_get(daemon->config, "scanner", scanners[i], "tls-pin"));
+    gint64 interval = 2, settle = 2, cooldown = 10;
+    scand_config_get_duration(daemon->config, "scanner", scanners[i], "poll-interval", 2, &interval, NULL);
+    scand_config_get_duration(daemon->config, "scanner", scanners[i], "settle", 2, &settle, NULL);
+    scand_config_get_duration(daemon->config, "scanner", scanners[i], "cooldown", 10, &cooldown, NULL);
+    a->interval_us = MAX(interval, 1) * G_USEC_PER_SEC;
+    a->settle_us = settle * G_USEC_PER_SEC;
+    a->cooldown_us = cooldown * G_USEC_PER_SEC;
+    g_ptr_array_add(daemon->autoscan, a);
+  }
+  if (daemon->autoscan->len)
+    daemon->poll_timer = g_timeout_add(250, on_poll_timer, daemon);
+}
+
+/* --- lifecycle --- */
+
+static ScandConfig *load_checked_config(const char *path, GError **error) {
+  g_autoptr(ScandConfig) config = scand_config_load(path, error);
+  if (!config)
+    return NULL;
+  g_autoptr(GPtrArray) problems = scand_config_check(config);
+  if (problems->len) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s%s", (const char *) problems->pdata[0],
+                problems->len > 1 ? " (and more: scand config check)" : "");
+    return NULL;
+  }
+  return g_steal_pointer(&config);
+}
+
+static void setup_sources(ScandDaemon *daemon) {
+  g_autoptr(GError) error = NULL;
+  gint64 retry_min = 30, retry_max = 3600, retry_max_age = 7 * 24 * 3600;
+  scand_config_get_duration(daemon->config, "scand", NULL, "retry-min", 30, &retry_min, NULL);
+  scand_config_get_duration(daemon->config, "scand", NULL, "retry-max", 3600, &retry_max, NULL);
+  scand_config_get_duration(daemon->config, "scand", NULL, "retry-max-age", 7 * 24 * 3600, &retry_max_age, NULL);
+  scand_job_run_set_retry_policy(retry_min, retry_max, retry_max_age);
+  g_clear_pointer(&daemon->watcher, scand_watcher_free);
+  daemon->watcher = scand_watcher_new(daemon, daemon->config, &error);
+  if (!daemon->watcher && error)
+    scand_daemon_log("watched folders: %s", error->message);
+  autoscan_setup(daemon);
+}
+
+static gboolean on_sighup(gpointer data) {
+  ScandDaemon *daemon = data;
+  sd_notify(0, "RELOADING=1");
+  g_autoptr(GError) error = NULL;
+  ScandConfig *config = load_checked_config(daemon->config_path, &error);
+  if (!config) {
+    /* A broken edit must not take the service down: keep what works. */
+    scand_daemon_log("reload refused, keeping the previous configuration: %s", error->message);
+  } else {
+    G_LOCK(config);
+    ScandConfig *old = daemon->config;
+    daemon->config = config;
+    G_UNLOCK(config);
+    scand_config_free(old);
+    setup_sources(daemon);
+    scand_daemon_log("configuration reloaded");
+  }
+  sd_notify(0, "READY=1");
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_sigterm(gpointer data) {
+  ScandDaemon *daemon = data;
+  scand_daemon_log("stopping: finishing the page under way");
+  sd_notify(0, "STOPPING=1");
+  g_atomic_int_set(&daemon->stopping, 1);
+  g_main_loop_quit(daemon->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean on_watchdog(gpointer data) {
+  sd_notify(0, "WATCHDOG=1");
+  return G_SOURCE_CONTINUE;
+}
+
+ScandDaemon *scand_daemon_new(const ScandDaemonOptions *options, GError **error) {
+  g_autoptr(ScandDaemon) daemon = g_new0(ScandDaemon, 1);
+  daemon->options = *options;
+  daemon->config_path = g_strdup(options->config_path);
+  daemon->options.config_path = daemon->config_path;
+  daemon->autoscan = g_ptr_array_new_with_free_func((GDestroyNotify) autoscan_free);
+  daemon->config = load_checked_config(daemon->config_path, error);
+  if (!daemon->config)
+    return NULL;
+  g_autofree char *spool_dir =
+      options->spool_dir ? g_strdup(options->spool_dir) : scand_spool_default_dir(daemon->config);
+  daemon->spool = scand_spool_open(spool_dir, error);
+  if (!daemon->spool)
+    return NULL;
+  daemon->scan_pool = g_thread_pool_new(scan_worker, daemon, 1, FALSE, NULL);
+  daemon->queue_pool = g_thread_pool_new(queue_worker, daemon, 1, FALSE, NULL);
+  daemon->poll_pool = g_thread_pool_new(poll_worker, daemon, 4, FALSE, NULL);
+  daemon->loop = g_main_loop_new(NULL, FALSE);
+  return g_steal_pointer(&daemon);
+}
+
+int scand_daemon_run(ScandDaemon *daemon) {
+  g_unix_signal_add(SIGHUP, on_sighup, daemon);
+  g_unix_signal_add(SIGTERM, on_sigterm, daemon);
+  g_unix_signal_add(SIGINT, on_sigterm, daemon);
+  scand_signal_guard_lock();
+  if (daemon->options.bus != G_BUS_TYPE_NONE)
+    daemon->bus = scand_daemon_bus_new(daemon, daemon->options.bus);
+  setup_sources(daemon);
+  /* Whatever a crash or reboot left in the spool goes first. */
+  on_queue_timer(daemon);
+  gint64 interval = daemon->options.queue_interval_ms > 0 ? daemon->options.queue_interval_ms : 5000;
+  daemon->queue_timer = g_timeout_add((guint) interval, on_queue_timer, daemon);
+  guint64 watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
+    daemon->watchdog_timer = g_timeout_add((guint) (watchdog_usec / 2000), on_watchdog, daemon);
+  scand_daemon_log("ready (spool %s)", scand_spool_get_dir(daemon->spool));
+  sd_notify(0, "READY=1\nSTATUS=idle");
+  g_main_loop_run(daemon->loop);
+
+  g_clear_handle_id(&daemon->queue_timer, g_source_remove);
+  g_clear_handle_id(&daemon->poll_timer, g_source_remove);
+  g_clear_handle_id(&daemon->watchdog_timer, g_source_remove);
+  g_clear_pointer(&daemon->watcher, scand_watcher_free);
+  /* Let the scan under way finish its page and the queue its delivery. */
+  g_thread_pool_free(g_steal_pointer(&daemon->poll_pool), TRUE, TRUE);
+  g_thread_pool_free(g_steal_pointer(&daemon->scan_pool), FALSE, TRUE);
+  g_thread_pool_free(g_steal_pointer(&daemon->queue_pool), TRUE, TRUE);
+  /* Deliver the last signals. */
+  while (g_main_context_iteration(NULL, FALSE))
+    ;
+  g_clear_pointer(&daemon->bus, scand_daemon_bus_free);
+  scand_daemon_log("stopped");
+  return daemon->exit_status;
+}
+
+void scand_daemon_free(ScandDaemon *daemon) {
+  if (!daemon)
+    return;
+  if (daemon->scan_pool)
+    g_thread_pool_free(daemon->scan_pool, TRUE, TRUE);
+  if (daemon->queue_pool)
+    g_thread_pool_free(daemon->queue_pool, TRUE, TRUE);
+  if (daemon->poll_pool)
+    g_thread_pool_free(daemon->poll_pool, TRUE, TRUE);
+  scand_watcher_free(daemon->watcher);
+  scand_daemon_bus_free(daemon->bus);
+  g_clear_pointer(&daemon->autoscan, g_ptr_array_unref);
+  scand_config_free(daemon->config);
+  scand_spool_free(daemon->spool);
+  if (daemon->loop)
+    g_main_loop_unref(daemon->loop);
+  g_free(daemon->config_path);
+  g_free(daemon);
+}
