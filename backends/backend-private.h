@@ -16,15 +16,15 @@ struct ScandScanner {
 };
 
 struct ScandBackendDriver {
-  const char *scheme;   /* "sane", "escl" */
+  const char *scheme; /* "sane", "escl" */
   /* Appends ScandDeviceInfo* to devices; may be NULL. */
   gboolean (*list)(GPtrArray *devices, GError **error);
   /* rest = the URI after "scheme:". Returns a scanner whose base fields the
    * caller fills (driver, uri, name may be set by the backend; NULL ones are
    * filled in). */
   ScandScanner *(*open)(const char *rest, const ScandOpenOptions *options, GError **error);
-  gboolean (*start)(ScandScanner *scanner, const ScandScanSettings *settings,
-                    ScandScanSettings *effective, GError **error);
+  gboolean (*start)(ScandScanner *scanner, const ScandScanSettings *settings, ScandScanSettings *effective,
+                    GError **error);
   gboolean (*read_page)(ScandScanner *scanner, ScandPageSink *sink, gboolean *got_page, GError **error);
   void (*cancel)(ScandScanner *scanner);
   /* Frees the backend part; the base fields are freed by the caller. */

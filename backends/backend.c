@@ -75,8 +75,8 @@ const char *scand_scanner_get_name(ScandScanner *scanner) {
   return scanner->name;
 }
 
-gboolean scand_scanner_start(ScandScanner *scanner, const ScandScanSettings *settings,
-                             ScandScanSettings *effective, GError **error) {
+gboolean scand_scanner_start(ScandScanner *scanner, const ScandScanSettings *settings, ScandScanSettings *effective,
+                             GError **error) {
   ScandScanSettings dummy;
   return scanner->driver->start(scanner, settings, effective ? effective : &dummy, error);
 }

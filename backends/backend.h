@@ -11,13 +11,13 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  SCAND_SOURCE_AUTO,      /* the device's default */
+  SCAND_SOURCE_AUTO, /* the device's default */
   SCAND_SOURCE_FLATBED,
   SCAND_SOURCE_FEEDER,
 } ScandSource;
 
 typedef enum {
-  SCAND_MODE_AUTO,        /* the device's default */
+  SCAND_MODE_AUTO, /* the device's default */
   SCAND_MODE_COLOR,
   SCAND_MODE_GRAY,
   SCAND_MODE_LINEART,
@@ -28,20 +28,20 @@ typedef struct {
   ScandSource source;
   gboolean duplex;
   ScandColorMode mode;
-  int resolution;         /* dpi; 0 = device default */
+  int resolution; /* dpi; 0 = device default */
   double x, y, width, height;
-  guint max_pages;        /* 0 = until the feeder is empty; flatbed is always 1 */
+  guint max_pages; /* 0 = until the feeder is empty; flatbed is always 1 */
   /* Backend-specific extra options as "name=value" (SANE option names); may be NULL. */
   GStrv extra_options;
 } ScandScanSettings;
 
 /* One device as discovered. */
 typedef struct {
-  char *uri;              /* "sane:test:0" */
-  char *name;             /* short name for templates ({device}) */
+  char *uri;  /* "sane:test:0" */
+  char *name; /* short name for templates ({device}) */
   char *vendor;
   char *model;
-  char *type;             /* "flatbed scanner", "virtual device", ... */
+  char *type; /* "flatbed scanner", "virtual device", ... */
 } ScandDeviceInfo;
 
 void scand_device_info_free(ScandDeviceInfo *info);
@@ -64,7 +64,7 @@ GPtrArray *scand_backend_list_devices(void);
 
 /* Per-device settings from its [scanner] section that matter when opening. */
 typedef struct {
-  const char *tls_pin;      /* "sha256:AB:CD:…" written by `scand trust`, or NULL */
+  const char *tls_pin; /* "sha256:AB:CD:…" written by `scand trust`, or NULL */
 } ScandOpenOptions;
 
 /* Opens a device by URI. Errors: SCAND_ERROR_NOT_FOUND, SCAND_ERROR_BUSY,
@@ -79,8 +79,8 @@ const char *scand_scanner_get_name(ScandScanner *scanner);
  * exactly are mapped to the nearest it can (resolution) or refused with
  * SCAND_ERROR_UNSUPPORTED (duplex on a simplex device, feeder without one).
  * *effective is filled with what will actually be used (may be NULL). */
-gboolean scand_scanner_start(ScandScanner *scanner, const ScandScanSettings *settings,
-                             ScandScanSettings *effective, GError **error);
+gboolean scand_scanner_start(ScandScanner *scanner, const ScandScanSettings *settings, ScandScanSettings *effective,
+                             GError **error);
 
 /* Reads the next page into sink. Returns TRUE and *got_page = TRUE for a page,
  * TRUE and *got_page = FALSE at the normal end of the job (feeder empty after at
@@ -88,8 +88,7 @@ gboolean scand_scanner_start(ScandScanner *scanner, const ScandScanSettings *set
  * error (SCAND_ERROR_JAMMED, _COVER_OPEN, _NO_DOCS for an empty feeder before the
  * first page, _IO, _BUSY, _CANCELLED) when the job cannot go on; pages already
  * handed to the sink stay the caller's. */
-gboolean scand_scanner_read_page(ScandScanner *scanner, ScandPageSink *sink,
-                                 gboolean *got_page, GError **error);
+gboolean scand_scanner_read_page(ScandScanner *scanner, ScandPageSink *sink, gboolean *got_page, GError **error);
 
 /* Asks the device to stop the current job (safe from another thread). */
 void scand_scanner_cancel(ScandScanner *scanner);

@@ -12,10 +12,10 @@ G_BEGIN_DECLS
 /* What the TXT record of a _uscan/_uscans service says. Strings are newly
  * allocated, valid UTF-8 without control characters (safe to print). */
 typedef struct {
-  char *rs_path;          /* "/eSCL" (encoded, validated), "" for the root; NULL when rs was unusable */
-  char *rs_problem;       /* why rs was unusable, or NULL */
+  char *rs_path;    /* "/eSCL" (encoded, validated), "" for the root; NULL when rs was unusable */
+  char *rs_problem; /* why rs was unusable, or NULL */
   char *ty;
-  char *uuid;             /* normalised, see scand_discovery_uuid_normalize() */
+  char *uuid; /* normalised, see scand_discovery_uuid_normalize() */
   char *note;
   char *pdl;
   guint sources;
@@ -37,8 +37,8 @@ char *scand_discovery_rs_to_path(const char *rs, GError **error);
 /* "escl:http[s]://ADDRESS:PORT" + rs_path for a resolved service. address is
  * an IPv4 or IPv6 literal (or a DNS name); an IPv6 link-local address gets
  * the zone "%25IFNAME" when ifname is given. Newly allocated. */
-char *scand_discovery_uri_build(gboolean tls, const char *address, const char *ifname, guint port,
-                                const char *rs_path, GError **error);
+char *scand_discovery_uri_build(gboolean tls, const char *address, const char *ifname, guint port, const char *rs_path,
+                                GError **error);
 
 /* "urn:uuid:ABC-…" / "{ABC-…}" / "abc-…" → "abc-…"; NULL when it is not a UUID
  * (hex digits and dashes, 32 hex digits). Newly allocated. */

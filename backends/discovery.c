@@ -275,8 +275,8 @@ static gboolean dns_name_ok(const char *name) {
   return TRUE;
 }
 
-char *scand_discovery_uri_build(gboolean tls, const char *address, const char *ifname, guint port,
-                                const char *rs_path, GError **error) {
+char *scand_discovery_uri_build(gboolean tls, const char *address, const char *ifname, guint port, const char *rs_path,
+                                GError **error) {
   if (!address || !*address) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "no address");
     return NULL;
@@ -295,8 +295,8 @@ char *scand_discovery_uri_build(gboolean tls, const char *address, const char *i
     g_autofree char *canon = g_inet_address_to_string(inet);
     if (g_inet_address_get_is_link_local(inet)) {
       if (!ifname || !ifname_ok(ifname)) {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                    "IPv6 link-local address %s needs a valid interface name", canon);
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "IPv6 link-local address %s needs a valid interface name",
+                    canon);
         return NULL;
       }
       authority = g_strdup_printf("[%s%%25%s]", canon, ifname);
@@ -311,8 +311,7 @@ char *scand_discovery_uri_build(gboolean tls, const char *address, const char *i
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "not an address or host name");
     return NULL;
   }
-  return g_strdup_printf("escl:%s://%s:%u%s%s", tls ? "https" : "http", authority, port, rs_path,
-                         *rs_path ? "" : "/");
+  return g_strdup_printf("escl:%s://%s:%u%s%s", tls ? "https" : "http", authority, port, rs_path, *rs_path ? "" : "/");
 }
 
 /* ---- merging ------------------------------------------------------------- */
@@ -722,34 +721,33 @@ static void on_resolved(AvahiServiceResolver *r, AvahiIfIndex interface, AvahiPr
 }
 
 /* Starts a resolver for each new service; counts browsers that are done. */
-static void on_browse(AvahiServiceBrowser *b, AvahiIfIndex interface, AvahiProtocol protocol,
-                      AvahiBrowserEvent event, const char *name, const char *type, const char *domain,
-                      AvahiLookupResultFlags flags, void *user_data) {
+static void on_browse(AvahiServiceBrowser *b, AvahiIfIndex interface, AvahiProtocol protocol, AvahiBrowserEvent event,
+                      const char *name, const char *type, const char *domain, AvahiLookupResultFlags flags,
+                      void *user_data) {
   Browse *br = user_data;
   switch (event) {
-  case AVAHI_BROWSER_NEW:
-    /* Resolve over the protocol it was seen on: an IPv6 sighting gives an
+    case AVAHI_BROWSER_NEW:
+      /* Resolve over the protocol it was seen on: an IPv6 sighting gives an
      * IPv6 address, so a dual-stack device ends up with both. */
-    if (avahi_service_resolver_new(br->client, interface, protocol, name, type, domain, protocol, 0, on_resolved,
-                                   br))
-      br->resolving++;
-    else {
-      g_autofree char *safe = scand_discovery_sanitize(name, TXT_MAX_TEXT);
-      warn(br->warnings, "DNS-SD: cannot resolve \"%s\" (%s)", safe ? safe : "?",
+      if (avahi_service_resolver_new(br->client, interface, protocol, name, type, domain, protocol, 0, on_resolved, br))
+        br->resolving++;
+      else {
+        g_autofree char *safe = scand_discovery_sanitize(name, TXT_MAX_TEXT);
+        warn(br->warnings, "DNS-SD: cannot resolve \"%s\" (%s)", safe ? safe : "?",
+             avahi_strerror(avahi_client_errno(br->client)));
+      }
+      break;
+    case AVAHI_BROWSER_FAILURE:
+      warn(br->warnings, "DNS-SD: browsing %s failed (%s)", type ? type : "services",
            avahi_strerror(avahi_client_errno(br->client)));
-    }
-    break;
-  case AVAHI_BROWSER_FAILURE:
-    warn(br->warnings, "DNS-SD: browsing %s failed (%s)", type ? type : "services",
-         avahi_strerror(avahi_client_errno(br->client)));
-    br->browsers_done++;
-    break;
-  case AVAHI_BROWSER_ALL_FOR_NOW:
-    br->browsers_done++;
-    break;
-  case AVAHI_BROWSER_REMOVE:
-  case AVAHI_BROWSER_CACHE_EXHAUSTED:
-    break;
+      br->browsers_done++;
+      break;
+    case AVAHI_BROWSER_ALL_FOR_NOW:
+      br->browsers_done++;
+      break;
+    case AVAHI_BROWSER_REMOVE:
+    case AVAHI_BROWSER_CACHE_EXHAUSTED:
+      break;
   }
   (void) b, (void) flags;
 }
@@ -774,8 +772,8 @@ static void dnssd_browse(Browse *br, guint browse_ms) {
   static const char *const types[] = { "_uscan._tcp", "_uscans._tcp" };
   AvahiServiceBrowser *browsers[G_N_ELEMENTS(types)] = { NULL };
   for (guint i = 0; i < G_N_ELEMENTS(types); i++) {
-    browsers[i] = avahi_service_browser_new(br->client, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, types[i], NULL, 0,
-                                            on_browse, br);
+    browsers[i] =
+        avahi_service_browser_new(br->client, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, types[i], NULL, 0, on_browse, br);
     if (browsers[i])
       br->browsers++;
     else
@@ -827,8 +825,8 @@ static void sane_add(GPtrArray *devices) {
 /* One CUPS queue worth asking about. */
 typedef struct {
   char *name;
-  GStrv candidates;       /* eSCL base URLs to probe, in order of preference */
-  guint first_probe;      /* index of candidates[0] in the probe list */
+  GStrv candidates;  /* eSCL base URLs to probe, in order of preference */
+  guint first_probe; /* index of candidates[0] in the probe list */
 } CupsQueue;
 
 static void cups_queue_free(CupsQueue *q) {
@@ -856,8 +854,8 @@ static GPtrArray *cups_queues(GPtrArray *devices, GPtrArray *warnings) {
     const char *device_uri = cupsGetOption("device-uri", dests[i].num_options, dests[i].options);
     /* printer-uri-supported names the CUPS server, not the device, unless the
      * queue is remote and we see no device URI. */
-    const char *uri = device_uri ? device_uri
-                                 : cupsGetOption("printer-uri-supported", dests[i].num_options, dests[i].options);
+    const char *uri =
+        device_uri ? device_uri : cupsGetOption("printer-uri-supported", dests[i].num_options, dests[i].options);
     g_autofree char *uuid = scand_discovery_cups_uuid(uri);
     if (uuid) {
       ScandDiscoveredDevice *dev = scand_discovered_device_new();

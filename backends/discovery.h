@@ -22,16 +22,16 @@ typedef enum {
 
 /* One physical device. */
 typedef struct {
-  char *name;             /* DNS-SD instance name, CUPS queue or SANE name */
-  char *model;            /* "HP LaserJet MFP M426fdn", or NULL */
-  char *uuid;             /* lower case, without "urn:uuid:", or NULL */
-  char *host;             /* DNS-SD host name or address, or NULL (local SANE) */
-  char *note;             /* DNS-SD "note" (location), or NULL */
-  char *pdl;              /* DNS-SD "pdl" (document formats), or NULL */
-  GPtrArray *uris;        /* char*, unique: escl:https first, then escl:http, then sane: */
-  GPtrArray *origins;     /* char*, unique: "dns-sd", "sane", "cups:QUEUE" */
-  guint sources;          /* ScandDiscoverySources */
-  guint modes;            /* ScandDiscoveryModes */
+  char *name;         /* DNS-SD instance name, CUPS queue or SANE name */
+  char *model;        /* "HP LaserJet MFP M426fdn", or NULL */
+  char *uuid;         /* lower case, without "urn:uuid:", or NULL */
+  char *host;         /* DNS-SD host name or address, or NULL (local SANE) */
+  char *note;         /* DNS-SD "note" (location), or NULL */
+  char *pdl;          /* DNS-SD "pdl" (document formats), or NULL */
+  GPtrArray *uris;    /* char*, unique: escl:https first, then escl:http, then sane: */
+  GPtrArray *origins; /* char*, unique: "dns-sd", "sane", "cups:QUEUE" */
+  guint sources;      /* ScandDiscoverySources */
+  guint modes;        /* ScandDiscoveryModes */
 } ScandDiscoveredDevice;
 
 ScandDiscoveredDevice *scand_discovered_device_new(void);
@@ -40,9 +40,9 @@ void scand_discovered_device_free(ScandDiscoveredDevice *dev);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandDiscoveredDevice, scand_discovered_device_free)
 
 typedef struct {
-  guint browse_ms;        /* DNS-SD browse time; 0 = default (2000) */
-  gboolean no_network;    /* SANE only: no DNS-SD, no CUPS, no probes */
-  guint probe_ms;         /* per eSCL capabilities request; 0 = default (1500) */
+  guint browse_ms;     /* DNS-SD browse time; 0 = default (2000) */
+  gboolean no_network; /* SANE only: no DNS-SD, no CUPS, no probes */
+  guint probe_ms;      /* per eSCL capabilities request; 0 = default (1500) */
 } ScandDiscoveryOptions;
 
 /* Looks for devices; blocks for at most about browse_ms + probe_ms (the

@@ -35,13 +35,13 @@ char *escl_quirks_host_header(const EsclQuirks *q, const char *host, int port, g
 typedef struct {
   /* settings */
   gboolean have_pin;
-  guint8 pin[32];               /* SHA-256 of the pinned DER certificate */
+  guint8 pin[32]; /* SHA-256 of the pinned DER certificate */
   /* what the last handshake saw */
   gboolean seen;
   guint8 seen_digest[32];
   char *seen_subject;
   char *seen_issuer;
-  gboolean ca_failed;           /* the system CA store did not vouch for it */
+  gboolean ca_failed; /* the system CA store did not vouch for it */
   gboolean pin_mismatch;
 } EsclTls;
 

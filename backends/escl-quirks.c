@@ -6,9 +6,9 @@
 #include <string.h>
 
 typedef struct {
-  const char *name;             /* for messages */
-  const char *server_prefix;    /* Server header starts with this (case-insensitive), or NULL */
-  const char *model_substring;  /* MakeAndModel contains this (case-insensitive), or NULL */
+  const char *name;            /* for messages */
+  const char *server_prefix;   /* Server header starts with this (case-insensitive), or NULL */
+  const char *model_substring; /* MakeAndModel contains this (case-insensitive), or NULL */
   const char *reason;
   const char *host_override;
   gboolean host_with_port;
@@ -21,61 +21,61 @@ typedef struct {
 
 static const EsclQuirkEntry quirk_table[] = {
   {
-    .name = "HP (HP_Compact_Server)",
-    .server_prefix = "HP_Compact_Server",
-    .reason = "HP LaserJet firmware refuses ScanJobs unless the Host header says localhost",
-    .host_override = "localhost",
+      .name = "HP (HP_Compact_Server)",
+      .server_prefix = "HP_Compact_Server",
+      .reason = "HP LaserJet firmware refuses ScanJobs unless the Host header says localhost",
+      .host_override = "localhost",
   },
   {
-    .name = "EPSON",
-    .server_prefix = "EPSON",
-    .reason = "Epson firmware answers 400 when the Host header lacks the port, even the default one",
-    .host_with_port = TRUE,
+      .name = "EPSON",
+      .server_prefix = "EPSON",
+      .reason = "Epson firmware answers 400 when the Host header lacks the port, even the default one",
+      .host_with_port = TRUE,
   },
   {
-    .name = "EPSON",
-    .model_substring = "EPSON",
-    .reason = "Epson firmware answers 400 when the Host header lacks the port, even the default one",
-    .host_with_port = TRUE,
+      .name = "EPSON",
+      .model_substring = "EPSON",
+      .reason = "Epson firmware answers 400 when the Host header lacks the port, even the default one",
+      .host_with_port = TRUE,
   },
   {
-    .name = "Brother",
-    .model_substring = "Brother",
-    .reason = "Brother feeders answer a false 404 to NextDocument requested too soon after ScanJobs",
-    .first_page_delay_ms = 1000,
-    .early_404_window_ms = 5000,
+      .name = "Brother",
+      .model_substring = "Brother",
+      .reason = "Brother feeders answer a false 404 to NextDocument requested too soon after ScanJobs",
+      .first_page_delay_ms = 1000,
+      .early_404_window_ms = 5000,
   },
   {
-    .name = "Xerox B205",
-    .model_substring = "Xerox B205",
-    .reason = "Xerox B205/B215 answer 404 then 410 to NextDocument while the page is still being scanned",
-    .retry_404_410 = TRUE,
+      .name = "Xerox B205",
+      .model_substring = "Xerox B205",
+      .reason = "Xerox B205/B215 answer 404 then 410 to NextDocument while the page is still being scanned",
+      .retry_404_410 = TRUE,
   },
   {
-    .name = "Xerox B215",
-    .model_substring = "Xerox B215",
-    .reason = "Xerox B205/B215 answer 404 then 410 to NextDocument while the page is still being scanned",
-    .retry_404_410 = TRUE,
+      .name = "Xerox B215",
+      .model_substring = "Xerox B215",
+      .reason = "Xerox B205/B215 answer 404 then 410 to NextDocument while the page is still being scanned",
+      .retry_404_410 = TRUE,
   },
   {
-    .name = "Canon iR2625/iR2630",
-    .model_substring = "iR2625",
-    .reason = "Canon iR2625 advertises 1200/2400 dpi but its sensor delivers 600 dpi at most",
-    .max_resolution = 600,
+      .name = "Canon iR2625/iR2630",
+      .model_substring = "iR2625",
+      .reason = "Canon iR2625 advertises 1200/2400 dpi but its sensor delivers 600 dpi at most",
+      .max_resolution = 600,
   },
   /* Stand-ins for behaviour seen in the field but not tied to a model name we
    * can match reliably; the project's simulator impersonates them. */
   {
-    .name = "escl-sim JamWhenEmpty",
-    .model_substring = "escl-sim JamWhenEmpty",
-    .reason = "the feeder sensor reports ScannerAdfJam whenever the tray is empty",
-    .adf_jam_means_empty = TRUE,
+      .name = "escl-sim JamWhenEmpty",
+      .model_substring = "escl-sim JamWhenEmpty",
+      .reason = "the feeder sensor reports ScannerAdfJam whenever the tray is empty",
+      .adf_jam_means_empty = TRUE,
   },
   {
-    .name = "escl-sim Overadvertise",
-    .model_substring = "escl-sim Overadvertise",
-    .reason = "advertises 1200/2400 dpi but delivers 600 dpi at most (as Canon iR2625)",
-    .max_resolution = 600,
+      .name = "escl-sim Overadvertise",
+      .model_substring = "escl-sim Overadvertise",
+      .reason = "advertises 1200/2400 dpi but delivers 600 dpi at most (as Canon iR2625)",
+      .max_resolution = 600,
   },
 };
 

@@ -57,8 +57,9 @@ static gboolean node_int(const xmlNode *n, gint64 min, gint64 max, int *out, GEr
   g_autoptr(GError) local = NULL;
   if (!g_ascii_string_to_signed(text, 10, min, max, &v, &local)) {
     g_autofree char *value = shown(text, 40);
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s value \"%s\" is not a number in %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT,
-                (const char *) n->name, value, min, max);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
+                "%s value \"%s\" is not a number in %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, (const char *) n->name,
+                value, min, max);
     return FALSE;
   }
   *out = (int) v;
@@ -69,7 +70,8 @@ static gboolean node_int(const xmlNode *n, gint64 min, gint64 max, int *out, GEr
  * checks the root element. what names the document in messages. */
 static xmlDoc *parse_doc(const char *xml, gsize len, const char *root_name, GError **error) {
   if (len > ESCL_XML_MAX) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: document too large (%" G_GSIZE_FORMAT " bytes)", root_name, len);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: document too large (%" G_GSIZE_FORMAT " bytes)", root_name,
+                len);
     return NULL;
   }
   if (len == 0) {
@@ -78,7 +80,7 @@ static xmlDoc *parse_doc(const char *xml, gsize len, const char *root_name, GErr
   }
   static gsize init = 0;
   if (g_once_init_enter(&init)) {
-    xmlInitParser();   /* once, before threads may parse concurrently */
+    xmlInitParser(); /* once, before threads may parse concurrently */
     g_once_init_leave(&init, 1);
   }
   xmlDoc *doc = xmlReadMemory(xml, (int) len, NULL, NULL,
@@ -87,15 +89,16 @@ static xmlDoc *parse_doc(const char *xml, gsize len, const char *root_name, GErr
     const xmlError *e = xmlGetLastError();
     g_autofree char *raw = g_strdup(e && e->message ? e->message : "not well-formed");
     g_autofree char *msg = shown(g_strchomp(raw), 200);
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: malformed XML at line %d: %s", root_name,
-                e ? e->line : 0, msg);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: malformed XML at line %d: %s", root_name, e ? e->line : 0,
+                msg);
     return NULL;
   }
   /* eSCL documents never carry a DTD; one with entity declarations is how
    * "billion laughs" documents start. */
   if (doc->intSubset || doc->extSubset) {
     xmlFreeDoc(doc);
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: document has a DTD, which eSCL never uses; refused", root_name);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: document has a DTD, which eSCL never uses; refused",
+                root_name);
     return NULL;
   }
   xmlNode *root = xmlDocGetRootElement(doc);
@@ -117,11 +120,8 @@ static const struct {
   EsclColorMode mode;
   const char *name;
 } color_modes[] = {
-  { ESCL_COLOR_BW1, "BlackAndWhite1" },
-  { ESCL_COLOR_GRAY8, "Grayscale8" },
-  { ESCL_COLOR_GRAY16, "Grayscale16" },
-  { ESCL_COLOR_RGB24, "RGB24" },
-  { ESCL_COLOR_RGB48, "RGB48" },
+  { ESCL_COLOR_BW1, "BlackAndWhite1" }, { ESCL_COLOR_GRAY8, "Grayscale8" }, { ESCL_COLOR_GRAY16, "Grayscale16" },
+  { ESCL_COLOR_RGB24, "RGB24" },        { ESCL_COLOR_RGB48, "RGB48" },
 };
 
 const char *escl_color_mode_name(EsclColorMode mode) {
@@ -133,19 +133,27 @@ const char *escl_color_mode_name(EsclColorMode mode) {
 
 const char *escl_format_mime(EsclFormat format) {
   switch (format) {
-  case ESCL_FORMAT_JPEG: return "image/jpeg";
-  case ESCL_FORMAT_PNG: return "image/png";
-  case ESCL_FORMAT_PDF: return "application/pdf";
-  default: return "application/octet-stream";
+    case ESCL_FORMAT_JPEG:
+      return "image/jpeg";
+    case ESCL_FORMAT_PNG:
+      return "image/png";
+    case ESCL_FORMAT_PDF:
+      return "application/pdf";
+    default:
+      return "application/octet-stream";
   }
 }
 
 const char *escl_input_name(EsclInput input) {
   switch (input) {
-  case ESCL_INPUT_PLATEN: return "platen";
-  case ESCL_INPUT_ADF_SIMPLEX: return "feeder";
-  case ESCL_INPUT_ADF_DUPLEX: return "feeder (duplex)";
-  default: return "?";
+    case ESCL_INPUT_PLATEN:
+      return "platen";
+    case ESCL_INPUT_ADF_SIMPLEX:
+      return "feeder";
+    case ESCL_INPUT_ADF_DUPLEX:
+      return "feeder (duplex)";
+    default:
+      return "?";
   }
 }
 
@@ -205,35 +213,35 @@ const char *scand_escl_adf_state_to_string(ScandEsclAdfState state) {
 
 const char *scand_escl_adf_state_problem(ScandEsclAdfState state, int *code) {
   switch (state) {
-  case SCAND_ESCL_ADF_EMPTY:
-    *code = SCAND_ERROR_NO_DOCS;
-    return "the feeder is empty";
-  case SCAND_ESCL_ADF_JAM:
-    *code = SCAND_ERROR_JAMMED;
-    return "paper jam in the feeder";
-  case SCAND_ESCL_ADF_MISPICK:
-    *code = SCAND_ERROR_JAMMED;
-    return "the feeder failed to pick a sheet (mispick)";
-  case SCAND_ESCL_ADF_MULTIPICK_DETECTED:
-    *code = SCAND_ERROR_JAMMED;
-    return "the feeder picked several sheets at once";
-  case SCAND_ESCL_ADF_DUPLEX_PAGE_TOO_SHORT:
-    *code = SCAND_ERROR_JAMMED;
-    return "a sheet is too short for duplex scanning";
-  case SCAND_ESCL_ADF_DUPLEX_PAGE_TOO_LONG:
-    *code = SCAND_ERROR_JAMMED;
-    return "a sheet is too long for duplex scanning";
-  case SCAND_ESCL_ADF_HATCH_OPEN:
-    *code = SCAND_ERROR_COVER_OPEN;
-    return "the feeder hatch is open";
-  case SCAND_ESCL_ADF_INPUT_TRAY_FAILED:
-    *code = SCAND_ERROR_IO;
-    return "the feeder input tray failed";
-  case SCAND_ESCL_ADF_INPUT_TRAY_OVERLOADED:
-    *code = SCAND_ERROR_IO;
-    return "the feeder input tray is overloaded";
-  default:
-    return NULL;
+    case SCAND_ESCL_ADF_EMPTY:
+      *code = SCAND_ERROR_NO_DOCS;
+      return "the feeder is empty";
+    case SCAND_ESCL_ADF_JAM:
+      *code = SCAND_ERROR_JAMMED;
+      return "paper jam in the feeder";
+    case SCAND_ESCL_ADF_MISPICK:
+      *code = SCAND_ERROR_JAMMED;
+      return "the feeder failed to pick a sheet (mispick)";
+    case SCAND_ESCL_ADF_MULTIPICK_DETECTED:
+      *code = SCAND_ERROR_JAMMED;
+      return "the feeder picked several sheets at once";
+    case SCAND_ESCL_ADF_DUPLEX_PAGE_TOO_SHORT:
+      *code = SCAND_ERROR_JAMMED;
+      return "a sheet is too short for duplex scanning";
+    case SCAND_ESCL_ADF_DUPLEX_PAGE_TOO_LONG:
+      *code = SCAND_ERROR_JAMMED;
+      return "a sheet is too long for duplex scanning";
+    case SCAND_ESCL_ADF_HATCH_OPEN:
+      *code = SCAND_ERROR_COVER_OPEN;
+      return "the feeder hatch is open";
+    case SCAND_ESCL_ADF_INPUT_TRAY_FAILED:
+      *code = SCAND_ERROR_IO;
+      return "the feeder input tray failed";
+    case SCAND_ESCL_ADF_INPUT_TRAY_OVERLOADED:
+      *code = SCAND_ERROR_IO;
+      return "the feeder input tray is overloaded";
+    default:
+      return NULL;
   }
 }
 
@@ -253,11 +261,16 @@ ScandDeviceState escl_device_state_from_string(const char *s) {
 
 const char *scand_device_state_to_string(ScandDeviceState state) {
   switch (state) {
-  case SCAND_DEVICE_IDLE: return "idle";
-  case SCAND_DEVICE_PROCESSING: return "processing";
-  case SCAND_DEVICE_STOPPED: return "stopped";
-  case SCAND_DEVICE_DOWN: return "down";
-  default: return "unknown";
+    case SCAND_DEVICE_IDLE:
+      return "idle";
+    case SCAND_DEVICE_PROCESSING:
+      return "processing";
+    case SCAND_DEVICE_STOPPED:
+      return "stopped";
+    case SCAND_DEVICE_DOWN:
+      return "down";
+    default:
+      return "unknown";
   }
 }
 
@@ -294,7 +307,7 @@ static int cmp_int(gconstpointer a, gconstpointer b) {
   return *(const int *) a - *(const int *) b;
 }
 
-#define MAX_DIM 100000   /* 1/300 in: over 8 m */
+#define MAX_DIM 100000 /* 1/300 in: over 8 m */
 #define MAX_DPI 100000
 
 /* Walks the subtree of an input's capabilities, collecting what matters
@@ -361,10 +374,11 @@ static gboolean decode_input(const xmlNode *n, EsclInputCaps *in, GError **error
   in->resolutions = g_array_new(FALSE, FALSE, sizeof(int));
   in->intents = g_ptr_array_new_with_free_func(g_free);
   for (const xmlNode *c = n->children; c; c = c->next) {
-    int *dim = node_is(c, "MinWidth") ? &in->min_width
-             : node_is(c, "MaxWidth") ? &in->max_width
-             : node_is(c, "MinHeight") ? &in->min_height
-             : node_is(c, "MaxHeight") ? &in->max_height : NULL;
+    int *dim = node_is(c, "MinWidth")    ? &in->min_width
+               : node_is(c, "MaxWidth")  ? &in->max_width
+               : node_is(c, "MinHeight") ? &in->min_height
+               : node_is(c, "MaxHeight") ? &in->max_height
+                                         : NULL;
     if (dim && !node_int(c, 0, MAX_DIM, dim, error))
       return FALSE;
   }
@@ -606,7 +620,7 @@ int escl_input_nearest_resolution(const EsclInputCaps *in, int want, int cap) {
       }
     }
   }
-  if (best == 0 && cap > 0)   /* everything is above the cap: take the smallest */
+  if (best == 0 && cap > 0) /* everything is above the cap: take the smallest */
     return escl_input_nearest_resolution(in, 0, 0);
   return best;
 }
@@ -643,7 +657,8 @@ gboolean escl_scan_request_choose(const EsclCaps *caps, const ScandScanSettings 
     }
     if (settings->duplex) {
       if (!duplex->present) {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "the scanner's feeder cannot scan both sides (simplex only)");
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED,
+                    "the scanner's feeder cannot scan both sides (simplex only)");
         return FALSE;
       }
       req->input = ESCL_INPUT_ADF_DUPLEX;
@@ -657,18 +672,21 @@ gboolean escl_scan_request_choose(const EsclCaps *caps, const ScandScanSettings 
   static const EsclColorMode want_color[] = { ESCL_COLOR_RGB24, ESCL_COLOR_GRAY8, ESCL_COLOR_BW1 };
   static const EsclColorMode want_gray[] = { ESCL_COLOR_GRAY8, ESCL_COLOR_RGB24, ESCL_COLOR_BW1 };
   static const EsclColorMode want_bw[] = { ESCL_COLOR_BW1, ESCL_COLOR_GRAY8, ESCL_COLOR_RGB24 };
-  const EsclColorMode *order = settings->mode == SCAND_MODE_GRAY ? want_gray
-                             : settings->mode == SCAND_MODE_LINEART ? want_bw : want_color;
+  const EsclColorMode *order = settings->mode == SCAND_MODE_GRAY      ? want_gray
+                               : settings->mode == SCAND_MODE_LINEART ? want_bw
+                                                                      : want_color;
   for (guint i = 0; i < 3 && !req->color_mode; i++)
     if (in->color_modes & order[i])
       req->color_mode = order[i];
   if (!req->color_mode) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "the scanner offers no 8-bit colour, grey or black-and-white mode on the %s",
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED,
+                "the scanner offers no 8-bit colour, grey or black-and-white mode on the %s",
                 escl_input_name(req->input));
     return FALSE;
   }
 
-  req->resolution = escl_input_nearest_resolution(in, settings->resolution > 0 ? settings->resolution : 300, max_resolution);
+  req->resolution =
+      escl_input_nearest_resolution(in, settings->resolution > 0 ? settings->resolution : 300, max_resolution);
   if (req->resolution <= 0) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "the scanner advertises no resolution for the %s",
                 escl_input_name(req->input));
@@ -719,8 +737,9 @@ gboolean escl_scan_request_choose(const EsclCaps *caps, const ScandScanSettings 
     *effective = *settings;
     effective->source = req->input == ESCL_INPUT_PLATEN ? SCAND_SOURCE_FLATBED : SCAND_SOURCE_FEEDER;
     effective->duplex = req->input == ESCL_INPUT_ADF_DUPLEX;
-    effective->mode = req->color_mode == ESCL_COLOR_RGB24 ? SCAND_MODE_COLOR
-                    : req->color_mode == ESCL_COLOR_GRAY8 ? SCAND_MODE_GRAY : SCAND_MODE_LINEART;
+    effective->mode = req->color_mode == ESCL_COLOR_RGB24   ? SCAND_MODE_COLOR
+                      : req->color_mode == ESCL_COLOR_GRAY8 ? SCAND_MODE_GRAY
+                                                            : SCAND_MODE_LINEART;
     effective->resolution = req->resolution;
     effective->x = from_300(req->x);
     effective->y = from_300(req->y);
@@ -755,7 +774,8 @@ char *escl_scan_settings_build(const EsclScanRequest *req) {
   g_string_append_printf(s, "  <pwg:InputSource>%s</pwg:InputSource>\n",
                          req->input == ESCL_INPUT_PLATEN ? "Platen" : "Feeder");
   if (req->input != ESCL_INPUT_PLATEN)
-    g_string_append_printf(s, "  <scan:Duplex>%s</scan:Duplex>\n", req->input == ESCL_INPUT_ADF_DUPLEX ? "true" : "false");
+    g_string_append_printf(s, "  <scan:Duplex>%s</scan:Duplex>\n",
+                           req->input == ESCL_INPUT_ADF_DUPLEX ? "true" : "false");
   g_string_append_printf(s, "  <scan:ColorMode>%s</scan:ColorMode>\n", escl_color_mode_name(req->color_mode));
   g_string_append_printf(s, "  <scan:XResolution>%d</scan:XResolution>\n  <scan:YResolution>%d</scan:YResolution>\n",
                          req->resolution, req->resolution);

@@ -25,11 +25,11 @@ typedef enum {
 
 /* Colour modes as bits. */
 typedef enum {
-  ESCL_COLOR_BW1 = 1 << 0,        /* BlackAndWhite1 */
-  ESCL_COLOR_GRAY8 = 1 << 1,      /* Grayscale8 */
-  ESCL_COLOR_GRAY16 = 1 << 2,     /* Grayscale16 */
-  ESCL_COLOR_RGB24 = 1 << 3,      /* RGB24 */
-  ESCL_COLOR_RGB48 = 1 << 4,      /* RGB48 */
+  ESCL_COLOR_BW1 = 1 << 0,    /* BlackAndWhite1 */
+  ESCL_COLOR_GRAY8 = 1 << 1,  /* Grayscale8 */
+  ESCL_COLOR_GRAY16 = 1 << 2, /* Grayscale16 */
+  ESCL_COLOR_RGB24 = 1 << 3,  /* RGB24 */
+  ESCL_COLOR_RGB48 = 1 << 4,  /* RGB48 */
 } EsclColorMode;
 
 /* Document formats as bits. */
@@ -54,13 +54,13 @@ typedef struct {
 } EsclInputCaps;
 
 typedef struct {
-  char *version;                  /* "2.63" */
+  char *version; /* "2.63" */
   char *make_and_model;
   char *serial;
   char *uuid;
   EsclInputCaps inputs[ESCL_INPUT_COUNT];
   int feeder_capacity;
-  gboolean adf_detect_paper;      /* AdfOptions DetectPaperLoaded */
+  gboolean adf_detect_paper; /* AdfOptions DetectPaperLoaded */
 } EsclCaps;
 
 void escl_caps_free(EsclCaps *caps);
@@ -81,13 +81,13 @@ const ScandEsclJob *escl_status_find_job(const ScandEsclStatus *status, const ch
 /* A ScanSettings request as decided from caps and a profile. */
 typedef struct {
   EsclInput input;
-  EsclColorMode color_mode;       /* exactly one bit */
+  EsclColorMode color_mode; /* exactly one bit */
   int resolution;
-  int x, y, width, height;        /* 1/300 inch */
-  EsclFormat format;              /* exactly one bit */
-  gboolean format_ext;            /* send scan:DocumentFormatExt as well */
-  const char *intent;             /* "Document", or NULL to leave out */
-  char *version;                  /* pwg:Version to announce */
+  int x, y, width, height; /* 1/300 inch */
+  EsclFormat format;       /* exactly one bit */
+  gboolean format_ext;     /* send scan:DocumentFormatExt as well */
+  const char *intent;      /* "Document", or NULL to leave out */
+  char *version;           /* pwg:Version to announce */
 } EsclScanRequest;
 
 void escl_scan_request_clear(EsclScanRequest *req);

@@ -20,25 +20,25 @@
 #include <curl/curl.h>
 #include <string.h>
 
-#define ESCL_MAX_DOC (4 * 1024 * 1024)   /* XML documents and error bodies */
-#define ESCL_DEFAULT_RETRIES 20          /* 503 answers per request before giving up */
+#define ESCL_MAX_DOC (4 * 1024 * 1024) /* XML documents and error bodies */
+#define ESCL_DEFAULT_RETRIES 20        /* 503 answers per request before giving up */
 #define ESCL_DEFAULT_BACKOFF_MS 500
 #define ESCL_DEFAULT_BACKOFF_MAX_MS 8000
 #define ESCL_RETRY_AFTER_MAX_S 60
-#define ESCL_DROP_RETRIES 2              /* re-asks for a page after the connection dropped */
-#define ESCL_NOT_YET_RETRIES 10          /* quirk "404/410 = not ready yet" re-asks per page */
+#define ESCL_DROP_RETRIES 2     /* re-asks for a page after the connection dropped */
+#define ESCL_NOT_YET_RETRIES 10 /* quirk "404/410 = not ready yet" re-asks per page */
 
 typedef struct {
   ScandScanner base;
-  char *url;               /* "http://host:port/eSCL", no trailing slash */
-  char *device;            /* "escl:http://…" for messages */
-  char *host;              /* as in the URL, IPv6 bracketed */
-  int port;                /* 0 = scheme default */
+  char *url;    /* "http://host:port/eSCL", no trailing slash */
+  char *device; /* "escl:http://…" for messages */
+  char *host;   /* as in the URL, IPv6 bracketed */
+  int port;     /* 0 = scheme default */
   gboolean https;
   CURL *curl;
   EsclTls tls;
   EsclQuirks quirks;
-  char *server;            /* Server header */
+  char *server; /* Server header */
   EsclCaps *caps;
 
   /* retry policy (extra options escl-retries, escl-backoff-ms, escl-backoff-max-ms) */
@@ -49,27 +49,27 @@ typedef struct {
   /* the current job */
   EsclScanRequest req;
   char *job_url;
-  gboolean job_open;       /* created on the device and not finished there */
-  gboolean job_done;       /* no more pages will be read */
+  gboolean job_open; /* created on the device and not finished there */
+  gboolean job_done; /* no more pages will be read */
   guint pages;
   guint max_pages;
   gint64 job_created_us;
-  int cancelled;           /* atomic */
+  int cancelled; /* atomic */
 } EsclScanner;
 
 /* One HTTP exchange. */
 typedef struct {
   EsclScanner *s;
   long status;
-  GByteArray *body;        /* non-page bodies, capped */
+  GByteArray *body; /* non-page bodies, capped */
   char *location;
   char *content_type;
   char *server;
-  int retry_after;         /* seconds, -1 = none */
+  int retry_after; /* seconds, -1 = none */
   /* page streaming */
   ScandPageSink *sink;
   gboolean sink_begun;
-  gboolean not_page;       /* 200 but not an image we can use */
+  gboolean not_page; /* 200 but not an image we can use */
   GError *sink_error;
   gsize streamed;
 } EsclReply;
@@ -181,8 +181,8 @@ static int xferinfo_cb(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 
 /* Performs one request. body (POST) may be NULL. Fills reply; returns FALSE
  * with an error only when no HTTP answer arrived (or it was cut short). */
-static gboolean escl_http(EsclScanner *s, const char *method, const char *url, const char *body,
-                          EsclReply *reply, GError **error) {
+static gboolean escl_http(EsclScanner *s, const char *method, const char *url, const char *body, EsclReply *reply,
+                          GError **error) {
   CURL *c = s->curl;
   curl_easy_reset(c);
   reply->s = s;
@@ -195,7 +195,9 @@ static gboolean escl_http(EsclScanner *s, const char *method, const char *url, c
    * high resolutions), but a device silent for three minutes is gone. */
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 180L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "scand/" "0.1");
+  curl_easy_setopt(c, CURLOPT_USERAGENT,
+                   "scand/"
+                   "0.1");
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, reply);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
@@ -238,8 +240,8 @@ static gboolean escl_http(EsclScanner *s, const char *method, const char *url, c
     return FALSE;
   }
   if (reply->not_page) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s: %s %s: page has type %s, expected %s", s->device, method,
-                path, reply->content_type, escl_format_mime(s->req.format));
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s: %s %s: page has type %s, expected %s", s->device,
+                method, path, reply->content_type, escl_format_mime(s->req.format));
     return FALSE;
   }
   g_autofree char *tls_msg = s->https ? escl_tls_explain_failure(&s->tls, s->device) : NULL;
@@ -319,8 +321,8 @@ static gboolean get_document(EsclScanner *s, const char *name, EsclReply *reply,
     }
     if (reply->status != 200) {
       g_autofree char *what = reply_describe(reply);
-      g_set_error(error, SCAND_ERROR, reply->status == 404 ? SCAND_ERROR_NOT_FOUND : SCAND_ERROR_IO,
-                  "%s: GET %s: %s", s->device, name, what);
+      g_set_error(error, SCAND_ERROR, reply->status == 404 ? SCAND_ERROR_NOT_FOUND : SCAND_ERROR_IO, "%s: GET %s: %s",
+                  s->device, name, what);
       return FALSE;
     }
     return TRUE;
@@ -382,8 +384,8 @@ static EsclScanner *escl_new(const char *rest, const ScandOpenOptions *options, 
   gboolean ok = uc == CURLUE_OK && (g_strcmp0(scheme, "http") == 0 || g_strcmp0(scheme, "https") == 0);
   EsclScanner *s = NULL;
   if (!ok) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "device \"%s\": not an eSCL URI (expected escl:http[s]://HOST[:PORT]/eSCL)",
-                device);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
+                "device \"%s\": not an eSCL URI (expected escl:http[s]://HOST[:PORT]/eSCL)", device);
     goto out;
   }
   s = g_new0(EsclScanner, 1);
@@ -454,7 +456,7 @@ static void job_delete(EsclScanner *s) {
     return;
   s->job_open = FALSE;
   int was_cancelled = g_atomic_int_get(&s->cancelled);
-  g_atomic_int_set(&s->cancelled, 0);   /* let the DELETE itself through */
+  g_atomic_int_set(&s->cancelled, 0); /* let the DELETE itself through */
   EsclReply reply = { 0 };
   g_autoptr(GError) ignored = NULL;
   escl_http(s, "DELETE", s->job_url, NULL, &reply, &ignored);
@@ -573,8 +575,9 @@ static gboolean conflict_to_result(EsclScanner *s, gboolean *got_page, GError **
   s->job_open = FALSE;
   s->job_done = TRUE;
   if (!fetch_status(s, &st, &local)) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: the device stopped the job at page %u (HTTP 409) and its status is unreadable: %s",
-                s->device, s->pages + 1, local->message);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO,
+                "%s: the device stopped the job at page %u (HTTP 409) and its status is unreadable: %s", s->device,
+                s->pages + 1, local->message);
     return FALSE;
   }
   int code = SCAND_ERROR_IO;
@@ -589,8 +592,8 @@ static gboolean conflict_to_result(EsclScanner *s, gboolean *got_page, GError **
     g_set_error(error, SCAND_ERROR, code, "%s: %s at page %u (%u page%s received and kept)", s->device, problem,
                 s->pages + 1, s->pages, s->pages == 1 ? "" : "s");
   else
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: the device stopped the job at page %u (HTTP 409, feeder state %s)",
-                s->device, s->pages + 1, word);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO,
+                "%s: the device stopped the job at page %u (HTTP 409, feeder state %s)", s->device, s->pages + 1, word);
   return FALSE;
 }
 
@@ -602,8 +605,7 @@ static gboolean job_still_running(EsclScanner *s) {
   if (!fetch_status(s, &st, &ignored))
     return FALSE;
   const ScandEsclJob *job = escl_status_find_job(&st, s->job_url);
-  gboolean running = job && job->state &&
-                     (strcmp(job->state, "Processing") == 0 || strcmp(job->state, "Pending") == 0);
+  gboolean running = job && job->state && (strcmp(job->state, "Processing") == 0 || strcmp(job->state, "Pending") == 0);
   scand_escl_status_clear(&st);
   return running;
 }
@@ -643,7 +645,7 @@ static gboolean escl_read_page(ScandScanner *scanner, ScandPageSink *sink, gbool
 
   g_autofree char *url = g_strdup_printf("%s/NextDocument", s->job_url);
   guint busy = 0, drops = 0, not_yet = 0;
-  gboolean lost_page = FALSE;   /* a drop happened and the device may have moved on */
+  gboolean lost_page = FALSE; /* a drop happened and the device may have moved on */
   for (;;) {
     EsclReply reply = { .sink = sink };
     g_autoptr(GError) local = NULL;
@@ -688,7 +690,7 @@ static gboolean escl_read_page(ScandScanner *scanner, ScandPageSink *sink, gbool
       s->pages++;
       *got_page = TRUE;
       if (!feeder) {
-        s->job_open = FALSE;   /* the platen's one page: the job is complete */
+        s->job_open = FALSE; /* the platen's one page: the job is complete */
       }
       return TRUE;
     }
@@ -799,7 +801,8 @@ ScandEsclCertificate *scand_escl_fetch_certificate(const char *uri, GError **err
   if (!s)
     return NULL;
   if (!s->https) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: not an https device; there is no certificate to trust", s->device);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: not an https device; there is no certificate to trust",
+                s->device);
     escl_free(s);
     return NULL;
   }

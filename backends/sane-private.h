@@ -15,7 +15,7 @@ G_BEGIN_DECLS
  * thing many ways ("Flatbed", "FlatBed", "Platen", "ADF", "ADF Front",
  * "Automatic Document Feeder", "ADF Duplex", "Duplex", ...). */
 typedef enum {
-  SCAND_SANE_SOURCE_OTHER,      /* transparency unit, film, unknown */
+  SCAND_SANE_SOURCE_OTHER, /* transparency unit, film, unknown */
   SCAND_SANE_SOURCE_FLATBED,
   SCAND_SANE_SOURCE_ADF,        /* feeder, front side */
   SCAND_SANE_SOURCE_ADF_BACK,   /* feeder, back side only: never picked */
@@ -31,8 +31,8 @@ typedef enum {
   SCAND_SANE_MODE_OTHER,
   SCAND_SANE_MODE_COLOR,
   SCAND_SANE_MODE_GRAY,
-  SCAND_SANE_MODE_LINEART,      /* thresholded 1-bit */
-  SCAND_SANE_MODE_HALFTONE,     /* dithered 1-bit: only when no lineart exists */
+  SCAND_SANE_MODE_LINEART,  /* thresholded 1-bit */
+  SCAND_SANE_MODE_HALFTONE, /* dithered 1-bit: only when no lineart exists */
 } ScandSaneModeKind;
 
 ScandSaneModeKind scand_sane_mode_kind(const char *value);
@@ -51,10 +51,10 @@ int scand_sane_status_to_error_code(SANE_Status status);
 /* How one SANE frame's lines become page bytes. */
 typedef struct {
   SANE_Frame format;
-  int depth;               /* 1, 8 or 16 */
-  int pixels;              /* pixels per line */
-  gsize in_bytes;          /* bytes_per_line as the device sends them */
-  gsize out_bytes;         /* bytes per converted line */
+  int depth;       /* 1, 8 or 16 */
+  int pixels;      /* pixels per line */
+  gsize in_bytes;  /* bytes_per_line as the device sends them */
+  gsize out_bytes; /* bytes per converted line */
   ScandPageFormat page_format;
 } ScandSaneLineFormat;
 
@@ -62,8 +62,8 @@ typedef struct {
  * scan (RED/GREEN/BLUE) convert to one 8-bit sample per pixel; they are
  * interleaved by the caller. Returns FALSE with SCAND_ERROR_FAILED for
  * parameters no frame can have (what names the device in the message). */
-gboolean scand_sane_line_format_init(ScandSaneLineFormat *fmt, const SANE_Parameters *params,
-                                     const char *what, GError **error);
+gboolean scand_sane_line_format_init(ScandSaneLineFormat *fmt, const SANE_Parameters *params, const char *what,
+                                     GError **error);
 
 /* Converts one line of fmt->in_bytes bytes into fmt->out_bytes bytes: 16-bit
  * samples (host byte order, as SANE sends them) keep their high byte; padding

@@ -42,20 +42,20 @@
 typedef struct {
   ScandScanner base;
   SANE_Handle handle;
-  char *device;              /* SANE device name, for messages */
+  char *device; /* SANE device name, for messages */
 
   /* The current job. */
   gboolean in_job;
   gboolean feeder;
-  guint max_pages;           /* 0 = until the feeder is empty */
-  guint pages;               /* pages delivered in this job */
-  gboolean started;          /* sane_start() already done for the next page */
+  guint max_pages;  /* 0 = until the feeder is empty */
+  guint pages;      /* pages delivered in this job */
+  gboolean started; /* sane_start() already done for the next page */
   int xres, yres;
-  gint cancel_requested;     /* atomic: set by cancel() from any thread */
+  gint cancel_requested; /* atomic: set by cancel() from any thread */
 
-  guint quirks;              /* SANE_QUIRK_* of this device */
-  gint frame_open;           /* atomic: sane_start() done, EOF not yet read */
-  gint64 started_at;         /* monotonic time of the last sane_start() */
+  guint quirks;      /* SANE_QUIRK_* of this device */
+  gint frame_open;   /* atomic: sane_start() done, EOF not yet read */
+  gint64 started_at; /* monotonic time of the last sane_start() */
 } SaneScanner;
 
 /* ---- device quirks ------------------------------------------------------------ */
@@ -76,7 +76,7 @@ static const struct {
   guint quirks;
 } sane_quirks[] = {
   /* SANE's "test" backend (Noname frontend-tester), see above. */
-  {"test", SANE_QUIRK_SETTLE_BEFORE_CANCEL},
+  { "test", SANE_QUIRK_SETTLE_BEFORE_CANCEL },
 };
 
 /* SANE_QUIRK_* flags for a device name. */
@@ -127,8 +127,7 @@ static gboolean sane_lib_ref_locked(GError **error) {
     SANE_Int version = 0;
     SANE_Status status = sane_init(&version, NULL);
     if (status != SANE_STATUS_GOOD) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "cannot initialise SANE: %s",
-                  sane_strstatus(status));
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "cannot initialise SANE: %s", sane_strstatus(status));
       return FALSE;
     }
     sane_initialised = TRUE;
@@ -158,8 +157,8 @@ ScandSaneSourceKind scand_sane_source_kind(const char *value) {
     return SCAND_SANE_SOURCE_ADF_DUPLEX;
   if (contains_word(v, "flatbed") || contains_word(v, "platen") || g_str_equal(v, "normal"))
     return SCAND_SANE_SOURCE_FLATBED;
-  gboolean adf = contains_word(v, "adf") || contains_word(v, "feeder") ||
-                 contains_word(v, "document") || contains_word(v, "automatic");
+  gboolean adf = contains_word(v, "adf") || contains_word(v, "feeder") || contains_word(v, "document") ||
+                 contains_word(v, "automatic");
   if (adf && (contains_word(v, "back") || contains_word(v, "rear")))
     return SCAND_SANE_SOURCE_ADF_BACK;
   if (adf)
@@ -172,10 +171,9 @@ ScandSaneModeKind scand_sane_mode_kind(const char *value) {
     return SCAND_SANE_MODE_OTHER;
   g_autofree char *v = g_ascii_strdown(value, -1);
   gboolean color = contains_word(v, "color") || contains_word(v, "colour") || contains_word(v, "rgb");
-  gboolean lineart = contains_word(v, "lineart") || contains_word(v, "line art") ||
-                     contains_word(v, "binary") || contains_word(v, "black & white") ||
-                     contains_word(v, "black and white") || contains_word(v, "black&white") ||
-                     g_str_equal(v, "bw") || g_str_equal(v, "b/w");
+  gboolean lineart = contains_word(v, "lineart") || contains_word(v, "line art") || contains_word(v, "binary") ||
+                     contains_word(v, "black & white") || contains_word(v, "black and white") ||
+                     contains_word(v, "black&white") || g_str_equal(v, "bw") || g_str_equal(v, "b/w");
   gboolean halftone = contains_word(v, "halftone") || contains_word(v, "dither");
   /* "Color Lineart" / "Color Halftone" are 3-bit colour modes: neither. */
   if (color && (lineart || halftone))
@@ -231,71 +229,70 @@ gboolean scand_sane_word_is_valid(const SANE_Option_Descriptor *desc, SANE_Word 
 
 int scand_sane_status_to_error_code(SANE_Status status) {
   switch (status) {
-  case SANE_STATUS_DEVICE_BUSY:
-    return SCAND_ERROR_BUSY;
-  case SANE_STATUS_ACCESS_DENIED:
-    return SCAND_ERROR_DENIED;
-  case SANE_STATUS_JAMMED:
-    return SCAND_ERROR_JAMMED;
-  case SANE_STATUS_COVER_OPEN:
-    return SCAND_ERROR_COVER_OPEN;
-  case SANE_STATUS_NO_DOCS:
-    return SCAND_ERROR_NO_DOCS;
-  case SANE_STATUS_IO_ERROR:
-    return SCAND_ERROR_IO;
-  case SANE_STATUS_CANCELLED:
-    return SCAND_ERROR_CANCELLED;
-  case SANE_STATUS_UNSUPPORTED:
-    return SCAND_ERROR_UNSUPPORTED;
-  case SANE_STATUS_INVAL:
-    return SCAND_ERROR_INVAL;
-  default:
-    return SCAND_ERROR_FAILED;
+    case SANE_STATUS_DEVICE_BUSY:
+      return SCAND_ERROR_BUSY;
+    case SANE_STATUS_ACCESS_DENIED:
+      return SCAND_ERROR_DENIED;
+    case SANE_STATUS_JAMMED:
+      return SCAND_ERROR_JAMMED;
+    case SANE_STATUS_COVER_OPEN:
+      return SCAND_ERROR_COVER_OPEN;
+    case SANE_STATUS_NO_DOCS:
+      return SCAND_ERROR_NO_DOCS;
+    case SANE_STATUS_IO_ERROR:
+      return SCAND_ERROR_IO;
+    case SANE_STATUS_CANCELLED:
+      return SCAND_ERROR_CANCELLED;
+    case SANE_STATUS_UNSUPPORTED:
+      return SCAND_ERROR_UNSUPPORTED;
+    case SANE_STATUS_INVAL:
+      return SCAND_ERROR_INVAL;
+    default:
+      return SCAND_ERROR_FAILED;
   }
 }
 
-gboolean scand_sane_line_format_init(ScandSaneLineFormat *fmt, const SANE_Parameters *p,
-                                     const char *what, GError **error) {
+gboolean scand_sane_line_format_init(ScandSaneLineFormat *fmt, const SANE_Parameters *p, const char *what,
+                                     GError **error) {
   memset(fmt, 0, sizeof(*fmt));
   int channels;
   switch (p->format) {
-  case SANE_FRAME_GRAY:
-    channels = 1;
-    fmt->page_format = p->depth == 1 ? SCAND_PAGE_BW1 : SCAND_PAGE_GRAY8;
-    break;
-  case SANE_FRAME_RGB:
-    channels = 3;
-    fmt->page_format = SCAND_PAGE_RGB24;
-    break;
-  case SANE_FRAME_RED:
-  case SANE_FRAME_GREEN:
-  case SANE_FRAME_BLUE:
-    channels = 1;
-    fmt->page_format = SCAND_PAGE_RGB24;
-    break;
-  default:
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s sent an image in an unknown frame format (%d)",
-                what, (int) p->format);
-    return FALSE;
+    case SANE_FRAME_GRAY:
+      channels = 1;
+      fmt->page_format = p->depth == 1 ? SCAND_PAGE_BW1 : SCAND_PAGE_GRAY8;
+      break;
+    case SANE_FRAME_RGB:
+      channels = 3;
+      fmt->page_format = SCAND_PAGE_RGB24;
+      break;
+    case SANE_FRAME_RED:
+    case SANE_FRAME_GREEN:
+    case SANE_FRAME_BLUE:
+      channels = 1;
+      fmt->page_format = SCAND_PAGE_RGB24;
+      break;
+    default:
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s sent an image in an unknown frame format (%d)", what,
+                  (int) p->format);
+      return FALSE;
   }
   if (p->depth != 1 && p->depth != 8 && p->depth != 16) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s sent an image with unsupported depth %d",
-                what, p->depth);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s sent an image with unsupported depth %d", what, p->depth);
     return FALSE;
   }
   if (p->pixels_per_line <= 0 || p->bytes_per_line <= 0 || p->bytes_per_line > MAX_LINE_BYTES ||
       p->pixels_per_line > MAX_LINE_BYTES) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
-                "%s reported impossible image parameters (%d pixels, %d bytes per line)", what,
-                p->pixels_per_line, p->bytes_per_line);
+                "%s reported impossible image parameters (%d pixels, %d bytes per line)", what, p->pixels_per_line,
+                p->bytes_per_line);
     return FALSE;
   }
   gsize samples = (gsize) p->pixels_per_line * channels;
   gsize need = p->depth == 1 ? (samples + 7) / 8 : samples * (gsize) (p->depth / 8);
   if ((gsize) p->bytes_per_line < need) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
-                "%s reported %d bytes per line, too few for %d pixels of depth %d", what,
-                p->bytes_per_line, p->pixels_per_line, p->depth);
+                "%s reported %d bytes per line, too few for %d pixels of depth %d", what, p->bytes_per_line,
+                p->pixels_per_line, p->depth);
     return FALSE;
   }
   fmt->format = p->format;
@@ -316,23 +313,23 @@ void scand_sane_line_convert(const ScandSaneLineFormat *fmt, const guint8 *in, g
   }
   gsize samples = fmt->out_bytes;
   switch (fmt->depth) {
-  case 1:
-    /* Only colour frames get here: a set bit is full intensity. */
-    for (gsize i = 0; i < samples; i++)
-      out[i] = (in[i / 8] >> (7 - i % 8)) & 1 ? 0xff : 0x00;
-    break;
-  case 8:
-    memcpy(out, in, samples);
-    break;
-  case 16:
-    for (gsize i = 0; i < samples; i++) {
-      guint16 v;
-      memcpy(&v, in + 2 * i, sizeof(v));
-      out[i] = (guint8) (v >> 8);
-    }
-    break;
-  default:
-    g_assert_not_reached();
+    case 1:
+      /* Only colour frames get here: a set bit is full intensity. */
+      for (gsize i = 0; i < samples; i++)
+        out[i] = (in[i / 8] >> (7 - i % 8)) & 1 ? 0xff : 0x00;
+      break;
+    case 8:
+      memcpy(out, in, samples);
+      break;
+    case 16:
+      for (gsize i = 0; i < samples; i++) {
+        guint16 v;
+        memcpy(&v, in + 2 * i, sizeof(v));
+        out[i] = (guint8) (v >> 8);
+      }
+      break;
+    default:
+      g_assert_not_reached();
   }
 }
 
@@ -418,108 +415,108 @@ static gboolean option_set_from_text(SaneScanner *s, const char *name, const cha
     return FALSE;
   }
   if (!SANE_OPTION_IS_ACTIVE(d->cap)) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                "option \"%s\" of %s is inactive with the other settings", name, s->device);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s is inactive with the other settings", name,
+                s->device);
     return FALSE;
   }
   if (d->type != SANE_TYPE_BUTTON && !value) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s needs a value (name=value)",
-                name, s->device);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s needs a value (name=value)", name,
+                s->device);
     return FALSE;
   }
 
   SANE_Status status;
   switch (d->type) {
-  case SANE_TYPE_BOOL: {
-    SANE_Word b;
-    if (!g_ascii_strcasecmp(value, "yes") || !g_ascii_strcasecmp(value, "true") ||
-        !g_ascii_strcasecmp(value, "on") || g_str_equal(value, "1"))
-      b = SANE_TRUE;
-    else if (!g_ascii_strcasecmp(value, "no") || !g_ascii_strcasecmp(value, "false") ||
-             !g_ascii_strcasecmp(value, "off") || g_str_equal(value, "0"))
-      b = SANE_FALSE;
-    else {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                  "option \"%s\" of %s takes yes or no, not \"%s\"", name, s->device, value);
-      return FALSE;
-    }
-    status = option_set_word(s, i, d, b);
-    break;
-  }
-  case SANE_TYPE_INT:
-  case SANE_TYPE_FIXED: {
-    gsize n = MAX((gsize) d->size / sizeof(SANE_Word), 1);
-    g_auto(GStrv) parts = g_strsplit(value, ",", -1);
-    guint np = g_strv_length(parts);
-    if (np != 1 && np != n) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                  "option \"%s\" of %s takes 1 or %" G_GSIZE_FORMAT " numbers, not %u", name, s->device, n, np);
-      return FALSE;
-    }
-    g_autofree SANE_Word *buf = g_new(SANE_Word, n);
-    for (gsize k = 0; k < n; k++) {
-      const char *part = g_strstrip(parts[np == 1 ? 0 : k]);
-      if (d->type == SANE_TYPE_INT) {
-        gint64 v;
-        if (!g_ascii_string_to_signed(part, 10, G_MININT32, G_MAXINT32, &v, NULL)) {
-          g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                      "option \"%s\" of %s takes a whole number, not \"%s\"", name, s->device, part);
-          return FALSE;
-        }
-        buf[k] = (SANE_Word) v;
-      } else {
-        char *end = NULL;
-        double v = g_ascii_strtod(part, &end);
-        if (!*part || !end || *end || !isfinite(v) || v <= -32768.0 || v >= 32768.0) {
-          g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                      "option \"%s\" of %s takes a number between -32768 and 32767, not \"%s\"", name,
-                      s->device, part);
-          return FALSE;
-        }
-        buf[k] = SANE_FIX(v);
-      }
-    }
-    status = sane_control_option(s->handle, i, SANE_ACTION_SET_VALUE, buf, NULL);
-    break;
-  }
-  case SANE_TYPE_STRING: {
-    const char *use = value;
-    const SANE_String_Const *list = option_string_list(d);
-    if (list) {
-      use = NULL;
-      for (guint k = 0; list[k]; k++)
-        if (!g_ascii_strcasecmp(list[k], value)) {
-          use = list[k];
-          break;
-        }
-      if (!use) {
-        g_autoptr(GString) allowed = g_string_new(NULL);
-        for (guint k = 0; list[k]; k++)
-          g_string_append_printf(allowed, "%s\"%s\"", k ? ", " : "", list[k]);
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                    "option \"%s\" of %s takes one of %s, not \"%s\"", name, s->device, allowed->str, value);
+    case SANE_TYPE_BOOL: {
+      SANE_Word b;
+      if (!g_ascii_strcasecmp(value, "yes") || !g_ascii_strcasecmp(value, "true") || !g_ascii_strcasecmp(value, "on") ||
+          g_str_equal(value, "1"))
+        b = SANE_TRUE;
+      else if (!g_ascii_strcasecmp(value, "no") || !g_ascii_strcasecmp(value, "false") ||
+               !g_ascii_strcasecmp(value, "off") || g_str_equal(value, "0"))
+        b = SANE_FALSE;
+      else {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s takes yes or no, not \"%s\"", name,
+                    s->device, value);
         return FALSE;
       }
+      status = option_set_word(s, i, d, b);
+      break;
     }
-    if ((gsize) d->size <= strlen(use)) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                  "value for option \"%s\" of %s is too long (at most %d bytes)", name, s->device, d->size - 1);
+    case SANE_TYPE_INT:
+    case SANE_TYPE_FIXED: {
+      gsize n = MAX((gsize) d->size / sizeof(SANE_Word), 1);
+      g_auto(GStrv) parts = g_strsplit(value, ",", -1);
+      guint np = g_strv_length(parts);
+      if (np != 1 && np != n) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
+                    "option \"%s\" of %s takes 1 or %" G_GSIZE_FORMAT " numbers, not %u", name, s->device, n, np);
+        return FALSE;
+      }
+      g_autofree SANE_Word *buf = g_new(SANE_Word, n);
+      for (gsize k = 0; k < n; k++) {
+        const char *part = g_strstrip(parts[np == 1 ? 0 : k]);
+        if (d->type == SANE_TYPE_INT) {
+          gint64 v;
+          if (!g_ascii_string_to_signed(part, 10, G_MININT32, G_MAXINT32, &v, NULL)) {
+            g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s takes a whole number, not \"%s\"",
+                        name, s->device, part);
+            return FALSE;
+          }
+          buf[k] = (SANE_Word) v;
+        } else {
+          char *end = NULL;
+          double v = g_ascii_strtod(part, &end);
+          if (!*part || !end || *end || !isfinite(v) || v <= -32768.0 || v >= 32768.0) {
+            g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
+                        "option \"%s\" of %s takes a number between -32768 and 32767, not \"%s\"", name, s->device,
+                        part);
+            return FALSE;
+          }
+          buf[k] = SANE_FIX(v);
+        }
+      }
+      status = sane_control_option(s->handle, i, SANE_ACTION_SET_VALUE, buf, NULL);
+      break;
+    }
+    case SANE_TYPE_STRING: {
+      const char *use = value;
+      const SANE_String_Const *list = option_string_list(d);
+      if (list) {
+        use = NULL;
+        for (guint k = 0; list[k]; k++)
+          if (!g_ascii_strcasecmp(list[k], value)) {
+            use = list[k];
+            break;
+          }
+        if (!use) {
+          g_autoptr(GString) allowed = g_string_new(NULL);
+          for (guint k = 0; list[k]; k++)
+            g_string_append_printf(allowed, "%s\"%s\"", k ? ", " : "", list[k]);
+          g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s takes one of %s, not \"%s\"", name,
+                      s->device, allowed->str, value);
+          return FALSE;
+        }
+      }
+      if ((gsize) d->size <= strlen(use)) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
+                    "value for option \"%s\" of %s is too long (at most %d bytes)", name, s->device, d->size - 1);
+        return FALSE;
+      }
+      status = option_set_string(s, i, d, use);
+      break;
+    }
+    case SANE_TYPE_BUTTON:
+      status = sane_control_option(s->handle, i, SANE_ACTION_SET_VALUE, NULL, NULL);
+      break;
+    default:
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s cannot be set from text", name,
+                  s->device);
       return FALSE;
-    }
-    status = option_set_string(s, i, d, use);
-    break;
-  }
-  case SANE_TYPE_BUTTON:
-    status = sane_control_option(s->handle, i, SANE_ACTION_SET_VALUE, NULL, NULL);
-    break;
-  default:
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s cannot be set from text",
-                name, s->device);
-    return FALSE;
   }
   if (status != SANE_STATUS_GOOD) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s refused option \"%s\" = \"%s\": %s", s->device,
-                name, value ? value : "", sane_strstatus(status));
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s refused option \"%s\" = \"%s\": %s", s->device, name,
+                value ? value : "", sane_strstatus(status));
     return FALSE;
   }
   return TRUE;
@@ -532,34 +529,34 @@ static gboolean option_set_from_text(SaneScanner *s, const char *name, const cha
 static void set_status_error(GError **error, SaneScanner *s, SANE_Status status, guint page) {
   int code = scand_sane_status_to_error_code(status);
   switch (status) {
-  case SANE_STATUS_JAMMED:
-    g_set_error(error, SCAND_ERROR, code,
-                "paper jam in the document feeder of %s — clear it and re-feed from page %u", s->device,
-                MAX(page, 1));
-    return;
-  case SANE_STATUS_COVER_OPEN:
-    g_set_error(error, SCAND_ERROR, code, "the cover of %s is open — close it and scan again", s->device);
-    return;
-  case SANE_STATUS_NO_DOCS:
-    g_set_error(error, SCAND_ERROR, code, "%s: feeder is empty — load paper", s->device);
-    return;
-  case SANE_STATUS_DEVICE_BUSY:
-    g_set_error(error, SCAND_ERROR, code, "%s is busy (in use by another program or job)", s->device);
-    return;
-  case SANE_STATUS_CANCELLED:
-    g_set_error(error, SCAND_ERROR, code, "scan on %s was cancelled", s->device);
-    return;
-  case SANE_STATUS_IO_ERROR:
-    if (page)
-      g_set_error(error, SCAND_ERROR, code, "I/O error talking to %s while reading page %u", s->device, page);
-    else
-      g_set_error(error, SCAND_ERROR, code, "I/O error talking to %s", s->device);
-    return;
-  case SANE_STATUS_ACCESS_DENIED:
-    g_set_error(error, SCAND_ERROR, code, "access to %s was denied", s->device);
-    return;
-  default:
-    break;
+    case SANE_STATUS_JAMMED:
+      g_set_error(error, SCAND_ERROR, code,
+                  "paper jam in the document feeder of %s — clear it and re-feed from page %u", s->device,
+                  MAX(page, 1));
+      return;
+    case SANE_STATUS_COVER_OPEN:
+      g_set_error(error, SCAND_ERROR, code, "the cover of %s is open — close it and scan again", s->device);
+      return;
+    case SANE_STATUS_NO_DOCS:
+      g_set_error(error, SCAND_ERROR, code, "%s: feeder is empty — load paper", s->device);
+      return;
+    case SANE_STATUS_DEVICE_BUSY:
+      g_set_error(error, SCAND_ERROR, code, "%s is busy (in use by another program or job)", s->device);
+      return;
+    case SANE_STATUS_CANCELLED:
+      g_set_error(error, SCAND_ERROR, code, "scan on %s was cancelled", s->device);
+      return;
+    case SANE_STATUS_IO_ERROR:
+      if (page)
+        g_set_error(error, SCAND_ERROR, code, "I/O error talking to %s while reading page %u", s->device, page);
+      else
+        g_set_error(error, SCAND_ERROR, code, "I/O error talking to %s", s->device);
+      return;
+    case SANE_STATUS_ACCESS_DENIED:
+      g_set_error(error, SCAND_ERROR, code, "access to %s was denied", s->device);
+      return;
+    default:
+      break;
   }
   /* Everything else is FAILED: INVAL or UNSUPPORTED in the middle of a page
    * says nothing about the caller's input. */
@@ -691,25 +688,23 @@ static ScandScanner *sane_backend_open(const char *rest, const ScandOpenOptions 
     sane_lib_unref_locked();
     G_UNLOCK(sane_lib);
     switch (status) {
-    case SANE_STATUS_DEVICE_BUSY:
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_BUSY, "SANE device %s is busy (in use by another program)", rest);
-      break;
-    case SANE_STATUS_ACCESS_DENIED:
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_DENIED, "access to SANE device %s was denied", rest);
-      break;
-    case SANE_STATUS_IO_ERROR:
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot open SANE device %s: %s", rest,
-                  sane_strstatus(status));
-      break;
-    case SANE_STATUS_NO_MEM:
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "cannot open SANE device %s: %s", rest,
-                  sane_strstatus(status));
-      break;
-    default:
-      /* The dll backend answers INVAL for a name no backend knows. */
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "no SANE device %s (%s)", rest,
-                  sane_strstatus(status));
-      break;
+      case SANE_STATUS_DEVICE_BUSY:
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_BUSY, "SANE device %s is busy (in use by another program)", rest);
+        break;
+      case SANE_STATUS_ACCESS_DENIED:
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_DENIED, "access to SANE device %s was denied", rest);
+        break;
+      case SANE_STATUS_IO_ERROR:
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot open SANE device %s: %s", rest, sane_strstatus(status));
+        break;
+      case SANE_STATUS_NO_MEM:
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "cannot open SANE device %s: %s", rest,
+                    sane_strstatus(status));
+        break;
+      default:
+        /* The dll backend answers INVAL for a name no backend knows. */
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "no SANE device %s (%s)", rest, sane_strstatus(status));
+        break;
     }
     return NULL;
   }
@@ -750,8 +745,8 @@ static void sane_backend_cancel(ScandScanner *scanner) {
 
 /* Picks an entry of a string list; returns NULL if none fits. */
 static const char *pick_source(const SANE_String_Const *list, ScandSaneSourceKind kind) {
-  static const char *const preferred_adf[] = {"ADF", "ADF Front", "Automatic Document Feeder", NULL};
-  static const char *const preferred_flatbed[] = {"Flatbed", "FlatBed", "Platen", NULL};
+  static const char *const preferred_adf[] = { "ADF", "ADF Front", "Automatic Document Feeder", NULL };
+  static const char *const preferred_flatbed[] = { "Flatbed", "FlatBed", "Platen", NULL };
   const char *const *preferred = kind == SCAND_SANE_SOURCE_FLATBED ? preferred_flatbed
                                  : kind == SCAND_SANE_SOURCE_ADF   ? preferred_adf
                                                                    : NULL;
@@ -768,7 +763,7 @@ static const char *pick_source(const SANE_String_Const *list, ScandSaneSourceKin
 /* Sets the "duplex"/"adf-mode" style switch some backends have; returns FALSE
  * if the device has none that can say what was asked. */
 static gboolean set_duplex_switch(SaneScanner *s, gboolean duplex, GError **error) {
-  static const char *const names[] = {"duplex", "adf-mode", "adf_mode", NULL};
+  static const char *const names[] = { "duplex", "adf-mode", "adf_mode", NULL };
   for (guint n = 0; names[n]; n++) {
     const SANE_Option_Descriptor *d = NULL;
     SANE_Int i = option_find_usable(s, names[n], &d);
@@ -792,14 +787,13 @@ static gboolean set_duplex_switch(SaneScanner *s, gboolean duplex, GError **erro
     if (status == SANE_STATUS_GOOD)
       return TRUE;
     if (duplex) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s refused duplex (option \"%s\"): %s",
-                  s->device, names[n], sane_strstatus(status));
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s refused duplex (option \"%s\"): %s", s->device,
+                  names[n], sane_strstatus(status));
       return FALSE;
     }
   }
   if (duplex) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s cannot scan both sides (no duplex feeder)",
-                s->device);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s cannot scan both sides (no duplex feeder)", s->device);
     return FALSE;
   }
   return TRUE;
@@ -849,28 +843,28 @@ static gboolean apply_source(SaneScanner *s, const ScandScanSettings *settings, 
   const char *pick = NULL;
   gboolean duplex_by_source = FALSE;
   switch (want) {
-  case SCAND_SOURCE_FLATBED:
-    pick = pick_source(list, SCAND_SANE_SOURCE_FLATBED);
-    if (!pick) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no flatbed", s->device);
-      return FALSE;
-    }
-    break;
-  case SCAND_SOURCE_FEEDER:
-    if (duplex) {
-      pick = pick_source(list, SCAND_SANE_SOURCE_ADF_DUPLEX);
-      duplex_by_source = pick != NULL;
-    }
-    if (!pick)
-      pick = pick_source(list, SCAND_SANE_SOURCE_ADF);
-    if (!pick) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no document feeder", s->device);
-      return FALSE;
-    }
-    break;
-  case SCAND_SOURCE_AUTO:
-  default:
-    break;
+    case SCAND_SOURCE_FLATBED:
+      pick = pick_source(list, SCAND_SANE_SOURCE_FLATBED);
+      if (!pick) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no flatbed", s->device);
+        return FALSE;
+      }
+      break;
+    case SCAND_SOURCE_FEEDER:
+      if (duplex) {
+        pick = pick_source(list, SCAND_SANE_SOURCE_ADF_DUPLEX);
+        duplex_by_source = pick != NULL;
+      }
+      if (!pick)
+        pick = pick_source(list, SCAND_SANE_SOURCE_ADF);
+      if (!pick) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no document feeder", s->device);
+        return FALSE;
+      }
+      break;
+    case SCAND_SOURCE_AUTO:
+    default:
+      break;
   }
   if (pick) {
     SANE_Status status = option_set_string(s, i, d, pick);
@@ -932,31 +926,31 @@ static gboolean apply_mode(SaneScanner *s, ScandColorMode mode, GError **error) 
   const char *pick = NULL;
   SANE_Word depth = 8;
   switch (mode) {
-  case SCAND_MODE_COLOR:
-    pick = pick_mode(list, SCAND_SANE_MODE_COLOR, SANE_VALUE_SCAN_MODE_COLOR);
-    break;
-  case SCAND_MODE_GRAY:
-    pick = pick_mode(list, SCAND_SANE_MODE_GRAY, SANE_VALUE_SCAN_MODE_GRAY);
-    break;
-  case SCAND_MODE_LINEART:
-    pick = pick_mode(list, SCAND_SANE_MODE_LINEART, SANE_VALUE_SCAN_MODE_LINEART);
-    depth = 0;
-    if (!pick) {
-      /* SANE's test backend and some others: Gray at depth 1. Tried before
-       * Halftone because a dithered page is not what lineart means. */
-      const char *gray = pick_mode(list, SCAND_SANE_MODE_GRAY, SANE_VALUE_SCAN_MODE_GRAY);
-      if (gray && option_set_string(s, i, d, gray) == SANE_STATUS_GOOD && set_depth(s, 1))
-        return TRUE;
-      pick = pick_mode(list, SCAND_SANE_MODE_HALFTONE, SANE_VALUE_SCAN_MODE_HALFTONE);
-    }
-    if (!pick) {
-      /* Gray, reported as effective gray: the caller can threshold it. */
+    case SCAND_MODE_COLOR:
+      pick = pick_mode(list, SCAND_SANE_MODE_COLOR, SANE_VALUE_SCAN_MODE_COLOR);
+      break;
+    case SCAND_MODE_GRAY:
       pick = pick_mode(list, SCAND_SANE_MODE_GRAY, SANE_VALUE_SCAN_MODE_GRAY);
-      depth = 8;
-    }
-    break;
-  default:
-    return TRUE;
+      break;
+    case SCAND_MODE_LINEART:
+      pick = pick_mode(list, SCAND_SANE_MODE_LINEART, SANE_VALUE_SCAN_MODE_LINEART);
+      depth = 0;
+      if (!pick) {
+        /* SANE's test backend and some others: Gray at depth 1. Tried before
+       * Halftone because a dithered page is not what lineart means. */
+        const char *gray = pick_mode(list, SCAND_SANE_MODE_GRAY, SANE_VALUE_SCAN_MODE_GRAY);
+        if (gray && option_set_string(s, i, d, gray) == SANE_STATUS_GOOD && set_depth(s, 1))
+          return TRUE;
+        pick = pick_mode(list, SCAND_SANE_MODE_HALFTONE, SANE_VALUE_SCAN_MODE_HALFTONE);
+      }
+      if (!pick) {
+        /* Gray, reported as effective gray: the caller can threshold it. */
+        pick = pick_mode(list, SCAND_SANE_MODE_GRAY, SANE_VALUE_SCAN_MODE_GRAY);
+        depth = 8;
+      }
+      break;
+    default:
+      return TRUE;
   }
   if (!pick) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s cannot scan in %s", s->device,
@@ -1030,9 +1024,9 @@ static gboolean apply_resolution(SaneScanner *s, int dpi, GError **error) {
 
 /* Reads the effective resolution without changing it. */
 static void read_resolution(SaneScanner *s) {
-  static const char *const names[] = {SANE_NAME_SCAN_RESOLUTION, SANE_NAME_SCAN_X_RESOLUTION,
-                                      SANE_NAME_SCAN_Y_RESOLUTION};
-  int values[3] = {0, 0, 0};
+  static const char *const names[] = { SANE_NAME_SCAN_RESOLUTION, SANE_NAME_SCAN_X_RESOLUTION,
+                                       SANE_NAME_SCAN_Y_RESOLUTION };
+  int values[3] = { 0, 0, 0 };
   for (guint n = 0; n < 3; n++) {
     const SANE_Option_Descriptor *d = NULL;
     SANE_Int i = option_find(s, names[n], &d);
@@ -1126,7 +1120,7 @@ static gboolean apply_area(SaneScanner *s, const ScandScanSettings *settings, GE
 
 /* Reads the effective area back, relative to the top-left of the ranges. */
 static void read_area(SaneScanner *s, ScandScanSettings *effective) {
-  const char *const names[] = {SANE_NAME_SCAN_TL_X, SANE_NAME_SCAN_TL_Y, SANE_NAME_SCAN_BR_X, SANE_NAME_SCAN_BR_Y};
+  const char *const names[] = { SANE_NAME_SCAN_TL_X, SANE_NAME_SCAN_TL_Y, SANE_NAME_SCAN_BR_X, SANE_NAME_SCAN_BR_Y };
   double v[4], origin[4];
   for (guint n = 0; n < 4; n++) {
     GeometryOption g;
@@ -1149,8 +1143,7 @@ static gboolean apply_extra_options(SaneScanner *s, GStrv extra, GError **error)
     g_autofree char *name = g_strstrip(eq ? g_strndup(extra[n], eq - extra[n]) : g_strdup(extra[n]));
     g_autofree char *value = eq ? g_strstrip(g_strdup(eq + 1)) : NULL;
     if (!*name) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "extra option \"%s\" for %s has no name", extra[n],
-                  s->device);
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "extra option \"%s\" for %s has no name", extra[n], s->device);
       return FALSE;
     }
     if (!option_set_from_text(s, name, value, error))
@@ -1233,8 +1226,8 @@ static gboolean sane_backend_start(ScandScanner *scanner, const ScandScanSetting
  * into one plane per colour. */
 typedef struct {
   ScandPageSink *sink;
-  GByteArray *batch;       /* converted lines not yet written */
-  GByteArray *planes[3];   /* three-pass: one 8-bit plane per colour */
+  GByteArray *batch;     /* converted lines not yet written */
+  GByteArray *planes[3]; /* three-pass: one 8-bit plane per colour */
 } PageOut;
 
 /* Frees the buffers (not the sink). */
@@ -1316,8 +1309,7 @@ static int read_frame(SaneScanner *s, const ScandSaneLineFormat *fmt, int expect
       return -1;
   }
   if (!any_data) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s ended page %u without sending image data", s->device,
-                page);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s ended page %u without sending image data", s->device, page);
     return -1;
   }
   /* A frame shorter than announced is padded with white so the page keeps
@@ -1366,7 +1358,7 @@ static int read_one_page(SaneScanner *s, ScandPageSink *sink, GError **error) {
     .xres = s->xres,
     .yres = s->yres,
   };
-  PageOut out = {.sink = sink, .batch = g_byte_array_sized_new(WRITE_BATCH_SIZE + fmt.out_bytes)};
+  PageOut out = { .sink = sink, .batch = g_byte_array_sized_new(WRITE_BATCH_SIZE + fmt.out_bytes) };
   if (!sink->begin(sink, &header, error)) {
     page_out_clear(&out);
     return -1;
@@ -1383,7 +1375,7 @@ static int read_one_page(SaneScanner *s, ScandPageSink *sink, GError **error) {
     if (lines < 0 || !page_out_flush(&out, error))
       goto fail;
   } else {
-    gboolean seen[3] = {FALSE, FALSE, FALSE};
+    gboolean seen[3] = { FALSE, FALSE, FALSE };
     int plane_lines = -1;
     for (guint frame = 0;; frame++) {
       if (frame > 0) {
@@ -1397,8 +1389,7 @@ static int read_one_page(SaneScanner *s, ScandPageSink *sink, GError **error) {
         ScandSaneLineFormat next;
         if (!scand_sane_line_format_init(&next, &p, s->device, error))
           goto fail;
-        if (next.page_format != SCAND_PAGE_RGB24 || next.format == SANE_FRAME_RGB ||
-            next.pixels != fmt.pixels) {
+        if (next.page_format != SCAND_PAGE_RGB24 || next.format == SANE_FRAME_RGB || next.pixels != fmt.pixels) {
           g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
                       "%s changed the image format between the colour passes of page %u", s->device, page);
           goto fail;
@@ -1466,8 +1457,7 @@ static void job_finish(SaneScanner *s) {
 }
 
 /* Streams the next page into sink, or reports the end of the job. */
-static gboolean sane_backend_read_page(ScandScanner *scanner, ScandPageSink *sink, gboolean *got_page,
-                                       GError **error) {
+static gboolean sane_backend_read_page(ScandScanner *scanner, ScandPageSink *sink, gboolean *got_page, GError **error) {
   SaneScanner *s = (SaneScanner *) scanner;
   *got_page = FALSE;
   if (!s->in_job)

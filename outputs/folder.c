@@ -23,21 +23,21 @@ static const ScandConfigKey folder_keys[] = {
  * retried; those that need someone to change permissions or config are not. */
 static ScandDeliveryResult classify_errno(int errsv) {
   switch (errsv) {
-  case ENOSPC:
-  case EDQUOT:
-  case ENOENT:
-  case EIO:
-  case ENOTCONN:
-  case ESTALE:
-  case EHOSTDOWN:
-  case EHOSTUNREACH:
-  case ETIMEDOUT:
-  case EAGAIN:
-  case EBUSY:
-  case ENOMEDIUM:
-    return SCAND_DELIVERY_RETRY;
-  default:
-    return SCAND_DELIVERY_FAILED;
+    case ENOSPC:
+    case EDQUOT:
+    case ENOENT:
+    case EIO:
+    case ENOTCONN:
+    case ESTALE:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ETIMEDOUT:
+    case EAGAIN:
+    case EBUSY:
+    case ENOMEDIUM:
+      return SCAND_DELIVERY_RETRY;
+    default:
+      return SCAND_DELIVERY_FAILED;
   }
 }
 

@@ -26,18 +26,19 @@
 #include <unistd.h>
 #include <json-glib/json-glib.h>
 
-#define GRAPH_MAX_INLINE_WAIT 10     /* seconds of Retry-After waited in place */
+#define GRAPH_MAX_INLINE_WAIT 10 /* seconds of Retry-After waited in place */
 #define GRAPH_MAX_WAITS 3
 #define GRAPH_DEFAULT_MAX_SIZE (35 * 1024 * 1024)
 #define GRAPH_SIMPLE_UPLOAD_MAX (4 * 1024 * 1024)
 #define MAIL_DEFAULT_SUBJECT "Scan from {device}: {name}"
 #define MAIL_DEFAULT_BODY "{pages} page(s) scanned on {device} at {date}.\nThe document is attached: {name}\n"
 
-#define AUTH_KEYS                                                                                            \
-  { "authority", SCAND_KEY_URL }, { "graph-url", SCAND_KEY_URL }, { "ca-file", SCAND_KEY_FILE },             \
-  { "tenant", SCAND_KEY_STRING }, { "client-id", SCAND_KEY_STRING },                                         \
-  { "client-secret-file", SCAND_KEY_SECRET_FILE }, { "client-certificate", SCAND_KEY_FILE },                 \
-  { "client-key", SCAND_KEY_SECRET_FILE }
+#define AUTH_KEYS                                                                                                      \
+  { "authority", SCAND_KEY_URL }, { "graph-url", SCAND_KEY_URL }, { "ca-file", SCAND_KEY_FILE },                       \
+      { "tenant", SCAND_KEY_STRING }, { "client-id", SCAND_KEY_STRING },                                               \
+      { "client-secret-file", SCAND_KEY_SECRET_FILE }, { "client-certificate", SCAND_KEY_FILE }, {                     \
+    "client-key", SCAND_KEY_SECRET_FILE                                                                                \
+  }
 
 static const ScandConfigKey mail_keys[] = {
   AUTH_KEYS,
@@ -169,8 +170,8 @@ char *scand_graph_escape_path(const char *path) {
 
 typedef struct {
   ScandDelivery *d;
-  char *out;                     /* output name (copied) */
-  char *graph;                   /* base URL without trailing '/' */
+  char *out;   /* output name (copied) */
+  char *graph; /* base URL without trailing '/' */
   ScandM365Credentials *creds;
   char *token;
 } Graph;
@@ -225,8 +226,8 @@ static ScandM365Reply *graph_send(Graph *g, const char *method, const char *url,
         return NULL;
       }
     }
-    ScandM365Reply *reply = scand_m365_http(method, url, with_auth ? g->token : NULL, headers, body, len,
-                                            g->creds->ca_file, error);
+    ScandM365Reply *reply =
+        scand_m365_http(method, url, with_auth ? g->token : NULL, headers, body, len, g->creds->ca_file, error);
     if (!reply)
       return NULL;
     if (reply->status == 401 && with_auth && !renewed) {
@@ -238,8 +239,7 @@ static ScandM365Reply *graph_send(Graph *g, const char *method, const char *url,
       continue;
     }
     gboolean throttled = reply->status == 429 || reply->status == 503 || reply->status == 504;
-    if (throttled && reply->retry_after > 0 && reply->retry_after <= GRAPH_MAX_INLINE_WAIT &&
-        waits < GRAPH_MAX_WAITS) {
+    if (throttled && reply->retry_after > 0 && reply->retry_after <= GRAPH_MAX_INLINE_WAIT && waits < GRAPH_MAX_WAITS) {
       waits++;
       g_usleep((gulong) reply->retry_after * G_USEC_PER_SEC);
       scand_m365_reply_free(reply);
@@ -265,7 +265,8 @@ static ScandM365Reply *graph_call(Graph *g, const char *method, const char *url,
 }
 
 static JsonObject *reply_object(ScandM365Reply *reply, JsonParser *parser) {
-  if (!reply->body->len || !json_parser_load_from_data(parser, (const char *) reply->body->data, reply->body->len, NULL) ||
+  if (!reply->body->len ||
+      !json_parser_load_from_data(parser, (const char *) reply->body->data, reply->body->len, NULL) ||
       !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
     return NULL;
   return json_node_get_object(json_parser_get_root(parser));
@@ -292,7 +293,8 @@ static guint8 *read_at(int fd, guint64 offset, gsize length, const char *file, G
   while (done < length) {
     ssize_t n = pread(fd, buf + done, length - done, (off_t) (offset + done));
     if (n <= 0) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot read %s: %s", file, n < 0 ? g_strerror(errno) : "short file");
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot read %s: %s", file,
+                  n < 0 ? g_strerror(errno) : "short file");
       return NULL;
     }
     done += (gsize) n;
@@ -342,7 +344,8 @@ static ScandM365Reply *upload_fragments(Graph *g, const char *upload_url, const 
       /* The server has a different idea of the offset (an earlier fragment
        * landed without our record of it): ask it. */
       g_autoptr(ScandM365Reply) status = graph_call(g, "GET", upload_url, FALSE, NULL, NULL, 0, "upload status", error);
-      if (!status || !scand_graph_parse_next_offset((const char *) status->body->data, status->body->len, &offset, error))
+      if (!status ||
+          !scand_graph_parse_next_offset((const char *) status->body->data, status->body->len, &offset, error))
         break;
       if (!set_state_u64(g, "upload-offset", offset, error))
         break;
@@ -458,7 +461,8 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
       set_state(g, "sendmail", NULL, NULL);
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
                   "an earlier attempt was interrupted while sendMail was in flight: the mail may have been sent; "
-                  "check %s's Sent Items, and `scand retry` the job to send it (again)", sender);
+                  "check %s's Sent Items, and `scand retry` the job to send it (again)",
+                  sender);
       return SCAND_DELIVERY_FAILED;
     }
     g_autofree guint8 *data = NULL;
@@ -468,8 +472,8 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
       return SCAND_DELIVERY_RETRY;
     }
     gsize json_len = 0;
-    g_autofree char *json = scand_graph_message_json(subject, body, (const char *const *) to, att_name, data, len,
-                                                     TRUE, &json_len);
+    g_autofree char *json =
+        scand_graph_message_json(subject, body, (const char *const *) to, att_name, data, len, TRUE, &json_len);
     if (json_len < SCAND_GRAPH_REQUEST_MAX) {
       if (!set_state(g, "sendmail", "posting", error))
         return SCAND_DELIVERY_RETRY;
@@ -518,11 +522,11 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
   }
   if (!draft_id) {
     gsize json_len = 0;
-    g_autofree char *json = scand_graph_message_json(subject, body, (const char *const *) to, NULL, NULL, 0, FALSE,
-                                                     &json_len);
+    g_autofree char *json =
+        scand_graph_message_json(subject, body, (const char *const *) to, NULL, NULL, 0, FALSE, &json_len);
     g_autofree char *url = g_strdup_printf("%s/users/%s/messages", g->graph, user);
-    g_autoptr(ScandM365Reply) reply = graph_call(g, "POST", url, TRUE, json_headers, json, json_len,
-                                                 "create draft", error);
+    g_autoptr(ScandM365Reply) reply =
+        graph_call(g, "POST", url, TRUE, json_headers, json, json_len, "create draft", error);
     if (!reply)
       return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     g_autoptr(JsonParser) parser = json_parser_new();
@@ -578,10 +582,10 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
       json_generator_set_root(gen, root);
       gsize json_len = 0;
       g_autofree char *json = json_generator_to_data(gen, &json_len);
-      g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s/attachments/createUploadSession", g->graph,
-                                             user, id);
-      g_autoptr(ScandM365Reply) reply = graph_call(g, "POST", url, TRUE, json_headers, json, json_len,
-                                                   "attachment upload session", error);
+      g_autofree char *url =
+          g_strdup_printf("%s/users/%s/messages/%s/attachments/createUploadSession", g->graph, user, id);
+      g_autoptr(ScandM365Reply) reply =
+          graph_call(g, "POST", url, TRUE, json_headers, json, json_len, "attachment upload session", error);
       if (!reply)
         return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
       upload_url = session_start(g, reply, "attachment upload session", error);
@@ -590,7 +594,7 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
     }
     g_autoptr(ScandM365Reply) done = upload_fragments(g, upload_url, file, size, error);
     if (!done)
-        return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
     if (!set_state(g, "attached", "1", error) || !set_state(g, "upload-url", NULL, error))
       return SCAND_DELIVERY_RETRY;
   }
@@ -631,8 +635,8 @@ static ScandDeliveryResult mail_deliver(ScandDelivery *d, GError **error) {
 
 static void drive_check(ScandConfig *config, const char *name, GPtrArray *problems) {
   check_https(config, name, problems);
-  guint n = !!scand_config_get(config, "output", name, "drive-id") + !!scand_config_get(config, "output", name, "site-id") +
-            !!scand_config_get(config, "output", name, "user");
+  guint n = !!scand_config_get(config, "output", name, "drive-id") +
+            !!scand_config_get(config, "output", name, "site-id") + !!scand_config_get(config, "output", name, "user");
   if (n != 1)
     scand_config_add_problem(problems, config, "output", name, NULL, "set exactly one of drive-id, site-id, user");
   if (!scand_config_get(config, "output", name, "tenant") || !scand_config_get(config, "output", name, "client-id"))

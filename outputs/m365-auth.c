@@ -11,9 +11,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#define TOKEN_LIFETIME_MARGIN 300   /* seconds before expiry a cached token is renewed */
-#define ASSERTION_LIFETIME 300      /* the assertion is valid for 5 minutes (≤ 10 allowed) */
-#define HTTP_TIMEOUT 300            /* seconds per request (upload chunks are ≤ 4 MB) */
+#define TOKEN_LIFETIME_MARGIN 300 /* seconds before expiry a cached token is renewed */
+#define ASSERTION_LIFETIME 300    /* the assertion is valid for 5 minutes (≤ 10 allowed) */
+#define HTTP_TIMEOUT 300          /* seconds per request (upload chunks are ≤ 4 MB) */
 
 /* ---- pure parts ---------------------------------------------------------- */
 
@@ -254,9 +254,8 @@ static size_t on_read(char *buf, size_t size, size_t n, void *user) {
   return k;
 }
 
-ScandM365Reply *scand_m365_http(const char *method, const char *url, const char *bearer,
-                                const char *const *headers, const void *body, gsize len, const char *ca_file,
-                                GError **error) {
+ScandM365Reply *scand_m365_http(const char *method, const char *url, const char *bearer, const char *const *headers,
+                                const void *body, gsize len, const char *ca_file, GError **error) {
   CURL *curl = curl_easy_init();
   if (!curl) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "%s: cannot initialise libcurl", url);
@@ -309,7 +308,7 @@ ScandM365Reply *scand_m365_http(const char *method, const char *url, const char 
     /* RETRY: the request cannot have reached the server; IO: the connection
      * broke or timed out once it was (maybe) sent. */
     gint code = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ? SCAND_ERROR_DENIED
-                : rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ? SCAND_ERROR_INVAL
+                : rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT        ? SCAND_ERROR_INVAL
                 : rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
                         rc == CURLE_COULDNT_CONNECT || rc == CURLE_SSL_CONNECT_ERROR
                     ? SCAND_ERROR_RETRY
@@ -342,10 +341,10 @@ void scand_m365_reply_set_error(const ScandM365Reply *reply, const char *what, G
     }
   }
   long s = reply->status;
-  gint code = s == 429 || s >= 500 ? SCAND_ERROR_RETRY
+  gint code = s == 429 || s >= 500   ? SCAND_ERROR_RETRY
               : s == 401 || s == 403 ? SCAND_ERROR_DENIED
-              : s == 404 ? SCAND_ERROR_NOT_FOUND
-                         : SCAND_ERROR_FAILED;
+              : s == 404             ? SCAND_ERROR_NOT_FOUND
+                                     : SCAND_ERROR_FAILED;
   const char *hint = NULL;
   if (s == 401)
     hint = "the token was refused: check tenant, client-id and that admin consent was granted";
@@ -375,11 +374,11 @@ void scand_m365_reply_set_error(const ScandM365Reply *reply, const char *what, G
 
 typedef struct {
   char *token;
-  gint64 expires_at;   /* monotonic seconds */
+  gint64 expires_at; /* monotonic seconds */
 } CachedToken;
 
 static GMutex cache_lock;
-static GHashTable *cache;   /* key → CachedToken */
+static GHashTable *cache; /* key → CachedToken */
 
 static void cached_token_free(gpointer p) {
   CachedToken *t = p;
@@ -436,15 +435,15 @@ char *scand_m365_token_get(const ScandM365Credentials *creds, gint64 *retry_afte
   }
   g_autofree char *form = scand_m365_token_form(creds, assertion);
   const char *headers[] = { "Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL };
-  g_autoptr(ScandM365Reply) reply = scand_m365_http("POST", url, NULL, headers, form, strlen(form),
-                                                    creds->ca_file, error);
+  g_autoptr(ScandM365Reply) reply =
+      scand_m365_http("POST", url, NULL, headers, form, strlen(form), creds->ca_file, error);
   memset(form, 0, strlen(form));
   if (!reply)
     return NULL;
   char *token = NULL;
   gint64 expires_in = 0;
-  if (!scand_m365_token_parse(reply->status, (const char *) reply->body->data, reply->body->len, &token,
-                              &expires_in, error)) {
+  if (!scand_m365_token_parse(reply->status, (const char *) reply->body->data, reply->body->len, &token, &expires_in,
+                              error)) {
     *retry_after = reply->retry_after;
     return NULL;
   }
@@ -527,9 +526,8 @@ char *scand_m365_text_expand(const char *tmpl, const char *device, const char *p
   const struct {
     const char *field, *value;
   } fields[] = {
-    { "device", device ? device : "scanner" }, { "pages", pages ? pages : "?" }, { "date", date },
-    { "name", base ? base : "scan.pdf" },      { "profile", profile ? profile : "" },
-    { "job", job ? job : "" },
+    { "device", device ? device : "scanner" }, { "pages", pages ? pages : "?" },      { "date", date },
+    { "name", base ? base : "scan.pdf" },      { "profile", profile ? profile : "" }, { "job", job ? job : "" },
   };
   GString *s = g_string_new(NULL);
   for (const char *p = tmpl ? tmpl : ""; *p;) {

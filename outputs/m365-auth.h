@@ -19,14 +19,14 @@ G_BEGIN_DECLS
 #define SCAND_M365_SCOPE_SMTP "https://outlook.office365.com/.default"
 
 typedef struct {
-  const char *authority;       /* base URL; NULL: SCAND_M365_AUTHORITY */
-  const char *tenant;          /* tenant id or domain */
+  const char *authority; /* base URL; NULL: SCAND_M365_AUTHORITY */
+  const char *tenant;    /* tenant id or domain */
   const char *client_id;
   const char *client_secret;   /* the secret itself, or NULL */
   const char *certificate_pem; /* with key_pem: certificate credential */
   const char *key_pem;
   const char *scope;
-  const char *ca_file;         /* NULL: the system's trust store */
+  const char *ca_file; /* NULL: the system's trust store */
 } ScandM365Credentials;
 
 /* "{authority}/{tenant}/oauth2/v2.0/token"; newly allocated. */
@@ -59,8 +59,8 @@ void scand_m365_token_cache_clear(void);
 typedef struct {
   long status;
   GByteArray *body;
-  gint64 retry_after;           /* seconds, 0 when absent */
-  char *location;               /* Location header, or NULL */
+  gint64 retry_after; /* seconds, 0 when absent */
+  char *location;     /* Location header, or NULL */
 } ScandM365Reply;
 
 void scand_m365_reply_free(ScandM365Reply *reply);
@@ -73,9 +73,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandM365Reply, scand_m365_reply_free)
  * verification (both: nothing reached the server), SCAND_ERROR_IO when the
  * connection broke or timed out after the request may have been sent.
  * Newly allocated. */
-ScandM365Reply *scand_m365_http(const char *method, const char *url, const char *bearer,
-                                const char *const *headers, const void *body, gsize len, const char *ca_file,
-                                GError **error);
+ScandM365Reply *scand_m365_http(const char *method, const char *url, const char *bearer, const char *const *headers,
+                                const void *body, gsize len, const char *ca_file, GError **error);
 
 /* Turns an unsuccessful Graph reply into an error saying what and why:
  * SCAND_ERROR_RETRY for 429/5xx, SCAND_ERROR_DENIED for 401/403 (with a hint

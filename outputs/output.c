@@ -6,12 +6,8 @@
 
 /* The output table: one line per output type. */
 static const ScandOutputDriver *const drivers[] = {
-  &scand_output_folder,
-  &scand_output_smb,
-  &scand_output_usb, &scand_output_print,
-  &scand_output_smtp,
-  &scand_output_graph_mail, &scand_output_m365_drive,
-  NULL,
+  &scand_output_folder, &scand_output_smb,        &scand_output_usb,        &scand_output_print,
+  &scand_output_smtp,   &scand_output_graph_mail, &scand_output_m365_drive, NULL,
 };
 
 const ScandOutputDriver *scand_output_driver_find(const char *type) {

@@ -14,8 +14,8 @@ G_BEGIN_DECLS
 
 typedef enum {
   SCAND_DELIVERY_DONE,
-  SCAND_DELIVERY_RETRY,    /* temporary: network down, server busy, no medium */
-  SCAND_DELIVERY_FAILED,   /* permanent until someone acts: auth, permissions, too large */
+  SCAND_DELIVERY_RETRY,  /* temporary: network down, server busy, no medium */
+  SCAND_DELIVERY_FAILED, /* permanent until someone acts: auth, permissions, too large */
 } ScandDeliveryResult;
 
 typedef struct ScandDelivery ScandDelivery;
@@ -49,8 +49,8 @@ void scand_delivery_note_state(ScandDelivery *d, const char *key, const char *va
 void scand_delivery_set_retry_after(ScandDelivery *d, gint64 seconds);
 
 typedef struct {
-  const char *type;                 /* the value of "type =" */
-  const ScandConfigKey *keys;       /* keys besides "type", terminated by {NULL} */
+  const char *type;           /* the value of "type =" */
+  const ScandConfigKey *keys; /* keys besides "type", terminated by {NULL} */
   /* Extra validation for `scand config check` (may be NULL); appends one-line
    * messages to problems. */
   void (*check)(ScandConfig *config, const char *name, GPtrArray *problems);

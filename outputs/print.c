@@ -25,12 +25,12 @@
 #define STATE_SENT "print-sent"
 
 static const ScandConfigKey print_keys[] = {
-  {"queue", SCAND_KEY_STRING, NULL, 0, 0},
-  {"copies", SCAND_KEY_INT, NULL, 1, 999},
-  {"duplex", SCAND_KEY_ENUM, "one-sided|two-sided-long-edge|two-sided-short-edge", 0, 0},
-  {"media", SCAND_KEY_STRING, NULL, 0, 0},
-  {"timeout", SCAND_KEY_DURATION, NULL, 0, 0},
-  {NULL, 0, NULL, 0, 0},
+  { "queue", SCAND_KEY_STRING, NULL, 0, 0 },
+  { "copies", SCAND_KEY_INT, NULL, 1, 999 },
+  { "duplex", SCAND_KEY_ENUM, "one-sided|two-sided-long-edge|two-sided-short-edge", 0, 0 },
+  { "media", SCAND_KEY_STRING, NULL, 0, 0 },
+  { "timeout", SCAND_KEY_DURATION, NULL, 0, 0 },
+  { NULL, 0, NULL, 0, 0 },
 };
 
 /* Whether the NULL-terminated vector v (may be NULL) holds s. */
@@ -64,36 +64,36 @@ ScandDeliveryResult scand_print_job_outcome(int job_state, const char *const *re
   g_autofree char *why = state_message && *state_message ? g_strdup(state_message) : print_reasons_text(reasons);
   *cause = NULL;
   switch (job_state) {
-  case IPP_JSTATE_COMPLETED:
-    return SCAND_DELIVERY_DONE;
-  case IPP_JSTATE_ABORTED:
-    *cause = *why ? g_strdup_printf("was aborted by the printer: %s", why) : g_strdup("was aborted by the printer");
-    return SCAND_DELIVERY_FAILED;
-  case IPP_JSTATE_CANCELED:
-    *cause = *why ? g_strdup_printf("was canceled: %s", why) : g_strdup("was canceled");
-    return SCAND_DELIVERY_FAILED;
-  default:
-    if (strv_has(reasons, "printer-stopped"))
-      *cause = g_strdup("is waiting because the printer is stopped");
-    else if (job_state == IPP_JSTATE_HELD)
-      *cause = *why ? g_strdup_printf("is held: %s", why) : g_strdup("is held");
-    return SCAND_DELIVERY_RETRY;
+    case IPP_JSTATE_COMPLETED:
+      return SCAND_DELIVERY_DONE;
+    case IPP_JSTATE_ABORTED:
+      *cause = *why ? g_strdup_printf("was aborted by the printer: %s", why) : g_strdup("was aborted by the printer");
+      return SCAND_DELIVERY_FAILED;
+    case IPP_JSTATE_CANCELED:
+      *cause = *why ? g_strdup_printf("was canceled: %s", why) : g_strdup("was canceled");
+      return SCAND_DELIVERY_FAILED;
+    default:
+      if (strv_has(reasons, "printer-stopped"))
+        *cause = g_strdup("is waiting because the printer is stopped");
+      else if (job_state == IPP_JSTATE_HELD)
+        *cause = *why ? g_strdup_printf("is held: %s", why) : g_strdup("is held");
+      return SCAND_DELIVERY_RETRY;
   }
 }
 
 ScandDeliveryResult scand_print_status_outcome(int ipp_status) {
   switch (ipp_status) {
-  case IPP_STATUS_ERROR_SERVICE_UNAVAILABLE:
-  case IPP_STATUS_ERROR_INTERNAL:
-  case IPP_STATUS_ERROR_DEVICE:
-  case IPP_STATUS_ERROR_TEMPORARY:
-  case IPP_STATUS_ERROR_NOT_ACCEPTING_JOBS:
-  case IPP_STATUS_ERROR_BUSY:
-  case IPP_STATUS_ERROR_TIMEOUT:
-  case IPP_STATUS_ERROR_CUPS_PKI:
-    return SCAND_DELIVERY_RETRY;
-  default:
-    return SCAND_DELIVERY_FAILED;
+    case IPP_STATUS_ERROR_SERVICE_UNAVAILABLE:
+    case IPP_STATUS_ERROR_INTERNAL:
+    case IPP_STATUS_ERROR_DEVICE:
+    case IPP_STATUS_ERROR_TEMPORARY:
+    case IPP_STATUS_ERROR_NOT_ACCEPTING_JOBS:
+    case IPP_STATUS_ERROR_BUSY:
+    case IPP_STATUS_ERROR_TIMEOUT:
+    case IPP_STATUS_ERROR_CUPS_PKI:
+      return SCAND_DELIVERY_RETRY;
+    default:
+      return SCAND_DELIVERY_FAILED;
   }
 }
 
@@ -109,7 +109,7 @@ gboolean scand_print_queue_name_valid(const char *name) {
 /* The output's settings and connection for one delivery. */
 typedef struct {
   const char *output;
-  const char *queue;      /* configured; NULL = CUPS default */
+  const char *queue; /* configured; NULL = CUPS default */
   int copies;
   const char *duplex;
   const char *media;
@@ -146,8 +146,8 @@ static gboolean print_ctx_load(ScandDelivery *d, PrintCtx *c, GError **error) {
   if (c->duplex && strcmp(c->duplex, "one-sided") != 0 && strcmp(c->duplex, "two-sided-long-edge") != 0 &&
       strcmp(c->duplex, "two-sided-short-edge") != 0) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                "output '%s': duplex = '%s' is not one-sided, two-sided-long-edge or two-sided-short-edge",
-                c->output, c->duplex);
+                "output '%s': duplex = '%s' is not one-sided, two-sided-long-edge or two-sided-short-edge", c->output,
+                c->duplex);
     return FALSE;
   }
   c->media = scand_delivery_get_config(d, "media");
@@ -175,8 +175,8 @@ static gboolean print_connect(PrintCtx *c, GError **error) {
       why = stat(server, &st) < 0 ? g_strerror(errno) : "nothing is listening on that socket";
     else
       why = errsv && errsv != EBADF ? g_strerror(errsv) : "connection failed";
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "output '%s': cannot reach the CUPS server at %s: %s — will retry",
-                c->output, server, why);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY,
+                "output '%s': cannot reach the CUPS server at %s: %s — will retry", c->output, server, why);
     return FALSE;
   }
   return TRUE;
@@ -213,8 +213,8 @@ static const char *print_attr_string(ipp_t *ipp, const char *name) {
  * when it is stopped or not accepting, FAILED/RETRY with error when CUPS
  * could not answer or the queue does not exist. */
 static ScandDeliveryResult print_queue_state(PrintCtx *c, const char *queue, char **problem, GError **error) {
-  static const char *const attrs[] = {"printer-state", "printer-state-message", "printer-state-reasons",
-                                      "printer-is-accepting-jobs"};
+  static const char *const attrs[] = { "printer-state", "printer-state-message", "printer-state-reasons",
+                                       "printer-is-accepting-jobs" };
   char uri[HTTP_MAX_URI];
   httpAssembleURIf(HTTP_URI_CODING_ALL, uri, sizeof uri, "ipp", NULL, "localhost", 0, "/printers/%s", queue);
   ipp_t *req = ippNewRequest(IPP_OP_GET_PRINTER_ATTRIBUTES);
@@ -261,7 +261,7 @@ static ScandDeliveryResult print_check_queue(PrintCtx *c, const char *queue, GEr
 typedef struct {
   gboolean found;
   int state;
-  int documents;          /* number-of-documents; -1 if not reported */
+  int documents; /* number-of-documents; -1 if not reported */
   GStrv reasons;
   char *message;
 } PrintJobInfo;
@@ -274,10 +274,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PrintJobInfo, print_job_info_clear)
 
 /* Fetches job's state. FALSE with error (and *result) when CUPS could not be
  * asked; a job CUPS no longer knows is found = FALSE. */
-static gboolean print_get_job(PrintCtx *c, const char *queue, int job_id, PrintJobInfo *j,
-                              ScandDeliveryResult *result, GError **error) {
-  static const char *const attrs[] = {"job-state", "job-state-reasons", "job-state-message",
-                                      "job-printer-state-message", "number-of-documents"};
+static gboolean print_get_job(PrintCtx *c, const char *queue, int job_id, PrintJobInfo *j, ScandDeliveryResult *result,
+                              GError **error) {
+  static const char *const attrs[] = { "job-state", "job-state-reasons", "job-state-message",
+                                       "job-printer-state-message", "number-of-documents" };
   memset(j, 0, sizeof *j);
   char uri[HTTP_MAX_URI];
   httpAssembleURIf(HTTP_URI_CODING_ALL, uri, sizeof uri, "ipp", NULL, "localhost", 0, "/jobs/%d", job_id);
@@ -354,7 +354,9 @@ static ScandDeliveryResult print_wait(PrintCtx *c, const char *queue, int job_id
       else
         g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "output '%s': printer queue '%s': job %d %s — will retry",
                     c->output, queue, job_id,
-                    cause ? cause : j.state == IPP_JSTATE_PROCESSING ? "is still printing" : "is still waiting");
+                    cause                              ? cause
+                    : j.state == IPP_JSTATE_PROCESSING ? "is still printing"
+                                                       : "is still waiting");
       return SCAND_DELIVERY_RETRY;
     }
     g_usleep(PRINT_POLL_MS * 1000);
@@ -362,8 +364,7 @@ static ScandDeliveryResult print_wait(PrintCtx *c, const char *queue, int job_id
 }
 
 /* Creates a job on queue, records its id, streams the PDF into it. */
-static ScandDeliveryResult print_submit(ScandDelivery *d, PrintCtx *c, const char *queue, int *job_id,
-                                        GError **error) {
+static ScandDeliveryResult print_submit(ScandDelivery *d, PrintCtx *c, const char *queue, int *job_id, GError **error) {
   const char *file = scand_delivery_get_file(d);
   int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

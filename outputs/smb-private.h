@@ -9,10 +9,10 @@ G_BEGIN_DECLS
 
 /* smb://host[:port]/share[/dir…], decoded. */
 typedef struct {
-  char *host;       /* without IPv6 brackets */
-  guint16 port;     /* 0 = the default (445) */
+  char *host;   /* without IPv6 brackets */
+  guint16 port; /* 0 = the default (445) */
   char *share;
-  char *dir;        /* inside the share, "" or "a/b" (no leading or trailing slash) */
+  char *dir; /* inside the share, "" or "a/b" (no leading or trailing slash) */
 } ScandSmbUrl;
 
 /* Parses url; refuses user info (secrets belong in password-file), queries,
@@ -48,7 +48,7 @@ char *scand_smb_temp_name(const char *job_id, const char *output_name);
 
 /* What went wrong, for classification. */
 typedef enum {
-  SCAND_SMB_STAGE_CONNECT,   /* first contact: negotiate, log on, tree connect */
+  SCAND_SMB_STAGE_CONNECT, /* first contact: negotiate, log on, tree connect */
   SCAND_SMB_STAGE_MKDIR,
   SCAND_SMB_STAGE_UPLOAD,
   SCAND_SMB_STAGE_RENAME,
@@ -60,7 +60,7 @@ typedef enum {
  * exist", "server 127.0.0.1:4455 not reachable (Connection refused) — will
  * retry"). path names the file or directory concerned (may be NULL). Returns
  * the cause, newly allocated. */
-char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url, const char *username,
-                         const char *path, ScandDeliveryResult *result);
+char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url, const char *username, const char *path,
+                         ScandDeliveryResult *result);
 
 G_END_DECLS

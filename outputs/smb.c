@@ -24,8 +24,8 @@
 #include <unistd.h>
 #include <libsmbclient.h>
 
-#define SMB_CHUNK (1024 * 1024)         /* bytes per write: memory stays flat */
-#define SMB_DEFAULT_TIMEOUT 30          /* seconds, per request */
+#define SMB_CHUNK (1024 * 1024) /* bytes per write: memory stays flat */
+#define SMB_DEFAULT_TIMEOUT 30  /* seconds, per request */
 #define SMB_MAX_SUFFIX 10000
 
 static GMutex smb_lock;
@@ -208,116 +208,117 @@ char *scand_smb_safe_name(const char *name) {
 
 char *scand_smb_temp_name(const char *job_id, const char *output_name) {
   /* Bounded, so that a long ad-hoc "--to smb://…" name still fits in 255 bytes. */
-  g_autofree char *s = g_strdup_printf(".scand-%.64s-%.64s.part", job_id ? job_id : "job",
-                                       output_name ? output_name : "smb");
+  g_autofree char *s =
+      g_strdup_printf(".scand-%.64s-%.64s.part", job_id ? job_id : "job", output_name ? output_name : "smb");
   for (char *p = s; *p; p++)
     if (!g_ascii_isalnum(*p) && *p != '.' && *p != '-' && *p != '_')
       *p = '_';
   return g_steal_pointer(&s);
 }
 
-char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url, const char *username,
-                         const char *path, ScandDeliveryResult *result) {
+char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url, const char *username, const char *path,
+                         ScandDeliveryResult *result) {
   g_autofree char *hp = smb_host_port(url);
   const char *what = path && *path ? path : url->share;
 
   switch (errsv) {
-  case ECONNRESET:
-  case ECONNABORTED:
-  case ENETRESET:
-  case ESHUTDOWN:
-  case EPIPE:
-  case ENOTCONN:
-    if (stage != SCAND_SMB_STAGE_CONNECT) {
+    case ECONNRESET:
+    case ECONNABORTED:
+    case ENETRESET:
+    case ESHUTDOWN:
+    case EPIPE:
+    case ENOTCONN:
+      if (stage != SCAND_SMB_STAGE_CONNECT) {
+        *result = SCAND_DELIVERY_RETRY;
+        return g_strdup_printf("connection to server %s lost (%s) — will retry", hp, g_strerror(errsv));
+      }
+      /* fall through */
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+    case ETIMEDOUT:
+    case EAGAIN:
+    case ENOTSOCK:
+    case EADDRNOTAVAIL:
       *result = SCAND_DELIVERY_RETRY;
-      return g_strdup_printf("connection to server %s lost (%s) — will retry", hp, g_strerror(errsv));
-    }
-    /* fall through */
-  case ECONNREFUSED:
-  case EHOSTUNREACH:
-  case ENETUNREACH:
-  case EHOSTDOWN:
-  case ENETDOWN:
-  case ETIMEDOUT:
-  case EAGAIN:
-  case ENOTSOCK:
-  case EADDRNOTAVAIL:
-    *result = SCAND_DELIVERY_RETRY;
-    return g_strdup_printf("server %s not reachable (%s) — will retry", hp, g_strerror(errsv));
-  case EBUSY:
-  case ETXTBSY:
-    *result = SCAND_DELIVERY_RETRY;
-    return g_strdup_printf("'%s' is in use on the server (%s) — will retry", what, g_strerror(errsv));
-  case ENOSPC:
-  case EDQUOT:
-    *result = SCAND_DELIVERY_RETRY;
-    return g_strdup_printf("share '%s' is full (%s) — will retry", url->share, g_strerror(errsv));
-  default:
-    break;
+      return g_strdup_printf("server %s not reachable (%s) — will retry", hp, g_strerror(errsv));
+    case EBUSY:
+    case ETXTBSY:
+      *result = SCAND_DELIVERY_RETRY;
+      return g_strdup_printf("'%s' is in use on the server (%s) — will retry", what, g_strerror(errsv));
+    case ENOSPC:
+    case EDQUOT:
+      *result = SCAND_DELIVERY_RETRY;
+      return g_strdup_printf("share '%s' is full (%s) — will retry", url->share, g_strerror(errsv));
+    default:
+      break;
   }
 
   *result = SCAND_DELIVERY_FAILED;
   if (stage == SCAND_SMB_STAGE_CONNECT) {
     switch (errsv) {
-    case EPERM:
-      /* libsmbclient reports a refused session setup as EPERM. */
-      if (username && *username)
-        return g_strdup_printf("wrong user name or password for user '%s'", username);
-      return g_strdup("the server refused an anonymous logon: set username and password-file");
-    case EACCES:
-      if (username && *username)
-        return g_strdup_printf("access to share '%s' denied for user '%s'", url->share, username);
-      return g_strdup_printf("access to share '%s' denied to anonymous users", url->share);
-    case ENOENT:
-    case ENODEV:
-    case ENXIO:
-      return g_strdup_printf("share '%s' does not exist on %s", url->share, hp);
-    case EINVAL:
-      /* libsmbclient's answer to a host it cannot resolve or parse as well. */
-      return g_strdup_printf("cannot connect to %s: unknown host, or no SMB dialect in common (%s)", hp,
-                             g_strerror(errsv));
-    case ENOSYS:
-    case ENOTSUP:
-    case EPROTONOSUPPORT:
-    case EPROTO:
-      return g_strdup_printf("server %s does not offer the SMB dialect, signing or encryption required by "
-                             "min-protocol, sign or encrypt (%s)", hp, g_strerror(errsv));
-    case ENOTDIR:
-      return g_strdup_printf("'%s' on share '%s' is not a directory", what, url->share);
-    case EIO:
-      *result = SCAND_DELIVERY_RETRY;
-      return g_strdup_printf("server %s failed (%s) — will retry", hp, g_strerror(errsv));
-    default:
-      return g_strdup_printf("cannot connect to share '%s' on %s: %s", url->share, hp, g_strerror(errsv));
+      case EPERM:
+        /* libsmbclient reports a refused session setup as EPERM. */
+        if (username && *username)
+          return g_strdup_printf("wrong user name or password for user '%s'", username);
+        return g_strdup("the server refused an anonymous logon: set username and password-file");
+      case EACCES:
+        if (username && *username)
+          return g_strdup_printf("access to share '%s' denied for user '%s'", url->share, username);
+        return g_strdup_printf("access to share '%s' denied to anonymous users", url->share);
+      case ENOENT:
+      case ENODEV:
+      case ENXIO:
+        return g_strdup_printf("share '%s' does not exist on %s", url->share, hp);
+      case EINVAL:
+        /* libsmbclient's answer to a host it cannot resolve or parse as well. */
+        return g_strdup_printf("cannot connect to %s: unknown host, or no SMB dialect in common (%s)", hp,
+                               g_strerror(errsv));
+      case ENOSYS:
+      case ENOTSUP:
+      case EPROTONOSUPPORT:
+      case EPROTO:
+        return g_strdup_printf("server %s does not offer the SMB dialect, signing or encryption required by "
+                               "min-protocol, sign or encrypt (%s)",
+                               hp, g_strerror(errsv));
+      case ENOTDIR:
+        return g_strdup_printf("'%s' on share '%s' is not a directory", what, url->share);
+      case EIO:
+        *result = SCAND_DELIVERY_RETRY;
+        return g_strdup_printf("server %s failed (%s) — will retry", hp, g_strerror(errsv));
+      default:
+        return g_strdup_printf("cannot connect to share '%s' on %s: %s", url->share, hp, g_strerror(errsv));
     }
   }
 
   switch (errsv) {
-  case EACCES:
-  case EPERM:
-  case EROFS:
-    return g_strdup_printf("permission denied on '%s' (%s)", what, g_strerror(errsv));
-  case ENOTDIR:
-  case EISDIR:
-  case EEXIST:
-    return g_strdup_printf("'%s' is in the way (%s)", what, g_strerror(errsv));
-  case ENAMETOOLONG:
-  case EILSEQ:
-  case EINVAL:
-    return g_strdup_printf("the server refused the name '%s' (%s)", what, g_strerror(errsv));
-  case EFBIG:
-    return g_strdup_printf("the file is too large for the share (%s)", g_strerror(errsv));
-  case EIO:
-    /* Dropped sessions surface as EIO from libsmbclient: worth another try. */
-    *result = SCAND_DELIVERY_RETRY;
-    return g_strdup_printf("I/O error on '%s' (%s) — will retry", what, g_strerror(errsv));
-  default:
-    return g_strdup_printf("%s '%s' failed: %s",
-                           stage == SCAND_SMB_STAGE_MKDIR    ? "creating directory"
-                           : stage == SCAND_SMB_STAGE_RENAME ? "renaming into"
-                           : stage == SCAND_SMB_STAGE_STAT   ? "looking up"
-                                                             : "writing",
-                           what, g_strerror(errsv));
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return g_strdup_printf("permission denied on '%s' (%s)", what, g_strerror(errsv));
+    case ENOTDIR:
+    case EISDIR:
+    case EEXIST:
+      return g_strdup_printf("'%s' is in the way (%s)", what, g_strerror(errsv));
+    case ENAMETOOLONG:
+    case EILSEQ:
+    case EINVAL:
+      return g_strdup_printf("the server refused the name '%s' (%s)", what, g_strerror(errsv));
+    case EFBIG:
+      return g_strdup_printf("the file is too large for the share (%s)", g_strerror(errsv));
+    case EIO:
+      /* Dropped sessions surface as EIO from libsmbclient: worth another try. */
+      *result = SCAND_DELIVERY_RETRY;
+      return g_strdup_printf("I/O error on '%s' (%s) — will retry", what, g_strerror(errsv));
+    default:
+      return g_strdup_printf("%s '%s' failed: %s",
+                             stage == SCAND_SMB_STAGE_MKDIR    ? "creating directory"
+                             : stage == SCAND_SMB_STAGE_RENAME ? "renaming into"
+                             : stage == SCAND_SMB_STAGE_STAT   ? "looking up"
+                                                               : "writing",
+                             what, g_strerror(errsv));
   }
 }
 
@@ -326,12 +327,12 @@ char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url,
 typedef struct {
   ScandDelivery *d;
   ScandSmbUrl *url;
-  char *dest;           /* "output NAME (smb://host/share/dir)", as the folder output says it */
+  char *dest; /* "output NAME (smb://host/share/dir)", as the folder output says it */
   char *username;
   char *domain;
-  char *password;       /* cleared before it is freed */
+  char *password; /* cleared before it is freed */
   SMBCCTX *ctx;
-  int last_errno;       /* of the last classified failure */
+  int last_errno; /* of the last classified failure */
 } SmbJob;
 
 static void smb_job_clear(SmbJob *job) {
@@ -348,22 +349,21 @@ static void smb_job_clear(SmbJob *job) {
 }
 
 static ScandDeliveryResult smb_fail(SmbJob *job, GError **error, ScandDeliveryResult result, const char *cause) {
-  g_set_error(error, SCAND_ERROR, result == SCAND_DELIVERY_RETRY ? SCAND_ERROR_RETRY : SCAND_ERROR_FAILED,
-              "%s: %s", job->dest, cause);
+  g_set_error(error, SCAND_ERROR, result == SCAND_DELIVERY_RETRY ? SCAND_ERROR_RETRY : SCAND_ERROR_FAILED, "%s: %s",
+              job->dest, cause);
   return result;
 }
 
 /* Classifies errsv of a stage and sets error; returns RETRY or FAILED. */
-static ScandDeliveryResult smb_errno(SmbJob *job, GError **error, int errsv, ScandSmbStage stage,
-                                     const char *path) {
+static ScandDeliveryResult smb_errno(SmbJob *job, GError **error, int errsv, ScandSmbStage stage, const char *path) {
   ScandDeliveryResult result;
   g_autofree char *cause = scand_smb_classify(errsv, stage, job->url, job->username, path, &result);
   job->last_errno = errsv;
   return smb_fail(job, error, result, cause);
 }
 
-static void smb_auth(SMBCCTX *ctx, const char *srv, const char *shr, char *wg, int wglen, char *un, int unlen,
-                     char *pw, int pwlen) {
+static void smb_auth(SMBCCTX *ctx, const char *srv, const char *shr, char *wg, int wglen, char *un, int unlen, char *pw,
+                     int pwlen) {
   SmbJob *job = smbc_getOptionUserData(ctx);
   g_strlcpy(wg, job->domain ? job->domain : "", wglen);
   g_strlcpy(un, job->username ? job->username : "", unlen);
@@ -527,8 +527,8 @@ static ScandDeliveryResult smb_upload(SmbJob *job, int fd, goffset size, const c
     if (n < 0) {
       int lerr = errno;
       smbc_getFunctionClose(job->ctx)(job->ctx, f);
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: reading %s: %s", job->dest,
-                  scand_delivery_get_file(job->d), g_strerror(lerr));
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: reading %s: %s", job->dest, scand_delivery_get_file(job->d),
+                  g_strerror(lerr));
       return SCAND_DELIVERY_RETRY;
     }
     if (n == 0)
@@ -572,22 +572,22 @@ static ScandDeliveryResult smb_upload(SmbJob *job, int fd, goffset size, const c
  * would only wait for another timeout. */
 static gboolean smb_errno_is_network(int errsv) {
   switch (errsv) {
-  case ECONNREFUSED:
-  case EHOSTUNREACH:
-  case ENETUNREACH:
-  case EHOSTDOWN:
-  case ENETDOWN:
-  case ETIMEDOUT:
-  case ECONNRESET:
-  case ECONNABORTED:
-  case ENETRESET:
-  case ESHUTDOWN:
-  case EPIPE:
-  case ENOTCONN:
-  case EAGAIN:
-    return TRUE;
-  default:
-    return FALSE;
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+    case ETIMEDOUT:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case ENETRESET:
+    case ESHUTDOWN:
+    case EPIPE:
+    case ENOTCONN:
+    case EAGAIN:
+      return TRUE;
+    default:
+      return FALSE;
   }
 }
 
@@ -767,11 +767,11 @@ static ScandDeliveryResult smb_deliver(ScandDelivery *d, GError **error) {
 
 /* ---- scand config check ------------------------------------------------- */
 
-static void smb_problem(ScandConfig *config, const char *name, const char *key, GPtrArray *problems,
-                        const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+static void smb_problem(ScandConfig *config, const char *name, const char *key, GPtrArray *problems, const char *fmt,
+                        ...) G_GNUC_PRINTF(5, 6);
 
-static void smb_problem(ScandConfig *config, const char *name, const char *key, GPtrArray *problems,
-                        const char *fmt, ...) {
+static void smb_problem(ScandConfig *config, const char *name, const char *key, GPtrArray *problems, const char *fmt,
+                        ...) {
   va_list ap;
   va_start(ap, fmt);
   g_autofree char *msg = g_strdup_vprintf(fmt, ap);

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <curl/curl.h>
 
-#define SMTP_DEFAULT_TIMEOUT 120   /* seconds for a whole transaction without progress */
+#define SMTP_DEFAULT_TIMEOUT 120 /* seconds for a whole transaction without progress */
 #define SMTP_DEFAULT_SUBJECT "Scan from {device}: {name}"
 #define SMTP_DEFAULT_BODY "{pages} page(s) scanned on {device} at {date}.\nThe document is attached: {name}\n"
 
@@ -43,7 +43,11 @@ static const ScandConfigKey smtp_keys[] = {
   { NULL },
 };
 
-typedef enum { SEC_STARTTLS, SEC_TLS, SEC_NONE } Security;
+typedef enum {
+  SEC_STARTTLS,
+  SEC_TLS,
+  SEC_NONE
+} Security;
 
 /* ---- pure parts ---------------------------------------------------------- */
 
@@ -119,14 +123,14 @@ static gint64 smtp_estimate_size(gint64 attachment, gsize text_len) {
 
 /* What the server said, recorded from libcurl's protocol trace. */
 typedef struct {
-  char *command;          /* the last command sent (first line) */
-  GString *reply;         /* the reply being collected (multi-line) */
-  char *last_reply;       /* the last complete reply: "451 4.3.0 text" */
+  char *command;    /* the last command sent (first line) */
+  GString *reply;   /* the reply being collected (multi-line) */
+  char *last_reply; /* the last complete reply: "451 4.3.0 text" */
   int last_code;
-  guint replies;          /* complete replies so far */
-  guint tls_replies;      /* value of replies when STARTTLS was answered 220 */
-  GPtrArray *rcpt_addr;   /* recipients, in order */
-  GArray *rcpt_code;      /* their reply codes (0 while pending) */
+  guint replies;        /* complete replies so far */
+  guint tls_replies;    /* value of replies when STARTTLS was answered 220 */
+  GPtrArray *rcpt_addr; /* recipients, in order */
+  GArray *rcpt_code;    /* their reply codes (0 while pending) */
   GPtrArray *rcpt_reply;
 } Transcript;
 
@@ -233,8 +237,8 @@ static void smtp_check(ScandConfig *config, const char *name, GPtrArray *problem
   Security sec;
   if (!smtp_security(url, security, &sec, &error))
     scand_config_add_problem(problems, config, "output", name, url ? "security" : "url", "%s", error->message);
-  else if (sec == SEC_NONE && (scand_config_get(config, "output", name, "password-file") ||
-                               (auth && strcmp(auth, "xoauth2") == 0)))
+  else if (sec == SEC_NONE &&
+           (scand_config_get(config, "output", name, "password-file") || (auth && strcmp(auth, "xoauth2") == 0)))
     scand_config_add_problem(problems, config, "output", name, "security",
                              "security = none would send credentials in clear: use starttls or tls");
   if (!scand_config_get(config, "output", name, "from"))
@@ -256,14 +260,15 @@ static void smtp_check(ScandConfig *config, const char *name, GPtrArray *problem
                                "xoauth2 needs client-secret-file or client-certificate");
   } else if (scand_config_get(config, "output", name, "username") &&
              !scand_config_get(config, "output", name, "password-file")) {
-    scand_config_add_problem(problems, config, "output", name, "password-file", "username is set without a password-file");
+    scand_config_add_problem(problems, config, "output", name, "password-file",
+                             "username is set without a password-file");
   }
 }
 
-static ScandDeliveryResult smtp_fail(GError **error, ScandDeliveryResult r, gint code, const char *out,
-                                     const char *fmt, ...) G_GNUC_PRINTF(5, 6);
-static ScandDeliveryResult smtp_fail(GError **error, ScandDeliveryResult r, gint code, const char *out,
-                                     const char *fmt, ...) {
+static ScandDeliveryResult smtp_fail(GError **error, ScandDeliveryResult r, gint code, const char *out, const char *fmt,
+                                     ...) G_GNUC_PRINTF(5, 6);
+static ScandDeliveryResult smtp_fail(GError **error, ScandDeliveryResult r, gint code, const char *out, const char *fmt,
+                                     ...) {
   va_list ap;
   va_start(ap, fmt);
   g_autofree char *msg = g_strdup_vprintf(fmt, ap);
@@ -349,8 +354,8 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
       curl_slist_free_all(rcpt);
       if (retry_after > 0)
         scand_delivery_set_retry_after(d, retry_after);
-      gboolean retry = g_error_matches(local, SCAND_ERROR, SCAND_ERROR_RETRY) ||
-                       g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO);
+      gboolean retry =
+          g_error_matches(local, SCAND_ERROR, SCAND_ERROR_RETRY) || g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO);
       return smtp_fail(error, retry ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED, local->code, out, "%s",
                        local->message);
     }
@@ -525,67 +530,68 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
   }
   /* The server ended the session right after the TLS handshake, before any
    * reply over TLS: servers that require a client certificate do that. */
-  gboolean ended_after_handshake = (rc == CURLE_RECV_ERROR || rc == CURLE_SSL_CONNECT_ERROR ||
-                                    rc == CURLE_GOT_NOTHING) &&
-                                   (sec == SEC_TLS ? t.replies == 0 : t.tls_replies && t.tls_replies == t.replies);
+  gboolean ended_after_handshake =
+      (rc == CURLE_RECV_ERROR || rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_GOT_NOTHING) &&
+      (sec == SEC_TLS ? t.replies == 0 : t.tls_replies && t.tls_replies == t.replies);
   if (ended_after_handshake) {
     gboolean have_cert = cert && !cert_for_token;
-    result = smtp_fail(error, have_cert ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED,
-                       have_cert ? SCAND_ERROR_RETRY : SCAND_ERROR_DENIED, out,
-                       "the server closed the TLS session right after the handshake (%s)%s",
-                       *errbuf ? errbuf : curl_easy_strerror(rc),
-                       have_cert ? "" : "; it probably requires a client certificate: set client-certificate and client-key");
+    result = smtp_fail(
+        error, have_cert ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED,
+        have_cert ? SCAND_ERROR_RETRY : SCAND_ERROR_DENIED, out,
+        "the server closed the TLS session right after the handshake (%s)%s", *errbuf ? errbuf : curl_easy_strerror(rc),
+        have_cert ? "" : "; it probably requires a client certificate: set client-certificate and client-key");
     transcript_clear(&t);
     return result;
   }
   switch (rc) {
-  case CURLE_USE_SSL_FAILED:
-    result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out,
-                       "the server does not offer STARTTLS; nothing was sent in clear (security = starttls)");
-    break;
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CACERT_BADFILE:
-    result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out,
-                       "the server's TLS certificate is not trusted (%s); set ca-file for a private CA",
-                       *errbuf ? errbuf : curl_easy_strerror(rc));
-    break;
-  case CURLE_SSL_CERTPROBLEM:
-    result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out,
-                       "client-certificate or client-key cannot be used: %s", *errbuf ? errbuf : curl_easy_strerror(rc));
-    break;
-  case CURLE_LOGIN_DENIED:
-    /* 454 "temporary authentication failure" is worth another try; 535 is not. */
-    if (t.last_code >= 400 && t.last_code < 500)
-      result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "login failed for now: %s", reply);
-    else
-      result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out, "login refused: %s%s",
-                         reply ? reply : (*errbuf ? errbuf : "no reason given"), hint ? hint : "");
-    break;
-  case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_CONNECT:
-  case CURLE_OPERATION_TIMEDOUT:
-    result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "%s",
-                       *errbuf ? errbuf : curl_easy_strerror(rc));
-    break;
-  case CURLE_READ_ERROR:
-    result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_IO, out, "cannot read %s", file);
-    break;
-  default:
-    if (all_rcpt_refused && !rcpt_temporary)
-      result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_FAILED, out, "every recipient was refused: %s",
-                         reply);
-    else if (t.last_code >= 500)
-      result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_FAILED, out, "the server refused the mail: %s%s",
-                         reply, hint ? hint : "");
-    else if (t.last_code >= 400)
-      result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "the server said: %s", reply);
-    else if (rc == CURLE_SSL_CONNECT_ERROR)
+    case CURLE_USE_SSL_FAILED:
       result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out,
-                         "TLS handshake failed (%s); does the server require a client-certificate?",
+                         "the server does not offer STARTTLS; nothing was sent in clear (security = starttls)");
+      break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out,
+                         "the server's TLS certificate is not trusted (%s); set ca-file for a private CA",
                          *errbuf ? errbuf : curl_easy_strerror(rc));
-    else
+      break;
+    case CURLE_SSL_CERTPROBLEM:
+      result =
+          smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out,
+                    "client-certificate or client-key cannot be used: %s", *errbuf ? errbuf : curl_easy_strerror(rc));
+      break;
+    case CURLE_LOGIN_DENIED:
+      /* 454 "temporary authentication failure" is worth another try; 535 is not. */
+      if (t.last_code >= 400 && t.last_code < 500)
+        result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "login failed for now: %s", reply);
+      else
+        result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out, "login refused: %s%s",
+                           reply ? reply : (*errbuf ? errbuf : "no reason given"), hint ? hint : "");
+      break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
       result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "%s",
                          *errbuf ? errbuf : curl_easy_strerror(rc));
+      break;
+    case CURLE_READ_ERROR:
+      result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_IO, out, "cannot read %s", file);
+      break;
+    default:
+      if (all_rcpt_refused && !rcpt_temporary)
+        result =
+            smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_FAILED, out, "every recipient was refused: %s", reply);
+      else if (t.last_code >= 500)
+        result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_FAILED, out, "the server refused the mail: %s%s",
+                           reply, hint ? hint : "");
+      else if (t.last_code >= 400)
+        result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "the server said: %s", reply);
+      else if (rc == CURLE_SSL_CONNECT_ERROR)
+        result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out,
+                           "TLS handshake failed (%s); does the server require a client-certificate?",
+                           *errbuf ? errbuf : curl_easy_strerror(rc));
+      else
+        result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "%s",
+                           *errbuf ? errbuf : curl_easy_strerror(rc));
   }
   transcript_clear(&t);
   return result;

@@ -9,12 +9,12 @@ G_BEGIN_DECLS
 
 typedef struct {
   int mount_id;
-  dev_t devno;          /* st_dev of the mounted file system (major:minor) */
-  char *root;           /* path inside the file system that is mounted */
-  char *mount_point;    /* unescaped ("\040" → " ") */
+  dev_t devno;       /* st_dev of the mounted file system (major:minor) */
+  char *root;        /* path inside the file system that is mounted */
+  char *mount_point; /* unescaped ("\040" → " ") */
   char *fstype;
-  char *source;         /* e.g. "/dev/sdb1", unescaped */
-  gboolean read_only;   /* the per-mount "ro" option */
+  char *source;       /* e.g. "/dev/sdb1", unescaped */
+  gboolean read_only; /* the per-mount "ro" option */
 } ScandUsbMount;
 
 /* Parses the text of /proc/<pid>/mountinfo. Returns a newly allocated array

@@ -41,16 +41,16 @@
 #define USB_DEVICE_RESCAN_MS 1000
 
 static const ScandConfigKey usb_keys[] = {
-  {"label", SCAND_KEY_STRING, NULL, 0, 0},
-  {"uuid", SCAND_KEY_STRING, NULL, 0, 0},
-  {"any-removable", SCAND_KEY_BOOL, NULL, 0, 0},
-  {"media-root", SCAND_KEY_PATH, NULL, 0, 0},
-  {"subdir", SCAND_KEY_STRING, NULL, 0, 0},
-  {"wait", SCAND_KEY_DURATION, NULL, 0, 0},
-  {"allow-non-removable", SCAND_KEY_BOOL, NULL, 0, 0},
-  {"mount", SCAND_KEY_BOOL, NULL, 0, 0},
-  {"unmount-after", SCAND_KEY_BOOL, NULL, 0, 0},
-  {NULL, 0, NULL, 0, 0},
+  { "label", SCAND_KEY_STRING, NULL, 0, 0 },
+  { "uuid", SCAND_KEY_STRING, NULL, 0, 0 },
+  { "any-removable", SCAND_KEY_BOOL, NULL, 0, 0 },
+  { "media-root", SCAND_KEY_PATH, NULL, 0, 0 },
+  { "subdir", SCAND_KEY_STRING, NULL, 0, 0 },
+  { "wait", SCAND_KEY_DURATION, NULL, 0, 0 },
+  { "allow-non-removable", SCAND_KEY_BOOL, NULL, 0, 0 },
+  { "mount", SCAND_KEY_BOOL, NULL, 0, 0 },
+  { "unmount-after", SCAND_KEY_BOOL, NULL, 0, 0 },
+  { NULL, 0, NULL, 0, 0 },
 };
 
 static void usb_mount_free(gpointer p) {
@@ -67,8 +67,7 @@ static void usb_mount_free(gpointer p) {
 char *scand_usb_mountinfo_unescape(const char *field) {
   GString *out = g_string_sized_new(strlen(field));
   for (const char *p = field; *p; p++) {
-    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
-        p[3] <= '7') {
+    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
       char c = (char) (((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
       /* A NUL would cut the path short and make it name another directory. */
       g_string_append_c(out, c ? c : '?');
@@ -183,8 +182,8 @@ char *scand_usb_subdir_normalize(const char *subdir, GError **error) {
 
 /* What sysfs and the file system say about the device behind a mount. */
 typedef struct {
-  char *devnode;      /* "/dev/sdb1" */
-  char *label;        /* NULL when unknown */
+  char *devnode; /* "/dev/sdb1" */
+  char *label;   /* NULL when unknown */
   char *uuid;
   char *fstype;       /* "vfat", "ext4"…; NULL unless a file system was found */
   gboolean removable; /* the disk's removable flag, or attached through USB */
@@ -240,8 +239,8 @@ static gboolean usb_device_probe(dev_t devno, UsbDevice *dev) {
   blkid_probe pr = dev->devnode[0] ? blkid_new_probe_from_filename(dev->devnode) : NULL;
   if (pr) {
     blkid_probe_enable_superblocks(pr, 1);
-    blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID | BLKID_SUBLKS_TYPE |
-                                              BLKID_SUBLKS_USAGE);
+    blkid_probe_set_superblocks_flags(pr,
+                                      BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID | BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE);
     if (blkid_do_safeprobe(pr) == 0) {
       const char *value = NULL;
       dev->probed = TRUE;
@@ -318,8 +317,8 @@ typedef struct {
   gboolean mount;         /* mount a matching stick that nobody mounted */
   gboolean unmount_after; /* unmount it again once written (only if scand mounted it) */
   gint64 wait_s;
-  char *subdir;       /* relative, "" for the stick's root */
-  char *wanted;       /* "USB stick labelled SCANS", for messages */
+  char *subdir; /* relative, "" for the stick's root */
+  char *wanted; /* "USB stick labelled SCANS", for messages */
 } UsbSettings;
 
 static void usb_settings_clear(UsbSettings *s) {
@@ -348,8 +347,7 @@ static gboolean usb_settings_load(ScandDelivery *d, UsbSettings *s, GError **err
   const char *wait = scand_delivery_get_config(d, "wait");
   s->wait_s = USB_WAIT_DEFAULT_S;
   if (wait && !scand_config_parse_duration(wait, &s->wait_s)) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "output '%s': wait = '%s' is not a duration", s->output,
-                wait);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "output '%s': wait = '%s' is not a duration", s->output, wait);
     return FALSE;
   }
   if (!s->label && !s->uuid && !s->any_removable) {
@@ -472,8 +470,8 @@ static char *usb_mount_target(const UsbSettings *s, const UsbDevice *dev, GPtrAr
 /* Looks for the stick among the block devices nobody mounted and mounts it
  * (nosuid, nodev, noexec). Returns the mount point (newly allocated) or NULL;
  * a mount that failed for good is a refusal, one worth retrying an error. */
-static char *usb_mount_stick(ScandDelivery *d, const UsbSettings *s, GPtrArray *mounts, dev_t *devno,
-                             char **refusal, GError **error) {
+static char *usb_mount_stick(ScandDelivery *d, const UsbSettings *s, GPtrArray *mounts, dev_t *devno, char **refusal,
+                             GError **error) {
   g_autoptr(GDir) dir = g_dir_open("/sys/class/block", 0, NULL);
   const char *name;
   while (dir && (name = g_dir_read_name(dir))) {
@@ -504,11 +502,11 @@ static char *usb_mount_stick(ScandDelivery *d, const UsbSettings *s, GPtrArray *
       int errsv = errno;
       scand_delivery_set_state(d, USB_STATE_MOUNTED, NULL, NULL);
       rmdir(target);
-      g_autofree char *what = g_strdup_printf("cannot mount %s (%s) on %s: %s%s", dev.devnode, dev.fstype, target,
-                                              g_strerror(errsv),
-                                              errsv == EPERM    ? " (mounting needs root; or let the desktop mount it)"
-                                              : errsv == ENODEV ? " (this kernel has no driver for that file system)"
-                                                                : "");
+      g_autofree char *what =
+          g_strdup_printf("cannot mount %s (%s) on %s: %s%s", dev.devnode, dev.fstype, target, g_strerror(errsv),
+                          errsv == EPERM    ? " (mounting needs root; or let the desktop mount it)"
+                          : errsv == ENODEV ? " (this kernel has no driver for that file system)"
+                                            : "");
       usb_device_clear(&dev);
       if (errsv == EBUSY || errsv == EIO || errsv == ENXIO || errsv == ENOENT || errsv == ENOMEDIUM)
         g_set_error_literal(error, SCAND_ERROR, SCAND_ERROR_RETRY, what);
@@ -544,8 +542,7 @@ static GPtrArray *usb_read_mounts(int fd, GError **error) {
 
 /* Finds the stick among the mounts, or, with mount = true, among the block
  * devices nobody mounted. Returns its mount point (newly allocated) or NULL. */
-static char *usb_locate(ScandDelivery *d, const UsbSettings *s, int fd, dev_t *devno, char **refusal,
-                        GError **error) {
+static char *usb_locate(ScandDelivery *d, const UsbSettings *s, int fd, dev_t *devno, char **refusal, GError **error) {
   g_autoptr(GPtrArray) mounts = usb_read_mounts(fd, error);
   if (!mounts)
     return NULL;
@@ -565,8 +562,8 @@ static ScandDeliveryResult usb_write(ScandDelivery *d, const UsbSettings *s, con
    * on the root file system; nothing may be written there. */
   struct stat st;
   if (stat(mount_point, &st) < 0 || st.st_dev != devno) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "output '%s': the %s at %s was removed — will retry",
-                s->output, s->wanted, mount_point);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "output '%s': the %s at %s was removed — will retry", s->output,
+                s->wanted, mount_point);
     return SCAND_DELIVERY_RETRY;
   }
   if (s->subdir[0]) {
@@ -586,8 +583,8 @@ static ScandDeliveryResult usb_write(ScandDelivery *d, const UsbSettings *s, con
     unlink(delivered);
     scand_delivery_set_state(d, "delivered", NULL, NULL);
     scand_delivery_set_state(d, "target", NULL, NULL);
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "output '%s': the %s at %s was removed while writing — will retry",
-                s->output, s->wanted, mount_point);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY,
+                "output '%s': the %s at %s was removed while writing — will retry", s->output, s->wanted, mount_point);
     return SCAND_DELIVERY_RETRY;
   }
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -656,7 +653,7 @@ static ScandDeliveryResult usb_deliver(ScandDelivery *d, GError **error) {
       gint64 left_ms = (deadline - g_get_monotonic_time()) / 1000;
       if (left_ms <= 0)
         break;
-      struct pollfd pfd = {.fd = fd, .events = POLLPRI};
+      struct pollfd pfd = { .fd = fd, .events = POLLPRI };
       int r = poll(&pfd, 1, (int) MIN(left_ms, s.mount ? USB_DEVICE_RESCAN_MS : G_MAXINT));
       if (r < 0 && errno != EINTR) {
         scand_fs_error_errno(&local, errno, "cannot watch /proc/self/mountinfo");

@@ -28,8 +28,8 @@ static ScandRoute *route_default(void) {
   return route;
 }
 
-static gboolean G_GNUC_PRINTF(6, 7) rule_error(GError **error, ScandConfig *config, const char *rule,
-                                                const char *key, int code, const char *fmt, ...) {
+static gboolean G_GNUC_PRINTF(6, 7)
+    rule_error(GError **error, ScandConfig *config, const char *rule, const char *key, int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   g_autofree char *message = g_strdup_vprintf(fmt, ap);

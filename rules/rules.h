@@ -12,21 +12,21 @@ G_BEGIN_DECLS
 
 /* Facts about a job that rules match on. */
 typedef struct {
-  const char *source_kind;  /* "scan", "watch", "mail", "file" */
-  const char *device;       /* device URI */
+  const char *source_kind; /* "scan", "watch", "mail", "file" */
+  const char *device;      /* device URI */
   const char *profile;
-  const char *trigger;      /* "cli", "feeder", "button", "dbus", … */
+  const char *trigger; /* "cli", "feeder", "button", "dbus", … */
   guint pages;
-  const char *watch;        /* [watch] name of a watched-folder job */
-  const char *path;         /* the file's path inside the watched folder */
-  const char *sender;       /* inbound mail */
+  const char *watch;  /* [watch] name of a watched-folder job */
+  const char *path;   /* the file's path inside the watched folder */
+  const char *sender; /* inbound mail */
   const char *recipient;
-  GDateTime *time;          /* for days/hours; NULL = now */
+  GDateTime *time; /* for days/hours; NULL = now */
 } ScandRuleFacts;
 
 typedef struct {
-  char *rule;               /* section name, or "(default)" */
-  GStrv deliver;            /* output names */
+  char *rule;    /* section name, or "(default)" */
+  GStrv deliver; /* output names */
   char *name_template;
   char *fallback;           /* output name or NULL */
   gint64 fallback_after;    /* seconds; 0 = never by time */

@@ -29,14 +29,9 @@ static const struct {
   TemplateField field;
   gboolean takes_arg;
 } fields[] = {
-  { "date", FIELD_DATE, TRUE },
-  { "time", FIELD_TIME, TRUE },
-  { "device", FIELD_DEVICE, FALSE },
-  { "profile", FIELD_PROFILE, FALSE },
-  { "pages", FIELD_PAGES, FALSE },
-  { "seq", FIELD_SEQ, TRUE },
-  { "source", FIELD_SOURCE, FALSE },
-  { "job", FIELD_JOB, FALSE },
+  { "date", FIELD_DATE, TRUE },        { "time", FIELD_TIME, TRUE },    { "device", FIELD_DEVICE, FALSE },
+  { "profile", FIELD_PROFILE, FALSE }, { "pages", FIELD_PAGES, FALSE }, { "seq", FIELD_SEQ, TRUE },
+  { "source", FIELD_SOURCE, FALSE },   { "job", FIELD_JOB, FALSE },
 };
 
 static gboolean G_GNUC_PRINTF(2, 3) template_error(GError **error, const char *fmt, ...) {
@@ -124,8 +119,10 @@ static gboolean field_expand(GString *out, const char *text, gsize pos, const Sc
   while (i < G_N_ELEMENTS(fields) && strcmp(fields[i].name, name) != 0)
     i++;
   if (i == G_N_ELEMENTS(fields))
-    return template_error(error, "unknown field {%s} at position %" G_GSIZE_FORMAT
-                          " (known: date, time, device, profile, pages, seq, source, job)", text, pos);
+    return template_error(error,
+                          "unknown field {%s} at position %" G_GSIZE_FORMAT
+                          " (known: date, time, device, profile, pages, seq, source, job)",
+                          text, pos);
   if (arg && !fields[i].takes_arg)
     return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " takes no argument", name, pos);
   if (arg && !*arg)
@@ -133,32 +130,40 @@ static gboolean field_expand(GString *out, const char *text, gsize pos, const Sc
 
   const char *value = NULL;
   switch (fields[i].field) {
-  case FIELD_DATE:
-  case FIELD_TIME: {
-    if (!facts->time)
-      return template_error(error, "no time for field {%s} at position %" G_GSIZE_FORMAT, name, pos);
-    const char *fmt = arg ? arg : fields[i].field == FIELD_DATE ? "%Y-%m-%d" : "%H%M%S";
-    g_autofree char *formatted = g_date_time_format(facts->time, fmt);
-    if (!formatted)
-      return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " has an invalid format", text, pos);
-    g_string_append(out, formatted);
-    return TRUE;
-  }
-  case FIELD_PAGES:
-    g_string_append_printf(out, "%u", facts->pages);
-    return TRUE;
-  case FIELD_SEQ: {
-    guint64 digits = 4;
-    if (arg && !g_ascii_string_to_unsigned(arg, 10, 1, 9, &digits, NULL))
-      return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " wants a number of digits from 1 to 9",
-                            text, pos);
-    g_string_append_printf(out, "%0*u", (int) digits, facts->seq);
-    return TRUE;
-  }
-  case FIELD_DEVICE: value = facts->device; break;
-  case FIELD_PROFILE: value = facts->profile; break;
-  case FIELD_SOURCE: value = facts->source; break;
-  case FIELD_JOB: value = facts->job; break;
+    case FIELD_DATE:
+    case FIELD_TIME: {
+      if (!facts->time)
+        return template_error(error, "no time for field {%s} at position %" G_GSIZE_FORMAT, name, pos);
+      const char *fmt = arg ? arg : fields[i].field == FIELD_DATE ? "%Y-%m-%d" : "%H%M%S";
+      g_autofree char *formatted = g_date_time_format(facts->time, fmt);
+      if (!formatted)
+        return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " has an invalid format", text, pos);
+      g_string_append(out, formatted);
+      return TRUE;
+    }
+    case FIELD_PAGES:
+      g_string_append_printf(out, "%u", facts->pages);
+      return TRUE;
+    case FIELD_SEQ: {
+      guint64 digits = 4;
+      if (arg && !g_ascii_string_to_unsigned(arg, 10, 1, 9, &digits, NULL))
+        return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " wants a number of digits from 1 to 9",
+                              text, pos);
+      g_string_append_printf(out, "%0*u", (int) digits, facts->seq);
+      return TRUE;
+    }
+    case FIELD_DEVICE:
+      value = facts->device;
+      break;
+    case FIELD_PROFILE:
+      value = facts->profile;
+      break;
+    case FIELD_SOURCE:
+      value = facts->source;
+      break;
+    case FIELD_JOB:
+      value = facts->job;
+      break;
   }
   g_autofree char *safe = scand_template_sanitize_component(value && *value ? value : "unknown");
   g_string_append(out, safe);
@@ -192,8 +197,7 @@ char *scand_template_expand(const char *tmpl, const ScandTemplateFacts *facts, G
       const char *close = strchr(tmpl + i + 1, '}');
       const char *open = strchr(tmpl + i + 1, '{');
       if (!close || (open && open < close)) {
-        template_error(error, "unbalanced '{' at position %" G_GSIZE_FORMAT " (write {{ for a literal brace)",
-                       i + 1);
+        template_error(error, "unbalanced '{' at position %" G_GSIZE_FORMAT " (write {{ for a literal brace)", i + 1);
         return NULL;
       }
       g_autofree char *field = g_strndup(tmpl + i + 1, close - tmpl - i - 1);
@@ -229,8 +233,8 @@ gboolean scand_template_check(const char *tmpl, GError **error) {
   };
   for (guint i = 0; i < G_N_ELEMENTS(samples); i++) {
     g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
-    g_autoptr(GDateTime) time = g_date_time_new(utc, samples[i][0], samples[i][1], samples[i][2], samples[i][3],
-                                                samples[i][4], samples[i][5]);
+    g_autoptr(GDateTime) time =
+        g_date_time_new(utc, samples[i][0], samples[i][1], samples[i][2], samples[i][3], samples[i][4], samples[i][5]);
     ScandTemplateFacts facts = {
       .time = time,
       .device = "escl:https://mfp.example/eSCL",

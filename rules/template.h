@@ -14,7 +14,7 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  GDateTime *time;          /* required */
+  GDateTime *time; /* required */
   const char *device;
   const char *profile;
   const char *source;

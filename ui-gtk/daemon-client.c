@@ -15,7 +15,11 @@ struct _ScandGtkClient {
   GDBusProxy *proxy;
 };
 
-enum { SIGNAL_JOB_PROGRESS, SIGNAL_JOB_FINISHED, N_SIGNALS };
+enum {
+  SIGNAL_JOB_PROGRESS,
+  SIGNAL_JOB_FINISHED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE(ScandGtkClient, scand_gtk_client, G_TYPE_OBJECT)
@@ -87,13 +91,13 @@ static void scand_gtk_client_dispose(GObject *object) {
 static void scand_gtk_client_class_init(ScandGtkClientClass *klass) {
   G_OBJECT_CLASS(klass)->dispose = scand_gtk_client_dispose;
   /* (job path, job id, stage, pages) */
-  signals[SIGNAL_JOB_PROGRESS] = g_signal_new("job-progress", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                                              NULL, NULL, G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_STRING,
-                                              G_TYPE_STRING, G_TYPE_UINT);
+  signals[SIGNAL_JOB_PROGRESS] =
+      g_signal_new("job-progress", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 4,
+                   G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT);
   /* (job path, job id, result, delivered, errors) */
-  signals[SIGNAL_JOB_FINISHED] = g_signal_new("job-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                                              NULL, NULL, G_TYPE_NONE, 5, G_TYPE_STRING, G_TYPE_STRING,
-                                              G_TYPE_STRING, G_TYPE_STRV, G_TYPE_STRV);
+  signals[SIGNAL_JOB_FINISHED] =
+      g_signal_new("job-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 5,
+                   G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRV, G_TYPE_STRV);
 }
 
 static void scand_gtk_client_init(ScandGtkClient *self) {
@@ -118,8 +122,8 @@ static void on_proxy_ready(GObject *source, GAsyncResult *result, gpointer user_
 void scand_gtk_client_new_async(GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data) {
   GTask *task = g_task_new(NULL, cancellable, callback, user_data);
   /* Not DO_NOT_AUTO_START: that is what starts scand on demand. */
-  g_dbus_proxy_new_for_bus(G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES, NULL, BUS_NAME,
-                           OBJECT_PATH, INTERFACE, cancellable, on_proxy_ready, task);
+  g_dbus_proxy_new_for_bus(G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES, NULL, BUS_NAME, OBJECT_PATH,
+                           INTERFACE, cancellable, on_proxy_ready, task);
 }
 
 /* Returns the new client (owned by the caller) or NULL with @error set. */
@@ -160,8 +164,8 @@ static GVariant *finish_call(ScandGtkClient *self, GAsyncResult *result, const c
   return reply;
 }
 
-void scand_gtk_client_list_devices_async(ScandGtkClient *self, GCancellable *cancellable,
-                                         GAsyncReadyCallback callback, gpointer user_data) {
+void scand_gtk_client_list_devices_async(ScandGtkClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                                         gpointer user_data) {
   call(self, "ListDevices", NULL, LIST_TIMEOUT_MS, scand_gtk_client_list_devices_async, cancellable, callback,
        user_data);
 }
@@ -172,8 +176,8 @@ GPtrArray *scand_gtk_client_list_devices_finish(ScandGtkClient *self, GAsyncResu
   return reply ? scand_gtk_devices_from_variant(reply) : NULL;
 }
 
-void scand_gtk_client_list_profiles_async(ScandGtkClient *self, GCancellable *cancellable,
-                                          GAsyncReadyCallback callback, gpointer user_data) {
+void scand_gtk_client_list_profiles_async(ScandGtkClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                                          gpointer user_data) {
   call(self, "ListProfiles", NULL, -1, scand_gtk_client_list_profiles_async, cancellable, callback, user_data);
 }
 
@@ -205,8 +209,8 @@ char *scand_gtk_client_scan_finish(ScandGtkClient *self, GAsyncResult *result, G
 
 void scand_gtk_client_get_device_state_async(ScandGtkClient *self, const char *device, GCancellable *cancellable,
                                              GAsyncReadyCallback callback, gpointer user_data) {
-  call(self, "GetDeviceState", g_variant_new("(s)", device), -1, scand_gtk_client_get_device_state_async,
-       cancellable, callback, user_data);
+  call(self, "GetDeviceState", g_variant_new("(s)", device), -1, scand_gtk_client_get_device_state_async, cancellable,
+       callback, user_data);
 }
 
 gboolean scand_gtk_client_get_device_state_finish(ScandGtkClient *self, GAsyncResult *result, char **state,

@@ -27,12 +27,12 @@ GPtrArray *scand_gtk_devices_from_variant(GVariant *reply);
 void scand_gtk_client_new_async(GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 ScandGtkClient *scand_gtk_client_new_finish(GAsyncResult *result, GError **error);
 
-void scand_gtk_client_list_devices_async(ScandGtkClient *self, GCancellable *cancellable,
-                                         GAsyncReadyCallback callback, gpointer user_data);
+void scand_gtk_client_list_devices_async(ScandGtkClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                                         gpointer user_data);
 GPtrArray *scand_gtk_client_list_devices_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);
 
-void scand_gtk_client_list_profiles_async(ScandGtkClient *self, GCancellable *cancellable,
-                                          GAsyncReadyCallback callback, gpointer user_data);
+void scand_gtk_client_list_profiles_async(ScandGtkClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                                          gpointer user_data);
 char **scand_gtk_client_list_profiles_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);
 
 void scand_gtk_client_scan_async(ScandGtkClient *self, const char *device, const char *profile,

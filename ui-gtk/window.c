@@ -80,14 +80,13 @@ static void after_paint_free(AfterPaint *a) {
   g_free(a);
 }
 
-static const char css[] =
-    ".preset { min-width: 120px; min-height: 84px; }\n"
-    ".preset .preset-name { font-weight: bold; font-size: larger; }\n"
-    ".page-tile { background: white; color: #555; border: 1px solid alpha(black, 0.25);"
-    " border-radius: 3px; min-width: 54px; min-height: 72px; font-size: larger; }\n"
-    ".banner { padding: 12px; border-radius: 8px; background: alpha(#3584e4, 0.15); }\n"
-    ".banner.queued { background: alpha(#e5a50a, 0.22); }\n"
-    ".banner.error { background: alpha(#e01b24, 0.15); }\n";
+static const char css[] = ".preset { min-width: 120px; min-height: 84px; }\n"
+                          ".preset .preset-name { font-weight: bold; font-size: larger; }\n"
+                          ".page-tile { background: white; color: #555; border: 1px solid alpha(black, 0.25);"
+                          " border-radius: 3px; min-width: 54px; min-height: 72px; font-size: larger; }\n"
+                          ".banner { padding: 12px; border-radius: 8px; background: alpha(#3584e4, 0.15); }\n"
+                          ".banner.queued { background: alpha(#e5a50a, 0.22); }\n"
+                          ".banner.error { background: alpha(#e01b24, 0.15); }\n";
 
 static void process_events(ScandGtkWindow *self);
 
@@ -187,10 +186,13 @@ static char *delivered_to_uri(const char *where) {
   return scheme ? g_strdup(where) : NULL;
 }
 
-typedef enum { BANNER_INFO, BANNER_QUEUED, BANNER_ERROR } BannerKind;
+typedef enum {
+  BANNER_INFO,
+  BANNER_QUEUED,
+  BANNER_ERROR
+} BannerKind;
 
-static void show_banner(ScandGtkWindow *self, BannerKind kind, const char *title, const char *detail,
-                        const char *uri) {
+static void show_banner(ScandGtkWindow *self, BannerKind kind, const char *title, const char *detail, const char *uri) {
   static const char *const icons[] = { "emblem-ok-symbolic", "folder-download-symbolic", "dialog-warning-symbolic" };
   gtk_widget_remove_css_class(self->banner, "queued");
   gtk_widget_remove_css_class(self->banner, "error");
@@ -272,11 +274,8 @@ static const struct {
   const char *state;
   const char *label;
 } device_states[] = {
-  { "ready", "Ready" },
-  { "paper-in-feeder", "Paper in feeder" },
-  { "busy", "Busy" },
-  { "offline", "Offline" },
-  { "problem", "Needs attention" },
+  { "ready", "Ready" },     { "paper-in-feeder", "Paper in feeder" }, { "busy", "Busy" },
+  { "offline", "Offline" }, { "problem", "Needs attention" },
 };
 
 static void on_device_state(GObject *source, GAsyncResult *result, gpointer user_data) {
@@ -299,10 +298,7 @@ static void on_device_state(GObject *source, GAsyncResult *result, gpointer user
 static void update_device_state(ScandGtkWindow *self) {
   gboolean busy = self->scan_pending || self->job_path;
   ScandGtkDevice *device = self->ready ? selected_device(self) : NULL;
-  const char *state = !self->ready ? "Looking for scanners…"
-                      : busy       ? "Busy"
-                      : device     ? "Ready"
-                                   : "No scanner found";
+  const char *state = !self->ready ? "Looking for scanners…" : busy ? "Busy" : device ? "Ready" : "No scanner found";
   gtk_label_set_text(GTK_LABEL(self->device_state), state);
   if (device && !busy && self->client)
     scand_gtk_client_get_device_state_async(self->client, device->uri, self->cancellable, on_device_state,
@@ -377,8 +373,7 @@ static void add_page_tile(ScandGtkWindow *self, guint n) {
   gtk_accessible_update_property(GTK_ACCESSIBLE(tile), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
   gtk_box_append(GTK_BOX(self->pages_box), tile);
   if (self->client && self->job_id)
-    scand_gtk_client_get_page_async(self->client, self->job_id, n, self->cancellable, on_page_path,
-                                    g_object_ref(tile));
+    scand_gtk_client_get_page_async(self->client, self->job_id, n, self->cancellable, on_page_path, g_object_ref(tile));
 }
 
 static void job_progress(ScandGtkWindow *self, const char *stage, guint pages) {
@@ -437,9 +432,9 @@ static BannerKind describe_result(const char *result, const char *const *deliver
   }
   if (g_str_equal(result, "queued")) {
     *title = g_strdup("Queued — will deliver when the share is back");
-    *detail = g_strdup_printf("%s%sThe scan is kept and goes out by itself; you can go on scanning.%s%s",
-                              error ? error : "", error ? "\n" : "", n_delivered ? "\nAlready delivered to:\n" : "",
-                              where ? where : "");
+    *detail =
+        g_strdup_printf("%s%sThe scan is kept and goes out by itself; you can go on scanning.%s%s", error ? error : "",
+                        error ? "\n" : "", n_delivered ? "\nAlready delivered to:\n" : "", where ? where : "");
     return BANNER_QUEUED;
   }
   if (g_str_equal(result, "partial")) {
@@ -464,8 +459,8 @@ static void job_finished(ScandGtkWindow *self, const char *result, char **delive
   g_autofree char *title = NULL, *detail = NULL;
   BannerKind kind = describe_result(result, (const char *const *) delivered, (const char *const *) errors,
                                     self->pages_shown, &title, &detail);
-  g_autofree char *uri = g_str_equal(result, "done") && delivered && delivered[0] ? delivered_to_uri(delivered[0])
-                                                                                  : NULL;
+  g_autofree char *uri =
+      g_str_equal(result, "done") && delivered && delivered[0] ? delivered_to_uri(delivered[0]) : NULL;
   g_clear_pointer(&self->job_path, g_free);
   g_clear_pointer(&self->job_id, g_free);
   gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(self->progress_bar), 1.0);
@@ -537,8 +532,8 @@ static void on_scan_started(GObject *source, GAsyncResult *result, gpointer user
   if (!path) {
     g_queue_clear_full(&self->events, (GDestroyNotify) event_free);
     set_busy(self, FALSE);
-    g_autofree char *detail = g_strdup_printf("%s\nCheck that the scanner is on and connected, then try again.",
-                                              error->message);
+    g_autofree char *detail =
+        g_strdup_printf("%s\nCheck that the scanner is on and connected, then try again.", error->message);
     show_banner(self, BANNER_ERROR, "The scan could not start", detail, NULL);
     screenshot(self, "failed");
     test_exit(self, 2);
@@ -564,8 +559,7 @@ static void start_scan(ScandGtkWindow *self, const char *device, const char *pro
   set_busy(self, TRUE);
   gtk_widget_grab_focus(self->cancel_button);
   g_debug("scan: device '%s' profile '%s'", device ? device : "", profile ? profile : "");
-  scand_gtk_client_scan_async(self->client, device, profile, self->cancellable, on_scan_started,
-                              g_object_ref(self));
+  scand_gtk_client_scan_async(self->client, device, profile, self->cancellable, on_scan_started, g_object_ref(self));
 }
 
 static void on_preset_clicked(GtkButton *button, ScandGtkWindow *self) {
@@ -587,8 +581,7 @@ static void on_cancel(GtkButton *button, ScandGtkWindow *self) {
     return;
   }
   gtk_label_set_text(GTK_LABEL(self->progress_label), "Cancelling…");
-  scand_gtk_client_cancel_job_async(self->client, self->job_id, self->cancellable, on_cancel_done,
-                                    g_object_ref(self));
+  scand_gtk_client_cancel_job_async(self->client, self->job_id, self->cancellable, on_cancel_done, g_object_ref(self));
 }
 
 /* --- loading the scanners and profiles --- */
@@ -642,7 +635,10 @@ static void autostart(ScandGtkWindow *self, const char *unused) {
         gtk_drop_down_set_selected(GTK_DROP_DOWN(self->device_dropdown), i);
     }
     ScandGtkDevice *device = selected_device(self);
-    start_scan(self, self->autoscan_device ? self->autoscan_device : device ? device->scan_name : "",
+    start_scan(self,
+               self->autoscan_device ? self->autoscan_device
+               : device              ? device->scan_name
+                                     : "",
                self->autoscan_profile);
   }
 }
@@ -665,8 +661,7 @@ static void became_ready(ScandGtkWindow *self) {
   GtkStringList *names = gtk_string_list_new(NULL);
   for (guint i = 0; i < self->devices->len; i++) {
     ScandGtkDevice *d = self->devices->pdata[i];
-    g_autofree char *text = *d->description ? g_strdup_printf("%s — %s", d->name, d->description)
-                                            : g_strdup(d->name);
+    g_autofree char *text = *d->description ? g_strdup_printf("%s — %s", d->name, d->description) : g_strdup(d->name);
     gtk_string_list_append(names, text);
   }
   gtk_drop_down_set_model(GTK_DROP_DOWN(self->device_dropdown), G_LIST_MODEL(names));
@@ -678,17 +673,17 @@ static void became_ready(ScandGtkWindow *self) {
   if (!self->state_timer)
     self->state_timer = g_timeout_add_seconds(5, on_state_timer, self);
   gtk_widget_grab_focus(self->scan_button);
-  g_debug("ready: %u scanners, %u profiles", self->devices->len,
-          self->profiles ? g_strv_length(self->profiles) : 0);
+  g_debug("ready: %u scanners, %u profiles", self->devices->len, self->profiles ? g_strv_length(self->profiles) : 0);
   screenshot(self, "idle");
   if (self->test_click || self->autoscan)
     run_after_paint(self, autostart, NULL);
 }
 
 static void unreachable(ScandGtkWindow *self, const GError *error) {
-  g_autofree char *detail = g_strdup_printf("%s\nRun `scand config check` to see whether the configuration is at fault, or "
-                                            "start the service by hand with `scand daemon`.",
-                                            error->message);
+  g_autofree char *detail =
+      g_strdup_printf("%s\nRun `scand config check` to see whether the configuration is at fault, or "
+                      "start the service by hand with `scand daemon`.",
+                      error->message);
   show_banner(self, BANNER_ERROR, "Cannot reach the scan service", detail, NULL);
   gtk_label_set_text(GTK_LABEL(self->device_state), "Scan service not running");
   test_exit(self, 1);
@@ -804,8 +799,7 @@ static void build_ui(ScandGtkWindow *self) {
   GtkWidget *close = gtk_button_new_from_icon_name("window-close-symbolic");
   gtk_widget_add_css_class(close, "flat");
   gtk_widget_set_tooltip_text(close, "Dismiss");
-  gtk_accessible_update_property(GTK_ACCESSIBLE(close), GTK_ACCESSIBLE_PROPERTY_LABEL, "Dismiss the notification",
-                                 -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(close), GTK_ACCESSIBLE_PROPERTY_LABEL, "Dismiss the notification", -1);
   g_signal_connect(close, "clicked", G_CALLBACK(on_banner_close), self);
   GtkWidget *actions = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
   gtk_widget_set_valign(actions, GTK_ALIGN_START);
@@ -824,13 +818,12 @@ static void build_ui(ScandGtkWindow *self) {
   self->device_dropdown = gtk_drop_down_new(NULL, NULL);
   gtk_widget_set_hexpand(self->device_dropdown, TRUE);
   gtk_label_set_mnemonic_widget(GTK_LABEL(scanner_label), self->device_dropdown);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(self->device_dropdown), GTK_ACCESSIBLE_PROPERTY_LABEL, "Scanner",
-                                 -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self->device_dropdown), GTK_ACCESSIBLE_PROPERTY_LABEL, "Scanner", -1);
   g_signal_connect_swapped(self->device_dropdown, "notify::selected", G_CALLBACK(update_device_state), self);
   self->device_state = gtk_label_new("Looking for scanners…");
   gtk_widget_add_css_class(self->device_state, "dim-label");
-  gtk_accessible_update_property(GTK_ACCESSIBLE(self->device_state), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                 "Scanner state", -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self->device_state), GTK_ACCESSIBLE_PROPERTY_LABEL, "Scanner state",
+                                 -1);
   GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_box_append(GTK_BOX(row), self->device_dropdown);
   gtk_box_append(GTK_BOX(row), self->device_state);
@@ -859,8 +852,7 @@ static void build_ui(ScandGtkWindow *self) {
   gtk_accessible_update_property(GTK_ACCESSIBLE(self->progress_bar), GTK_ACCESSIBLE_PROPERTY_LABEL, "Scan progress",
                                  -1);
   self->pages_box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(self->pages_box), GTK_ACCESSIBLE_PROPERTY_LABEL, "Scanned pages",
-                                 -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self->pages_box), GTK_ACCESSIBLE_PROPERTY_LABEL, "Scanned pages", -1);
   GtkWidget *pages_scroll = gtk_scrolled_window_new();
   gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(pages_scroll), GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
   gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(pages_scroll), self->pages_box);
@@ -868,8 +860,8 @@ static void build_ui(ScandGtkWindow *self) {
   self->cancel_button = gtk_button_new_with_mnemonic("_Cancel");
   gtk_widget_add_css_class(self->cancel_button, "destructive-action");
   gtk_widget_set_halign(self->cancel_button, GTK_ALIGN_END);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(self->cancel_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                 "Cancel the scan", -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self->cancel_button), GTK_ACCESSIBLE_PROPERTY_LABEL, "Cancel the scan",
+                                 -1);
   g_signal_connect(self->cancel_button, "clicked", G_CALLBACK(on_cancel), self);
   gtk_box_append(GTK_BOX(progress), self->progress_label);
   gtk_box_append(GTK_BOX(progress), self->progress_bar);
@@ -882,9 +874,9 @@ static void build_ui(ScandGtkWindow *self) {
 
   /* Escape cancels a running scan. */
   GtkEventController *keys = gtk_shortcut_controller_new();
-  gtk_shortcut_controller_add_shortcut(GTK_SHORTCUT_CONTROLLER(keys),
-                                       gtk_shortcut_new(gtk_keyval_trigger_new(GDK_KEY_Escape, 0),
-                                                        gtk_callback_action_new(on_escape, NULL, NULL)));
+  gtk_shortcut_controller_add_shortcut(
+      GTK_SHORTCUT_CONTROLLER(keys),
+      gtk_shortcut_new(gtk_keyval_trigger_new(GDK_KEY_Escape, 0), gtk_callback_action_new(on_escape, NULL, NULL)));
   gtk_widget_add_controller(GTK_WIDGET(self), keys);
 
   g_autoptr(GtkCssProvider) provider = gtk_css_provider_new();

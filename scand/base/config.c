@@ -18,36 +18,38 @@
 typedef struct {
   char *key;
   char *value;
-  guint file;               /* index into config->files */
+  guint file; /* index into config->files */
   guint line;
 } ScandConfigEntry;
 
 typedef struct {
   char *kind;
-  char *name;               /* NULL for a nameless section ([scand]) */
-  guint file, line;         /* where the section first appeared */
-  GPtrArray *entries;       /* ScandConfigEntry, in order of first appearance */
-  GHashTable *by_key;       /* key → ScandConfigEntry (borrowed) */
+  char *name;         /* NULL for a nameless section ([scand]) */
+  guint file, line;   /* where the section first appeared */
+  GPtrArray *entries; /* ScandConfigEntry, in order of first appearance */
+  GHashTable *by_key; /* key → ScandConfigEntry (borrowed) */
 } ScandConfigSection;
 
 struct ScandConfig {
   gint ref_count;
-  GPtrArray *files;         /* char *, NULL-terminated */
-  GPtrArray *sections;      /* ScandConfigSection, in order of first appearance */
-  GHashTable *by_id;        /* "kind\nname" → ScandConfigSection (borrowed) */
+  GPtrArray *files;    /* char *, NULL-terminated */
+  GPtrArray *sections; /* ScandConfigSection, in order of first appearance */
+  GHashTable *by_id;   /* "kind\nname" → ScandConfigSection (borrowed) */
 };
 
 /* ---- schema: data, one row a key ---- */
 
+/* clang-format off */
 #define KEY(n, t) { .name = n, .type = t }
 #define ENUM(n, v) { .name = n, .type = SCAND_KEY_ENUM, .values = v }
 #define INT(n, lo, hi) { .name = n, .type = SCAND_KEY_INT, .min = lo, .max = hi }
+/* clang-format on */
 
 static const ScandConfigKey schema_scand[] = {
   KEY("spool", SCAND_KEY_PATH),
   ENUM("log-level", "error|warning|info|debug"),
-  KEY("retry-min", SCAND_KEY_DURATION),   /* first wait before retrying a destination */
-  KEY("retry-max", SCAND_KEY_DURATION),   /* longest wait between attempts */
+  KEY("retry-min", SCAND_KEY_DURATION),     /* first wait before retrying a destination */
+  KEY("retry-max", SCAND_KEY_DURATION),     /* longest wait between attempts */
   KEY("retry-max-age", SCAND_KEY_DURATION), /* give up on a destination after retrying this long */
   { NULL },
 };
@@ -60,9 +62,9 @@ static const ScandConfigKey schema_scanner[] = {
   KEY("tls-pin", SCAND_KEY_STRING),
   KEY("sane-options", SCAND_KEY_LIST),
   KEY("poll-interval", SCAND_KEY_DURATION),
-  KEY("settle", SCAND_KEY_DURATION),    /* paper must sit this long before an auto-scan */
-  KEY("cooldown", SCAND_KEY_DURATION),  /* no auto-scan this long after one */
-  KEY("buttons", SCAND_KEY_LIST),       /* auto-scan = button: "scan=letter;email=photo" */
+  KEY("settle", SCAND_KEY_DURATION),   /* paper must sit this long before an auto-scan */
+  KEY("cooldown", SCAND_KEY_DURATION), /* no auto-scan this long after one */
+  KEY("buttons", SCAND_KEY_LIST),      /* auto-scan = button: "scan=letter;email=photo" */
   { NULL },
 };
 
@@ -89,7 +91,7 @@ static const ScandConfigKey schema_watch[] = {
   KEY("after", SCAND_KEY_STRING),
   KEY("recursive", SCAND_KEY_BOOL),
   KEY("profile", SCAND_KEY_PROFILE),
-  ENUM("collate", "none|double-sided"),   /* pair a simplex feeder's two passes */
+  ENUM("collate", "none|double-sided"),    /* pair a simplex feeder's two passes */
   KEY("collate-wait", SCAND_KEY_DURATION), /* how long the first pass waits for the second */
   { NULL },
 };
@@ -114,7 +116,7 @@ static const ScandConfigKey schema_rule[] = {
   KEY("fallback", SCAND_KEY_OUTPUT),
   KEY("fallback-after", SCAND_KEY_DURATION),
   INT("fallback-attempts", 0, 1000),
-  KEY("after", SCAND_KEY_STRING),   /* watched files: delete | move:/dir (overrides the watch) */
+  KEY("after", SCAND_KEY_STRING), /* watched files: delete | move:/dir (overrides the watch) */
   { NULL },
 };
 
@@ -128,17 +130,14 @@ static ScandConfigKey schema_output[] = {
 typedef struct {
   const char *kind;
   const ScandConfigKey *schema;
-  gboolean named;           /* "[kind NAME]" rather than "[kind]" */
-  const char *required;     /* keys that must be set, "a|b" */
+  gboolean named;       /* "[kind NAME]" rather than "[kind]" */
+  const char *required; /* keys that must be set, "a|b" */
 } ScandConfigKind;
 
 static const ScandConfigKind kinds[] = {
-  { "scand", schema_scand, FALSE, NULL },
-  { "scanner", schema_scanner, TRUE, "device" },
-  { "profile", schema_profile, TRUE, NULL },
-  { "watch", schema_watch, TRUE, "path" },
-  { "output", schema_output, TRUE, "type" },
-  { "rule", schema_rule, TRUE, "deliver" },
+  { "scand", schema_scand, FALSE, NULL },    { "scanner", schema_scanner, TRUE, "device" },
+  { "profile", schema_profile, TRUE, NULL }, { "watch", schema_watch, TRUE, "path" },
+  { "output", schema_output, TRUE, "type" }, { "rule", schema_rule, TRUE, "deliver" },
 };
 
 static const ScandConfigKind *kind_find(const char *kind) {
@@ -343,7 +342,7 @@ void scand_config_add_problem(GPtrArray *problems, ScandConfig *config, const ch
 }
 
 static gboolean G_GNUC_PRINTF(6, 7) set_key_error(GError **error, ScandConfig *config, const char *kind,
-                                                   const char *name, const char *key, const char *fmt, ...) {
+                                                  const char *name, const char *key, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   g_autofree char *message = g_strdup_vprintf(fmt, ap);
@@ -355,7 +354,11 @@ static gboolean G_GNUC_PRINTF(6, 7) set_key_error(GError **error, ScandConfig *c
 
 /* ---- parsing ---- */
 
-typedef enum { LINE_BLANK, LINE_GROUP, LINE_KEY } LineKind;
+typedef enum {
+  LINE_BLANK,
+  LINE_GROUP,
+  LINE_KEY
+} LineKind;
 
 /* Classifies one line (without its newline) the way GKeyFile does; on
  * LINE_GROUP *a is the group name, on LINE_KEY *a is the key and *b the raw
@@ -455,8 +458,7 @@ static guint data_find_bad_line(const char *data, gsize len, GArray *ends, char 
   return lo;
 }
 
-static gboolean G_GNUC_PRINTF(4, 5) set_line_error(GError **error, const char *name, guint line, const char *fmt,
-                                                    ...) {
+static gboolean G_GNUC_PRINTF(4, 5) set_line_error(GError **error, const char *name, guint line, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   g_autofree char *message = g_strdup_vprintf(fmt, ap);
@@ -527,27 +529,27 @@ static gboolean config_parse(ScandConfig *config, const char *data, gsize len, c
     gsize end = g_array_index(ends, gsize, i);
     g_autofree char *a = NULL, *b = NULL;
     switch (line_classify(data + start, end - start, &a, &b)) {
-    case LINE_GROUP: {
-      g_autofree char *kind = NULL, *sname = NULL;
-      group_split(a, &kind, &sname);
-      section = section_get(config, kind, sname, file, i + 1);
-      break;
-    }
-    case LINE_KEY: {
-      if (!section)  /* GKeyFile refuses this already */
-        return set_line_error(error, name, i + 1, "\"%s\" comes before the first [section]", a);
-      value_strip_comment(b);
-      char *value = value_unescape(b);
-      if (!value) {
-        g_autofree char *label = section_label(section->kind, section->name);
-        return set_line_error(error, name, i + 1, "%s %s: invalid escape sequence (write \\\\ for a backslash)",
-                              label, a);
+      case LINE_GROUP: {
+        g_autofree char *kind = NULL, *sname = NULL;
+        group_split(a, &kind, &sname);
+        section = section_get(config, kind, sname, file, i + 1);
+        break;
       }
-      section_set(section, a, value, file, i + 1);
-      break;
-    }
-    default:
-      break;
+      case LINE_KEY: {
+        if (!section) /* GKeyFile refuses this already */
+          return set_line_error(error, name, i + 1, "\"%s\" comes before the first [section]", a);
+        value_strip_comment(b);
+        char *value = value_unescape(b);
+        if (!value) {
+          g_autofree char *label = section_label(section->kind, section->name);
+          return set_line_error(error, name, i + 1, "%s %s: invalid escape sequence (write \\\\ for a backslash)",
+                                label, a);
+        }
+        section_set(section, a, value, file, i + 1);
+        break;
+      }
+      default:
+        break;
     }
   }
   return TRUE;
@@ -578,8 +580,7 @@ static gboolean read_file_limited(const char *path, gsize max, char **data, gsiz
   }
   if ((guint64) st.st_size > max) {
     close(fd);
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: file too large (over %" G_GSIZE_FORMAT " bytes)", path,
-                max);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: file too large (over %" G_GSIZE_FORMAT " bytes)", path, max);
     return FALSE;
   }
   gsize cap = (gsize) st.st_size + 1, used = 0;
@@ -703,12 +704,26 @@ gboolean scand_config_parse_duration(const char *text, gint64 *seconds) {
   }
   gint64 unit = 1;
   switch (*p) {
-  case '\0': break;
-  case 's': unit = 1; p++; break;
-  case 'm': unit = 60; p++; break;
-  case 'h': unit = 3600; p++; break;
-  case 'd': unit = 86400; p++; break;
-  default: return FALSE;
+    case '\0':
+      break;
+    case 's':
+      unit = 1;
+      p++;
+      break;
+    case 'm':
+      unit = 60;
+      p++;
+      break;
+    case 'h':
+      unit = 3600;
+      p++;
+      break;
+    case 'd':
+      unit = 86400;
+      p++;
+      break;
+    default:
+      return FALSE;
   }
   if (*p || value > G_MAXINT64 / unit)
     return FALSE;
@@ -757,8 +772,8 @@ static const ScandConfigKey *key_schema(ScandConfig *config, const char *kind, c
   return driver ? scand_config_schema_find(driver->keys, key) : NULL;
 }
 
-gboolean scand_config_get_bool(ScandConfig *config, const char *kind, const char *name, const char *key,
-                               gboolean def, gboolean *out, GError **error) {
+gboolean scand_config_get_bool(ScandConfig *config, const char *kind, const char *name, const char *key, gboolean def,
+                               gboolean *out, GError **error) {
   const char *value = scand_config_get(config, kind, name, key);
   if (!value) {
     *out = def;
@@ -782,8 +797,8 @@ gboolean scand_config_get_int(ScandConfig *config, const char *kind, const char 
     return set_key_error(error, config, kind, name, key, "\"%s\" is not a whole number", value);
   if (v < min || v > max)
     return set_key_error(error, config, kind, name, key,
-                         "%" G_GINT64_FORMAT " is out of range (%" G_GINT64_FORMAT "..%" G_GINT64_FORMAT ")", v,
-                         min, max);
+                         "%" G_GINT64_FORMAT " is out of range (%" G_GINT64_FORMAT "..%" G_GINT64_FORMAT ")", v, min,
+                         max);
   *out = v;
   return TRUE;
 }
@@ -796,9 +811,9 @@ gboolean scand_config_get_duration(ScandConfig *config, const char *kind, const 
     return TRUE;
   }
   if (!scand_config_parse_duration(value, seconds))
-    return set_key_error(error, config, kind, name, key,
-                         "\"%s\" is not a duration (expected seconds, or a number with s, m, h or d: 90, 30s, 5m, 2h, 1d)",
-                         value);
+    return set_key_error(
+        error, config, kind, name, key,
+        "\"%s\" is not a duration (expected seconds, or a number with s, m, h or d: 90, 30s, 5m, 2h, 1d)", value);
   return TRUE;
 }
 
@@ -823,7 +838,8 @@ static char *secret_path(const char *value, char **problem) {
   const char *dir = g_getenv("CREDENTIALS_DIRECTORY");
   if (!dir || !*dir) {
     *problem = g_strdup_printf("\"%s\" is a relative name but $CREDENTIALS_DIRECTORY is not set "
-                               "(give an absolute path, or pass it with systemd LoadCredential=)", value);
+                               "(give an absolute path, or pass it with systemd LoadCredential=)",
+                               value);
     return NULL;
   }
   if (strchr(value, '/') || strcmp(value, "..") == 0 || strcmp(value, ".") == 0 || !*value) {
@@ -864,8 +880,8 @@ char *scand_config_read_secret(ScandConfig *config, const char *kind, const char
   g_autoptr(GError) local = NULL;
   if (!read_file_limited(path, SCAND_CONFIG_MAX_SECRET, &data, &len, &st, &local)) {
     g_autofree char *prefix = where_prefix(config, kind, name, key);
-    g_set_error(error, SCAND_ERROR, g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
-                                        ? SCAND_ERROR_NOT_FOUND : SCAND_ERROR_DENIED,
+    g_set_error(error, SCAND_ERROR,
+                g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? SCAND_ERROR_NOT_FOUND : SCAND_ERROR_DENIED,
                 "%ssecret file %s", prefix, local->message);
     return NULL;
   }
@@ -948,26 +964,39 @@ static char *quote(const char *value) {
 static char *expected_form(const ScandConfigKey *k) {
   gint64 min, max;
   switch (k->type) {
-  case SCAND_KEY_BOOL: return g_strdup("true or false");
-  case SCAND_KEY_INT:
-    int_bounds(k, &min, &max);
-    if (min == G_MININT64)
-      return g_strdup("a whole number");
-    return g_strdup_printf("a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, min, max);
-  case SCAND_KEY_DURATION: return g_strdup("a duration such as 90, 30s, 5m, 2h or 1d");
-  case SCAND_KEY_ENUM: return g_strdup_printf("one of %s", k->values ? k->values : "(none)");
-  case SCAND_KEY_PATH: return g_strdup("an absolute path");
-  case SCAND_KEY_SECRET_FILE: return g_strdup("an absolute path or a credential name");
-  case SCAND_KEY_FILE: return g_strdup("a readable file");
-  case SCAND_KEY_OUTPUT: return g_strdup("the name of an [output] section");
-  case SCAND_KEY_OUTPUT_LIST: return g_strdup("[output] names separated by commas");
-  case SCAND_KEY_PROFILE: return g_strdup("the name of a [profile] section");
-  case SCAND_KEY_TEMPLATE: return g_strdup("a file-name template");
-  case SCAND_KEY_DEVICE: return g_strdup("a device URI: sane:NAME or escl:http[s]://HOST[:PORT]/eSCL");
-  case SCAND_KEY_URL: return g_strdup("an absolute URL such as smb://host/share");
-  case SCAND_KEY_STRING:
-  case SCAND_KEY_LIST:
-  default: return g_strdup("text");
+    case SCAND_KEY_BOOL:
+      return g_strdup("true or false");
+    case SCAND_KEY_INT:
+      int_bounds(k, &min, &max);
+      if (min == G_MININT64)
+        return g_strdup("a whole number");
+      return g_strdup_printf("a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, min, max);
+    case SCAND_KEY_DURATION:
+      return g_strdup("a duration such as 90, 30s, 5m, 2h or 1d");
+    case SCAND_KEY_ENUM:
+      return g_strdup_printf("one of %s", k->values ? k->values : "(none)");
+    case SCAND_KEY_PATH:
+      return g_strdup("an absolute path");
+    case SCAND_KEY_SECRET_FILE:
+      return g_strdup("an absolute path or a credential name");
+    case SCAND_KEY_FILE:
+      return g_strdup("a readable file");
+    case SCAND_KEY_OUTPUT:
+      return g_strdup("the name of an [output] section");
+    case SCAND_KEY_OUTPUT_LIST:
+      return g_strdup("[output] names separated by commas");
+    case SCAND_KEY_PROFILE:
+      return g_strdup("the name of a [profile] section");
+    case SCAND_KEY_TEMPLATE:
+      return g_strdup("a file-name template");
+    case SCAND_KEY_DEVICE:
+      return g_strdup("a device URI: sane:NAME or escl:http[s]://HOST[:PORT]/eSCL");
+    case SCAND_KEY_URL:
+      return g_strdup("an absolute URL such as smb://host/share");
+    case SCAND_KEY_STRING:
+    case SCAND_KEY_LIST:
+    default:
+      return g_strdup("text");
   }
 }
 
@@ -1007,8 +1036,8 @@ static GStrv output_list_split(const char *value) {
   return g_strv_builder_end(b);
 }
 
-static void check_reference(GPtrArray *problems, ScandConfig *config, const ScandConfigSection *s,
-                            const char *key, const char *target_kind, const char *target) {
+static void check_reference(GPtrArray *problems, ScandConfig *config, const ScandConfigSection *s, const char *key,
+                            const char *target_kind, const char *target) {
   if (scand_config_has_section(config, target_kind, target))
     return;
   g_auto(GStrv) names = scand_config_list_sections(config, target_kind);
@@ -1021,8 +1050,8 @@ static void check_reference(GPtrArray *problems, ScandConfig *config, const Scan
     scand_config_add_problem(problems, config, s->kind, s->name, key, "no [%s %s] section", target_kind, q);
 }
 
-static void check_secret_file(GPtrArray *problems, ScandConfig *config, const ScandConfigSection *s,
-                              const char *key, const char *value) {
+static void check_secret_file(GPtrArray *problems, ScandConfig *config, const ScandConfigSection *s, const char *key,
+                              const char *value) {
   g_autofree char *problem = NULL;
   g_autofree char *path = secret_path(value, &problem);
   if (path) {
@@ -1051,87 +1080,86 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const ScandCon
     return;
   }
   switch (k->type) {
-  case SCAND_KEY_BOOL:
-    ok = parse_bool(v, &b);
-    break;
-  case SCAND_KEY_INT:
-    if (!parse_int(v, &n)) {
-      ok = FALSE;
+    case SCAND_KEY_BOOL:
+      ok = parse_bool(v, &b);
       break;
-    }
-    int_bounds(k, &min, &max);
-    if (n < min || n > max) {
-      scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%" G_GINT64_FORMAT
-                               " is out of range (expected %s)", n, expected);
+    case SCAND_KEY_INT:
+      if (!parse_int(v, &n)) {
+        ok = FALSE;
+        break;
+      }
+      int_bounds(k, &min, &max);
+      if (n < min || n > max) {
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key,
+                                 "%" G_GINT64_FORMAT " is out of range (expected %s)", n, expected);
+        return;
+      }
+      break;
+    case SCAND_KEY_DURATION:
+      ok = scand_config_parse_duration(v, &n);
+      break;
+    case SCAND_KEY_ENUM: {
+      g_auto(GStrv) values = g_strsplit(k->values ? k->values : "", "|", -1);
+      if (g_strv_contains((const char *const *) values, v))
+        break;
+      const char *guess = nearest(v, (const char *const *) values);
+      if (guess)
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s is not %s (did you mean \"%s\"?)", q,
+                                 expected, guess);
+      else
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s is not %s", q, expected);
       return;
     }
-    break;
-  case SCAND_KEY_DURATION:
-    ok = scand_config_parse_duration(v, &n);
-    break;
-  case SCAND_KEY_ENUM: {
-    g_auto(GStrv) values = g_strsplit(k->values ? k->values : "", "|", -1);
-    if (g_strv_contains((const char *const *) values, v))
+    case SCAND_KEY_PATH:
+      ok = g_path_is_absolute(v) && !has_control(v);
       break;
-    const char *guess = nearest(v, (const char *const *) values);
-    if (guess)
-      scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s is not %s (did you mean \"%s\"?)", q,
-                               expected, guess);
-    else
-      scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s is not %s", q, expected);
-    return;
-  }
-  case SCAND_KEY_PATH:
-    ok = g_path_is_absolute(v) && !has_control(v);
-    break;
-  case SCAND_KEY_SECRET_FILE:
-    check_secret_file(problems, config, s, e->key, v);
-    return;
-  case SCAND_KEY_FILE: {
-    struct stat st;
-    if (stat(v, &st) < 0 || access(v, R_OK) < 0) {
-      int errsv = errno;
-      scand_config_add_problem(problems, config, s->kind, s->name, e->key, "cannot read %s: %s", v,
-                               g_strerror(errsv));
-    } else if (!S_ISREG(st.st_mode)) {
-      scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s is not a regular file", v);
-    }
-    return;
-  }
-  case SCAND_KEY_OUTPUT:
-    check_reference(problems, config, s, e->key, "output", v);
-    return;
-  case SCAND_KEY_OUTPUT_LIST: {
-    g_auto(GStrv) names = output_list_split(v);
-    if (!names[0]) {
-      scand_config_add_problem(problems, config, s->kind, s->name, e->key, "no output named (expected %s)",
-                               expected);
+    case SCAND_KEY_SECRET_FILE:
+      check_secret_file(problems, config, s, e->key, v);
+      return;
+    case SCAND_KEY_FILE: {
+      struct stat st;
+      if (stat(v, &st) < 0 || access(v, R_OK) < 0) {
+        int errsv = errno;
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "cannot read %s: %s", v,
+                                 g_strerror(errsv));
+      } else if (!S_ISREG(st.st_mode)) {
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s is not a regular file", v);
+      }
       return;
     }
-    for (guint i = 0; names[i]; i++)
-      check_reference(problems, config, s, e->key, "output", names[i]);
-    return;
-  }
-  case SCAND_KEY_PROFILE:
-    check_reference(problems, config, s, e->key, "profile", v);
-    return;
-  case SCAND_KEY_TEMPLATE: {
-    g_autoptr(GError) error = NULL;
-    if (!scand_template_check(v, &error))
-      scand_config_add_problem(problems, config, s->kind, s->name, e->key, "unsafe or malformed template: %s",
-                               error->message);
-    return;
-  }
-  case SCAND_KEY_DEVICE:
-    ok = device_valid(v);
-    break;
-  case SCAND_KEY_URL:
-    ok = url_valid(v);
-    break;
-  case SCAND_KEY_STRING:
-  case SCAND_KEY_LIST:
-  default:
-    break;
+    case SCAND_KEY_OUTPUT:
+      check_reference(problems, config, s, e->key, "output", v);
+      return;
+    case SCAND_KEY_OUTPUT_LIST: {
+      g_auto(GStrv) names = output_list_split(v);
+      if (!names[0]) {
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "no output named (expected %s)", expected);
+        return;
+      }
+      for (guint i = 0; names[i]; i++)
+        check_reference(problems, config, s, e->key, "output", names[i]);
+      return;
+    }
+    case SCAND_KEY_PROFILE:
+      check_reference(problems, config, s, e->key, "profile", v);
+      return;
+    case SCAND_KEY_TEMPLATE: {
+      g_autoptr(GError) error = NULL;
+      if (!scand_template_check(v, &error))
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "unsafe or malformed template: %s",
+                                 error->message);
+      return;
+    }
+    case SCAND_KEY_DEVICE:
+      ok = device_valid(v);
+      break;
+    case SCAND_KEY_URL:
+      ok = url_valid(v);
+      break;
+    case SCAND_KEY_STRING:
+    case SCAND_KEY_LIST:
+    default:
+      break;
   }
   if (!ok)
     scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s is not %s", q, expected);
@@ -1203,8 +1231,8 @@ static void check_rule(GPtrArray *problems, ScandConfig *config, const ScandConf
   if (scand_config_get_int(config, "rule", s->name, "pages-min", 0, &lo, NULL) &&
       scand_config_get_int(config, "rule", s->name, "pages-max", G_MAXINT64, &hi, NULL) && lo > hi)
     scand_config_add_problem(problems, config, s->kind, s->name, "pages-max",
-                             "%" G_GINT64_FORMAT " is below pages-min %" G_GINT64_FORMAT ": the rule never matches",
-                             hi, lo);
+                             "%" G_GINT64_FORMAT " is below pages-min %" G_GINT64_FORMAT ": the rule never matches", hi,
+                             lo);
 }
 
 /* Names of a schema's keys (plus extra), NULL-terminated; the strings are borrowed. */
@@ -1258,8 +1286,8 @@ static void check_section(GPtrArray *problems, ScandConfig *config, const ScandC
         scand_config_add_problem(problems, config, s->kind, s->name, "type",
                                  "unknown output type %s (did you mean \"%s\"?)", q, guess);
       else
-        scand_config_add_problem(problems, config, s->kind, s->name, "type", "unknown output type %s (known: %s)",
-                                 q, schema_output[0].values);
+        scand_config_add_problem(problems, config, s->kind, s->name, "type", "unknown output type %s (known: %s)", q,
+                                 schema_output[0].values);
     }
     /* Without a driver nobody knows which keys belong. */
     keys_known = driver != NULL;
@@ -1272,7 +1300,7 @@ static void check_section(GPtrArray *problems, ScandConfig *config, const ScandC
     if (!k && driver)
       k = scand_config_schema_find(driver->keys, e->key);
     if (k == &schema_output[0])
-      continue;  /* "type" was checked above */
+      continue; /* "type" was checked above */
     if (!k) {
       if (!keys_known)
         continue;
@@ -1295,8 +1323,7 @@ static void check_section(GPtrArray *problems, ScandConfig *config, const ScandC
         continue;
       const ScandConfigKey *k = scand_config_schema_find(schema, required[i]);
       g_autofree char *expected = expected_form(k);
-      scand_config_add_problem(problems, config, s->kind, s->name, required[i], "missing (required: %s)",
-                               expected);
+      scand_config_add_problem(problems, config, s->kind, s->name, required[i], "missing (required: %s)", expected);
     }
   }
   if (strcmp(s->kind, "rule") == 0)

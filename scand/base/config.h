@@ -17,26 +17,26 @@ G_BEGIN_DECLS
 typedef enum {
   SCAND_KEY_STRING,
   SCAND_KEY_BOOL,
-  SCAND_KEY_INT,          /* min..max */
-  SCAND_KEY_DURATION,     /* "90", "5s", "30m", "2h", "1d" */
-  SCAND_KEY_ENUM,         /* one of values, "a|b|c" */
-  SCAND_KEY_PATH,         /* absolute path */
-  SCAND_KEY_SECRET_FILE,  /* a file that must not be readable by group/others */
-  SCAND_KEY_FILE,         /* a readable file (certificates, CA bundles) */
-  SCAND_KEY_OUTPUT,       /* name of an [output] section */
-  SCAND_KEY_OUTPUT_LIST,  /* comma/semicolon separated [output] names */
-  SCAND_KEY_PROFILE,      /* name of a [profile] section */
-  SCAND_KEY_TEMPLATE,     /* a file-name template (rules/template.h) */
-  SCAND_KEY_DEVICE,       /* a device URI: sane:… or escl:… */
-  SCAND_KEY_URL,          /* an absolute URL */
-  SCAND_KEY_LIST,         /* free list of strings */
+  SCAND_KEY_INT,         /* min..max */
+  SCAND_KEY_DURATION,    /* "90", "5s", "30m", "2h", "1d" */
+  SCAND_KEY_ENUM,        /* one of values, "a|b|c" */
+  SCAND_KEY_PATH,        /* absolute path */
+  SCAND_KEY_SECRET_FILE, /* a file that must not be readable by group/others */
+  SCAND_KEY_FILE,        /* a readable file (certificates, CA bundles) */
+  SCAND_KEY_OUTPUT,      /* name of an [output] section */
+  SCAND_KEY_OUTPUT_LIST, /* comma/semicolon separated [output] names */
+  SCAND_KEY_PROFILE,     /* name of a [profile] section */
+  SCAND_KEY_TEMPLATE,    /* a file-name template (rules/template.h) */
+  SCAND_KEY_DEVICE,      /* a device URI: sane:… or escl:… */
+  SCAND_KEY_URL,         /* an absolute URL */
+  SCAND_KEY_LIST,        /* free list of strings */
 } ScandKeyType;
 
 typedef struct {
   const char *name;
   ScandKeyType type;
-  const char *values;     /* SCAND_KEY_ENUM: "a|b|c" */
-  gint64 min, max;        /* SCAND_KEY_INT */
+  const char *values; /* SCAND_KEY_ENUM: "a|b|c" */
+  gint64 min, max;    /* SCAND_KEY_INT */
 } ScandConfigKey;
 
 typedef struct ScandConfig ScandConfig;
@@ -80,10 +80,10 @@ char *scand_config_where(ScandConfig *config, const char *kind, const char *name
 
 /* Typed getters: the default when unset; FALSE with a "file:line: …" error when
  * set but malformed. */
-gboolean scand_config_get_bool(ScandConfig *config, const char *kind, const char *name, const char *key,
-                               gboolean def, gboolean *out, GError **error);
-gboolean scand_config_get_int(ScandConfig *config, const char *kind, const char *name, const char *key,
-                              gint64 def, gint64 *out, GError **error);
+gboolean scand_config_get_bool(ScandConfig *config, const char *kind, const char *name, const char *key, gboolean def,
+                               gboolean *out, GError **error);
+gboolean scand_config_get_int(ScandConfig *config, const char *kind, const char *name, const char *key, gint64 def,
+                              gint64 *out, GError **error);
 gboolean scand_config_get_duration(ScandConfig *config, const char *kind, const char *name, const char *key,
                                    gint64 def_seconds, gint64 *seconds, GError **error);
 

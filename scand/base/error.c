@@ -1,3 +1,3 @@
 #include "scand/base/error.h"
 
-G_DEFINE_QUARK(scand-error-quark, scand_error)
+G_DEFINE_QUARK(scand - error - quark, scand_error)

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 /* What the PDF engine needs beyond ScandImageInfo for a JPEG it embeds as-is. */
 typedef struct {
   ScandImageInfo info;
-  gboolean adobe_inverted;   /* 4-component JPEG with an Adobe APP14 marker: stored inverted */
+  gboolean adobe_inverted; /* 4-component JPEG with an Adobe APP14 marker: stored inverted */
 } ScandImageJpegInfo;
 
 /* Reads the header of a JPEG file and checks that it is complete (ends with an

@@ -33,43 +33,34 @@ typedef enum {
 /* Metric resolutions (PNG pHYs, TIFF centimetres) are stored rounded: 150 dpi
  * becomes 5906 px/m = 150.01 dpi. Snap such values back to whole dpi so page
  * sizes come out as intended. */
-static double
-snap_dpi(double dpi)
-{
+static double snap_dpi(double dpi) {
   double r = floor(dpi + 0.5);
   return fabs(dpi - r) < 0.05 ? r : dpi;
 }
 
 /* Sets a NOT_FOUND/IO error "path: strerror"; returns FALSE. */
-static gboolean
-set_errno_error(GError **error, const char *path, int errsv)
-{
-  g_set_error(error, SCAND_ERROR, errsv == ENOENT ? SCAND_ERROR_NOT_FOUND : SCAND_ERROR_IO,
-              "%s: %s", path, g_strerror(errsv));
+static gboolean set_errno_error(GError **error, const char *path, int errsv) {
+  g_set_error(error, SCAND_ERROR, errsv == ENOENT ? SCAND_ERROR_NOT_FOUND : SCAND_ERROR_IO, "%s: %s", path,
+              g_strerror(errsv));
   return FALSE;
 }
 
 /* Sets an INVAL error "path: what"; returns FALSE. */
-static gboolean
-set_inval(GError **error, const char *path, const char *what)
-{
+static gboolean set_inval(GError **error, const char *path, const char *what) {
   g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %s", path, what);
   return FALSE;
 }
 
 /* Checks width/height against the limits; TRUE if acceptable. */
-static gboolean
-check_dimensions(const char *path, const char *kind, guint64 width, guint64 height, GError **error)
-{
+static gboolean check_dimensions(const char *path, const char *kind, guint64 width, guint64 height, GError **error) {
   if (width == 0 || height == 0) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %s has zero width or height", path, kind);
     return FALSE;
   }
-  if (width > SCAND_IMAGE_MAX_SIDE || height > SCAND_IMAGE_MAX_SIDE ||
-      width * height > SCAND_IMAGE_MAX_PIXELS) {
+  if (width > SCAND_IMAGE_MAX_SIDE || height > SCAND_IMAGE_MAX_SIDE || width * height > SCAND_IMAGE_MAX_PIXELS) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                "%s: %s dimensions %" G_GUINT64_FORMAT "x%" G_GUINT64_FORMAT " are too large",
-                path, kind, width, height);
+                "%s: %s dimensions %" G_GUINT64_FORMAT "x%" G_GUINT64_FORMAT " are too large", path, kind, width,
+                height);
     return FALSE;
   }
   return TRUE;
@@ -77,9 +68,7 @@ check_dimensions(const char *path, const char *kind, guint64 width, guint64 heig
 
 /* Opens path for reading as a stdio stream; it must be a regular, non-empty file.
  * Returns the stream (caller closes) and its size in *size. */
-static FILE *
-open_regular(const char *path, goffset *size, GError **error)
-{
+static FILE *open_regular(const char *path, goffset *size, GError **error) {
   int fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) {
     set_errno_error(error, path, errno);
@@ -112,9 +101,7 @@ open_regular(const char *path, goffset *size, GError **error)
 }
 
 /* Recognises the format from the first bytes of the file. */
-static gboolean
-sniff(const char *path, ImageKind *kind, GError **error)
-{
+static gboolean sniff(const char *path, ImageKind *kind, GError **error) {
   goffset size;
   FILE *fp = open_regular(path, &size, error);
   if (!fp)
@@ -139,18 +126,16 @@ sniff(const char *path, ImageKind *kind, GError **error)
 }
 
 /* Bytes per row of a raw format (BW1 rows are padded to whole bytes). */
-gsize
-scand_image_row_bytes(ScandPageFormat format, int width)
-{
+gsize scand_image_row_bytes(ScandPageFormat format, int width) {
   switch (format) {
-  case SCAND_PAGE_BW1:
-    return ((gsize)width + 7) / 8;
-  case SCAND_PAGE_GRAY8:
-    return (gsize)width;
-  case SCAND_PAGE_RGB24:
-    return (gsize)width * 3;
-  default:
-    return 0;
+    case SCAND_PAGE_BW1:
+      return ((gsize) width + 7) / 8;
+    case SCAND_PAGE_GRAY8:
+      return (gsize) width;
+    case SCAND_PAGE_RGB24:
+      return (gsize) width * 3;
+    default:
+      return 0;
   }
 }
 
@@ -163,20 +148,16 @@ typedef struct {
 } JpegError;
 
 /* libjpeg's fatal errors: keep the message and unwind to the caller's setjmp. */
-static void
-jpeg_error_exit(j_common_ptr cinfo)
-{
-  JpegError *e = (JpegError *)cinfo->err;
+static void jpeg_error_exit(j_common_ptr cinfo) {
+  JpegError *e = (JpegError *) cinfo->err;
   cinfo->err->format_message(cinfo, e->msg);
   longjmp(e->jmp, 1);
 }
 
 /* libjpeg prints warnings to stderr by default; a library must not, and a
  * warning while reading the header means the file is damaged. */
-static void
-jpeg_emit_message(j_common_ptr cinfo, int level)
-{
-  JpegError *e = (JpegError *)cinfo->err;
+static void jpeg_emit_message(j_common_ptr cinfo, int level) {
+  JpegError *e = (JpegError *) cinfo->err;
   if (level < 0) {
     if (e->pub.num_warnings == 0)
       cinfo->err->format_message(cinfo, e->msg);
@@ -185,19 +166,15 @@ jpeg_emit_message(j_common_ptr cinfo, int level)
 }
 
 /* Silences libjpeg's own printing. */
-static void
-jpeg_output_nothing(j_common_ptr cinfo)
-{
+static void jpeg_output_nothing(j_common_ptr cinfo) {
 }
 
 /* TRUE if an EOI marker sits near the end of the file: a JPEG cut short by a
  * dropped connection has none. FF D9 cannot occur inside entropy-coded data
  * (FF is stuffed), so finding it in the tail is enough. */
-static gboolean
-jpeg_has_eoi(FILE *fp, goffset size)
-{
+static gboolean jpeg_has_eoi(FILE *fp, goffset size) {
   guint8 tail[4096];
-  goffset want = MIN(size, (goffset)sizeof tail);
+  goffset want = MIN(size, (goffset) sizeof tail);
   if (fseeko(fp, size - want, SEEK_SET) != 0)
     return FALSE;
   size_t n = fread(tail, 1, want, fp);
@@ -207,9 +184,7 @@ jpeg_has_eoi(FILE *fp, goffset size)
   return FALSE;
 }
 
-gboolean
-scand_image_probe_jpeg(const char *path, ScandImageJpegInfo *jinfo, GError **error)
-{
+gboolean scand_image_probe_jpeg(const char *path, ScandImageJpegInfo *jinfo, GError **error) {
   goffset size;
   FILE *fp = open_regular(path, &size, error);
   if (!fp)
@@ -239,8 +214,8 @@ scand_image_probe_jpeg(const char *path, ScandImageJpegInfo *jinfo, GError **err
   if (!check_dimensions(path, "JPEG", cinfo.image_width, cinfo.image_height, error))
     goto fail;
   if (cinfo.num_components != 1 && cinfo.num_components != 3 && cinfo.num_components != 4) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: JPEG with %d colour components is not supported",
-                path, cinfo.num_components);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: JPEG with %d colour components is not supported", path,
+                cinfo.num_components);
     goto fail;
   }
   if (!jpeg_has_eoi(fp, size)) {
@@ -278,8 +253,8 @@ fail:
 /* ---- readers ------------------------------------------------------------- */
 
 typedef enum {
-  TIFF_SCANLINE,      /* TIFFReadScanline, samples copied/inverted as needed */
-  TIFF_WHOLE_RGBA,    /* TIFFReadRGBAImageOriented into one buffer */
+  TIFF_SCANLINE,   /* TIFFReadScanline, samples copied/inverted as needed */
+  TIFF_WHOLE_RGBA, /* TIFFReadRGBAImageOriented into one buffer */
 } TiffMode;
 
 struct ScandImageReader {
@@ -298,7 +273,7 @@ struct ScandImageReader {
   /* PNG */
   png_structp png;
   png_infop png_info;
-  guint8 *png_whole;      /* interlaced images are read at once */
+  guint8 *png_whole; /* interlaced images are read at once */
   png_bytep *png_rows;
   char png_msg[200];
 
@@ -313,9 +288,7 @@ struct ScandImageReader {
 };
 
 /* Frees a reader and closes its file. Accepts NULL. */
-void
-scand_image_reader_free(ScandImageReader *r)
-{
+void scand_image_reader_free(ScandImageReader *r) {
   if (!r)
     return;
   if (r->png)
@@ -337,9 +310,7 @@ scand_image_reader_free(ScandImageReader *r)
 
 /* Reads the next unsigned decimal from a PNM header, skipping whitespace and
  * comments. FALSE on anything else or overflow. */
-static gboolean
-pnm_read_uint(FILE *fp, guint64 *value)
-{
+static gboolean pnm_read_uint(FILE *fp, guint64 *value) {
   int c;
   for (;;) {
     c = getc(fp);
@@ -358,7 +329,7 @@ pnm_read_uint(FILE *fp, guint64 *value)
     return FALSE;
   guint64 v = 0;
   while (c >= '0' && c <= '9') {
-    v = v * 10 + (guint64)(c - '0');
+    v = v * 10 + (guint64) (c - '0');
     if (v > G_MAXINT32)
       return FALSE;
     c = getc(fp);
@@ -372,9 +343,7 @@ pnm_read_uint(FILE *fp, guint64 *value)
 
 /* Parses a PNM header, checks the size against the pixel data present and
  * prepares the row buffer. */
-static gboolean
-pnm_open(ScandImageReader *r, GError **error)
-{
+static gboolean pnm_open(ScandImageReader *r, GError **error) {
   goffset size;
   r->fp = open_regular(r->path, &size, error);
   if (!r->fp)
@@ -383,8 +352,7 @@ pnm_open(ScandImageReader *r, GError **error)
   if (fread(magic, 1, 2, r->fp) != 2 || magic[0] != 'P' || magic[1] < '4' || magic[1] > '6')
     return set_inval(error, r->path, "not a binary PNM (P4/P5/P6)");
   guint64 w, h, maxval = 1;
-  if (!pnm_read_uint(r->fp, &w) || !pnm_read_uint(r->fp, &h) ||
-      (magic[1] != '4' && !pnm_read_uint(r->fp, &maxval)))
+  if (!pnm_read_uint(r->fp, &w) || !pnm_read_uint(r->fp, &h) || (magic[1] != '4' && !pnm_read_uint(r->fp, &maxval)))
     return set_inval(error, r->path, "malformed PNM header");
   if (maxval < 1 || maxval > 65535)
     return set_inval(error, r->path, "PNM maxval out of range");
@@ -392,29 +360,27 @@ pnm_open(ScandImageReader *r, GError **error)
     return FALSE;
 
   r->info.format = magic[1] == '4' ? SCAND_PAGE_BW1 : magic[1] == '5' ? SCAND_PAGE_GRAY8 : SCAND_PAGE_RGB24;
-  r->info.width = (int)w;
-  r->info.height = (int)h;
+  r->info.width = (int) w;
+  r->info.height = (int) h;
   r->info.components = r->info.format == SCAND_PAGE_RGB24 ? 3 : 1;
-  r->pnm_maxval = (int)maxval;
+  r->pnm_maxval = (int) maxval;
   r->row_bytes = scand_image_row_bytes(r->info.format, r->info.width);
   r->pnm_buf_len = r->row_bytes * (maxval > 255 ? 2 : 1);
 
   goffset offset = ftello(r->fp);
-  guint64 need = (guint64)r->pnm_buf_len * h;
-  if (offset < 0 || (guint64)(size - offset) < need) {
+  guint64 need = (guint64) r->pnm_buf_len * h;
+  if (offset < 0 || (guint64) (size - offset) < need) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                "%s: truncated PNM: %" G_GUINT64_FORMAT " bytes of pixel data, expected %" G_GUINT64_FORMAT,
-                r->path, offset < 0 ? 0 : (guint64)(size - offset), need);
+                "%s: truncated PNM: %" G_GUINT64_FORMAT " bytes of pixel data, expected %" G_GUINT64_FORMAT, r->path,
+                offset < 0 ? 0 : (guint64) (size - offset), need);
     return FALSE;
   }
   r->pnm_buf = g_malloc(r->pnm_buf_len);
   return TRUE;
 }
 
-gboolean
-scand_image_pnm_raw_offset(const char *path, goffset *offset)
-{
-  ScandImageReader r = { .kind = KIND_PNM, .path = (char *)path };
+gboolean scand_image_pnm_raw_offset(const char *path, goffset *offset) {
+  ScandImageReader r = { .kind = KIND_PNM, .path = (char *) path };
   gboolean ok = FALSE;
   if (pnm_open(&r, NULL) && (r.info.format == SCAND_PAGE_BW1 || r.pnm_maxval == 255)) {
     *offset = ftello(r.fp);
@@ -427,9 +393,7 @@ scand_image_pnm_raw_offset(const char *path, goffset *offset)
 }
 
 /* Reads one PNM row, scaling other maxvals to 8 bits. */
-static gboolean
-pnm_read_row(ScandImageReader *r, guint8 *row, GError **error)
-{
+static gboolean pnm_read_row(ScandImageReader *r, guint8 *row, GError **error) {
   if (fread(r->pnm_buf, 1, r->pnm_buf_len, r->fp) != r->pnm_buf_len)
     return set_inval(error, r->path, "truncated PNM pixel data");
   if (r->info.format == SCAND_PAGE_BW1 || r->pnm_maxval == 255) {
@@ -437,10 +401,10 @@ pnm_read_row(ScandImageReader *r, guint8 *row, GError **error)
     return TRUE;
   }
   for (gsize i = 0; i < r->row_bytes; i++) {
-    guint v = r->pnm_maxval > 255 ? (guint)(r->pnm_buf[2 * i] << 8 | r->pnm_buf[2 * i + 1]) : r->pnm_buf[i];
-    if (v > (guint)r->pnm_maxval)
+    guint v = r->pnm_maxval > 255 ? (guint) (r->pnm_buf[2 * i] << 8 | r->pnm_buf[2 * i + 1]) : r->pnm_buf[i];
+    if (v > (guint) r->pnm_maxval)
       v = r->pnm_maxval;
-    row[i] = (guint8)((v * 255 + r->pnm_maxval / 2) / r->pnm_maxval);
+    row[i] = (guint8) ((v * 255 + r->pnm_maxval / 2) / r->pnm_maxval);
   }
   return TRUE;
 }
@@ -448,25 +412,19 @@ pnm_read_row(ScandImageReader *r, guint8 *row, GError **error)
 /* -- PNG -- */
 
 /* libpng's fatal errors: keep the message and unwind to the setjmp. */
-static void
-png_error_fn(png_structp png, png_const_charp msg)
-{
+static void png_error_fn(png_structp png, png_const_charp msg) {
   ScandImageReader *r = png_get_error_ptr(png);
   g_strlcpy(r->png_msg, msg, sizeof r->png_msg);
   png_longjmp(png, 1);
 }
 
 /* libpng's warnings are not errors and must not be printed. */
-static void
-png_warning_fn(png_structp png, png_const_charp msg)
-{
+static void png_warning_fn(png_structp png, png_const_charp msg) {
 }
 
 /* Reads the PNG header and sets up transformations to a raw format. With
  * header_only the row size is not set up (probe). */
-static gboolean
-png_open(ScandImageReader *r, gboolean header_only, GError **error)
-{
+static gboolean png_open(ScandImageReader *r, gboolean header_only, GError **error) {
   goffset size;
   r->fp = open_regular(r->path, &size, error);
   if (!r->fp)
@@ -490,12 +448,11 @@ png_open(ScandImageReader *r, gboolean header_only, GError **error)
   png_get_IHDR(r->png, r->png_info, &w, &h, &depth, &color, &interlace, NULL, NULL);
   if (!check_dimensions(r->path, "PNG", w, h, error))
     return FALSE;
-  r->info.width = (int)w;
-  r->info.height = (int)h;
+  r->info.width = (int) w;
+  r->info.height = (int) h;
   png_uint_32 xppm, yppm;
   int unit;
-  if (png_get_pHYs(r->png, r->png_info, &xppm, &yppm, &unit) && unit == PNG_RESOLUTION_METER &&
-      xppm > 0 && yppm > 0) {
+  if (png_get_pHYs(r->png, r->png_info, &xppm, &yppm, &unit) && unit == PNG_RESOLUTION_METER && xppm > 0 && yppm > 0) {
     r->info.xres = snap_dpi(xppm * 0.0254);
     r->info.yres = snap_dpi(yppm * 0.0254);
   }
@@ -526,7 +483,7 @@ png_open(ScandImageReader *r, gboolean header_only, GError **error)
     return set_inval(error, r->path, "unsupported PNG pixel layout");
 
   if (passes > 1) {
-    if ((guint64)r->row_bytes * h > MAX_WHOLE_PIXELS * 3)
+    if ((guint64) r->row_bytes * h > MAX_WHOLE_PIXELS * 3)
       return set_inval(error, r->path, "interlaced PNG too large");
     r->png_whole = g_try_malloc(r->row_bytes * h);
     if (!r->png_whole)
@@ -540,11 +497,9 @@ png_open(ScandImageReader *r, gboolean header_only, GError **error)
 }
 
 /* Reads one PNG row (from the whole image for interlaced files). */
-static gboolean
-png_read_row_(ScandImageReader *r, guint8 *row, GError **error)
-{
+static gboolean png_read_row_(ScandImageReader *r, guint8 *row, GError **error) {
   if (r->png_whole) {
-    memcpy(row, r->png_whole + (gsize)r->row * r->row_bytes, r->row_bytes);
+    memcpy(row, r->png_whole + (gsize) r->row * r->row_bytes, r->row_bytes);
     return TRUE;
   }
   if (setjmp(png_jmpbuf(r->png))) {
@@ -558,9 +513,7 @@ png_read_row_(ScandImageReader *r, guint8 *row, GError **error)
 /* -- TIFF -- */
 
 /* libtiff's errors go to the reader (first one wins), not to stderr. */
-static int
-tiff_error_fn(TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap)
-{
+static int tiff_error_fn(TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap) {
   ScandImageReader *r = user_data;
   if (r->tif_msg[0] == '\0')
     g_vsnprintf(r->tif_msg, sizeof r->tif_msg, fmt, ap);
@@ -568,16 +521,12 @@ tiff_error_fn(TIFF *tif, void *user_data, const char *module, const char *fmt, v
 }
 
 /* libtiff's warnings are dropped: the library must not print. */
-static int
-tiff_warning_fn(TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap)
-{
+static int tiff_warning_fn(TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap) {
   return 1;
 }
 
 /* Sets an INVAL error with libtiff's message, if any; returns FALSE. */
-static gboolean
-tiff_fail(ScandImageReader *r, const char *what, GError **error)
-{
+static gboolean tiff_fail(ScandImageReader *r, const char *what, GError **error) {
   if (r->tif_msg[0])
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %s: %s", r->path, what, r->tif_msg);
   else
@@ -586,9 +535,7 @@ tiff_fail(ScandImageReader *r, const char *what, GError **error)
 }
 
 /* Opens the reader's TIFF with error handlers and a memory cap. */
-static gboolean
-tiff_open_file(ScandImageReader *r, GError **error)
-{
+static gboolean tiff_open_file(ScandImageReader *r, GError **error) {
   goffset size;
   FILE *fp = open_regular(r->path, &size, error);
   if (!fp)
@@ -607,9 +554,7 @@ tiff_open_file(ScandImageReader *r, GError **error)
 }
 
 /* Selects directory index and decides how its rows become a raw format. */
-static gboolean
-tiff_setup_page(ScandImageReader *r, guint index, GError **error)
-{
+static gboolean tiff_setup_page(ScandImageReader *r, guint index, GError **error) {
   TIFF *tif = r->tif;
   if (!TIFFSetDirectory(tif, index))
     return tiff_fail(r, "malformed TIFF directory", error);
@@ -627,13 +572,13 @@ tiff_setup_page(ScandImageReader *r, guint index, GError **error)
   if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric))
     photometric = spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISWHITE;
   TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &unit);
-  if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) && TIFFGetField(tif, TIFFTAG_YRESOLUTION, &yres) &&
-      xres > 0 && yres > 0 && unit != RESUNIT_NONE) {
+  if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) && TIFFGetField(tif, TIFFTAG_YRESOLUTION, &yres) && xres > 0 &&
+      yres > 0 && unit != RESUNIT_NONE) {
     r->info.xres = snap_dpi(unit == RESUNIT_CENTIMETER ? xres * 2.54 : xres);
     r->info.yres = snap_dpi(unit == RESUNIT_CENTIMETER ? yres * 2.54 : yres);
   }
-  r->info.width = (int)w;
-  r->info.height = (int)h;
+  r->info.width = (int) w;
+  r->info.height = (int) h;
   r->info.is_tiff = TRUE;
   r->tif_spp = spp;
 
@@ -656,7 +601,7 @@ tiff_setup_page(ScandImageReader *r, guint index, GError **error)
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: unsupported TIFF: %s", r->path, emsg);
       return FALSE;
     }
-    if ((guint64)w * h > MAX_WHOLE_PIXELS)
+    if ((guint64) w * h > MAX_WHOLE_PIXELS)
       return set_inval(error, r->path, "TIFF layout too large to decode");
     r->info.format = (grayish && spp == 1) ? SCAND_PAGE_GRAY8 : SCAND_PAGE_RGB24;
     r->tif_mode = TIFF_WHOLE_RGBA;
@@ -665,8 +610,8 @@ tiff_setup_page(ScandImageReader *r, guint index, GError **error)
   r->row_bytes = scand_image_row_bytes(r->info.format, r->info.width);
   if (r->tif_mode == TIFF_SCANLINE) {
     tmsize_t line = TIFFScanlineSize(tif);
-    gsize expect = r->info.format == SCAND_PAGE_RGB24 ? (gsize)w * spp : r->row_bytes;
-    if (line <= 0 || (gsize)line < expect)
+    gsize expect = r->info.format == SCAND_PAGE_RGB24 ? (gsize) w * spp : r->row_bytes;
+    if (line <= 0 || (gsize) line < expect)
       return tiff_fail(r, "inconsistent TIFF scanline size", error);
     r->tif_line = g_malloc(line);
   }
@@ -674,19 +619,16 @@ tiff_setup_page(ScandImageReader *r, guint index, GError **error)
 }
 
 /* Reads one TIFF row in the chosen raw format. */
-static gboolean
-tiff_read_row(ScandImageReader *r, guint8 *row, GError **error)
-{
+static gboolean tiff_read_row(ScandImageReader *r, guint8 *row, GError **error) {
   if (r->tif_mode == TIFF_WHOLE_RGBA) {
     if (!r->tif_rgba) {
-      r->tif_rgba = g_try_malloc((gsize)r->info.width * r->info.height * sizeof(guint32));
+      r->tif_rgba = g_try_malloc((gsize) r->info.width * r->info.height * sizeof(guint32));
       if (!r->tif_rgba)
         return set_inval(error, r->path, "TIFF layout too large to decode");
-      if (!TIFFReadRGBAImageOriented(r->tif, r->info.width, r->info.height, r->tif_rgba,
-                                     ORIENTATION_TOPLEFT, 0))
+      if (!TIFFReadRGBAImageOriented(r->tif, r->info.width, r->info.height, r->tif_rgba, ORIENTATION_TOPLEFT, 0))
         return tiff_fail(r, "malformed TIFF image data", error);
     }
-    const guint32 *src = r->tif_rgba + (gsize)r->row * r->info.width;
+    const guint32 *src = r->tif_rgba + (gsize) r->row * r->info.width;
     for (int x = 0; x < r->info.width; x++) {
       if (r->info.format == SCAND_PAGE_GRAY8) {
         row[x] = TIFFGetR(src[x]);
@@ -702,7 +644,7 @@ tiff_read_row(ScandImageReader *r, guint8 *row, GError **error)
     return tiff_fail(r, "malformed TIFF image data", error);
   if (r->info.format == SCAND_PAGE_RGB24 && r->tif_spp != 3) {
     for (int x = 0; x < r->info.width; x++)
-      memcpy(row + 3 * x, r->tif_line + (gsize)x * r->tif_spp, 3);
+      memcpy(row + 3 * x, r->tif_line + (gsize) x * r->tif_spp, 3);
   } else {
     memcpy(row, r->tif_line, r->row_bytes);
   }
@@ -714,9 +656,7 @@ tiff_read_row(ScandImageReader *r, guint8 *row, GError **error)
 
 /* -- common -- */
 
-ScandImageReader *
-scand_image_reader_open(const char *path, guint index, ScandImageInfo *info, GError **error)
-{
+ScandImageReader *scand_image_reader_open(const char *path, guint index, ScandImageInfo *info, GError **error) {
   ImageKind kind;
   if (!sniff(path, &kind, error))
     return NULL;
@@ -725,18 +665,18 @@ scand_image_reader_open(const char *path, guint index, ScandImageInfo *info, GEr
   r->path = g_strdup(path);
   gboolean ok = FALSE;
   switch (kind) {
-  case KIND_JPEG:
-    set_inval(error, path, "JPEG pages are embedded, not decoded");
-    break;
-  case KIND_PNM:
-    ok = index == 0 ? pnm_open(r, error) : set_inval(error, path, "PNM has only one page");
-    break;
-  case KIND_PNG:
-    ok = index == 0 ? png_open(r, FALSE, error) : set_inval(error, path, "PNG has only one page");
-    break;
-  case KIND_TIFF:
-    ok = tiff_open_file(r, error) && tiff_setup_page(r, index, error);
-    break;
+    case KIND_JPEG:
+      set_inval(error, path, "JPEG pages are embedded, not decoded");
+      break;
+    case KIND_PNM:
+      ok = index == 0 ? pnm_open(r, error) : set_inval(error, path, "PNM has only one page");
+      break;
+    case KIND_PNG:
+      ok = index == 0 ? png_open(r, FALSE, error) : set_inval(error, path, "PNG has only one page");
+      break;
+    case KIND_TIFF:
+      ok = tiff_open_file(r, error) && tiff_setup_page(r, index, error);
+      break;
   }
   if (!ok)
     return NULL;
@@ -744,37 +684,33 @@ scand_image_reader_open(const char *path, guint index, ScandImageInfo *info, GEr
   return g_steal_pointer(&r);
 }
 
-gboolean
-scand_image_reader_read_row(ScandImageReader *r, guint8 *row, GError **error)
-{
+gboolean scand_image_reader_read_row(ScandImageReader *r, guint8 *row, GError **error) {
   if (r->row >= r->info.height)
     return set_inval(error, r->path, "read past the last row");
   gboolean ok = FALSE;
   switch (r->kind) {
-  case KIND_PNM:
-    ok = pnm_read_row(r, row, error);
-    break;
-  case KIND_PNG:
-    ok = png_read_row_(r, row, error);
-    break;
-  case KIND_TIFF:
-    ok = tiff_read_row(r, row, error);
-    break;
-  case KIND_JPEG:
-    break;
+    case KIND_PNM:
+      ok = pnm_read_row(r, row, error);
+      break;
+    case KIND_PNG:
+      ok = png_read_row_(r, row, error);
+      break;
+    case KIND_TIFF:
+      ok = tiff_read_row(r, row, error);
+      break;
+    case KIND_JPEG:
+      break;
   }
   if (!ok)
     return FALSE;
   /* Inverting whole bytes sets the padding bits; keep them 0 (white). */
   if (r->info.format == SCAND_PAGE_BW1 && r->info.width % 8)
-    row[r->row_bytes - 1] &= (guint8)(0xff << (8 - r->info.width % 8));
+    row[r->row_bytes - 1] &= (guint8) (0xff << (8 - r->info.width % 8));
   r->row++;
   return TRUE;
 }
 
-gboolean
-scand_image_count_pages(const char *path, guint *n_pages, GError **error)
-{
+gboolean scand_image_count_pages(const char *path, guint *n_pages, GError **error) {
   ImageKind kind;
   if (!sniff(path, &kind, error))
     return FALSE;
@@ -794,35 +730,33 @@ scand_image_count_pages(const char *path, guint *n_pages, GError **error)
   return TRUE;
 }
 
-gboolean
-scand_image_probe(const char *path, ScandImageInfo *info, GError **error)
-{
+gboolean scand_image_probe(const char *path, ScandImageInfo *info, GError **error) {
   ImageKind kind;
   if (!sniff(path, &kind, error))
     return FALSE;
   switch (kind) {
-  case KIND_JPEG: {
-    ScandImageJpegInfo jinfo;
-    if (!scand_image_probe_jpeg(path, &jinfo, error))
-      return FALSE;
-    *info = jinfo.info;
-    return TRUE;
-  }
-  case KIND_PNG: {
-    g_autoptr(ScandImageReader) r = g_new0(ScandImageReader, 1);
-    r->kind = kind;
-    r->path = g_strdup(path);
-    if (!png_open(r, TRUE, error))
-      return FALSE;
-    *info = r->info;
-    info->format = SCAND_PAGE_PNG;
-    return TRUE;
-  }
-  case KIND_PNM:
-  case KIND_TIFF: {
-    g_autoptr(ScandImageReader) r = scand_image_reader_open(path, 0, info, error);
-    return r != NULL;
-  }
+    case KIND_JPEG: {
+      ScandImageJpegInfo jinfo;
+      if (!scand_image_probe_jpeg(path, &jinfo, error))
+        return FALSE;
+      *info = jinfo.info;
+      return TRUE;
+    }
+    case KIND_PNG: {
+      g_autoptr(ScandImageReader) r = g_new0(ScandImageReader, 1);
+      r->kind = kind;
+      r->path = g_strdup(path);
+      if (!png_open(r, TRUE, error))
+        return FALSE;
+      *info = r->info;
+      info->format = SCAND_PAGE_PNG;
+      return TRUE;
+    }
+    case KIND_PNM:
+    case KIND_TIFF: {
+      g_autoptr(ScandImageReader) r = scand_image_reader_open(path, 0, info, error);
+      return r != NULL;
+    }
   }
   return FALSE;
 }

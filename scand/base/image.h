@@ -8,11 +8,11 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  ScandPageFormat format;   /* JPEG, PNG, or the raw format a PNM/TIFF decodes to */
+  ScandPageFormat format; /* JPEG, PNG, or the raw format a PNM/TIFF decodes to */
   int width;
   int height;
-  int components;           /* 1 or 3 (4 = CMYK JPEG) */
-  double xres;              /* dpi, 0 if the file does not say */
+  int components; /* 1 or 3 (4 = CMYK JPEG) */
+  double xres;    /* dpi, 0 if the file does not say */
   double yres;
   gboolean is_tiff;
 } ScandImageInfo;

@@ -26,16 +26,16 @@ struct ScandPageWriter {
 
 const char *scand_page_format_extension(ScandPageFormat format) {
   switch (format) {
-  case SCAND_PAGE_JPEG:
-    return "jpg";
-  case SCAND_PAGE_PNG:
-    return "png";
-  case SCAND_PAGE_PDF:
-    return "pdf";
-  case SCAND_PAGE_BW1:
-  case SCAND_PAGE_GRAY8:
-  case SCAND_PAGE_RGB24:
-    return "pnm";
+    case SCAND_PAGE_JPEG:
+      return "jpg";
+    case SCAND_PAGE_PNG:
+      return "png";
+    case SCAND_PAGE_PDF:
+      return "pdf";
+    case SCAND_PAGE_BW1:
+    case SCAND_PAGE_GRAY8:
+    case SCAND_PAGE_RGB24:
+      return "pnm";
   }
   return "bin";
 }
@@ -46,14 +46,14 @@ static gboolean page_format_is_raw(ScandPageFormat format) {
 
 static guint64 page_row_bytes(const ScandPageHeader *h) {
   switch (h->format) {
-  case SCAND_PAGE_BW1:
-    return ((guint64) h->width + 7) / 8;
-  case SCAND_PAGE_GRAY8:
-    return (guint64) h->width;
-  case SCAND_PAGE_RGB24:
-    return (guint64) h->width * 3;
-  default:
-    return 0;
+    case SCAND_PAGE_BW1:
+      return ((guint64) h->width + 7) / 8;
+    case SCAND_PAGE_GRAY8:
+      return (guint64) h->width;
+    case SCAND_PAGE_RGB24:
+      return (guint64) h->width * 3;
+    default:
+      return 0;
   }
 }
 
@@ -81,7 +81,8 @@ static gboolean write_all(int fd, const void *data, gsize len, const char *path,
 
 ScandPageWriter *scand_page_writer_new(const char *dir, guint index, const ScandPageHeader *header, GError **error) {
   if (page_format_is_raw(header->format) && (header->width <= 0 || header->width > 1000000)) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "page %u: invalid width %d for a raw page", index, header->width);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "page %u: invalid width %d for a raw page", index,
+                header->width);
     return NULL;
   }
   g_autoptr(ScandPageWriter) w = g_new0(ScandPageWriter, 1);
@@ -121,8 +122,8 @@ gboolean scand_page_writer_commit(ScandPageWriter *w, char **path, GError **erro
     guint64 row = page_row_bytes(h);
     guint64 rows = w->data_bytes / row;
     if (h->height >= 0 && rows != (guint64) h->height) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "page %u: expected %d lines of image data, got %" G_GUINT64_FORMAT,
-                  w->index, h->height, rows);
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO,
+                  "page %u: expected %d lines of image data, got %" G_GUINT64_FORMAT, w->index, h->height, rows);
       return FALSE;
     }
     if (rows == 0 || rows > G_MAXINT) {

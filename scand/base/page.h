@@ -16,10 +16,10 @@ G_BEGIN_DECLS
 typedef enum {
   SCAND_PAGE_JPEG,
   SCAND_PAGE_PNG,
-  SCAND_PAGE_BW1,     /* 1 bit per pixel, rows padded to bytes, 1 = black */
+  SCAND_PAGE_BW1, /* 1 bit per pixel, rows padded to bytes, 1 = black */
   SCAND_PAGE_GRAY8,
   SCAND_PAGE_RGB24,
-  SCAND_PAGE_PDF,     /* a one-page (or more) PDF: merged by pages, never re-encoded */
+  SCAND_PAGE_PDF, /* a one-page (or more) PDF: merged by pages, never re-encoded */
 } ScandPageFormat;
 
 /* What a backend tells the sink before the bytes of a page. For encoded
@@ -30,7 +30,7 @@ typedef struct {
   ScandPageFormat format;
   int width;
   int height;
-  int xres;     /* dpi */
+  int xres; /* dpi */
   int yres;
 } ScandPageHeader;
 

@@ -8,22 +8,21 @@
 /* Runs `scand assemble` (argv[0] is "assemble"): prints the output path and
  * returns 0, or prints one "scand assemble: …" line and returns 1 (usage
  * errors included, as the command's issue asks). */
-int
-scand_cli_assemble(int argc, char **argv)
-{
+int scand_cli_assemble(int argc, char **argv) {
   g_autofree char *output = NULL;
   g_autofree char *title = NULL;
   g_auto(GStrv) images = NULL;
   double dpi = 0;
-  int quality = -1;   /* not given */
+  int quality = -1; /* not given */
   gboolean lossless = FALSE;
   gboolean pdfa = FALSE;
-  g_autofree char *config = NULL;  /* accepted like every command; assembling needs none */
+  g_autofree char *config = NULL; /* accepted like every command; assembling needs none */
   GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the PDF to FILE (required)", "FILE" },
     { "dpi", 0, 0, G_OPTION_ARG_DOUBLE, &dpi, "Resolution of pages whose file does not state one (default 300)", "N" },
     { "quality", 0, 0, G_OPTION_ARG_INT, &quality, "JPEG quality 1..100 for raw gray/colour pages (default 85)", "N" },
-    { "lossless", 0, 0, G_OPTION_ARG_NONE, &lossless, "Compress raw gray/colour pages losslessly (Flate) instead of as JPEG", NULL },
+    { "lossless", 0, 0, G_OPTION_ARG_NONE, &lossless,
+      "Compress raw gray/colour pages losslessly (Flate) instead of as JPEG", NULL },
     { "pdfa", 0, 0, G_OPTION_ARG_NONE, &pdfa, "Write PDF/A-1b", NULL },
     { "title", 0, 0, G_OPTION_ARG_STRING, &title, "Document title", "TITLE" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Configuration file (not used by this command)", "FILE" },

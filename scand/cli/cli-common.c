@@ -16,8 +16,8 @@ void scand_cli_error(const char *command, const char *fmt, ...) {
   fprintf(stderr, "scand %s: %s\n", command, msg);
 }
 
-gboolean scand_cli_parse(const char *command, const char *params, const char *summary, GOptionEntry *entries,
-                         int *argc, char ***argv, int *status) {
+gboolean scand_cli_parse(const char *command, const char *params, const char *summary, GOptionEntry *entries, int *argc,
+                         char ***argv, int *status) {
   g_autoptr(GOptionContext) ctx = g_option_context_new(params);
   g_option_context_set_summary(ctx, summary);
   g_option_context_add_main_entries(ctx, entries, NULL);
@@ -66,4 +66,3 @@ void scand_cli_context_free(ScandCliContext *ctx) {
   scand_spool_free(ctx->spool);
   g_free(ctx);
 }
-

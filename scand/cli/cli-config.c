@@ -11,8 +11,9 @@ int scand_cli_config(int argc, char **argv) {
     { NULL },
   };
   int status;
-  if (!scand_cli_parse("config", "check", "Checks the configuration and explains every problem with file, line "
-                                          "and key. Exits 1 when there is any.",
+  if (!scand_cli_parse("config", "check",
+                       "Checks the configuration and explains every problem with file, line "
+                       "and key. Exits 1 when there is any.",
                        entries, &argc, &argv, &status))
     return status;
   if (argc != 2 || strcmp(argv[1], "check") != 0) {

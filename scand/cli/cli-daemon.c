@@ -15,15 +15,18 @@ int scand_cli_daemon(int argc, char **argv) {
     { NULL },
   };
   int status;
-  if (!scand_cli_parse("daemon", NULL, "Runs the scand service: delivers the spool's queue with backoff, watches "
-                                       "folders, starts feeder auto-scans and serves the D-Bus API. SIGHUP reloads "
-                                       "the configuration; SIGTERM finishes the page under way and stops.",
+  if (!scand_cli_parse("daemon", NULL,
+                       "Runs the scand service: delivers the spool's queue with backoff, watches "
+                       "folders, starts feeder auto-scans and serves the D-Bus API. SIGHUP reloads "
+                       "the configuration; SIGTERM finishes the page under way and stops.",
                        entries, &argc, &argv, &status))
     return status;
   ScandDaemonOptions options = {
     .config_path = config_path,
     .spool_dir = spool,
-    .bus = no_bus ? G_BUS_TYPE_NONE : system_bus ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION,
+    .bus = no_bus       ? G_BUS_TYPE_NONE
+           : system_bus ? G_BUS_TYPE_SYSTEM
+                        : G_BUS_TYPE_SESSION,
     .queue_interval_ms = queue_ms,
   };
   g_autoptr(GError) error = NULL;

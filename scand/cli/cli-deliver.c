@@ -27,15 +27,17 @@ int scand_cli_deliver(int argc, char **argv) {
   g_auto(GStrv) to = NULL;
   g_autofree char *name = NULL, *config_path = NULL, *spool = NULL;
   GOptionEntry entries[] = {
-    { "to", 't', 0, G_OPTION_ARG_STRING_ARRAY, &to, "An [output] name, a directory, smb://…, usb:LABEL or print:QUEUE (repeatable)", "DEST" },
+    { "to", 't', 0, G_OPTION_ARG_STRING_ARRAY, &to,
+      "An [output] name, a directory, smb://…, usb:LABEL or print:QUEUE (repeatable)", "DEST" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "File name at the destination (default: the file's own name)", "NAME" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file", "FILE" },
     { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool, "Spool directory", "DIR" },
     { NULL },
   };
   int status;
-  if (!scand_cli_parse("deliver", "FILE", "Pushes an existing PDF through one or more outputs, with the same "
-                                          "guarantees as a scan: spooled first, retried, never duplicated.",
+  if (!scand_cli_parse("deliver", "FILE",
+                       "Pushes an existing PDF through one or more outputs, with the same "
+                       "guarantees as a scan: spooled first, retried, never duplicated.",
                        entries, &argc, &argv, &status))
     return status;
   if (argc != 2 || !to || !to[0]) {

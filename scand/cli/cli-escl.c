@@ -120,12 +120,14 @@ int scand_cli_trust(int argc, char **argv) {
   g_autofree char *config_path = NULL;
   GOptionEntry entries[] = {
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Trust without asking", NULL },
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Config file to write the pin into (default: ~/.config/scand/scand.conf)", "FILE" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "Config file to write the pin into (default: ~/.config/scand/scand.conf)", "FILE" },
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("URI");
-  g_option_context_set_summary(ctx, "Shows the certificate of an HTTPS eSCL scanner (escl:https://HOST/eSCL) and, once\n"
-                                    "confirmed, pins it as tls-pin in the scanner's [scanner] section.");
+  g_option_context_set_summary(ctx,
+                               "Shows the certificate of an HTTPS eSCL scanner (escl:https://HOST/eSCL) and, once\n"
+                               "confirmed, pins it as tls-pin in the scanner's [scanner] section.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   /* GOption names the program in --help: make it "scand trust". */

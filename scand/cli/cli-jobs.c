@@ -16,16 +16,19 @@ static void spool_args_clear(SpoolArgs *a) {
   g_free(a->spool);
 }
 
-#define SPOOL_ENTRIES(a)                                                                                     \
-  { "config", 'c', 0, G_OPTION_ARG_FILENAME, &(a).config_path, "Configuration file", "FILE" },               \
-  { "spool", 0, 0, G_OPTION_ARG_FILENAME, &(a).spool, "Spool directory", "DIR" }
+#define SPOOL_ENTRIES(a)                                                                                               \
+  { "config", 'c', 0, G_OPTION_ARG_FILENAME, &(a).config_path, "Configuration file", "FILE" }, {                       \
+    "spool", 0, 0, G_OPTION_ARG_FILENAME, &(a).spool, "Spool directory", "DIR"                                         \
+  }
 
 int scand_cli_jobs(int argc, char **argv) {
   __attribute__((cleanup(spool_args_clear))) SpoolArgs a = { 0 };
   GOptionEntry entries[] = { SPOOL_ENTRIES(a), { NULL } };
   int status;
-  if (!scand_cli_parse("jobs", NULL, "Shows each job in the spool: stage, pages, and per destination its state, "
-                                     "attempts and last error.", entries, &argc, &argv, &status))
+  if (!scand_cli_parse("jobs", NULL,
+                       "Shows each job in the spool: stage, pages, and per destination its state, "
+                       "attempts and last error.",
+                       entries, &argc, &argv, &status))
     return status;
   g_autoptr(ScandCliContext) ctx = scand_cli_context_new("jobs", a.config_path, a.spool);
   if (!ctx)
@@ -63,8 +66,9 @@ int scand_cli_resume(int argc, char **argv) {
   __attribute__((cleanup(spool_args_clear))) SpoolArgs a = { 0 };
   GOptionEntry entries[] = { SPOOL_ENTRIES(a), { NULL } };
   int status;
-  if (!scand_cli_parse("resume", NULL, "Finishes every interrupted or queued job in the spool now: assembles "
-                                       "pages that have no PDF yet and delivers PDFs that are not delivered.",
+  if (!scand_cli_parse("resume", NULL,
+                       "Finishes every interrupted or queued job in the spool now: assembles "
+                       "pages that have no PDF yet and delivers PDFs that are not delivered.",
                        entries, &argc, &argv, &status))
     return status;
   g_autoptr(ScandCliContext) ctx = scand_cli_context_new("resume", a.config_path, a.spool);

@@ -140,7 +140,9 @@ int scand_cli_list(int argc, char **argv) {
   } else {
     for (guint i = 0; scanners && scanners[i]; i++)
       printf("%-28s %s  (configured as [scanner %s])\n",
-           scand_config_get(config, "scanner", scanners[i], "device") ? scand_config_get(config, "scanner", scanners[i], "device") : "(no device)",
+             scand_config_get(config, "scanner", scanners[i], "device")
+                 ? scand_config_get(config, "scanner", scanners[i], "device")
+                 : "(no device)",
              scanners[i], scanners[i]);
     for (guint i = 0; i < devices->len; i++)
       print_device(devices->pdata[i]);

@@ -46,8 +46,9 @@ int scand_cli_rules(int argc, char **argv) {
     { NULL },
   };
   int status;
-  if (!scand_cli_parse("rules", "explain", "Shows which [rule] a job with these facts would match, why the rules "
-                                           "before it do not, and what would be delivered where.",
+  if (!scand_cli_parse("rules", "explain",
+                       "Shows which [rule] a job with these facts would match, why the rules "
+                       "before it do not, and what would be delivered where.",
                        entries, &argc, &argv, &status))
     return status;
   if (argc != 2 || strcmp(argv[1], "explain") != 0) {

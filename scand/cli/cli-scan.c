@@ -87,16 +87,18 @@ int scand_cli_finish_job(const char *command, ScandJob *job) {
   if (error)
     scand_cli_error(command, "%s", error->message);
   switch (r) {
-  case SCAND_DELIVERY_DONE:
-    return SCAND_EXIT_OK;
-  case SCAND_DELIVERY_RETRY:
-    scand_cli_error(command, "job %s is queued in the spool and will be delivered when the destination is back "
-                             "(scand resume, or the daemon)", scand_job_get_id(job));
-    return SCAND_EXIT_QUEUED;
-  case SCAND_DELIVERY_FAILED:
-    scand_cli_error(command, "job %s is kept in the spool (scand jobs; scand retry %s)", scand_job_get_id(job),
-                    scand_job_get_id(job));
-    return SCAND_EXIT_FAILED;
+    case SCAND_DELIVERY_DONE:
+      return SCAND_EXIT_OK;
+    case SCAND_DELIVERY_RETRY:
+      scand_cli_error(command,
+                      "job %s is queued in the spool and will be delivered when the destination is back "
+                      "(scand resume, or the daemon)",
+                      scand_job_get_id(job));
+      return SCAND_EXIT_QUEUED;
+    case SCAND_DELIVERY_FAILED:
+      scand_cli_error(command, "job %s is kept in the spool (scand jobs; scand retry %s)", scand_job_get_id(job),
+                      scand_job_get_id(job));
+      return SCAND_EXIT_FAILED;
   }
   return SCAND_EXIT_FAILED;
 }
@@ -179,14 +181,14 @@ static int scan_via_daemon(ScanArgs *a) {
   if (!c)
     return -1;
   DaemonScan ds = { .loop = g_main_loop_new(NULL, FALSE), .quiet = a->quiet, .status = SCAND_EXIT_FAILED };
-  guint sub = g_dbus_connection_signal_subscribe(c, "org.scand.Daemon1", "org.scand.Daemon1", NULL,
-                                                 "/org/scand/Daemon1", NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-                                                 on_daemon_signal, &ds, NULL);
+  guint sub =
+      g_dbus_connection_signal_subscribe(c, "org.scand.Daemon1", "org.scand.Daemon1", NULL, "/org/scand/Daemon1", NULL,
+                                         G_DBUS_SIGNAL_FLAGS_NONE, on_daemon_signal, &ds, NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-      c, "org.scand.Daemon1", "/org/scand/Daemon1", "org.scand.Daemon1", "Scan",
-      g_variant_new("(ss)", a->device ? a->device : "", a->profile ? a->profile : ""), G_VARIANT_TYPE("(o)"),
-      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_autoptr(GVariant) reply =
+      g_dbus_connection_call_sync(c, "org.scand.Daemon1", "/org/scand/Daemon1", "org.scand.Daemon1", "Scan",
+                                  g_variant_new("(ss)", a->device ? a->device : "", a->profile ? a->profile : ""),
+                                  G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
   if (!reply) {
     g_dbus_error_strip_remote_error(error);
     scand_cli_error("scan", "%s", error->message);
@@ -205,14 +207,17 @@ static int scan_via_daemon(ScanArgs *a) {
 int scand_cli_scan(int argc, char **argv) {
   __attribute__((cleanup(scan_args_clear))) ScanArgs a = { 0 };
   GOptionEntry entries[] = {
-    { "device", 'd', 0, G_OPTION_ARG_STRING, &a.device, "Scanner: a [scanner] name or a URI (sane:…, escl:…)", "DEVICE" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &a.device, "Scanner: a [scanner] name or a URI (sane:…, escl:…)",
+      "DEVICE" },
     { "profile", 'p', 0, G_OPTION_ARG_STRING, &a.profile, "Settings from [profile NAME]", "NAME" },
     { "source", 's', 0, G_OPTION_ARG_STRING, &a.source, "flatbed, feeder or auto", "SOURCE" },
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &a.mode, "color, gray or lineart", "MODE" },
     { "resolution", 'r', 0, G_OPTION_ARG_INT, &a.resolution, "Resolution in dpi", "DPI" },
     { "duplex", 0, 0, G_OPTION_ARG_NONE, &a.duplex, "Scan both sides (feeder)", NULL },
     { "pages", 'n', 0, G_OPTION_ARG_INT, &a.pages, "Stop after N pages (default: until the feeder is empty)", "N" },
-    { "to", 't', 0, G_OPTION_ARG_STRING_ARRAY, &a.to, "Deliver to an [output] name, a directory, smb://…, usb:LABEL or print:QUEUE (repeatable; overrides the rules)", "DEST" },
+    { "to", 't', 0, G_OPTION_ARG_STRING_ARRAY, &a.to,
+      "Deliver to an [output] name, a directory, smb://…, usb:LABEL or print:QUEUE (repeatable; overrides the rules)",
+      "DEST" },
     { "option", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &a.options, "Device option name=value (repeatable)", "NAME=VALUE" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &a.name, "File name template (default from the rule)", "TEMPLATE" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &a.config_path, "Configuration file", "FILE" },
@@ -231,8 +236,8 @@ int scand_cli_scan(int argc, char **argv) {
   }
   /* A running daemon owns the scanners and the spool: hand it the scan when
    * the request is one it can take (device and profile only). */
-  gboolean plain = !a.source && !a.mode && !a.resolution && !a.duplex && !a.pages && !a.to && !a.options && !a.name &&
-                   !a.spool;
+  gboolean plain =
+      !a.source && !a.mode && !a.resolution && !a.duplex && !a.pages && !a.to && !a.options && !a.name && !a.spool;
   if (plain && !a.no_daemon) {
     int via_daemon = scan_via_daemon(&a);
     if (via_daemon >= 0)
@@ -280,7 +285,8 @@ int scand_cli_scan(int argc, char **argv) {
   scand_signal_guard_lock();
   current_scanner = scanner;
   g_autoptr(GError) scan_error = NULL;
-  gboolean scanned = scand_job_run_scan(job, scanner, &plan->settings, print_progress, GINT_TO_POINTER(a.quiet), &scan_error);
+  gboolean scanned =
+      scand_job_run_scan(job, scanner, &plan->settings, print_progress, GINT_TO_POINTER(a.quiet), &scan_error);
   current_scanner = NULL;
   g_clear_pointer(&scanner, scand_scanner_close);
   if (!scanned && scand_job_get_stage(job) != SCAND_JOB_SCANNED) {

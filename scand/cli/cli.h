@@ -12,10 +12,10 @@ G_BEGIN_DECLS
 /* Exit statuses shared by every command. */
 enum {
   SCAND_EXIT_OK = 0,
-  SCAND_EXIT_FAILED = 1,      /* nothing delivered, or a destination failed for good */
+  SCAND_EXIT_FAILED = 1, /* nothing delivered, or a destination failed for good */
   SCAND_EXIT_USAGE = 2,
-  SCAND_EXIT_PARTIAL = 3,     /* scan interrupted (jam, cover…): the pages before it were delivered */
-  SCAND_EXIT_QUEUED = 75,     /* EX_TEMPFAIL: kept in the spool, will be retried */
+  SCAND_EXIT_PARTIAL = 3, /* scan interrupted (jam, cover…): the pages before it were delivered */
+  SCAND_EXIT_QUEUED = 75, /* EX_TEMPFAIL: kept in the spool, will be retried */
 };
 
 /* What every command needs: the config (--config or the default locations)
@@ -37,8 +37,8 @@ void scand_cli_error(const char *command, const char *fmt, ...) G_GNUC_PRINTF(2,
 
 /* Parses options with a GOptionContext; prints usage errors. Returns FALSE
  * when the command must stop with *status. */
-gboolean scand_cli_parse(const char *command, const char *params, const char *summary, GOptionEntry *entries,
-                         int *argc, char ***argv, int *status);
+gboolean scand_cli_parse(const char *command, const char *params, const char *summary, GOptionEntry *entries, int *argc,
+                         char ***argv, int *status);
 
 /* Delivers an assembled job once, prints where it went and the problems, and
  * returns the exit status (OK, QUEUED or FAILED). */

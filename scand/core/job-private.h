@@ -8,7 +8,7 @@ G_BEGIN_DECLS
 struct ScandDelivery {
   ScandJob *job;
   guint index;
-  char *group;              /* "dest N" in job.ini */
+  char *group; /* "dest N" in job.ini */
 };
 
 struct ScandJob {
@@ -19,9 +19,9 @@ struct ScandJob {
   char *pdf_path;
   int lock_fd;
   GKeyFile *state;
-  GPtrArray *deliveries;    /* ScandDelivery*, one per destination */
-  GHashTable *strings;      /* "group\x1fkey" -> value: keeps returned strings alive */
-  GPtrArray *retired;       /* earlier values of those, alive until the job is freed */
+  GPtrArray *deliveries; /* ScandDelivery*, one per destination */
+  GHashTable *strings;   /* "group\x1fkey" -> value: keeps returned strings alive */
+  GPtrArray *retired;    /* earlier values of those, alive until the job is freed */
   /* page sink state */
   ScandPageSink sink;
   ScandPageWriter *writer;

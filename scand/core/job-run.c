@@ -311,8 +311,7 @@ static gboolean fallback_due(ScandJob *job, guint i) {
 
 /* Adds the rule's fallback as a destination, once, when a primary one is due. */
 static gboolean maybe_add_fallback(ScandJob *job, GError **error) {
-  if (!g_key_file_has_group(job->state, "fallback") ||
-      g_key_file_get_boolean(job->state, "fallback", "used", NULL))
+  if (!g_key_file_has_group(job->state, "fallback") || g_key_file_get_boolean(job->state, "fallback", "used", NULL))
     return FALSE;
   gboolean due = FALSE;
   for (guint i = 0; i < scand_job_get_n_destinations(job); i++)
@@ -389,33 +388,33 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GE
 
 ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GError **error) {
   switch (scand_job_get_stage(job)) {
-  case SCAND_JOB_SCANNING: {
-    /* The process that scanned is gone; its scanner session with it. Keep what
+    case SCAND_JOB_SCANNING: {
+      /* The process that scanned is gone; its scanner session with it. Keep what
      * it saved. */
-    guint pages = scand_job_count_pages(job);
-    if (pages == 0) {
+      guint pages = scand_job_count_pages(job);
+      if (pages == 0) {
+        scand_job_remove(job, NULL);
+        return SCAND_DELIVERY_DONE;
+      }
+      if (!scand_job_get(job, "interrupted")) {
+        g_autofree char *why = g_strdup_printf("scanning stopped unexpectedly after page %u", pages);
+        scand_job_set(job, "interrupted", why);
+      }
+      if (!scand_job_set_stage(job, SCAND_JOB_SCANNED, error))
+        return SCAND_DELIVERY_RETRY;
+    }
+      /* fall through */
+    case SCAND_JOB_SCANNED:
+      if (!scand_job_run_assemble(job, error))
+        return SCAND_DELIVERY_FAILED;
+      /* fall through */
+    case SCAND_JOB_ASSEMBLED:
+      return scand_job_run_deliver(job, messages, error);
+    case SCAND_JOB_DONE:
       scand_job_remove(job, NULL);
       return SCAND_DELIVERY_DONE;
-    }
-    if (!scand_job_get(job, "interrupted")) {
-      g_autofree char *why = g_strdup_printf("scanning stopped unexpectedly after page %u", pages);
-      scand_job_set(job, "interrupted", why);
-    }
-    if (!scand_job_set_stage(job, SCAND_JOB_SCANNED, error))
-      return SCAND_DELIVERY_RETRY;
-  }
-    /* fall through */
-  case SCAND_JOB_SCANNED:
-    if (!scand_job_run_assemble(job, error))
+    case SCAND_JOB_FAILED:
       return SCAND_DELIVERY_FAILED;
-    /* fall through */
-  case SCAND_JOB_ASSEMBLED:
-    return scand_job_run_deliver(job, messages, error);
-  case SCAND_JOB_DONE:
-    scand_job_remove(job, NULL);
-    return SCAND_DELIVERY_DONE;
-  case SCAND_JOB_FAILED:
-    return SCAND_DELIVERY_FAILED;
   }
   return SCAND_DELIVERY_FAILED;
 }
@@ -498,8 +497,7 @@ gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRo
   if (route && route->fallback && !(to && to[0])) {
     g_autofree char *name = NULL;
     g_autoptr(GHashTable) output = scand_output_resolve(config, route->fallback, &name, error);
-    if (!output ||
-        !scand_job_set_fallback(job, name, output, route->fallback_after, route->fallback_attempts, error))
+    if (!output || !scand_job_set_fallback(job, name, output, route->fallback_after, route->fallback_attempts, error))
       return FALSE;
   }
   return TRUE;
@@ -511,8 +509,8 @@ void scand_job_list_delivered(ScandJob *job, GPtrArray *places) {
       continue;
     ScandDelivery *d = scand_job_get_delivery(job, i);
     const char *where = scand_delivery_get_state(d, "delivered");
-    g_ptr_array_add(places, where ? g_strdup(where)
-                                  : g_strdup_printf("%s: %s", scand_job_get_destination_name(job, i),
-                                                    scand_delivery_get_name(d)));
+    g_ptr_array_add(
+        places, where ? g_strdup(where)
+                      : g_strdup_printf("%s: %s", scand_job_get_destination_name(job, i), scand_delivery_get_name(d)));
   }
 }

@@ -14,22 +14,16 @@
 #include <unistd.h>
 
 #define JOB_GROUP "job"
-#define JOB_OF_SINK(s) ((ScandJob *) ((char *) (s) - offsetof(ScandJob, sink)))
+#define JOB_OF_SINK(s) ((ScandJob *) ((char *) (s) -offsetof(ScandJob, sink)))
 
 static const char *const stage_names[] = {
-  [SCAND_JOB_SCANNING] = "scanning",
-  [SCAND_JOB_SCANNED] = "scanned",
-  [SCAND_JOB_ASSEMBLED] = "assembled",
-  [SCAND_JOB_DONE] = "done",
-  [SCAND_JOB_FAILED] = "failed",
+  [SCAND_JOB_SCANNING] = "scanning", [SCAND_JOB_SCANNED] = "scanned", [SCAND_JOB_ASSEMBLED] = "assembled",
+  [SCAND_JOB_DONE] = "done",         [SCAND_JOB_FAILED] = "failed",
 };
 
 static const char *const dest_state_names[] = {
-  [SCAND_DEST_PENDING] = "pending",
-  [SCAND_DEST_RETRY] = "retry",
-  [SCAND_DEST_DONE] = "done",
-  [SCAND_DEST_FAILED] = "failed",
-  [SCAND_DEST_SUPERSEDED] = "superseded",
+  [SCAND_DEST_PENDING] = "pending", [SCAND_DEST_RETRY] = "retry",           [SCAND_DEST_DONE] = "done",
+  [SCAND_DEST_FAILED] = "failed",   [SCAND_DEST_SUPERSEDED] = "superseded",
 };
 
 const char *scand_job_stage_to_string(ScandJobStage stage) {
@@ -165,8 +159,8 @@ static gboolean job_id_valid(const char *id, GError **error) {
 static gboolean job_load(ScandJob *job, GError **error) {
   g_autoptr(GError) local = NULL;
   if (!g_key_file_load_from_file(job->state, job->ini_path, G_KEY_FILE_KEEP_COMMENTS, &local)) {
-    g_set_error(error, SCAND_ERROR, g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? SCAND_ERROR_NOT_FOUND
-                                                                                           : SCAND_ERROR_INVAL,
+    g_set_error(error, SCAND_ERROR,
+                g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? SCAND_ERROR_NOT_FOUND : SCAND_ERROR_INVAL,
                 "job %s: cannot read %s: %s", job->id, job->ini_path, local->message);
     return FALSE;
   }
@@ -356,8 +350,7 @@ gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTab
   return TRUE;
 }
 
-gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHashTable *output_config,
-                                   GError **error) {
+gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHashTable *output_config, GError **error) {
   guint index = job->deliveries->len;
   g_autofree char *group = g_strdup_printf("dest %u", index);
   g_key_file_set_string(job->state, group, "output", output_name);

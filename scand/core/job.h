@@ -16,11 +16,11 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  SCAND_JOB_SCANNING,     /* pages arriving */
-  SCAND_JOB_SCANNED,      /* all pages in, no PDF yet */
-  SCAND_JOB_ASSEMBLED,    /* document.pdf written; delivering */
-  SCAND_JOB_DONE,         /* every destination confirmed */
-  SCAND_JOB_FAILED,       /* a destination failed for good; kept for `scand retry` */
+  SCAND_JOB_SCANNING,  /* pages arriving */
+  SCAND_JOB_SCANNED,   /* all pages in, no PDF yet */
+  SCAND_JOB_ASSEMBLED, /* document.pdf written; delivering */
+  SCAND_JOB_DONE,      /* every destination confirmed */
+  SCAND_JOB_FAILED,    /* a destination failed for good; kept for `scand retry` */
 } ScandJobStage;
 
 typedef enum {
@@ -28,7 +28,7 @@ typedef enum {
   SCAND_DEST_RETRY,
   SCAND_DEST_DONE,
   SCAND_DEST_FAILED,
-  SCAND_DEST_SUPERSEDED,  /* given up for the rule's fallback, which delivered */
+  SCAND_DEST_SUPERSEDED, /* given up for the rule's fallback, which delivered */
 } ScandDestState;
 
 typedef struct ScandJob ScandJob;
@@ -74,8 +74,7 @@ guint scand_job_count_pages(ScandJob *job);
 /* Destinations: output name and a snapshot of its configuration (so that a
  * resumed job delivers where it was meant to even if the config changed).
  * Like scand_job_set(), changes memory only until the next save. */
-gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHashTable *output_config,
-                                   GError **error);
+gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHashTable *output_config, GError **error);
 guint scand_job_get_n_destinations(ScandJob *job);
 const char *scand_job_get_destination_name(ScandJob *job, guint index);
 ScandDestState scand_job_get_destination_state(ScandJob *job, guint index);

@@ -29,9 +29,7 @@ typedef struct {
 
 /* Returns a qpdf handle that never writes to stdout/stderr: library code
  * reports through GError only. Free with qpdf_cleanup(). */
-static qpdf_data
-quiet_qpdf_new(void)
-{
+static qpdf_data quiet_qpdf_new(void) {
   qpdf_data q = qpdf_init();
   qpdf_silence_errors(q);
   qpdf_set_suppress_warnings(q, QPDF_TRUE);
@@ -48,9 +46,7 @@ quiet_qpdf_new(void)
 /* Takes qpdf's pending error (qpdf_get_error clears it) and returns it as
  * one line (caller frees); stores its code and, if where is not NULL, the file
  * qpdf was reading (caller frees; NULL if none). */
-static char *
-qpdf_take_error(qpdf_data q, enum qpdf_error_code_e *code, char **where)
-{
+static char *qpdf_take_error(qpdf_data q, enum qpdf_error_code_e *code, char **where) {
   if (where)
     *where = NULL;
   qpdf_error e = qpdf_get_error(q);
@@ -66,9 +62,8 @@ qpdf_take_error(qpdf_data q, enum qpdf_error_code_e *code, char **where)
     *where = g_strdup(file);
   const char *detail = qpdf_get_error_message_detail(q, e);
   unsigned long long offset = qpdf_get_error_file_position(q, e);
-  char *line = detail && *detail
-                   ? (offset ? g_strdup_printf("%s (at offset %llu)", detail, offset) : g_strdup(detail))
-                   : g_strdup(qpdf_get_error_full_text(q, e));
+  char *line = detail && *detail ? (offset ? g_strdup_printf("%s (at offset %llu)", detail, offset) : g_strdup(detail))
+                                 : g_strdup(qpdf_get_error_full_text(q, e));
   g_strdelimit(line, "\r\n\t", ' ');
   /* qpdf may quote a long stretch of the damaged input. */
   if (strlen(line) > 240)
@@ -78,9 +73,7 @@ qpdf_take_error(qpdf_data q, enum qpdf_error_code_e *code, char **where)
 
 /* Checks that path is a readable file with a PDF header in its first 1024
  * bytes. */
-static gboolean
-check_pdf_header(const char *path, GError **error)
-{
+static gboolean check_pdf_header(const char *path, GError **error) {
   int fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) {
     int errsv = errno;
@@ -102,7 +95,7 @@ check_pdf_header(const char *path, GError **error)
     }
     if (n == 0)
       break;
-    len += (gsize)n;
+    len += (gsize) n;
   }
   close(fd);
   if (!memmem(buf, len, "%PDF-", 5)) {
@@ -124,10 +117,8 @@ typedef struct {
 } TreeNode;
 
 /* A hash key for an indirect object: its number and generation. */
-static gpointer
-object_key(qpdf_data q, qpdf_oh oh)
-{
-  return GSIZE_TO_POINTER(((gsize)(guint)qpdf_oh_get_object_id(q, oh) << 16) ^ (guint)qpdf_oh_get_generation(q, oh));
+static gpointer object_key(qpdf_data q, qpdf_oh oh) {
+  return GSIZE_TO_POINTER(((gsize) (guint) qpdf_oh_get_object_id(q, oh) << 16) ^ (guint) qpdf_oh_get_generation(q, oh));
 }
 
 /* qpdf's page list costs kilobytes per page, and a few bytes of "3 0 R"
@@ -135,14 +126,12 @@ object_key(qpdf_data q, qpdf_oh oh)
  * pages and a gigabyte; and a deep enough tree crashes qpdf. This walk
  * counts the leaves of the page tree (an upper bound of qpdf's count) and
  * measures its depth, within a fixed budget, before qpdf sees it. */
-static gboolean
-page_tree_check_size(MergeInput *in, GError **error)
-{
+static gboolean page_tree_check_size(MergeInput *in, GError **error) {
   qpdf_data q = in->qpdf;
   g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
   g_autoptr(GArray) stack = g_array_new(FALSE, FALSE, sizeof(TreeNode));
   qpdf_oh root = qpdf_get_root(q);
-  TreeNode top = {qpdf_oh_get_key(q, root, "/Pages"), 0};
+  TreeNode top = { qpdf_oh_get_key(q, root, "/Pages"), 0 };
   qpdf_oh_release(q, root);
   g_array_append_val(stack, top);
   guint leaves = 0, nodes = 0;
@@ -167,7 +156,7 @@ page_tree_check_size(MergeInput *in, GError **error)
         if (nodes + stack->len >= PAGE_TREE_NODE_BUDGET)
           ok = FALSE;
         else {
-          TreeNode kid = {qpdf_oh_get_array_item(q, kids, i), node.depth + 1};
+          TreeNode kid = { qpdf_oh_get_array_item(q, kids, i), node.depth + 1 };
           g_array_append_val(stack, kid);
         }
       }
@@ -194,9 +183,7 @@ page_tree_check_size(MergeInput *in, GError **error)
 }
 
 /* Opens in->path with qpdf and counts its pages; refuses encrypted files. */
-static gboolean
-merge_input_open(MergeInput *in, GError **error)
-{
+static gboolean merge_input_open(MergeInput *in, GError **error) {
   if (!check_pdf_header(in->path, error))
     return FALSE;
   in->qpdf = quiet_qpdf_new();
@@ -207,8 +194,8 @@ merge_input_open(MergeInput *in, GError **error)
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_DENIED, "%s is encrypted", in->path);
       return FALSE;
     }
-    g_set_error(error, SCAND_ERROR, code == qpdf_e_system ? SCAND_ERROR_IO : SCAND_ERROR_INVAL,
-                "%s: damaged PDF: %s", in->path, why);
+    g_set_error(error, SCAND_ERROR, code == qpdf_e_system ? SCAND_ERROR_IO : SCAND_ERROR_INVAL, "%s: damaged PDF: %s",
+                in->path, why);
     return FALSE;
   }
   /* An empty user password opens files that only restrict permissions. */
@@ -224,22 +211,18 @@ merge_input_open(MergeInput *in, GError **error)
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: damaged page tree: %s", in->path, why);
     return FALSE;
   }
-  in->n_pages = (guint)n;
+  in->n_pages = (guint) n;
   return TRUE;
 }
 
 /* Closes the input's file; safe on one never opened. */
-static void
-merge_input_close(MergeInput *in)
-{
+static void merge_input_close(MergeInput *in) {
   if (in->qpdf)
     qpdf_cleanup(&in->qpdf);
 }
 
 /* "1.4" < "1.10": compares PDF versions numerically. */
-static gboolean
-pdf_version_less(const char *a, const char *b)
-{
+static gboolean pdf_version_less(const char *a, const char *b) {
   unsigned amaj = 0, amin = 0, bmaj = 0, bmin = 0;
   if (sscanf(a, "%u.%u", &amaj, &amin) != 2)
     return FALSE;
@@ -250,9 +233,7 @@ pdf_version_less(const char *a, const char *b)
 
 /* Creates an empty temporary file beside output, readable by others like every
  * scanned document; returns its path (caller frees) or NULL. */
-static char *
-make_temp_beside(const char *output, GError **error)
-{
+static char *make_temp_beside(const char *output, GError **error) {
   g_autofree char *dir = g_path_get_dirname(output);
   g_autofree char *base = g_path_get_basename(output);
   char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
@@ -272,10 +253,8 @@ make_temp_beside(const char *output, GError **error)
 
 /* Builds the output document in a qpdf handle from opened inputs and writes it
  * to tmp. */
-static gboolean
-write_merged(MergeInput *ins, const ScandPdfPageRef *order, guint n_pages, const char *output, const char *tmp,
-             GError **error)
-{
+static gboolean write_merged(MergeInput *ins, const ScandPdfPageRef *order, guint n_pages, const char *output,
+                             const char *tmp, GError **error) {
   qpdf_data out = quiet_qpdf_new();
   gboolean ok = FALSE;
   /* qpdf's strings live only until the next call on the same handle. */
@@ -296,8 +275,8 @@ write_merged(MergeInput *ins, const ScandPdfPageRef *order, guint n_pages, const
     }
     if (qpdf_add_page(out, in->qpdf, page, QPDF_FALSE) & QPDF_ERRORS) {
       g_autofree char *why = qpdf_take_error(out, NULL, NULL);
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: cannot copy page %u: %s", in->path,
-                  order[i].page + 1, why);
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: cannot copy page %u: %s", in->path, order[i].page + 1,
+                  why);
       goto done;
     }
     const char *v = qpdf_get_pdf_version(in->qpdf);
@@ -325,8 +304,7 @@ write_merged(MergeInput *ins, const ScandPdfPageRef *order, guint n_pages, const
     for (guint i = 0; i < n_pages && where && *where; i++)
       if (g_strcmp0(ins[order[i].input].path, where) == 0)
         culprit = ins[order[i].input].path;
-    g_set_error(error, SCAND_ERROR, culprit == output ? SCAND_ERROR_IO : SCAND_ERROR_INVAL, "%s: %s", culprit,
-                why);
+    g_set_error(error, SCAND_ERROR, culprit == output ? SCAND_ERROR_IO : SCAND_ERROR_INVAL, "%s: %s", culprit, why);
     goto done;
   }
   ok = TRUE;
@@ -337,10 +315,8 @@ done:
 
 /* Opens every input the order uses, checks every reference, writes the output
  * to a temporary file and commits it. */
-gboolean
-scand_pdf_merge(const char *const *inputs, const ScandPdfPageRef *order, guint n_pages, const char *output,
-                GError **error)
-{
+gboolean scand_pdf_merge(const char *const *inputs, const ScandPdfPageRef *order, guint n_pages, const char *output,
+                         GError **error) {
   g_return_val_if_fail(inputs != NULL, FALSE);
   g_return_val_if_fail(output != NULL, FALSE);
   g_return_val_if_fail(order != NULL || n_pages == 0, FALSE);
@@ -350,8 +326,8 @@ scand_pdf_merge(const char *const *inputs, const ScandPdfPageRef *order, guint n
     return FALSE;
   }
   if (n_pages > SCAND_PDF_MERGE_MAX_PAGES) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %u pages are more than the limit of %u", output,
-                n_pages, SCAND_PDF_MERGE_MAX_PAGES);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %u pages are more than the limit of %u", output, n_pages,
+                SCAND_PDF_MERGE_MAX_PAGES);
     return FALSE;
   }
   guint n_inputs = 0;
@@ -377,8 +353,8 @@ scand_pdf_merge(const char *const *inputs, const ScandPdfPageRef *order, guint n
     if (!in->qpdf && !merge_input_open(in, error))
       goto done;
     if (order[i].page >= in->n_pages) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: page %u does not exist (it has %u page%s)",
-                  in->path, order[i].page + 1, in->n_pages, in->n_pages == 1 ? "" : "s");
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: page %u does not exist (it has %u page%s)", in->path,
+                  order[i].page + 1, in->n_pages, in->n_pages == 1 ? "" : "s");
       goto done;
     }
   }
@@ -405,12 +381,10 @@ done:
 }
 
 /* Opens path only to count its pages. */
-gboolean
-scand_pdf_count_pages(const char *path, guint *pages, GError **error)
-{
+gboolean scand_pdf_count_pages(const char *path, guint *pages, GError **error) {
   g_return_val_if_fail(path != NULL, FALSE);
   g_return_val_if_fail(pages != NULL, FALSE);
-  MergeInput in = {.path = path};
+  MergeInput in = { .path = path };
   gboolean ok = merge_input_open(&in, error);
   if (ok)
     *pages = in.n_pages;
@@ -419,9 +393,7 @@ scand_pdf_count_pages(const char *path, guint *pages, GError **error)
 }
 
 /* Counts both files, then merges f1, bN, f2, bN-1, ... */
-gboolean
-scand_pdf_collate_double_sided(const char *fronts, const char *backs, const char *output, GError **error)
-{
+gboolean scand_pdf_collate_double_sided(const char *fronts, const char *backs, const char *output, GError **error) {
   g_return_val_if_fail(fronts != NULL && backs != NULL && output != NULL, FALSE);
   guint n_fronts = 0, n_backs = 0;
   if (!scand_pdf_count_pages(fronts, &n_fronts, error) || !scand_pdf_count_pages(backs, &n_backs, error))
@@ -433,23 +405,21 @@ scand_pdf_collate_double_sided(const char *fronts, const char *backs, const char
     return FALSE;
   }
   if (n_fronts > SCAND_PDF_MERGE_MAX_PAGES / 2) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %u sheets are more than the limit of %u", output,
-                n_fronts, SCAND_PDF_MERGE_MAX_PAGES / 2);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %u sheets are more than the limit of %u", output, n_fronts,
+                SCAND_PDF_MERGE_MAX_PAGES / 2);
     return FALSE;
   }
-  const char *const inputs[] = {fronts, backs, NULL};
-  g_autofree ScandPdfPageRef *order = g_new(ScandPdfPageRef, 2 * (gsize)n_fronts + 1);
+  const char *const inputs[] = { fronts, backs, NULL };
+  g_autofree ScandPdfPageRef *order = g_new(ScandPdfPageRef, 2 * (gsize) n_fronts + 1);
   for (guint i = 0; i < n_fronts; i++) {
-    order[2 * i] = (ScandPdfPageRef){.input = 0, .page = i};
-    order[2 * i + 1] = (ScandPdfPageRef){.input = 1, .page = n_fronts - 1 - i};
+    order[2 * i] = (ScandPdfPageRef){ .input = 0, .page = i };
+    order[2 * i + 1] = (ScandPdfPageRef){ .input = 1, .page = n_fronts - 1 - i };
   }
   return scand_pdf_merge(inputs, order, 2 * n_fronts, output, error);
 }
 
 /* Counts every input, then merges all their pages in order. */
-gboolean
-scand_pdf_concatenate(const char *const *inputs, const char *output, GError **error)
-{
+gboolean scand_pdf_concatenate(const char *const *inputs, const char *output, GError **error) {
   g_return_val_if_fail(inputs != NULL && output != NULL, FALSE);
   g_autoptr(GArray) order = g_array_new(FALSE, FALSE, sizeof(ScandPdfPageRef));
   for (guint i = 0; inputs[i]; i++) {
@@ -462,9 +432,9 @@ scand_pdf_concatenate(const char *const *inputs, const char *output, GError **er
       return FALSE;
     }
     for (guint p = 0; p < n; p++) {
-      ScandPdfPageRef ref = {.input = i, .page = p};
+      ScandPdfPageRef ref = { .input = i, .page = p };
       g_array_append_val(order, ref);
     }
   }
-  return scand_pdf_merge(inputs, (const ScandPdfPageRef *)(void *)order->data, order->len, output, error);
+  return scand_pdf_merge(inputs, (const ScandPdfPageRef *) (void *) order->data, order->len, output, error);
 }

@@ -39,14 +39,12 @@ static gsize hpdf_mem_current;
 static gsize hpdf_mem_peak;
 
 /* libhpdf's allocator: malloc with the size kept in front, counted. */
-static void *
-counting_alloc(HPDF_UINT size)
-{
-  guint8 *p = malloc((gsize)size + ALLOC_HEADER);
+static void *counting_alloc(HPDF_UINT size) {
+  guint8 *p = malloc((gsize) size + ALLOC_HEADER);
   if (!p)
     return NULL;
-  *(gsize *)p = size;
-  gsize cur = __atomic_add_fetch(&hpdf_mem_current, (gsize)size, __ATOMIC_RELAXED);
+  *(gsize *) p = size;
+  gsize cur = __atomic_add_fetch(&hpdf_mem_current, (gsize) size, __ATOMIC_RELAXED);
   gsize peak = __atomic_load_n(&hpdf_mem_peak, __ATOMIC_RELAXED);
   while (cur > peak &&
          !__atomic_compare_exchange_n(&hpdf_mem_peak, &peak, cur, TRUE, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -55,31 +53,23 @@ counting_alloc(HPDF_UINT size)
 }
 
 /* libhpdf's free, matching counting_alloc(). */
-static void
-counting_free(void *aptr)
-{
+static void counting_free(void *aptr) {
   if (!aptr)
     return;
-  guint8 *p = (guint8 *)aptr - ALLOC_HEADER;
-  __atomic_sub_fetch(&hpdf_mem_current, *(gsize *)p, __ATOMIC_RELAXED);
+  guint8 *p = (guint8 *) aptr - ALLOC_HEADER;
+  __atomic_sub_fetch(&hpdf_mem_current, *(gsize *) p, __ATOMIC_RELAXED);
   free(p);
 }
 
-gsize
-scand_pdf_private_get_hpdf_current(void)
-{
+gsize scand_pdf_private_get_hpdf_current(void) {
   return __atomic_load_n(&hpdf_mem_current, __ATOMIC_RELAXED);
 }
 
-gsize
-scand_pdf_private_get_hpdf_peak(void)
-{
+gsize scand_pdf_private_get_hpdf_peak(void) {
   return __atomic_load_n(&hpdf_mem_peak, __ATOMIC_RELAXED);
 }
 
-void
-scand_pdf_private_reset_hpdf_peak(void)
-{
+void scand_pdf_private_reset_hpdf_peak(void) {
   __atomic_store_n(&hpdf_mem_peak, scand_pdf_private_get_hpdf_current(), __ATOMIC_RELAXED);
 }
 
@@ -92,15 +82,13 @@ typedef struct {
   goffset length;
   goffset pos;
   int fd;
-  int failed_errno;      /* why reading failed while saving, for the message */
-  gboolean is_scratch;   /* ours: removed when no longer needed */
+  int failed_errno;    /* why reading failed while saving, for the message */
+  gboolean is_scratch; /* ours: removed when no longer needed */
 } LazySource;
 
 /* A source over length bytes of path from offset; is_scratch files are
  * removed when the source is freed. */
-static LazySource *
-lazy_source_new(const char *path, goffset offset, goffset length, gboolean is_scratch)
-{
+static LazySource *lazy_source_new(const char *path, goffset offset, goffset length, gboolean is_scratch) {
   LazySource *s = g_new0(LazySource, 1);
   s->path = g_strdup(path);
   s->offset = offset;
@@ -111,9 +99,7 @@ lazy_source_new(const char *path, goffset offset, goffset length, gboolean is_sc
 }
 
 /* Closes and frees a source (removing a scratch file). Accepts NULL. */
-static void
-lazy_source_free(LazySource *s)
-{
+static void lazy_source_free(LazySource *s) {
   if (!s)
     return;
   if (s->fd >= 0)
@@ -125,9 +111,7 @@ lazy_source_free(LazySource *s)
 }
 
 /* Opens the file if it is not open yet. */
-static HPDF_STATUS
-lazy_open(HPDF_Stream stream, LazySource *s)
-{
+static HPDF_STATUS lazy_open(HPDF_Stream stream, LazySource *s) {
   if (s->fd >= 0)
     return HPDF_OK;
   s->fd = g_open(s->path, O_RDONLY | O_CLOEXEC, 0);
@@ -140,27 +124,25 @@ lazy_open(HPDF_Stream stream, LazySource *s)
 
 /* Stream read callback: up to *siz bytes; closes the file and returns
  * HPDF_STREAM_EOF with the last chunk. */
-static HPDF_STATUS
-lazy_read(HPDF_Stream stream, HPDF_BYTE *ptr, HPDF_UINT *siz)
-{
+static HPDF_STATUS lazy_read(HPDF_Stream stream, HPDF_BYTE *ptr, HPDF_UINT *siz) {
   LazySource *s = stream->attr;
   HPDF_STATUS ret = lazy_open(stream, s);
   if (ret != HPDF_OK)
     return ret;
-  gsize want = (gsize)MIN((goffset)*siz, s->length - s->pos);
+  gsize want = (gsize) MIN((goffset) *siz, s->length - s->pos);
   gsize got = 0;
   while (got < want) {
-    ssize_t n = pread(s->fd, ptr + got, want - got, s->offset + s->pos + (goffset)got);
+    ssize_t n = pread(s->fd, ptr + got, want - got, s->offset + s->pos + (goffset) got);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0 || n == 0) {  /* n == 0: the file shrank since it was added */
+    if (n < 0 || n == 0) { /* n == 0: the file shrank since it was added */
       s->failed_errno = n < 0 ? errno : EIO;
       return HPDF_SetError(stream->error, HPDF_FILE_IO_ERROR, s->failed_errno);
     }
-    got += (gsize)n;
+    got += (gsize) n;
   }
-  s->pos += (goffset)got;
-  *siz = (HPDF_UINT)got;
+  s->pos += (goffset) got;
+  *siz = (HPDF_UINT) got;
   if (s->pos >= s->length) {
     close(s->fd);
     s->fd = -1;
@@ -170,9 +152,7 @@ lazy_read(HPDF_Stream stream, HPDF_BYTE *ptr, HPDF_UINT *siz)
 }
 
 /* Stream seek callback. */
-static HPDF_STATUS
-lazy_seek(HPDF_Stream stream, HPDF_INT pos, HPDF_WhenceMode mode)
-{
+static HPDF_STATUS lazy_seek(HPDF_Stream stream, HPDF_INT pos, HPDF_WhenceMode mode) {
   LazySource *s = stream->attr;
   goffset target = mode == HPDF_SEEK_CUR ? s->pos + pos : mode == HPDF_SEEK_END ? s->length + pos : pos;
   if (target < 0 || target > s->length)
@@ -183,27 +163,23 @@ lazy_seek(HPDF_Stream stream, HPDF_INT pos, HPDF_WhenceMode mode)
 }
 
 /* Stream tell callback. */
-static HPDF_INT32
-lazy_tell(HPDF_Stream stream)
-{
+static HPDF_INT32 lazy_tell(HPDF_Stream stream) {
   LazySource *s = stream->attr;
-  return (HPDF_INT32)s->pos;
+  return (HPDF_INT32) s->pos;
 }
 
 /* Stream size callback: known when the page was added. */
-static HPDF_UINT32
-lazy_size(HPDF_Stream stream)
-{
+static HPDF_UINT32 lazy_size(HPDF_Stream stream) {
   LazySource *s = stream->attr;
-  return (HPDF_UINT32)s->length;
+  return (HPDF_UINT32) s->length;
 }
 
 /* ---- document ------------------------------------------------------------------ */
 
 typedef enum {
-  PAGE_DCT,     /* JPEG bytes, embedded untouched */
-  PAGE_FLATE,   /* raw 8-bit rows, deflated by libhpdf while saving */
-  PAGE_CCITT,   /* raw 1-bit rows (1 = black), G4-encoded when added */
+  PAGE_DCT,   /* JPEG bytes, embedded untouched */
+  PAGE_FLATE, /* raw 8-bit rows, deflated by libhpdf while saving */
+  PAGE_CCITT, /* raw 1-bit rows (1 = black), G4-encoded when added */
 } PageKind;
 
 typedef struct {
@@ -218,9 +194,7 @@ typedef struct {
 } PreparedPage;
 
 /* Frees a page that was not added (removing its scratch file). Accepts NULL. */
-static void
-prepared_page_free(PreparedPage *p)
-{
+static void prepared_page_free(PreparedPage *p) {
   if (!p)
     return;
   lazy_source_free(p->src);
@@ -236,16 +210,14 @@ struct ScandPdf {
   gboolean pdfa;
   int jpeg_quality;
   double default_dpi;
-  char *scratch;          /* private directory, removed by scand_pdf_free() */
+  char *scratch; /* private directory, removed by scand_pdf_free() */
   guint scratch_seq;
   guint n_pages;
-  GPtrArray *sources;     /* LazySource*, referenced by the document's streams */
+  GPtrArray *sources; /* LazySource*, referenced by the document's streams */
 };
 
 /* libhpdf's error callback: remembers the first error for check_hpdf(). */
-static void
-hpdf_error_handler(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
-{
+static void hpdf_error_handler(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data) {
   ScandPdf *pdf = user_data;
   if (pdf->hpdf_error == HPDF_OK) {
     pdf->hpdf_error = error_no;
@@ -254,19 +226,17 @@ hpdf_error_handler(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
 }
 
 /* Turns a recorded libhpdf error into a GError and clears it. */
-static gboolean
-check_hpdf(ScandPdf *pdf, const char *what, GError **error)
-{
+static gboolean check_hpdf(ScandPdf *pdf, const char *what, GError **error) {
   if (pdf->hpdf_error == HPDF_OK && HPDF_GetError(pdf->doc) == HPDF_OK)
     return TRUE;
   HPDF_STATUS code = pdf->hpdf_error ? pdf->hpdf_error : HPDF_GetError(pdf->doc);
   HPDF_STATUS detail = pdf->hpdf_error ? pdf->hpdf_detail : HPDF_GetErrorDetail(pdf->doc);
   gboolean io = code == HPDF_FILE_IO_ERROR || code == HPDF_FILE_OPEN_ERROR;
   if (io && detail > 0)
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: %s", what, g_strerror((int)detail));
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: %s", what, g_strerror((int) detail));
   else
-    g_set_error(error, SCAND_ERROR, io ? SCAND_ERROR_IO : SCAND_ERROR_FAILED,
-                "%s: libhpdf error 0x%04X (detail %u)", what, (unsigned)code, (unsigned)detail);
+    g_set_error(error, SCAND_ERROR, io ? SCAND_ERROR_IO : SCAND_ERROR_FAILED, "%s: libhpdf error 0x%04X (detail %u)",
+                what, (unsigned) code, (unsigned) detail);
   pdf->hpdf_error = HPDF_OK;
   pdf->hpdf_detail = 0;
   HPDF_ResetError(pdf->doc);
@@ -274,9 +244,7 @@ check_hpdf(ScandPdf *pdf, const char *what, GError **error)
 }
 
 /* Sets an info date from a GDateTime. */
-static void
-set_info_date(HPDF_Doc doc, HPDF_InfoType type, GDateTime *dt)
-{
+static void set_info_date(HPDF_Doc doc, HPDF_InfoType type, GDateTime *dt) {
   HPDF_Date d = {
     .year = g_date_time_get_year(dt),
     .month = g_date_time_get_month(dt),
@@ -289,17 +257,15 @@ set_info_date(HPDF_Doc doc, HPDF_InfoType type, GDateTime *dt)
   /* Not 'Z': libhpdf's PDF/A XMP date conversion rejects it. */
   d.ind = off_min >= 0 ? '+' : '-';
   off_min = ABS(off_min);
-  d.off_hour = (HPDF_INT)(off_min / 60);
-  d.off_minutes = (HPDF_INT)(off_min % 60);
+  d.off_hour = (HPDF_INT) (off_min / 60);
+  d.off_minutes = (HPDF_INT) (off_min % 60);
   HPDF_SetInfoDateAttr(doc, type, d);
 }
 
 /* libhpdf writes info strings as raw bytes, which PDF reads as
  * PDFDocEncoding: Latin-1 for the characters that matter here. For PDF/A the
  * same bytes also go into the UTF-8 XMP packet, so only ASCII is safe there. */
-static char *
-info_string(const char *utf8, gboolean ascii_only)
-{
+static char *info_string(const char *utf8, gboolean ascii_only) {
   if (!g_utf8_validate(utf8, -1, NULL))
     return g_strdup("?");
   if (ascii_only)
@@ -311,9 +277,7 @@ info_string(const char *utf8, gboolean ascii_only)
 /* PDF/A-1b: XMP metadata with pdfaid (libhpdf builds it from the info
  * dictionary, so this runs after the info is set), an sRGB output intent and a
  * document ID. */
-static gboolean
-setup_pdfa(ScandPdf *pdf, GError **error)
-{
+static gboolean setup_pdfa(ScandPdf *pdf, GError **error) {
   HPDF_Doc doc = pdf->doc;
   HPDF_PDFA_SetPDFAConformance(doc, HPDF_PDFA_1B);
   if (!check_hpdf(pdf, "PDF/A conformance", error))
@@ -353,9 +317,7 @@ setup_pdfa(ScandPdf *pdf, GError **error)
 
 /* Creates an empty document and its scratch directory; free with
  * scand_pdf_free(). */
-ScandPdf *
-scand_pdf_new(const ScandPdfOptions *options, GError **error)
-{
+ScandPdf *scand_pdf_new(const ScandPdfOptions *options, GError **error) {
   static const ScandPdfOptions defaults = { 0 };
   if (!options)
     options = &defaults;
@@ -373,10 +335,10 @@ scand_pdf_new(const ScandPdfOptions *options, GError **error)
   pdf->pdfa = options->pdfa;
   pdf->jpeg_quality = options->jpeg_quality ? options->jpeg_quality : 85;
   pdf->default_dpi = options->default_dpi > 0 ? options->default_dpi : 300;
-  pdf->sources = g_ptr_array_new_with_free_func((GDestroyNotify)lazy_source_free);
+  pdf->sources = g_ptr_array_new_with_free_func((GDestroyNotify) lazy_source_free);
 
-  g_autofree char *tmpl = g_build_filename(options->scratch_dir ? options->scratch_dir : g_get_tmp_dir(),
-                                           "scand-pdf-XXXXXX", NULL);
+  g_autofree char *tmpl =
+      g_build_filename(options->scratch_dir ? options->scratch_dir : g_get_tmp_dir(), "scand-pdf-XXXXXX", NULL);
   if (!g_mkdtemp_full(tmpl, 0700)) {
     int errsv = errno;
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot create scratch directory %s: %s", tmpl, g_strerror(errsv));
@@ -407,9 +369,7 @@ scand_pdf_new(const ScandPdfOptions *options, GError **error)
 }
 
 /* Frees the document and removes its scratch files. Accepts NULL. */
-void
-scand_pdf_free(ScandPdf *pdf)
-{
+void scand_pdf_free(ScandPdf *pdf) {
   if (!pdf)
     return;
   if (pdf->doc)
@@ -423,18 +383,14 @@ scand_pdf_free(ScandPdf *pdf)
 }
 
 /* Pages added so far. */
-guint
-scand_pdf_get_page_count(ScandPdf *pdf)
-{
+guint scand_pdf_get_page_count(ScandPdf *pdf) {
   return pdf->n_pages;
 }
 
 /* ---- preparing pages ----------------------------------------------------------- */
 
 /* A new file name in the scratch directory (caller frees). */
-static char *
-scratch_path(ScandPdf *pdf, const char *ext)
-{
+static char *scratch_path(ScandPdf *pdf, const char *ext) {
   char name[32];
   g_snprintf(name, sizeof name, "p%06u.%s", ++pdf->scratch_seq, ext);
   return g_build_filename(pdf->scratch, name, NULL);
@@ -442,9 +398,7 @@ scratch_path(ScandPdf *pdf, const char *ext)
 
 /* The resolution the file states wins (it describes these very pixels), then
  * the caller's (the scan settings), then the default. */
-static void
-choose_dpi(ScandPdf *pdf, double dpi, const ScandImageInfo *info, double *xdpi, double *ydpi)
-{
+static void choose_dpi(ScandPdf *pdf, double dpi, const ScandImageInfo *info, double *xdpi, double *ydpi) {
   if (info->xres > 0 && info->yres > 0) {
     *xdpi = info->xres;
     *ydpi = info->yres;
@@ -462,25 +416,19 @@ typedef struct {
 } JpegError;
 
 /* libjpeg's fatal errors: keep the message and unwind to the setjmp. */
-static void
-jpeg_error_exit(j_common_ptr cinfo)
-{
-  JpegError *e = (JpegError *)cinfo->err;
+static void jpeg_error_exit(j_common_ptr cinfo) {
+  JpegError *e = (JpegError *) cinfo->err;
   cinfo->err->format_message(cinfo, e->msg);
   longjmp(e->jmp, 1);
 }
 
 /* Silences libjpeg's own printing. */
-static void
-jpeg_output_nothing(j_common_ptr cinfo)
-{
+static void jpeg_output_nothing(j_common_ptr cinfo) {
 }
 
 /* Compresses the rows of reader into a JPEG file at out. */
-static gboolean
-encode_jpeg(ScandPdf *pdf, ScandImageReader *reader, const ScandImageInfo *info, double xdpi, double ydpi,
-            const char *out, GError **error)
-{
+static gboolean encode_jpeg(ScandPdf *pdf, ScandImageReader *reader, const ScandImageInfo *info, double xdpi,
+                            double ydpi, const char *out, GError **error) {
   FILE *fp = g_fopen(out, "wbe");
   if (!fp) {
     int errsv = errno;
@@ -512,8 +460,8 @@ encode_jpeg(ScandPdf *pdf, ScandImageReader *reader, const ScandImageInfo *info,
   jpeg_set_quality(&cinfo, pdf->jpeg_quality, TRUE);
   if (xdpi <= G_MAXUINT16 && ydpi <= G_MAXUINT16) {
     cinfo.density_unit = 1;
-    cinfo.X_density = (UINT16)(xdpi + 0.5);
-    cinfo.Y_density = (UINT16)(ydpi + 0.5);
+    cinfo.X_density = (UINT16) (xdpi + 0.5);
+    cinfo.Y_density = (UINT16) (ydpi + 0.5);
   }
   jpeg_start_compress(&cinfo, TRUE);
   gboolean ok = TRUE;
@@ -537,9 +485,7 @@ encode_jpeg(ScandPdf *pdf, ScandImageReader *reader, const ScandImageInfo *info,
 }
 
 /* Copies the decoded rows of reader into a raw file at out. */
-static gboolean
-write_raw(ScandImageReader *reader, const ScandImageInfo *info, const char *out, GError **error)
-{
+static gboolean write_raw(ScandImageReader *reader, const ScandImageInfo *info, const char *out, GError **error) {
   FILE *fp = g_fopen(out, "wbe");
   if (!fp) {
     int errsv = errno;
@@ -566,9 +512,7 @@ write_raw(ScandImageReader *reader, const ScandImageInfo *info, const char *out,
 }
 
 /* Checks and converts one page of a PNG, PNM or TIFF file. */
-static PreparedPage *
-prepare_raw_page(ScandPdf *pdf, const char *path, guint index, double dpi, GError **error)
-{
+static PreparedPage *prepare_raw_page(ScandPdf *pdf, const char *path, guint index, double dpi, GError **error) {
   ScandImageInfo info;
   g_autoptr(ScandImageReader) reader = scand_image_reader_open(path, index, &info, error);
   if (!reader)
@@ -580,7 +524,7 @@ prepare_raw_page(ScandPdf *pdf, const char *path, guint index, double dpi, GErro
   choose_dpi(pdf, dpi, &info, &page->xdpi, &page->ydpi);
 
   gsize row_bytes = scand_image_row_bytes(info.format, info.width);
-  goffset raw_len = (goffset)row_bytes * info.height;
+  goffset raw_len = (goffset) row_bytes * info.height;
   goffset offset = 0;
   gboolean direct = !info.is_tiff && scand_image_pnm_raw_offset(path, &offset);
 
@@ -619,9 +563,7 @@ prepare_raw_page(ScandPdf *pdf, const char *path, guint index, double dpi, GErro
 }
 
 /* Checks a JPEG file that will be embedded as it is. */
-static PreparedPage *
-prepare_jpeg_page(ScandPdf *pdf, const char *path, double dpi, GError **error)
-{
+static PreparedPage *prepare_jpeg_page(ScandPdf *pdf, const char *path, double dpi, GError **error) {
   ScandImageJpegInfo jinfo;
   if (!scand_image_probe_jpeg(path, &jinfo, error))
     return NULL;
@@ -656,9 +598,7 @@ prepare_jpeg_page(ScandPdf *pdf, const char *path, double dpi, GError **error)
 
 /* Replaces image's in-memory stream by a lazy reader over src; the document
  * keeps src until it is freed. */
-static gboolean
-attach_lazy_stream(ScandPdf *pdf, HPDF_Image image, LazySource *src)
-{
+static gboolean attach_lazy_stream(ScandPdf *pdf, HPDF_Image image, LazySource *src) {
   HPDF_Stream lazy = HPDF_CallbackReader_New(pdf->doc->mmgr, lazy_read, lazy_seek, lazy_tell, lazy_size, src);
   if (!lazy)
     return FALSE;
@@ -670,9 +610,7 @@ attach_lazy_stream(ScandPdf *pdf, HPDF_Image image, LazySource *src)
 
 /* Reads the G4-encoded stream libhpdf produced into a scratch file, so the
  * document can drop it from memory. */
-static LazySource *
-spill_memstream(ScandPdf *pdf, HPDF_Stream stream, GError **error)
-{
+static LazySource *spill_memstream(ScandPdf *pdf, HPDF_Stream stream, GError **error) {
   g_autofree char *out = scratch_path(pdf, "g4");
   LazySource *src = lazy_source_new(out, 0, 0, TRUE);
   FILE *fp = g_fopen(out, "wbe");
@@ -703,9 +641,7 @@ spill_memstream(ScandPdf *pdf, HPDF_Stream stream, GError **error)
 }
 
 /* An image XObject whose data will come from a file. */
-static HPDF_Image
-new_image(ScandPdf *pdf, const PreparedPage *page, const char *color_space, int bits)
-{
+static HPDF_Image new_image(ScandPdf *pdf, const PreparedPage *page, const char *color_space, int bits) {
   HPDF_Doc doc = pdf->doc;
   HPDF_Image image = HPDF_DictStream_New(doc->mmgr, doc->xref);
   if (!image)
@@ -722,9 +658,7 @@ new_image(ScandPdf *pdf, const PreparedPage *page, const char *color_space, int 
 
 /* G4-encodes a 1-bit page with libhpdf, then moves the encoded data to a
  * scratch file read lazily. */
-static HPDF_Image
-add_ccitt_image(ScandPdf *pdf, PreparedPage *page, GError **error)
-{
+static HPDF_Image add_ccitt_image(ScandPdf *pdf, PreparedPage *page, GError **error) {
   gsize row_bytes = scand_image_row_bytes(SCAND_PAGE_BW1, page->width);
   gsize len = row_bytes * page->height;
   g_autofree guint8 *bits = g_try_malloc(len);
@@ -737,7 +671,7 @@ add_ccitt_image(ScandPdf *pdf, PreparedPage *page, GError **error)
   int errsv = errno;
   if (fd >= 0)
     close(fd);
-  if (n != (gssize)len) {
+  if (n != (gssize) len) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: %s", page->src->path,
                 n < 0 ? g_strerror(errsv) : "file shrank while reading");
     return NULL;
@@ -745,8 +679,8 @@ add_ccitt_image(ScandPdf *pdf, PreparedPage *page, GError **error)
 
   /* libhpdf's G4 encoder treats 1 bits as black runs; with the default
    * BlackIs1 false the decoder then paints them black. */
-  HPDF_Image image = HPDF_Image_LoadRaw1BitImageFromMem(pdf->doc, bits, page->width, page->height,
-                                                        row_bytes, HPDF_TRUE, HPDF_TRUE);
+  HPDF_Image image =
+      HPDF_Image_LoadRaw1BitImageFromMem(pdf->doc, bits, page->width, page->height, row_bytes, HPDF_TRUE, HPDF_TRUE);
   if (!image || !check_hpdf(pdf, "CCITT G4 encoding", error))
     return NULL;
   LazySource *src = spill_memstream(pdf, image->stream, error);
@@ -776,12 +710,10 @@ add_ccitt_image(ScandPdf *pdf, PreparedPage *page, GError **error)
 /* libhpdf writes reals as floats rounded to 5 decimals: 2480 px at 300 dpi
  * = 595.2 pt comes out as 595.20001, and renderers then make the page one
  * pixel wider (ceil). Returns the largest value at most v as written. */
-static HPDF_REAL
-pdf_real_not_above(double v)
-{
-  float f = (float)v;
+static HPDF_REAL pdf_real_not_above(double v) {
+  float f = (float) v;
   for (int i = 0; i < 8; i++) {
-    double written = floor((double)f * 100000.0 + 0.5) / 100000.0;
+    double written = floor((double) f * 100000.0 + 0.5) / 100000.0;
     if (written <= v)
       break;
     f = nextafterf(f, 0);
@@ -791,9 +723,7 @@ pdf_real_not_above(double v)
 
 /* A page's content stream ("q … cm /X1 Do Q", ~40 bytes) sits in a 4 KiB
  * block; copy it into a right-sized one so per-page memory stays small. */
-static void
-shrink_content_stream(ScandPdf *pdf, HPDF_Page page)
-{
+static void shrink_content_stream(ScandPdf *pdf, HPDF_Page page) {
   HPDF_PageAttr attr = page->attr;
   HPDF_Stream old = attr->stream;
   if (!old || old->type != HPDF_STREAM_MEMORY || HPDF_MemStream_GetBufCount(old) != 1)
@@ -815,39 +745,40 @@ shrink_content_stream(ScandPdf *pdf, HPDF_Page page)
 }
 
 /* Adds one prepared page: image XObject plus a page of the image's size. */
-static gboolean
-add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **error)
-{
+static gboolean add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **error) {
   HPDF_Image image = NULL;
   switch (page->kind) {
-  case PAGE_CCITT:
-    image = add_ccitt_image(pdf, page, error);
-    if (!image && error && *error)
-      return FALSE;
-    break;
-  case PAGE_DCT:
-  case PAGE_FLATE:
-    image = new_image(pdf, page,
-                      page->components == 4 ? "DeviceCMYK" : page->components == 3 ? "DeviceRGB" : "DeviceGray", 8);
-    if (!image)
+    case PAGE_CCITT:
+      image = add_ccitt_image(pdf, page, error);
+      if (!image && error && *error)
+        return FALSE;
       break;
-    if (page->adobe_inverted) {
-      HPDF_Array decode = HPDF_Array_New(pdf->doc->mmgr);
-      if (!decode)
+    case PAGE_DCT:
+    case PAGE_FLATE:
+      image = new_image(pdf, page,
+                        page->components == 4   ? "DeviceCMYK"
+                        : page->components == 3 ? "DeviceRGB"
+                                                : "DeviceGray",
+                        8);
+      if (!image)
         break;
-      for (int i = 0; i < 4; i++) {
-        HPDF_Array_AddNumber(decode, 1);
-        HPDF_Array_AddNumber(decode, 0);
+      if (page->adobe_inverted) {
+        HPDF_Array decode = HPDF_Array_New(pdf->doc->mmgr);
+        if (!decode)
+          break;
+        for (int i = 0; i < 4; i++) {
+          HPDF_Array_AddNumber(decode, 1);
+          HPDF_Array_AddNumber(decode, 0);
+        }
+        HPDF_Dict_Add(image, "Decode", decode);
       }
-      HPDF_Dict_Add(image, "Decode", decode);
-    }
-    if (!attach_lazy_stream(pdf, image, page->src)) {
-      image = NULL;
+      if (!attach_lazy_stream(pdf, image, page->src)) {
+        image = NULL;
+        break;
+      }
+      page->src = NULL; /* now owned by pdf->sources */
+      image->filter = page->kind == PAGE_DCT ? HPDF_STREAM_FILTER_DCT_DECODE : HPDF_STREAM_FILTER_FLATE_DECODE;
       break;
-    }
-    page->src = NULL;  /* now owned by pdf->sources */
-    image->filter = page->kind == PAGE_DCT ? HPDF_STREAM_FILTER_DCT_DECODE : HPDF_STREAM_FILTER_FLATE_DECODE;
-    break;
   }
   if (!image || !check_hpdf(pdf, "image", error)) {
     if (error && !*error)
@@ -880,13 +811,11 @@ add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **error)
 
 /* Checks and converts every page of path first, then adds them, so that a bad
  * file adds nothing. */
-gboolean
-scand_pdf_add_file(ScandPdf *pdf, const char *path, double dpi, GError **error)
-{
+gboolean scand_pdf_add_file(ScandPdf *pdf, const char *path, double dpi, GError **error) {
   ScandImageInfo info;
   if (!scand_image_probe(path, &info, error))
     return FALSE;
-  g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func((GDestroyNotify)prepared_page_free);
+  g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func((GDestroyNotify) prepared_page_free);
   if (info.format == SCAND_PAGE_JPEG) {
     PreparedPage *page = prepare_jpeg_page(pdf, path, dpi, error);
     if (!page)
@@ -913,9 +842,7 @@ scand_pdf_add_file(ScandPdf *pdf, const char *path, double dpi, GError **error)
 }
 
 /* Saves to a temporary name beside path, then commits it durably. */
-gboolean
-scand_pdf_save(ScandPdf *pdf, const char *path, GError **error)
-{
+gboolean scand_pdf_save(ScandPdf *pdf, const char *path, GError **error) {
   if (pdf->n_pages == 0) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: a PDF needs at least one page", path);
     return FALSE;
@@ -935,7 +862,7 @@ scand_pdf_save(ScandPdf *pdf, const char *path, GError **error)
   close(fd);
 
   for (guint i = 0; i < pdf->sources->len; i++)
-    ((LazySource *)pdf->sources->pdata[i])->failed_errno = 0;
+    ((LazySource *) pdf->sources->pdata[i])->failed_errno = 0;
   HPDF_STATUS ret = HPDF_SaveToFile(pdf->doc, tmp);
   /* A failed save can stop in the middle of a stream. */
   for (guint i = 0; i < pdf->sources->len; i++) {
@@ -957,7 +884,7 @@ scand_pdf_save(ScandPdf *pdf, const char *path, GError **error)
   }
   if (ret != HPDF_OK || !check_hpdf(pdf, path, error)) {
     if (error && !*error)
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: libhpdf error 0x%04X", path, (unsigned)ret);
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: libhpdf error 0x%04X", path, (unsigned) ret);
     g_unlink(tmp);
     return FALSE;
   }

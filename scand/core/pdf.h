@@ -11,19 +11,19 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  SCAND_PDF_RAW_JPEG,    /* 8-bit gray / RGB raw pages become JPEG (lossy) */
-  SCAND_PDF_RAW_FLATE,   /* ... or lossless Flate */
+  SCAND_PDF_RAW_JPEG,  /* 8-bit gray / RGB raw pages become JPEG (lossy) */
+  SCAND_PDF_RAW_FLATE, /* ... or lossless Flate */
 } ScandPdfRawMode;
 
 typedef struct {
   ScandPdfRawMode raw_mode;
-  int jpeg_quality;          /* 1..100, used for SCAND_PDF_RAW_JPEG; 0 = 85 */
-  gboolean pdfa;             /* PDF/A-1b: XMP metadata, sRGB/gray output intent, ID */
-  const char *title;         /* document info; NULL = none */
-  const char *creator;       /* NULL = "scand VERSION" */
-  GDateTime *created;        /* NULL = now */
-  double default_dpi;        /* for pages whose file does not say; 0 = 300 */
-  const char *scratch_dir;   /* where converted pages are kept until saved; NULL = g_get_tmp_dir() */
+  int jpeg_quality;        /* 1..100, used for SCAND_PDF_RAW_JPEG; 0 = 85 */
+  gboolean pdfa;           /* PDF/A-1b: XMP metadata, sRGB/gray output intent, ID */
+  const char *title;       /* document info; NULL = none */
+  const char *creator;     /* NULL = "scand VERSION" */
+  GDateTime *created;      /* NULL = now */
+  double default_dpi;      /* for pages whose file does not say; 0 = 300 */
+  const char *scratch_dir; /* where converted pages are kept until saved; NULL = g_get_tmp_dir() */
 } ScandPdfOptions;
 
 typedef struct ScandPdf ScandPdf;

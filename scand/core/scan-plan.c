@@ -10,7 +10,8 @@ static char *find_scanner_section(ScandConfig *config, const char *device) {
   for (guint i = 0; names && names[i]; i++) {
     if (!device)
       return g_strdup(names[i]);
-    if (strcmp(names[i], device) == 0 || g_strcmp0(scand_config_get(config, "scanner", names[i], "device"), device) == 0)
+    if (strcmp(names[i], device) == 0 ||
+        g_strcmp0(scand_config_get(config, "scanner", names[i], "device"), device) == 0)
       return g_strdup(names[i]);
   }
   return NULL;

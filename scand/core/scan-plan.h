@@ -14,30 +14,30 @@ G_BEGIN_DECLS
 
 /* What was asked; every field may be 0/NULL (= from the config, else default). */
 typedef struct {
-  const char *device;             /* [scanner] name or URI */
-  const char *profile;            /* [profile] name */
-  const char *source;             /* overrides the profile */
+  const char *device;  /* [scanner] name or URI */
+  const char *profile; /* [profile] name */
+  const char *source;  /* overrides the profile */
   const char *mode;
   int resolution;
   gboolean duplex;
   int pages;
-  const char *const *options;     /* extra "name=value" device options */
-  const char *name_template;      /* overrides the rule's */
-  const char *trigger;            /* "cli", "dbus", "feeder", … */
-  const char *const *to;          /* overrides the rule's destinations */
+  const char *const *options; /* extra "name=value" device options */
+  const char *name_template;  /* overrides the rule's */
+  const char *trigger;        /* "cli", "dbus", "feeder", … */
+  const char *const *to;      /* overrides the rule's destinations */
 } ScandScanRequest;
 
 typedef struct {
-  char *section;                  /* the [scanner] section used, or NULL */
+  char *section; /* the [scanner] section used, or NULL */
   char *uri;
   char *profile;
-  char *device_name;              /* for {device} */
-  ScandOpenOptions open_options;  /* strings owned by the plan */
-  ScandScanSettings settings;     /* extra_options owned by the plan */
+  char *device_name;             /* for {device} */
+  ScandOpenOptions open_options; /* strings owned by the plan */
+  ScandScanSettings settings;    /* extra_options owned by the plan */
   ScandRoute *route;
   const char *trigger;
-  gboolean explicit_destinations;  /* --to: no routing */
-  gboolean explicit_name;          /* --name: keep it whatever the rule */
+  gboolean explicit_destinations; /* --to: no routing */
+  gboolean explicit_name;         /* --name: keep it whatever the rule */
 } ScandScanPlan;
 
 /* Resolves a request against the config (listing devices when none is named

@@ -101,10 +101,9 @@ static GVariant *list_jobs(ScandDaemon *daemon) {
     g_variant_builder_init(&dests, G_VARIANT_TYPE("as"));
     for (guint d = 0; d < scand_job_get_n_destinations(job); d++) {
       const char *err = scand_job_get_destination_error(job, d);
-      g_autofree char *line = g_strdup_printf(
-          "%s:%s:%" G_GINT64_FORMAT ":%s", scand_job_get_destination_name(job, d),
-          scand_dest_state_to_string(scand_job_get_destination_state(job, d)),
-          scand_job_get_destination_attempts(job, d), err ? err : "");
+      g_autofree char *line = g_strdup_printf("%s:%s:%" G_GINT64_FORMAT ":%s", scand_job_get_destination_name(job, d),
+                                              scand_dest_state_to_string(scand_job_get_destination_state(job, d)),
+                                              scand_job_get_destination_attempts(job, d), err ? err : "");
       g_variant_builder_add(&dests, "s", line);
     }
     const char *device = scand_job_get(job, "device");
@@ -129,7 +128,9 @@ static void retry_job(gpointer data, gpointer user_data) {
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
     ScandDeliveryResult res = scand_job_run_resume(job, errors, &error);
     scand_daemon_emit_finished(r->daemon, r->id,
-                               res == SCAND_DELIVERY_DONE ? "done" : res == SCAND_DELIVERY_RETRY ? "queued" : "failed",
+                               res == SCAND_DELIVERY_DONE    ? "done"
+                               : res == SCAND_DELIVERY_RETRY ? "queued"
+                                                             : "failed",
                                NULL, errors);
   } else {
     scand_daemon_log("retry %s: %s", r->id, error->message);
@@ -164,8 +165,8 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
   } else if (strcmp(method, "ListProfiles") == 0) {
     g_auto(GStrv) profiles = scand_config_list_sections(daemon->config, "profile");
     const char *const empty[] = { NULL };
-    g_dbus_method_invocation_return_value(
-        invocation, g_variant_new("(^as)", profiles ? (const char *const *) profiles : empty));
+    g_dbus_method_invocation_return_value(invocation,
+                                          g_variant_new("(^as)", profiles ? (const char *const *) profiles : empty));
   } else if (strcmp(method, "Scan") == 0) {
     const char *device, *profile;
     g_variant_get(parameters, "(&s&s)", &device, &profile);
@@ -227,8 +228,8 @@ static void on_bus_acquired(GDBusConnection *connection, const char *name, gpoin
   ScandDaemonBus *bus = user_data;
   bus->connection = g_object_ref(connection);
   g_autoptr(GError) error = NULL;
-  bus->object_id = g_dbus_connection_register_object(connection, OBJECT_PATH, bus->info->interfaces[0], &vtable, bus,
-                                                     NULL, &error);
+  bus->object_id =
+      g_dbus_connection_register_object(connection, OBJECT_PATH, bus->info->interfaces[0], &vtable, bus, NULL, &error);
   if (!bus->object_id)
     scand_daemon_log("D-Bus: %s", error->message);
 }
@@ -249,8 +250,8 @@ ScandDaemonBus *scand_daemon_bus_new(ScandDaemon *daemon, GBusType type) {
   g_autoptr(GError) error = NULL;
   bus->info = g_dbus_node_info_new_for_xml(g_bytes_get_data(xml, NULL), &error);
   g_assert_no_error(error);
-  bus->owner_id = g_bus_own_name(type, BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE, on_bus_acquired, NULL, on_name_lost,
-                                 bus, NULL);
+  bus->owner_id =
+      g_bus_own_name(type, BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE, on_bus_acquired, NULL, on_name_lost, bus, NULL);
   return bus;
 }
 

@@ -13,21 +13,21 @@ typedef struct ScandDaemonBus ScandDaemonBus;
 struct ScandDaemon {
   ScandDaemonOptions options;
   char *config_path;
-  ScandConfig *config;          /* main thread only; workers get what they need copied */
+  ScandConfig *config; /* main thread only; workers get what they need copied */
   ScandSpool *spool;
   GMainLoop *loop;
-  GThreadPool *scan_pool;       /* one scan at a time */
-  GThreadPool *queue_pool;      /* deliveries and folder intake, one at a time */
-  GThreadPool *poll_pool;       /* feeder status polls */
+  GThreadPool *scan_pool;  /* one scan at a time */
+  GThreadPool *queue_pool; /* deliveries and folder intake, one at a time */
+  GThreadPool *poll_pool;  /* feeder status polls */
   ScandWatcher *watcher;
   ScandDaemonBus *bus;
-  GPtrArray *autoscan;          /* AutoScan*, one per [scanner] with auto-scan = feeder */
+  GPtrArray *autoscan; /* AutoScan*, one per [scanner] with auto-scan = feeder */
   guint queue_timer;
   guint poll_timer;
   guint watchdog_timer;
-  gint queue_busy;              /* atomic: a queue pass is scheduled or running */
-  gint stopping;                /* atomic: SIGTERM seen */
-  gint scans_running;           /* atomic */
+  gint queue_busy;    /* atomic: a queue pass is scheduled or running */
+  gint stopping;      /* atomic: SIGTERM seen */
+  gint scans_running; /* atomic */
   int exit_status;
 };
 

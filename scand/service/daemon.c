@@ -15,20 +15,20 @@
  * (SANE hardware buttons). */
 typedef struct {
   ScandDaemon *daemon;
-  gboolean buttons;         /* auto-scan = button */
-  GStrv pressed;            /* buttons that read pressed at the last poll */
+  gboolean buttons; /* auto-scan = button */
+  GStrv pressed;    /* buttons that read pressed at the last poll */
   char *section;
   char *uri;
   char *tls_pin;
   gint64 interval_us;
   gint64 settle_us;
   gint64 cooldown_us;
-  gint64 next_poll;         /* monotonic µs */
-  gint64 loaded_since;      /* 0 = not loaded and idle */
+  gint64 next_poll;    /* monotonic µs */
+  gint64 loaded_since; /* 0 = not loaded and idle */
   gint64 cooldown_until;
-  gint polling;             /* atomic */
-  gint job_running;         /* atomic */
-  char *last_word;          /* last logged state, to log changes only */
+  gint polling;     /* atomic */
+  gint job_running; /* atomic */
+  char *last_word;  /* last logged state, to log changes only */
 } AutoScan;
 
 G_LOCK_DEFINE_STATIC(config);
@@ -108,8 +108,8 @@ void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char 
   g_autofree char *path = job_object_path(id);
   scand_daemon_log("job %s: %s%s%s", id, result, errors && errors->len ? ": " : "",
                    errors && errors->len ? (const char *) errors->pdata[0] : "");
-  emit(daemon, "JobFinished", g_variant_new("(oss@as@as)", path, id, result, strv_variant(delivered),
-                                            strv_variant(errors)));
+  emit(daemon, "JobFinished",
+       g_variant_new("(oss@as@as)", path, id, result, strv_variant(delivered), strv_variant(errors)));
 }
 
 /* --- the delivery queue --- */
@@ -162,8 +162,8 @@ typedef struct {
   ScandScanPlan *plan;
   AutoScan *autoscan;
   ScandScanner *scanner;
-  ScandConfig *config;      /* the config the scan started with (a reload may replace the daemon's) */
-  gint cancelled;           /* atomic: CancelJob during the scan */
+  ScandConfig *config; /* the config the scan started with (a reload may replace the daemon's) */
+  gint cancelled;      /* atomic: CancelJob during the scan */
 } ScanWork;
 
 /* Scans under way, by job id, for CancelJob. */
@@ -206,7 +206,6 @@ static void on_scan_progress(const char *stage, guint page, guint64 bytes, gpoin
     scand_daemon_emit_progress(w->daemon, scand_job_get_id(w->job), "scanning", page - 1);
   }
 }
-
 
 static void scan_worker(gpointer data, gpointer user_data) {
   ScanWork *w = data;
@@ -346,7 +345,7 @@ typedef struct {
   gboolean ok;
   ScandDeviceState state;
   ScandEsclAdfState adf;
-  GPtrArray *pressed;       /* buttons */
+  GPtrArray *pressed; /* buttons */
   char *error;
 } PollResult;
 
@@ -485,7 +484,8 @@ static gboolean on_poll_timer(gpointer data) {
   gint64 now = g_get_monotonic_time();
   for (guint i = 0; i < daemon->autoscan->len; i++) {
     AutoScan *a = daemon->autoscan->pdata[i];
-    if (now < a->next_poll || g_atomic_int_get(&a->job_running) || !g_atomic_int_compare_and_exchange(&a->polling, 0, 1))
+    if (now < a->next_poll || g_atomic_int_get(&a->job_running) ||
+        !g_atomic_int_compare_and_exchange(&a->polling, 0, 1))
       continue;
     a->next_poll = now + a->interval_us;
     g_thread_pool_push(daemon->poll_pool, a, NULL);

@@ -8,10 +8,10 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  const char *config_path;   /* NULL = default locations */
-  const char *spool_dir;     /* NULL = from config / default */
-  GBusType bus;              /* G_BUS_TYPE_SESSION, _SYSTEM, or _NONE for no D-Bus */
-  gint64 queue_interval_ms;  /* how often the delivery queue is looked at; 0 = 5000 */
+  const char *config_path;  /* NULL = default locations */
+  const char *spool_dir;    /* NULL = from config / default */
+  GBusType bus;             /* G_BUS_TYPE_SESSION, _SYSTEM, or _NONE for no D-Bus */
+  gint64 queue_interval_ms; /* how often the delivery queue is looked at; 0 = 5000 */
 } ScandDaemonOptions;
 
 typedef struct ScandDaemon ScandDaemon;

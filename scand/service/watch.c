@@ -31,13 +31,13 @@
 #define ERROR_DIR ".scand-error"
 
 typedef struct {
-  char *name;         /* [watch NAME] */
+  char *name; /* [watch NAME] */
   char *path;
   gint64 stable_us;
-  char *after;        /* "delete" or "move:/dir" */
+  char *after; /* "delete" or "move:/dir" */
   gboolean recursive;
   char *profile;
-  gboolean collate;   /* collate = double-sided: pair two passes into one document */
+  gboolean collate; /* collate = double-sided: pair two passes into one document */
   gint64 collate_wait_us;
 } WatchConfig;
 
@@ -62,17 +62,17 @@ struct ScandWatcher {
   ScandDaemon *daemon;
   int fd;
   guint source;
-  GPtrArray *watches;       /* WatchConfig* */
-  GHashTable *wd_dirs;      /* wd → "watch index\x1fdir" */
-  GHashTable *pending;      /* path → Pending* */
-  GHashTable *taken;        /* identities already in spool jobs (queue thread only after start) */
-  GPtrArray *waiting;       /* Waiting*: first passes of collating watches */
+  GPtrArray *watches;  /* WatchConfig* */
+  GHashTable *wd_dirs; /* wd → "watch index\x1fdir" */
+  GHashTable *pending; /* path → Pending* */
+  GHashTable *taken;   /* identities already in spool jobs (queue thread only after start) */
+  GPtrArray *waiting;  /* Waiting*: first passes of collating watches */
 };
 
 typedef struct {
   ScandWatcher *watcher;
   WatchConfig *watch;
-  char *paths[3];           /* one file, or fronts and backs; NULL-terminated */
+  char *paths[3]; /* one file, or fronts and backs; NULL-terminated */
 } Intake;
 
 static void watch_config_free(WatchConfig *w) {
@@ -149,9 +149,8 @@ static gboolean dispose_source(WatchConfig *w, const char *after, const char *pa
     return scand_fs_fsync_dir(dir, error);
   }
   g_autofree char *rel = relative_path(w, path);
-  g_autofree char *dest_dir = g_str_has_prefix(after ? after : "", "move:")
-                                  ? g_strdup(after + strlen("move:"))
-                                  : g_build_filename(w->path, DONE_DIR, NULL);
+  g_autofree char *dest_dir = g_str_has_prefix(after ? after : "", "move:") ? g_strdup(after + strlen("move:"))
+                                                                            : g_build_filename(w->path, DONE_DIR, NULL);
   g_autofree char *dest = g_build_filename(dest_dir, rel, NULL);
   return move_file(path, dest, error);
 }
@@ -302,7 +301,9 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
   ScandDeliveryResult r = scand_job_run_deliver(job, errors, NULL);
   scand_job_list_delivered(job, delivered);
   scand_daemon_emit_finished(daemon, scand_job_get_id(job),
-                             r == SCAND_DELIVERY_DONE ? "done" : r == SCAND_DELIVERY_RETRY ? "queued" : "failed",
+                             r == SCAND_DELIVERY_DONE    ? "done"
+                             : r == SCAND_DELIVERY_RETRY ? "queued"
+                                                         : "failed",
                              delivered, errors);
 }
 

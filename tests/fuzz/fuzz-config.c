@@ -53,7 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
 
   ScandRuleFacts facts[] = {
-    { .source_kind = "scan", .device = "escl:https://mfp.example/eSCL", .profile = "letter", .trigger = "feeder",
+    { .source_kind = "scan",
+      .device = "escl:https://mfp.example/eSCL",
+      .profile = "letter",
+      .trigger = "feeder",
       .pages = 3 },
     { .source_kind = "watch", .pages = 0 },
   };

@@ -21,7 +21,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (escl_caps_decode(xml, size, &caps, &error)) {
     static const ScandScanSettings profiles[] = {
       { .source = SCAND_SOURCE_AUTO },
-      { .source = SCAND_SOURCE_FLATBED, .mode = SCAND_MODE_LINEART, .resolution = 1200, .x = 5, .y = 5, .width = 500, .height = 500 },
+      { .source = SCAND_SOURCE_FLATBED,
+        .mode = SCAND_MODE_LINEART,
+        .resolution = 1200,
+        .x = 5,
+        .y = 5,
+        .width = 500,
+        .height = 500 },
       { .source = SCAND_SOURCE_FEEDER, .duplex = TRUE, .mode = SCAND_MODE_GRAY, .resolution = 150 },
       { .source = SCAND_SOURCE_FEEDER, .mode = SCAND_MODE_COLOR, .resolution = 0, .x = -10, .width = 1e6 },
     };

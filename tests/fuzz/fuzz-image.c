@@ -16,15 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char *path;
 
-static void
-remove_input(void)
-{
+static void remove_input(void) {
   g_unlink(path);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!path) {
     int fd = g_file_open_tmp("fuzz-image-XXXXXX", &path, NULL);
     if (fd < 0)
@@ -32,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(fd);
     atexit(remove_input);
   }
-  if (!g_file_set_contents(path, (const char *)data, size, NULL))
+  if (!g_file_set_contents(path, (const char *) data, size, NULL))
     return 0;
 
   ScandImageInfo info;
@@ -46,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   g_assert_cmpint(info.width, >, 0);
   g_assert_cmpint(info.height, >, 0);
-  if (info.format == SCAND_PAGE_JPEG || (gint64)info.width * info.height > (1 << 20))
+  if (info.format == SCAND_PAGE_JPEG || (gint64) info.width * info.height > (1 << 20))
     return 0;
 
   guint pages = 1;
@@ -57,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ScandImageReader *reader = scand_image_reader_open(path, p, &page, NULL);
     if (!reader)
       continue;
-    if ((gint64)page.width * page.height <= (1 << 20)) {
+    if ((gint64) page.width * page.height <= (1 << 20)) {
       guint8 *row = g_malloc(scand_image_row_bytes(page.format, page.width));
       for (int y = 0; y < page.height; y++)
         if (!scand_image_reader_read_row(reader, row, NULL))

@@ -19,26 +19,20 @@ static char *dir;
 static char *input;
 static char *output;
 
-static void
-remove_files(void)
-{
+static void remove_files(void) {
   g_unlink(input);
   g_unlink(output);
   g_rmdir(dir);
 }
 
-static void
-assert_one_line_error(GError *error, const char *path)
-{
+static void assert_one_line_error(GError *error, const char *path) {
   g_assert_nonnull(error);
   g_assert_null(strchr(error->message, '\n'));
   g_assert_true(g_str_has_prefix(error->message, path));
 }
 
 /* Asserts that dir holds nothing but the input (and the output if ok). */
-static void
-assert_no_leftovers(gboolean output_expected)
-{
+static void assert_no_leftovers(gboolean output_expected) {
   g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
   g_assert_nonnull(d);
   const char *name;
@@ -46,9 +40,7 @@ assert_no_leftovers(gboolean output_expected)
     g_assert_true(strcmp(name, "in.pdf") == 0 || (output_expected && strcmp(name, "out.pdf") == 0));
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!dir) {
     dir = g_dir_make_tmp("fuzz-pdf-merge-XXXXXX", NULL);
     if (!dir)
@@ -58,7 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     atexit(remove_files);
   }
   g_unlink(output);
-  if (!g_file_set_contents(input, (const char *)data, (gssize)size, NULL))
+  if (!g_file_set_contents(input, (const char *) data, (gssize) size, NULL))
     return 0;
 
   GError *error = NULL;
@@ -72,11 +64,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (pages == 0)
     return 0;
 
-  const char *const inputs[] = {input, NULL};
+  const char *const inputs[] = { input, NULL };
   ScandPdfPageRef order[3];
   guint n = MIN(pages, G_N_ELEMENTS(order));
   for (guint i = 0; i < n; i++)
-    order[i] = (ScandPdfPageRef){.input = 0, .page = i};
+    order[i] = (ScandPdfPageRef){ .input = 0, .page = i };
   gboolean ok = scand_pdf_merge(inputs, order, n, output, &error);
   if (ok) {
     g_assert_no_error(error);

@@ -39,7 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
   g_autoptr(GDateTime) time = g_date_time_new(utc, 2026, 11, 28, 4, 5, 6);
   ScandTemplateFacts facts = {
-    .time = time, .device = "office", .profile = "letter", .source = "scan", .job = "job-1", .pages = 3, .seq = 7,
+    .time = time,
+    .device = "office",
+    .profile = "letter",
+    .source = "scan",
+    .job = "job-1",
+    .pages = 3,
+    .seq = 7,
   };
 
   g_autoptr(GError) e1 = NULL;
@@ -59,8 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (hostile)
     require_safe(hostile);
   g_autofree char *component = scand_template_sanitize_component(text);
-  require(*component != '\0' && strchr(component, '/') == NULL && strcmp(component, "..") != 0 &&
-              component[0] != '.' && strlen(component) <= 255 && g_utf8_validate(component, -1, NULL),
+  require(*component != '\0' && strchr(component, '/') == NULL && strcmp(component, "..") != 0 && component[0] != '.' &&
+              strlen(component) <= 255 && g_utf8_validate(component, -1, NULL),
           "unsafe component", component);
   return 0;
 }

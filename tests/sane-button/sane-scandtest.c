@@ -23,7 +23,14 @@
 
 #define EXPORT(name) sane_scandtest_##name
 
-enum { OPT_COUNT, OPT_SCAN, OPT_EMAIL, OPT_RESOLUTION, OPT_SOURCE, NUM_OPTIONS };
+enum {
+  OPT_COUNT,
+  OPT_SCAN,
+  OPT_EMAIL,
+  OPT_RESOLUTION,
+  OPT_SOURCE,
+  NUM_OPTIONS
+};
 #define SIDE 100
 
 static SANE_Device device = { "0", "scand", "button tester", "flatbed scanner" };
@@ -32,17 +39,50 @@ static const SANE_Word resolutions[] = { 1, 100 };
 static SANE_String_Const sources[] = { "Flatbed", "ADF", NULL };
 
 static SANE_Option_Descriptor options[NUM_OPTIONS] = {
-  [OPT_COUNT] = { SANE_NAME_NUM_OPTIONS, SANE_TITLE_NUM_OPTIONS, SANE_DESC_NUM_OPTIONS, SANE_TYPE_INT,
-                  SANE_UNIT_NONE, sizeof(SANE_Word), SANE_CAP_SOFT_DETECT, SANE_CONSTRAINT_NONE, { NULL } },
-  [OPT_SCAN] = { "scan", "Scan button", "The scan button on the device", SANE_TYPE_BOOL, SANE_UNIT_NONE,
-                 sizeof(SANE_Word), SANE_CAP_HARD_SELECT | SANE_CAP_SOFT_DETECT, SANE_CONSTRAINT_NONE, { NULL } },
-  [OPT_EMAIL] = { "email", "E-mail button", "The e-mail button on the device", SANE_TYPE_BOOL, SANE_UNIT_NONE,
-                  sizeof(SANE_Word), SANE_CAP_HARD_SELECT | SANE_CAP_SOFT_DETECT, SANE_CONSTRAINT_NONE, { NULL } },
-  [OPT_RESOLUTION] = { SANE_NAME_SCAN_RESOLUTION, SANE_TITLE_SCAN_RESOLUTION, SANE_DESC_SCAN_RESOLUTION,
-                       SANE_TYPE_INT, SANE_UNIT_DPI, sizeof(SANE_Word), SANE_CAP_SOFT_SELECT | SANE_CAP_SOFT_DETECT,
-                       SANE_CONSTRAINT_WORD_LIST, { .word_list = resolutions } },
-  [OPT_SOURCE] = { SANE_NAME_SCAN_SOURCE, SANE_TITLE_SCAN_SOURCE, SANE_DESC_SCAN_SOURCE, SANE_TYPE_STRING,
-                   SANE_UNIT_NONE, 16, SANE_CAP_SOFT_SELECT | SANE_CAP_SOFT_DETECT, SANE_CONSTRAINT_STRING_LIST,
+  [OPT_COUNT] = { SANE_NAME_NUM_OPTIONS,
+                  SANE_TITLE_NUM_OPTIONS,
+                  SANE_DESC_NUM_OPTIONS,
+                  SANE_TYPE_INT,
+                  SANE_UNIT_NONE,
+                  sizeof(SANE_Word),
+                  SANE_CAP_SOFT_DETECT,
+                  SANE_CONSTRAINT_NONE,
+                  { NULL } },
+  [OPT_SCAN] = { "scan",
+                 "Scan button",
+                 "The scan button on the device",
+                 SANE_TYPE_BOOL,
+                 SANE_UNIT_NONE,
+                 sizeof(SANE_Word),
+                 SANE_CAP_HARD_SELECT | SANE_CAP_SOFT_DETECT,
+                 SANE_CONSTRAINT_NONE,
+                 { NULL } },
+  [OPT_EMAIL] = { "email",
+                  "E-mail button",
+                  "The e-mail button on the device",
+                  SANE_TYPE_BOOL,
+                  SANE_UNIT_NONE,
+                  sizeof(SANE_Word),
+                  SANE_CAP_HARD_SELECT | SANE_CAP_SOFT_DETECT,
+                  SANE_CONSTRAINT_NONE,
+                  { NULL } },
+  [OPT_RESOLUTION] = { SANE_NAME_SCAN_RESOLUTION,
+                       SANE_TITLE_SCAN_RESOLUTION,
+                       SANE_DESC_SCAN_RESOLUTION,
+                       SANE_TYPE_INT,
+                       SANE_UNIT_DPI,
+                       sizeof(SANE_Word),
+                       SANE_CAP_SOFT_SELECT | SANE_CAP_SOFT_DETECT,
+                       SANE_CONSTRAINT_WORD_LIST,
+                       { .word_list = resolutions } },
+  [OPT_SOURCE] = { SANE_NAME_SCAN_SOURCE,
+                   SANE_TITLE_SCAN_SOURCE,
+                   SANE_DESC_SCAN_SOURCE,
+                   SANE_TYPE_STRING,
+                   SANE_UNIT_NONE,
+                   16,
+                   SANE_CAP_SOFT_SELECT | SANE_CAP_SOFT_DETECT,
+                   SANE_CONSTRAINT_STRING_LIST,
                    { .string_list = sources } },
 };
 
@@ -50,7 +90,7 @@ typedef struct {
   int lock_fd;
   int scanning;
   int sent;
-  int adf;            /* source is the feeder */
+  int adf; /* source is the feeder */
   int pages_fed;
 } Handle;
 
@@ -133,21 +173,21 @@ SANE_Status EXPORT(control_option)(SANE_Handle h, SANE_Int n, SANE_Action action
   if (action == SANE_ACTION_GET_VALUE) {
     SANE_Word *w = value;
     switch (n) {
-    case OPT_COUNT:
-      *w = NUM_OPTIONS;
-      break;
-    case OPT_SCAN:
-      *w = button_pressed("scan");
-      break;
-    case OPT_EMAIL:
-      *w = button_pressed("email");
-      break;
-    case OPT_RESOLUTION:
-      *w = 100;
-      break;
-    case OPT_SOURCE:
-      strcpy(value, handle->adf ? "ADF" : "Flatbed");
-      break;
+      case OPT_COUNT:
+        *w = NUM_OPTIONS;
+        break;
+      case OPT_SCAN:
+        *w = button_pressed("scan");
+        break;
+      case OPT_EMAIL:
+        *w = button_pressed("email");
+        break;
+      case OPT_RESOLUTION:
+        *w = 100;
+        break;
+      case OPT_SOURCE:
+        strcpy(value, handle->adf ? "ADF" : "Flatbed");
+        break;
     }
     return SANE_STATUS_GOOD;
   }

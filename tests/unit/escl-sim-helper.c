@@ -7,8 +7,6 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-
-
 /* A failed assertion aborts the test: its simulators must not outlive it. */
 static void die_with_parent(gpointer data) {
   prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -32,7 +30,8 @@ Sim *sim_start_v(gboolean tls, int port, const char *const *args) {
   for (guint i = 0; args && args[i]; i++)
     g_strv_builder_add(b, args[i]);
   g_auto(GStrv) argv = g_strv_builder_end(b);
-  g_assert_true(g_spawn_async(sim->dir, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL, &sim->pid, &error));
+  g_assert_true(
+      g_spawn_async(sim->dir, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL, &sim->pid, &error));
   g_assert_no_error(error);
   for (int i = 0; i < 600; i++) {
     g_autofree char *text = NULL;
@@ -48,7 +47,6 @@ Sim *sim_start_v(gboolean tls, int port, const char *const *args) {
   sim->uri = g_strdup_printf("escl:%s://127.0.0.1%s/eSCL", tls ? "https" : "http", port_part);
   return sim;
 }
-
 
 void sim_stop(Sim *sim) {
   kill(sim->pid, SIGTERM);
@@ -96,8 +94,6 @@ char *sim_http(Sim *sim, const char *method, const char *path, const char *body)
 void sim_control(Sim *sim, const char *json) {
   g_free(sim_http(sim, "POST", "/sim/control", json));
 }
-
-
 
 static int cmp_time(gconstpointer a, gconstpointer b) {
   double d = ((const LogEntry *) a)->time - ((const LogEntry *) b)->time;

@@ -10,16 +10,16 @@ typedef struct {
   GPid pid;
   char *dir;
   int port;
-  char *http;     /* "http://127.0.0.1:PORT" */
-  char *uri;      /* "escl:http[s]://127.0.0.1:PORT/eSCL" */
-  char *cert;     /* PEM path with --tls */
+  char *http; /* "http://127.0.0.1:PORT" */
+  char *uri;  /* "escl:http[s]://127.0.0.1:PORT/eSCL" */
+  char *cert; /* PEM path with --tls */
   gboolean tls;
 } Sim;
 
 /* Starts the simulator (HTTPS with tls) on port (0 = any free one) with
  * extra arguments; waits until it listens. Aborts the test on failure. */
 Sim *sim_start_v(gboolean tls, int port, const char *const *args);
-#define sim_start(tls, ...) sim_start_v(tls, 0, (const char *const[]) { __VA_ARGS__, NULL })
+#define sim_start(tls, ...) sim_start_v(tls, 0, (const char *const[]){ __VA_ARGS__, NULL })
 /* Stops it and removes its directory. */
 void sim_stop(Sim *sim);
 /* A request to the control API; returns the body (newly allocated). */

@@ -12,17 +12,13 @@
 
 #include "scand/base/image-private.h"
 
-guint8
-image_gen_sample(int x, int y, int c)
-{
+guint8 image_gen_sample(int x, int y, int c) {
   /* A triangle wave: no hard edges, so renderers that smooth stay close. */
   int v = (x * 7 + y * 13 + c * 85) % 510;
-  return (guint8)(v > 255 ? 510 - v : v);
+  return (guint8) (v > 255 ? 510 - v : v);
 }
 
-gboolean
-image_gen_black(int x, int y, int width, int height)
-{
+gboolean image_gen_black(int x, int y, int width, int height) {
   if (x < width / 2 && y < height / 4)
     return TRUE;
   if (y >= height - 8)
@@ -30,9 +26,7 @@ image_gen_black(int x, int y, int width, int height)
   return FALSE;
 }
 
-void
-image_gen_jpeg(const char *path, int width, int height, int components, int quality, int dpi, gboolean noise)
-{
+void image_gen_jpeg(const char *path, int width, int height, int components, int quality, int dpi, gboolean noise) {
   FILE *fp = fopen(path, "wb");
   g_assert_nonnull(fp);
   struct jpeg_compress_struct cinfo;
@@ -53,13 +47,13 @@ image_gen_jpeg(const char *path, int width, int height, int components, int qual
     cinfo.Y_density = dpi;
   }
   jpeg_start_compress(&cinfo, TRUE);
-  g_autofree guint8 *row = g_malloc((gsize)width * components);
+  g_autofree guint8 *row = g_malloc((gsize) width * components);
   GRand *rand = g_rand_new_with_seed(42 + height);
   while (cinfo.next_scanline < cinfo.image_height) {
     int y = cinfo.next_scanline;
     for (int x = 0; x < width; x++)
       for (int c = 0; c < components; c++)
-        row[x * components + c] = noise ? (guint8)g_rand_int_range(rand, 0, 256) : image_gen_sample(x, y, c);
+        row[x * components + c] = noise ? (guint8) g_rand_int_range(rand, 0, 256) : image_gen_sample(x, y, c);
     JSAMPROW rows[1] = { row };
     jpeg_write_scanlines(&cinfo, rows, 1);
   }
@@ -69,9 +63,7 @@ image_gen_jpeg(const char *path, int width, int height, int components, int qual
   g_assert_cmpint(fclose(fp), ==, 0);
 }
 
-guint8 *
-image_gen_raw(ScandPageFormat format, int width, int height, gsize *len)
-{
+guint8 *image_gen_raw(ScandPageFormat format, int width, int height, gsize *len) {
   gsize row_bytes = scand_image_row_bytes(format, width);
   guint8 *data = g_malloc0(row_bytes * height);
   for (int y = 0; y < height; y++) {
@@ -92,25 +84,23 @@ image_gen_raw(ScandPageFormat format, int width, int height, gsize *len)
   return data;
 }
 
-void
-image_gen_pnm(const char *path, ScandPageFormat format, int width, int height, int maxval)
-{
+void image_gen_pnm(const char *path, ScandPageFormat format, int width, int height, int maxval) {
   gsize len;
   g_autofree guint8 *raw = image_gen_raw(format, width, height, &len);
   GString *s = g_string_new(NULL);
   if (format == SCAND_PAGE_BW1) {
     g_string_append_printf(s, "P4\n# scand test\n%d %d\n", width, height);
-    g_string_append_len(s, (const char *)raw, len);
+    g_string_append_len(s, (const char *) raw, len);
   } else {
     int mv = maxval > 0 ? maxval : 255;
     g_string_append_printf(s, "P%c\n%d %d\n%d\n", format == SCAND_PAGE_GRAY8 ? '5' : '6', width, height, mv);
     for (gsize i = 0; i < len; i++) {
-      guint v = (raw[i] * (guint)mv + 127) / 255;
+      guint v = (raw[i] * (guint) mv + 127) / 255;
       if (mv > 255) {
-        g_string_append_c(s, (char)(v >> 8));
-        g_string_append_c(s, (char)(v & 0xff));
+        g_string_append_c(s, (char) (v >> 8));
+        g_string_append_c(s, (char) (v & 0xff));
       } else {
-        g_string_append_c(s, (char)v);
+        g_string_append_c(s, (char) v);
       }
     }
   }
@@ -118,9 +108,7 @@ image_gen_pnm(const char *path, ScandPageFormat format, int width, int height, i
   g_string_free(s, TRUE);
 }
 
-void
-image_gen_png(const char *path, ScandPageFormat format, int width, int height, int dpi, gboolean interlaced)
-{
+void image_gen_png(const char *path, ScandPageFormat format, int width, int height, int dpi, gboolean interlaced) {
   FILE *fp = fopen(path, "wb");
   g_assert_nonnull(fp);
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -129,15 +117,14 @@ image_gen_png(const char *path, ScandPageFormat format, int width, int height, i
   png_init_io(png, fp);
   int color = format == SCAND_PAGE_RGB24 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY;
   int depth = format == SCAND_PAGE_BW1 ? 1 : 8;
-  png_set_IHDR(png, info, width, height, depth, color,
-               interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, width, height, depth, color, interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (dpi > 0)
-    png_set_pHYs(png, info, (png_uint_32)(dpi / 0.0254 + 0.5), (png_uint_32)(dpi / 0.0254 + 0.5),
+    png_set_pHYs(png, info, (png_uint_32) (dpi / 0.0254 + 0.5), (png_uint_32) (dpi / 0.0254 + 0.5),
                  PNG_RESOLUTION_METER);
   png_write_info(png, info);
   if (format == SCAND_PAGE_BW1)
-    png_set_invert_mono(png);  /* PNG gray 0 is black; our rows have 1 = black */
+    png_set_invert_mono(png); /* PNG gray 0 is black; our rows have 1 = black */
   gsize len;
   g_autofree guint8 *raw = image_gen_raw(format, width, height, &len);
   gsize row_bytes = scand_image_row_bytes(format, width);
@@ -150,9 +137,7 @@ image_gen_png(const char *path, ScandPageFormat format, int width, int height, i
   g_assert_cmpint(fclose(fp), ==, 0);
 }
 
-void
-image_gen_tiff(const char *path, const ScandPageFormat *formats, guint n, int width, int height, int dpi)
-{
+void image_gen_tiff(const char *path, const ScandPageFormat *formats, guint n, int width, int height, int dpi) {
   TIFF *tif = TIFFOpen(path, "w");
   g_assert_nonnull(tif);
   for (guint p = 0; p < n; p++) {
@@ -163,8 +148,8 @@ image_gen_tiff(const char *path, const ScandPageFormat *formats, guint n, int wi
     TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, width);
     TIFFSetField(tif, TIFFTAG_IMAGELENGTH, height);
     TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    TIFFSetField(tif, TIFFTAG_XRESOLUTION, (float)dpi);
-    TIFFSetField(tif, TIFFTAG_YRESOLUTION, (float)dpi);
+    TIFFSetField(tif, TIFFTAG_XRESOLUTION, (float) dpi);
+    TIFFSetField(tif, TIFFTAG_YRESOLUTION, (float) dpi);
     TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
     TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
     TIFFSetField(tif, TIFFTAG_PAGENUMBER, p, n);
@@ -188,33 +173,28 @@ image_gen_tiff(const char *path, const ScandPageFormat *formats, guint n, int wi
   TIFFClose(tif);
 }
 
-GBytes *
-image_gen_run_bytes(const char *const *argv)
-{
+GBytes *image_gen_run_bytes(const char *const *argv) {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_autoptr(GSubprocess) proc =
+      g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error(error);
   GBytes *out = NULL;
   g_autoptr(GBytes) err = NULL;
   g_assert_true(g_subprocess_communicate(proc, NULL, NULL, &out, &err, &error));
   g_assert_no_error(error);
   if (!g_subprocess_get_successful(proc)) {
-    g_autofree char *cmd = g_strjoinv(" ", (char **)argv);
-    g_error("%s failed: %.*s", cmd, (int)g_bytes_get_size(err), (const char *)g_bytes_get_data(err, NULL));
+    g_autofree char *cmd = g_strjoinv(" ", (char **) argv);
+    g_error("%s failed: %.*s", cmd, (int) g_bytes_get_size(err), (const char *) g_bytes_get_data(err, NULL));
   }
   return out;
 }
 
-char *
-image_gen_run(const char *const *argv)
-{
+char *image_gen_run(const char *const *argv) {
   g_autoptr(GBytes) out = image_gen_run_bytes(argv);
   return g_strndup(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
 }
 
-guint8 *
-image_gen_read_pnm(const char *path, int *width, int *height, int *channels)
-{
+guint8 *image_gen_read_pnm(const char *path, int *width, int *height, int *channels) {
   gchar *data;
   gsize len;
   g_assert_true(g_file_get_contents(path, &data, &len, NULL));
@@ -224,7 +204,7 @@ image_gen_read_pnm(const char *path, int *width, int *height, int *channels)
   g_assert_true(magic == '5' || magic == '6');
   g_assert_cmpint(maxval, ==, 255);
   *channels = magic == '5' ? 1 : 3;
-  gsize need = (gsize)w * h * *channels;
+  gsize need = (gsize) w * h * *channels;
   gsize off = consumed + 1;
   g_assert_cmpuint(len, ==, off + need);
   guint8 *pixels = g_memdup2(data + off, need);

@@ -82,18 +82,18 @@ static ScandConfig *load_text(const char *text, const char *name) {
 static void test_load_file(void) {
   g_autofree char *dir = make_tmpdir();
   g_autofree char *path = write_file(dir, "my.conf",
-                                     "# a comment\n"                                   /* 1 */
-                                     "[scand]\n"                                       /* 2 */
-                                     "log-level = debug\n"                             /* 3 */
-                                     "\n"                                              /* 4 */
-                                     "  [scanner office]  \n"                          /* 5 */
+                                     "# a comment\n"                                    /* 1 */
+                                     "[scand]\n"                                        /* 2 */
+                                     "log-level = debug\n"                              /* 3 */
+                                     "\n"                                               /* 4 */
+                                     "  [scanner office]  \n"                           /* 5 */
                                      "device = escl:https://mfp.example/eSCL   # mfp\n" /* 6 */
-                                     "name=Front desk#2\n"                             /* 7 */
-                                     "title = a\\sb\\\\c\\n\n"                         /* 8 */
-                                     "[output share]\r\n"                              /* 9 */
-                                     "type = folder\r\n"                               /* 10 */
-                                     "[output desk]\n"                                 /* 11 */
-                                     "type = folder\n",                                /* 12 */
+                                     "name=Front desk#2\n"                              /* 7 */
+                                     "title = a\\sb\\\\c\\n\n"                          /* 8 */
+                                     "[output share]\r\n"                               /* 9 */
+                                     "type = folder\r\n"                                /* 10 */
+                                     "[output desk]\n"                                  /* 11 */
+                                     "type = folder\n",                                 /* 12 */
                                      0644);
   g_autoptr(GError) error = NULL;
   g_autoptr(ScandConfig) config = scand_config_load(path, &error);
@@ -142,23 +142,23 @@ static void test_load_file(void) {
 
 /* The layout of a config directory used by the default-location tests. */
 static void write_dir(const char *dir, const char *marker) {
-  g_autofree char *main_text = g_strdup_printf("[profile letter]\n"   /* 1 */
-                                               "resolution = 300\n"   /* 2 */
-                                               "mode = gray\n"        /* 3 */
-                                               "title = %s\n",        /* 4 */
+  g_autofree char *main_text = g_strdup_printf("[profile letter]\n" /* 1 */
+                                               "resolution = 300\n" /* 2 */
+                                               "mode = gray\n"      /* 3 */
+                                               "title = %s\n",      /* 4 */
                                                marker);
   put_file(dir, "scand.conf", main_text, 0644);
   put_file(dir, "conf.d/20-later.conf",
-           "[profile letter]\n"                /* 1 */
-           "\n"                                /* 2 */
-           "resolution = 600\n",               /* 3 */
+           "[profile letter]\n"  /* 1 */
+           "\n"                  /* 2 */
+           "resolution = 600\n", /* 3 */
            0644);
   put_file(dir, "conf.d/10-first.conf",
-           "[profile letter]\n"                /* 1 */
-           "resolution = 150\n"                /* 2 */
-           "duplex = true\n"                   /* 3 */
-           "[output desk]\n"                   /* 4 */
-           "type = folder\n",                  /* 5 */
+           "[profile letter]\n" /* 1 */
+           "resolution = 150\n" /* 2 */
+           "duplex = true\n"    /* 3 */
+           "[output desk]\n"    /* 4 */
+           "type = folder\n",   /* 5 */
            0644);
   /* Not *.conf, or hidden: never read. */
   put_file(dir, "conf.d/30-notes.txt", "this is not ini\n", 0644);
@@ -200,7 +200,7 @@ static void assert_dir_loaded(ScandConfig *config, const char *dir, const char *
   g_assert_true(scand_config_has_section(config, "output", "desk"));
 
   g_autoptr(GPtrArray) problems = scand_config_check(config);
-  g_assert_cmpuint(problems->len, ==, 1);  /* the folder output has no path */
+  g_assert_cmpuint(problems->len, ==, 1); /* the folder output has no path */
 }
 
 static void test_load_system(void) {
@@ -319,8 +319,7 @@ static void assert_syntax_error(const char *text, gsize len, const char *expecte
 
 static void test_syntax_errors(void) {
   const char *no_equals = "[scand]\nspool = /x\n\nthis line has no equals sign\n[rule a]\n";
-  assert_syntax_error(no_equals, strlen(no_equals),
-                      "bad.conf:4: expected \"key = value\", a [section] or a # comment");
+  assert_syntax_error(no_equals, strlen(no_equals), "bad.conf:4: expected \"key = value\", a [section] or a # comment");
   const char *no_group = "spool = /x\n[scand]\n";
   assert_syntax_error(no_group, strlen(no_group), "bad.conf:1: \"spool\" comes before the first [section]");
   const char *bad_header = "[scand]\nspool = /x\n[output share\ntype = folder\n";
@@ -342,8 +341,7 @@ static void test_syntax_errors(void) {
   const char *nested = "[scand]\n[a[b]]\n";
   assert_syntax_error(nested, strlen(nested), "bad.conf:2: malformed section header (expected [kind name])");
   const char *empty_key = "[scand]\n = x\n";
-  assert_syntax_error(empty_key, strlen(empty_key),
-                      "bad.conf:2: expected \"key = value\", a [section] or a # comment");
+  assert_syntax_error(empty_key, strlen(empty_key), "bad.conf:2: expected \"key = value\", a [section] or a # comment");
 
   /* The byte-order mark of Windows editors is not an error. */
   const char *bom = "\xef\xbb\xbf[scand]\nspool = /x\n";
@@ -387,71 +385,71 @@ static void test_binary(void) {
 }
 
 static void test_check_problems(void) {
-  const char *text =
-    "[scand]\n"                                 /* 1 */
-    "spool = relative/spool\n"                  /* 2 */
-    "log-level = verbose\n"                     /* 3 */
-    "\n"                                        /* 4 */
-    "[scaner office]\n"                         /* 5 */
-    "device = sane:test:0\n"                    /* 6 */
-    "\n"                                        /* 7 */
-    "[scanner office]\n"                        /* 8 */
-    "device = usb:whatever\n"                   /* 9 */
-    "profile = lettre\n"                        /* 10 */
-    "auto-scan = feder\n"                       /* 11 */
-    "tls-pin = sha256:AB:CD\n"                  /* 12 */
-    "sane-options = mode=Gray;bogus\n"          /* 13 */
-    "poll-interval = 5x\n"                      /* 14 */
-    "resoltion = 300\n"                         /* 15 */
-    "profil = letter\n"                         /* 16 */
-    "[profile letter]\n"                        /* 17 */
-    "duplex = maybe\n"                          /* 18 */
-    "resolution = 10\n"                         /* 19 */
-    "jpeg-quality = abc\n"                      /* 20 */
-    "source = feeder\n"                         /* 21 */
-    "mode =\n"                                  /* 22 */
-    "[watch drop]\n"                            /* 23 */
-    "stable-for = 5s\n"                         /* 24 */
-    "after = move:relative\n"                   /* 25 */
-    "recursive = yes\n"                         /* 26 */
-    "[output desk]\n"                           /* 27 */
-    "type = folder\n"                           /* 28 */
-    "path = /srv/scans\n"                       /* 29 */
-    "\n"                                        /* 30 */
-    "[output weird]\n"                          /* 31 */
-    "type = floppy\n"                           /* 32 */
-    "whatever = 1\n"                            /* 33 */
-    "[output typeless]\n"                       /* 34 */
-    "path = /x\n"                               /* 35 */
-    "[rule r1]\n"                               /* 36 */
-    "name = ../{device}.pdf\n"                  /* 37 */
-    "fallback = mail\n"                         /* 38 */
-    "fallback-after = soon\n"                   /* 39 */
-    "pages-min = 5\n"                           /* 40 */
-    "pages-max = 2\n"                           /* 41 */
-    "[rule r2]\n"                               /* 42 */
-    "deliver = desk, nas\n"                     /* 43 */
-    "name = {date:%Y}/{colour}.pdf\n"           /* 44 */
-    "[bogus thing]\n"                           /* 45 */
-    "x = 1\n"                                   /* 46 */
-    "[profile]\n"                               /* 47 */
-    "[scand extra]\n"                           /* 48 */
-    "[rule r3]\n"                               /* 49 */
-    "deliver = ,\n"                             /* 50 */
-    "source = scanner\n"                        /* 51 */
-    "device = escl:*\n"                         /* 52 */
-    "[scanner good]\n"                          /* 53 */
-    "device = escl:http://192.0.2.1:8080/eSCL\n" /* 54 */
-    "tls-pin = sha256:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:"
-    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\n" /* 55 */
-    "poll-interval = 2h\n";                     /* 56 */
+  const char *text = "[scand]\n"                                  /* 1 */
+                     "spool = relative/spool\n"                   /* 2 */
+                     "log-level = verbose\n"                      /* 3 */
+                     "\n"                                         /* 4 */
+                     "[scaner office]\n"                          /* 5 */
+                     "device = sane:test:0\n"                     /* 6 */
+                     "\n"                                         /* 7 */
+                     "[scanner office]\n"                         /* 8 */
+                     "device = usb:whatever\n"                    /* 9 */
+                     "profile = lettre\n"                         /* 10 */
+                     "auto-scan = feder\n"                        /* 11 */
+                     "tls-pin = sha256:AB:CD\n"                   /* 12 */
+                     "sane-options = mode=Gray;bogus\n"           /* 13 */
+                     "poll-interval = 5x\n"                       /* 14 */
+                     "resoltion = 300\n"                          /* 15 */
+                     "profil = letter\n"                          /* 16 */
+                     "[profile letter]\n"                         /* 17 */
+                     "duplex = maybe\n"                           /* 18 */
+                     "resolution = 10\n"                          /* 19 */
+                     "jpeg-quality = abc\n"                       /* 20 */
+                     "source = feeder\n"                          /* 21 */
+                     "mode =\n"                                   /* 22 */
+                     "[watch drop]\n"                             /* 23 */
+                     "stable-for = 5s\n"                          /* 24 */
+                     "after = move:relative\n"                    /* 25 */
+                     "recursive = yes\n"                          /* 26 */
+                     "[output desk]\n"                            /* 27 */
+                     "type = folder\n"                            /* 28 */
+                     "path = /srv/scans\n"                        /* 29 */
+                     "\n"                                         /* 30 */
+                     "[output weird]\n"                           /* 31 */
+                     "type = floppy\n"                            /* 32 */
+                     "whatever = 1\n"                             /* 33 */
+                     "[output typeless]\n"                        /* 34 */
+                     "path = /x\n"                                /* 35 */
+                     "[rule r1]\n"                                /* 36 */
+                     "name = ../{device}.pdf\n"                   /* 37 */
+                     "fallback = mail\n"                          /* 38 */
+                     "fallback-after = soon\n"                    /* 39 */
+                     "pages-min = 5\n"                            /* 40 */
+                     "pages-max = 2\n"                            /* 41 */
+                     "[rule r2]\n"                                /* 42 */
+                     "deliver = desk, nas\n"                      /* 43 */
+                     "name = {date:%Y}/{colour}.pdf\n"            /* 44 */
+                     "[bogus thing]\n"                            /* 45 */
+                     "x = 1\n"                                    /* 46 */
+                     "[profile]\n"                                /* 47 */
+                     "[scand extra]\n"                            /* 48 */
+                     "[rule r3]\n"                                /* 49 */
+                     "deliver = ,\n"                              /* 50 */
+                     "source = scanner\n"                         /* 51 */
+                     "device = escl:*\n"                          /* 52 */
+                     "[scanner good]\n"                           /* 53 */
+                     "device = escl:http://192.0.2.1:8080/eSCL\n" /* 54 */
+                     "tls-pin = sha256:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:"
+                     "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\n" /* 55 */
+                     "poll-interval = 2h\n";                             /* 56 */
   g_autoptr(ScandConfig) config = load_text(text, "check.conf");
   g_autoptr(GPtrArray) problems = scand_config_check(config);
   const ScandConfigKey *output_schema = scand_config_schema("output");
   g_autofree char *weird = g_strdup_printf("check.conf:32: [output weird] type: unknown output type \"floppy\" "
-                                           "(known: %s)", output_schema[0].values);
-  g_autofree char *typeless = g_strdup_printf("check.conf:34: [output typeless] type: missing (required: one of %s)",
-                                              output_schema[0].values);
+                                           "(known: %s)",
+                                           output_schema[0].values);
+  g_autofree char *typeless =
+      g_strdup_printf("check.conf:34: [output typeless] type: missing (required: one of %s)", output_schema[0].values);
   const char *const expected[] = {
     "check.conf:2: [scand] spool: \"relative/spool\" is not an absolute path",
     "check.conf:3: [scand] log-level: \"verbose\" is not one of error|warning|info|debug",
@@ -502,43 +500,45 @@ static void test_check_secret(void) {
   g_autofree char *cred_dir = g_build_filename(dir, "creds", NULL);
   put_file(cred_dir, "smb", "from-systemd", 0400);
   g_autofree char *missing = g_build_filename(dir, "missing", NULL);
-  g_autofree char *text = g_strdup_printf("[output a]\n"                        /* 1 */
-                                          "type = smb\n"                        /* 2 */
-                                          "url = smb://127.0.0.1/share\n"       /* 3 */
-                                          "username = scanner\n"                /* 4 */
-                                          "password-file = %s\n"                /* 5 */
-                                          "[output b]\n"                        /* 6 */
-                                          "type = smb\n"                        /* 7 */
-                                          "url = smb://127.0.0.1/share\n"       /* 8 */
-                                          "username = scanner\n"                /* 9 */
-                                          "password-file = %s\n"                /* 10 */
-                                          "[output c]\n"                        /* 11 */
-                                          "type = smb\n"                        /* 12 */
-                                          "url = smb://127.0.0.1/share\n"       /* 13 */
-                                          "username = scanner\n"                /* 14 */
-                                          "password-file = %s\n"                /* 15 */
-                                          "[output d]\n"                        /* 16 */
-                                          "type = smb\n"                        /* 17 */
-                                          "url = smb://127.0.0.1/share\n"       /* 18 */
-                                          "username = scanner\n"                /* 19 */
-                                          "password-file = %s\n"                /* 20 */
-                                          "[output e]\n"                        /* 21 */
-                                          "type = smb\n"                        /* 22 */
-                                          "url = smb://127.0.0.1/share\n"       /* 23 */
-                                          "username = scanner\n"                /* 24 */
-                                          "password-file = smb\n",              /* 25 */
+  g_autofree char *text = g_strdup_printf("[output a]\n"                  /* 1 */
+                                          "type = smb\n"                  /* 2 */
+                                          "url = smb://127.0.0.1/share\n" /* 3 */
+                                          "username = scanner\n"          /* 4 */
+                                          "password-file = %s\n"          /* 5 */
+                                          "[output b]\n"                  /* 6 */
+                                          "type = smb\n"                  /* 7 */
+                                          "url = smb://127.0.0.1/share\n" /* 8 */
+                                          "username = scanner\n"          /* 9 */
+                                          "password-file = %s\n"          /* 10 */
+                                          "[output c]\n"                  /* 11 */
+                                          "type = smb\n"                  /* 12 */
+                                          "url = smb://127.0.0.1/share\n" /* 13 */
+                                          "username = scanner\n"          /* 14 */
+                                          "password-file = %s\n"          /* 15 */
+                                          "[output d]\n"                  /* 16 */
+                                          "type = smb\n"                  /* 17 */
+                                          "url = smb://127.0.0.1/share\n" /* 18 */
+                                          "username = scanner\n"          /* 19 */
+                                          "password-file = %s\n"          /* 20 */
+                                          "[output e]\n"                  /* 21 */
+                                          "type = smb\n"                  /* 22 */
+                                          "url = smb://127.0.0.1/share\n" /* 23 */
+                                          "username = scanner\n"          /* 24 */
+                                          "password-file = smb\n",        /* 25 */
                                           open_secret, group_rw, closed, missing);
   g_autoptr(ScandConfig) config = load_text(text, "secret.conf");
 
   g_unsetenv("CREDENTIALS_DIRECTORY");
   g_autoptr(GPtrArray) problems = scand_config_check(config);
   g_autofree char *p1 = g_strdup_printf("secret.conf:5: [output a] password-file: secret file %s is readable by "
-                                        "group and others (mode 0644): run chmod go-rwx %s", open_secret, open_secret);
+                                        "group and others (mode 0644): run chmod go-rwx %s",
+                                        open_secret, open_secret);
   g_autofree char *p2 = g_strdup_printf("secret.conf:10: [output b] password-file: secret file %s is readable "
-                                        "and writable by group (mode 0660): run chmod go-rwx %s", group_rw,
-                                        group_rw);
+                                        "and writable by group (mode 0660): run chmod go-rwx %s",
+                                        group_rw, group_rw);
   g_autofree char *p4 = g_strdup_printf("secret.conf:20: [output d] password-file: secret file %s: No such file or "
-                                        "directory", missing);
+                                        "directory",
+                                        missing);
   const char *p5 = "secret.conf:25: [output e] password-file: \"smb\" is a relative name but $CREDENTIALS_DIRECTORY "
                    "is not set (give an absolute path, or pass it with systemd LoadCredential=)";
   g_assert_true(has_problem(problems, p1));
@@ -556,7 +556,8 @@ static void test_check_secret(void) {
   g_assert_null(secret);
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_DENIED);
   g_autofree char *e1 = g_strdup_printf("secret.conf:5: [output a] password-file: secret file %s is readable by "
-                                        "group and others (mode 0644): run chmod go-rwx %s", open_secret, open_secret);
+                                        "group and others (mode 0644): run chmod go-rwx %s",
+                                        open_secret, open_secret);
   g_assert_cmpstr(error->message, ==, e1);
   g_assert_null(strstr(error->message, "hunter2"));
   g_clear_error(&error);
@@ -613,10 +614,21 @@ static void test_durations(void) {
     gboolean ok;
     gint64 seconds;
   } cases[] = {
-    { "90", TRUE, 90 },   { "90s", TRUE, 90 },  { "5m", TRUE, 300 },  { "2h", TRUE, 7200 },
-    { "1d", TRUE, 86400 }, { "0", TRUE, 0 },    { "", FALSE, 0 },     { "s", FALSE, 0 },
-    { "5 m", FALSE, 0 },  { "-5", FALSE, 0 },   { "5mm", FALSE, 0 },  { "1w", FALSE, 0 },
-    { "1.5h", FALSE, 0 }, { "99999999999999999999", FALSE, 0 }, { "106751991167301d", FALSE, 0 },
+    { "90", TRUE, 90 },
+    { "90s", TRUE, 90 },
+    { "5m", TRUE, 300 },
+    { "2h", TRUE, 7200 },
+    { "1d", TRUE, 86400 },
+    { "0", TRUE, 0 },
+    { "", FALSE, 0 },
+    { "s", FALSE, 0 },
+    { "5 m", FALSE, 0 },
+    { "-5", FALSE, 0 },
+    { "5mm", FALSE, 0 },
+    { "1w", FALSE, 0 },
+    { "1.5h", FALSE, 0 },
+    { "99999999999999999999", FALSE, 0 },
+    { "106751991167301d", FALSE, 0 },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     gint64 s = -1;
@@ -644,8 +656,9 @@ static void test_durations(void) {
   g_assert_true(scand_config_get_duration(config, "rule", "r", "unset", 5, &v, &error));
   g_assert_cmpint(v, ==, 5);
   g_assert_false(scand_config_get_duration(config, "watch", "w", "stable-for", 5, &v, &error));
-  g_assert_cmpstr(error->message, ==, "d.conf:6: [watch w] stable-for: \"5 s\" is not a duration (expected seconds, "
-                                      "or a number with s, m, h or d: 90, 30s, 5m, 2h, 1d)");
+  g_assert_cmpstr(error->message, ==,
+                  "d.conf:6: [watch w] stable-for: \"5 s\" is not a duration (expected seconds, "
+                  "or a number with s, m, h or d: 90, 30s, 5m, 2h, 1d)");
   g_clear_error(&error);
   g_assert_false(scand_config_get_int(config, "rule", "r", "fallback-attempts", 3, &v, &error));
   g_assert_cmpstr(error->message, ==, "d.conf:3: [rule r] fallback-attempts: \"lots\" is not a whole number");

@@ -31,9 +31,17 @@ static void assert_curl_parts(const char *escl_uri, const char *host, const char
 }
 
 static void test_txt_typical(void) {
-  const char *txt[] = { "txtvers=1", "rs=eSCL", "ty=HP LaserJet MFP M426fdn", "note=2nd floor",
-                        "UUID=urn:uuid:564E4333-4230-3636-3730-3C2AF4A1E4B1", "is=platen,adf", "cs=color,grayscale,binary",
-                        "duplex=T", "pdl=application/pdf,image/jpeg", "representation=/images/printer.png", NULL };
+  const char *txt[] = { "txtvers=1",
+                        "rs=eSCL",
+                        "ty=HP LaserJet MFP M426fdn",
+                        "note=2nd floor",
+                        "UUID=urn:uuid:564E4333-4230-3636-3730-3C2AF4A1E4B1",
+                        "is=platen,adf",
+                        "cs=color,grayscale,binary",
+                        "duplex=T",
+                        "pdl=application/pdf,image/jpeg",
+                        "representation=/images/printer.png",
+                        NULL };
   ScandTxtInfo info;
   parse(txt, &info);
   g_assert_cmpstr(info.rs_path, ==, "/eSCL");
@@ -122,8 +130,15 @@ static void test_txt_hostile(void) {
   }
 
   /* Text fields become printable single lines; bad UUIDs are dropped. */
-  const char *txt[] = { "ty=Evil\x1b[2J\x1b]0;pwned\x07 MFP\nsecond line", "note=\xff\xfe" "floor", "uuid=../../x",
-                        "is=" "\x01,,,,platen,,,", "cs=\xff", "duplex=\x7f", NULL };
+  const char *txt[] = { "ty=Evil\x1b[2J\x1b]0;pwned\x07 MFP\nsecond line",
+                        "note=\xff\xfe"
+                        "floor",
+                        "uuid=../../x",
+                        "is="
+                        "\x01,,,,platen,,,",
+                        "cs=\xff",
+                        "duplex=\x7f",
+                        NULL };
   parse(txt, &info);
   g_assert_nonnull(info.ty);
   g_assert_null(strchr(info.ty, '\x1b'));
@@ -181,8 +196,8 @@ static void test_uri_build(void) {
   };
   for (guint i = 0; i < G_N_ELEMENTS(ok); i++) {
     g_autoptr(GError) error = NULL;
-    g_autofree char *uri = scand_discovery_uri_build(ok[i].tls, ok[i].address, ok[i].ifname, ok[i].port, ok[i].rs,
-                                                     &error);
+    g_autofree char *uri =
+        scand_discovery_uri_build(ok[i].tls, ok[i].address, ok[i].ifname, ok[i].port, ok[i].rs, &error);
     g_assert_no_error(error);
     g_assert_cmpstr(uri, ==, ok[i].uri);
     assert_curl_parts(uri, ok[i].curl_host, *ok[i].rs ? ok[i].rs : "/");
@@ -201,8 +216,8 @@ static void test_uri_build(void) {
     guint port;
     const char *rs;
   } bad[] = {
-    { "fe80::1", NULL, 80, "/eSCL" },         /* link-local needs its interface */
-    { "fe80::1", "eth0/../x", 80, "/eSCL" },  /* hostile interface name */
+    { "fe80::1", NULL, 80, "/eSCL" },        /* link-local needs its interface */
+    { "fe80::1", "eth0/../x", 80, "/eSCL" }, /* hostile interface name */
     { "fe80::1", "averyveryverylongname0", 80, "/eSCL" },
     { "192.168.1.20", NULL, 0, "/eSCL" },
     { "192.168.1.20", NULL, 70000, "/eSCL" },
@@ -214,8 +229,8 @@ static void test_uri_build(void) {
   };
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_autoptr(GError) error = NULL;
-    g_autofree char *uri = scand_discovery_uri_build(FALSE, bad[i].address, bad[i].ifname, bad[i].port, bad[i].rs,
-                                                     &error);
+    g_autofree char *uri =
+        scand_discovery_uri_build(FALSE, bad[i].address, bad[i].ifname, bad[i].port, bad[i].rs, &error);
     g_assert_null(uri);
     g_assert_error(error, SCAND_ERROR, SCAND_ERROR_INVAL);
   }
@@ -330,12 +345,16 @@ static void test_cups_candidates(void) {
     const char *uri;
     const char *want[4];
   } cases[] = {
-    { "ipp://10.0.0.5:631/ipp/print", { "http://10.0.0.5:631/eSCL", "http://10.0.0.5:80/eSCL", "https://10.0.0.5:443/eSCL" } },
-    { "ipps://mfp.local/ipp/print", { "https://mfp.local:631/eSCL", "http://mfp.local:80/eSCL", "https://mfp.local:443/eSCL" } },
-    { "http://127.0.0.1:60000/ipp/print", { "http://127.0.0.1:60000/eSCL", "http://127.0.0.1:80/eSCL", "https://127.0.0.1:443/eSCL" } },
+    { "ipp://10.0.0.5:631/ipp/print",
+      { "http://10.0.0.5:631/eSCL", "http://10.0.0.5:80/eSCL", "https://10.0.0.5:443/eSCL" } },
+    { "ipps://mfp.local/ipp/print",
+      { "https://mfp.local:631/eSCL", "http://mfp.local:80/eSCL", "https://mfp.local:443/eSCL" } },
+    { "http://127.0.0.1:60000/ipp/print",
+      { "http://127.0.0.1:60000/eSCL", "http://127.0.0.1:80/eSCL", "https://127.0.0.1:443/eSCL" } },
     { "https://mfp/ipp", { "https://mfp:443/eSCL", "http://mfp:80/eSCL" } },
     { "socket://10.0.0.6:9100", { "http://10.0.0.6:80/eSCL", "https://10.0.0.6:443/eSCL" } },
-    { "ipp://[2001:db8::5]:631/ipp/print", { "http://[2001:db8::5]:631/eSCL", "http://[2001:db8::5]:80/eSCL", "https://[2001:db8::5]:443/eSCL" } },
+    { "ipp://[2001:db8::5]:631/ipp/print",
+      { "http://[2001:db8::5]:631/eSCL", "http://[2001:db8::5]:80/eSCL", "https://[2001:db8::5]:443/eSCL" } },
     { "usb://HP/LaserJet?serial=1", { NULL } },
     { "dnssd://HP%20LaserJet._ipp._tcp.local/?uuid=1", { NULL } },
     { "file:///dev/null", { NULL } },

@@ -124,7 +124,8 @@ static void test_status_decode(void) {
   g_assert_cmpint(st.state, ==, SCAND_DEVICE_PROCESSING);
   g_assert_cmpint(st.adf_state, ==, SCAND_ESCL_ADF_LOADED);
   g_assert_cmpuint(st.jobs->len, ==, 2);
-  const ScandEsclJob *j = escl_status_find_job(&st, "http://10.0.0.2/eSCL/ScanJobs/13e2f0a2-1d5c-4a5a-8f1c-0d0e1b0c2b77/");
+  const ScandEsclJob *j =
+      escl_status_find_job(&st, "http://10.0.0.2/eSCL/ScanJobs/13e2f0a2-1d5c-4a5a-8f1c-0d0e1b0c2b77/");
   g_assert_nonnull(j);
   g_assert_cmpstr(j->state, ==, "Processing");
   g_assert_cmpstr(j->reason, ==, "JobScanning");
@@ -158,7 +159,7 @@ static void test_adf_states(void) {
   static const struct {
     const char *word;
     ScandEsclAdfState state;
-    int code;   /* -1 = no problem */
+    int code; /* -1 = no problem */
   } cases[] = {
     { "ScannerAdfLoaded", SCAND_ESCL_ADF_LOADED, -1 },
     { "ScannerAdfEmpty", SCAND_ESCL_ADF_EMPTY, SCAND_ERROR_NO_DOCS },
@@ -174,10 +175,11 @@ static void test_adf_states(void) {
     { "ScannerAdfSomethingNew", SCAND_ESCL_ADF_OTHER, -1 },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-    g_autofree char *xml = g_strdup_printf(
-      "<scan:ScannerStatus xmlns:scan='" ESCL_NS_SCAN "' xmlns:pwg='" ESCL_NS_PWG "'>"
-      "<pwg:Version>2.63</pwg:Version><pwg:State>Idle</pwg:State><scan:AdfState>%s</scan:AdfState></scan:ScannerStatus>",
-      cases[i].word);
+    g_autofree char *xml =
+        g_strdup_printf("<scan:ScannerStatus xmlns:scan='" ESCL_NS_SCAN "' xmlns:pwg='" ESCL_NS_PWG "'>"
+                        "<pwg:Version>2.63</pwg:Version><pwg:State>Idle</pwg:State><scan:AdfState>%s</scan:AdfState></"
+                        "scan:ScannerStatus>",
+                        cases[i].word);
     ScandEsclStatus st;
     g_autoptr(GError) error = NULL;
     g_assert_true(escl_status_decode(xml, strlen(xml), &st, &error));
@@ -208,38 +210,43 @@ static void test_malformed(void) {
   expect_bad_caps(hp, len / 2, "malformed XML");
   expect_bad_caps("", 0, "empty");
   expect_bad_caps("not xml at all", 14, "malformed");
-  const char *wrong_ns = "<scan:ScannerCapabilities xmlns:scan='http://example.com/not-escl'><scan:Platen/></scan:ScannerCapabilities>";
+  const char *wrong_ns =
+      "<scan:ScannerCapabilities xmlns:scan='http://example.com/not-escl'><scan:Platen/></scan:ScannerCapabilities>";
   expect_bad_caps(wrong_ns, strlen(wrong_ns), "namespace http://example.com/not-escl");
   const char *no_ns = "<ScannerCapabilities><Platen/></ScannerCapabilities>";
   expect_bad_caps(no_ns, strlen(no_ns), "expected eSCL");
   const char *status_root = "<scan:ScannerStatus xmlns:scan='" ESCL_NS_SCAN "'/>";
   expect_bad_caps(status_root, strlen(status_root), "<scan:ScannerStatus>");
   const char *huge = "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN "'><scan:Platen><scan:PlatenInputCaps>"
-                     "<scan:MaxWidth>99999999999999999999999</scan:MaxWidth></scan:PlatenInputCaps></scan:Platen></scan:ScannerCapabilities>";
+                     "<scan:MaxWidth>99999999999999999999999</scan:MaxWidth></scan:PlatenInputCaps></scan:Platen></"
+                     "scan:ScannerCapabilities>";
   expect_bad_caps(huge, strlen(huge), "MaxWidth value \"99999999999999999999999\"");
-  const char *negative = "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN "'><scan:Platen><scan:PlatenInputCaps>"
-                         "<scan:SettingProfiles><scan:SettingProfile><scan:SupportedResolutions><scan:DiscreteResolutions>"
-                         "<scan:DiscreteResolution><scan:XResolution>-300</scan:XResolution></scan:DiscreteResolution>"
-                         "</scan:DiscreteResolutions></scan:SupportedResolutions></scan:SettingProfile></scan:SettingProfiles>"
-                         "</scan:PlatenInputCaps></scan:Platen></scan:ScannerCapabilities>";
+  const char *negative =
+      "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN "'><scan:Platen><scan:PlatenInputCaps>"
+      "<scan:SettingProfiles><scan:SettingProfile><scan:SupportedResolutions><scan:DiscreteResolutions>"
+      "<scan:DiscreteResolution><scan:XResolution>-300</scan:XResolution></scan:DiscreteResolution>"
+      "</scan:DiscreteResolutions></scan:SupportedResolutions></scan:SettingProfile></scan:SettingProfiles>"
+      "</scan:PlatenInputCaps></scan:Platen></scan:ScannerCapabilities>";
   expect_bad_caps(negative, strlen(negative), "XResolution value \"-300\"");
-  const char *laughs =
-    "<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>"
-    "<!ENTITY lol2 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>"
-    "<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>"
-    "<!ENTITY lol4 '&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;'>"
-    "<!ENTITY lol5 '&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;'>"
-    "<!ENTITY lol6 '&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;'>"
-    "<!ENTITY lol7 '&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;'>"
-    "<!ENTITY lol8 '&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;'>"
-    "<!ENTITY lol9 '&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;'>]>"
-    "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN "'><scan:UUID>&lol9;</scan:UUID></scan:ScannerCapabilities>";
+  const char *laughs = "<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>"
+                       "<!ENTITY lol2 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>"
+                       "<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>"
+                       "<!ENTITY lol4 '&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;'>"
+                       "<!ENTITY lol5 '&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;'>"
+                       "<!ENTITY lol6 '&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;'>"
+                       "<!ENTITY lol7 '&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;'>"
+                       "<!ENTITY lol8 '&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;'>"
+                       "<!ENTITY lol9 '&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;'>]>"
+                       "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN
+                       "'><scan:UUID>&lol9;</scan:UUID></scan:ScannerCapabilities>";
   /* libxml2 may already stop it as an entity loop; either way it is refused */
   expect_bad_caps(laughs, strlen(laughs), "ScannerCapabilities: ");
-  const char *external = "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
-                         "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN "'><scan:UUID>&e;</scan:UUID></scan:ScannerCapabilities>";
+  const char *external =
+      "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
+      "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN "'><scan:UUID>&e;</scan:UUID></scan:ScannerCapabilities>";
   expect_bad_caps(external, strlen(external), "DTD");
-  const char *no_source = "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN "'><scan:UUID>x</scan:UUID></scan:ScannerCapabilities>";
+  const char *no_source =
+      "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN "'><scan:UUID>x</scan:UUID></scan:ScannerCapabilities>";
   expect_bad_caps(no_source, strlen(no_source), "no Platen or Adf");
 
   ScandEsclStatus st;
@@ -271,24 +278,31 @@ static char *xpath_text(xmlDoc *doc, const char *expr) {
   return result;
 }
 
-#define assert_xpath(doc, expr, want)            \
-  G_STMT_START {                                 \
-    g_autofree char *got_ = xpath_text(doc, expr); \
-    g_assert_cmpstr(got_, ==, want);             \
-  } G_STMT_END
+#define assert_xpath(doc, expr, want)                                                                                  \
+  G_STMT_START {                                                                                                       \
+    g_autofree char *got_ = xpath_text(doc, expr);                                                                     \
+    g_assert_cmpstr(got_, ==, want);                                                                                   \
+  }                                                                                                                    \
+  G_STMT_END
 
 static void test_scan_settings(void) {
   g_autoptr(EsclCaps) caps = caps_from_file("hp-m426-caps.xml");
   /* A4 duplex grey at 250 dpi from the feeder, offset 10 mm. */
-  ScandScanSettings want = { .source = SCAND_SOURCE_FEEDER, .duplex = TRUE, .mode = SCAND_MODE_GRAY,
-                             .resolution = 250, .x = 10, .y = 0, .width = 210, .height = 297 };
+  ScandScanSettings want = { .source = SCAND_SOURCE_FEEDER,
+                             .duplex = TRUE,
+                             .mode = SCAND_MODE_GRAY,
+                             .resolution = 250,
+                             .x = 10,
+                             .y = 0,
+                             .width = 210,
+                             .height = 297 };
   EsclScanRequest req;
   ScandScanSettings eff;
   g_autoptr(GError) error = NULL;
   g_assert_true(escl_scan_request_choose(caps, &want, 0, &req, &eff, &error));
   g_assert_no_error(error);
   g_assert_cmpint(req.input, ==, ESCL_INPUT_ADF_DUPLEX);
-  g_assert_cmpint(req.resolution, ==, 300);   /* duplex offers 150/300; 250 is nearer 300 */
+  g_assert_cmpint(req.resolution, ==, 300); /* duplex offers 150/300; 250 is nearer 300 */
   g_assert_cmpint(req.format, ==, ESCL_FORMAT_JPEG);
   g_assert_cmpint(req.x, ==, 118);
   g_assert_cmpint(req.width, ==, 2432);
@@ -307,7 +321,7 @@ static void test_scan_settings(void) {
   assert_xpath(doc, "/s:ScanSettings/s:YResolution", "300");
   assert_xpath(doc, "/s:ScanSettings/p:DocumentFormat", "image/jpeg");
   assert_xpath(doc, "/s:ScanSettings/s:DocumentFormatExt", "image/jpeg");
-  assert_xpath(doc, "/s:ScanSettings/s:Intent", NULL);   /* the duplex input names no intents */
+  assert_xpath(doc, "/s:ScanSettings/s:Intent", NULL); /* the duplex input names no intents */
   assert_xpath(doc, "/s:ScanSettings/p:ScanRegions/p:ScanRegion/p:ContentRegionUnits", "escl:ThreeHundredthsOfInches");
   assert_xpath(doc, "/s:ScanSettings/p:ScanRegions/p:ScanRegion/p:XOffset", "118");
   assert_xpath(doc, "/s:ScanSettings/p:ScanRegions/p:ScanRegion/p:Width", "2432"); /* clamped: 2550 - 118 */
@@ -319,7 +333,7 @@ static void test_scan_settings(void) {
   g_autoptr(EsclCaps) canon = caps_from_file("canon-ir2625-caps.xml");
   ScandScanSettings platen = { .source = SCAND_SOURCE_FLATBED, .mode = SCAND_MODE_LINEART };
   g_assert_true(escl_scan_request_choose(canon, &platen, 600, &req, &eff, &error));
-  g_assert_cmpint(req.color_mode, ==, ESCL_COLOR_GRAY8);  /* no BlackAndWhite1: nearest is grey */
+  g_assert_cmpint(req.color_mode, ==, ESCL_COLOR_GRAY8); /* no BlackAndWhite1: nearest is grey */
   g_assert_cmpint(req.resolution, ==, 300);
   g_assert_cmpint(req.width, ==, 3507);
   g_assert_cmpint(eff.max_pages, ==, 1);
@@ -349,13 +363,16 @@ static void test_scan_settings(void) {
 /* A device that offers only PDF pages gets asked for PDF (merged by pages). */
 static void test_pdf_only_chosen(void) {
   const char *xml =
-    "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN "' xmlns:pwg='" ESCL_NS_PWG "'>"
-    "<scan:Platen><scan:PlatenInputCaps><scan:MaxWidth>2550</scan:MaxWidth><scan:MaxHeight>3508</scan:MaxHeight>"
-    "<scan:SettingProfiles><scan:SettingProfile><scan:ColorModes><scan:ColorMode>RGB24</scan:ColorMode></scan:ColorModes>"
-    "<scan:DocumentFormats><pwg:DocumentFormat>application/pdf</pwg:DocumentFormat></scan:DocumentFormats>"
-    "<scan:SupportedResolutions><scan:DiscreteResolutions><scan:DiscreteResolution><scan:XResolution>300</scan:XResolution>"
-    "</scan:DiscreteResolution></scan:DiscreteResolutions></scan:SupportedResolutions></scan:SettingProfile></scan:SettingProfiles>"
-    "</scan:PlatenInputCaps></scan:Platen></scan:ScannerCapabilities>";
+      "<scan:ScannerCapabilities xmlns:scan='" ESCL_NS_SCAN "' xmlns:pwg='" ESCL_NS_PWG "'>"
+      "<scan:Platen><scan:PlatenInputCaps><scan:MaxWidth>2550</scan:MaxWidth><scan:MaxHeight>3508</scan:MaxHeight>"
+      "<scan:SettingProfiles><scan:SettingProfile><scan:ColorModes><scan:ColorMode>RGB24</scan:ColorMode></"
+      "scan:ColorModes>"
+      "<scan:DocumentFormats><pwg:DocumentFormat>application/pdf</pwg:DocumentFormat></scan:DocumentFormats>"
+      "<scan:SupportedResolutions><scan:DiscreteResolutions><scan:DiscreteResolution><scan:XResolution>300</"
+      "scan:XResolution>"
+      "</scan:DiscreteResolution></scan:DiscreteResolutions></scan:SupportedResolutions></scan:SettingProfile></"
+      "scan:SettingProfiles>"
+      "</scan:PlatenInputCaps></scan:Platen></scan:ScannerCapabilities>";
   g_autoptr(EsclCaps) caps = NULL;
   g_autoptr(GError) error = NULL;
   g_assert_true(escl_caps_decode(xml, strlen(xml), &caps, &error));
@@ -386,8 +403,10 @@ static void test_location(void) {
     { "http://10.0.0.5:8080/eSCL", "http://192.168.7.1:80/eSCL/ScanJobs/42", "http://10.0.0.5:8080/eSCL/ScanJobs/42" },
     /* unbracketed IPv6 as some firmware writes it */
     { "http://[::1]:8080/eSCL", "http://::1:8080/eSCL/ScanJobs/abc", "http://[::1]:8080/eSCL/ScanJobs/abc" },
-    { "http://[fe80::1%25eth0]:80/eSCL", "http://fe80::1:80/eSCL/ScanJobs/7", "http://[fe80::1%25eth0]:80/eSCL/ScanJobs/7" },
-    { "https://mfp.example/eSCL", "  https://mfp.example/eSCL/ScanJobs/9?x=1  ", "https://mfp.example/eSCL/ScanJobs/9" },
+    { "http://[fe80::1%25eth0]:80/eSCL", "http://fe80::1:80/eSCL/ScanJobs/7",
+      "http://[fe80::1%25eth0]:80/eSCL/ScanJobs/7" },
+    { "https://mfp.example/eSCL", "  https://mfp.example/eSCL/ScanJobs/9?x=1  ",
+      "https://mfp.example/eSCL/ScanJobs/9" },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GError) error = NULL;

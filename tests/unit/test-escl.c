@@ -27,8 +27,8 @@
 
 typedef struct {
   ScandPageSink sink;
-  GPtrArray *pages;       /* GByteArray* of complete pages */
-  GArray *formats;        /* ScandPageFormat per page */
+  GPtrArray *pages; /* GByteArray* of complete pages */
+  GArray *formats;  /* ScandPageFormat per page */
   GByteArray *cur;
   ScandPageHeader header;
   guint begins, ends, aborts, writes;
@@ -69,7 +69,7 @@ static void mem_abort(ScandPageSink *sink) {
 
 static void mem_sink_init(MemSink *m) {
   memset(m, 0, sizeof *m);
-  m->sink = (ScandPageSink) { mem_begin, mem_write, mem_end, mem_abort };
+  m->sink = (ScandPageSink){ mem_begin, mem_write, mem_end, mem_abort };
   m->pages = g_ptr_array_new_with_free_func((GDestroyNotify) g_byte_array_unref);
   m->formats = g_array_new(FALSE, FALSE, sizeof(ScandPageFormat));
 }
@@ -115,7 +115,6 @@ static void assert_complete_jpeg(MemSink *m, guint i) {
 }
 
 #include "escl-sim-helper.h"
-
 
 /* ---- driving the backend ---------------------------------------------------- */
 
@@ -233,15 +232,20 @@ static void test_platen(void) {
   MemSink m;
   mem_sink_init(&m);
   /* A5 region at 10 mm offset */
-  Run r = { .settings = { .source = SCAND_SOURCE_FLATBED, .mode = SCAND_MODE_COLOR, .resolution = 100,
-                          .x = 10, .y = 10, .width = 148, .height = 210 } };
+  Run r = { .settings = { .source = SCAND_SOURCE_FLATBED,
+                          .mode = SCAND_MODE_COLOR,
+                          .resolution = 100,
+                          .x = 10,
+                          .y = 10,
+                          .width = 148,
+                          .height = 210 } };
   scan(sim, &r, &m);
   g_assert_no_error(r.read_error);
   assert_pages_in_order(&m, 1);
-  g_assert_cmpint(r.effective.resolution, ==, 75);   /* 75/150/300/600: 100 is nearest 75 */
+  g_assert_cmpint(r.effective.resolution, ==, 75); /* 75/150/300/600: 100 is nearest 75 */
   g_autofree char *state = sim_http(sim, "GET", "/sim/state", NULL);
   g_assert_nonnull(strstr(state, "\"source\": \"Platen\""));
-  g_assert_nonnull(strstr(state, "\"width\": 437"));   /* 148 mm = 1748/300 in, at 75 dpi */
+  g_assert_nonnull(strstr(state, "\"width\": 437")); /* 148 mm = 1748/300 in, at 75 dpi */
   g_assert_nonnull(strstr(state, "\"height\": 620"));
   mem_sink_clear(&m);
   run_clear(&r);
@@ -444,7 +448,7 @@ static void test_feeder_empty(void) {
   assert_one_line(r.start_error);
   g_assert_nonnull(strstr(r.start_error->message, sim->uri));
   g_autoptr(GArray) log = sim_log(sim);
-  g_assert_cmpuint(log_count(log, "POST", "/ScanJobs", 0), ==, 0);   /* checked before asking */
+  g_assert_cmpuint(log_count(log, "POST", "/ScanJobs", 0), ==, 0); /* checked before asking */
   mem_sink_clear(&m);
   run_clear(&r);
   sim_stop(sim);
@@ -702,7 +706,8 @@ static void test_https_unpinned_refused(void) {
 static void test_https_changed_refused(void) {
   Sim *sim = sim_start(TRUE, "--adf-pages", "2");
   g_autofree char *fp = cert_fingerprint(sim->cert);
-  const char *old = "sha256:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
+  const char *old =
+      "sha256:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
   MemSink m;
   mem_sink_init(&m);
   Run r = { .pin = old };
@@ -755,7 +760,7 @@ static void test_quirk_epson_port(void) {
   g_assert_no_error(r.start_error);
   g_assert_no_error(r.read_error);
   assert_pages_in_order(&m, 2);
-  g_assert_cmpint(r.effective.resolution, ==, 310);   /* range with step 1 */
+  g_assert_cmpint(r.effective.resolution, ==, 310); /* range with step 1 */
   g_autoptr(GArray) log = sim_log(sim);
   /* The first request cannot know the device yet: its 400 carries the
    * Epson Server header, and everything from the retry on has the port. */

@@ -13,16 +13,12 @@ typedef struct {
   char *dir;
 } Fixture;
 
-static void
-fixture_setup(Fixture *f, gconstpointer data)
-{
+static void fixture_setup(Fixture *f, gconstpointer data) {
   f->dir = g_dir_make_tmp("test-image-XXXXXX", NULL);
   g_assert_nonnull(f->dir);
 }
 
-static void
-fixture_teardown(Fixture *f, gconstpointer data)
-{
+static void fixture_teardown(Fixture *f, gconstpointer data) {
   GDir *d = g_dir_open(f->dir, 0, NULL);
   const char *name;
   while ((name = g_dir_read_name(d))) {
@@ -34,17 +30,13 @@ fixture_teardown(Fixture *f, gconstpointer data)
   g_free(f->dir);
 }
 
-static void
-probe_ok(const char *path, ScandImageInfo *info)
-{
+static void probe_ok(const char *path, ScandImageInfo *info) {
   g_autoptr(GError) error = NULL;
   g_assert_true(scand_image_probe(path, info, &error));
   g_assert_no_error(error);
 }
 
-static void
-test_probe_jpeg(Fixture *f, gconstpointer data)
-{
+static void test_probe_jpeg(Fixture *f, gconstpointer data) {
   g_autofree char *gray = g_build_filename(f->dir, "g.jpg", NULL);
   g_autofree char *cmyk = g_build_filename(f->dir, "k.jpg", NULL);
   image_gen_jpeg(gray, 31, 17, 1, 80, 200, FALSE);
@@ -64,9 +56,7 @@ test_probe_jpeg(Fixture *f, gconstpointer data)
   g_assert_cmpfloat(jinfo.info.xres, ==, 0);
 }
 
-static void
-test_probe_png_pnm_tiff(Fixture *f, gconstpointer data)
-{
+static void test_probe_png_pnm_tiff(Fixture *f, gconstpointer data) {
   g_autofree char *png = g_build_filename(f->dir, "p.png", NULL);
   g_autofree char *pnm = g_build_filename(f->dir, "p.pnm", NULL);
   g_autofree char *tif = g_build_filename(f->dir, "p.tif", NULL);
@@ -96,20 +86,18 @@ test_probe_png_pnm_tiff(Fixture *f, gconstpointer data)
 }
 
 /* Every raw path decodes to exactly the generated rows (1 = black for BW1). */
-static void
-test_reader_rows(Fixture *f, gconstpointer data)
-{
+static void test_reader_rows(Fixture *f, gconstpointer data) {
   g_autofree char *tif = g_build_filename(f->dir, "r.tif", NULL);
   ScandPageFormat fm[] = { SCAND_PAGE_BW1, SCAND_PAGE_GRAY8, SCAND_PAGE_RGB24 };
   image_gen_tiff(tif, fm, 3, 37, 23, 100);
   struct {
     const char *name;
     ScandPageFormat format;
-    int kind;   /* 0 pnm, 1 png, 2 interlaced png, 3 tiff page, 4 pnm maxval 1000 */
+    int kind; /* 0 pnm, 1 png, 2 interlaced png, 3 tiff page, 4 pnm maxval 1000 */
   } cases[] = {
     { "a.pnm", SCAND_PAGE_BW1, 0 },   { "b.pnm", SCAND_PAGE_GRAY8, 0 }, { "c.pnm", SCAND_PAGE_RGB24, 0 },
     { "a.png", SCAND_PAGE_BW1, 1 },   { "b.png", SCAND_PAGE_GRAY8, 1 }, { "c.png", SCAND_PAGE_RGB24, 1 },
-    { "i.png", SCAND_PAGE_RGB24, 2 }, { "r.tif", SCAND_PAGE_BW1, 3 },  { "r.tif", SCAND_PAGE_GRAY8, 3 },
+    { "i.png", SCAND_PAGE_RGB24, 2 }, { "r.tif", SCAND_PAGE_BW1, 3 },   { "r.tif", SCAND_PAGE_GRAY8, 3 },
     { "r.tif", SCAND_PAGE_RGB24, 3 }, { "m.pnm", SCAND_PAGE_GRAY8, 4 },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -121,7 +109,7 @@ test_reader_rows(Fixture *f, gconstpointer data)
     else if (cases[i].kind == 1 || cases[i].kind == 2)
       image_gen_png(path, cases[i].format, 37, 23, 0, cases[i].kind == 2);
     g_test_message("case %s format %d", cases[i].name, cases[i].format);
-    guint index = cases[i].kind == 3 ? (guint)cases[i].format - SCAND_PAGE_BW1 : 0;
+    guint index = cases[i].kind == 3 ? (guint) cases[i].format - SCAND_PAGE_BW1 : 0;
     ScandImageInfo info;
     g_autoptr(GError) error = NULL;
     g_autoptr(ScandImageReader) r = scand_image_reader_open(path, index, &info, &error);
@@ -141,9 +129,7 @@ test_reader_rows(Fixture *f, gconstpointer data)
   }
 }
 
-static void
-test_bad_magic(Fixture *f, gconstpointer data)
-{
+static void test_bad_magic(Fixture *f, gconstpointer data) {
   g_autofree char *p = g_build_filename(f->dir, "x.bin", NULL);
   g_assert_true(g_file_set_contents(p, "BM\x01\x02", 4, NULL));
   ScandImageInfo info;
@@ -160,9 +146,7 @@ test_bad_magic(Fixture *f, gconstpointer data)
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_INVAL);
 }
 
-int
-main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add("/image/probe-jpeg", Fixture, NULL, fixture_setup, test_probe_jpeg, fixture_teardown);
   g_test_add("/image/probe-png-pnm-tiff", Fixture, NULL, fixture_setup, test_probe_png_pnm_tiff, fixture_teardown);

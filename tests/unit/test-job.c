@@ -217,7 +217,9 @@ static void test_resume_scanning(Fixture *fx, gconstpointer data) {
     ScandPageSink *sink = scand_job_get_page_sink(job);
     ScandPageHeader h = { .format = SCAND_PAGE_BW1, .width = 16, .height = 8, .xres = 72, .yres = 72 };
     g_assert_true(sink->begin(sink, &h, &error));
-    guchar rows[16] = { 0xff, 0x00, 0xf0, 0x0f, 0xaa, 0x55, 0xff, 0x00, 0xff, 0x00, 0xf0, 0x0f, 0xaa, 0x55, 0xff, 0x00 };
+    guchar rows[16] = {
+      0xff, 0x00, 0xf0, 0x0f, 0xaa, 0x55, 0xff, 0x00, 0xff, 0x00, 0xf0, 0x0f, 0xaa, 0x55, 0xff, 0x00
+    };
     g_assert_true(sink->write(sink, rows, sizeof rows, &error));
     g_assert_true(sink->end(sink, &error));
     /* "crash": the job is dropped without finishing. */

@@ -208,7 +208,8 @@ static ScandM365Reply *reply_new(long status, const char *body, gint64 retry_aft
 
 static void test_graph_errors(void) {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ScandM365Reply) denied = reply_new(403, "{\"error\":{\"code\":\"ErrorAccessDenied\",\"message\":\"Access is denied.\"}}", 0);
+  g_autoptr(ScandM365Reply) denied =
+      reply_new(403, "{\"error\":{\"code\":\"ErrorAccessDenied\",\"message\":\"Access is denied.\"}}", 0);
   scand_m365_reply_set_error(denied, "sendMail", &error);
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_DENIED);
   g_assert_nonnull(strstr(error->message, "sendMail: HTTP 403 ErrorAccessDenied: Access is denied."));
@@ -255,8 +256,9 @@ static void test_fragments(void) {
   const char *j2 = "{\"nextExpectedRanges\":[\"12-99\",\"200-\"]}";
   g_assert_true(scand_graph_parse_next_offset(j2, strlen(j2), &next, &error));
   g_assert_cmpuint(next, ==, 12);
-  const char *bad[] = { "{}", "[]", "{\"nextExpectedRanges\":[]}", "{\"nextExpectedRanges\":[\"x-\"]}",
-                        "{\"nextExpectedRanges\":[5]}", "{" };
+  const char *bad[] = {
+    "{}", "[]", "{\"nextExpectedRanges\":[]}", "{\"nextExpectedRanges\":[\"x-\"]}", "{\"nextExpectedRanges\":[5]}", "{"
+  };
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_assert_false(scand_graph_parse_next_offset(bad[i], strlen(bad[i]), &next, &error));
     g_assert_error(error, SCAND_ERROR, SCAND_ERROR_INVAL);
@@ -268,7 +270,8 @@ static void test_message_json(void) {
   const char *to[] = { "a@example.com", "b@example.com", NULL };
   const guint8 pdf[] = "%PDF-1.4 binary\x01\x02";
   gsize len = 0;
-  g_autofree char *json = scand_graph_message_json("Scan \"1\"", "Body ü", to, "doc.pdf", pdf, sizeof pdf - 1, TRUE, &len);
+  g_autofree char *json =
+      scand_graph_message_json("Scan \"1\"", "Body ü", to, "doc.pdf", pdf, sizeof pdf - 1, TRUE, &len);
   g_autoptr(JsonParser) p = json_parser_new();
   g_assert_true(json_parser_load_from_data(p, json, (gssize) len, NULL));
   JsonObject *root = json_node_get_object(json_parser_get_root(p));
@@ -279,7 +282,7 @@ static void test_message_json(void) {
   JsonArray *rs = json_object_get_array_member(m, "toRecipients");
   g_assert_cmpuint(json_array_get_length(rs), ==, 2);
   g_assert_cmpstr(json_object_get_string_member(
-                    json_object_get_object_member(json_array_get_object_element(rs, 1), "emailAddress"), "address"),
+                      json_object_get_object_member(json_array_get_object_element(rs, 1), "emailAddress"), "address"),
                   ==, "b@example.com");
   JsonObject *a = json_array_get_object_element(json_object_get_array_member(m, "attachments"), 0);
   g_assert_cmpstr(json_object_get_string_member(a, "@odata.type"), ==, "#microsoft.graph.fileAttachment");

@@ -20,37 +20,27 @@ typedef struct {
   char *dir;
 } Fixture;
 
-static void
-fixture_setup(Fixture *f, gconstpointer data)
-{
+static void fixture_setup(Fixture *f, gconstpointer data) {
   f->dir = g_dir_make_tmp("test-pdf-XXXXXX", NULL);
   g_assert_nonnull(f->dir);
 }
 
-static void
-fixture_teardown(Fixture *f, gconstpointer data)
-{
+static void fixture_teardown(Fixture *f, gconstpointer data) {
   scand_fs_remove_tree(f->dir);
   g_free(f->dir);
 }
 
-static char *
-path_in(Fixture *f, const char *name)
-{
+static char *path_in(Fixture *f, const char *name) {
   return g_build_filename(f->dir, name, NULL);
 }
 
-static void
-qpdf_check(const char *pdf)
-{
+static void qpdf_check(const char *pdf) {
   const char *argv[] = { "qpdf", "--check", pdf, NULL };
   g_autofree char *out = image_gen_run(argv);
   g_assert_nonnull(strstr(out, "No syntax or stream encoding errors"));
 }
 
-static int
-pdf_pages(const char *pdf)
-{
+static int pdf_pages(const char *pdf) {
   const char *argv[] = { "pdfinfo", pdf, NULL };
   g_autofree char *out = image_gen_run(argv);
   const char *p = strstr(out, "\nPages:");
@@ -59,9 +49,7 @@ pdf_pages(const char *pdf)
 }
 
 /* Object numbers of the page images, in page order (pdfimages -list). */
-static GArray *
-image_objects(const char *pdf)
-{
+static GArray *image_objects(const char *pdf) {
   const char *argv[] = { "pdfimages", "-list", pdf, NULL };
   g_autofree char *out = image_gen_run(argv);
   g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
@@ -81,17 +69,13 @@ image_objects(const char *pdf)
   return ids;
 }
 
-static char *
-show_object(const char *pdf, int id)
-{
+static char *show_object(const char *pdf, int id) {
   g_autofree char *opt = g_strdup_printf("--show-object=%d", id);
   const char *argv[] = { "qpdf", opt, pdf, NULL };
   return image_gen_run(argv);
 }
 
-static GBytes *
-filtered_stream(const char *pdf, int id)
-{
+static GBytes *filtered_stream(const char *pdf, int id) {
   g_autofree char *opt = g_strdup_printf("--show-object=%d", id);
   const char *argv[] = { "qpdf", opt, "--filtered-stream-data", pdf, NULL };
   return image_gen_run_bytes(argv);
@@ -101,51 +85,43 @@ filtered_stream(const char *pdf, int id)
  * lookup (img2pdf's output renders the same), so a render is only compared on
  * average, to catch a shifted, inverted or garbled page; exactness is checked
  * on the decoded stream. */
-static void
-assert_pixels_close(const guint8 *px, const guint8 *expect, gsize len)
-{
+static void assert_pixels_close(const guint8 *px, const guint8 *expect, gsize len) {
   guint64 sum = 0;
   for (gsize i = 0; i < len; i++)
-    sum += ABS((int)px[i] - (int)expect[i]);
-  double mean = (double)sum / len;
+    sum += ABS((int) px[i] - (int) expect[i]);
+  double mean = (double) sum / len;
   g_test_message("mean absolute render difference: %.2f", mean);
   g_assert_cmpfloat(mean, <, 12);
 }
 
-static GBytes *
-raw_stream(const char *pdf, int id)
-{
+static GBytes *raw_stream(const char *pdf, int id) {
   g_autofree char *opt = g_strdup_printf("--show-object=%d", id);
   const char *argv[] = { "qpdf", opt, "--raw-stream-data", pdf, NULL };
   return image_gen_run_bytes(argv);
 }
 
 /* Renders one page with pdftoppm at dpi; returns its pixels. */
-static guint8 *
-render(Fixture *f, const char *pdf, int page, double dpi, gboolean gray, int *w, int *h, int *channels)
-{
+static guint8 *render(Fixture *f, const char *pdf, int page, double dpi, gboolean gray, int *w, int *h, int *channels) {
   g_autofree char *prefix = path_in(f, "render");
   g_autofree char *res = g_strdup_printf("%g", dpi);
   g_autofree char *pg = g_strdup_printf("%d", page);
   g_autoptr(GPtrArray) argv = g_ptr_array_new();
   const char *fixed[] = { "pdftoppm", "-r", res, "-f", pg, "-l", pg, "-singlefile", "-aa", "no", "-aaVector", "no" };
   for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
-    g_ptr_array_add(argv, (char *)fixed[i]);
+    g_ptr_array_add(argv, (char *) fixed[i]);
   if (gray)
     g_ptr_array_add(argv, "-gray");
-  g_ptr_array_add(argv, (char *)pdf);
+  g_ptr_array_add(argv, (char *) pdf);
   g_ptr_array_add(argv, prefix);
   g_ptr_array_add(argv, NULL);
-  g_autofree char *out = image_gen_run((const char *const *)argv->pdata);
+  g_autofree char *out = image_gen_run((const char *const *) argv->pdata);
   g_autofree char *file = g_strdup_printf("%s.%s", prefix, gray ? "pgm" : "ppm");
   guint8 *pixels = image_gen_read_pnm(file, w, h, channels);
   g_remove(file);
   return pixels;
 }
 
-static ScandPdf *
-new_pdf(Fixture *f, ScandPdfRawMode mode)
-{
+static ScandPdf *new_pdf(Fixture *f, ScandPdfRawMode mode) {
   ScandPdfOptions opts = { .raw_mode = mode, .scratch_dir = f->dir };
   g_autoptr(GError) error = NULL;
   ScandPdf *pdf = scand_pdf_new(&opts, &error);
@@ -153,17 +129,13 @@ new_pdf(Fixture *f, ScandPdfRawMode mode)
   return pdf;
 }
 
-static void
-add_ok(ScandPdf *pdf, const char *path, double dpi)
-{
+static void add_ok(ScandPdf *pdf, const char *path, double dpi) {
   g_autoptr(GError) error = NULL;
   g_assert_true(scand_pdf_add_file(pdf, path, dpi, &error));
   g_assert_no_error(error);
 }
 
-static void
-save_ok(ScandPdf *pdf, const char *path)
-{
+static void save_ok(ScandPdf *pdf, const char *path) {
   g_autoptr(GError) error = NULL;
   g_assert_true(scand_pdf_save(pdf, path, &error));
   g_assert_no_error(error);
@@ -171,9 +143,7 @@ save_ok(ScandPdf *pdf, const char *path)
 }
 
 /* JPEG pages are embedded untouched: the stream in the PDF is the file. */
-static void
-test_jpeg_passthrough(Fixture *f, gconstpointer data)
-{
+static void test_jpeg_passthrough(Fixture *f, gconstpointer data) {
   g_autofree char *gray = path_in(f, "gray.jpg");
   g_autofree char *rgb = path_in(f, "rgb.jpg");
   g_autofree char *cmyk = path_in(f, "cmyk.jpg");
@@ -212,9 +182,7 @@ test_jpeg_passthrough(Fixture *f, gconstpointer data)
 
 /* Adobe CMYK JPEGs store inverted values; with /Decode a stored 255 (no ink)
  * renders white. */
-static void
-test_jpeg_adobe_cmyk_renders(Fixture *f, gconstpointer data)
-{
+static void test_jpeg_adobe_cmyk_renders(Fixture *f, gconstpointer data) {
   /* image_gen_sample at c=0..3 varies; write a flat 255 CMYK image instead. */
   g_autofree char *cmyk = path_in(f, "white.jpg");
   {
@@ -254,9 +222,7 @@ test_jpeg_adobe_cmyk_renders(Fixture *f, gconstpointer data)
 }
 
 /* Raw gray/RGB pages become JPEG at the configured quality, via the scratch dir. */
-static void
-test_raw_jpeg_quality(Fixture *f, gconstpointer data)
-{
+static void test_raw_jpeg_quality(Fixture *f, gconstpointer data) {
   g_autofree char *pnm = path_in(f, "rgb.pnm");
   image_gen_pnm(pnm, SCAND_PAGE_RGB24, 300, 200, 0);
   gsize sizes[2];
@@ -307,19 +273,15 @@ test_raw_jpeg_quality(Fixture *f, gconstpointer data)
 }
 
 /* Lossless mode: what pdftoppm renders is exactly the source. */
-static void
-test_flate_lossless(Fixture *f, gconstpointer data)
-{
+static void test_flate_lossless(Fixture *f, gconstpointer data) {
   struct {
     const char *name;
     ScandPageFormat format;
     gboolean png;
     int maxval;
   } cases[] = {
-    { "gray.pnm", SCAND_PAGE_GRAY8, FALSE, 0 },
-    { "rgb.pnm", SCAND_PAGE_RGB24, FALSE, 0 },
-    { "gray.png", SCAND_PAGE_GRAY8, TRUE, 0 },
-    { "rgb.png", SCAND_PAGE_RGB24, TRUE, 0 },
+    { "gray.pnm", SCAND_PAGE_GRAY8, FALSE, 0 },      { "rgb.pnm", SCAND_PAGE_RGB24, FALSE, 0 },
+    { "gray.png", SCAND_PAGE_GRAY8, TRUE, 0 },       { "rgb.png", SCAND_PAGE_RGB24, TRUE, 0 },
     { "rgb16.pnm", SCAND_PAGE_RGB24, FALSE, 65535 },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -346,15 +308,13 @@ test_flate_lossless(Fixture *f, gconstpointer data)
     g_autofree guint8 *px = render(f, out, 1, 100, gray, &w, &h, &ch);
     g_assert_cmpint(w, ==, 123);
     g_assert_cmpint(h, ==, 77);
-    g_assert_cmpuint(len, ==, (gsize)w * h * ch);
+    g_assert_cmpuint(len, ==, (gsize) w * h * ch);
     assert_pixels_close(px, expect, len);
   }
 }
 
 /* 1-bit pages become CCITT G4 and render black where the source is black. */
-static void
-test_ccitt(Fixture *f, gconstpointer data)
-{
+static void test_ccitt(Fixture *f, gconstpointer data) {
   const char *names[] = { "bw.pnm", "bw.png" };
   for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
     g_autofree char *src = path_in(f, names[i]);
@@ -391,9 +351,7 @@ test_ccitt(Fixture *f, gconstpointer data)
 
 /* Page size comes from the pixels and the resolution: the dpi argument, else
  * the file's JFIF / pHYs / TIFF resolution, else the default. */
-static void
-test_page_size(Fixture *f, gconstpointer data)
-{
+static void test_page_size(Fixture *f, gconstpointer data) {
   g_autofree char *jpg150 = path_in(f, "d150.jpg");
   g_autofree char *jpg_none = path_in(f, "none.jpg");
   g_autofree char *png120 = path_in(f, "p120.png");
@@ -410,13 +368,13 @@ test_page_size(Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(ScandPdf) pdf = scand_pdf_new(&opts, &error);
   g_assert_no_error(error);
-  add_ok(pdf, jpg150, 0);     /* 2 x 1 in */
-  add_ok(pdf, jpg_none, 0);   /* default 50 dpi: 6 x 3 in */
-  add_ok(pdf, png120, 0);     /* 2 x 1 in */
-  add_ok(pdf, pnm, 0);        /* 5 x 2 in */
-  add_ok(pdf, tif, 0);        /* 2 x 1 in */
-  add_ok(pdf, jpg150, 100);   /* the file's 150 dpi wins: 2 x 1 in */
-  add_ok(pdf, pnm, 100);      /* the file says nothing: 2.5 x 1 in */
+  add_ok(pdf, jpg150, 0);   /* 2 x 1 in */
+  add_ok(pdf, jpg_none, 0); /* default 50 dpi: 6 x 3 in */
+  add_ok(pdf, png120, 0);   /* 2 x 1 in */
+  add_ok(pdf, pnm, 0);      /* 5 x 2 in */
+  add_ok(pdf, tif, 0);      /* 2 x 1 in */
+  add_ok(pdf, jpg150, 100); /* the file's 150 dpi wins: 2 x 1 in */
+  add_ok(pdf, pnm, 100);    /* the file says nothing: 2.5 x 1 in */
   g_autofree char *out = path_in(f, "sizes.pdf");
   save_ok(pdf, out);
 
@@ -450,9 +408,7 @@ test_page_size(Fixture *f, gconstpointer data)
 }
 
 /* A scan-sized page at 300 dpi renders back to its exact pixel size. */
-static void
-test_a4_render_size(Fixture *f, gconstpointer data)
-{
+static void test_a4_render_size(Fixture *f, gconstpointer data) {
   g_autofree char *jpg = path_in(f, "a4.jpg");
   image_gen_jpeg(jpg, 2480, 3508, 1, 30, 300, FALSE);
   g_autofree char *out = path_in(f, "a4.pdf");
@@ -466,9 +422,7 @@ test_a4_render_size(Fixture *f, gconstpointer data)
 }
 
 /* Every page of a multi-page TIFF, each in its own format. */
-static void
-test_tiff_pages(Fixture *f, gconstpointer data)
-{
+static void test_tiff_pages(Fixture *f, gconstpointer data) {
   g_autofree char *tif = path_in(f, "multi.tif");
   ScandPageFormat formats[] = { SCAND_PAGE_BW1, SCAND_PAGE_GRAY8, SCAND_PAGE_RGB24 };
   image_gen_tiff(tif, formats, 3, 160, 96, 96);
@@ -493,7 +447,7 @@ test_tiff_pages(Fixture *f, gconstpointer data)
     } else {
       gsize len;
       g_autofree guint8 *expect = image_gen_raw(formats[p], 160, 96, &len);
-      g_assert_cmpuint(len, ==, (gsize)w * h * ch);
+      g_assert_cmpuint(len, ==, (gsize) w * h * ch);
       assert_pixels_close(px, expect, len);
       g_autoptr(GBytes) decoded = filtered_stream(out, g_array_index(ids, int, p));
       g_assert_cmpmem(g_bytes_get_data(decoded, NULL), g_bytes_get_size(decoded), expect, len);
@@ -502,9 +456,7 @@ test_tiff_pages(Fixture *f, gconstpointer data)
 }
 
 /* Document info: title, creator "scand VERSION", creation date. */
-static void
-test_info(Fixture *f, gconstpointer data)
-{
+static void test_info(Fixture *f, gconstpointer data) {
   g_autofree char *jpg = path_in(f, "p.jpg");
   image_gen_jpeg(jpg, 50, 50, 1, 70, 0, FALSE);
   g_autoptr(GTimeZone) tz = g_time_zone_new_offset(3600);
@@ -525,9 +477,7 @@ test_info(Fixture *f, gconstpointer data)
 
 /* PDF/A-1b: XMP with pdfaid part 1 / conformance B, an sRGB output intent and
  * a document ID. */
-static void
-test_pdfa(Fixture *f, gconstpointer data)
-{
+static void test_pdfa(Fixture *f, gconstpointer data) {
   g_autofree char *jpg = path_in(f, "p.jpg");
   image_gen_jpeg(jpg, 50, 50, 3, 70, 0, FALSE);
   ScandPdfOptions opts = { .pdfa = TRUE, .title = "Archive", .scratch_dir = f->dir };
@@ -544,8 +494,8 @@ test_pdfa(Fixture *f, gconstpointer data)
   /* strndup stops at NUL bytes of binary streams; search the whole buffer. */
   gsize len = g_bytes_get_size(bytes);
   const char *all = g_bytes_get_data(bytes, NULL);
-  const char *needles[] = { "pdfaid:part='1'", "pdfaid:conformance='B'", "/OutputIntents", "/GTS_PDFA1",
-                            "/DestOutputProfile", "/Type /Metadata", "/ID [" , "<dc:title>" };
+  const char *needles[] = { "pdfaid:part='1'",    "pdfaid:conformance='B'", "/OutputIntents", "/GTS_PDFA1",
+                            "/DestOutputProfile", "/Type /Metadata",        "/ID [",          "<dc:title>" };
   for (guint i = 0; i < G_N_ELEMENTS(needles); i++)
     if (!g_strstr_len(all, len, needles[i]) && !memmem(all, len, needles[i], strlen(needles[i])))
       g_error("PDF/A output lacks %s", needles[i]);
@@ -563,14 +513,12 @@ test_pdfa(Fixture *f, gconstpointer data)
 
 /* 200 pages of ~1 MB JPEG: libhpdf's own heap stays small because the image
  * bytes stay on disk until they are written. */
-static void
-test_memory_flat(Fixture *f, gconstpointer data)
-{
+static void test_memory_flat(Fixture *f, gconstpointer data) {
   g_autofree char *jpg = path_in(f, "big.jpg");
   image_gen_jpeg(jpg, 1240, 1754, 1, 75, 300, TRUE);
   GStatBuf st;
   g_assert_cmpint(g_stat(jpg, &st), ==, 0);
-  g_test_message("page JPEG: %ld bytes", (long)st.st_size);
+  g_test_message("page JPEG: %ld bytes", (long) st.st_size);
   g_assert_cmpint(st.st_size, >, 900 * 1024);
 
   scand_pdf_private_reset_hpdf_peak();
@@ -595,15 +543,11 @@ test_memory_flat(Fixture *f, gconstpointer data)
   g_assert_cmpint(pdf_pages(out), ==, 200);
 }
 
-static void
-write_bytes(const char *path, const void *data, gsize len)
-{
+static void write_bytes(const char *path, const void *data, gsize len) {
   g_assert_true(g_file_set_contents(path, data, len, NULL));
 }
 
-static void
-truncate_copy(const char *src, const char *dst, gsize keep)
-{
+static void truncate_copy(const char *src, const char *dst, gsize keep) {
   gchar *data;
   gsize len;
   g_assert_true(g_file_get_contents(src, &data, &len, NULL));
@@ -613,9 +557,7 @@ truncate_copy(const char *src, const char *dst, gsize keep)
 }
 
 /* Bad input gets one line naming the file, no page and no output file. */
-static void
-test_bad_input(Fixture *f, gconstpointer data)
-{
+static void test_bad_input(Fixture *f, gconstpointer data) {
   g_autofree char *jpg = path_in(f, "ok.jpg");
   g_autofree char *png = path_in(f, "ok.png");
   g_autofree char *pnm = path_in(f, "ok.pnm");
@@ -678,9 +620,9 @@ test_bad_input(Fixture *f, gconstpointer data)
     gsize l;
     g_assert_true(g_file_get_contents(jpg, &d, &l, NULL));
     for (gsize i = 0; i + 9 < l; i++)
-      if ((guint8)d[i] == 0xff && (guint8)d[i + 1] == 0xc0) {
-        d[i + 5] = d[i + 7] = (char)0xea;
-        d[i + 6] = d[i + 8] = (char)0x60;
+      if ((guint8) d[i] == 0xff && (guint8) d[i + 1] == 0xc0) {
+        d[i + 5] = d[i + 7] = (char) 0xea;
+        d[i + 6] = d[i + 8] = (char) 0x60;
         break;
       }
     write_bytes(p10, d, l);
@@ -728,9 +670,7 @@ test_bad_input(Fixture *f, gconstpointer data)
 }
 
 /* The saved file appears complete under its name, readable by others. */
-static void
-test_save_replaces(Fixture *f, gconstpointer data)
-{
+static void test_save_replaces(Fixture *f, gconstpointer data) {
   g_autofree char *jpg = path_in(f, "p.jpg");
   image_gen_jpeg(jpg, 40, 40, 1, 70, 0, FALSE);
   g_autofree char *out = path_in(f, "doc.pdf");
@@ -748,9 +688,7 @@ test_save_replaces(Fixture *f, gconstpointer data)
   g_dir_close(d);
 }
 
-int
-main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD("/pdf/jpeg-passthrough", test_jpeg_passthrough);

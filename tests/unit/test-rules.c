@@ -7,37 +7,36 @@
 #include "scand/base/config.h"
 #include "scand/base/error.h"
 
-static const char rules_conf[] =
-  "[output share]\n"                       /* 1 */
-  "type = folder\n"                        /* 2 */
-  "path = /srv/share\n"                    /* 3 */
-  "[output desk]\n"                        /* 4 */
-  "type = folder\n"                        /* 5 */
-  "path = /home/desk\n"                    /* 6 */
-  "[output mail]\n"                        /* 7 */
-  "type = folder\n"                        /* 8 */
-  "path = /srv/mail\n"                     /* 9 */
-  "[rule big]\n"                           /* 10 */
-  "pages-min = 20\n"                       /* 11 */
-  "deliver = share\n"                      /* 12 */
-  "[rule photos]\n"                        /* 13 */
-  "profile = photo\n"                      /* 14 */
-  "source = scan\n"                        /* 15 */
-  "deliver = desk\n"                       /* 16 */
-  "name = photos/{date}/{seq}.pdf\n"       /* 17 */
-  "[rule mfp]\n"                           /* 18 */
-  "device = escl:*mfp*\n"                  /* 19 */
-  "trigger = feeder\n"                     /* 20 */
-  "pages-max = 19\n"                       /* 21 */
-  "deliver = share; desk\n"                /* 22 */
-  "fallback = mail\n"                      /* 23 */
-  "fallback-after = 30m\n"                 /* 24 */
-  "fallback-attempts = 5\n"                /* 25 */
-  "[rule dropped]\n"                       /* 26 */
-  "source = watch\n"                       /* 27 */
-  "pages-min = 2\n"                        /* 28 */
-  "pages-max = 4\n"                        /* 29 */
-  "deliver = desk\n";                      /* 30 */
+static const char rules_conf[] = "[output share]\n"                 /* 1 */
+                                 "type = folder\n"                  /* 2 */
+                                 "path = /srv/share\n"              /* 3 */
+                                 "[output desk]\n"                  /* 4 */
+                                 "type = folder\n"                  /* 5 */
+                                 "path = /home/desk\n"              /* 6 */
+                                 "[output mail]\n"                  /* 7 */
+                                 "type = folder\n"                  /* 8 */
+                                 "path = /srv/mail\n"               /* 9 */
+                                 "[rule big]\n"                     /* 10 */
+                                 "pages-min = 20\n"                 /* 11 */
+                                 "deliver = share\n"                /* 12 */
+                                 "[rule photos]\n"                  /* 13 */
+                                 "profile = photo\n"                /* 14 */
+                                 "source = scan\n"                  /* 15 */
+                                 "deliver = desk\n"                 /* 16 */
+                                 "name = photos/{date}/{seq}.pdf\n" /* 17 */
+                                 "[rule mfp]\n"                     /* 18 */
+                                 "device = escl:*mfp*\n"            /* 19 */
+                                 "trigger = feeder\n"               /* 20 */
+                                 "pages-max = 19\n"                 /* 21 */
+                                 "deliver = share; desk\n"          /* 22 */
+                                 "fallback = mail\n"                /* 23 */
+                                 "fallback-after = 30m\n"           /* 24 */
+                                 "fallback-attempts = 5\n"          /* 25 */
+                                 "[rule dropped]\n"                 /* 26 */
+                                 "source = watch\n"                 /* 27 */
+                                 "pages-min = 2\n"                  /* 28 */
+                                 "pages-max = 4\n"                  /* 29 */
+                                 "deliver = desk\n";                /* 30 */
 
 static ScandConfig *load(const char *text) {
   g_autoptr(GError) error = NULL;
@@ -49,7 +48,11 @@ static ScandConfig *load(const char *text) {
 static ScandRoute *route(ScandConfig *config, const char *source, const char *device, const char *profile,
                          const char *trigger, guint pages) {
   ScandRuleFacts facts = {
-    .source_kind = source, .device = device, .profile = profile, .trigger = trigger, .pages = pages,
+    .source_kind = source,
+    .device = device,
+    .profile = profile,
+    .trigger = trigger,
+    .pages = pages,
   };
   g_autoptr(GError) error = NULL;
   ScandRoute *r = scand_rules_route(config, &facts, &error);
@@ -119,8 +122,8 @@ static void test_match_keys(void) {
     { "mail", NULL, NULL, NULL, 3, "(default)" },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-    g_autoptr(ScandRoute) r = route(config, cases[i].source, cases[i].device, cases[i].profile, cases[i].trigger,
-                                    cases[i].pages);
+    g_autoptr(ScandRoute) r =
+        route(config, cases[i].source, cases[i].device, cases[i].profile, cases[i].trigger, cases[i].pages);
     if (strcmp(r->rule, cases[i].rule) != 0)
       g_printerr("case %u: got %s, expected %s\n", i, r->rule, cases[i].rule);
     g_assert_cmpstr(r->rule, ==, cases[i].rule);

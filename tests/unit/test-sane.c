@@ -17,14 +17,14 @@ typedef struct {
 
 typedef struct {
   ScandPageSink sink;
-  GPtrArray *pages;        /* TestPage*, completed pages */
+  GPtrArray *pages; /* TestPage*, completed pages */
   TestPage *current;
   guint begins, ends, aborts, writes;
   /* For the cancel test: signalled at the first write. */
   GMutex lock;
   GCond cond;
   gboolean written;
-  gboolean fail_writes;    /* write() fails like a full disk */
+  gboolean fail_writes; /* write() fails like a full disk */
 } TestSink;
 
 static void test_page_free(TestPage *page) {
@@ -105,14 +105,14 @@ static char *page_checksum(TestPage *page) {
 /* Bytes a raw page of this header must have. */
 static gsize page_expected_bytes(const ScandPageHeader *h, int height) {
   switch (h->format) {
-  case SCAND_PAGE_BW1:
-    return (gsize) (h->width + 7) / 8 * height;
-  case SCAND_PAGE_GRAY8:
-    return (gsize) h->width * height;
-  case SCAND_PAGE_RGB24:
-    return (gsize) h->width * 3 * height;
-  default:
-    g_assert_not_reached();
+    case SCAND_PAGE_BW1:
+      return (gsize) (h->width + 7) / 8 * height;
+    case SCAND_PAGE_GRAY8:
+      return (gsize) h->width * height;
+    case SCAND_PAGE_RGB24:
+      return (gsize) h->width * 3 * height;
+    default:
+      g_assert_not_reached();
   }
 }
 
@@ -293,7 +293,7 @@ static TestPage *scan_one(TestSink *sink, ScandScanSettings *settings, ScandScan
 }
 
 static void test_gray_white(void) {
-  const char *extra[] = {"test-picture=Solid white", NULL};
+  const char *extra[] = { "test-picture=Solid white", NULL };
   ScandScanSettings settings = base_settings(), effective;
   settings.extra_options = (GStrv) extra;
   TestSink sink;
@@ -312,7 +312,7 @@ static void test_gray_white(void) {
 }
 
 static void test_color(void) {
-  const char *extra[] = {"test-picture=Color pattern", NULL};
+  const char *extra[] = { "test-picture=Color pattern", NULL };
   ScandScanSettings settings = base_settings(), effective;
   settings.mode = SCAND_MODE_COLOR;
   settings.extra_options = (GStrv) extra;
@@ -331,7 +331,7 @@ static void test_color(void) {
 }
 
 static void test_lineart_black(void) {
-  const char *extra[] = {"test-picture=Solid black", NULL};
+  const char *extra[] = { "test-picture=Solid black", NULL };
   ScandScanSettings settings = base_settings(), effective;
   settings.mode = SCAND_MODE_LINEART;
   settings.extra_options = (GStrv) extra;
@@ -363,9 +363,9 @@ static void test_lineart_black(void) {
  * 0x0010, 0x0110, 0x0210, ...: right means 0, 1, 2, ...; the wrong byte gives
  * 0x10 everywhere, which the backend's invert-endianess option demonstrates. */
 static void test_depth16(void) {
-  const char *extra16[] = {"test-picture=Color pattern", "depth=16", NULL};
-  const char *extra16x[] = {"test-picture=Color pattern", "depth=16", "invert-endianess=yes", NULL};
-  const char *const *extras[] = {extra16, extra16x};
+  const char *extra16[] = { "test-picture=Color pattern", "depth=16", NULL };
+  const char *extra16x[] = { "test-picture=Color pattern", "depth=16", "invert-endianess=yes", NULL };
+  const char *const *extras[] = { extra16, extra16x };
   for (guint k = 0; k < 2; k++) {
     ScandScanSettings settings = base_settings();
     settings.extra_options = (GStrv) extras[k];
@@ -381,7 +381,7 @@ static void test_depth16(void) {
     test_sink_clear(&sink);
   }
   /* Colour at 16 bits: full-size RGB24 page, white stays 255. */
-  const char *white[] = {"test-picture=Solid white", "depth=16", NULL};
+  const char *white[] = { "test-picture=Solid white", "depth=16", NULL };
   ScandScanSettings settings = base_settings();
   settings.mode = SCAND_MODE_COLOR;
   settings.extra_options = (GStrv) white;
@@ -398,11 +398,11 @@ static void test_depth16(void) {
 /* Three-pass frames interleave into exactly the single-pass RGB page,
  * whatever order the passes come in. */
 static void test_three_pass(void) {
-  const char *single[] = {"test-picture=Color pattern", NULL};
-  const char *rgb[] = {"test-picture=Color pattern", "three-pass=yes", NULL};
-  const char *gbr[] = {"test-picture=Color pattern", "three-pass=yes", "three-pass-order=GBR", NULL};
-  const char *const *extras[] = {single, rgb, gbr};
-  g_autofree char *sums[3] = {NULL, NULL, NULL};
+  const char *single[] = { "test-picture=Color pattern", NULL };
+  const char *rgb[] = { "test-picture=Color pattern", "three-pass=yes", NULL };
+  const char *gbr[] = { "test-picture=Color pattern", "three-pass=yes", "three-pass-order=GBR", NULL };
+  const char *const *extras[] = { single, rgb, gbr };
+  g_autofree char *sums[3] = { NULL, NULL, NULL };
   for (guint k = 0; k < 3; k++) {
     ScandScanSettings settings = base_settings();
     settings.mode = SCAND_MODE_COLOR;
@@ -424,7 +424,7 @@ static void test_three_pass(void) {
 /* A hand scanner does not know the height: header -1, the bytes say it. The
  * test backend fixes its width at 110 mm and sends 170 mm. */
 static void test_hand_scanner(void) {
-  const char *extra[] = {"hand-scanner=yes", "test-picture=Solid white", NULL};
+  const char *extra[] = { "hand-scanner=yes", "test-picture=Solid white", NULL };
   ScandScanSettings settings = base_settings();
   settings.extra_options = (GStrv) extra;
   TestSink sink;
@@ -438,11 +438,11 @@ static void test_hand_scanner(void) {
   test_sink_clear(&sink);
 
   /* Unknown height and three passes together: the same page as one pass. */
-  const char *one[] = {"hand-scanner=yes", "test-picture=Color pattern", NULL};
-  const char *three[] = {"hand-scanner=yes", "test-picture=Color pattern", "three-pass=yes",
-                         "three-pass-order=BRG", NULL};
-  const char *const *extras[] = {one, three};
-  g_autofree char *sums[2] = {NULL, NULL};
+  const char *one[] = { "hand-scanner=yes", "test-picture=Color pattern", NULL };
+  const char *three[] = { "hand-scanner=yes", "test-picture=Color pattern", "three-pass=yes", "three-pass-order=BRG",
+                          NULL };
+  const char *const *extras[] = { one, three };
+  g_autofree char *sums[2] = { NULL, NULL };
   for (guint k = 0; k < 2; k++) {
     settings.mode = SCAND_MODE_COLOR;
     settings.extra_options = (GStrv) extras[k];
@@ -458,11 +458,11 @@ static void test_hand_scanner(void) {
 
 /* Frontend-torture options of the test backend change nothing in the page. */
 static void test_torture_options(void) {
-  const char *plain[] = {"test-picture=Grid", NULL};
-  const char *limit[] = {"test-picture=Grid", "read-limit=yes", "read-limit-size=7", NULL};
-  const char *fuzzy[] = {"test-picture=Grid", "fuzzy-parameters=yes", NULL};
-  const char *const *extras[] = {plain, limit, fuzzy};
-  g_autofree char *sums[3] = {NULL, NULL, NULL};
+  const char *plain[] = { "test-picture=Grid", NULL };
+  const char *limit[] = { "test-picture=Grid", "read-limit=yes", "read-limit-size=7", NULL };
+  const char *fuzzy[] = { "test-picture=Grid", "fuzzy-parameters=yes", NULL };
+  const char *const *extras[] = { plain, limit, fuzzy };
+  g_autofree char *sums[3] = { NULL, NULL, NULL };
   for (guint k = 0; k < 3; k++) {
     ScandScanSettings settings = base_settings();
     settings.extra_options = (GStrv) extras[k];
@@ -479,7 +479,7 @@ static void test_torture_options(void) {
 
   /* ppl-loss: fewer pixels than the bytes per line hold. */
   for (ScandColorMode mode = SCAND_MODE_COLOR; mode <= SCAND_MODE_LINEART; mode++) {
-    const char *loss[] = {"test-picture=Solid white", "ppl-loss=5", NULL};
+    const char *loss[] = { "test-picture=Solid white", "ppl-loss=5", NULL };
     ScandScanSettings settings = base_settings();
     settings.mode = mode;
     settings.extra_options = (GStrv) loss;
@@ -497,7 +497,7 @@ static void test_resolution(void) {
   g_autoptr(ScandScanner) scanner = scand_scanner_open("sane:test:0", NULL, &error);
   g_assert_no_error(error);
   ScandScanSettings settings = base_settings(), effective;
-  settings.resolution = 5000;  /* above the 1200 dpi maximum */
+  settings.resolution = 5000; /* above the 1200 dpi maximum */
   /* Small enough that the test backend's reader thread finishes before the
    * next start cancels this job: it cancels its reader asynchronously, and a
    * reader stuck writing into a full pipe dies inside strerror() holding a
@@ -528,16 +528,16 @@ static void test_resolution(void) {
 }
 
 static void test_constrain_word(void) {
-  SANE_Word list[] = {4, 75, 150, 300, 600};
-  SANE_Option_Descriptor d = {.type = SANE_TYPE_INT, .constraint_type = SANE_CONSTRAINT_WORD_LIST};
+  SANE_Word list[] = { 4, 75, 150, 300, 600 };
+  SANE_Option_Descriptor d = { .type = SANE_TYPE_INT, .constraint_type = SANE_CONSTRAINT_WORD_LIST };
   d.constraint.word_list = list;
   g_assert_cmpint(scand_sane_constrain_word(&d, 200), ==, 150);
-  g_assert_cmpint(scand_sane_constrain_word(&d, 225), ==, 300);  /* tie: the larger */
+  g_assert_cmpint(scand_sane_constrain_word(&d, 225), ==, 300); /* tie: the larger */
   g_assert_cmpint(scand_sane_constrain_word(&d, 1), ==, 75);
   g_assert_cmpint(scand_sane_constrain_word(&d, 9999), ==, 600);
   g_assert_false(scand_sane_word_is_valid(&d, 200));
-  SANE_Range range = {.min = SANE_FIX(50), .max = SANE_FIX(1200), .quant = SANE_FIX(25)};
-  SANE_Option_Descriptor f = {.type = SANE_TYPE_FIXED, .constraint_type = SANE_CONSTRAINT_RANGE};
+  SANE_Range range = { .min = SANE_FIX(50), .max = SANE_FIX(1200), .quant = SANE_FIX(25) };
+  SANE_Option_Descriptor f = { .type = SANE_TYPE_FIXED, .constraint_type = SANE_CONSTRAINT_RANGE };
   f.constraint.range = &range;
   g_assert_cmpint(scand_sane_constrain_word(&f, SANE_FIX(310)), ==, SANE_FIX(300));
   g_assert_cmpint(scand_sane_constrain_word(&f, SANE_FIX(10)), ==, SANE_FIX(50));
@@ -558,8 +558,12 @@ static void test_constrain_word(void) {
 static void test_line_format_rejects_bad_parameters(void) {
   g_autoptr(GError) error = NULL;
   ScandSaneLineFormat fmt;
-  SANE_Parameters p = {.format = SANE_FRAME_RGB, .last_frame = SANE_TRUE, .bytes_per_line = 10,
-                       .pixels_per_line = 10, .lines = 5, .depth = 8};
+  SANE_Parameters p = { .format = SANE_FRAME_RGB,
+                        .last_frame = SANE_TRUE,
+                        .bytes_per_line = 10,
+                        .pixels_per_line = 10,
+                        .lines = 5,
+                        .depth = 8 };
   g_assert_false(scand_sane_line_format_init(&fmt, &p, "dev", &error));
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_FAILED);
   g_assert_nonnull(strstr(error->message, "dev"));
@@ -578,7 +582,7 @@ static void test_line_format_rejects_bad_parameters(void) {
   p.pixels_per_line = 2;
   p.bytes_per_line = 4;
   g_assert_true(scand_sane_line_format_init(&fmt, &p, "dev", &error));
-  guint16 in16[2] = {0x12ff, 0xab00};
+  guint16 in16[2] = { 0x12ff, 0xab00 };
   guint8 out[4];
   scand_sane_line_convert(&fmt, (const guint8 *) in16, out);
   g_assert_cmpuint(out[0], ==, 0x12);
@@ -588,7 +592,7 @@ static void test_line_format_rejects_bad_parameters(void) {
   p.bytes_per_line = 2;
   g_assert_true(scand_sane_line_format_init(&fmt, &p, "dev", &error));
   g_assert_cmpint(fmt.page_format, ==, SCAND_PAGE_BW1);
-  guint8 in1[2] = {0xff, 0xff};
+  guint8 in1[2] = { 0xff, 0xff };
   scand_sane_line_convert(&fmt, in1, out);
   g_assert_cmpuint(fmt.out_bytes, ==, 1);
   g_assert_cmpuint(out[0], ==, 0xe0);
@@ -627,27 +631,27 @@ typedef struct {
   const char *status;
   ScandSource source;
   ScandErrorCode code;
-  const char *words;     /* expected in the message besides the device */
+  const char *words; /* expected in the message besides the device */
 } InjectCase;
 
 static void test_injected_errors(void) {
   static const InjectCase cases[] = {
-    {"SANE_STATUS_JAMMED", SCAND_SOURCE_FEEDER, SCAND_ERROR_JAMMED, "re-feed from page 1"},
-    {"SANE_STATUS_COVER_OPEN", SCAND_SOURCE_FLATBED, SCAND_ERROR_COVER_OPEN, "cover"},
-    {"SANE_STATUS_IO_ERROR", SCAND_SOURCE_FLATBED, SCAND_ERROR_IO, "I/O"},
-    {"SANE_STATUS_DEVICE_BUSY", SCAND_SOURCE_FLATBED, SCAND_ERROR_BUSY, "busy"},
-    {"SANE_STATUS_CANCELLED", SCAND_SOURCE_FLATBED, SCAND_ERROR_CANCELLED, "cancelled"},
-    {"SANE_STATUS_NO_DOCS", SCAND_SOURCE_FEEDER, SCAND_ERROR_NO_DOCS, "feeder is empty — load paper"},
-    {"SANE_STATUS_ACCESS_DENIED", SCAND_SOURCE_FLATBED, SCAND_ERROR_DENIED, "denied"},
-    {"SANE_STATUS_NO_MEM", SCAND_SOURCE_FLATBED, SCAND_ERROR_FAILED, "page 1"},
-    {"SANE_STATUS_INVAL", SCAND_SOURCE_FLATBED, SCAND_ERROR_FAILED, "page 1"},
-    {"SANE_STATUS_UNSUPPORTED", SCAND_SOURCE_FLATBED, SCAND_ERROR_FAILED, "page 1"},
-    {"SANE_STATUS_EOF", SCAND_SOURCE_FLATBED, SCAND_ERROR_FAILED, "without sending image data"},
+    { "SANE_STATUS_JAMMED", SCAND_SOURCE_FEEDER, SCAND_ERROR_JAMMED, "re-feed from page 1" },
+    { "SANE_STATUS_COVER_OPEN", SCAND_SOURCE_FLATBED, SCAND_ERROR_COVER_OPEN, "cover" },
+    { "SANE_STATUS_IO_ERROR", SCAND_SOURCE_FLATBED, SCAND_ERROR_IO, "I/O" },
+    { "SANE_STATUS_DEVICE_BUSY", SCAND_SOURCE_FLATBED, SCAND_ERROR_BUSY, "busy" },
+    { "SANE_STATUS_CANCELLED", SCAND_SOURCE_FLATBED, SCAND_ERROR_CANCELLED, "cancelled" },
+    { "SANE_STATUS_NO_DOCS", SCAND_SOURCE_FEEDER, SCAND_ERROR_NO_DOCS, "feeder is empty — load paper" },
+    { "SANE_STATUS_ACCESS_DENIED", SCAND_SOURCE_FLATBED, SCAND_ERROR_DENIED, "denied" },
+    { "SANE_STATUS_NO_MEM", SCAND_SOURCE_FLATBED, SCAND_ERROR_FAILED, "page 1" },
+    { "SANE_STATUS_INVAL", SCAND_SOURCE_FLATBED, SCAND_ERROR_FAILED, "page 1" },
+    { "SANE_STATUS_UNSUPPORTED", SCAND_SOURCE_FLATBED, SCAND_ERROR_FAILED, "page 1" },
+    { "SANE_STATUS_EOF", SCAND_SOURCE_FLATBED, SCAND_ERROR_FAILED, "without sending image data" },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GError) error = NULL;
     g_autofree char *opt = g_strdup_printf("read-return-value=%s", cases[i].status);
-    const char *extra[] = {opt, NULL};
+    const char *extra[] = { opt, NULL };
     ScandScanSettings settings = base_settings();
     settings.source = cases[i].source;
     settings.extra_options = (GStrv) extra;
@@ -686,17 +690,17 @@ static void test_bad_extra_options(void) {
     const char *option;
     const char *words;
   } cases[] = {
-    {"no-such-option=1", "no-such-option"},
-    {"depth=abc", "depth"},
-    {"hand-scanner=maybe", "hand-scanner"},
-    {"test-picture=Nope", "Solid black"},
-    {"read-limit-size=100", "inactive"},
-    {"=5", "no name"},
-    {"depth", "needs a value"},
+    { "no-such-option=1", "no-such-option" },
+    { "depth=abc", "depth" },
+    { "hand-scanner=maybe", "hand-scanner" },
+    { "test-picture=Nope", "Solid black" },
+    { "read-limit-size=100", "inactive" },
+    { "=5", "no name" },
+    { "depth", "needs a value" },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GError) error = NULL;
-    const char *extra[] = {cases[i].option, NULL};
+    const char *extra[] = { cases[i].option, NULL };
     ScandScanSettings settings = base_settings();
     settings.extra_options = (GStrv) extra;
     TestSink sink;
@@ -711,7 +715,7 @@ static void test_bad_extra_options(void) {
 }
 
 static void test_open_missing(void) {
-  const char *uris[] = {"sane:test:9", "sane:nosuchbackend:0", "sane:nosuchdevice"};
+  const char *uris[] = { "sane:test:9", "sane:nosuchbackend:0", "sane:nosuchdevice" };
   for (guint i = 0; i < G_N_ELEMENTS(uris); i++) {
     g_autoptr(GError) error = NULL;
     g_autoptr(ScandScanner) scanner = scand_scanner_open(uris[i], NULL, &error);
@@ -743,12 +747,12 @@ static gpointer cancel_thread(gpointer data) {
 /* cancel() from another thread stops a slow page in the middle. */
 static void test_cancel(void) {
   g_autoptr(GError) error = NULL;
-  const char *extra[] = {"read-delay=yes", "read-delay-duration=100000", NULL};
+  const char *extra[] = { "read-delay=yes", "read-delay-duration=100000", NULL };
   ScandScanSettings settings = base_settings();
   settings.source = SCAND_SOURCE_FEEDER;
   settings.resolution = 300;
   settings.width = 0;
-  settings.height = 0;   /* 200 x 200 mm at 300 dpi: minutes of delayed reads */
+  settings.height = 0; /* 200 x 200 mm at 300 dpi: minutes of delayed reads */
   settings.extra_options = (GStrv) extra;
   TestSink sink;
   test_sink_init(&sink);
@@ -756,7 +760,7 @@ static void test_cancel(void) {
   g_assert_no_error(error);
   g_assert_true(scand_scanner_start(scanner, &settings, NULL, &error));
   g_assert_no_error(error);
-  CancelData c = {scanner, &sink};
+  CancelData c = { scanner, &sink };
   GThread *thread = g_thread_new("cancel", cancel_thread, &c);
   gboolean got = TRUE;
   g_assert_false(scand_scanner_read_page(scanner, &sink.sink, &got, &error));

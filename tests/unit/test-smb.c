@@ -43,15 +43,15 @@ static void test_url_refused(void) {
     "smb://nas",
     "smb://nas/",
     "smb:///scans",
-    "smb://user:secret@nas/scans",      /* secrets belong in password-file */
-    "smb://user:secret@nas:x/scans",    /* …and are not echoed when the URL is malformed */
+    "smb://user:secret@nas/scans",   /* secrets belong in password-file */
+    "smb://user:secret@nas:x/scans", /* …and are not echoed when the URL is malformed */
     "smb://nas/scans?x=1",
     "smb://nas/scans#frag",
     "smb://nas/scans/../etc",
-    "smb://nas/scans/a%2Fb",            /* an encoded slash would change the path */
+    "smb://nas/scans/a%2Fb", /* an encoded slash would change the path */
     "smb://nas/scans/%0a",
-    "smb://nas/scans/a:stream",         /* an alternate data stream */
-    "smb://na%2Fs/scans",               /* a host that would change the URL */
+    "smb://nas/scans/a:stream", /* an alternate data stream */
+    "smb://na%2Fs/scans",       /* a host that would change the URL */
     "smb://[fe80::1%25a%2Fb]/scans",
     "smb://nas:99999/scans",
   };
@@ -73,12 +73,8 @@ static void test_names(void) {
     guint n;
     const char *want;
   } cases[] = {
-    { "scan.pdf", 1, "scan.pdf" },
-    { "scan.pdf", 2, "scan-2.pdf" },
-    { "scan.pdf", 13, "scan-13.pdf" },
-    { "scan", 3, "scan-3" },
-    { "a.b.pdf", 2, "a.b-2.pdf" },
-    { ".hidden", 2, ".hidden-2" },
+    { "scan.pdf", 1, "scan.pdf" }, { "scan.pdf", 2, "scan-2.pdf" }, { "scan.pdf", 13, "scan-13.pdf" },
+    { "scan", 3, "scan-3" },       { "a.b.pdf", 2, "a.b-2.pdf" },   { ".hidden", 2, ".hidden-2" },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autofree char *got = scand_smb_name_with_suffix(cases[i].name, cases[i].n);

@@ -14,7 +14,13 @@ static GDateTime *fixed_time(void) {
 static char *expand(const char *tmpl, const char *device, GError **error) {
   g_autoptr(GDateTime) time = fixed_time();
   ScandTemplateFacts facts = {
-    .time = time, .device = device, .profile = "letter", .source = "scan", .job = "job-1", .pages = 3, .seq = 7,
+    .time = time,
+    .device = device,
+    .profile = "letter",
+    .source = "scan",
+    .job = "job-1",
+    .pages = 3,
+    .seq = 7,
   };
   return scand_template_expand(tmpl, &facts, error);
 }
@@ -67,12 +73,18 @@ static void test_device_values(void) {
   assert_expands("{device}", "..", "_");
   assert_expands("{device}", ".", "_");
   assert_expands("{device}", "/etc/passwd", "_etc_passwd");
-  assert_expands("{device}", "a\nb\x01" "c\x7f", "a_b_c_");
+  assert_expands("{device}",
+                 "a\nb\x01"
+                 "c\x7f",
+                 "a_b_c_");
   assert_expands("{device}", "C:\\x*?\"<>|", "C__x______");
   assert_expands("{device}", "  .hidden", "hidden");
   assert_expands("{device}", "escl:https://mfp.example/eSCL", "escl_https___mfp.example_eSCL");
-  assert_expands("x/{device}", "\xc2\x85" "next", "x/_next");  /* U+0085, a C1 control */
-  assert_expands("{device}", "B\xfcro", "B\xef\xbf\xbdro");   /* not UTF-8 */
+  assert_expands("x/{device}",
+                 "\xc2\x85"
+                 "next",
+                 "x/_next");                                /* U+0085, a C1 control */
+  assert_expands("{device}", "B\xfcro", "B\xef\xbf\xbdro"); /* not UTF-8 */
 
   /* Overlong values are cut to one valid component. */
   g_autofree char *longv = g_strnfill(1000, 'x');
@@ -175,8 +187,8 @@ static void assert_safe_name(const char *name) {
 
 static void test_random(void) {
   static const char *const pieces[] = {
-    "{device}", "{date}", "{date:%Y/%m}", "{time:%H.%M}", "{seq}", "{pages}", "{job}", "/", ".", "..", "a", "{{",
-    "}}", "-", " ", "{source}", "{profile}",
+    "{device}", "{date}", "{date:%Y/%m}", "{time:%H.%M}", "{seq}", "{pages}", "{job}",    "/",         ".",
+    "..",       "a",      "{{",           "}}",           "-",     " ",       "{source}", "{profile}",
   };
   static const char *const hostile[] = { "../..", "/", "..", "a/b", "\n", "x\\y", "", ".hidden", "\xff\xfe" };
   GRand *rand = g_rand_new_with_seed(7);

@@ -103,7 +103,7 @@ static void test_subdir(void) {
   struct {
     const char *in, *out;
   } ok[] = {
-    { NULL, "" }, { "", "" }, { "/", "" }, { "Scans", "Scans" }, { "/Scans/2026/", "Scans/2026" },
+    { NULL, "" },          { "", "" }, { "/", "" }, { "Scans", "Scans" }, { "/Scans/2026/", "Scans/2026" },
     { "./a//b/.", "a/b" },
   };
   for (guint i = 0; i < G_N_ELEMENTS(ok); i++) {
