@@ -561,26 +561,5 @@ char *scand_m365_delivery_text(ScandDelivery *d, const char *tmpl) {
 }
 
 gboolean scand_m365_parse_size(const char *text, gint64 *bytes) {
-  if (!text || !g_ascii_isdigit(*text))
-    return FALSE;
-  char *end = NULL;
-  guint64 v = g_ascii_strtoull(text, &end, 10);
-  gint shift = 0;
-  if (*end == 'k' || *end == 'K')
-    shift = 10;
-  else if (*end == 'm' || *end == 'M')
-    shift = 20;
-  else if (*end == 'g' || *end == 'G')
-    shift = 30;
-  if (shift) {
-    end++;
-    if (*end == 'B' || *end == 'b')
-      end++;
-  } else if (*end == 'B' || *end == 'b') {
-    end++;
-  }
-  if (*end || v > ((guint64) G_MAXINT64 >> shift))
-    return FALSE;
-  *bytes = (gint64) (v << shift);
-  return TRUE;
+  return scand_config_parse_size(text, bytes);
 }

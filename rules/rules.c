@@ -74,11 +74,25 @@ static int match_watch(const char *v, const ScandRuleFacts *f, char **why) {
 static int match_path(const char *v, const ScandRuleFacts *f, char **why) {
   return match_glob(v, f->path, "path", why);
 }
+/* Mail addresses compare without regard to case (RFC 5321 2.4 lets the
+ * local part be case-sensitive; no real mailbox relies on it). */
+static int match_address(const char *want, const char *fact, const char *what, char **why) {
+  g_autofree char *w = g_ascii_strdown(want, -1);
+  g_autofree char *f = fact ? g_ascii_strdown(fact, -1) : NULL;
+  if (f && g_pattern_match_simple(w, f))
+    return 1;
+  *why = fact ? g_strdup_printf("%s \"%s\" does not match \"%s\"", what, fact, want)
+              : g_strdup_printf("the job has no %s (rule wants \"%s\")", what, want);
+  return 0;
+}
 static int match_sender(const char *v, const ScandRuleFacts *f, char **why) {
-  return match_glob(v, f->sender, "sender", why);
+  return match_address(v, f->sender, "sender", why);
 }
 static int match_recipient(const char *v, const ScandRuleFacts *f, char **why) {
-  return match_glob(v, f->recipient, "recipient", why);
+  return match_address(v, f->recipient, "recipient", why);
+}
+static int match_intake(const char *v, const ScandRuleFacts *f, char **why) {
+  return match_glob(v, f->intake, "intake", why);
 }
 
 static int parse_count(const char *v, gint64 *out) {
@@ -172,6 +186,9 @@ static const struct {
   { "trigger", match_trigger, "cli, dbus, feeder, button, watch (glob)" },
   { "watch", match_watch, "a [watch] name (glob)" },
   { "path", match_path, "a glob over the file's path inside the watched folder" },
+  { "intake", match_intake, "an [intake] name (glob)" },
+  { "mail-from", match_sender, "a glob over the envelope sender's address, e.g. *@copier.example" },
+  { "mail-to", match_recipient, "a glob over an envelope recipient, e.g. finance@scan.example" },
   { "sender", match_sender, "a glob over the sender's address" },
   { "recipient", match_recipient, "a glob over the recipient's address" },
   { "pages-min", match_pages_min, "a number" },

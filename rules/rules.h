@@ -17,11 +17,12 @@ typedef struct {
   const char *profile;
   const char *trigger; /* "cli", "feeder", "button", "dbus", … */
   guint pages;
-  const char *watch;  /* [watch] name of a watched-folder job */
-  const char *path;   /* the file's path inside the watched folder */
-  const char *sender; /* inbound mail */
-  const char *recipient;
-  GDateTime *time; /* for days/hours; NULL = now */
+  const char *watch;     /* [watch] name of a watched-folder job */
+  const char *path;      /* the file's path inside the watched folder */
+  const char *sender;    /* inbound mail: the envelope sender */
+  const char *recipient; /* inbound mail: one envelope recipient */
+  const char *intake;    /* inbound mail: the [intake] that received it */
+  GDateTime *time;       /* for days/hours; NULL = now */
 } ScandRuleFacts;
 
 typedef struct {

@@ -13,6 +13,7 @@
 
 #include "outputs/output.h"
 #include "rules/template.h"
+#include "scand/base/config-intake.h"
 #include "scand/base/error.h"
 
 typedef struct {
@@ -108,6 +109,9 @@ static const ScandConfigKey schema_rule[] = {
   KEY("path", SCAND_KEY_STRING),
   KEY("sender", SCAND_KEY_STRING),
   KEY("recipient", SCAND_KEY_STRING),
+  KEY("intake", SCAND_KEY_STRING),    /* mail: the [intake] that received it (glob) */
+  KEY("mail-from", SCAND_KEY_STRING), /* mail: the envelope sender (glob) */
+  KEY("mail-to", SCAND_KEY_STRING),   /* mail: an envelope recipient (glob) */
   KEY("days", SCAND_KEY_STRING),
   KEY("hours", SCAND_KEY_STRING),
   /* actions */
@@ -117,6 +121,41 @@ static const ScandConfigKey schema_rule[] = {
   KEY("fallback-after", SCAND_KEY_DURATION),
   INT("fallback-attempts", 0, 1000),
   KEY("after", SCAND_KEY_STRING), /* watched files: delete | move:/dir (overrides the watch) */
+  { NULL },
+};
+
+/* [intake NAME]: a source that others push to (the SMTP listener). */
+static const ScandConfigKey schema_intake[] = {
+  ENUM("type", "smtp"),
+  KEY("listen", SCAND_KEY_LIST),     /* "127.0.0.1:2525, [::1]:2525, :25", or "systemd" (socket activation) */
+  KEY("hostname", SCAND_KEY_STRING), /* our name in the greeting; default: the host's */
+  KEY("tls-certificate", SCAND_KEY_FILE),
+  KEY("tls-key", SCAND_KEY_SECRET_FILE),
+  KEY("require-tls", SCAND_KEY_BOOL),          /* nothing but EHLO, STARTTLS, NOOP, QUIT before TLS */
+  KEY("accounts", SCAND_KEY_LIST),             /* [account] names that may log in (AUTH PLAIN/LOGIN) */
+  KEY("require-auth", SCAND_KEY_BOOL),         /* also clients inside allow-from must log in */
+  KEY("allow-cleartext-auth", SCAND_KEY_BOOL), /* offer AUTH without TLS (a copier that cannot do TLS) */
+  KEY("allow-from", SCAND_KEY_LIST),           /* CIDR list of clients that may send without logging in */
+  KEY("accept-to", SCAND_KEY_LIST),            /* recipients (globs: *@scan.example); nothing else, whoever asks */
+  KEY("accept-from", SCAND_KEY_LIST),          /* envelope senders (globs); unset: any */
+  KEY("max-size", SCAND_KEY_SIZE),             /* SIZE: 50M by default */
+  INT("max-recipients", 1, 1000),
+  INT("max-connections", 1, 10000),
+  INT("max-connections-per-ip", 1, 10000),
+  INT("max-line-length", 1000, 1048576),    /* a line of the message, CR LF included */
+  KEY("timeout", SCAND_KEY_DURATION),       /* waiting for a command in a transaction (RFC 5321: 5m) */
+  KEY("data-timeout", SCAND_KEY_DURATION),  /* waiting for the next block of the message (RFC 5321: 3m) */
+  KEY("idle-timeout", SCAND_KEY_DURATION),  /* waiting outside a transaction (short: 30s) */
+  KEY("session-limit", SCAND_KEY_DURATION), /* one connection at most this long (1h) */
+  ENUM("split", "per-attachment|per-message"),
+  KEY("dedup-window", SCAND_KEY_DURATION), /* how long a resent message is recognised (1d) */
+  { NULL },
+};
+
+/* [account NAME]: a login for an intake (one per copier). */
+static const ScandConfigKey schema_account[] = {
+  KEY("password-file", SCAND_KEY_SECRET_FILE),
+  KEY("allow-from", SCAND_KEY_LIST), /* CIDR list this account may log in from; unset: anywhere */
   { NULL },
 };
 
@@ -135,9 +174,14 @@ typedef struct {
 } ScandConfigKind;
 
 static const ScandConfigKind kinds[] = {
-  { "scand", schema_scand, FALSE, NULL },    { "scanner", schema_scanner, TRUE, "device" },
-  { "profile", schema_profile, TRUE, NULL }, { "watch", schema_watch, TRUE, "path" },
-  { "output", schema_output, TRUE, "type" }, { "rule", schema_rule, TRUE, "deliver" },
+  { "scand", schema_scand, FALSE, NULL },
+  { "scanner", schema_scanner, TRUE, "device" },
+  { "profile", schema_profile, TRUE, NULL },
+  { "watch", schema_watch, TRUE, "path" },
+  { "output", schema_output, TRUE, "type" },
+  { "rule", schema_rule, TRUE, "deliver" },
+  { "intake", schema_intake, TRUE, "type|listen|accept-to" },
+  { "account", schema_account, TRUE, "password-file" },
 };
 
 static const ScandConfigKind *kind_find(const char *kind) {
@@ -732,6 +776,29 @@ gboolean scand_config_parse_duration(const char *text, gint64 *seconds) {
   return TRUE;
 }
 
+gboolean scand_config_parse_size(const char *text, gint64 *bytes) {
+  if (!text || !g_ascii_isdigit(*text))
+    return FALSE;
+  char *end = NULL;
+  guint64 v = g_ascii_strtoull(text, &end, 10);
+  gint shift = 0;
+  if (*end == 'k' || *end == 'K')
+    shift = 10;
+  else if (*end == 'm' || *end == 'M')
+    shift = 20;
+  else if (*end == 'g' || *end == 'G')
+    shift = 30;
+  if (shift)
+    end++;
+  if (*end == 'B' || *end == 'b')
+    end++;
+  if (*end || v > ((guint64) G_MAXINT64 >> shift))
+    return FALSE;
+  if (bytes)
+    *bytes = (gint64) (v << shift);
+  return TRUE;
+}
+
 static gboolean parse_bool(const char *text, gboolean *out) {
   static const char *const yes[] = { "true", "yes", "on", "1" };
   static const char *const no[] = { "false", "no", "off", "0" };
@@ -814,6 +881,19 @@ gboolean scand_config_get_duration(ScandConfig *config, const char *kind, const 
     return set_key_error(
         error, config, kind, name, key,
         "\"%s\" is not a duration (expected seconds, or a number with s, m, h or d: 90, 30s, 5m, 2h, 1d)", value);
+  return TRUE;
+}
+
+gboolean scand_config_get_size(ScandConfig *config, const char *kind, const char *name, const char *key, gint64 def,
+                               gint64 *bytes, GError **error) {
+  const char *value = scand_config_get(config, kind, name, key);
+  if (!value) {
+    *bytes = def;
+    return TRUE;
+  }
+  if (!scand_config_parse_size(value, bytes))
+    return set_key_error(error, config, kind, name, key, "\"%s\" is not a size (expected bytes, or 512K, 25M, 1G)",
+                         value);
   return TRUE;
 }
 
@@ -973,6 +1053,8 @@ static char *expected_form(const ScandConfigKey *k) {
       return g_strdup_printf("a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, min, max);
     case SCAND_KEY_DURATION:
       return g_strdup("a duration such as 90, 30s, 5m, 2h or 1d");
+    case SCAND_KEY_SIZE:
+      return g_strdup("a size such as 1048576, 512K, 25M or 1G");
     case SCAND_KEY_ENUM:
       return g_strdup_printf("one of %s", k->values ? k->values : "(none)");
     case SCAND_KEY_PATH:
@@ -1097,6 +1179,9 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const ScandCon
       break;
     case SCAND_KEY_DURATION:
       ok = scand_config_parse_duration(v, &n);
+      break;
+    case SCAND_KEY_SIZE:
+      ok = scand_config_parse_size(v, &n);
       break;
     case SCAND_KEY_ENUM: {
       g_auto(GStrv) values = g_strsplit(k->values ? k->values : "", "|", -1);
@@ -1235,6 +1320,16 @@ static void check_rule(GPtrArray *problems, ScandConfig *config, const ScandConf
                              lo);
 }
 
+static void check_account(GPtrArray *problems, ScandConfig *config, const ScandConfigSection *s) {
+  g_auto(GStrv) items = scand_config_split_list(scand_config_get(config, "account", s->name, "allow-from"));
+  for (guint i = 0; items[i]; i++) {
+    g_autoptr(GInetAddressMask) mask = g_inet_address_mask_new_from_string(items[i], NULL);
+    if (!mask)
+      scand_config_add_problem(problems, config, s->kind, s->name, "allow-from",
+                               "\"%s\" is not an address or a network (expected 192.168.1.0/24 or 10.0.0.7)", items[i]);
+  }
+}
+
 /* Names of a schema's keys (plus extra), NULL-terminated; the strings are borrowed. */
 static GPtrArray *schema_names(const ScandConfigKey *schema, const ScandConfigKey *extra) {
   GPtrArray *names = g_ptr_array_new();
@@ -1328,6 +1423,10 @@ static void check_section(GPtrArray *problems, ScandConfig *config, const ScandC
   }
   if (strcmp(s->kind, "rule") == 0)
     check_rule(problems, config, s);
+  if (strcmp(s->kind, "intake") == 0 && s->name)
+    scand_config_check_intake(problems, config, s->name);
+  if (strcmp(s->kind, "account") == 0 && s->name)
+    check_account(problems, config, s);
   /* Drivers print the name; a nameless [output] was reported above. */
   if (driver && driver->check && s->name)
     driver->check(config, s->name, problems);
@@ -1338,6 +1437,16 @@ GPtrArray *scand_config_check(ScandConfig *config) {
   for (guint i = 0; config && i < config->sections->len; i++)
     check_section(problems, config, config->sections->pdata[i]);
   return problems;
+}
+
+GPtrArray *scand_config_warnings(ScandConfig *config) {
+  GPtrArray *warnings = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; config && i < config->sections->len; i++) {
+    const ScandConfigSection *s = config->sections->pdata[i];
+    if (strcmp(s->kind, "intake") == 0 && s->name)
+      scand_config_warn_intake(warnings, config, s->name);
+  }
+  return warnings;
 }
 
 GStrv scand_config_split_list(const char *text) {

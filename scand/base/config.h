@@ -1,6 +1,6 @@
 /* Configuration: INI key files (GKeyFile) with sections "[kind name]".
  *
- * Kinds: scanner, profile, watch, output, rule. Files: --config FILE, else the
+ * Kinds: scanner, profile, watch, output, rule, intake, account. Files: --config FILE, else the
  * user's ~/.config/scand/scand.conf + conf.d/ *.conf, else the system's
  * /etc/scand/scand.conf + conf.d/ *.conf (SCAND_CONFIG_DIR overrides the
  * directory). No file at all is valid: built-in defaults apply. Every value
@@ -30,6 +30,7 @@ typedef enum {
   SCAND_KEY_DEVICE,      /* a device URI: sane:… or escl:… */
   SCAND_KEY_URL,         /* an absolute URL */
   SCAND_KEY_LIST,        /* free list of strings */
+  SCAND_KEY_SIZE,        /* bytes: "1048576", "512K", "25M", "1G" */
 } ScandKeyType;
 
 typedef struct {
@@ -63,6 +64,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandConfig, scand_config_free)
  * (empty when all is well). */
 GPtrArray *scand_config_check(ScandConfig *config);
 
+/* Settings that work but weaken security or are likely mistakes, one line
+ * each, "file:line: [section] key: warning: …" (newly allocated, empty when
+ * none). `scand config check` prints them and still succeeds; the daemon
+ * logs them. */
+GPtrArray *scand_config_warnings(ScandConfig *config);
+
 /* The files that were read, in order (owned by config). */
 const char *const *scand_config_get_files(ScandConfig *config);
 
@@ -87,9 +94,15 @@ gboolean scand_config_get_int(ScandConfig *config, const char *kind, const char 
 gboolean scand_config_get_duration(ScandConfig *config, const char *kind, const char *name, const char *key,
                                    gint64 def_seconds, gint64 *seconds, GError **error);
 
+gboolean scand_config_get_size(ScandConfig *config, const char *kind, const char *name, const char *key, gint64 def,
+                               gint64 *bytes, GError **error);
+
 /* Splits a list value ("a, b; c") at commas and semicolons, trimming blanks
  * and dropping empty items. Newly allocated; never NULL. */
 GStrv scand_config_split_list(const char *text);
+
+/* Parses "1048576", "512K", "25M", "1G" (a trailing B allowed) into bytes. */
+gboolean scand_config_parse_size(const char *text, gint64 *bytes);
 
 /* Parses "90", "5s", "30m", "2h", "1d" into seconds. */
 gboolean scand_config_parse_duration(const char *text, gint64 *seconds);
