@@ -214,11 +214,15 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
   if (!assemble_pages(job, pages, &options, dpi, error))
     return FALSE;
   scand_fault_point("pdf-written");
-  g_autofree char *name = job_expand_name(job, pages->len, error);
+  return scand_job_run_set_assembled(job, pages->len, error);
+}
+
+gboolean scand_job_run_set_assembled(ScandJob *job, guint pages, GError **error) {
+  g_autofree char *name = job_expand_name(job, pages, error);
   if (!name)
     return FALSE;
   scand_job_set(job, "name", name);
-  scand_job_set_int(job, "pages", pages->len);
+  scand_job_set_int(job, "pages", pages);
   if (!scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, error))
     return FALSE;
   scand_fault_point("job-assembled");

@@ -34,6 +34,11 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
  * from the job's "template". Stage SCANNED → ASSEMBLED. */
 gboolean scand_job_run_assemble(ScandJob *job, GError **error);
 
+/* For a job whose document.pdf is in place (assembled, or taken from a file
+ * or a mail): fixes the delivery name from the job's "template", records
+ * pages, and moves the job to ASSEMBLED durably. */
+gboolean scand_job_run_set_assembled(ScandJob *job, guint pages, GError **error);
+
 /* Tries every destination not yet done, once. Returns DONE when all are done
  * (the job is then removed from the spool), FAILED when at least one failed
  * for good and none is waiting to retry, else RETRY. Each destination's

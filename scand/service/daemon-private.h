@@ -8,6 +8,7 @@
 G_BEGIN_DECLS
 
 typedef struct ScandWatcher ScandWatcher;
+typedef struct ScandMailIntake ScandMailIntake;
 typedef struct ScandDaemonBus ScandDaemonBus;
 
 struct ScandDaemon {
@@ -20,6 +21,7 @@ struct ScandDaemon {
   GThreadPool *queue_pool; /* deliveries and folder intake, one at a time */
   GThreadPool *poll_pool;  /* feeder status polls */
   ScandWatcher *watcher;
+  ScandMailIntake *intake; /* mail intake (SMTP listeners), NULL without [intake] */
   ScandDaemonBus *bus;
   GPtrArray *autoscan; /* AutoScan*, one per [scanner] with auto-scan = feeder */
   guint queue_timer;

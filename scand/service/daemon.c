@@ -5,6 +5,7 @@
 #include "scand/core/job-run.h"
 #include "scand/core/scan-plan.h"
 #include "scand/base/signal-guard.h"
+#include "scand/service/mail-intake.h"
 
 #include <glib-unix.h>
 #include <stdio.h>
@@ -134,9 +135,53 @@ static void queue_worker(gpointer data, gpointer user_data) {
   g_free(w);
 }
 
+/* --- mail intake --- */
+
+/* Delivers jobs that routing just made and reports each. */
+static void deliver_new_jobs(ScandDaemon *daemon, GPtrArray *ids) {
+  for (guint i = 0; i < ids->len; i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ScandJob) job = scand_job_open(daemon->spool, ids->pdata[i], &error);
+    if (!job)
+      continue; /* a queue pass has it, or it is done */
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
+    ScandDeliveryResult r = scand_job_run_deliver(job, errors, NULL);
+    scand_job_list_delivered(job, delivered);
+    scand_daemon_emit_finished(daemon, ids->pdata[i],
+                               r == SCAND_DELIVERY_DONE    ? "done"
+                               : r == SCAND_DELIVERY_RETRY ? "queued"
+                                                           : "failed",
+                               delivered, errors);
+  }
+}
+
+static void intake_work(gpointer data, gpointer user_data) {
+  ScandDaemon *daemon = user_data;
+  g_autofree char *queue_id = data;
+  g_autoptr(ScandConfig) config = scand_daemon_get_config(daemon);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+  scand_mail_intake_route(daemon->intake, config, queue_id, ids);
+  deliver_new_jobs(daemon, ids);
+}
+
+static void on_mail_accepted(const char *queue_id, gpointer user_data) {
+  scand_daemon_queue_push(user_data, intake_work, g_strdup(queue_id));
+}
+
+static void on_intake_log(const char *line, gpointer user_data) {
+  scand_daemon_log("%s", line);
+}
+
 static void queue_pass(gpointer data, gpointer user_data) {
   ScandDaemon *daemon = user_data;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
+  if (daemon->intake) {
+    /* Mail accepted before a crash, or not routed for a passing reason. */
+    g_autoptr(ScandConfig) config = scand_daemon_get_config(daemon);
+    g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+    scand_mail_intake_route(daemon->intake, config, NULL, ids);
+  }
   guint left = scand_spool_resume_all(daemon->spool, FALSE, messages, NULL);
   for (guint i = 0; i < messages->len; i++)
     scand_daemon_log("%s", (const char *) messages->pdata[i]);
@@ -559,6 +604,24 @@ static void setup_sources(ScandDaemon *daemon) {
   autoscan_setup(daemon);
 }
 
+static const ScandMailIntakeHooks intake_hooks = {
+  .accepted = on_mail_accepted,
+  .log = on_intake_log,
+};
+
+/* Listeners start once; a reload changes their policy. */
+static gboolean setup_intake(ScandDaemon *daemon, GError **error) {
+  if (daemon->intake) {
+    scand_mail_intake_reload(daemon->intake, daemon->config);
+    return TRUE;
+  }
+  static ScandMailIntakeHooks hooks;
+  hooks = intake_hooks;
+  hooks.user_data = daemon;
+  daemon->intake = scand_mail_intake_new(daemon->config, daemon->spool, &hooks, error);
+  return daemon->intake || !*error;
+}
+
 static gboolean on_sighup(gpointer data) {
   ScandDaemon *daemon = data;
   sd_notify(0, "RELOADING=1");
@@ -574,6 +637,7 @@ static gboolean on_sighup(gpointer data) {
     G_UNLOCK(config);
     scand_config_free(old);
     setup_sources(daemon);
+    setup_intake(daemon, NULL);
     scand_daemon_log("configuration reloaded");
   }
   sd_notify(0, "READY=1");
@@ -612,6 +676,15 @@ ScandDaemon *scand_daemon_new(const ScandDaemonOptions *options, GError **error)
   daemon->queue_pool = g_thread_pool_new(queue_worker, daemon, 1, FALSE, NULL);
   daemon->poll_pool = g_thread_pool_new(poll_worker, daemon, 4, FALSE, NULL);
   daemon->loop = g_main_loop_new(NULL, FALSE);
+  /* Listening sockets now, so that a port in use fails the start. */
+  g_autoptr(GError) local = NULL;
+  if (!setup_intake(daemon, &local)) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    return NULL;
+  }
+  g_autoptr(GPtrArray) warnings = scand_config_warnings(daemon->config);
+  for (guint i = 0; i < warnings->len; i++)
+    scand_daemon_log("%s", (const char *) warnings->pdata[i]);
   return g_steal_pointer(&daemon);
 }
 
@@ -638,6 +711,8 @@ int scand_daemon_run(ScandDaemon *daemon) {
   g_clear_handle_id(&daemon->poll_timer, g_source_remove);
   g_clear_handle_id(&daemon->watchdog_timer, g_source_remove);
   g_clear_pointer(&daemon->watcher, scand_watcher_free);
+  /* Sessions end (421) before the queue they hand mail to. */
+  g_clear_pointer(&daemon->intake, scand_mail_intake_free);
   /* Let the scan under way finish its page and the queue its delivery. */
   g_thread_pool_free(g_steal_pointer(&daemon->poll_pool), TRUE, TRUE);
   g_thread_pool_free(g_steal_pointer(&daemon->scan_pool), FALSE, TRUE);
@@ -659,6 +734,7 @@ void scand_daemon_free(ScandDaemon *daemon) {
     g_thread_pool_free(daemon->queue_pool, TRUE, TRUE);
   if (daemon->poll_pool)
     g_thread_pool_free(daemon->poll_pool, TRUE, TRUE);
+  scand_mail_intake_free(daemon->intake);
   scand_watcher_free(daemon->watcher);
   scand_daemon_bus_free(daemon->bus);
   g_clear_pointer(&daemon->autoscan, g_ptr_array_unref);

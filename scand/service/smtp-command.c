@@ -67,9 +67,7 @@ guint scand_smtp_reply_code(ScandSmtpReplyKind kind) {
   return replies[kind].code;
 }
 
-/* What a client sent, safe to put into a reply or a log line: printable
- * ASCII only, at most 200 characters. */
-static char *printable(const char *arg) {
+char *scand_smtp_printable(const char *arg) {
   GString *s = g_string_new(NULL);
   for (const char *p = arg ? arg : ""; *p && s->len < 200; p++)
     g_string_append_c(s, (guchar) *p >= 0x20 && (guchar) *p < 0x7f ? *p : '?');
@@ -82,7 +80,7 @@ char *scand_smtp_reply_build(ScandSmtpReplyKind kind, const char *arg) {
   g_return_val_if_fail((guint) kind < G_N_ELEMENTS(replies), NULL);
   const char *text = replies[kind].text;
   const char *hole = strstr(text, "%s");
-  g_autofree char *safe = printable(arg);
+  g_autofree char *safe = scand_smtp_printable(arg);
   GString *s = g_string_new(NULL);
   g_string_append_printf(s, "%u ", replies[kind].code);
   if (replies[kind].status)
@@ -99,8 +97,8 @@ char *scand_smtp_reply_build(ScandSmtpReplyKind kind, const char *arg) {
 }
 
 char *scand_smtp_reply_ehlo(const ScandSmtpFeatures *f) {
-  g_autofree char *host = printable(f->host);
-  g_autofree char *client = printable(f->client);
+  g_autofree char *host = scand_smtp_printable(f->host);
+  g_autofree char *client = scand_smtp_printable(f->client);
   g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
   g_ptr_array_add(lines, g_strdup_printf("%s greets %s", host, client));
   g_ptr_array_add(lines, g_strdup("PIPELINING"));

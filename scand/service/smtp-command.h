@@ -121,6 +121,10 @@ const char *scand_smtp_verb_name(ScandSmtpVerb verb);
  * ASCII, within the RFC 5321 lengths. FALSE with *why (newly allocated). */
 gboolean scand_smtp_address_check(const char *address, char **why);
 
+/* What a client sent, safe for a reply or a log line: printable ASCII only
+ * (anything else becomes '?'), at most 200 characters. Newly allocated. */
+char *scand_smtp_printable(const char *text);
+
 /* The reply line(s) for kind, CR LF terminated, newly allocated. arg is
  * made printable ASCII and cut to 200 characters before it is used. */
 char *scand_smtp_reply_build(ScandSmtpReplyKind kind, const char *arg);
