@@ -119,6 +119,10 @@ static void check_accounts(GPtrArray *problems, ScandConfig *config, const char 
     scand_config_add_problem(problems, config, "intake", name, "accounts",
                              "logins are offered only over TLS: set tls-certificate and tls-key "
                              "(or allow-cleartext-auth = true for a copier that cannot do TLS)");
+  g_auto(GStrv) allowed = scand_config_split_list(scand_config_get(config, "intake", name, "allow-from"));
+  if (!allowed[0] && !accounts[0])
+    scand_config_add_problem(problems, config, "intake", name, NULL,
+                             "nobody may send: set allow-from (the copiers' addresses) or accounts (logins)");
   if (require_auth && !accounts[0])
     scand_config_add_problem(problems, config, "intake", name, "require-auth",
                              "no accounts: nobody could log in, so nothing would be accepted");

@@ -301,7 +301,11 @@ static gboolean param_split(const char *param, char **key, char **value) {
 
 static gboolean mail_param(ScandSmtpCommand *cmd, const char *key, const char *value, ScandSmtpRefusal *r) {
   if (strcmp(key, "SIZE") == 0) {
-    if (cmd->size >= 0 || !value || strlen(value) > 15 || strspn(value, "0123456789") != strlen(value)) {
+    if (cmd->size >= 0) {
+      refuse(r, SCAND_SMTP_R_SYNTAX, "SIZE= given twice");
+      return FALSE;
+    }
+    if (!value || strlen(value) > 15 || strspn(value, "0123456789") != strlen(value)) {
       refuse(r, SCAND_SMTP_R_SYNTAX, "SIZE= needs one decimal number");
       return FALSE;
     }
