@@ -1,7 +1,10 @@
 #include "scand/service/daemon-private.h"
+#include "scand/service/daemon-dbus.h"
+#include "scand/base/log.h"
 #include "backends/escl.h"
 #include "backends/sane.h"
 #include "scand/base/error.h"
+#include "scand/core/config-check.h"
 #include "scand/core/job-run.h"
 #include "scand/core/scan-plan.h"
 #include "scand/base/signal-guard.h"
@@ -40,15 +43,6 @@ ScandConfig *scand_daemon_get_config(ScandDaemon *daemon) {
   return c;
 }
 
-void scand_daemon_log(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
-  g_strdelimit(msg, "\r\n", ' ');
-  fprintf(stderr, "scand: %s\n", msg);
-}
-
 static void notify_status(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static void notify_status(const char *fmt, ...) {
   va_list ap;
@@ -61,55 +55,17 @@ static void notify_status(const char *fmt, ...) {
 
 /* --- job events --- */
 
-typedef struct {
-  ScandDaemon *daemon;
-  char *signal;
-  GVariant *parameters;
-} Emission;
-
-static gboolean emit_in_main(gpointer data) {
-  Emission *e = data;
-  if (e->daemon->bus)
-    scand_daemon_bus_emit(e->daemon->bus, e->signal, e->parameters);
-  g_variant_unref(e->parameters);
-  g_free(e->signal);
-  g_free(e);
-  return G_SOURCE_REMOVE;
-}
-
-static char *job_object_path(const char *id) {
-  g_autofree char *escaped = g_strdelimit(g_strdup(id), "-", '_');
-  return g_strdup_printf("/org/scand/Daemon1/jobs/j%s", escaped);
-}
-
-static void emit(ScandDaemon *daemon, const char *signal, GVariant *parameters) {
-  Emission *e = g_new0(Emission, 1);
-  e->daemon = daemon;
-  e->signal = g_strdup(signal);
-  e->parameters = g_variant_ref_sink(parameters);
-  g_main_context_invoke(NULL, emit_in_main, e);
-}
-
 void scand_daemon_emit_progress(ScandDaemon *daemon, const char *id, const char *stage, guint pages) {
-  g_autofree char *path = job_object_path(id);
-  emit(daemon, "JobProgress", g_variant_new("(ossu)", path, id, stage, pages));
-}
-
-static GVariant *strv_variant(GPtrArray *a) {
-  GVariantBuilder b;
-  g_variant_builder_init(&b, G_VARIANT_TYPE("as"));
-  for (guint i = 0; a && i < a->len; i++)
-    g_variant_builder_add(&b, "s", (const char *) a->pdata[i]);
-  return g_variant_builder_end(&b);
+  if (daemon->bus)
+    scand_daemon_bus_emit_progress(daemon->bus, id, stage, pages);
 }
 
 void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
                                 GPtrArray *errors) {
-  g_autofree char *path = job_object_path(id);
   scand_daemon_log("job %s: %s%s%s", id, result, errors && errors->len ? ": " : "",
                    errors && errors->len ? (const char *) errors->pdata[0] : "");
-  emit(daemon, "JobFinished",
-       g_variant_new("(oss@as@as)", path, id, result, strv_variant(delivered), strv_variant(errors)));
+  if (daemon->bus)
+    scand_daemon_bus_emit_finished(daemon->bus, id, result, delivered, errors);
 }
 
 /* --- the delivery queue --- */
@@ -615,13 +571,51 @@ ScandDaemon *scand_daemon_new(const ScandDaemonOptions *options, GError **error)
   return g_steal_pointer(&daemon);
 }
 
+/* --- what the D-Bus API may ask --- */
+
+static ScandConfig *bus_get_config(gpointer daemon) {
+  return scand_daemon_get_config(daemon);
+}
+
+static char *bus_start_scan(gpointer daemon, const char *device, const char *profile, GError **error) {
+  return scand_daemon_start_scan(daemon, device, profile, "dbus", error);
+}
+
+static gboolean bus_cancel_scan(gpointer daemon, const char *id) {
+  return scand_daemon_cancel_scan(daemon, id);
+}
+
+static void bus_queue_push(gpointer daemon, GFunc func, gpointer data) {
+  scand_daemon_queue_push(daemon, func, data);
+}
+
+static void bus_job_finished(gpointer daemon, const char *id, const char *result, GPtrArray *delivered,
+                             GPtrArray *errors) {
+  scand_daemon_emit_finished(daemon, id, result, delivered, errors);
+}
+
+static void bus_name_lost(gpointer data) {
+  ScandDaemon *daemon = data;
+  daemon->exit_status = 1;
+  g_main_loop_quit(daemon->loop);
+}
+
+static const ScandBusService bus_service = {
+  .get_config = bus_get_config,
+  .start_scan = bus_start_scan,
+  .cancel_scan = bus_cancel_scan,
+  .queue_push = bus_queue_push,
+  .job_finished = bus_job_finished,
+  .name_lost = bus_name_lost,
+};
+
 int scand_daemon_run(ScandDaemon *daemon) {
   g_unix_signal_add(SIGHUP, on_sighup, daemon);
   g_unix_signal_add(SIGTERM, on_sigterm, daemon);
   g_unix_signal_add(SIGINT, on_sigterm, daemon);
   scand_signal_guard_lock();
   if (daemon->options.bus != G_BUS_TYPE_NONE)
-    daemon->bus = scand_daemon_bus_new(daemon, daemon->options.bus);
+    daemon->bus = scand_daemon_bus_new(daemon->options.bus, daemon->spool, &bus_service, daemon);
   setup_sources(daemon);
   /* Whatever a crash or reboot left in the spool goes first. */
   on_queue_timer(daemon);

@@ -3,6 +3,7 @@
  * Location repair, fingerprints, quirk lookup. */
 #include "backends/escl-private.h"
 #include "backends/escl-xml.h"
+#include "backends/escl.h"
 #include "scand/base/error.h"
 
 #include <libxml/parser.h>
