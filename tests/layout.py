@@ -49,7 +49,7 @@ def module_of(path):
 
 def sources(srcdir):
     try:
-        out = subprocess.run(["git", "-C", srcdir, "ls-files", "*.c", "*.h"], check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(["git", "-C", srcdir, "ls-files", "--cached", "--others", "--exclude-standard", "*.c", "*.h"], check=True, capture_output=True, text=True).stdout
         files = out.split()
     except (OSError, subprocess.CalledProcessError):
         files = []
