@@ -72,8 +72,8 @@ static const ScandConfigKey schema_rule[] = {
   KEY("path", SCAND_KEY_STRING),
   KEY("sender", SCAND_KEY_STRING),
   KEY("recipient", SCAND_KEY_STRING),
-  KEY("days", SCAND_KEY_STRING),
-  KEY("hours", SCAND_KEY_STRING),
+  KEY("days", SCAND_KEY_DAYS),
+  KEY("hours", SCAND_KEY_HOURS),
   /* actions */
   KEY("deliver", SCAND_KEY_OUTPUT_LIST),
   KEY("name", SCAND_KEY_TEMPLATE),

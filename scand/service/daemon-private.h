@@ -5,10 +5,10 @@
 #include "scand/base/log.h"
 #include "scand/service/daemon.h"
 #include "scand/core/spool.h"
+#include "scand/service/watch.h"
 
 G_BEGIN_DECLS
 
-typedef struct ScandWatcher ScandWatcher;
 typedef struct ScandDaemonBus ScandDaemonBus;
 
 struct ScandDaemon {
@@ -36,9 +36,6 @@ struct ScandDaemon {
  * may replace the daemon's while they run). Caller frees. */
 ScandConfig *scand_daemon_get_config(ScandDaemon *daemon);
 
-/* Logs one line to stderr (journald adds the rest): scand/base/log.h. */
-#define scand_daemon_log scand_log
-
 /* Starts a scan job; returns its id (newly allocated) or NULL with error.
  * device: a [scanner] name, a URI or NULL (default); profile may be NULL. */
 char *scand_daemon_start_scan(ScandDaemon *daemon, const char *device, const char *profile, const char *trigger,
@@ -56,9 +53,5 @@ void scand_daemon_queue_push(ScandDaemon *daemon, GFunc func, gpointer data);
 void scand_daemon_emit_progress(ScandDaemon *daemon, const char *id, const char *stage, guint pages);
 void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
                                 GPtrArray *errors);
-
-/* Folder watching (watch.c). */
-ScandWatcher *scand_watcher_new(ScandDaemon *daemon, ScandConfig *config, GError **error);
-void scand_watcher_free(ScandWatcher *watcher);
 
 G_END_DECLS

@@ -62,8 +62,8 @@ void scand_daemon_emit_progress(ScandDaemon *daemon, const char *id, const char 
 
 void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
                                 GPtrArray *errors) {
-  scand_daemon_log("job %s: %s%s%s", id, result, errors && errors->len ? ": " : "",
-                   errors && errors->len ? (const char *) errors->pdata[0] : "");
+  scand_log("job %s: %s%s%s", id, result, errors && errors->len ? ": " : "",
+            errors && errors->len ? (const char *) errors->pdata[0] : "");
   if (daemon->bus)
     scand_daemon_bus_emit_finished(daemon->bus, id, result, delivered, errors);
 }
@@ -95,7 +95,7 @@ static void queue_pass(gpointer data, gpointer user_data) {
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
   guint left = scand_spool_resume_all(daemon->spool, FALSE, messages, NULL);
   for (guint i = 0; i < messages->len; i++)
-    scand_daemon_log("%s", (const char *) messages->pdata[i]);
+    scand_log("%s", (const char *) messages->pdata[i]);
   notify_status("%u jobs waiting in the spool", left);
   g_atomic_int_set(&daemon->queue_busy, 0);
 }
@@ -270,7 +270,7 @@ static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, Au
   w->config = scand_config_ref(daemon->config);
   w->autoscan = autoscan;
   char *id = g_strdup(scand_job_get_id(job));
-  scand_daemon_log("job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
+  scand_log("job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
   g_thread_pool_push(daemon->scan_pool, w, NULL);
   return id;
 }
@@ -330,7 +330,7 @@ static void buttons_done(AutoScan *a, PollResult *r) {
   if (!r->ok) {
     /* Busy (someone else is scanning) is not a change of the buttons. */
     if (g_strcmp0(a->last_word, r->error) != 0) {
-      scand_daemon_log("scanner %s: buttons: %s", a->section, r->error);
+      scand_log("scanner %s: buttons: %s", a->section, r->error);
       g_free(a->last_word);
       a->last_word = g_strdup(r->error);
     }
@@ -347,16 +347,16 @@ static void buttons_done(AutoScan *a, PollResult *r) {
     gboolean mapped;
     g_autofree char *profile = button_profile(daemon->config, a->section, now[i], &mapped);
     if (!mapped) {
-      scand_daemon_log("scanner %s: button %s pressed, but no profile is mapped to it", a->section, now[i]);
+      scand_log("scanner %s: button %s pressed, but no profile is mapped to it", a->section, now[i]);
       continue;
     }
-    scand_daemon_log("scanner %s: button %s pressed", a->section, now[i]);
+    scand_log("scanner %s: button %s pressed", a->section, now[i]);
     g_atomic_int_set(&a->job_running, 1);
     ScandScanRequest request = { .device = a->section, .profile = profile, .trigger = "button" };
     g_autoptr(GError) error = NULL;
     g_autofree char *id = start_scan(daemon, &request, a, &error);
     if (!id) {
-      scand_daemon_log("scanner %s: button %s: %s", a->section, now[i], error->message);
+      scand_log("scanner %s: button %s: %s", a->section, now[i], error->message);
       g_atomic_int_set(&a->job_running, 0);
     }
   }
@@ -380,7 +380,7 @@ static gboolean poll_done(gpointer data) {
   }
   const char *word = r->ok ? scand_escl_adf_state_to_string(r->adf) : "unreachable";
   if (g_strcmp0(word, a->last_word) != 0) {
-    scand_daemon_log("scanner %s: %s%s%s", a->section, word, r->error ? ": " : "", r->error ? r->error : "");
+    scand_log("scanner %s: %s%s%s", a->section, word, r->error ? ": " : "", r->error ? r->error : "");
     g_free(a->last_word);
     a->last_word = g_strdup(word);
   }
@@ -398,7 +398,7 @@ static gboolean poll_done(gpointer data) {
     g_autoptr(GError) error = NULL;
     g_autofree char *id = start_scan(daemon, &request, a, &error);
     if (!id) {
-      scand_daemon_log("scanner %s: auto-scan: %s", a->section, error->message);
+      scand_log("scanner %s: auto-scan: %s", a->section, error->message);
       a->cooldown_until = now + a->cooldown_us;
       g_atomic_int_set(&a->job_running, 0);
     }
@@ -460,11 +460,11 @@ static void autoscan_setup(ScandDaemon *daemon) {
     if ((!buttons && g_strcmp0(mode, "feeder") != 0) || !uri)
       continue;
     if (!buttons && !g_str_has_prefix(uri, "escl:")) {
-      scand_daemon_log("scanner %s: auto-scan = feeder needs an eSCL device; ignored", scanners[i]);
+      scand_log("scanner %s: auto-scan = feeder needs an eSCL device; ignored", scanners[i]);
       continue;
     }
     if (buttons && !g_str_has_prefix(uri, "sane:")) {
-      scand_daemon_log("scanner %s: auto-scan = button needs a SANE device; ignored", scanners[i]);
+      scand_log("scanner %s: auto-scan = button needs a SANE device; ignored", scanners[i]);
       continue;
     }
     AutoScan *a = g_new0(AutoScan, 1);
@@ -501,6 +501,42 @@ static ScandConfig *load_checked_config(const char *path, GError **error) {
   return g_steal_pointer(&config);
 }
 
+/* --- the watched folders' view of the daemon --- */
+
+static ScandConfig *host_get_config(gpointer daemon) {
+  return scand_daemon_get_config(daemon);
+}
+
+static void host_queue_push(gpointer daemon, GFunc func, gpointer data) {
+  scand_daemon_queue_push(daemon, func, data);
+}
+
+static gboolean host_stopping(gpointer daemon) {
+  return g_atomic_int_get(&((ScandDaemon *) daemon)->stopping) != 0;
+}
+
+static void host_job_finished(gpointer daemon, const char *id, const char *result, GPtrArray *delivered,
+                              GPtrArray *errors) {
+  scand_daemon_emit_finished(daemon, id, result, delivered, errors);
+}
+
+static void host_log(gpointer daemon, const char *line) {
+  scand_log("%s", line);
+}
+
+static ScandWatcher *watcher_start(ScandDaemon *daemon, GError **error) {
+  const ScandWatcherHost host = {
+    .user_data = daemon,
+    .spool = daemon->spool,
+    .get_config = host_get_config,
+    .queue_push = host_queue_push,
+    .stopping = host_stopping,
+    .job_finished = host_job_finished,
+    .log = host_log,
+  };
+  return scand_watcher_new(&host, daemon->config, error);
+}
+
 static void setup_sources(ScandDaemon *daemon) {
   g_autoptr(GError) error = NULL;
   gint64 retry_min = 30, retry_max = 3600, retry_max_age = 7 * 24 * 3600;
@@ -509,9 +545,9 @@ static void setup_sources(ScandDaemon *daemon) {
   scand_config_get_duration(daemon->config, "scand", NULL, "retry-max-age", 7 * 24 * 3600, &retry_max_age, NULL);
   scand_job_run_set_retry_policy(retry_min, retry_max, retry_max_age);
   g_clear_pointer(&daemon->watcher, scand_watcher_free);
-  daemon->watcher = scand_watcher_new(daemon, daemon->config, &error);
+  daemon->watcher = watcher_start(daemon, &error);
   if (!daemon->watcher && error)
-    scand_daemon_log("watched folders: %s", error->message);
+    scand_log("watched folders: %s", error->message);
   autoscan_setup(daemon);
 }
 
@@ -522,7 +558,7 @@ static gboolean on_sighup(gpointer data) {
   ScandConfig *config = load_checked_config(daemon->config_path, &error);
   if (!config) {
     /* A broken edit must not take the service down: keep what works. */
-    scand_daemon_log("reload refused, keeping the previous configuration: %s", error->message);
+    scand_log("reload refused, keeping the previous configuration: %s", error->message);
   } else {
     G_LOCK(config);
     ScandConfig *old = daemon->config;
@@ -530,7 +566,7 @@ static gboolean on_sighup(gpointer data) {
     G_UNLOCK(config);
     scand_config_free(old);
     setup_sources(daemon);
-    scand_daemon_log("configuration reloaded");
+    scand_log("configuration reloaded");
   }
   sd_notify(0, "READY=1");
   return G_SOURCE_CONTINUE;
@@ -538,7 +574,7 @@ static gboolean on_sighup(gpointer data) {
 
 static gboolean on_sigterm(gpointer data) {
   ScandDaemon *daemon = data;
-  scand_daemon_log("stopping: finishing the page under way");
+  scand_log("stopping: finishing the page under way");
   sd_notify(0, "STOPPING=1");
   g_atomic_int_set(&daemon->stopping, 1);
   g_main_loop_quit(daemon->loop);
@@ -624,7 +660,7 @@ int scand_daemon_run(ScandDaemon *daemon) {
   guint64 watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
     daemon->watchdog_timer = g_timeout_add((guint) (watchdog_usec / 2000), on_watchdog, daemon);
-  scand_daemon_log("ready (spool %s)", scand_spool_get_dir(daemon->spool));
+  scand_log("ready (spool %s)", scand_spool_get_dir(daemon->spool));
   sd_notify(0, "READY=1\nSTATUS=idle");
   g_main_loop_run(daemon->loop);
 
@@ -640,7 +676,7 @@ int scand_daemon_run(ScandDaemon *daemon) {
   while (g_main_context_iteration(NULL, FALSE))
     ;
   g_clear_pointer(&daemon->bus, scand_daemon_bus_free);
-  scand_daemon_log("stopped");
+  scand_log("stopped");
   return daemon->exit_status;
 }
 
