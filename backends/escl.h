@@ -6,6 +6,7 @@
 #include <glib.h>
 #include "backends/backend.h"
 #include "backends/escl-xml.h"
+#include "scand/base/http.h"
 
 G_BEGIN_DECLS
 
@@ -18,15 +19,12 @@ gboolean scand_escl_status_decode(const char *xml, gsize len, ScandEsclStatus *o
  * scand_escl_status_clear(). */
 gboolean scand_escl_get_status(const char *uri, const ScandOpenOptions *options, ScandEsclStatus *out, GError **error);
 
-/* The certificate an HTTPS device presents. */
-typedef struct {
-  char *subject; /* one-line RFC 2253 subject */
-  char *issuer;
-  char *fingerprint;      /* "sha256:AB:CD:…" of the DER certificate */
-  gboolean trusted_by_ca; /* verified against the system CA store */
-} ScandEsclCertificate;
+/* The certificate an HTTPS device presents (see scand/base/http.h). */
+typedef ScandHttpCertificate ScandEsclCertificate;
 
-void scand_escl_certificate_free(ScandEsclCertificate *cert);
+static inline void scand_escl_certificate_free(ScandEsclCertificate *cert) {
+  scand_http_certificate_free(cert);
+}
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandEsclCertificate, scand_escl_certificate_free)
 
 /* Connects to an https device (uri as above) and returns the certificate it
