@@ -2,7 +2,7 @@
  * limits, one thread per session, and the reaper that enforces the
  * sessions' deadlines. */
 #include "scand/service/smtp-private.h"
-#include "scand/base/config-intake.h"
+#include "scand/core/config-intake.h"
 #include "scand/base/error.h"
 #include "scand/service/smtp-command.h"
 

@@ -24,6 +24,9 @@ gboolean scand_intake_recipient_glob_ok(const char *glob, char **why);
  * files in pairs, logins without TLS, accept-to patterns). */
 void scand_config_check_intake(GPtrArray *problems, ScandConfig *config, const char *name);
 
+/* Appends the problems of [account name] (its allow-from CIDRs). */
+void scand_config_check_account(GPtrArray *problems, ScandConfig *config, const char *name);
+
 /* Appends warnings: settings that work but weaken security
  * (allow-cleartext-auth, allow-from everyone). */
 void scand_config_warn_intake(GPtrArray *warnings, ScandConfig *config, const char *name);

@@ -1,5 +1,5 @@
 /* [intake] and [account] checks: what makes an SMTP listener safe to run. */
-#include "scand/base/config-intake.h"
+#include "scand/core/config-intake.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -165,4 +165,8 @@ void scand_config_warn_intake(GPtrArray *warnings, ScandConfig *config, const ch
       scand_config_add_problem(warnings, config, "intake", name, "allow-from",
                                "warning: \"%s\" lets every address send without logging in", items[i]);
   }
+}
+
+void scand_config_check_account(GPtrArray *problems, ScandConfig *config, const char *name) {
+  check_cidrs(problems, config, "account", name);
 }
