@@ -1,7 +1,7 @@
 /* The SMTP listener: sockets (bound here or passed by systemd), connection
  * limits, one thread per session, and the reaper that enforces the
  * sessions' deadlines. */
-#include "scand/service/smtp-private.h"
+#include "scand/service/smtp-listener-private.h"
 #include "scand/core/config-intake.h"
 #include "scand/base/error.h"
 #include "scand/service/smtp-command.h"

@@ -3,7 +3,7 @@
  * collected and written when no further command is already waiting
  * (PIPELINING). Every read and write runs against a deadline that the
  * listener's reaper enforces by cancelling the I/O. */
-#include "scand/service/smtp-private.h"
+#include "scand/service/smtp-listener-private.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
 #include "scand/core/mail-attachments.h"
