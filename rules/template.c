@@ -22,6 +22,10 @@ typedef enum {
   FIELD_SEQ,
   FIELD_SOURCE,
   FIELD_JOB,
+  FIELD_SUBJECT,
+  FIELD_SENDER,
+  FIELD_RECIPIENT,
+  FIELD_ATTACHMENT,
 } TemplateField;
 
 static const struct {
@@ -29,10 +33,33 @@ static const struct {
   TemplateField field;
   gboolean takes_arg;
 } fields[] = {
-  { "date", FIELD_DATE, TRUE },        { "time", FIELD_TIME, TRUE },    { "device", FIELD_DEVICE, FALSE },
-  { "profile", FIELD_PROFILE, FALSE }, { "pages", FIELD_PAGES, FALSE }, { "seq", FIELD_SEQ, TRUE },
-  { "source", FIELD_SOURCE, FALSE },   { "job", FIELD_JOB, FALSE },
+  { "date", FIELD_DATE, TRUE },
+  { "time", FIELD_TIME, TRUE },
+  { "device", FIELD_DEVICE, FALSE },
+  { "profile", FIELD_PROFILE, FALSE },
+  { "pages", FIELD_PAGES, FALSE },
+  { "seq", FIELD_SEQ, TRUE },
+  { "source", FIELD_SOURCE, FALSE },
+  { "job", FIELD_JOB, FALSE },
+  { "subject", FIELD_SUBJECT, FALSE },
+  { "sender", FIELD_SENDER, FALSE },
+  { "recipient", FIELD_RECIPIENT, FALSE },
+  { "attachment", FIELD_ATTACHMENT, FALSE },
 };
+
+/* "date, time, …" for messages. */
+static const char *field_names(void) {
+  static gsize once = 0;
+  static char *names;
+  if (g_once_init_enter(&once)) {
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
+      g_string_append_printf(s, "%s%s", i ? ", " : "", fields[i].name);
+    names = g_string_free(s, FALSE); /* lives as long as the process, like the table */
+    g_once_init_leave(&once, 1);
+  }
+  return names;
+}
 
 static gboolean G_GNUC_PRINTF(2, 3) template_error(GError **error, const char *fmt, ...) {
   va_list ap;
@@ -119,10 +146,8 @@ static gboolean field_expand(GString *out, const char *text, gsize pos, const Sc
   while (i < G_N_ELEMENTS(fields) && strcmp(fields[i].name, name) != 0)
     i++;
   if (i == G_N_ELEMENTS(fields))
-    return template_error(error,
-                          "unknown field {%s} at position %" G_GSIZE_FORMAT
-                          " (known: date, time, device, profile, pages, seq, source, job)",
-                          text, pos);
+    return template_error(error, "unknown field {%s} at position %" G_GSIZE_FORMAT " (known: %s)", text, pos,
+                          field_names());
   if (arg && !fields[i].takes_arg)
     return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " takes no argument", name, pos);
   if (arg && !*arg)
@@ -163,6 +188,18 @@ static gboolean field_expand(GString *out, const char *text, gsize pos, const Sc
       break;
     case FIELD_JOB:
       value = facts->job;
+      break;
+    case FIELD_SUBJECT:
+      value = facts->subject;
+      break;
+    case FIELD_SENDER:
+      value = facts->sender;
+      break;
+    case FIELD_RECIPIENT:
+      value = facts->recipient;
+      break;
+    case FIELD_ATTACHMENT:
+      value = facts->attachment;
       break;
   }
   g_autofree char *safe = scand_template_sanitize_component(value && *value ? value : "unknown");

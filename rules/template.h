@@ -2,7 +2,9 @@
  *
  * Fields: {date[:FMT]} {time[:FMT]} (strftime-style, of the job's creation
  * time; defaults %Y-%m-%d and %H%M%S), {device}, {profile}, {pages}, {seq}
- * (zero-padded to 4, or {seq:N} digits), {source}, {job}. "{{" and "}}" are
+ * (zero-padded to 4, or {seq:N} digits), {source}, {job}, and for mail
+ * {subject}, {sender} (the envelope sender), {recipient} and {attachment} (the
+ * attachment's name without its extension). "{{" and "}}" are
  * literal braces. Values that come from devices are made safe (path separators
  * and control characters become "_"). The expansion is a relative path that
  * cannot climb out of the destination: "..", ".", empty components, absolute
@@ -19,6 +21,10 @@ typedef struct {
   const char *profile;
   const char *source;
   const char *job;
+  const char *subject;    /* mail */
+  const char *sender;     /* mail: the envelope sender */
+  const char *recipient;  /* mail: the recipient the job is for */
+  const char *attachment; /* mail: the attachment's name without its extension */
   guint pages;
   guint seq;
 } ScandTemplateFacts;

@@ -129,12 +129,20 @@ static char *job_expand_name(ScandJob *job, guint pages, GError **error) {
   if (!utc)
     utc = g_date_time_new_now_utc();
   g_autoptr(GDateTime) local = g_date_time_to_local(utc);
+  const char *attachment = scand_job_get(job, "attachment");
+  const char *dot = attachment ? strrchr(attachment, '.') : NULL;
+  g_autofree char *attachment_stem =
+      dot && dot != attachment ? g_strndup(attachment, (gsize) (dot - attachment)) : g_strdup(attachment);
   ScandTemplateFacts facts = {
     .time = local,
     .device = scand_job_get(job, "device-name"),
     .profile = scand_job_get(job, "profile"),
     .source = scand_job_get(job, "source"),
     .job = scand_job_get_id(job),
+    .subject = scand_job_get(job, "subject"),
+    .sender = scand_job_get(job, "mail-from"),
+    .recipient = scand_job_get(job, "recipient"),
+    .attachment = attachment_stem,
     .pages = pages,
     .seq = (guint) scand_job_get_int(job, "seq", 0),
   };

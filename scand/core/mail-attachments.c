@@ -19,7 +19,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeStream, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeParser, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeFilter, g_object_unref)
 
-struct ScandMail {
+struct ScandReceivedMail {
   GMimeStream *stream;
   GMimeMessage *message;
   char *subject, *from_address, *from_name, *message_id;
@@ -221,7 +221,7 @@ static gboolean name_has_suffix(const char *name, const char *suffix) {
   return n > s && g_ascii_strcasecmp(name + n - s, suffix) == 0;
 }
 
-static void skip(ScandMail *mail, const char *filename, const char *mime, const char *why) {
+static void skip(ScandReceivedMail *mail, const char *filename, const char *mime, const char *why) {
   g_autofree char *name = clean_text(filename ? filename : mime);
   g_ptr_array_add(mail->skipped, g_strdup_printf("%s: %s", name, why));
 }
@@ -245,7 +245,7 @@ static gboolean claimed_kind(const char *mime, const char *filename, ScandAttach
   return FALSE;
 }
 
-static void consider_part(ScandMail *mail, GMimePart *part, guint index) {
+static void consider_part(ScandReceivedMail *mail, GMimePart *part, guint index) {
   GMimeObject *obj = GMIME_OBJECT(part);
   GMimeContentType *ct = g_mime_object_get_content_type(obj);
   g_autofree char *mime_raw = ct ? g_mime_content_type_get_mime_type(ct) : g_strdup("text/plain");
@@ -289,7 +289,7 @@ static void consider_part(ScandMail *mail, GMimePart *part, guint index) {
   g_ptr_array_add(mail->attachments, a);
 }
 
-static void walk(ScandMail *mail, GMimeObject *obj, guint depth) {
+static void walk(ScandReceivedMail *mail, GMimeObject *obj, guint depth) {
   if (GMIME_IS_MULTIPART(obj)) {
     if (depth >= MAX_DEPTH) {
       skip(mail, NULL, "multipart", "nested too deeply: not looked into");
@@ -305,7 +305,7 @@ static void walk(ScandMail *mail, GMimeObject *obj, guint depth) {
   }
 }
 
-static void read_headers(ScandMail *mail) {
+static void read_headers(ScandReceivedMail *mail) {
   mail->subject = clean_text(g_mime_message_get_subject(mail->message));
   mail->message_id = clean_text(g_mime_message_get_message_id(mail->message));
   InternetAddressList *from = g_mime_message_get_from(mail->message);
@@ -320,7 +320,7 @@ static void read_headers(ScandMail *mail) {
   }
 }
 
-ScandMail *scand_mail_open_fd(int fd, GError **error) {
+ScandReceivedMail *scand_received_mail_open_fd(int fd, GError **error) {
   mail_init();
   g_autoptr(GMimeStream) stream = g_mime_stream_fs_new(fd);
   g_autoptr(GMimeParser) parser = g_mime_parser_new_with_stream(stream);
@@ -330,7 +330,7 @@ ScandMail *scand_mail_open_fd(int fd, GError **error) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "not a mail message");
     return NULL;
   }
-  ScandMail *mail = g_new0(ScandMail, 1);
+  ScandReceivedMail *mail = g_new0(ScandReceivedMail, 1);
   mail->stream = g_steal_pointer(&stream);
   mail->message = message;
   mail->attachments = g_ptr_array_new_with_free_func((GDestroyNotify) attachment_free);
@@ -342,16 +342,16 @@ ScandMail *scand_mail_open_fd(int fd, GError **error) {
   return mail;
 }
 
-ScandMail *scand_mail_open(const char *path, GError **error) {
+ScandReceivedMail *scand_received_mail_open(const char *path, GError **error) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     scand_fs_error_errno(error, errno, "cannot open %s", path);
     return NULL;
   }
-  return scand_mail_open_fd(fd, error);
+  return scand_received_mail_open_fd(fd, error);
 }
 
-void scand_mail_free(ScandMail *mail) {
+void scand_received_mail_free(ScandReceivedMail *mail) {
   if (!mail)
     return;
   g_clear_object(&mail->message);
@@ -365,27 +365,27 @@ void scand_mail_free(ScandMail *mail) {
   g_free(mail);
 }
 
-const char *scand_mail_get_subject(ScandMail *mail) {
+const char *scand_received_mail_get_subject(ScandReceivedMail *mail) {
   return mail->subject;
 }
 
-const char *scand_mail_get_from_address(ScandMail *mail) {
+const char *scand_received_mail_get_from_address(ScandReceivedMail *mail) {
   return mail->from_address;
 }
 
-const char *scand_mail_get_from_name(ScandMail *mail) {
+const char *scand_received_mail_get_from_name(ScandReceivedMail *mail) {
   return mail->from_name;
 }
 
-const char *scand_mail_get_message_id(ScandMail *mail) {
+const char *scand_received_mail_get_message_id(ScandReceivedMail *mail) {
   return mail->message_id;
 }
 
-GPtrArray *scand_mail_get_attachments(ScandMail *mail) {
+GPtrArray *scand_received_mail_get_attachments(ScandReceivedMail *mail) {
   return mail->attachments;
 }
 
-GPtrArray *scand_mail_get_skipped(ScandMail *mail) {
+GPtrArray *scand_received_mail_get_skipped(ScandReceivedMail *mail) {
   return mail->skipped;
 }
 
@@ -426,8 +426,8 @@ static gboolean check_written(int fd, ScandAttachmentKind kind, const char *name
   return TRUE;
 }
 
-gboolean scand_mail_save_attachment(ScandMail *mail, const ScandAttachment *a, const char *dest, guint64 max_bytes,
-                                    GError **error) {
+gboolean scand_received_mail_save_attachment(ScandReceivedMail *mail, const ScandAttachment *a, const char *dest,
+                                             guint64 max_bytes, GError **error) {
   guint left = a->part;
   GMimeObject *body = g_mime_message_get_mime_part(mail->message);
   GMimePart *part = body ? find_leaf(body, &left, 0) : NULL;

@@ -28,36 +28,36 @@ typedef struct {
   ScandAttachmentKind kind;
 } ScandAttachment;
 
-typedef struct ScandMail ScandMail;
+typedef struct ScandReceivedMail ScandReceivedMail;
 
-/* Parses the message in path (kept open while the ScandMail lives). Fails
+/* Parses the message in path (kept open while the ScandReceivedMail lives). Fails
  * only when the file cannot be read or is not a message at all. */
-ScandMail *scand_mail_open(const char *path, GError **error);
-/* The same over an open file descriptor (taken: closed by scand_mail_free). */
-ScandMail *scand_mail_open_fd(int fd, GError **error);
-void scand_mail_free(ScandMail *mail);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandMail, scand_mail_free)
+ScandReceivedMail *scand_received_mail_open(const char *path, GError **error);
+/* The same over an open file descriptor (taken: closed by scand_received_mail_free). */
+ScandReceivedMail *scand_received_mail_open_fd(int fd, GError **error);
+void scand_received_mail_free(ScandReceivedMail *mail);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandReceivedMail, scand_received_mail_free)
 
 /* Decoded header values (UTF-8, control characters replaced; owned by
  * mail; NULL when absent): Subject, the From address and display name,
  * Message-ID. */
-const char *scand_mail_get_subject(ScandMail *mail);
-const char *scand_mail_get_from_address(ScandMail *mail);
-const char *scand_mail_get_from_name(ScandMail *mail);
-const char *scand_mail_get_message_id(ScandMail *mail);
+const char *scand_received_mail_get_subject(ScandReceivedMail *mail);
+const char *scand_received_mail_get_from_address(ScandReceivedMail *mail);
+const char *scand_received_mail_get_from_name(ScandReceivedMail *mail);
+const char *scand_received_mail_get_message_id(ScandReceivedMail *mail);
 
 /* The usable attachments, in message order (ScandAttachment*, owned by mail). */
-GPtrArray *scand_mail_get_attachments(ScandMail *mail);
+GPtrArray *scand_received_mail_get_attachments(ScandReceivedMail *mail);
 /* One line per part that is not taken and why ("setup.exe: an executable"),
  * owned by mail. */
-GPtrArray *scand_mail_get_skipped(ScandMail *mail);
+GPtrArray *scand_received_mail_get_skipped(ScandReceivedMail *mail);
 
 /* Decodes attachment a into dest durably (temporary file, fsync, rename,
  * directory fsync) and checks that the file is complete for its type (PDF
  * %%EOF, JPEG end marker, PNG IEND, TIFF directory inside the file). At most
  * max_bytes are written (0: no limit). On failure nothing is left at dest. */
-gboolean scand_mail_save_attachment(ScandMail *mail, const ScandAttachment *a, const char *dest, guint64 max_bytes,
-                                    GError **error);
+gboolean scand_received_mail_save_attachment(ScandReceivedMail *mail, const ScandAttachment *a, const char *dest,
+                                             guint64 max_bytes, GError **error);
 
 /* File extension for a kind ("pdf", "jpg", "png", "tif"). */
 const char *scand_attachment_kind_extension(ScandAttachmentKind kind);

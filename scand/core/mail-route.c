@@ -27,7 +27,7 @@ typedef struct {
   char *dir;
   char *held_dir;
   ScandSpool *held;
-  ScandMail *mail;
+  ScandReceivedMail *mail;
   GStrv rcpts;
   char *mail_from, *intake, *client_ip, *auth_user;
   GPtrArray *made;     /* ids of the jobs made */
@@ -53,7 +53,7 @@ static void routing_clear(Routing *r) {
   g_clear_pointer(&r->dir, g_free);
   g_clear_pointer(&r->held_dir, g_free);
   g_clear_pointer(&r->held, scand_spool_free);
-  g_clear_pointer(&r->mail, scand_mail_free);
+  g_clear_pointer(&r->mail, scand_received_mail_free);
   g_clear_pointer(&r->rcpts, g_strfreev);
   g_clear_pointer(&r->mail_from, g_free);
   g_clear_pointer(&r->intake, g_free);
@@ -81,7 +81,7 @@ static char *attachment_pdf(Routing *r, const char *dir, const ScandAttachment *
   g_autofree char *raw = g_strdup_printf("%s/att-%u.%s", dir, i, scand_attachment_kind_extension(a->kind));
   g_autoptr(GError) error = NULL;
   const char *name = a->filename ? a->filename : a->mime_type;
-  if (!scand_mail_save_attachment(r->mail, a, raw, 0, &error)) {
+  if (!scand_received_mail_save_attachment(r->mail, a, raw, 0, &error)) {
     g_ptr_array_add(r->problems, g_strdup(error->message));
     return NULL;
   }
@@ -154,10 +154,10 @@ static void set_facts(Routing *r, ScandJob *job, GPtrArray *atts, Group *g) {
   g_ptr_array_remove_index(g->rcpts, g->rcpts->len - 1);
   scand_job_set(job, "mail-to", to);
   scand_job_set(job, "recipient", g->rcpts->pdata[0]);
-  scand_job_set(job, "subject", scand_mail_get_subject(r->mail));
-  scand_job_set(job, "mail-from-header", scand_mail_get_from_address(r->mail));
-  scand_job_set(job, "mail-from-name", scand_mail_get_from_name(r->mail));
-  scand_job_set(job, "message-id", scand_mail_get_message_id(r->mail));
+  scand_job_set(job, "subject", scand_received_mail_get_subject(r->mail));
+  scand_job_set(job, "mail-from-header", scand_received_mail_get_from_address(r->mail));
+  scand_job_set(job, "mail-from-name", scand_received_mail_get_from_name(r->mail));
+  scand_job_set(job, "message-id", scand_received_mail_get_message_id(r->mail));
   scand_job_set(job, "client-ip", r->client_ip);
   scand_job_set(job, "auth-user", r->auth_user);
   scand_job_set(job, "attachment", first->filename);
@@ -276,9 +276,9 @@ static void to_error_area(Routing *r, const char *reason) {
   g_autofree char *note = g_strdup_printf("%s/%s.reason.txt", dir, id);
   g_autofree char *src = g_build_filename(r->dir, "message.eml", NULL);
   g_autofree char *to = g_strjoinv(", ", r->rcpts);
-  g_autofree char *text =
-      g_strdup_printf("%s\nfrom <%s> to %s, client %s, subject \"%s\"\n", reason, r->mail_from, to, r->client_ip,
-                      r->mail && scand_mail_get_subject(r->mail) ? scand_mail_get_subject(r->mail) : "");
+  g_autofree char *text = g_strdup_printf(
+      "%s\nfrom <%s> to %s, client %s, subject \"%s\"\n", reason, r->mail_from, to, r->client_ip,
+      r->mail && scand_received_mail_get_subject(r->mail) ? scand_received_mail_get_subject(r->mail) : "");
   if (scand_fs_mkdir_p(dir, 0700, NULL) && scand_fs_write_atomic(note, text, strlen(text), 0600, NULL) &&
       rename(src, eml) == 0)
     scand_fs_fsync_dir(dir, NULL);
@@ -312,7 +312,7 @@ static char *problems_text(Routing *r, const char *first) {
   GString *s = g_string_new(first);
   for (guint i = 0; i < r->problems->len; i++)
     g_string_append_printf(s, "; %s", (const char *) r->problems->pdata[i]);
-  GPtrArray *skipped = r->mail ? scand_mail_get_skipped(r->mail) : NULL;
+  GPtrArray *skipped = r->mail ? scand_received_mail_get_skipped(r->mail) : NULL;
   for (guint i = 0; skipped && i < skipped->len; i++)
     g_string_append_printf(s, "; %s", (const char *) skipped->pdata[i]);
   return g_string_free(s, FALSE);
@@ -321,10 +321,10 @@ static char *problems_text(Routing *r, const char *first) {
 /* Makes the jobs (held), then records them: the step after which they exist. */
 static gboolean route_new(Routing *r, GPtrArray *job_ids, GError **error) {
   g_autofree char *eml = g_build_filename(r->dir, "message.eml", NULL);
-  r->mail = scand_mail_open(eml, error);
+  r->mail = scand_received_mail_open(eml, error);
   if (!r->mail)
     return FALSE;
-  GPtrArray *atts = scand_mail_get_attachments(r->mail);
+  GPtrArray *atts = scand_received_mail_get_attachments(r->mail);
   const char *split = r->intake ? scand_config_get(r->config, "intake", r->intake, "split") : NULL;
   if (g_strcmp0(split, "per-message") == 0 && atts->len) {
     route_unit(r, atts);

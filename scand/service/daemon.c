@@ -610,8 +610,14 @@ static gboolean setup_intake(ScandDaemon *daemon, GError **error) {
   static ScandMailIntakeHooks hooks;
   hooks = intake_hooks;
   hooks.user_data = daemon;
-  daemon->intake = scand_mail_intake_new(daemon->config, daemon->spool, &hooks, error);
-  return daemon->intake || !*error;
+  g_autoptr(GError) local = NULL;
+  daemon->intake = scand_mail_intake_new(daemon->config, daemon->spool, &hooks, &local);
+  if (!local)
+    return TRUE;
+  if (!error) /* a reload: the daemon goes on without the new intake */
+    scand_log("mail intake: %s", local->message);
+  g_propagate_error(error, g_steal_pointer(&local));
+  return FALSE;
 }
 
 static gboolean on_sighup(gpointer data) {

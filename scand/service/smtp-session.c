@@ -360,10 +360,10 @@ static gboolean data_refusal(Session *s, Incoming *m) {
 /* A message with no usable attachment is refused before the 250 (550). */
 static gboolean data_has_documents(Session *s, Incoming *m) {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ScandMail) mail = scand_mail_open(scand_mail_draft_get_path(m->draft), &error);
-  if (mail && scand_mail_get_attachments(mail)->len > 0)
+  g_autoptr(ScandReceivedMail) mail = scand_received_mail_open(scand_mail_draft_get_path(m->draft), &error);
+  if (mail && scand_received_mail_get_attachments(mail)->len > 0)
     return TRUE;
-  GPtrArray *skipped = mail ? scand_mail_get_skipped(mail) : NULL;
+  GPtrArray *skipped = mail ? scand_received_mail_get_skipped(mail) : NULL;
   const char *why = !mail                     ? error->message
                     : skipped && skipped->len ? (const char *) skipped->pdata[0]
                                               : "no attachment (PDF, JPEG, PNG or TIFF)";

@@ -38,10 +38,10 @@ static const char *scratch(void) {
   return dir;
 }
 
-static void check_saved(ScandMail *mail, const ScandAttachment *a, guint i) {
+static void check_saved(ScandReceivedMail *mail, const ScandAttachment *a, guint i) {
   g_autofree char *dest = g_strdup_printf("%s/att-%u.%s", scratch(), i, scand_attachment_kind_extension(a->kind));
   g_autoptr(GError) error = NULL;
-  gboolean ok = scand_mail_save_attachment(mail, a, dest, 64 * 1024 * 1024, &error);
+  gboolean ok = scand_received_mail_save_attachment(mail, a, dest, 64 * 1024 * 1024, &error);
   require(ok == (error == NULL), "save and error disagree", dest);
   g_autofree char *tmp = g_strdup_printf("%s.part", dest);
   require(!g_file_test(tmp, G_FILE_TEST_EXISTS), "temporary file left behind", tmp);
@@ -62,15 +62,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   require(size == 0 || write(fd, data, size) == (ssize_t) size, "write", NULL);
   lseek(fd, 0, SEEK_SET);
   g_autoptr(GError) error = NULL;
-  g_autoptr(ScandMail) mail = scand_mail_open_fd(fd, &error);
+  g_autoptr(ScandReceivedMail) mail = scand_received_mail_open_fd(fd, &error);
   require((mail == NULL) == (error != NULL), "open and error disagree", NULL);
   if (!mail)
     return 0;
-  require_clean(scand_mail_get_subject(mail));
-  require_clean(scand_mail_get_from_address(mail));
-  require_clean(scand_mail_get_from_name(mail));
-  require_clean(scand_mail_get_message_id(mail));
-  GPtrArray *atts = scand_mail_get_attachments(mail);
+  require_clean(scand_received_mail_get_subject(mail));
+  require_clean(scand_received_mail_get_from_address(mail));
+  require_clean(scand_received_mail_get_from_name(mail));
+  require_clean(scand_received_mail_get_message_id(mail));
+  GPtrArray *atts = scand_received_mail_get_attachments(mail);
   for (guint i = 0; i < atts->len && i < 8; i++) {
     const ScandAttachment *a = atts->pdata[i];
     require(a->mime_type && *a->mime_type, "attachment without a type", NULL);
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     require(i == 0 || a->part > ((const ScandAttachment *) atts->pdata[i - 1])->part, "parts out of order", NULL);
     check_saved(mail, a, i);
   }
-  GPtrArray *skipped = scand_mail_get_skipped(mail);
+  GPtrArray *skipped = scand_received_mail_get_skipped(mail);
   for (guint i = 0; i < skipped->len; i++) {
     require(strstr(skipped->pdata[i], ": ") != NULL, "skipped part without a reason", skipped->pdata[i]);
     require_clean(skipped->pdata[i]);

@@ -482,7 +482,7 @@ static void test_check_problems(void) {
     "check.conf:41: [rule r1] pages-max: 2 is below pages-min 5: the rule never matches",
     "check.conf:43: [rule r2] deliver: no [output nas] section",
     "check.conf:44: [rule r2] name: unsafe or malformed template: unknown field {colour} at position 11 "
-    "(known: date, time, device, profile, pages, seq, source, job)",
+    "(known: date, time, device, profile, pages, seq, source, job, subject, sender, recipient, attachment)",
     "check.conf:45: [bogus thing]: unknown section kind \"bogus\" (known: scand, scanner, profile, watch, output, "
     "rule, intake, account)",
     "check.conf:47: [profile]: needs a name: [profile NAME]",
@@ -764,9 +764,10 @@ static void test_example(void) {
   g_autofree char *dir = make_tmpdir();
   put_file(dir, "secrets/smb", "smb-password\n", 0600);
   put_file(dir, "secrets/smtp", "smtp-password\n", 0600);
+  put_file(dir, "secrets/copier-lobby", "copier-password\n", 0600);
   g_autofree char *secrets = g_build_filename(dir, "secrets/", NULL);
   g_autoptr(GString) local = g_string_new(text);
-  g_assert_cmpuint(g_string_replace(local, "/etc/scand/secrets/", secrets, 0), ==, 2);
+  g_assert_cmpuint(g_string_replace(local, "/etc/scand/secrets/", secrets, 0), ==, 4);
 
   g_autoptr(ScandConfig) config = load_text(local->str, "example.conf");
   g_autoptr(GPtrArray) problems = scand_config_check(config);
@@ -787,7 +788,12 @@ static void test_example(void) {
   g_auto(GStrv) outputs = scand_config_list_sections(config, "output");
   g_assert_cmpuint(g_strv_length(outputs), ==, 4);
   g_auto(GStrv) rules = scand_config_list_sections(config, "rule");
-  g_assert_cmpuint(g_strv_length(rules), ==, 3);
+  g_assert_cmpuint(g_strv_length(rules), ==, 5);
+  g_auto(GStrv) intakes = scand_config_list_sections(config, "intake");
+  g_assert_cmpuint(g_strv_length(intakes), ==, 1);
+  g_assert_cmpstr(scand_config_get(config, "intake", "copiers", "listen"), ==, "systemd");
+  g_autoptr(GPtrArray) warnings = scand_config_warnings(config);
+  g_assert_cmpuint(warnings->len, ==, 0);
   g_assert_cmpstr(scand_config_get(config, "scand", NULL, "log-level"), ==, "info");
   g_assert_cmpstr(scand_config_get(config, "watch", "mfp-drop", "after"), ==, "move:/srv/scans/done");
   rm_rf(dir);
