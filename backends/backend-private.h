@@ -3,6 +3,7 @@
 #pragma once
 
 #include "backends/backend.h"
+#include "backends/panel-private.h"
 
 G_BEGIN_DECLS
 
@@ -29,7 +30,12 @@ struct ScandBackendDriver {
   void (*cancel)(ScandScanner *scanner);
   /* Frees the backend part; the base fields are freed by the caller. */
   void (*close)(ScandScanner *scanner);
+  /* Walk-up destinations on the device's panel (backends/panel.h); may be NULL. */
+  const ScandPanelDriver *panel;
 };
+
+/* The driver for uri's scheme, and in *rest what follows "scheme:"; NULL if none. */
+const ScandBackendDriver *scand_backend_driver_find(const char *uri, const char **rest);
 
 extern const ScandBackendDriver scand_backend_sane;
 extern const ScandBackendDriver scand_backend_escl;

@@ -769,6 +769,7 @@ const ScandBackendDriver scand_backend_escl = {
   .read_page = escl_read_page,
   .cancel = escl_cancel,
   .close = escl_close,
+  .panel = &scand_panel_hp_walkup,
 };
 
 /* ---- public extras ------------------------------------------------------ */

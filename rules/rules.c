@@ -68,6 +68,9 @@ static int match_source(const char *v, const ScandRuleFacts *f, char **why) {
 static int match_trigger(const char *v, const ScandRuleFacts *f, char **why) {
   return match_glob(v, f->trigger, "trigger", why);
 }
+static int match_panel(const char *v, const ScandRuleFacts *f, char **why) {
+  return match_glob(v, f->panel, "panel destination", why);
+}
 static int match_watch(const char *v, const ScandRuleFacts *f, char **why) {
   return match_glob(v, f->watch, "watched folder", why);
 }
@@ -169,7 +172,8 @@ static const struct {
   { "source", match_source, "scan, watch, mail or file (glob)" },
   { "device", match_device, "a device URI glob, e.g. escl:*" },
   { "profile", match_profile, "a profile name (glob)" },
-  { "trigger", match_trigger, "cli, dbus, feeder, button, watch (glob)" },
+  { "trigger", match_trigger, "cli, dbus, feeder, button, panel, watch (glob)" },
+  { "panel", match_panel, "a panel destination name (glob)" },
   { "watch", match_watch, "a [watch] name (glob)" },
   { "path", match_path, "a glob over the file's path inside the watched folder" },
   { "sender", match_sender, "a glob over the sender's address" },

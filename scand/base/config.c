@@ -13,6 +13,7 @@
 
 #include "outputs/output.h"
 #include "rules/template.h"
+#include "scand/base/panel-names.h"
 #include "scand/base/error.h"
 
 typedef struct {
@@ -65,6 +66,7 @@ static const ScandConfigKey schema_scanner[] = {
   KEY("settle", SCAND_KEY_DURATION),   /* paper must sit this long before an auto-scan */
   KEY("cooldown", SCAND_KEY_DURATION), /* no auto-scan this long after one */
   KEY("buttons", SCAND_KEY_LIST),      /* auto-scan = button: "scan=letter;email=photo" */
+  KEY("panel", SCAND_KEY_LIST),        /* walk-up: "Finance:letter, Anna:photo" shown on the device's panel */
   { NULL },
 };
 
@@ -102,6 +104,7 @@ static const ScandConfigKey schema_rule[] = {
   KEY("profile", SCAND_KEY_PROFILE),
   ENUM("source", "scan|watch|mail|file"),
   KEY("trigger", SCAND_KEY_STRING),
+  KEY("panel", SCAND_KEY_STRING), /* the panel destination a person picked */
   INT("pages-min", 0, 1000000),
   INT("pages-max", 0, 1000000),
   KEY("watch", SCAND_KEY_STRING),
@@ -1205,13 +1208,20 @@ static char *check_after(const char *v) {
   return g_strdup("expected delete or move:/absolute/path");
 }
 
+static char *check_panel(const char *v) {
+  g_autoptr(GPtrArray) names = NULL;
+  char *problem = NULL;
+  if (!scand_panel_names_parse(v, &names, &problem))
+    return problem;
+  return NULL;
+}
+
 static const struct {
   const char *kind, *key;
   char *(*check)(const char *value);
 } value_checks[] = {
-  { "scanner", "tls-pin", check_tls_pin },
-  { "scanner", "sane-options", check_sane_options },
-  { "watch", "after", check_after },
+  { "scanner", "tls-pin", check_tls_pin }, { "scanner", "sane-options", check_sane_options },
+  { "scanner", "panel", check_panel },     { "watch", "after", check_after },
   { "rule", "after", check_after },
 };
 
@@ -1223,6 +1233,27 @@ static void check_special(GPtrArray *problems, ScandConfig *config, const ScandC
     g_autofree char *problem = value_checks[i].check(e->value);
     if (problem)
       scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s", problem);
+  }
+}
+
+/* Walk-up destinations need a device that has a panel to show them on, and
+ * the profiles they name. */
+static void check_scanner_panel(GPtrArray *problems, ScandConfig *config, const ScandConfigSection *s) {
+  const char *value = scand_config_get(config, "scanner", s->name, "panel");
+  const char *device = scand_config_get(config, "scanner", s->name, "device");
+  g_autoptr(GPtrArray) names = NULL;
+  g_autofree char *problem = NULL;
+  if (!value || !scand_panel_names_parse(value, &names, &problem))
+    return; /* reported by the value check */
+  if (device && !g_str_has_prefix(device, "escl:") && !g_str_has_prefix(device, "wsd:"))
+    scand_config_add_problem(problems, config, "scanner", s->name, "panel",
+                             "walk-up needs a device with a panel: an HP eSCL (escl:) or a WSD (wsd:) device");
+  for (guint i = 0; i < names->len; i++) {
+    const ScandPanelName *n = names->pdata[i];
+    if (n->profile && !scand_config_has_section(config, "profile", n->profile))
+      scand_config_add_problem(problems, config, "scanner", s->name, "panel",
+                               "destination \"%s\" names profile \"%s\", but there is no [profile %s]", n->name,
+                               n->profile, n->profile);
   }
 }
 
@@ -1328,6 +1359,8 @@ static void check_section(GPtrArray *problems, ScandConfig *config, const ScandC
   }
   if (strcmp(s->kind, "rule") == 0)
     check_rule(problems, config, s);
+  if (strcmp(s->kind, "scanner") == 0 && s->name)
+    check_scanner_panel(problems, config, s);
   /* Drivers print the name; a nameless [output] was reported above. */
   if (driver && driver->check && s->name)
     driver->check(config, s->name, problems);
