@@ -13,8 +13,9 @@
 
 #include "outputs/output.h"
 #include "rules/template.h"
-#include "scand/base/panel-names.h"
 #include "scand/base/error.h"
+#include "scand/base/panel-names.h"
+#include "scand/base/schedule.h"
 
 typedef struct {
   char *key;
@@ -111,8 +112,8 @@ static const ScandConfigKey schema_rule[] = {
   KEY("path", SCAND_KEY_STRING),
   KEY("sender", SCAND_KEY_STRING),
   KEY("recipient", SCAND_KEY_STRING),
-  KEY("days", SCAND_KEY_STRING),
-  KEY("hours", SCAND_KEY_STRING),
+  KEY("days", SCAND_KEY_DAYS),
+  KEY("hours", SCAND_KEY_HOURS),
   /* actions */
   KEY("deliver", SCAND_KEY_OUTPUT_LIST),
   KEY("name", SCAND_KEY_TEMPLATE),
@@ -996,6 +997,10 @@ static char *expected_form(const ScandConfigKey *k) {
       return g_strdup("a device URI: sane:NAME or escl:http[s]://HOST[:PORT]/eSCL");
     case SCAND_KEY_URL:
       return g_strdup("an absolute URL such as smb://host/share");
+    case SCAND_KEY_DAYS:
+      return g_strdup("days like mon-fri or sat,sun");
+    case SCAND_KEY_HOURS:
+      return g_strdup("times of day like 08:00-18:00");
     case SCAND_KEY_STRING:
     case SCAND_KEY_LIST:
     default:
@@ -1159,6 +1164,16 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const ScandCon
     case SCAND_KEY_URL:
       ok = url_valid(v);
       break;
+    case SCAND_KEY_DAYS:
+    case SCAND_KEY_HOURS: {
+      g_autoptr(GError) error = NULL;
+      guint8 days;
+      ScandScheduleMinutes minutes;
+      if (k->type == SCAND_KEY_DAYS ? !scand_schedule_parse_days(v, &days, &error)
+                                    : !scand_schedule_parse_hours(v, &minutes, &error))
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s", error->message);
+      return;
+    }
     case SCAND_KEY_STRING:
     case SCAND_KEY_LIST:
     default:
@@ -1170,7 +1185,7 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const ScandCon
 
 /* ---- checks that go beyond a type: data, one row a key ---- */
 
-static char *check_tls_pin(const char *v) {
+static char *check_tls_pin(ScandConfig *config, const char *v) {
   static const char form[] = "expected sha256: and 32 hex bytes separated by colons, as written by `scand trust`";
   if (!g_str_has_prefix(v, "sha256:"))
     return g_strdup_printf("not a certificate pin (%s)", form);
@@ -1184,7 +1199,7 @@ static char *check_tls_pin(const char *v) {
   return NULL;
 }
 
-static char *check_sane_options(const char *v) {
+static char *check_sane_options(ScandConfig *config, const char *v) {
   g_auto(GStrv) items = g_strsplit(v, ";", -1);
   for (guint i = 0; items[i]; i++) {
     char *item = g_strstrip(items[i]);
@@ -1197,7 +1212,7 @@ static char *check_sane_options(const char *v) {
   return NULL;
 }
 
-static char *check_after(const char *v) {
+static char *check_after(ScandConfig *config, const char *v) {
   if (strcmp(v, "delete") == 0)
     return NULL;
   if (g_str_has_prefix(v, "move:")) {
@@ -1208,21 +1223,51 @@ static char *check_after(const char *v) {
   return g_strdup("expected delete or move:/absolute/path");
 }
 
-static char *check_panel(const char *v) {
+/* "scan=letter;email=photo": each item names a button and an existing [profile]. */
+static char *check_buttons(ScandConfig *config, const char *v) {
+  static const char form[] = "expected button=profile items separated by ; such as scan=letter;email=photo";
+  g_auto(GStrv) items = g_strsplit_set(v, ";,", -1);
+  for (guint i = 0; items[i]; i++) {
+    char *item = g_strstrip(items[i]);
+    const char *eq = strchr(item, '=');
+    if (!*item)
+      return g_strdup_printf("item %u is empty (%s)", i + 1, form);
+    g_autofree char *button = eq ? g_strstrip(g_strndup(item, (gsize) (eq - item))) : NULL;
+    g_autofree char *profile = eq ? g_strstrip(g_strdup(eq + 1)) : NULL;
+    if (!eq || !*button || !*profile)
+      return g_strdup_printf("item %u is not button=profile (%s)", i + 1, form);
+    if (!scand_config_has_section(config, "profile", profile)) {
+      g_autofree char *q = printable(profile);
+      return g_strdup_printf("button %s: no [profile %s] section", button, q);
+    }
+  }
+  return NULL;
+}
+
+/* Walk-up destinations: NAME[:PROFILE] items; a named profile must exist. */
+static char *check_panel(ScandConfig *config, const char *v) {
   g_autoptr(GPtrArray) names = NULL;
   char *problem = NULL;
   if (!scand_panel_names_parse(v, &names, &problem))
     return problem;
+  for (guint i = 0; i < names->len; i++) {
+    const ScandPanelName *n = names->pdata[i];
+    if (n->profile && !scand_config_has_section(config, "profile", n->profile)) {
+      g_autofree char *qn = printable(n->name);
+      g_autofree char *qp = printable(n->profile);
+      return g_strdup_printf("destination \"%s\" names profile \"%s\", but there is no [profile %s]", qn, qp, qp);
+    }
+  }
   return NULL;
 }
 
 static const struct {
   const char *kind, *key;
-  char *(*check)(const char *value);
+  char *(*check)(ScandConfig *config, const char *value);
 } value_checks[] = {
   { "scanner", "tls-pin", check_tls_pin }, { "scanner", "sane-options", check_sane_options },
-  { "scanner", "panel", check_panel },     { "watch", "after", check_after },
-  { "rule", "after", check_after },
+  { "scanner", "buttons", check_buttons }, { "scanner", "panel", check_panel },
+  { "watch", "after", check_after },       { "rule", "after", check_after },
 };
 
 static void check_special(GPtrArray *problems, ScandConfig *config, const ScandConfigSection *s,
@@ -1230,14 +1275,13 @@ static void check_special(GPtrArray *problems, ScandConfig *config, const ScandC
   for (guint i = 0; i < G_N_ELEMENTS(value_checks); i++) {
     if (strcmp(value_checks[i].kind, s->kind) != 0 || strcmp(value_checks[i].key, e->key) != 0)
       continue;
-    g_autofree char *problem = value_checks[i].check(e->value);
+    g_autofree char *problem = value_checks[i].check(config, e->value);
     if (problem)
       scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s", problem);
   }
 }
 
-/* Walk-up destinations need a device that has a panel to show them on, and
- * the profiles they name. */
+/* Walk-up destinations need a device that has a panel to show them on. */
 static void check_scanner_panel(GPtrArray *problems, ScandConfig *config, const ScandConfigSection *s) {
   const char *value = scand_config_get(config, "scanner", s->name, "panel");
   const char *device = scand_config_get(config, "scanner", s->name, "device");
@@ -1248,13 +1292,6 @@ static void check_scanner_panel(GPtrArray *problems, ScandConfig *config, const 
   if (device && !g_str_has_prefix(device, "escl:") && !g_str_has_prefix(device, "wsd:"))
     scand_config_add_problem(problems, config, "scanner", s->name, "panel",
                              "walk-up needs a device with a panel: an HP eSCL (escl:) or a WSD (wsd:) device");
-  for (guint i = 0; i < names->len; i++) {
-    const ScandPanelName *n = names->pdata[i];
-    if (n->profile && !scand_config_has_section(config, "profile", n->profile))
-      scand_config_add_problem(problems, config, "scanner", s->name, "panel",
-                               "destination \"%s\" names profile \"%s\", but there is no [profile %s]", n->name,
-                               n->profile, n->profile);
-  }
 }
 
 static void check_rule(GPtrArray *problems, ScandConfig *config, const ScandConfigSection *s) {
