@@ -1,8 +1,7 @@
 #include "backends/hp-walkup-xml.h"
 #include "scand/base/error.h"
+#include "scand/base/xml.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <string.h>
 
 /* Event tables and destination lists of real devices are a few kilobytes. */
@@ -35,34 +34,18 @@ const HpWalkupApi hp_walkup_apis[] = {
 
 /* ---- small XML helpers ---------------------------------------------------- */
 
-/* Device text made fit for a one-line message: valid UTF-8, no control
- * characters, at most max bytes. Newly allocated. */
-static char *shown(const char *text, gsize max) {
-  gsize len = text ? strlen(text) : 0;
-  char *s = g_utf8_make_valid(text ? text : "", MIN(len, max));
-  for (char *p = s; *p; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      *p = '?';
-  return s;
-}
-
 /* TRUE when n is an element of one of HP's imaging namespaces with this local
- * name. Prefixes are never looked at. */
+ * name (the generations use several namespaces for the same element). */
 static gboolean node_is(const xmlNode *n, const char *name) {
-  if (n->type != XML_ELEMENT_NODE || !n->ns || !n->ns->href)
-    return FALSE;
-  return g_str_has_prefix((const char *) n->ns->href, HP_NS_PREFIX) && strcmp((const char *) n->name, name) == 0;
+  return scand_xml_is(n, NULL, name) && n->ns && n->ns->href &&
+         g_str_has_prefix((const char *) n->ns->href, HP_NS_PREFIX);
 }
 
-/* Text and CDATA children only (never entity references), trimmed, at most
- * HP_TEXT_MAX bytes, valid UTF-8 without control characters. Newly allocated. */
+/* The element's text fit for logs: valid UTF-8 without control characters,
+ * at most HP_TEXT_MAX bytes. Newly allocated. */
 static char *node_text(const xmlNode *n) {
-  GString *s = g_string_new(NULL);
-  for (const xmlNode *c = n->children; c; c = c->next)
-    if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content && s->len < HP_TEXT_MAX)
-      g_string_append(s, (const char *) c->content);
-  g_autofree char *raw = g_string_free(s, FALSE);
-  return g_strstrip(shown(raw, HP_TEXT_MAX));
+  g_autofree char *raw = scand_xml_text(n);
+  return scand_xml_shown(raw, HP_TEXT_MAX);
 }
 
 /* The text of the first child element named name, or NULL. Newly allocated. */
@@ -80,43 +63,18 @@ static const xmlNode *child(const xmlNode *parent, const char *name) {
   return NULL;
 }
 
-/* Parses without network, DTD or entity substitution. what names the
- * document in messages. */
 static xmlDoc *parse_doc(const char *xml, gsize len, const char *what, GError **error) {
   if (len > HP_XML_MAX) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: document too large (%" G_GSIZE_FORMAT " bytes)", what, len);
     return NULL;
   }
-  if (len == 0) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: empty document", what);
-    return NULL;
-  }
-  static gsize init = 0;
-  if (g_once_init_enter(&init)) {
-    xmlInitParser(); /* once, before threads may parse concurrently */
-    g_once_init_leave(&init, 1);
-  }
-  xmlDoc *doc = xmlReadMemory(xml, (int) len, NULL, NULL,
-                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-  if (!doc) {
-    const xmlError *e = xmlGetLastError();
-    g_autofree char *raw = g_strdup(e && e->message ? e->message : "not well-formed");
-    g_autofree char *msg = shown(g_strchomp(raw), 200);
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: malformed XML at line %d: %s", what, e ? e->line : 0, msg);
-    return NULL;
-  }
-  if (doc->intSubset || doc->extSubset) {
-    xmlFreeDoc(doc);
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: document has a DTD, which HP devices never send; refused",
-                what);
-    return NULL;
-  }
-  return doc;
+  return scand_xml_parse(xml, len, what, error);
 }
 
 static void root_error(GError **error, const xmlNode *root, const char *what, const char *expected) {
-  g_autofree char *name = shown(root ? (const char *) root->name : "(none)", 60);
-  g_autofree char *href = shown(root && root->ns && root->ns->href ? (const char *) root->ns->href : "(none)", 100);
+  g_autofree char *name = scand_xml_shown(root ? (const char *) root->name : "(none)", 60);
+  g_autofree char *href =
+      scand_xml_shown(root && root->ns && root->ns->href ? (const char *) root->ns->href : "(none)", 100);
   g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: root element is <%s> in namespace %s, expected HP %s", what,
               name, href, expected);
 }
@@ -187,7 +145,7 @@ static gboolean is_destination(const xmlNode *n) {
 
 gboolean hp_walkup_destinations_decode(const char *xml, gsize len, GPtrArray **out, GError **error) {
   *out = NULL;
-  xmlDoc *doc = parse_doc(xml, len, "walk-up destinations", error);
+  g_autoptr(xmlDoc) doc = parse_doc(xml, len, "walk-up destinations", error);
   if (!doc)
     return FALSE;
   const xmlNode *root = xmlDocGetRootElement(doc);
@@ -207,10 +165,8 @@ gboolean hp_walkup_destinations_decode(const char *xml, gsize len, GPtrArray **o
   } else {
     root_error(error, root, "walk-up destinations", "WalkupScanToCompDestinations");
     g_ptr_array_unref(list);
-    xmlFreeDoc(doc);
     return FALSE;
   }
-  xmlFreeDoc(doc);
   *out = list;
   return TRUE;
 }
@@ -243,13 +199,12 @@ static void decode_payload(const xmlNode *p, HpEvent *e) {
 
 gboolean hp_event_table_decode(const char *xml, gsize len, GPtrArray **out, GError **error) {
   *out = NULL;
-  xmlDoc *doc = parse_doc(xml, len, "event table", error);
+  g_autoptr(xmlDoc) doc = parse_doc(xml, len, "event table", error);
   if (!doc)
     return FALSE;
   const xmlNode *root = xmlDocGetRootElement(doc);
   if (!root || !node_is(root, "EventTable")) {
     root_error(error, root, "event table", "EventTable");
-    xmlFreeDoc(doc);
     return FALSE;
   }
   GPtrArray *events = g_ptr_array_new_with_free_func((GDestroyNotify) hp_event_free);
@@ -268,7 +223,6 @@ gboolean hp_event_table_decode(const char *xml, gsize len, GPtrArray **out, GErr
     }
     g_ptr_array_add(events, e);
   }
-  xmlFreeDoc(doc);
   *out = events;
   return TRUE;
 }
@@ -287,17 +241,15 @@ gboolean hp_comp_event_decode(const char *xml, gsize len, HpCompEvent *out, char
   *out = HP_COMP_EVENT_OTHER;
   if (word)
     *word = NULL;
-  xmlDoc *doc = parse_doc(xml, len, "walk-up event", error);
+  g_autoptr(xmlDoc) doc = parse_doc(xml, len, "walk-up event", error);
   if (!doc)
     return FALSE;
   const xmlNode *root = xmlDocGetRootElement(doc);
   if (!root || !node_is(root, "WalkupScanToCompEvent")) {
     root_error(error, root, "walk-up event", "WalkupScanToCompEvent");
-    xmlFreeDoc(doc);
     return FALSE;
   }
   g_autofree char *type = child_text(root, "WalkupScanToCompEventType");
-  xmlFreeDoc(doc);
   if (!type || !*type) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "walk-up event: no WalkupScanToCompEventType");
     return FALSE;

@@ -11,23 +11,23 @@
  * (ScanPlexMode, Shortcut). A PowerUpEvent means the device restarted and may
  * have forgotten its destinations. close: DELETE our destinations.
  * The messages themselves are pure functions in hp-walkup-xml.c. */
-#include "backends/escl-private.h"
 #include "backends/hp-walkup-xml.h"
 #include "backends/panel-private.h"
 #include "scand/base/error.h"
+#include "scand/base/http.h"
 
-#include <curl/curl.h>
 #include <string.h>
 
 #define HP_MAX_DOC (1024 * 1024)
-#define HP_POLL_MAX_DS 1200      /* longest long poll asked for: 2 min, as HP's own software */
-#define HP_POLL_SLACK_S 20       /* a long poll may take this much longer than asked */
-#define HP_REQUEST_TIMEOUT_S 20  /* any other request */
-#define HP_CLOSE_TIMEOUT_S 3     /* each DELETE when closing */
-#define HP_USER_ACTION_MS 60000  /* HostSelected may last this long (WalkupScanToCompCaps UserActionTimeout) */
-#define HP_SETTINGS_TRIES 20     /* GETs of the destination until the panel's choice shows */
-#define HP_STEP_MS 250           /* between those GETs */
-#define HP_NO_ETAG_PAUSE_MS 1000 /* between polls of a device that sends no ETag */
+#define HP_POLL_MAX_DS 1200 /* longest long poll asked for: 2 min, as HP's own software */
+#define HP_POLL_SLACK_S 20  /* a long poll may take this much longer than asked */
+#define HP_CONNECT_TIMEOUT_MS 10000
+#define HP_REQUEST_TIMEOUT_MS 20000 /* any request but the long poll */
+#define HP_CLOSE_TIMEOUT_MS 3000    /* each DELETE when closing */
+#define HP_USER_ACTION_MS 60000     /* HostSelected may last this long (WalkupScanToCompCaps UserActionTimeout) */
+#define HP_SETTINGS_TRIES 20        /* GETs of the destination until the panel's choice shows */
+#define HP_STEP_MS 250              /* between those GETs */
+#define HP_NO_ETAG_PAUSE_MS 1000    /* between polls of a device that sends no ETag */
 
 typedef struct {
   char *name;
@@ -38,9 +38,7 @@ typedef struct {
   ScandPanel base;
   char *device; /* "escl:http://…" for messages */
   char *root;   /* "http://host:port", no path */
-  gboolean https;
-  CURL *curl;
-  EsclTls tls;
+  ScandHttp *http;
   GStrv names;
   char *hostname;
   GStrv previous; /* "name\tpath" of an earlier run */
@@ -50,25 +48,8 @@ typedef struct {
   char *etag;       /* of the last event table seen */
   GHashTable *seen; /* aging stamps of ScanEvents already looked at */
   GQueue pending;   /* HpEvent* of ours not handed out yet */
-  gint cancelled;   /* atomic */
   gint seen_hello;  /* atomic: the device announced itself */
 } HpPanel;
-
-typedef struct {
-  long status;
-  GByteArray *body;
-  char *location;
-  char *etag;
-  gboolean too_big;
-} HpReply;
-
-static void reply_clear(HpReply *r) {
-  if (r->body)
-    g_byte_array_unref(r->body);
-  g_free(r->location);
-  g_free(r->etag);
-  memset(r, 0, sizeof *r);
-}
 
 static void dest_free(HpDest *d) {
   g_free(d->name);
@@ -76,151 +57,65 @@ static void dest_free(HpDest *d) {
   g_free(d);
 }
 
-static gboolean is_cancelled(HpPanel *p) {
-  return g_atomic_int_get(&p->cancelled) != 0;
-}
-
-static gboolean set_cancelled(HpPanel *p, GError **error) {
-  g_set_error(error, SCAND_ERROR, SCAND_ERROR_CANCELLED, "%s: walk-up: cancelled", p->device);
-  return FALSE;
-}
-
 /* ---- HTTP ------------------------------------------------------------------ */
 
-static void header_value(char **slot, const char *value, gsize len) {
-  g_free(*slot);
-  *slot = g_strstrip(g_strndup(value, len));
-}
-
-static size_t header_cb(char *data, size_t size, size_t nmemb, void *user) {
-  HpReply *r = user;
-  size_t len = size * nmemb;
-  const char *colon = memchr(data, ':', len);
-  if (len >= 5 && g_ascii_strncasecmp(data, "HTTP/", 5) == 0) {
-    g_clear_pointer(&r->location, g_free);
-    g_clear_pointer(&r->etag, g_free);
-  } else if (colon && colon - data == 8 && g_ascii_strncasecmp(data, "Location", 8) == 0) {
-    header_value(&r->location, colon + 1, len - 9);
-  } else if (colon && colon - data == 4 && g_ascii_strncasecmp(data, "ETag", 4) == 0) {
-    header_value(&r->etag, colon + 1, len - 5);
-  }
-  return len;
-}
-
-static size_t write_cb(char *data, size_t size, size_t nmemb, void *user) {
-  HpReply *r = user;
-  size_t len = size * nmemb;
-  if (!r->body)
-    r->body = g_byte_array_new();
-  if (r->body->len + len > HP_MAX_DOC) {
-    r->too_big = TRUE;
-    return 0;
-  }
-  g_byte_array_append(r->body, (const guint8 *) data, len);
-  return len;
-}
-
-static int xferinfo_cb(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
-  return is_cancelled(user) ? 1 : 0;
-}
-
-/* One request to path (under the device root) or an absolute URL of the same
- * device. Returns FALSE only when no complete HTTP answer arrived. */
-static gboolean hp_http(HpPanel *p, const char *method, const char *path, const char *body, const char *if_none_match,
-                        long timeout_s, gboolean cancellable, HpReply *r, GError **error) {
+/* One request to path (under the device root; an absolute URL of the device
+ * counts by its path). if_none_match adds a conditional GET. Returns the
+ * reply whatever its status, or NULL when none arrived. */
+static ScandHttpReply *hp_http(HpPanel *p, const char *method, const char *path, const char *body,
+                               const char *if_none_match, guint timeout_ms, GError **error) {
   g_autofree char *rel = hp_walkup_uri_path(path);
-  g_autofree char *url = g_strconcat(p->root, rel ? rel : "/", NULL);
-  /* A query string belongs to the request, not to the resource path. */
   const char *query = strchr(path, '?');
-  if (query) {
-    g_autofree char *with = g_strconcat(url, query, NULL);
-    g_free(url);
-    url = g_steal_pointer(&with);
-  }
-  CURL *c = p->curl;
-  curl_easy_reset(c);
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "scand/0.1");
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, cancellable ? 0L : 1L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, p);
-  if (p->https && !escl_tls_setup(c, &p->tls, error))
-    return FALSE;
-  escl_tls_reset_seen(&p->tls);
-  struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
+  g_autofree char *url = g_strconcat(p->root, rel ? rel : "/", query ? query : "", NULL);
   g_autofree char *inm = if_none_match ? g_strdup_printf("If-None-Match: \"%s\"", if_none_match) : NULL;
+  const char *headers[3] = { NULL };
+  guint n = 0;
+  if (body)
+    headers[n++] = "Content-Type: text/xml";
   if (inm)
-    headers = curl_slist_append(headers, inm);
-  if (body) {
-    headers = curl_slist_append(headers, "Content-Type: text/xml");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
-  } else if (strcmp(method, "GET") != 0) {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-  }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(headers);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-  if (rc == CURLE_OK)
-    return TRUE;
-  if (cancellable && (is_cancelled(p) || rc == CURLE_ABORTED_BY_CALLBACK))
-    return set_cancelled(p, error);
-  g_autofree char *tls_msg = p->https ? escl_tls_explain_failure(&p->tls, p->device) : NULL;
-  if (tls_msg) {
-    g_set_error_literal(error, SCAND_ERROR, SCAND_ERROR_DENIED, tls_msg);
-    return FALSE;
-  }
-  const char *what = r->too_big ? "reply larger than 1 MB" : curl_easy_strerror(rc);
-  /* Unreachable is I/O here: NOT_FOUND means the device answered 404. */
-  g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: walk-up: %s %s: %s", p->device, method, rel ? rel : "/", what);
-  return FALSE;
+    headers[n++] = inm;
+  ScandHttpRequest request = {
+    .method = method,
+    .url = url,
+    .headers = headers,
+    .body = body,
+    .body_len = body ? strlen(body) : 0,
+    .timeout_ms = timeout_ms,
+  };
+  return scand_http_perform(p->http, &request, error);
 }
 
-/* A GET that must answer 200 with a document. */
-static gboolean hp_get(HpPanel *p, const char *path, HpReply *r, GError **error) {
-  if (!hp_http(p, "GET", path, NULL, NULL, HP_REQUEST_TIMEOUT_S, TRUE, r, error))
-    return FALSE;
-  if (r->status == 200 && r->body && r->body->len)
-    return TRUE;
+/* A GET that must answer 200 with a document; NOT_FOUND for a 404. */
+static ScandHttpReply *hp_get(HpPanel *p, const char *path, GError **error) {
+  g_autoptr(ScandHttpReply) r = hp_http(p, "GET", path, NULL, NULL, HP_REQUEST_TIMEOUT_MS, error);
+  if (!r)
+    return NULL;
+  if (r->status == 200 && r->body->len)
+    return g_steal_pointer(&r);
   g_autofree char *rel = hp_walkup_uri_path(path);
   g_set_error(error, SCAND_ERROR, r->status == 404 ? SCAND_ERROR_NOT_FOUND : SCAND_ERROR_IO,
               "%s: walk-up: GET %s: HTTP %ld%s", p->device, rel ? rel : path, r->status,
               r->status == 200 ? " with an empty body" : "");
+  return NULL;
+}
+
+/* Errors of the HTTP client that mean "the device cannot be reached" are
+ * I/O for the walk-up loop: NOT_FOUND is kept for "the device forgot". */
+static gboolean unreachable(GError **error) {
+  if (error && *error && (*error)->domain == SCAND_ERROR && (*error)->code == SCAND_ERROR_NOT_FOUND)
+    (*error)->code = SCAND_ERROR_IO;
   return FALSE;
 }
 
-static const char *body_of(HpReply *r, gsize *len) {
-  *len = r->body ? r->body->len : 0;
-  return r->body ? (const char *) r->body->data : "";
-}
-
-/* Sleeps ms, waking early on cancel. FALSE when cancelled. */
-static gboolean pause_ms(HpPanel *p, guint ms) {
-  gint64 until = g_get_monotonic_time() + (gint64) ms * 1000;
-  while (!is_cancelled(p)) {
-    gint64 now = g_get_monotonic_time();
-    if (now >= until)
-      return TRUE;
-    g_usleep(MIN(until - now, 50000));
-  }
-  return FALSE;
+static const char *body_of(ScandHttpReply *r, gsize *len) {
+  *len = r->body->len;
+  return (const char *) r->body->data;
 }
 
 /* ---- open ------------------------------------------------------------------ */
 
 static void hp_free(HpPanel *p) {
-  if (p->curl)
-    curl_easy_cleanup(p->curl);
-  escl_tls_clear(&p->tls);
+  scand_http_free(p->http);
   g_free(p->device);
   g_free(p->root);
   g_strfreev(p->names);
@@ -234,14 +129,13 @@ static void hp_free(HpPanel *p) {
 }
 
 /* "http[s]://host[:port]" of an eSCL URI, dropping the eSCL root path. */
-static char *device_root(const char *rest, gboolean *https) {
+static char *device_root(const char *rest) {
   g_autoptr(GUri) u = g_uri_parse(rest, G_URI_FLAGS_NON_DNS, NULL);
   if (!u || !g_uri_get_host(u) || !*g_uri_get_host(u))
     return NULL;
   const char *scheme = g_uri_get_scheme(u);
   if (g_strcmp0(scheme, "http") != 0 && g_strcmp0(scheme, "https") != 0)
     return NULL;
-  *https = strcmp(scheme, "https") == 0;
   const char *host = g_uri_get_host(u);
   gboolean v6 = strchr(host, ':') != NULL;
   int port = g_uri_get_port(u);
@@ -251,32 +145,32 @@ static char *device_root(const char *rest, gboolean *https) {
 
 static ScandPanel *hp_open(const char *rest, const ScandOpenOptions *options, const ScandPanelSetup *setup,
                            GError **error) {
-  static gsize curl_once = 0;
-  if (g_once_init_enter(&curl_once)) {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    g_once_init_leave(&curl_once, 1);
-  }
-  gboolean https = FALSE;
-  g_autofree char *root = device_root(rest, &https);
+  g_autofree char *root = device_root(rest);
   if (!root) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
                 "device \"escl:%s\": not an eSCL URI (expected escl:http[s]://HOST[:PORT]/eSCL)", rest);
     return NULL;
   }
+  g_autofree char *device = g_strdup_printf("escl:%s", rest);
+  g_autofree char *trust = g_strdup_printf("scand trust %s", device);
+  ScandHttpOptions http_options = {
+    .label = device,
+    .protocols = "http,https",
+    .connect_timeout_ms = HP_CONNECT_TIMEOUT_MS,
+    .timeout_ms = HP_REQUEST_TIMEOUT_MS,
+    /* A long poll is silent until the device has news. */
+    .stall_s = HP_POLL_MAX_DS / 10 + HP_POLL_SLACK_S,
+    .max_reply = HP_MAX_DOC,
+    .tls_pin = options->tls_pin,
+    .trust_hint = trust,
+  };
+  ScandHttp *http = scand_http_new(&http_options, error);
+  if (!http)
+    return NULL;
   HpPanel *p = g_new0(HpPanel, 1);
-  p->device = g_strdup_printf("escl:%s", rest);
+  p->http = http;
+  p->device = g_steal_pointer(&device);
   p->root = g_steal_pointer(&root);
-  p->https = https;
-  if (options->tls_pin && *options->tls_pin) {
-    g_autoptr(GError) local = NULL;
-    if (!escl_tls_pin_parse(options->tls_pin, p->tls.pin, &local)) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %s", p->device, local->message);
-      hp_free(p);
-      return NULL;
-    }
-    p->tls.have_pin = TRUE;
-  }
-  p->curl = curl_easy_init();
   p->names = g_strdupv((char **) setup->names);
   p->hostname = g_strdup(setup->hostname && *setup->hostname ? setup->hostname : g_get_host_name());
   p->previous = setup->previous ? g_strdupv((char **) setup->previous) : NULL;
@@ -293,17 +187,17 @@ static gboolean detect_api(HpPanel *p, GError **error) {
   if (p->api)
     return TRUE;
   for (guint i = 0; hp_walkup_apis[i].name; i++) {
-    HpReply r = { 0 };
     g_autoptr(GError) local = NULL;
-    gboolean ok = hp_get(p, hp_walkup_apis[i].caps_path, &r, &local);
-    reply_clear(&r);
-    if (ok) {
+    g_autoptr(ScandHttpReply) r = hp_get(p, hp_walkup_apis[i].caps_path, &local);
+    if (r) {
       p->api = &hp_walkup_apis[i];
       return TRUE;
     }
-    if (!g_error_matches(local, SCAND_ERROR, SCAND_ERROR_NOT_FOUND)) {
+    /* 404: not this generation; anything else: the device is not answering. */
+    if (!g_error_matches(local, SCAND_ERROR, SCAND_ERROR_NOT_FOUND) ||
+        scand_http_last_outcome(p->http) != SCAND_HTTP_OK) {
       g_propagate_error(error, g_steal_pointer(&local));
-      return FALSE;
+      return unreachable(error);
     }
   }
   g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED,
@@ -315,7 +209,7 @@ static gboolean detect_api(HpPanel *p, GError **error) {
 /* Records the ScanEvents of a table as seen (dropping older ones) and notes a
  * restart. Returns the events of ours not seen before (HpEvent*). */
 static GPtrArray *take_table(HpPanel *p, const char *xml, gsize len, gboolean *restarted, GError **error) {
-  GPtrArray *events = NULL;
+  g_autoptr(GPtrArray) events = NULL;
   if (!hp_event_table_decode(xml, len, &events, error))
     return NULL;
   GPtrArray *ours = g_ptr_array_new_with_free_func((GDestroyNotify) hp_event_free);
@@ -340,7 +234,6 @@ static GPtrArray *take_table(HpPanel *p, const char *xml, gsize len, gboolean *r
       }
     }
   }
-  g_ptr_array_unref(events);
   g_hash_table_unref(p->seen);
   p->seen = now_seen;
   return ours;
@@ -348,43 +241,35 @@ static GPtrArray *take_table(HpPanel *p, const char *xml, gsize len, gboolean *r
 
 /* The current event table becomes the baseline: what is in it now is old. */
 static gboolean take_baseline(HpPanel *p, GError **error) {
-  HpReply r = { 0 };
-  if (!hp_get(p, HP_EVENT_TABLE_PATH, &r, error)) {
-    reply_clear(&r);
-    return FALSE;
-  }
+  g_autoptr(ScandHttpReply) r = hp_get(p, HP_EVENT_TABLE_PATH, error);
+  if (!r)
+    return unreachable(error);
   gsize len;
-  const char *xml = body_of(&r, &len);
+  const char *xml = body_of(r, &len);
   g_hash_table_remove_all(p->seen);
   g_autoptr(GError) local = NULL;
   g_autoptr(GPtrArray) ours = take_table(p, xml, len, NULL, &local);
   if (!ours) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: walk-up: %s", p->device, local->message);
-    reply_clear(&r);
     return FALSE;
   }
   g_free(p->etag);
-  p->etag = hp_etag_parse(r.etag);
-  reply_clear(&r);
+  p->etag = hp_etag_parse(scand_http_reply_header(r, "ETag"));
   return TRUE;
 }
 
 /* The path a previous run recorded for name, or NULL. */
 static const char *previous_path(HpPanel *p, const char *name) {
-  for (guint i = 0; p->previous && p->previous[i]; i++) {
-    const char *tab = strchr(p->previous[i], '\t');
-    if (tab && (gsize) (tab - p->previous[i]) == strlen(name) &&
-        strncmp(p->previous[i], name, tab - p->previous[i]) == 0)
-      return tab + 1;
-  }
+  gsize n = strlen(name);
+  for (guint i = 0; p->previous && p->previous[i]; i++)
+    if (strncmp(p->previous[i], name, n) == 0 && p->previous[i][n] == '\t')
+      return p->previous[i] + n + 1;
   return NULL;
 }
 
-static void delete_destination(HpPanel *p, const char *path, gboolean cancellable) {
-  HpReply r = { 0 };
+static void delete_destination(HpPanel *p, const char *path) {
   g_autoptr(GError) ignored = NULL;
-  hp_http(p, "DELETE", path, NULL, NULL, HP_CLOSE_TIMEOUT_S, cancellable, &r, &ignored);
-  reply_clear(&r);
+  g_autoptr(ScandHttpReply) r = hp_http(p, "DELETE", path, NULL, NULL, HP_CLOSE_TIMEOUT_MS, &ignored);
 }
 
 /* Previous registrations whose name is no longer configured go away. */
@@ -395,50 +280,64 @@ static void drop_unconfigured(HpPanel *p, GPtrArray *on_device) {
       continue;
     for (guint j = 0; j < on_device->len; j++)
       if (hp_walkup_uri_same(((HpWalkupDestination *) on_device->pdata[j])->uri, kv[1]))
-        delete_destination(p, kv[1], TRUE);
+        delete_destination(p, kv[1]);
   }
 }
 
 /* POSTs a destination; returns its path (newly allocated) or NULL. */
 static char *post_destination(HpPanel *p, const char *name, GError **error) {
   g_autofree char *xml = hp_walkup_destination_build(p->api, name, p->hostname);
-  HpReply r = { 0 };
-  if (!hp_http(p, "POST", p->api->destinations_path, xml, NULL, HP_REQUEST_TIMEOUT_S, TRUE, &r, error)) {
-    reply_clear(&r);
+  g_autoptr(ScandHttpReply) r = hp_http(p, "POST", p->api->destinations_path, xml, NULL, HP_REQUEST_TIMEOUT_MS, error);
+  if (!r) {
+    unreachable(error);
     return NULL;
   }
-  char *path = r.status == 201 ? hp_walkup_uri_path(r.location) : NULL;
+  char *path = r->status == 201 ? hp_walkup_uri_path(scand_http_reply_header(r, "Location")) : NULL;
   if (!path)
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO,
                 "%s: walk-up: the device refused destination \"%s\" (POST %s: HTTP %ld%s)", p->device, name,
-                p->api->destinations_path, r.status, r.status == 201 ? " without a Location" : "");
-  reply_clear(&r);
+                p->api->destinations_path, r->status, r->status == 201 ? " without a usable Location" : "");
   return path;
+}
+
+/* The destinations the device lists now (HpWalkupDestination*), or NULL. */
+static GPtrArray *list_destinations(HpPanel *p, GError **error) {
+  g_autoptr(ScandHttpReply) r = hp_get(p, p->api->destinations_path, error);
+  if (!r) {
+    unreachable(error);
+    return NULL;
+  }
+  gsize len;
+  const char *xml = body_of(r, &len);
+  GPtrArray *list = NULL;
+  g_autoptr(GError) local = NULL;
+  if (!hp_walkup_destinations_decode(xml, len, &list, &local))
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: walk-up: %s", p->device, local->message);
+  return list;
+}
+
+/* Remembers what this run holds: the next run may adopt it. */
+static void keep_as_previous(HpPanel *p) {
+  g_strfreev(p->previous);
+  GStrvBuilder *b = g_strv_builder_new();
+  for (guint i = 0; i < p->dests->len; i++) {
+    HpDest *d = p->dests->pdata[i];
+    g_autofree char *entry = g_strdup_printf("%s\t%s", d->name, d->path);
+    g_strv_builder_add(b, entry);
+  }
+  p->previous = g_strv_builder_end(b);
+  g_strv_builder_unref(b);
 }
 
 static gboolean hp_register(ScandPanel *panel, GError **error) {
   HpPanel *p = (HpPanel *) panel;
-  if (is_cancelled(p))
-    return set_cancelled(p, error);
   p->registered = FALSE;
   g_atomic_int_set(&p->seen_hello, 0);
   if (!detect_api(p, error) || !take_baseline(p, error))
     return FALSE;
-  HpReply r = { 0 };
-  if (!hp_get(p, p->api->destinations_path, &r, error)) {
-    reply_clear(&r);
+  g_autoptr(GPtrArray) on_device = list_destinations(p, error);
+  if (!on_device)
     return FALSE;
-  }
-  gsize len;
-  const char *xml = body_of(&r, &len);
-  g_autoptr(GPtrArray) on_device = NULL;
-  g_autoptr(GError) local = NULL;
-  if (!hp_walkup_destinations_decode(xml, len, &on_device, &local)) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: walk-up: %s", p->device, local->message);
-    reply_clear(&r);
-    return FALSE;
-  }
-  reply_clear(&r);
   drop_unconfigured(p, on_device);
   g_ptr_array_set_size(p->dests, 0);
   for (guint i = 0; p->names[i]; i++) {
@@ -446,7 +345,7 @@ static gboolean hp_register(ScandPanel *panel, GError **error) {
      * it under the same name; another computer's is never taken over. */
     const char *prev = previous_path(p, p->names[i]);
     char *path = NULL;
-    for (guint j = 0; prev && j < on_device->len; j++) {
+    for (guint j = 0; prev && !path && j < on_device->len; j++) {
       HpWalkupDestination *d = on_device->pdata[j];
       if (hp_walkup_uri_same(d->uri, prev) && g_strcmp0(d->name, p->names[i]) == 0)
         path = hp_walkup_uri_path(d->uri);
@@ -460,16 +359,7 @@ static gboolean hp_register(ScandPanel *panel, GError **error) {
     d->path = path;
     g_ptr_array_add(p->dests, d);
   }
-  /* What this run holds is what the next run may adopt. */
-  g_strfreev(p->previous);
-  GStrvBuilder *b = g_strv_builder_new();
-  for (guint i = 0; i < p->dests->len; i++) {
-    HpDest *d = p->dests->pdata[i];
-    g_autofree char *entry = g_strdup_printf("%s\t%s", d->name, d->path);
-    g_strv_builder_add(b, entry);
-  }
-  p->previous = g_strv_builder_end(b);
-  g_strv_builder_unref(b);
+  keep_as_previous(p);
   p->registered = TRUE;
   return TRUE;
 }
@@ -489,18 +379,14 @@ static gboolean await_start(HpPanel *p, const char *comp_uri, gboolean *go, GErr
   *go = FALSE;
   gint64 until = g_get_monotonic_time() + (gint64) HP_USER_ACTION_MS * 1000;
   for (;;) {
-    HpReply r = { 0 };
-    if (!hp_get(p, comp_uri, &r, error)) {
-      reply_clear(&r);
-      return FALSE;
-    }
+    g_autoptr(ScandHttpReply) r = hp_get(p, comp_uri, error);
+    if (!r)
+      return unreachable(error);
     gsize len;
-    const char *xml = body_of(&r, &len);
+    const char *xml = body_of(r, &len);
     HpCompEvent ev;
     g_autoptr(GError) local = NULL;
-    gboolean ok = hp_comp_event_decode(xml, len, &ev, NULL, &local);
-    reply_clear(&r);
-    if (!ok) {
+    if (!hp_comp_event_decode(xml, len, &ev, NULL, &local)) {
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: walk-up: %s", p->device, local->message);
       return FALSE;
     }
@@ -510,8 +396,8 @@ static gboolean await_start(HpPanel *p, const char *comp_uri, gboolean *go, GErr
     }
     if (ev != HP_COMP_EVENT_HOST_SELECTED || g_get_monotonic_time() > until)
       return TRUE;
-    if (!pause_ms(p, HP_STEP_MS))
-      return set_cancelled(p, error);
+    if (!scand_http_sleep(p->http, HP_STEP_MS, error))
+      return FALSE;
   }
 }
 
@@ -519,18 +405,14 @@ static gboolean await_start(HpPanel *p, const char *comp_uri, gboolean *go, GErr
  * choice may take a moment to appear there. Fills event. */
 static gboolean read_choice(HpPanel *p, HpDest *d, ScandPanelEvent *event, GError **error) {
   for (guint attempt = 0; attempt < HP_SETTINGS_TRIES; attempt++) {
-    HpReply r = { 0 };
-    if (!hp_get(p, d->path, &r, error)) {
-      reply_clear(&r);
-      return FALSE;
-    }
+    g_autoptr(ScandHttpReply) r = hp_get(p, d->path, error);
+    if (!r)
+      return unreachable(error);
     gsize len;
-    const char *xml = body_of(&r, &len);
+    const char *xml = body_of(r, &len);
     g_autoptr(GPtrArray) list = NULL;
     g_autoptr(GError) local = NULL;
-    gboolean ok = hp_walkup_destinations_decode(xml, len, &list, &local);
-    reply_clear(&r);
-    if (!ok) {
+    if (!hp_walkup_destinations_decode(xml, len, &list, &local)) {
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: walk-up: %s", p->device, local->message);
       return FALSE;
     }
@@ -540,8 +422,8 @@ static gboolean read_choice(HpPanel *p, HpDest *d, ScandPanelEvent *event, GErro
       event->shortcut = g_strdup(mine->shortcut);
       return TRUE;
     }
-    if (!pause_ms(p, HP_STEP_MS))
-      return set_cancelled(p, error);
+    if (!scand_http_sleep(p->http, HP_STEP_MS, error))
+      return FALSE;
   }
   return TRUE; /* no choice shown: the profile alone decides */
 }
@@ -567,23 +449,6 @@ static gboolean resolve(HpPanel *p, HpEvent *e, ScandPanelEvent *event, gboolean
   return TRUE;
 }
 
-/* Whether every destination of ours is still on the device. */
-static gboolean still_registered(HpPanel *p, GError **error) {
-  for (guint i = 0; i < p->dests->len; i++) {
-    HpReply r = { 0 };
-    g_autoptr(GError) local = NULL;
-    gboolean ok = hp_get(p, ((HpDest *) p->dests->pdata[i])->path, &r, &local);
-    reply_clear(&r);
-    if (!ok && g_error_matches(local, SCAND_ERROR, SCAND_ERROR_NOT_FOUND))
-      return FALSE;
-    if (!ok) {
-      g_propagate_error(error, g_steal_pointer(&local));
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
-
 static gboolean lost(HpPanel *p, GError **error) {
   p->registered = FALSE;
   g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND,
@@ -591,81 +456,72 @@ static gboolean lost(HpPanel *p, GError **error) {
   return FALSE;
 }
 
+/* TRUE when every destination of ours is still on the device; FALSE with
+ * NOT_FOUND (forgotten) or IO. */
+static gboolean check_registered(HpPanel *p, GError **error) {
+  for (guint i = 0; i < p->dests->len; i++) {
+    g_autoptr(GError) local = NULL;
+    g_autoptr(ScandHttpReply) r = hp_get(p, ((HpDest *) p->dests->pdata[i])->path, &local);
+    if (r)
+      continue;
+    if (g_error_matches(local, SCAND_ERROR, SCAND_ERROR_NOT_FOUND) && scand_http_last_outcome(p->http) == SCAND_HTTP_OK)
+      return lost(p, error);
+    g_propagate_error(error, g_steal_pointer(&local));
+    return unreachable(error);
+  }
+  return TRUE;
+}
+
 /* One long poll of the event table; queues our new ScanEvents. */
 static gboolean poll_once(HpPanel *p, gint64 deadline, GError **error) {
   gint64 left_ds = (deadline - g_get_monotonic_time()) / 100000;
   long ds = (long) CLAMP(left_ds, 1, HP_POLL_MAX_DS);
   g_autofree char *path = g_strdup_printf("%s?timeout=%ld", HP_EVENT_TABLE_PATH, ds);
-  HpReply r = { 0 };
-  if (!hp_http(p, "GET", path, NULL, p->etag, ds / 10 + HP_POLL_SLACK_S, TRUE, &r, error)) {
-    reply_clear(&r);
-    return FALSE;
-  }
-  if (r.status == 304) {
-    reply_clear(&r);
+  guint timeout_ms = (guint) (ds * 100 + HP_POLL_SLACK_S * 1000);
+  g_autoptr(ScandHttpReply) r = hp_http(p, "GET", path, NULL, p->etag, timeout_ms, error);
+  if (!r)
+    return unreachable(error);
+  if (r->status == 304)
     return TRUE;
-  }
-  if (r.status != 200) {
+  if (r->status != 200) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: walk-up: GET %s: HTTP %ld", p->device, HP_EVENT_TABLE_PATH,
-                r.status);
-    reply_clear(&r);
+                r->status);
     return FALSE;
   }
   gsize len;
-  const char *xml = body_of(&r, &len);
+  const char *xml = body_of(r, &len);
   gboolean restarted = FALSE;
   g_autoptr(GError) local = NULL;
   g_autoptr(GPtrArray) ours = take_table(p, xml, len, &restarted, &local);
-  g_autofree char *etag = hp_etag_parse(r.etag);
-  reply_clear(&r);
   if (!ours) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: walk-up: %s", p->device, local->message);
     return FALSE;
   }
+  g_autofree char *etag = hp_etag_parse(scand_http_reply_header(r, "ETag"));
   gboolean etag_same = etag && p->etag && strcmp(etag, p->etag) == 0;
   g_free(p->etag);
   p->etag = g_steal_pointer(&etag);
-  if (restarted) {
-    g_autoptr(GError) check = NULL;
-    if (!still_registered(p, &check)) {
-      if (check) {
-        g_propagate_error(error, g_steal_pointer(&check));
-        return FALSE;
-      }
-      return lost(p, error);
-    }
-  }
+  if (restarted && !check_registered(p, error))
+    return FALSE;
   for (guint i = 0; i < ours->len; i++)
     g_queue_push_tail(&p->pending, g_steal_pointer(&ours->pdata[i]));
   /* A device without ETags (or one that keeps sending the same) answers at
    * once every time: do not spin. */
-  if ((!p->etag || etag_same) && g_queue_is_empty(&p->pending) && !pause_ms(p, HP_NO_ETAG_PAUSE_MS))
-    return set_cancelled(p, error);
+  if ((!p->etag || etag_same) && g_queue_is_empty(&p->pending))
+    return scand_http_sleep(p->http, HP_NO_ETAG_PAUSE_MS, error);
   return TRUE;
 }
 
 static gboolean hp_wait(ScandPanel *panel, gint64 deadline, ScandPanelEvent *event, gboolean *got, GError **error) {
   HpPanel *p = (HpPanel *) panel;
-  if (is_cancelled(p))
-    return set_cancelled(p, error);
   if (!p->registered)
     return lost(p, error);
-  if (g_atomic_int_compare_and_exchange(&p->seen_hello, 1, 0)) {
-    g_autoptr(GError) check = NULL;
-    if (!still_registered(p, &check)) {
-      if (check) {
-        g_propagate_error(error, g_steal_pointer(&check));
-        return FALSE;
-      }
-      return lost(p, error);
-    }
-  }
+  if (g_atomic_int_compare_and_exchange(&p->seen_hello, 1, 0) && !check_registered(p, error))
+    return FALSE;
   while (!*got) {
-    HpEvent *e = g_queue_pop_head(&p->pending);
+    g_autoptr(HpEvent) e = g_queue_pop_head(&p->pending);
     if (e) {
-      gboolean ok = resolve(p, e, event, got, error);
-      hp_event_free(e);
-      if (!ok)
+      if (!resolve(p, e, event, got, error))
         return FALSE;
       continue;
     }
@@ -697,13 +553,15 @@ static GPtrArray *hp_list(ScandPanel *panel) {
 }
 
 static void hp_cancel(ScandPanel *panel) {
-  g_atomic_int_set(&((HpPanel *) panel)->cancelled, 1);
+  scand_http_cancel(((HpPanel *) panel)->http);
 }
 
 static void hp_close(ScandPanel *panel) {
   HpPanel *p = (HpPanel *) panel;
+  /* Unregistering is the last word, also after a cancel. */
+  scand_http_reset_cancel(p->http);
   for (guint i = 0; p->registered && i < p->dests->len; i++)
-    delete_destination(p, ((HpDest *) p->dests->pdata[i])->path, FALSE);
+    delete_destination(p, ((HpDest *) p->dests->pdata[i])->path);
   hp_free(p);
 }
 
