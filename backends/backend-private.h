@@ -3,11 +3,12 @@
 #pragma once
 
 #include "backends/backend.h"
-#include "backends/panel-private.h"
 
 G_BEGIN_DECLS
 
 typedef struct ScandBackendDriver ScandBackendDriver;
+/* The panel entry (walk-up destinations): backends/panel-private.h. */
+typedef struct ScandPanelDriver ScandPanelDriver;
 
 /* Every backend's scanner struct starts with this. */
 struct ScandScanner {

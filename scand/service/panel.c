@@ -9,9 +9,9 @@
  * the daemon stops. */
 #include "scand/service/panel.h"
 #include "scand/base/error.h"
+#include "scand/base/log.h"
 #include "scand/service/panel-state.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #define PANEL_WAIT_S 30          /* one wait, then the loop looks at stop and state again */
@@ -41,16 +41,6 @@ struct ScandPanels {
   gpointer user_data;
   GPtrArray *watches; /* PanelWatch* */
 };
-
-static void panel_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void panel_log(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
-  g_strdelimit(msg, "\r\n", ' ');
-  fprintf(stderr, "scand: %s\n", msg);
-}
 
 /* ---- one scanner's thread ---------------------------------------------------------- */
 
@@ -102,7 +92,7 @@ static void record(PanelWatch *w, GPtrArray **saved) {
     return;
   g_autoptr(GError) error = NULL;
   if (!scand_panel_state_save(w->owner->spool_dir, w->section, w->uri, now, &error))
-    panel_log("scanner %s: panel: cannot record the registrations: %s", w->section, error->message);
+    scand_log("scanner %s: panel: cannot record the registrations: %s", w->section, error->message);
   set_state(w, "registered", now);
   g_clear_pointer(saved, g_ptr_array_unref);
   *saved = g_ptr_array_ref(now);
@@ -130,10 +120,10 @@ static gboolean pick_in_main(gpointer data) {
   g_autoptr(GError) error = NULL;
   g_autofree char *job = p->pick(p->section, p->event.name, p->profile, &p->event, p->user_data, &error);
   if (job)
-    panel_log("scanner %s: panel: \"%s\" picked (event %s): job %s with profile %s", p->section, p->event.name,
+    scand_log("scanner %s: panel: \"%s\" picked (event %s): job %s with profile %s", p->section, p->event.name,
               p->event.id ? p->event.id : "?", job, p->profile ? p->profile : "(default)");
   else
-    panel_log("scanner %s: panel: \"%s\" picked, but the scan could not start: %s", p->section, p->event.name,
+    scand_log("scanner %s: panel: \"%s\" picked, but the scan could not start: %s", p->section, p->event.name,
               error->message);
   scand_panel_event_clear(&p->event);
   g_free(p->section);
@@ -145,7 +135,7 @@ static gboolean pick_in_main(gpointer data) {
 static void send_pick(PanelWatch *w, ScandPanelEvent *event) {
   const ScandPanelName *n = name_for(w, event->name);
   if (!n) {
-    panel_log("scanner %s: panel: the device reported a pick of \"%s\", which is not ours; ignored", w->section,
+    scand_log("scanner %s: panel: the device reported a pick of \"%s\", which is not ours; ignored", w->section,
               event->name);
     scand_panel_event_clear(event);
     return;
@@ -169,7 +159,7 @@ static gboolean register_names(PanelWatch *w, GPtrArray **saved) {
       g_autoptr(GString) list = g_string_new(NULL);
       for (guint i = 0; i < w->names->len; i++)
         g_string_append_printf(list, "%s\"%s\"", i ? ", " : "", ((ScandPanelName *) w->names->pdata[i])->name);
-      panel_log("scanner %s: panel: %s registered", w->section, list->str);
+      scand_log("scanner %s: panel: %s registered", w->section, list->str);
       record(w, saved);
       return TRUE;
     }
@@ -177,7 +167,7 @@ static gboolean register_names(PanelWatch *w, GPtrArray **saved) {
       return FALSE;
     /* Log a problem once, not every retry. */
     if (g_strcmp0(last_problem, error->message) != 0) {
-      panel_log("scanner %s: panel: %s (retrying)", w->section, error->message);
+      scand_log("scanner %s: panel: %s (retrying)", w->section, error->message);
       g_free(last_problem);
       last_problem = g_strdup(error->message);
     }
@@ -217,11 +207,11 @@ static gpointer watch_thread(gpointer data) {
     if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_CANCELLED))
       break;
     if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND)) {
-      panel_log("scanner %s: panel: %s; registering again", w->section, error->message);
+      scand_log("scanner %s: panel: %s; registering again", w->section, error->message);
       registered = FALSE;
       continue;
     }
-    panel_log("scanner %s: panel: %s (retrying in %u s)", w->section, error->message, pause / 1000);
+    scand_log("scanner %s: panel: %s (retrying in %u s)", w->section, error->message, pause / 1000);
     g_autofree char *word = g_strdup_printf("unreachable: %s", error->message);
     set_state(w, word, NULL);
     if (!pause_unless_stopped(w, pause))
@@ -252,7 +242,7 @@ static PanelWatch *watch_new(ScandPanels *panels, ScandConfig *config, const cha
   g_autoptr(GPtrArray) names = NULL;
   g_autofree char *problem = NULL;
   if (!uri || !scand_panel_names_parse(value, &names, &problem)) {
-    panel_log("scanner %s: panel: %s; no walk-up for this scanner", section, problem ? problem : "no device");
+    scand_log("scanner %s: panel: %s; no walk-up for this scanner", section, problem ? problem : "no device");
     return NULL;
   }
   PanelWatch *w = g_new0(PanelWatch, 1);
@@ -281,7 +271,7 @@ static PanelWatch *watch_new(ScandPanels *panels, ScandConfig *config, const cha
   g_autoptr(GError) error = NULL;
   w->panel = scand_panel_open(uri, &options, &setup, &error);
   if (!w->panel) {
-    panel_log("scanner %s: panel: %s; no walk-up for this scanner", section, error->message);
+    scand_log("scanner %s: panel: %s; no walk-up for this scanner", section, error->message);
     watch_free(w);
     return NULL;
   }
@@ -303,7 +293,7 @@ ScandPanels *scand_panels_new(ScandConfig *config, const char *spool_dir, ScandP
       g_autoptr(GError) error = NULL;
       client_id = scand_panel_state_client_id(spool_dir, &error);
       if (!client_id) {
-        panel_log("panel: %s; no walk-up scanning", error->message);
+        scand_log("panel: %s; no walk-up scanning", error->message);
         break;
       }
     }
@@ -336,7 +326,7 @@ void scand_panels_free(ScandPanels *panels) {
     scand_panel_close(g_steal_pointer(&w->panel));
     g_autoptr(GError) error = NULL;
     if (!scand_panel_state_save(panels->spool_dir, w->section, w->uri, NULL, &error))
-      panel_log("scanner %s: panel: %s", w->section, error->message);
+      scand_log("scanner %s: panel: %s", w->section, error->message);
     watch_free(w);
   }
   g_ptr_array_unref(panels->watches);

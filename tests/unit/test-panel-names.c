@@ -3,6 +3,7 @@
  * about a panel on a device without one or naming a missing profile. */
 #include "scand/base/config.h"
 #include "scand/base/panel-names.h"
+#include "scand/core/config-check.h"
 
 #include <string.h>
 
