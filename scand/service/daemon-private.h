@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 
 typedef struct ScandMailIntake ScandMailIntake;
 typedef struct ScandDaemonBus ScandDaemonBus;
+typedef struct ScandPanels ScandPanels;
 
 struct ScandDaemon {
   ScandDaemonOptions options;
@@ -25,6 +26,7 @@ struct ScandDaemon {
   ScandMailIntake *intake; /* mail intake (SMTP listeners), NULL without [intake] */
   ScandDaemonBus *bus;
   GPtrArray *autoscan; /* AutoScan*, one per [scanner] with auto-scan = feeder */
+  ScandPanels *panels; /* walk-up destinations on devices' panels */
   guint queue_timer;
   guint poll_timer;
   guint watchdog_timer;
