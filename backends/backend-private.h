@@ -8,6 +8,14 @@ G_BEGIN_DECLS
 
 typedef struct ScandBackendDriver ScandBackendDriver;
 
+/* Panel events (walk-up scanning: the device shows destinations on its panel
+ * and tells the host which one a person chose, as WS-Scan's
+ * ScanAvailableEvent or HP's walk-up do). The backend that speaks them
+ * defines this struct (subscribe with destinations, renew, unsubscribe, decode
+ * an event into a destination and the settings to scan with) and the service
+ * side (scand/service/) turns each event into a scan with trigger "panel". */
+typedef struct ScandPanelDriver ScandPanelDriver;
+
 /* Every backend's scanner struct starts with this. */
 struct ScandScanner {
   const ScandBackendDriver *driver;
@@ -29,6 +37,18 @@ struct ScandBackendDriver {
   void (*cancel)(ScandScanner *scanner);
   /* Frees the backend part; the base fields are freed by the caller. */
   void (*close)(ScandScanner *scanner);
+
+  /* Optional entries, NULL when the backend cannot do it. As sane-airscan's
+   * protocol handlers carry status_query/status_decode, a backend with a
+   * feeder sensor or buttons fills these and nothing else changes. */
+
+  /* The device's state now, without holding the device (rest as for open). */
+  gboolean (*status)(const char *rest, const ScandOpenOptions *options, ScandDeviceStatus *out, GError **error);
+  /* Appends the names of the buttons that read pressed now to pressed (newly
+   * allocated); opens and closes the device around the read. */
+  gboolean (*buttons)(const char *rest, const ScandOpenOptions *options, GPtrArray *pressed, GError **error);
+  /* Panel events (walk-up destinations); see ScandPanelDriver above. */
+  const ScandPanelDriver *panel;
 };
 
 extern const ScandBackendDriver scand_backend_sane;
