@@ -7,13 +7,7 @@
 G_BEGIN_DECLS
 
 typedef struct ScandBackendDriver ScandBackendDriver;
-
-/* Panel events (walk-up scanning: the device shows destinations on its panel
- * and tells the host which one a person chose, as WS-Scan's
- * ScanAvailableEvent or HP's walk-up do). The backend that speaks them
- * defines this struct (subscribe with destinations, renew, unsubscribe, decode
- * an event into a destination and the settings to scan with) and the service
- * side (scand/service/) turns each event into a scan with trigger "panel". */
+/* The panel entry (walk-up destinations): backends/panel-private.h. */
 typedef struct ScandPanelDriver ScandPanelDriver;
 
 /* Every backend's scanner struct starts with this. */
@@ -47,9 +41,12 @@ struct ScandBackendDriver {
   /* Appends the names of the buttons that read pressed now to pressed (newly
    * allocated); opens and closes the device around the read. */
   gboolean (*buttons)(const char *rest, const ScandOpenOptions *options, GPtrArray *pressed, GError **error);
-  /* Panel events (walk-up destinations); see ScandPanelDriver above. */
+  /* Walk-up destinations on the device's panel (backends/panel.h); may be NULL. */
   const ScandPanelDriver *panel;
 };
+
+/* The driver for uri's scheme, and in *rest what follows "scheme:"; NULL if none. */
+const ScandBackendDriver *scand_backend_driver_find(const char *uri, const char **rest);
 
 extern const ScandBackendDriver scand_backend_sane;
 extern const ScandBackendDriver scand_backend_escl;

@@ -33,7 +33,7 @@ GPtrArray *scand_backend_list_devices(void) {
   return devices;
 }
 
-static const ScandBackendDriver *backend_find(const char *uri, const char **rest) {
+const ScandBackendDriver *scand_backend_driver_find(const char *uri, const char **rest) {
   const char *colon = strchr(uri, ':');
   if (!colon)
     return NULL;
@@ -50,7 +50,7 @@ static const ScandBackendDriver *backend_find(const char *uri, const char **rest
 ScandScanner *scand_scanner_open(const char *uri, const ScandOpenOptions *options, GError **error) {
   static const ScandOpenOptions no_options;
   const char *rest = NULL;
-  const ScandBackendDriver *driver = backend_find(uri, &rest);
+  const ScandBackendDriver *driver = scand_backend_driver_find(uri, &rest);
   if (!driver) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
                 "device \"%s\": unknown kind of device URI (expected sane:NAME or escl:http[s]://HOST/eSCL)", uri);
@@ -69,7 +69,7 @@ ScandScanner *scand_scanner_open(const char *uri, const ScandOpenOptions *option
 
 guint scand_device_abilities(const char *uri) {
   const char *rest = NULL;
-  const ScandBackendDriver *driver = uri ? backend_find(uri, &rest) : NULL;
+  const ScandBackendDriver *driver = uri ? scand_backend_driver_find(uri, &rest) : NULL;
   if (!driver)
     return 0;
   return (driver->status ? SCAND_DEVICE_CAN_STATUS : 0) | (driver->buttons ? SCAND_DEVICE_CAN_BUTTONS : 0) |
@@ -80,7 +80,7 @@ guint scand_device_abilities(const char *uri) {
  * else NULL with an error naming what is missing. */
 static const ScandBackendDriver *driver_with(const char *uri, gsize offset, const char *what, const char **rest,
                                              GError **error) {
-  const ScandBackendDriver *driver = backend_find(uri, rest);
+  const ScandBackendDriver *driver = scand_backend_driver_find(uri, rest);
   if (!driver) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
                 "device \"%s\": unknown kind of device URI (expected sane:NAME or escl:http[s]://HOST/eSCL)", uri);

@@ -10,6 +10,7 @@
 #include "scand/core/job-run.h"
 #include "scand/core/scan-plan.h"
 #include "scand/base/signal-guard.h"
+#include "scand/service/panel.h"
 
 #include <glib-unix.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ struct ScandDaemon {
   ScandWatcher *watcher;
   ScandDaemonBus *bus;
   ScandAutoscan *autoscan;
+  ScandPanels *panels; /* walk-up destinations on devices' panels */
   guint queue_timer;
   guint watchdog_timer;
   gint queue_busy;    /* atomic: a queue pass is scheduled or running */
@@ -287,6 +289,23 @@ static char *daemon_start_scan(ScandDaemon *daemon, const char *device, const ch
   return start_scan(daemon, &request, NULL, NULL, error);
 }
 
+/* --- walk-up: a person picked a destination on a device's panel --- */
+
+static char *panel_pick(const char *section, const char *name, const char *profile, const ScandPanelEvent *event,
+                        gpointer user_data, GError **error) {
+  ScandDaemon *daemon = user_data;
+  ScandScanRequest request = {
+    .device = section,
+    .profile = profile,
+    .trigger = "panel",
+    .panel = name,
+    /* Two-sided chosen on the panel wins; one-sided leaves the profile's choice. */
+    .duplex = event->duplex == 1,
+    .options = (const char *const *) event->options,
+  };
+  return start_scan(daemon, &request, NULL, NULL, error);
+}
+
 /* --- lifecycle --- */
 
 static ScandConfig *load_checked_config(const char *path, GError **error) {
@@ -370,6 +389,8 @@ static void setup_sources(ScandDaemon *daemon) {
     scand_autoscan_reload(daemon->autoscan, daemon->config);
   else
     daemon->autoscan = autoscan_start(daemon);
+  g_clear_pointer(&daemon->panels, scand_panels_free);
+  daemon->panels = scand_panels_new(daemon->config, scand_spool_get_dir(daemon->spool), panel_pick, daemon);
 }
 
 static gboolean on_sighup(gpointer data) {
@@ -487,6 +508,8 @@ int scand_daemon_run(ScandDaemon *daemon) {
   g_clear_handle_id(&daemon->watchdog_timer, g_source_remove);
   g_clear_pointer(&daemon->watcher, scand_watcher_free);
   g_clear_pointer(&daemon->autoscan, scand_autoscan_free);
+  /* Devices stop listing us on their panels. */
+  g_clear_pointer(&daemon->panels, scand_panels_free);
   /* Let the scan under way finish its page and the queue its delivery. */
   g_thread_pool_free(g_steal_pointer(&daemon->scan_pool), FALSE, TRUE);
   g_thread_pool_free(g_steal_pointer(&daemon->queue_pool), TRUE, TRUE);
@@ -506,6 +529,7 @@ void scand_daemon_free(ScandDaemon *daemon) {
   if (daemon->queue_pool)
     g_thread_pool_free(daemon->queue_pool, TRUE, TRUE);
   scand_watcher_free(daemon->watcher);
+  scand_panels_free(daemon->panels);
   scand_daemon_bus_free(daemon->bus);
   scand_autoscan_free(daemon->autoscan);
   scand_config_free(daemon->config);
