@@ -8,7 +8,9 @@
 #include <string.h>
 
 static void test_abilities(void) {
-  g_assert_cmpuint(scand_device_abilities("escl:http://127.0.0.1:9/eSCL"), ==, SCAND_DEVICE_CAN_STATUS);
+  /* eSCL reports status, and HP devices among them walk-up destinations */
+  g_assert_cmpuint(scand_device_abilities("escl:http://127.0.0.1:9/eSCL"), ==,
+                   SCAND_DEVICE_CAN_STATUS | SCAND_DEVICE_CAN_PANEL);
   g_assert_cmpuint(scand_device_abilities("sane:test:0"), ==, SCAND_DEVICE_CAN_BUTTONS);
   g_assert_cmpuint(scand_device_abilities("smb://x/y"), ==, 0);
   g_assert_cmpuint(scand_device_abilities("nothing"), ==, 0);
