@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define INTAKE_DIR ".intake"
@@ -89,6 +90,13 @@ const char *scand_mail_spool_get_dir(ScandMailSpool *spool) {
 
 char *scand_mail_spool_message_dir(ScandMailSpool *spool, const char *queue_id) {
   return g_build_filename(spool->dir, queue_id, NULL);
+}
+
+gboolean scand_mail_spool_has_room(ScandMailSpool *spool, guint64 bytes) {
+  struct statvfs vfs;
+  if (statvfs(spool->dir, &vfs) < 0)
+    return TRUE; /* the write will tell */
+  return (guint64) vfs.f_bavail * vfs.f_frsize / 2 >= bytes;
 }
 
 /* ---- drafts ------------------------------------------------------------- */

@@ -48,6 +48,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandMailSpool, scand_mail_spool_free)
 
 const char *scand_mail_spool_get_dir(ScandMailSpool *spool);
 
+/* Whether the spool's file system has room for a message of bytes (with
+ * as much again for its documents), for SIZE= (RFC 1870: 452 when not). */
+gboolean scand_mail_spool_has_room(ScandMailSpool *spool, guint64 bytes);
+
 /* Starts a draft: an empty message file, locked. Caller frees (freeing an
  * uncommitted draft removes it). */
 ScandMailDraft *scand_mail_draft_new(ScandMailSpool *spool, GError **error);

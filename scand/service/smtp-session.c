@@ -14,6 +14,8 @@
 #define MAX_ERRORS 10                      /* bad commands before the connection is closed */
 #define MAX_AUTH_FAILURES 3                /* failed logins before the connection is closed */
 #define MAX_BOUNDARY_LINES 1000            /* "--" lines: more parts than any scan has */
+#define MAX_ATTACHMENTS 100                /* documents in one message */
+#define MAX_JOBS 1000                      /* documents times recipients: what one message may make */
 #define LAST_WORDS_US (2 * G_USEC_PER_SEC) /* writing the final 421 */
 
 typedef enum {
@@ -251,6 +253,12 @@ static void do_mail(Session *s, ScandSmtpCommand *cmd) {
     transaction_reset(s);
     return;
   }
+  if (cmd->size > 0 && !scand_mail_spool_has_room(s->peer->mail_spool, (guint64) cmd->size)) {
+    reply(s, SCAND_SMTP_R_NO_SPACE, NULL);
+    log_message(s, (guint64) cmd->size, "refused: no room for SIZE in the spool (452)");
+    transaction_reset(s);
+    return;
+  }
   if (s->policy->accept_from && s->policy->accept_from[0] && !glob_any(s->policy->accept_from, cmd->address)) {
     reply(s, SCAND_SMTP_R_SENDER_DENIED, cmd->address);
     log_message(s, 0, "refused: sender not in accept-from (550)");
@@ -332,6 +340,15 @@ static gboolean data_receive(Session *s, Incoming *m) {
   }
 }
 
+/* The spool could not take the message: 452 when the disk is full (the
+ * client tries again later), else 451. */
+static void refuse_unstored(Session *s, guint64 size, const GError *error) {
+  gboolean full = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+  reply(s, full ? SCAND_SMTP_R_NO_SPACE : SCAND_SMTP_R_LOCAL_ERROR, NULL);
+  g_autofree char *why = g_strdup_printf("not stored: %s (%s)", error->message, full ? "452" : "451");
+  log_message(s, size, why);
+}
+
 /* Refuses a received message that cannot be accepted (reply and log line);
  * FALSE when nothing stands in its way. */
 static gboolean data_refusal(Session *s, Incoming *m) {
@@ -344,10 +361,7 @@ static gboolean data_refusal(Session *s, Incoming *m) {
     reply(s, SCAND_SMTP_R_MESSAGE_REFUSED, why);
     log_message(s, m->size, "refused: line too long (554)");
   } else if (m->write_error) {
-    gboolean full = g_error_matches(m->write_error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
-    reply(s, full ? SCAND_SMTP_R_NO_SPACE : SCAND_SMTP_R_LOCAL_ERROR, NULL);
-    g_autofree char *why = g_strdup_printf("not stored: %s (%s)", m->write_error->message, full ? "452" : "451");
-    log_message(s, m->size, why);
+    refuse_unstored(s, m->size, m->write_error);
   } else if (scand_mail_draft_get_boundary_lines(m->draft) > MAX_BOUNDARY_LINES) {
     reply(s, SCAND_SMTP_R_MESSAGE_REFUSED, "too many MIME parts");
     log_message(s, m->size, "refused: too many MIME parts (554)");
@@ -361,7 +375,16 @@ static gboolean data_refusal(Session *s, Incoming *m) {
 static gboolean data_has_documents(Session *s, Incoming *m) {
   g_autoptr(GError) error = NULL;
   g_autoptr(ScandReceivedMail) mail = scand_received_mail_open(scand_mail_draft_get_path(m->draft), &error);
-  if (mail && scand_received_mail_get_attachments(mail)->len > 0)
+  guint n = mail ? scand_received_mail_get_attachments(mail)->len : 0;
+  if (n > MAX_ATTACHMENTS || n * s->rcpts->len > MAX_JOBS) {
+    g_autofree char *why =
+        g_strdup_printf("%u documents for %u recipients: more than one message may bring", n, s->rcpts->len);
+    reply(s, SCAND_SMTP_R_MESSAGE_REFUSED, why);
+    g_autofree char *verdict = g_strdup_printf("refused: %s (554)", why);
+    log_message(s, m->size, verdict);
+    return FALSE;
+  }
+  if (n > 0)
     return TRUE;
   GPtrArray *skipped = mail ? scand_received_mail_get_skipped(mail) : NULL;
   const char *why = !mail                     ? error->message
@@ -379,9 +402,7 @@ static void data_accept(Session *s, Incoming *m) {
   g_autoptr(GError) error = NULL;
   scand_fault_point("intake-data");
   if (!scand_mail_draft_sync(m->draft, &error)) {
-    reply(s, SCAND_SMTP_R_LOCAL_ERROR, NULL);
-    g_autofree char *why = g_strdup_printf("not stored: %s (451)", error->message);
-    log_message(s, m->size, why);
+    refuse_unstored(s, m->size, error);
     return;
   }
   if (!data_has_documents(s, m))
@@ -401,9 +422,7 @@ static void data_accept(Session *s, Incoming *m) {
   gboolean ok = scand_mail_draft_commit(m->draft, &env, &queue_id, &duplicate, &error);
   g_ptr_array_remove_index(s->rcpts, s->rcpts->len - 1);
   if (!ok) {
-    reply(s, SCAND_SMTP_R_LOCAL_ERROR, NULL);
-    g_autofree char *why = g_strdup_printf("not stored: %s (451)", error->message);
-    log_message(s, m->size, why);
+    refuse_unstored(s, m->size, error);
     return;
   }
   scand_fault_point("intake-committed");
@@ -430,9 +449,7 @@ static void do_data(Session *s, ScandSmtpCommand *cmd) {
   g_autoptr(GError) error = NULL;
   Incoming m = { .draft = scand_mail_draft_new(s->peer->mail_spool, &error) };
   if (!m.draft) {
-    reply(s, SCAND_SMTP_R_LOCAL_ERROR, NULL);
-    g_autofree char *why = g_strdup_printf("not stored: %s (451)", error->message);
-    log_message(s, 0, why);
+    refuse_unstored(s, 0, error);
     transaction_reset(s);
     return;
   }

@@ -186,7 +186,18 @@ deliver = other
     wait_for(lambda: os.path.exists(env.path("out", "finance", "b1.pdf")), 30, "the bundle")
     check(pdf_pages(env.path("out", "finance", "b1.pdf")) == 3, "per-message: 2 + 1 pages in one document")
 
-    # 9. The secure intake wants a login over TLS: bad password, no login.
+    # 9. An attachment name that tries to climb out of the destination.
+    pdf9 = make_pdf(2000)
+    msg = make_mail(subject="evil", attachments=[("../../../../tmp/evil{date}.pdf", pdf9, "application/pdf")])
+    with smtplib.SMTP("127.0.0.1", p_open, timeout=30) as s:
+        s.sendmail("scanner@copier.example", ["somebody@scan.example"], msg)
+    got = env.wait_files("out/other", 2)
+    evil = [p for p in got if "evil" in p]
+    check(len(evil) == 1 and os.path.dirname(evil[0]) == env.path("out", "other"), "stays in its folder: %s" % got)
+    check(os.path.basename(evil[0]) == "_.._.._.._tmp_evil{date}.pdf", "sanitised name: %s" % evil)
+    check(not os.path.exists("/tmp/evil{date}.pdf"), "nothing written outside")
+
+    # 10. The secure intake wants a login over TLS: bad password, no login.
     with smtplib.SMTP("127.0.0.1", p_tls, timeout=30) as s:
         s.starttls(context=ctx)
         s.ehlo("copier.example")
@@ -200,9 +211,9 @@ deliver = other
 
     env.stop_daemon()
     log = env.log_text()
-    check(log.count("accepted, queued as") == 8, "one log line per accepted message:\n" + log)
+    check(log.count("accepted, queued as") == 9, "one log line per accepted message:\n" + log)
     check(password not in log, "the password is never logged")
     check("Grüße" not in log and "%PDF" not in log, "no content in the log")
-    check(len(env.files("out/finance")) == 6 and len(env.files("out/anna")) == 3 and len(env.files("out/other")) == 1,
+    check(len(env.files("out/finance")) == 6 and len(env.files("out/anna")) == 3 and len(env.files("out/other")) == 2,
           "nothing delivered twice: %s" % env.files("out"))
     print("ok")

@@ -235,6 +235,15 @@ deliver = out
             except smtplib.SMTPDataError as e:
                 check(e.smtp_code == 550 and b"5.6.0" in e.smtp_error, "no document: %d %r" % (e.smtp_code, e.smtp_error))
 
+    # More documents than a message may bring (amplification into jobs).
+    many = make_mail(attachments=[("p%03d.pdf" % i, make_pdf(300), "application/pdf") for i in range(101)])
+    with smtp(p_lan) as s:
+        try:
+            s.sendmail("a@copier.example", ["x@scan.example"], many)
+            check(False, "101 attachments were accepted")
+        except smtplib.SMTPDataError as e:
+            check(e.smtp_code == 554, "101 attachments: %d %r" % (e.smtp_code, e.smtp_error))
+
     # A resend of an accepted message (same envelope, Message-ID and body) is
     # acknowledged and not stored twice.
     for attempt in range(2):
@@ -277,7 +286,17 @@ deliver = out
 
     wait_for(lambda: len(env.files("out")) == 1, 30, "the one good message")
     time.sleep(2)
+    # SIGTERM while a message is being sent: 421, and nothing of it is kept.
+    c = Conn(p_lan)
+    c.cmd("EHLO x", 250)
+    c.cmd("MAIL FROM:<a@copier.example>", 250)
+    c.cmd("RCPT TO:<term@scan.example>", 250)
+    c.cmd("DATA", 354)
+    c.send(good[: len(good) // 2])
     env.stop_daemon()
+    code, text = c.reply()
+    check(code == 421 and "4.3.2" in text, "SIGTERM during DATA: %d %s" % (code, text))
+    c.close()
     delivered = env.files("out")
     check(len(delivered) == 1 and delivered[0].endswith("ok.pdf"), "only the good message, once: %s" % delivered)
     log = env.log_text()

@@ -43,10 +43,10 @@ assert_contains "$T/nosocket.log" 'systemd passed no socket named "smtp"'
 
 "$SCAND" assemble -o "$T/scan.pdf" "$SCAND_SRCDIR/tests/integration/data/page.pnm" >/dev/null
 send() {
-  swaks --server "127.0.0.1:$port" --from scanner@copier.example --to "$1@scan.example" \
-    --attach-type application/pdf --attach-name "$1.pdf" --attach "@$T/scan.pdf" >"$T/swaks-$1.log" 2>&1 \
-    || { cat "$T/swaks-$1.log"; fail "swaks $1"; }
+  swaks --server "127.0.0.1:$port" --from scanner@copier.example --to "$1@${2:-scan.example}" \
+    --attach-type application/pdf --attach-name "$1.pdf" --attach "@$T/scan.pdf" >"$T/swaks-$1.log" 2>&1
 }
+send_ok() { send "$@" || { cat "$T/swaks-$1.log"; fail "swaks $1"; }; }
 
 systemd-socket-activate -l "127.0.0.1:$port" --fdname="$fdname" \
   "$SCAND" daemon --config "$T/scand.conf" --no-bus >>"$T/daemon.log" 2>&1 &
@@ -54,7 +54,7 @@ DAEMON_PID=$!
 on_exit "kill -9 $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
 # Like systemd, systemd-socket-activate starts scand on the first connection,
 # which waits in the socket's backlog meanwhile.
-send first
+send_ok first
 daemon_wait_ready
 assert_contains "$T/daemon.log" "intake mfp: listening for mail on systemd"
 wait_for 30 at_least 1 "$T/out" -name 'first.pdf' || { cat "$T/daemon.log"; fail "first not delivered"; }
@@ -63,10 +63,13 @@ wait_for 30 at_least 1 "$T/out" -name 'first.pdf' || { cat "$T/daemon.log"; fail
 listening=$(ss -Hltn "sport = :$port" | wc -l)
 assert_eq 1 "$listening" "listening sockets on the port"
 
-# A reload keeps the socket.
+# A reload keeps the socket, and the new policy holds for new sessions.
+sed -i 's/^accept-to = .*/accept-to = *@other.example/' "$T/scand.conf"
 kill -HUP "$DAEMON_PID"
 wait_for 20 grep -q "configuration reloaded" "$T/daemon.log" || fail "no reload"
-send second
+if send refused; then fail "scan.example still accepted after the reload"; fi
+assert_contains "$T/swaks-refused.log" "550 5.7.1"
+send_ok second other.example
 wait_for 30 at_least 1 "$T/out" -name 'second.pdf' || { cat "$T/daemon.log"; fail "second not delivered"; }
 daemon_stop
 cmp "$T/scan.pdf" "$T/out/first.pdf" || fail "first.pdf differs"
