@@ -240,6 +240,7 @@ def main():
         im, words = text_page(101, size=12, face=0)
         with open(os.path.join(out, 'rot.txt'), 'w') as f:
             f.write(' '.join(words) + '\n')
+        save_jpeg(im, os.path.join(out, 'rot0.jpg'))
         for deg in (90, 180, 270):  # counter-clockwise, as a page put in turned
             save_jpeg(im.rotate(deg, expand=True), os.path.join(out, 'rot%d.jpg' % deg))
         save_jpeg(im.rotate(3, expand=False, fillcolor=255, resample=Image.BICUBIC),
