@@ -180,7 +180,7 @@ int scand_cli_assemble(int argc, char **argv) {
     { "split", 0, 0, G_OPTION_ARG_STRING, &args.values[10],
       "Split at separators: barcode:PATTERN, patch-t or blank-sheet (-o may use {n} and {barcode})", "HOW" },
     { "barcodes", 0, 0, G_OPTION_ARG_NONE, &args.barcodes, "Read barcodes (reported per page)", NULL },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Configuration file (not used by this command)", "FILE" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file (not used by this command)", "FILE" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, "IMAGE…" },
     { NULL },
   };
