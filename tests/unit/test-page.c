@@ -153,16 +153,16 @@ static char *describe_parts(GPtrArray *parts) {
 
 static void test_split(void) {
   g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func((GDestroyNotify) scand_page_analysis_free);
-  g_ptr_array_add(pages, fake(FALSE, NULL, NULL));                   /* 1 */
-  g_ptr_array_add(pages, fake(TRUE, NULL, NULL));                    /* 2 blank back */
-  g_ptr_array_add(pages, fake(FALSE, "CODE-39:INV-7", NULL));        /* 3 separator */
-  g_ptr_array_add(pages, fake(TRUE, NULL, NULL));                    /* 4 its back */
-  g_ptr_array_add(pages, fake(FALSE, "QR-Code:https://x", NULL));    /* 5 */
-  g_ptr_array_add(pages, NULL);                                      /* 6 not analysed: kept */
-  g_ptr_array_add(pages, fake(FALSE, NULL, "T"));                    /* 7 patch T */
-  g_ptr_array_add(pages, fake(TRUE, NULL, NULL));                    /* 8 */
-  g_ptr_array_add(pages, fake(TRUE, NULL, NULL));                    /* 9 */
-  g_ptr_array_add(pages, fake(TRUE, NULL, NULL));                    /* 10 */
+  g_ptr_array_add(pages, fake(FALSE, NULL, NULL));                /* 1 */
+  g_ptr_array_add(pages, fake(TRUE, NULL, NULL));                 /* 2 blank back */
+  g_ptr_array_add(pages, fake(FALSE, "CODE-39:INV-7", NULL));     /* 3 separator */
+  g_ptr_array_add(pages, fake(TRUE, NULL, NULL));                 /* 4 its back */
+  g_ptr_array_add(pages, fake(FALSE, "QR-Code:https://x", NULL)); /* 5 */
+  g_ptr_array_add(pages, NULL);                                   /* 6 not analysed: kept */
+  g_ptr_array_add(pages, fake(FALSE, NULL, "T"));                 /* 7 patch T */
+  g_ptr_array_add(pages, fake(TRUE, NULL, NULL));                 /* 8 */
+  g_ptr_array_add(pages, fake(TRUE, NULL, NULL));                 /* 9 */
+  g_ptr_array_add(pages, fake(TRUE, NULL, NULL));                 /* 10 */
   ScandSplit split = { 0 };
   g_assert_true(scand_split_parse("barcode:INV-*", &split, NULL));
   g_autoptr(GPtrArray) a = scand_page_split(pages, &split, TRUE, SCAND_BLANK_DROP);
