@@ -2,6 +2,7 @@
  * over the same text remembers the file and line of every section and key,
  * which GKeyFile forgets, so that every message can point at its line. */
 #include "scand/base/config-private.h"
+#include "scand/base/http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include "outputs/output.h"
 #include "rules/template.h"
 #include "scand/base/error.h"
+#include "scand/base/http.h"
 #include "scand/base/schedule.h"
 
 typedef struct {
@@ -36,6 +38,7 @@ struct ScandConfig {
   GPtrArray *files;    /* char *, NULL-terminated */
   GPtrArray *sections; /* ScandConfigSection, in order of first appearance */
   GHashTable *by_id;   /* "kind\nname" → ScandConfigSection (borrowed) */
+  GPtrArray *warnings; /* char *, from the last check */
 };
 
 /* ---- schema: data, one row a key ---- */
@@ -220,6 +223,8 @@ void scand_config_free(ScandConfig *config) {
   g_hash_table_unref(config->by_id);
   g_ptr_array_unref(config->sections);
   g_ptr_array_unref(config->files);
+  if (config->warnings)
+    g_ptr_array_unref(config->warnings);
   g_free(config);
 }
 
@@ -340,6 +345,24 @@ void scand_config_add_problem(GPtrArray *problems, ScandConfig *config, const ch
   va_end(ap);
   g_autofree char *prefix = where_prefix(config, kind, name, key);
   g_ptr_array_add(problems, g_strconcat(prefix, message, NULL));
+}
+
+void scand_config_add_warning(ScandConfig *config, const char *kind, const char *name, const char *key, const char *fmt,
+                              ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  g_autofree char *message = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_autofree char *prefix = where_prefix(config, kind, name, key);
+  if (!config->warnings)
+    config->warnings = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(config->warnings, g_strconcat(prefix, "warning: ", message, NULL));
+}
+
+const GPtrArray *scand_config_get_warnings(ScandConfig *config) {
+  if (!config->warnings)
+    config->warnings = g_ptr_array_new_with_free_func(g_free);
+  return config->warnings;
 }
 
 static gboolean G_GNUC_PRINTF(6, 7) set_key_error(GError **error, ScandConfig *config, const char *kind,
@@ -1159,6 +1182,15 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const ScandCon
       ok = device_valid(v);
       break;
     case SCAND_KEY_URL:
+      if (scand_http_url_has_userinfo(v)) {
+        /* Whatever the scheme: a URL is copied into jobs and shown in messages. */
+        g_autofree char *shown = scand_http_url_without_password(v);
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key,
+                                 "\"%s\": the URL must not contain a user name or password: use username = and "
+                                 "password-file =",
+                                 shown ? shown : v);
+        return;
+      }
       ok = url_valid(v);
       break;
     case SCAND_KEY_DAYS:
@@ -1370,6 +1402,8 @@ static void check_section(GPtrArray *problems, ScandConfig *config, const ScandC
 
 GPtrArray *scand_config_check(ScandConfig *config) {
   GPtrArray *problems = g_ptr_array_new_with_free_func(g_free);
+  if (config && config->warnings)
+    g_ptr_array_set_size(config->warnings, 0);
   for (guint i = 0; config && i < config->sections->len; i++)
     check_section(problems, config, config->sections->pdata[i]);
   return problems;

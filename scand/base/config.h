@@ -114,4 +114,13 @@ const ScandConfigKey *scand_config_schema(const char *kind);
 void scand_config_add_problem(GPtrArray *problems, ScandConfig *config, const char *kind, const char *name,
                               const char *key, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
 
+/* Records a warning: something that works but is risky (a password in clear
+ * on the network). `config check` prints it and still passes. Never put a
+ * secret value into the message. */
+void scand_config_add_warning(ScandConfig *config, const char *kind, const char *name, const char *key, const char *fmt,
+                              ...) G_GNUC_PRINTF(5, 6);
+/* The warnings found by the last scand_config_check(), one line each
+ * "file:line: [kind name] key: warning: …". Owned by config. */
+const GPtrArray *scand_config_get_warnings(ScandConfig *config);
+
 G_END_DECLS

@@ -179,14 +179,16 @@ typedef struct {
 void scand_http_reply_free(ScandHttpReply *reply) {
   if (!reply)
     return;
-  g_byte_array_unref(reply->body);
-  g_ptr_array_unref(reply->headers);
+  if (reply->body)
+    g_byte_array_unref(reply->body);
+  if (reply->headers)
+    g_ptr_array_unref(reply->headers);
   g_free(reply);
 }
 
 const char *scand_http_reply_header(const ScandHttpReply *reply, const char *name) {
   gsize n = strlen(name);
-  for (guint i = reply->headers->len; i > 0; i--) {
+  for (guint i = reply->headers ? reply->headers->len : 0; i > 0; i--) {
     const char *line = reply->headers->pdata[i - 1];
     if (g_ascii_strncasecmp(line, name, n) == 0 && line[n] == ':')
       return line + n + 1 + strspn(line + n + 1, " \t");
@@ -544,4 +546,38 @@ CURLcode scand_http_perform_raw(ScandHttp *http, GError **error) {
     transfer_error(http, rc, "", copy, error);
   }
   return rc;
+}
+
+/* ---- credentials in URLs ------------------------------------------------------ */
+
+/* The user info of a URL's authority: its start and length; FALSE when none. */
+static gboolean url_userinfo(const char *text, const char **start, gsize *len) {
+  const char *p = text ? strstr(text, "://") : NULL;
+  if (!p)
+    return FALSE;
+  p += 3;
+  gsize authority = strcspn(p, "/?#");
+  const char *at = g_strrstr_len(p, (gssize) authority, "@");
+  if (!at)
+    return FALSE;
+  *start = p;
+  *len = (gsize) (at - p);
+  return TRUE;
+}
+
+gboolean scand_http_url_has_userinfo(const char *text) {
+  const char *start;
+  gsize len;
+  return url_userinfo(text, &start, &len);
+}
+
+char *scand_http_url_without_password(const char *text) {
+  const char *start;
+  gsize len;
+  if (!url_userinfo(text, &start, &len))
+    return NULL;
+  const char *colon = memchr(start, ':', len);
+  if (!colon)
+    return NULL;
+  return g_strdup_printf("%.*s%s", (int) (colon - text), text, start + len);
 }

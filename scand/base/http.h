@@ -187,6 +187,16 @@ void scand_http_stop_reset(void);
  * process is stopping, with SCAND_ERROR_CANCELLED in error. http may be NULL. */
 gboolean scand_http_sleep(ScandHttp *http, guint ms, GError **error);
 
+/* ---- credentials in URLs ---------------------------------------------------- */
+
+/* TRUE when text is a URL whose authority carries user info ("user@",
+ * "user:password@"). */
+gboolean scand_http_url_has_userinfo(const char *text);
+/* text without the password of its user info ("smb://u:pw@h/s" → "smb://u@h/s"),
+ * or NULL when it has none (or is not a URL). For anything written to disk or
+ * shown. Newly allocated. */
+char *scand_http_url_without_password(const char *text);
+
 /* ---- certificates ------------------------------------------------------------ */
 
 /* Parses a pin "sha256:AB:CD:…" (colons optional, any case, "sha256/" too). */

@@ -537,6 +537,9 @@ static ScandConfig *load_checked_config(const char *path, GError **error) {
   if (!config)
     return NULL;
   g_autoptr(GPtrArray) problems = scand_config_check(config);
+  const GPtrArray *warnings = scand_config_get_warnings(config);
+  for (guint i = 0; i < warnings->len; i++)
+    scand_daemon_log("%s", (const char *) warnings->pdata[i]);
   if (problems->len) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s%s", (const char *) problems->pdata[0],
                 problems->len > 1 ? " (and more: scand config check)" : "");
