@@ -46,7 +46,7 @@ static const ScandConfigKey mail_keys[] = {
   { "to", SCAND_KEY_LIST },
   { "subject", SCAND_KEY_STRING },
   { "body", SCAND_KEY_STRING },
-  { "max-size", SCAND_KEY_STRING },
+  { "max-size", SCAND_KEY_SIZE },
   { NULL },
 };
 
@@ -203,9 +203,11 @@ static gboolean graph_init(Graph *g, ScandDelivery *d, GError **error) {
   return g->http != NULL;
 }
 
-/* Worth another attempt: throttling, server trouble, a broken connection. */
+/* Worth another attempt: throttling, server trouble, a broken connection,
+ * a transfer cut because scand is stopping. */
 static gboolean graph_is_temporary(const GError *e) {
-  return e->domain == SCAND_ERROR && (e->code == SCAND_ERROR_RETRY || e->code == SCAND_ERROR_IO);
+  return e->domain == SCAND_ERROR &&
+         (e->code == SCAND_ERROR_RETRY || e->code == SCAND_ERROR_IO || e->code == SCAND_ERROR_CANCELLED);
 }
 
 /* The delivery result an error of a request calls for. */

@@ -43,7 +43,7 @@ ScandMail *scand_mail_load(ScandDelivery *d, const char *from_key, gint64 defaul
   }
   m->max_size = default_max_size;
   g_autofree char *max = config_dup(d, "max-size");
-  if (max && !scand_mail_parse_size(max, &m->max_size)) {
+  if (max && !scand_config_parse_size(max, &m->max_size)) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "max-size \"%s\" is not a size", max);
     return NULL;
   }
@@ -68,33 +68,4 @@ void scand_mail_check(ScandConfig *config, const char *name, const char *from_ke
     scand_config_add_problem(problems, config, "output", name, NULL, "%s is required", from_key);
   if (!scand_config_get(config, "output", name, "to"))
     scand_config_add_problem(problems, config, "output", name, NULL, "to is required");
-  const char *max = scand_config_get(config, "output", name, "max-size");
-  gint64 bytes;
-  if (max && !scand_mail_parse_size(max, &bytes))
-    scand_config_add_problem(problems, config, "output", name, "max-size", "expected a size like 25M or 1048576");
-}
-
-gboolean scand_mail_parse_size(const char *text, gint64 *bytes) {
-  if (!text || !g_ascii_isdigit(*text))
-    return FALSE;
-  char *end = NULL;
-  guint64 v = g_ascii_strtoull(text, &end, 10);
-  gint shift = 0;
-  if (*end == 'k' || *end == 'K')
-    shift = 10;
-  else if (*end == 'm' || *end == 'M')
-    shift = 20;
-  else if (*end == 'g' || *end == 'G')
-    shift = 30;
-  if (shift) {
-    end++;
-    if (*end == 'B' || *end == 'b')
-      end++;
-  } else if (*end == 'B' || *end == 'b') {
-    end++;
-  }
-  if (*end || v > ((guint64) G_MAXINT64 >> shift))
-    return FALSE;
-  *bytes = (gint64) (v << shift);
-  return TRUE;
 }

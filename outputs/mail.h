@@ -36,14 +36,10 @@ void scand_mail_free(ScandMail *mail);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandMail, scand_mail_free)
 
 /* `config check` of the keys scand_mail_load() reads: the sender (from_key)
- * and the recipients are required, max-size must be a size. */
+ * and the recipients are required (max-size is a size key of the schema). */
 void scand_mail_check(ScandConfig *config, const char *name, const char *from_key, GPtrArray *problems);
 
 /* Expands a subject or body template with the delivery's facts. Newly allocated. */
 char *scand_mail_text(ScandDelivery *d, const char *tmpl);
-
-/* Parses a size "35M", "3MB", "512k", "1048576" (K/M/G are powers of 1024);
- * FALSE when malformed. */
-gboolean scand_mail_parse_size(const char *text, gint64 *bytes);
 
 G_END_DECLS

@@ -49,7 +49,7 @@ static const ScandConfigKey smtp_keys[] = {
   { "to", SCAND_KEY_LIST },
   { "subject", SCAND_KEY_STRING },
   { "body", SCAND_KEY_STRING },
-  { "max-size", SCAND_KEY_STRING },
+  { "max-size", SCAND_KEY_SIZE },
   { "allow-cleartext-auth", SCAND_KEY_BOOL },
   { NULL },
 };
@@ -448,8 +448,9 @@ static ScandDeliveryResult smtp_credentials(SmtpCtx *c, GError **error) {
     if (!c->bearer) {
       if (retry_after > 0)
         scand_delivery_set_retry_after(c->d, retry_after);
-      gboolean retry =
-          g_error_matches(local, SCAND_ERROR, SCAND_ERROR_RETRY) || g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO);
+      gboolean retry = g_error_matches(local, SCAND_ERROR, SCAND_ERROR_RETRY) ||
+                       g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO) ||
+                       g_error_matches(local, SCAND_ERROR, SCAND_ERROR_CANCELLED);
       return smtp_fail(error, retry ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED, local->code, c->out, "%s",
                        local->message);
     }

@@ -66,9 +66,13 @@ static const ScandConfigKey schema_scanner[] = {
   KEY("tls-pin", SCAND_KEY_STRING),
   KEY("sane-options", SCAND_KEY_LIST),
   KEY("poll-interval", SCAND_KEY_DURATION),
-  KEY("settle", SCAND_KEY_DURATION),   /* paper must sit this long before an auto-scan */
-  KEY("cooldown", SCAND_KEY_DURATION), /* no auto-scan this long after one */
-  KEY("buttons", SCAND_KEY_LIST),      /* auto-scan = button: "scan=letter;email=photo" */
+  KEY("settle", SCAND_KEY_DURATION),       /* paper must sit this long before an auto-scan */
+  KEY("cooldown", SCAND_KEY_DURATION),     /* no auto-scan this long after one */
+  KEY("buttons", SCAND_KEY_LIST),          /* auto-scan = button: "scan=letter;email=photo" */
+  KEY("timeout", SCAND_KEY_DURATION),      /* network devices: one request for a document (30 s) */
+  KEY("page-timeout", SCAND_KEY_DURATION), /* network devices: one page, first to last byte (10 min) */
+  { .name = "max-pages", .type = SCAND_KEY_INT, .min = 1, .max = 1000000 }, /* pages of one scan (500) */
+  KEY("max-page-bytes", SCAND_KEY_SIZE), /* bytes of one page before it is refused (200M) */
   { NULL },
 };
 
@@ -716,6 +720,31 @@ ScandConfig *scand_config_load(const char *path, GError **error) {
 
 /* ---- values ---- */
 
+gboolean scand_config_parse_size(const char *text, gint64 *bytes) {
+  if (!text || !g_ascii_isdigit(*text))
+    return FALSE;
+  char *end = NULL;
+  guint64 v = g_ascii_strtoull(text, &end, 10);
+  gint shift = 0;
+  if (*end == 'k' || *end == 'K')
+    shift = 10;
+  else if (*end == 'm' || *end == 'M')
+    shift = 20;
+  else if (*end == 'g' || *end == 'G')
+    shift = 30;
+  if (shift) {
+    end++;
+    if (*end == 'B' || *end == 'b')
+      end++;
+  } else if (*end == 'B' || *end == 'b') {
+    end++;
+  }
+  if (*end || v > ((guint64) G_MAXINT64 >> shift))
+    return FALSE;
+  *bytes = (gint64) (v << shift);
+  return TRUE;
+}
+
 gboolean scand_config_parse_duration(const char *text, gint64 *seconds) {
   if (!text || !g_ascii_isdigit(*text))
     return FALSE;
@@ -838,6 +867,20 @@ gboolean scand_config_get_duration(ScandConfig *config, const char *kind, const 
     return set_key_error(
         error, config, kind, name, key,
         "\"%s\" is not a duration (expected seconds, or a number with s, m, h or d: 90, 30s, 5m, 2h, 1d)", value);
+  return TRUE;
+}
+
+gboolean scand_config_get_size(ScandConfig *config, const char *kind, const char *name, const char *key, gint64 def,
+                               gint64 *bytes, GError **error) {
+  const char *value = scand_config_get(config, kind, name, key);
+  if (!value) {
+    *bytes = def;
+    return TRUE;
+  }
+  if (!scand_config_parse_size(value, bytes))
+    return set_key_error(error, config, kind, name, key,
+                         "\"%s\" is not a size (expected bytes, or a number with K, M or G: 1048576, 512K, 200M)",
+                         value);
   return TRUE;
 }
 
@@ -997,6 +1040,8 @@ static char *expected_form(const ScandConfigKey *k) {
       return g_strdup_printf("a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, min, max);
     case SCAND_KEY_DURATION:
       return g_strdup("a duration such as 90, 30s, 5m, 2h or 1d");
+    case SCAND_KEY_SIZE:
+      return g_strdup("a size such as 1048576, 512K, 200M or 1G");
     case SCAND_KEY_ENUM:
       return g_strdup_printf("one of %s", k->values ? k->values : "(none)");
     case SCAND_KEY_PATH:
@@ -1125,6 +1170,9 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const ScandCon
       break;
     case SCAND_KEY_DURATION:
       ok = scand_config_parse_duration(v, &n);
+      break;
+    case SCAND_KEY_SIZE:
+      ok = scand_config_parse_size(v, &n);
       break;
     case SCAND_KEY_ENUM: {
       g_auto(GStrv) values = g_strsplit(k->values ? k->values : "", "|", -1);

@@ -30,6 +30,7 @@ typedef enum {
   SCAND_KEY_DEVICE,      /* a device URI: sane:… or escl:… */
   SCAND_KEY_URL,         /* an absolute URL */
   SCAND_KEY_LIST,        /* free list of strings */
+  SCAND_KEY_SIZE,        /* bytes: "1048576", "512k", "25M", "1G" */
   SCAND_KEY_DAYS,        /* days of the week: "mon-fri", "sat,sun" (base/schedule.h) */
   SCAND_KEY_HOURS,       /* times of day: "08:00-18:00" (base/schedule.h) */
 } ScandKeyType;
@@ -88,6 +89,8 @@ gboolean scand_config_get_int(ScandConfig *config, const char *kind, const char 
                               gint64 *out, GError **error);
 gboolean scand_config_get_duration(ScandConfig *config, const char *kind, const char *name, const char *key,
                                    gint64 def_seconds, gint64 *seconds, GError **error);
+gboolean scand_config_get_size(ScandConfig *config, const char *kind, const char *name, const char *key, gint64 def,
+                               gint64 *bytes, GError **error);
 
 /* Splits a list value ("a, b; c") at commas and semicolons, trimming blanks
  * and dropping empty items. Newly allocated; never NULL. */
@@ -95,6 +98,9 @@ GStrv scand_config_split_list(const char *text);
 
 /* Parses "90", "5s", "30m", "2h", "1d" into seconds. */
 gboolean scand_config_parse_duration(const char *text, gint64 *seconds);
+/* Parses a size "35M", "3MB", "512k", "1048576" (K/M/G are powers of 1024)
+ * into bytes; FALSE when malformed. */
+gboolean scand_config_parse_size(const char *text, gint64 *bytes);
 
 /* Reads the secret named by key (a *-file key) of a section: the file must
  * exist and not be readable or writable by group or others; a relative name is

@@ -4,12 +4,16 @@
 #include "scand/base/error.h"
 #include "scand/core/job-run.h"
 #include "scand/core/scan-plan.h"
+#include "scand/base/http.h"
 #include "scand/base/signal-guard.h"
 
 #include <glib-unix.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+
+/* After SIGTERM, network transfers (a page, a delivery) get this long to end. */
+#define SCAND_DAEMON_STOP_GRACE_MS 5000
 
 /* Auto-scan state of one [scanner] section: feeder (eSCL status) or buttons
  * (SANE hardware buttons). */
@@ -623,6 +627,9 @@ static gboolean on_sigterm(gpointer data) {
   ScandDaemon *daemon = data;
   scand_daemon_log("stopping: finishing the page under way");
   sd_notify(0, "STOPPING=1");
+  /* A page or delivery still on the network after the grace period is cut:
+   * a device dripping bytes must not hold the stop (systemd would kill us). */
+  scand_http_stop_all(SCAND_DAEMON_STOP_GRACE_MS);
   g_atomic_int_set(&daemon->stopping, 1);
   g_main_loop_quit(daemon->loop);
   return G_SOURCE_REMOVE;

@@ -311,15 +311,15 @@ static void test_paths_and_text(void) {
   g_assert_cmpstr(t2, ==, "scanner/?/scan.pdf");
 
   gint64 b = 0;
-  g_assert_true(scand_mail_parse_size("35M", &b));
+  g_assert_true(scand_config_parse_size("35M", &b));
   g_assert_cmpint(b, ==, 35 * 1024 * 1024);
-  g_assert_true(scand_mail_parse_size("512kB", &b));
+  g_assert_true(scand_config_parse_size("512kB", &b));
   g_assert_cmpint(b, ==, 512 * 1024);
-  g_assert_true(scand_mail_parse_size("1048576", &b));
+  g_assert_true(scand_config_parse_size("1048576", &b));
   g_assert_cmpint(b, ==, 1048576);
   const char *bad[] = { "", "M", "-1", "1.5M", "10X", "99999999999999999999G" };
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
-    g_assert_false(scand_mail_parse_size(bad[i], &b));
+    g_assert_false(scand_config_parse_size(bad[i], &b));
 }
 
 int main(int argc, char **argv) {
