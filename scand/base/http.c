@@ -21,6 +21,7 @@ struct ScandHttp {
   guint connect_timeout_ms;
   guint timeout_ms;
   guint stall_s;
+  guint current_stall_s; /* of the request under way */
   gsize max_reply;
   gboolean tls_unverified;
   HttpTls tls;
@@ -284,7 +285,7 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 }
 
 /* The client's policy on its handle: everything every request gets. */
-static CURL *apply_policy(ScandHttp *http, const char *url, guint timeout_ms) {
+static CURL *apply_policy(ScandHttp *http, const char *url, guint timeout_ms, guint stall_s) {
   CURL *c = http->curl;
   /* Keeps the open connections, the DNS cache and TLS sessions. */
   curl_easy_reset(c);
@@ -298,7 +299,8 @@ static CURL *apply_policy(ScandHttp *http, const char *url, guint timeout_ms) {
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long) http->connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) (timeout_ms ? timeout_ms : http->timeout_ms));
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) http->stall_s);
+  http->current_stall_s = stall_s ? stall_s : http->stall_s;
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) http->current_stall_s);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, http);
@@ -323,7 +325,7 @@ static void transfer_begin(Transfer *t, ScandHttp *http, const ScandHttpRequest 
   t->reply->body = g_byte_array_new();
   t->reply->headers = g_ptr_array_new_with_free_func(g_free);
   t->reply->retry_after = -1;
-  CURL *c = t->curl = apply_policy(http, r->url, r->timeout_ms);
+  CURL *c = t->curl = apply_policy(http, r->url, r->timeout_ms, r->stall_s);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -402,7 +404,7 @@ static void transfer_error(ScandHttp *http, CURLcode rc, const char *method, con
       else if (strstr(why, "too slow"))
         g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO,
                     "%s: stalled: less than a byte a second for %u s (%" CURL_FORMAT_CURL_OFF_T " bytes received)", who,
-                    http->stall_s, got);
+                    http->current_stall_s, got);
       else
         g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO,
                     "%s: timed out: no complete reply within the time limit (%" CURL_FORMAT_CURL_OFF_T
@@ -528,7 +530,7 @@ void scand_http_perform_many(ScandHttp *const *clients, const ScandHttpRequest *
 /* ---- other protocols -------------------------------------------------------- */
 
 CURL *scand_http_prepare_raw(ScandHttp *http, const char *url) {
-  return apply_policy(http, url, 0);
+  return apply_policy(http, url, 0, 0);
 }
 
 CURLcode scand_http_perform_raw(ScandHttp *http, GError **error) {

@@ -106,6 +106,7 @@ typedef struct {
   const void *body;           /* request body, sent with its Content-Length; NULL: none */
   gsize body_len;
   guint timeout_ms;          /* this request's total timeout; 0: the client's */
+  guint stall_s;             /* this request's stall timeout (a long poll waits in silence); 0: the client's */
   const ScandHttpSink *sink; /* where the body goes; NULL: reply->body, at most max_reply bytes */
 } ScandHttpRequest;
 
