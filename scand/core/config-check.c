@@ -7,6 +7,7 @@
 #include "outputs/output.h"
 #include "rules/template.h"
 #include "scand/base/config-schema.h"
+#include "scand/base/http.h"
 #include "scand/base/panel-names.h"
 #include "scand/base/schedule.h"
 #include "scand/base/secret.h"
@@ -129,7 +130,7 @@ static char *expected_form(const ScandConfigKey *k) {
     case SCAND_KEY_DURATION:
       return g_strdup("a duration such as 90, 30s, 5m, 2h or 1d");
     case SCAND_KEY_SIZE:
-      return g_strdup("a size such as 1048576, 512K, 25M or 1G");
+      return g_strdup("a size such as 1048576, 512K, 200M or 1G");
     case SCAND_KEY_ENUM:
       return g_strdup_printf("one of %s", k->values ? k->values : "(none)");
     case SCAND_KEY_PATH:
@@ -310,6 +311,15 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const Section 
       ok = device_valid(v);
       break;
     case SCAND_KEY_URL:
+      if (scand_http_url_has_userinfo(v)) {
+        /* Whatever the scheme: a URL is copied into jobs and shown in messages. */
+        g_autofree char *shown = scand_http_url_without_password(v);
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key,
+                                 "\"%s\": the URL must not contain a user name or password: use username = and "
+                                 "password-file =",
+                                 shown ? shown : v);
+        return;
+      }
       ok = url_valid(v);
       break;
     case SCAND_KEY_DAYS:
@@ -568,8 +578,10 @@ static void check_section(ScandConfig *config, const char *kind_name, const char
   check_required(problems, config, s, kind, schema);
   if (strcmp(s->kind, "rule") == 0)
     check_rule(problems, config, s);
-  if (strcmp(s->kind, "intake") == 0 && s->name)
+  if (strcmp(s->kind, "intake") == 0 && s->name) {
     scand_config_check_intake(problems, config, s->name);
+    scand_config_warn_intake(config, s->name);
+  }
   if (strcmp(s->kind, "account") == 0 && s->name)
     scand_config_check_account(problems, config, s->name);
   if (strcmp(s->kind, "scanner") == 0)
@@ -583,15 +595,4 @@ GPtrArray *scand_config_check(ScandConfig *config) {
   GPtrArray *problems = g_ptr_array_new_with_free_func(g_free);
   scand_config_foreach_section(config, check_section, problems);
   return problems;
-}
-
-static void warn_section(ScandConfig *config, const char *kind, const char *name, gpointer user_data) {
-  if (strcmp(kind, "intake") == 0 && name)
-    scand_config_warn_intake(user_data, config, name);
-}
-
-GPtrArray *scand_config_warnings(ScandConfig *config) {
-  GPtrArray *warnings = g_ptr_array_new_with_free_func(g_free);
-  scand_config_foreach_section(config, warn_section, warnings);
-  return warnings;
 }

@@ -13,12 +13,6 @@ G_BEGIN_DECLS
  * (empty when all is well). */
 GPtrArray *scand_config_check(ScandConfig *config);
 
-/* Settings that work but weaken security or are likely mistakes, one line
- * each, "file:line: [section] key: warning: …" (newly allocated, empty when
- * none). `scand config check` prints them and still succeeds; the daemon
- * logs them. */
-GPtrArray *scand_config_warnings(ScandConfig *config);
-
 /* The schema of a section kind ({NULL}-terminated, static), or NULL for an
  * unknown kind. For "output" it is "type", whose values are the output
  * driver table's types; each type adds its driver's keys. */

@@ -152,18 +152,18 @@ void scand_config_check_intake(GPtrArray *problems, ScandConfig *config, const c
   }
 }
 
-void scand_config_warn_intake(GPtrArray *warnings, ScandConfig *config, const char *name) {
+void scand_config_warn_intake(ScandConfig *config, const char *name) {
   gboolean cleartext = FALSE;
   scand_config_get_bool(config, "intake", name, "allow-cleartext-auth", FALSE, &cleartext, NULL);
   if (cleartext)
-    scand_config_add_problem(warnings, config, "intake", name, "allow-cleartext-auth",
-                             "warning: passwords cross the network unencrypted; use TLS if the copier can");
+    scand_config_add_warning(config, "intake", name, "allow-cleartext-auth",
+                             "passwords cross the network unencrypted; use TLS if the copier can");
   g_auto(GStrv) items = scand_config_split_list(scand_config_get(config, "intake", name, "allow-from"));
   for (guint i = 0; items[i]; i++) {
     g_autoptr(GInetAddressMask) mask = g_inet_address_mask_new_from_string(items[i], NULL);
     if (mask && g_inet_address_mask_get_length(mask) == 0)
-      scand_config_add_problem(warnings, config, "intake", name, "allow-from",
-                               "warning: \"%s\" lets every address send without logging in", items[i]);
+      scand_config_add_warning(config, "intake", name, "allow-from",
+                               "\"%s\" lets every address send without logging in", items[i]);
   }
 }
 

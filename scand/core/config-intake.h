@@ -27,8 +27,8 @@ void scand_config_check_intake(GPtrArray *problems, ScandConfig *config, const c
 /* Appends the problems of [account name] (its allow-from CIDRs). */
 void scand_config_check_account(GPtrArray *problems, ScandConfig *config, const char *name);
 
-/* Appends warnings: settings that work but weaken security
- * (allow-cleartext-auth, allow-from everyone). */
-void scand_config_warn_intake(GPtrArray *warnings, ScandConfig *config, const char *name);
+/* Records warnings (scand_config_add_warning): settings that work but weaken
+ * security (allow-cleartext-auth, allow-from everyone). */
+void scand_config_warn_intake(ScandConfig *config, const char *name);
 
 G_END_DECLS
