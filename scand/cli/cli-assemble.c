@@ -46,7 +46,7 @@ static char *part_path(const char *output, guint k, guint n, const char *barcode
 
 /* Analyses every image with the worker pool; prints one line per page. */
 static GPtrArray *analyse_all(char **images, const ScandPageOptions *po, guint workers, const char *scratch) {
-  g_autoptr(ScandPagePool) pool = scand_page_pool_new(po, workers, scratch);
+  g_autoptr(ScandPagePool) pool = scand_page_pool_new(po, workers, scratch, FALSE);
   for (guint i = 0; images[i]; i++)
     scand_page_pool_submit(pool, images[i], i + 1);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
