@@ -47,9 +47,9 @@ static void run_task(gpointer data, gpointer user_data) {
 
 ScandPagePool *scand_page_pool_new(const ScandPageOptions *options, guint workers, const char *out_dir,
                                    gboolean records) {
-  /* Before the first Tesseract handle: OpenMP inside Tesseract would fight
-   * the workers for the cores. */
-  g_setenv("OMP_THREAD_LIMIT", "1", FALSE);
+  /* OMP_THREAD_LIMIT=1 must be in the environment before libgomp loads
+   * (scand's main() sees to it): OpenMP inside Tesseract would fight the
+   * workers for the cores. */
   ScandPagePool *pool = g_new0(ScandPagePool, 1);
   pool->options = *options;
   pool->options.ocr = g_strdup(options->ocr);
