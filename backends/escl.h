@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include "backends/backend.h"
+#include "scand/base/http.h"
 
 G_BEGIN_DECLS
 
@@ -63,15 +64,12 @@ const char *scand_escl_adf_state_problem(ScandEsclAdfState state, int *code);
 const char *scand_escl_adf_state_to_string(ScandEsclAdfState state);
 const char *scand_device_state_to_string(ScandDeviceState state);
 
-/* The certificate an HTTPS device presents. */
-typedef struct {
-  char *subject; /* one-line RFC 2253 subject */
-  char *issuer;
-  char *fingerprint;      /* "sha256:AB:CD:…" of the DER certificate */
-  gboolean trusted_by_ca; /* verified against the system CA store */
-} ScandEsclCertificate;
+/* The certificate an HTTPS device presents (see scand/base/http.h). */
+typedef ScandHttpCertificate ScandEsclCertificate;
 
-void scand_escl_certificate_free(ScandEsclCertificate *cert);
+static inline void scand_escl_certificate_free(ScandEsclCertificate *cert) {
+  scand_http_certificate_free(cert);
+}
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandEsclCertificate, scand_escl_certificate_free)
 
 /* Connects to an https device (uri as above) and returns the certificate it

@@ -6,6 +6,7 @@
 
 #include "rules/template.h"
 #include "scand/base/error.h"
+#include "scand/base/schedule.h"
 
 void scand_route_free(ScandRoute *route) {
   if (!route)
@@ -42,10 +43,10 @@ static gboolean G_GNUC_PRINTF(6, 7)
   return FALSE;
 }
 
-/* A match key: unset matches anything. check() says whether value (the
- * key's text) holds for the facts; on FALSE it sets *why to what differed;
- * it fails (returns -1) only when the value is malformed. */
-typedef int (*MatchFunc)(const char *value, const ScandRuleFacts *facts, char **why);
+/* A match key: unset matches anything. match() says whether value (the
+ * key's text) holds for the facts: 1 yes, 0 no (with *why saying what
+ * differed); -1 when the value is malformed, with *error saying how. */
+typedef int (*MatchFunc)(const char *value, const ScandRuleFacts *facts, char **why, GError **error);
 
 /* A glob over a fact; a fact the job does not have never matches. */
 static int match_glob(const char *want, const char *fact, const char *what, char **why) {
@@ -56,43 +57,44 @@ static int match_glob(const char *want, const char *fact, const char *what, char
   return 0;
 }
 
-static int match_device(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_device(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->device, "device", why);
 }
-static int match_profile(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_profile(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->profile, "profile", why);
 }
-static int match_source(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_source(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->source_kind, "source", why);
 }
-static int match_trigger(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_trigger(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->trigger, "trigger", why);
 }
-static int match_watch(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_watch(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->watch, "watched folder", why);
 }
-static int match_path(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_path(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->path, "path", why);
 }
-static int match_sender(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_sender(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->sender, "sender", why);
 }
-static int match_recipient(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_recipient(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->recipient, "recipient", why);
 }
 
-static int parse_count(const char *v, gint64 *out) {
-  char *end = NULL;
-  gint64 n = g_ascii_strtoll(v, &end, 10);
-  if (!*v || *end || n < 0)
-    return -1;
-  *out = n;
-  return 0;
+/* A page count, as the config schema has it (pages-min, pages-max). */
+static int parse_count(const char *v, gint64 *out, GError **error) {
+  if (g_ascii_string_to_signed(v, 10, 0, SCAND_RULES_PAGES_MAX, out, NULL))
+    return 0;
+  g_autofree char *escaped = g_strescape(v, NULL);
+  g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "\"%s\" is not a whole number from 0 to %d", escaped,
+              SCAND_RULES_PAGES_MAX);
+  return -1;
 }
 
-static int match_pages_min(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_pages_min(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   gint64 n;
-  if (parse_count(v, &n) < 0)
+  if (parse_count(v, &n, error) < 0)
     return -1;
   if ((gint64) f->pages >= n)
     return 1;
@@ -100,9 +102,9 @@ static int match_pages_min(const char *v, const ScandRuleFacts *f, char **why) {
   return 0;
 }
 
-static int match_pages_max(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_pages_max(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   gint64 n;
-  if (parse_count(v, &n) < 0)
+  if (parse_count(v, &n, error) < 0)
     return -1;
   if ((gint64) f->pages <= n)
     return 1;
@@ -112,49 +114,25 @@ static int match_pages_max(const char *v, const ScandRuleFacts *f, char **why) {
 
 static const char *const day_names[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
 
-static int day_index(const char *s) {
-  for (int i = 0; i < 7; i++)
-    if (g_ascii_strncasecmp(s, day_names[i], 3) == 0 && strlen(s) == 3)
-      return i + 1;
-  return -1;
-}
-
-/* "mon-fri", "sat,sun", "mon,wed-fri". */
-static int match_days(const char *v, const ScandRuleFacts *f, char **why) {
+static int match_days(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
+  guint8 days;
+  if (!scand_schedule_parse_days(v, &days, error))
+    return -1;
   g_autoptr(GDateTime) now = f->time ? g_date_time_ref(f->time) : g_date_time_new_now_local();
   int today = g_date_time_get_day_of_week(now);
-  g_auto(GStrv) parts = g_strsplit(v, ",", -1);
-  for (guint i = 0; parts[i]; i++) {
-    g_auto(GStrv) range = g_strsplit(g_strstrip(parts[i]), "-", 2);
-    int a = day_index(range[0]), b = range[1] ? day_index(range[1]) : a;
-    if (a < 0 || b < 0)
-      return -1;
-    if ((a <= b && today >= a && today <= b) || (a > b && (today >= a || today <= b)))
-      return 1;
-  }
+  if (days & (1u << today))
+    return 1;
   *why = g_strdup_printf("it is %s, rule wants %s", day_names[today - 1], v);
   return 0;
 }
 
-static int parse_hhmm(const char *s, int *minutes) {
-  int h, m;
-  char extra;
-  if (sscanf(s, "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 24 || m < 0 || m > 59)
-    return -1;
-  *minutes = h * 60 + m;
-  return 0;
-}
-
-/* "08:00-18:00"; "22:00-06:00" crosses midnight. */
-static int match_hours(const char *v, const ScandRuleFacts *f, char **why) {
-  g_auto(GStrv) range = g_strsplit(v, "-", 2);
-  int from, to;
-  if (!range[0] || !range[1] || parse_hhmm(g_strstrip(range[0]), &from) < 0 ||
-      parse_hhmm(g_strstrip(range[1]), &to) < 0)
+static int match_hours(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
+  ScandScheduleMinutes minutes;
+  if (!scand_schedule_parse_hours(v, &minutes, error))
     return -1;
   g_autoptr(GDateTime) now = f->time ? g_date_time_ref(f->time) : g_date_time_new_now_local();
   int t = g_date_time_get_hour(now) * 60 + g_date_time_get_minute(now);
-  if ((from <= to && t >= from && t < to) || (from > to && (t >= from || t < to)))
+  if (scand_schedule_minutes_has(&minutes, t))
     return 1;
   *why = g_strdup_printf("it is %02d:%02d, rule wants %s", t / 60, t % 60, v);
   return 0;
@@ -164,43 +142,34 @@ static int match_hours(const char *v, const ScandRuleFacts *f, char **why) {
 static const struct {
   const char *key;
   MatchFunc match;
-  const char *form;
 } match_keys[] = {
-  { "source", match_source, "scan, watch, mail or file (glob)" },
-  { "device", match_device, "a device URI glob, e.g. escl:*" },
-  { "profile", match_profile, "a profile name (glob)" },
-  { "trigger", match_trigger, "cli, dbus, feeder, button, watch (glob)" },
-  { "watch", match_watch, "a [watch] name (glob)" },
-  { "path", match_path, "a glob over the file's path inside the watched folder" },
-  { "sender", match_sender, "a glob over the sender's address" },
-  { "recipient", match_recipient, "a glob over the recipient's address" },
-  { "pages-min", match_pages_min, "a number" },
-  { "pages-max", match_pages_max, "a number" },
-  { "days", match_days, "days like mon-fri or sat,sun" },
-  { "hours", match_hours, "a time range like 08:00-18:00" },
+  { "source", match_source },       { "device", match_device },       { "profile", match_profile },
+  { "trigger", match_trigger },     { "watch", match_watch },         { "path", match_path },
+  { "sender", match_sender },       { "recipient", match_recipient }, { "pages-min", match_pages_min },
+  { "pages-max", match_pages_max }, { "days", match_days },           { "hours", match_hours },
 };
 
 /* Whether rule matches; *why (may be NULL) gets what did not. FALSE only on
- * a malformed match key. */
+ * a malformed match key. Every key is parsed, also after one that does not
+ * hold, so that a malformed value fails whatever the facts. */
 static gboolean rule_matches(ScandConfig *config, const char *rule, const ScandRuleFacts *facts, gboolean *matches,
                              char **why, GError **error) {
+  *matches = TRUE;
   for (guint i = 0; i < G_N_ELEMENTS(match_keys); i++) {
     const char *value = scand_config_get(config, "rule", rule, match_keys[i].key);
     if (!value)
       continue;
     g_autofree char *reason = NULL;
-    int r = match_keys[i].match(value, facts, &reason);
+    g_autoptr(GError) local = NULL;
+    int r = match_keys[i].match(value, facts, &reason, &local);
     if (r < 0)
-      return rule_error(error, config, rule, match_keys[i].key, SCAND_ERROR_INVAL, "\"%s\": expected %s", value,
-                        match_keys[i].form);
-    if (r == 0) {
+      return rule_error(error, config, rule, match_keys[i].key, SCAND_ERROR_INVAL, "%s", local->message);
+    if (r == 0 && *matches) {
       *matches = FALSE;
       if (why)
         *why = g_strdup_printf("%s: %s", match_keys[i].key, reason);
-      return TRUE;
     }
   }
-  *matches = TRUE;
   return TRUE;
 }
 

@@ -34,6 +34,9 @@ typedef struct {
   char *after;              /* watched files: "delete" or "move:/dir", NULL = the watch's own */
 } ScandRoute;
 
+/* The largest pages-min / pages-max (as the config schema has it). */
+#define SCAND_RULES_PAGES_MAX 1000000
+
 #define SCAND_DEFAULT_NAME_TEMPLATE "scan-{date:%Y-%m-%d}-{time:%H%M%S}.pdf"
 
 /* Finds the route for facts; newly allocated. Fails only on a config error. */

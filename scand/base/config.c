@@ -14,6 +14,7 @@
 #include "outputs/output.h"
 #include "rules/template.h"
 #include "scand/base/error.h"
+#include "scand/base/schedule.h"
 
 typedef struct {
   char *key;
@@ -108,8 +109,8 @@ static const ScandConfigKey schema_rule[] = {
   KEY("path", SCAND_KEY_STRING),
   KEY("sender", SCAND_KEY_STRING),
   KEY("recipient", SCAND_KEY_STRING),
-  KEY("days", SCAND_KEY_STRING),
-  KEY("hours", SCAND_KEY_STRING),
+  KEY("days", SCAND_KEY_DAYS),
+  KEY("hours", SCAND_KEY_HOURS),
   /* actions */
   KEY("deliver", SCAND_KEY_OUTPUT_LIST),
   KEY("name", SCAND_KEY_TEMPLATE),
@@ -993,6 +994,10 @@ static char *expected_form(const ScandConfigKey *k) {
       return g_strdup("a device URI: sane:NAME or escl:http[s]://HOST[:PORT]/eSCL");
     case SCAND_KEY_URL:
       return g_strdup("an absolute URL such as smb://host/share");
+    case SCAND_KEY_DAYS:
+      return g_strdup("days like mon-fri or sat,sun");
+    case SCAND_KEY_HOURS:
+      return g_strdup("times of day like 08:00-18:00");
     case SCAND_KEY_STRING:
     case SCAND_KEY_LIST:
     default:
@@ -1156,6 +1161,16 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const ScandCon
     case SCAND_KEY_URL:
       ok = url_valid(v);
       break;
+    case SCAND_KEY_DAYS:
+    case SCAND_KEY_HOURS: {
+      g_autoptr(GError) error = NULL;
+      guint8 days;
+      ScandScheduleMinutes minutes;
+      if (k->type == SCAND_KEY_DAYS ? !scand_schedule_parse_days(v, &days, &error)
+                                    : !scand_schedule_parse_hours(v, &minutes, &error))
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s", error->message);
+      return;
+    }
     case SCAND_KEY_STRING:
     case SCAND_KEY_LIST:
     default:
@@ -1167,7 +1182,7 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const ScandCon
 
 /* ---- checks that go beyond a type: data, one row a key ---- */
 
-static char *check_tls_pin(const char *v) {
+static char *check_tls_pin(ScandConfig *config, const char *v) {
   static const char form[] = "expected sha256: and 32 hex bytes separated by colons, as written by `scand trust`";
   if (!g_str_has_prefix(v, "sha256:"))
     return g_strdup_printf("not a certificate pin (%s)", form);
@@ -1181,7 +1196,7 @@ static char *check_tls_pin(const char *v) {
   return NULL;
 }
 
-static char *check_sane_options(const char *v) {
+static char *check_sane_options(ScandConfig *config, const char *v) {
   g_auto(GStrv) items = g_strsplit(v, ";", -1);
   for (guint i = 0; items[i]; i++) {
     char *item = g_strstrip(items[i]);
@@ -1194,7 +1209,7 @@ static char *check_sane_options(const char *v) {
   return NULL;
 }
 
-static char *check_after(const char *v) {
+static char *check_after(ScandConfig *config, const char *v) {
   if (strcmp(v, "delete") == 0)
     return NULL;
   if (g_str_has_prefix(v, "move:")) {
@@ -1205,13 +1220,33 @@ static char *check_after(const char *v) {
   return g_strdup("expected delete or move:/absolute/path");
 }
 
+/* "scan=letter;email=photo": each item names a button and an existing [profile]. */
+static char *check_buttons(ScandConfig *config, const char *v) {
+  static const char form[] = "expected button=profile items separated by ; such as scan=letter;email=photo";
+  g_auto(GStrv) items = g_strsplit_set(v, ";,", -1);
+  for (guint i = 0; items[i]; i++) {
+    char *item = g_strstrip(items[i]);
+    const char *eq = strchr(item, '=');
+    if (!*item)
+      return g_strdup_printf("item %u is empty (%s)", i + 1, form);
+    g_autofree char *button = eq ? g_strstrip(g_strndup(item, (gsize) (eq - item))) : NULL;
+    g_autofree char *profile = eq ? g_strstrip(g_strdup(eq + 1)) : NULL;
+    if (!eq || !*button || !*profile)
+      return g_strdup_printf("item %u is not button=profile (%s)", i + 1, form);
+    if (!scand_config_has_section(config, "profile", profile)) {
+      g_autofree char *q = printable(profile);
+      return g_strdup_printf("button %s: no [profile %s] section", button, q);
+    }
+  }
+  return NULL;
+}
+
 static const struct {
   const char *kind, *key;
-  char *(*check)(const char *value);
+  char *(*check)(ScandConfig *config, const char *value);
 } value_checks[] = {
-  { "scanner", "tls-pin", check_tls_pin },
-  { "scanner", "sane-options", check_sane_options },
-  { "watch", "after", check_after },
+  { "scanner", "tls-pin", check_tls_pin }, { "scanner", "sane-options", check_sane_options },
+  { "scanner", "buttons", check_buttons }, { "watch", "after", check_after },
   { "rule", "after", check_after },
 };
 
@@ -1220,7 +1255,7 @@ static void check_special(GPtrArray *problems, ScandConfig *config, const ScandC
   for (guint i = 0; i < G_N_ELEMENTS(value_checks); i++) {
     if (strcmp(value_checks[i].kind, s->kind) != 0 || strcmp(value_checks[i].key, e->key) != 0)
       continue;
-    g_autofree char *problem = value_checks[i].check(e->value);
+    g_autofree char *problem = value_checks[i].check(config, e->value);
     if (problem)
       scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s", problem);
   }

@@ -25,7 +25,7 @@ int scand_cli_assemble(int argc, char **argv) {
       "Compress raw gray/colour pages losslessly (Flate) instead of as JPEG", NULL },
     { "pdfa", 0, 0, G_OPTION_ARG_NONE, &pdfa, "Write PDF/A-1b", NULL },
     { "title", 0, 0, G_OPTION_ARG_STRING, &title, "Document title", "TITLE" },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Configuration file (not used by this command)", "FILE" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file (not used by this command)", "FILE" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, "IMAGE…" },
     { NULL },
   };

@@ -4,10 +4,10 @@
 #include "scand/base/config.h"
 #include "scand/service/daemon.h"
 #include "scand/core/spool.h"
+#include "scand/service/watch.h"
 
 G_BEGIN_DECLS
 
-typedef struct ScandWatcher ScandWatcher;
 typedef struct ScandDaemonBus ScandDaemonBus;
 
 struct ScandDaemon {
@@ -54,10 +54,6 @@ void scand_daemon_queue_push(ScandDaemon *daemon, GFunc func, gpointer data);
 void scand_daemon_emit_progress(ScandDaemon *daemon, const char *id, const char *stage, guint pages);
 void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
                                 GPtrArray *errors);
-
-/* Folder watching (watch.c). */
-ScandWatcher *scand_watcher_new(ScandDaemon *daemon, ScandConfig *config, GError **error);
-void scand_watcher_free(ScandWatcher *watcher);
 
 /* D-Bus (daemon-dbus.c). */
 ScandDaemonBus *scand_daemon_bus_new(ScandDaemon *daemon, GBusType type);

@@ -545,6 +545,42 @@ static ScandConfig *load_checked_config(const char *path, GError **error) {
   return g_steal_pointer(&config);
 }
 
+/* --- the watched folders' view of the daemon --- */
+
+static ScandConfig *host_get_config(gpointer daemon) {
+  return scand_daemon_get_config(daemon);
+}
+
+static void host_queue_push(gpointer daemon, GFunc func, gpointer data) {
+  scand_daemon_queue_push(daemon, func, data);
+}
+
+static gboolean host_stopping(gpointer daemon) {
+  return g_atomic_int_get(&((ScandDaemon *) daemon)->stopping) != 0;
+}
+
+static void host_job_finished(gpointer daemon, const char *id, const char *result, GPtrArray *delivered,
+                              GPtrArray *errors) {
+  scand_daemon_emit_finished(daemon, id, result, delivered, errors);
+}
+
+static void host_log(gpointer daemon, const char *line) {
+  scand_daemon_log("%s", line);
+}
+
+static ScandWatcher *watcher_start(ScandDaemon *daemon, GError **error) {
+  const ScandWatcherHost host = {
+    .user_data = daemon,
+    .spool = daemon->spool,
+    .get_config = host_get_config,
+    .queue_push = host_queue_push,
+    .stopping = host_stopping,
+    .job_finished = host_job_finished,
+    .log = host_log,
+  };
+  return scand_watcher_new(&host, daemon->config, error);
+}
+
 static void setup_sources(ScandDaemon *daemon) {
   g_autoptr(GError) error = NULL;
   gint64 retry_min = 30, retry_max = 3600, retry_max_age = 7 * 24 * 3600;
@@ -553,7 +589,7 @@ static void setup_sources(ScandDaemon *daemon) {
   scand_config_get_duration(daemon->config, "scand", NULL, "retry-max-age", 7 * 24 * 3600, &retry_max_age, NULL);
   scand_job_run_set_retry_policy(retry_min, retry_max, retry_max_age);
   g_clear_pointer(&daemon->watcher, scand_watcher_free);
-  daemon->watcher = scand_watcher_new(daemon, daemon->config, &error);
+  daemon->watcher = watcher_start(daemon, &error);
   if (!daemon->watcher && error)
     scand_daemon_log("watched folders: %s", error->message);
   autoscan_setup(daemon);

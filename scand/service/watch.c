@@ -8,7 +8,7 @@
  * is made durable in a spool job (with its identity: device, inode, size,
  * mtime) before it is deleted or moved; a restart between the two finds the
  * identity in the spool and only finishes the move. */
-#include "scand/service/daemon-private.h"
+#include "scand/service/watch.h"
 #include "rules/rules.h"
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gio/gio.h>
 #include <glib-unix.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,7 +60,8 @@ typedef struct {
 } Pending;
 
 struct ScandWatcher {
-  ScandDaemon *daemon;
+  ScandWatcherHost host;
+  gint refs; /* atomic: the main thread's, plus one per queued intake */
   int fd;
   guint source;
   GPtrArray *watches;  /* WatchConfig* */
@@ -74,6 +76,17 @@ typedef struct {
   WatchConfig *watch;
   char *paths[3]; /* one file, or fronts and backs; NULL-terminated */
 } Intake;
+
+static void watch_log(ScandWatcher *watcher, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void watch_log(ScandWatcher *watcher, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  g_autofree char *line = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  watcher->host.log(watcher->host.user_data, line);
+}
+
+static void watcher_unref(ScandWatcher *watcher);
 
 static void watch_config_free(WatchConfig *w) {
   g_free(w->name);
@@ -156,18 +169,18 @@ static gboolean dispose_source(WatchConfig *w, const char *after, const char *pa
 }
 
 /* A file that cannot be taken goes to the error folder with a note saying why. */
-static void quarantine(WatchConfig *w, const char *path, const char *reason) {
+static void quarantine(ScandWatcher *watcher, WatchConfig *w, const char *path, const char *reason) {
   g_autofree char *rel = relative_path(w, path);
   g_autofree char *dest = g_build_filename(w->path, ERROR_DIR, rel, NULL);
   g_autoptr(GError) error = NULL;
   if (!move_file(path, dest, &error)) {
-    scand_daemon_log("watch %s: %s: %s; and it could not be moved aside: %s", w->name, path, reason, error->message);
+    watch_log(watcher, "watch %s: %s: %s; and it could not be moved aside: %s", w->name, path, reason, error->message);
     return;
   }
   g_autofree char *note = g_strdup_printf("%s.reason.txt", dest);
   g_autofree char *text = g_strdup_printf("%s\n", reason);
   scand_fs_write_atomic(note, text, strlen(text), 0644, NULL);
-  scand_daemon_log("watch %s: %s: %s (moved to %s)", w->name, path, reason, dest);
+  watch_log(watcher, "watch %s: %s: %s (moved to %s)", w->name, path, reason, dest);
 }
 
 static gboolean is_pdf(const char *path) {
@@ -211,24 +224,25 @@ static gboolean job_take_pair(ScandJob *job, const char *fronts, const char *bac
   return b && scand_pdf_collate_double_sided(f, b, scand_job_get_pdf_path(job), error);
 }
 
-static void dispose_all(WatchConfig *w, const char *after, char *const *paths) {
+static void dispose_all(ScandWatcher *watcher, WatchConfig *w, const char *after, char *const *paths) {
   for (guint i = 0; paths[i]; i++) {
     g_autoptr(GError) error = NULL;
     if (!dispose_source(w, after, paths[i], &error))
-      scand_daemon_log("watch %s: %s", w->name, error->message);
+      watch_log(watcher, "watch %s: %s", w->name, error->message);
   }
 }
 
 /* Takes one complete file (or a collated pair) into a spool job, disposes of
  * it, delivers. */
-static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig *w, char *const *paths) {
+static void intake_files(ScandWatcher *watcher, WatchConfig *w, char *const *paths) {
+  const ScandWatcherHost *host = &watcher->host;
   g_autoptr(GError) error = NULL;
-  g_autoptr(ScandConfig) config = scand_daemon_get_config(daemon);
+  g_autoptr(ScandConfig) config = host->get_config(host->user_data);
   const char *path = paths[0];
   g_autoptr(GString) ids = g_string_new(NULL);
   for (guint i = 0; paths[i]; i++) {
     struct stat st;
-    if (g_atomic_int_get(&daemon->stopping) || stat(paths[i], &st) < 0 || !S_ISREG(st.st_mode))
+    if (host->stopping(host->user_data) || stat(paths[i], &st) < 0 || !S_ISREG(st.st_mode))
       return;
     g_autofree char *one = file_identity(&st);
     g_string_append_printf(ids, "%s%s", i ? "+" : "", one);
@@ -249,12 +263,12 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
   const char *after = route ? route->after : NULL;
   if (g_hash_table_contains(watcher->taken, identity)) {
     /* Already in a job: a restart came between the take and the move. */
-    dispose_all(w, after, paths);
+    dispose_all(watcher, w, after, paths);
     return;
   }
-  g_autoptr(ScandJob) job = route ? scand_job_create(daemon->spool, &error) : NULL;
+  g_autoptr(ScandJob) job = route ? scand_job_create(host->spool, &error) : NULL;
   if (!job) {
-    scand_daemon_log("watch %s: %s: %s", w->name, path, error->message);
+    watch_log(watcher, "watch %s: %s: %s", w->name, path, error->message);
     return;
   }
   scand_job_set(job, "source-kind", "watch");
@@ -268,7 +282,7 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
   if (!(paths[1] ? job_take_pair(job, paths[0], paths[1], &error) : job_take_file(job, path, &error))) {
     scand_job_remove(job, NULL);
     for (guint i = 0; paths[i]; i++)
-      quarantine(w, paths[i], error->message);
+      quarantine(watcher, w, paths[i], error->message);
     return;
   }
   /* The file keeps its name (as a .pdf) unless its rule gives a template. */
@@ -281,7 +295,7 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
     scand_job_set(job, "template", route->name_template);
   }
   if (!scand_job_apply_route(job, config, route, NULL, &error)) {
-    scand_daemon_log("watch %s: %s: %s", w->name, path, error->message);
+    watch_log(watcher, "watch %s: %s: %s", w->name, path, error->message);
     scand_job_remove(job, NULL);
     return;
   }
@@ -290,38 +304,40 @@ static void intake_files(ScandDaemon *daemon, ScandWatcher *watcher, WatchConfig
    * taken again; after it, the file is in the spool and is only moved. */
   scand_job_set(job, "source-id", identity);
   if (!scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, &error)) {
-    scand_daemon_log("watch %s: %s: %s", w->name, path, error->message);
+    watch_log(watcher, "watch %s: %s: %s", w->name, path, error->message);
     scand_job_remove(job, NULL);
     return;
   }
   g_hash_table_add(watcher->taken, g_strdup(identity));
-  dispose_all(w, after, paths);
+  dispose_all(watcher, w, after, paths);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
   ScandDeliveryResult r = scand_job_run_deliver(job, errors, NULL);
   scand_job_list_delivered(job, delivered);
-  scand_daemon_emit_finished(daemon, scand_job_get_id(job),
-                             r == SCAND_DELIVERY_DONE    ? "done"
-                             : r == SCAND_DELIVERY_RETRY ? "queued"
-                                                         : "failed",
-                             delivered, errors);
+  host->job_finished(host->user_data, scand_job_get_id(job),
+                     r == SCAND_DELIVERY_DONE    ? "done"
+                     : r == SCAND_DELIVERY_RETRY ? "queued"
+                                                 : "failed",
+                     delivered, errors);
 }
 
 static void intake(gpointer data, gpointer user_data) {
   Intake *in = data;
-  intake_files(user_data, in->watcher, in->watch, in->paths);
+  intake_files(in->watcher, in->watch, in->paths);
   for (guint i = 0; in->paths[i]; i++)
     g_free(in->paths[i]);
+  watcher_unref(in->watcher);
   g_free(in);
 }
 
 static void push_intake(ScandWatcher *watcher, WatchConfig *w, const char *path, const char *backs) {
   Intake *in = g_new0(Intake, 1);
+  g_atomic_int_inc(&watcher->refs);
   in->watcher = watcher;
   in->watch = w;
   in->paths[0] = g_strdup(path);
   in->paths[1] = g_strdup(backs);
-  scand_daemon_queue_push(watcher->daemon, intake, in);
+  watcher->host.queue_push(watcher->host.user_data, intake, in);
 }
 
 static void waiting_free(Waiting *wt) {
@@ -440,8 +456,8 @@ static void scan_dir(ScandWatcher *watcher, guint index, const char *dir) {
 static void add_dir(ScandWatcher *watcher, guint index, const char *dir) {
   int wd = inotify_add_watch(watcher->fd, dir, WATCH_EVENTS | IN_ONLYDIR);
   if (wd < 0) {
-    scand_daemon_log("watch %s: cannot watch %s: %s", ((WatchConfig *) watcher->watches->pdata[index])->name, dir,
-                     g_strerror(errno));
+    watch_log(watcher, "watch %s: cannot watch %s: %s", ((WatchConfig *) watcher->watches->pdata[index])->name, dir,
+              g_strerror(errno));
     return;
   }
   g_hash_table_replace(watcher->wd_dirs, GINT_TO_POINTER(wd), g_strdup_printf("%u\x1f%s", index, dir));
@@ -492,12 +508,13 @@ static void load_taken(ScandWatcher *watcher, ScandSpool *spool) {
   }
 }
 
-ScandWatcher *scand_watcher_new(ScandDaemon *daemon, ScandConfig *config, GError **error) {
+ScandWatcher *scand_watcher_new(const ScandWatcherHost *host, ScandConfig *config, GError **error) {
   g_auto(GStrv) names = scand_config_list_sections(config, "watch");
   if (!names || !names[0])
     return NULL;
   ScandWatcher *watcher = g_new0(ScandWatcher, 1);
-  watcher->daemon = daemon;
+  watcher->host = *host;
+  watcher->refs = 1;
   watcher->watches = g_ptr_array_new_with_free_func((GDestroyNotify) watch_config_free);
   watcher->wd_dirs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
   watcher->pending = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) pending_free);
@@ -509,7 +526,7 @@ ScandWatcher *scand_watcher_new(ScandDaemon *daemon, ScandConfig *config, GError
     scand_watcher_free(watcher);
     return NULL;
   }
-  load_taken(watcher, daemon->spool);
+  load_taken(watcher, host->spool);
   for (guint i = 0; names[i]; i++) {
     const char *path = scand_config_get(config, "watch", names[i], "path");
     if (!path)
@@ -530,15 +547,18 @@ ScandWatcher *scand_watcher_new(ScandDaemon *daemon, ScandConfig *config, GError
     g_ptr_array_add(watcher->watches, w);
     g_autoptr(GError) local = NULL;
     if (!scand_fs_mkdir_p(path, 0755, &local))
-      scand_daemon_log("watch %s: %s", names[i], local->message);
+      watch_log(watcher, "watch %s: %s", names[i], local->message);
     add_dir(watcher, watcher->watches->len - 1, path);
   }
   watcher->source = g_unix_fd_add(watcher->fd, G_IO_IN, on_inotify, watcher);
   return watcher;
 }
 
-static void watcher_free_rest(gpointer data, gpointer user_data) {
-  ScandWatcher *watcher = data;
+/* The watches and the taken set are used by intakes still queued: they go
+ * with the last reference. */
+static void watcher_unref(ScandWatcher *watcher) {
+  if (!g_atomic_int_dec_and_test(&watcher->refs))
+    return;
   g_hash_table_unref(watcher->taken);
   g_ptr_array_unref(watcher->watches);
   g_free(watcher);
@@ -553,10 +573,5 @@ void scand_watcher_free(ScandWatcher *watcher) {
   g_hash_table_unref(watcher->pending);
   g_hash_table_unref(watcher->wd_dirs);
   g_ptr_array_unref(watcher->waiting);
-  /* Intakes already queued use the watches and the taken set: free those on
-   * the queue worker, after them (the queue runs one item at a time, in order). */
-  if (watcher->daemon->queue_pool)
-    scand_daemon_queue_push(watcher->daemon, watcher_free_rest, watcher);
-  else
-    watcher_free_rest(watcher, NULL);
+  watcher_unref(watcher);
 }

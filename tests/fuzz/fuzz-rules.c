@@ -1,6 +1,8 @@
 /* Fuzzes routing: any configuration text, then every rule explained for a
- * few jobs. Routes name only outputs that exist (or the built-in default), an
- * error is one line naming the file, explanations are one line each. */
+ * few jobs on every day of the week, in the day and at night. Routes name only
+ * outputs that exist (or the built-in default), an error is one line naming
+ * the file, explanations are one line each, and a configuration that `scand
+ * config check` passes always routes. */
 #include <glib.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,12 +28,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
   g_autoptr(GDateTime) wednesday = g_date_time_new(utc, 2026, 11, 25, 23, 30, 0);
-  const ScandRuleFacts jobs[] = {
+  g_autoptr(GPtrArray) problems = scand_config_check(config);
+  const ScandRuleFacts kinds[] = {
     { .source_kind = "scan", .device = "sane:test:0", .profile = "letter", .trigger = "cli", .pages = 3 },
-    { .source_kind = "watch", .watch = "drop", .path = "a/b.pdf", .trigger = "watch", .pages = 1, .time = wednesday },
+    { .source_kind = "watch", .watch = "drop", .path = "a/b.pdf", .trigger = "watch", .pages = 1 },
     { .source_kind = "mail", .sender = "a@example.com", .recipient = "scans@example.com", .pages = 0 },
     { 0 },
   };
+  /* 2026-11-23 is a Monday: each kind of job on each day, at 03:00 and 14:45. */
+  ScandRuleFacts jobs[G_N_ELEMENTS(kinds) * 7 * 2];
+  GDateTime *times[7 * 2];
+  for (guint t = 0; t < G_N_ELEMENTS(times); t++)
+    times[t] = g_date_time_new(utc, 2026, 11, 23 + (gint) t / 2, t % 2 ? 14 : 3, t % 2 ? 45 : 0, 0);
+  for (guint j = 0; j < G_N_ELEMENTS(jobs); j++) {
+    jobs[j] = kinds[j % G_N_ELEMENTS(kinds)];
+    jobs[j].time = times[j / G_N_ELEMENTS(kinds)];
+  }
   for (guint j = 0; j < G_N_ELEMENTS(jobs); j++) {
     g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) error = NULL;
@@ -40,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       require(strchr(lines->pdata[i], '\n') == NULL, "explanation on more than one line");
     if (!route) {
       require(error && g_str_has_prefix(error->message, "rules.conf:"), "route error without file:line");
+      require(problems->len > 0, "config check passed a configuration that does not route");
       require(strchr(error->message, '\n') == NULL, "route error on more than one line");
       continue;
     }
@@ -60,5 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       require(*parts[i] && strcmp(parts[i], "..") != 0 && strcmp(parts[i], ".") != 0,
               "a routed name escapes its destination");
   }
+  for (guint t = 0; t < G_N_ELEMENTS(times); t++)
+    g_date_time_unref(times[t]);
   return 0;
 }

@@ -159,7 +159,7 @@ static void test_errors(void) {
   assert_route_error("[rule r]\nsource = scan\n", "rules.conf:1: [rule r] deliver: missing (required: the outputs to "
                                                   "deliver to)");
   assert_route_error("[rule r]\npages-min = many\ndeliver = a\n",
-                     "rules.conf:2: [rule r] pages-min: \"many\": expected a number");
+                     "rules.conf:2: [rule r] pages-min: \"many\" is not a whole number from 0 to 1000000");
   assert_route_error("[output a]\ntype = folder\n[rule r]\ndeliver = a\nname = ../{device}.pdf\n",
                      "rules.conf:5: [rule r] name: '..' would leave the destination (part 1 of the path)");
   assert_route_error("[output a]\ntype = folder\n[rule r]\ndeliver = a\nfallback = mail\n",
@@ -175,11 +175,88 @@ static void test_errors(void) {
   g_assert_cmpstr(r->rule, ==, "s");
 }
 
+/* No value of a match key crashes routing, whatever the day and time, and a
+ * malformed one is an error naming its line also when an earlier key of the
+ * rule does not hold (the result does not depend on the facts). */
+static void test_malformed_values(void) {
+  const char *const values[] = {
+    "days = sat,sun,",
+    "days = ,",
+    "days = ",
+    "days = funday",
+    "days = mon-",
+    "days = -",
+    "days = mon--fri",
+    "hours = 25:99-xx",
+    "hours = ,",
+    "hours = 08:00-",
+    "hours = -",
+    "hours = 24:30-01:00",
+    "hours = 8-18",
+    "hours = 08:00-18:00,",
+    "pages-min = -1",
+    "pages-max = 99999999999999999999",
+    "pages-min = 1000001",
+    "pages-max = ",
+  };
+  g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+  for (guint i = 0; i < G_N_ELEMENTS(values); i++) {
+    g_autofree char *text = g_strdup_printf("[output a]\ntype = folder\npath = /a\n[rule r]\nsource = mail\n%s\n"
+                                            "deliver = a\n[rule s]\ndeliver = a\n",
+                                            values[i]);
+    g_autoptr(ScandConfig) config = load(text);
+    g_autofree char *key = g_strndup(values[i], strcspn(values[i], " "));
+    g_autofree char *prefix = g_strdup_printf("rules.conf:6: [rule r] %s: ", key);
+    for (int day = 0; day < 7; day++)
+      for (int hour = 0; hour < 24; hour += 5) {
+        g_autoptr(GDateTime) when = g_date_time_new(utc, 2026, 11, 23 + day, hour, 30, 0);
+        for (int source = 0; source < 2; source++) {
+          ScandRuleFacts facts = { .source_kind = source ? "mail" : "scan", .pages = 3, .time = when };
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+          g_autoptr(ScandRoute) r = scand_rules_explain(config, &facts, lines, &error);
+          g_assert_null(r);
+          g_assert_error(error, SCAND_ERROR, SCAND_ERROR_INVAL);
+          if (!g_str_has_prefix(error->message, prefix))
+            g_printerr("%s: %s\n", values[i], error->message);
+          g_assert_true(g_str_has_prefix(error->message, prefix));
+        }
+      }
+  }
+}
+
+/* days and hours decide as they say, across midnight and the weekend. */
+static void test_days_hours(void) {
+  g_autoptr(ScandConfig) config = load("[output a]\ntype = folder\npath = /a\n"
+                                       "[rule weekend-night]\ndays = fri-mon\nhours = 22:00-06:00\ndeliver = a\n"
+                                       "[rule office]\ndays = mon-fri\nhours = 08:00-12:00,13:00-17:00\ndeliver = a\n");
+  g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+  const struct {
+    int day, hour, minute; /* 2026-11-23 is a Monday */
+    const char *rule;
+  } cases[] = {
+    { 23, 5, 59, "weekend-night" }, { 23, 6, 0, "(default)" },      { 23, 8, 0, "office" },
+    { 23, 12, 0, "(default)" },     { 23, 16, 59, "office" },       { 23, 17, 0, "(default)" },
+    { 25, 23, 0, "(default)" },     { 27, 22, 0, "weekend-night" }, { 28, 12, 0, "(default)" },
+    { 29, 0, 0, "weekend-night" },  { 24, 1, 0, "(default)" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GDateTime) when = g_date_time_new(utc, 2026, 11, cases[i].day, cases[i].hour, cases[i].minute, 0);
+    ScandRuleFacts facts = { .source_kind = "scan", .pages = 1, .time = when };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ScandRoute) r = scand_rules_route(config, &facts, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(r->rule, ==, cases[i].rule);
+  }
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/rules/first-match", test_first_match);
   g_test_add_func("/rules/match-keys", test_match_keys);
   g_test_add_func("/rules/default", test_default);
   g_test_add_func("/rules/errors", test_errors);
+  g_test_add_func("/rules/malformed-values", test_malformed_values);
+  g_test_add_func("/rules/days-hours", test_days_hours);
   return g_test_run();
 }
