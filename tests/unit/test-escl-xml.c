@@ -4,6 +4,7 @@
 #include "backends/escl-private.h"
 #include "scand/base/http.h"
 #include "backends/escl-xml.h"
+#include "backends/escl.h"
 #include "scand/base/error.h"
 
 #include <libxml/parser.h>
