@@ -33,5 +33,6 @@ struct ScandBackendDriver {
 
 extern const ScandBackendDriver scand_backend_sane;
 extern const ScandBackendDriver scand_backend_escl;
+extern const ScandBackendDriver scand_backend_wsd;
 
 G_END_DECLS

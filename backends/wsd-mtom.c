@@ -109,7 +109,8 @@ static char *content_id_bare(const char *id) {
 
 WsdMtom *wsd_mtom_new(const char *content_type, const WsdMtomSink *sink, gpointer user, GError **error) {
   if (!content_type || g_ascii_strncasecmp(content_type, "multipart/", 10) != 0) {
-    g_autofree char *shown = g_utf8_make_valid(content_type ? content_type : "none", 80);
+    const char *ct = content_type ? content_type : "none";
+    g_autofree char *shown = g_utf8_make_valid(ct, MIN(strlen(ct), 80));
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "reply is %s, not multipart", shown);
     return NULL;
   }

@@ -1,19 +1,23 @@
-/* `scand trust URI` pins an HTTPS eSCL device's certificate in the config;
- * `scand status URI` shows what an eSCL device reports about itself. */
+/* `scand trust URI` pins an HTTPS eSCL or WSD device's certificate in the
+ * config; `scand status URI` shows what an eSCL device reports about itself. */
 #include "scand/cli/cli.h"
 #include "backends/escl.h"
 #include "scand/base/config.h"
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
+#include "scand/base/http.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-/* "escl:https://…" for any spelling the user gave. Newly allocated. */
+/* "escl:https://…" (or "wsd:https://…") for any spelling the user gave.
+ * Newly allocated. */
 static char *normalize_uri(const char *uri) {
-  return g_str_has_prefix(uri, "escl:") ? g_strdup(uri) : g_strdup_printf("escl:%s", uri);
+  if (g_str_has_prefix(uri, "escl:") || g_str_has_prefix(uri, "wsd:"))
+    return g_strdup(uri);
+  return g_strdup_printf("escl:%s", uri);
 }
 
 /* A config value without an inline "  # comment" (as scand's own config
@@ -125,9 +129,9 @@ int scand_cli_trust(int argc, char **argv) {
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("URI");
-  g_option_context_set_summary(ctx,
-                               "Shows the certificate of an HTTPS eSCL scanner (escl:https://HOST/eSCL) and, once\n"
-                               "confirmed, pins it as tls-pin in the scanner's [scanner] section.");
+  g_option_context_set_summary(ctx, "Shows the certificate of an HTTPS eSCL or WSD scanner (escl:https://HOST/eSCL,\n"
+                                    "wsd:https://HOST:PORT/PATH) and, once confirmed, pins it as tls-pin in the\n"
+                                    "scanner's [scanner] section.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   /* GOption names the program in --help: make it "scand trust". */
@@ -141,11 +145,13 @@ int scand_cli_trust(int argc, char **argv) {
     return 2;
   }
   g_autofree char *uri = normalize_uri(argv[1]);
-  if (!g_str_has_prefix(uri, "escl:https://")) {
-    fprintf(stderr, "scand trust: %s: only escl:https:// devices have a certificate to trust\n", uri);
+  gboolean wsd = g_str_has_prefix(uri, "wsd:https://");
+  if (!g_str_has_prefix(uri, "escl:https://") && !wsd) {
+    fprintf(stderr, "scand trust: %s: only escl:https:// and wsd:https:// devices have a certificate to trust\n", uri);
     return 2;
   }
-  g_autoptr(ScandEsclCertificate) cert = scand_escl_fetch_certificate(uri, &error);
+  g_autoptr(ScandHttpCertificate) cert =
+      wsd ? scand_http_fetch_certificate(uri + 4, uri, &error) : scand_escl_fetch_certificate(uri, &error);
   if (!cert) {
     fprintf(stderr, "scand trust: %s\n", error->message);
     return 1;

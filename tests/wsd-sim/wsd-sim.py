@@ -1262,7 +1262,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         trickle = sim.faults.get("trickle")
         try:
             if kind == "endless":
-                self.write_chunk(parts[0])
+                self.write_chunk(parts[0] + parts[1])
                 junk = b"\xff" * 65536
                 while not sim.stop.is_set():
                     self.write_chunk(junk)
