@@ -215,13 +215,17 @@ static void build_cancel_job(GString *b, const WsdRequestArgs *a) {
 
 /* ---- reading helpers ------------------------------------------------------------ */
 
-/* TRUE when href is ns, spelled with http:// or https:// (devices use both). */
+/* TRUE when href is ns, spelled with http:// or https:// (devices use both);
+ * the scan namespace of the 2006/01 drafts, which some devices still send, is
+ * the scan namespace. */
 static gboolean ns_equal(const char *href, const char *ns) {
   if (!href)
     return FALSE;
-  if (g_str_has_prefix(href, "https://") && g_str_has_prefix(ns, "http://"))
-    return strcmp(href + 8, ns + 7) == 0;
-  return strcmp(href, ns) == 0;
+  const char *h = g_str_has_prefix(href, "https://") ? href + 8 : g_str_has_prefix(href, "http://") ? href + 7 : href;
+  const char *n = g_str_has_prefix(ns, "http://") ? ns + 7 : ns;
+  if (strcmp(h, n) == 0)
+    return TRUE;
+  return strcmp(ns, WSD_NS_SCAN) == 0 && strcmp(h, "schemas.microsoft.com/windows/2006/01/wdp/scan") == 0;
 }
 
 /* TRUE when n is the element ns:name (ns NULL: in any namespace or none). */

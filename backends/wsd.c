@@ -15,8 +15,13 @@
  *
  * Every request is bounded like eSCL's: SOAP calls by the scanner's `timeout`
  * (30 s), a page by its `page-timeout` (10 min) and by a stall of 3 minutes
- * without a byte; a page by its size, 1 GiB (the extra option
- * wsd-max-page-kb=N, `scand scan --option`, sets another). HTTPS is verified by the system CAs or the scanner's
+ * without a byte; a page by its size, 1 GiB.
+ *
+ * Extra options (ScandScanSettings.extra_options, `scand scan --option`):
+ *   wsd-max-page-kb=N            another page size limit
+ *   wsd-scan-identifier=ID       a scan started at the device's panel (walk-up):
+ *   wsd-destination-token=TOKEN  the event's ScanIdentifier and the subscription's
+ *                                DestinationToken go into CreateScanJob HTTPS is verified by the system CAs or the scanner's
  * tls-pin, as written by `scand trust wsd:https://…`. */
 #include "backends/backend-private.h"
 #include "backends/wsd.h"
@@ -57,6 +62,8 @@ typedef struct {
   guint pages;
   guint max_pages;
   guint64 max_page_bytes;
+  char *scan_identifier;   /* walk-up: from the ScanAvailableEvent, or NULL */
+  char *destination_token; /* walk-up: from the subscription, or NULL */
 } WsdScanner;
 
 static const char *plural(guint n) {
@@ -156,6 +163,8 @@ static void wsd_free(WsdScanner *s) {
   g_free(s->url);
   g_free(s->device);
   g_free(s->job_token);
+  g_free(s->scan_identifier);
+  g_free(s->destination_token);
   g_free(s);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WsdScanner, wsd_free)
@@ -305,7 +314,11 @@ static void refused_why(WsdScanner *s, const WsdFault *fault, gboolean *again, G
 /* Sends CreateScanJob until the device takes it, waits out calibrating. */
 static gboolean create_job(WsdScanner *s, GError **error) {
   for (guint attempt = 0;; attempt++) {
-    WsdRequestArgs args = { .ticket = &s->ticket };
+    WsdRequestArgs args = {
+      .ticket = &s->ticket,
+      .scan_identifier = s->scan_identifier,
+      .destination_token = s->destination_token,
+    };
     WsdReply r;
     if (!wsd_call(s, WSD_OP_CREATE_SCAN_JOB, &args, &r, error))
       return FALSE;
@@ -340,13 +353,20 @@ static gboolean create_job(WsdScanner *s, GError **error) {
   }
 }
 
-/* The page size limit from the extra option wsd-max-page-kb=N. */
-static guint64 max_page_bytes(GStrv extra) {
+/* Reads the extra options (see the top of this file). */
+static void apply_extra_options(WsdScanner *s, GStrv extra) {
   guint64 kb = 0;
-  for (guint i = 0; extra && extra[i]; i++)
+  g_clear_pointer(&s->scan_identifier, g_free);
+  g_clear_pointer(&s->destination_token, g_free);
+  for (guint i = 0; extra && extra[i]; i++) {
     if (g_str_has_prefix(extra[i], "wsd-max-page-kb="))
       g_ascii_string_to_unsigned(extra[i] + 16, 10, 1, WSD_MAX_PAGE / 1024, &kb, NULL);
-  return kb ? kb * 1024 : WSD_MAX_PAGE;
+    else if (g_str_has_prefix(extra[i], "wsd-scan-identifier=") && !s->scan_identifier)
+      s->scan_identifier = g_strdup(extra[i] + 20);
+    else if (g_str_has_prefix(extra[i], "wsd-destination-token=") && !s->destination_token)
+      s->destination_token = g_strdup(extra[i] + 22);
+  }
+  s->max_page_bytes = kb ? kb * 1024 : WSD_MAX_PAGE;
 }
 
 static gboolean wsd_start(ScandScanner *scanner, const ScandScanSettings *settings, ScandScanSettings *effective,
@@ -365,7 +385,7 @@ static gboolean wsd_start(ScandScanner *scanner, const ScandScanSettings *settin
   }
   gboolean feeder = s->ticket.input != WSD_INPUT_PLATEN;
   s->max_pages = feeder ? settings->max_pages : 1;
-  s->max_page_bytes = max_page_bytes(settings->extra_options);
+  apply_extra_options(s, settings->extra_options);
   if (!check_status(s, error) || !create_job(s, error))
     return FALSE;
   s->job_open = TRUE;

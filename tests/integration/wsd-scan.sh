@@ -84,6 +84,15 @@ scan limit 0 --source feeder --resolution 75 --pages 2
 same_pages limit plain 4 2
 [ "$(state 's["jobs"][3]["state"]')" = Canceled ] || fail "a job cut short by --pages was not cancelled on the device"
 
+# A scan started at the panel carries the event's ScanIdentifier and the
+# subscription's DestinationToken (walk-up).
+ctl '{"adf_pages": 1}'
+scan walkup 0 --source feeder --resolution 75 --option wsd-scan-identifier=scan-17 --option 'wsd-destination-token=tok&1'
+[ "$(curl -sf "$base/sim/log" | /usr/bin/python3 -c '
+import json, sys
+e = [e for e in json.load(sys.stdin) if e.get("action") == "CreateScanJob"][-1]
+print(e["scan_identifier"], e["destination_token"])')" = "scan-17 tok&1" ] || fail "walk-up identifiers did not reach CreateScanJob"
+
 # --- faults --------------------------------------------------------------------------
 ctl '{"reset": true, "adf_pages": 5, "fault": "jam-after=2"}'
 scan jam 3 --source feeder --resolution 75

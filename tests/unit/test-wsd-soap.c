@@ -117,6 +117,26 @@ static void test_create_scan_job_response(void) {
   wsd_reply_clear(&r);
 }
 
+/* The 2006/01 scan namespace of the drafts, and https:// spellings, are the
+ * scan namespace. */
+static void test_namespace_spellings(void) {
+  static const char *const spellings[] = {
+    "http://schemas.microsoft.com/windows/2006/01/wdp/scan",
+    "https://schemas.microsoft.com/windows/2006/08/wdp/scan",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(spellings); i++) {
+    g_autofree char *xml = g_strdup_printf("<s:Envelope xmlns:s=\"https://www.w3.org/2003/05/soap-envelope\" "
+                                           "xmlns:w=\"%s\"><s:Body><w:CreateScanJobResponse><w:JobId>5</w:JobId>"
+                                           "<w:JobToken>t</w:JobToken></w:CreateScanJobResponse></s:Body></s:Envelope>",
+                                           spellings[i]);
+    WsdReply r;
+    g_autoptr(GError) error = NULL;
+    g_assert_true(wsd_reply_decode(WSD_OP_CREATE_SCAN_JOB, xml, strlen(xml), &r, &error));
+    g_assert_cmpint(r.job_id, ==, 5);
+    wsd_reply_clear(&r);
+  }
+}
+
 static void test_retrieve_image_cid(void) {
   WsdReply r;
   decode_file(WSD_OP_RETRIEVE_IMAGE, "retrieve-image-root.xml", &r);
@@ -371,6 +391,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/wsd-soap/fault/soap11", test_fault_soap11);
   g_test_add_func("/wsd-soap/create-scan-job/response", test_create_scan_job_response);
   g_test_add_func("/wsd-soap/retrieve-image/cid", test_retrieve_image_cid);
+  g_test_add_func("/wsd-soap/namespace-spellings", test_namespace_spellings);
   g_test_add_func("/wsd-soap/job-elements/jam", test_job_elements_and_status_problem);
   g_test_add_func("/wsd-soap/malformed", test_malformed_replies);
   g_test_add_func("/wsd-soap/build/create-scan-job", test_build_create_scan_job);

@@ -833,7 +833,9 @@ def op_create_scan_job(sim, req):
                     info, ticket_params_xml(t)),
                  log={"job": job.id, "source": t["source"],
                       "format": t["format"], "color": t["color"],
-                      "resolution": t["res"], "images": t["images"]})
+                      "resolution": t["res"], "images": t["images"],
+                      "scan_identifier": text(req.op, "ScanIdentifier"),
+                      "destination_token": text(req.op, "DestinationToken")})
 
 
 def find_job(sim, op):
