@@ -228,17 +228,15 @@ static gboolean ns_equal(const char *href, const char *ns) {
   return strcmp(ns, WSD_NS_SCAN) == 0 && strcmp(h, "schemas.microsoft.com/windows/2006/01/wdp/scan") == 0;
 }
 
-/* TRUE when n is the element ns:name (ns NULL: in any namespace or none). */
-static gboolean is_el(const xmlNode *n, const char *ns, const char *name) {
+gboolean wsd_xml_is(const xmlNode *n, const char *ns, const char *name) {
   if (!n || n->type != XML_ELEMENT_NODE || strcmp((const char *) n->name, name) != 0)
     return FALSE;
   return !ns || (n->ns && ns_equal((const char *) n->ns->href, ns));
 }
 
-/* The first child ns:name of n, or NULL. */
-static xmlNode *child(const xmlNode *n, const char *ns, const char *name) {
+xmlNode *wsd_xml_child(const xmlNode *n, const char *ns, const char *name) {
   for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
-    if (is_el(c, ns, name))
+    if (wsd_xml_is(c, ns, name))
       return c;
   return NULL;
 }
@@ -249,7 +247,7 @@ static xmlNode *scan_path(const xmlNode *n, ...) {
   va_start(ap, n);
   const xmlNode *cur = n;
   for (const char *name = va_arg(ap, const char *); cur && name; name = va_arg(ap, const char *))
-    cur = child(cur, WSD_NS_SCAN, name);
+    cur = wsd_xml_child(cur, WSD_NS_SCAN, name);
   va_end(ap);
   return (xmlNode *) cur;
 }
@@ -326,7 +324,7 @@ static GArray *int_list(const xmlNode *list, const char *item) {
   GArray *a = g_array_new(FALSE, FALSE, sizeof(int));
   for (xmlNode *c = list ? list->children : NULL; c && a->len < WSD_LIST_MAX; c = c->next) {
     int v;
-    if (is_el(c, WSD_NS_SCAN, item) && int_of(c, item, 1, WSD_RESOLUTION_MAX, &v, NULL))
+    if (wsd_xml_is(c, WSD_NS_SCAN, item) && int_of(c, item, 1, WSD_RESOLUTION_MAX, &v, NULL))
       g_array_append_val(a, v);
   }
   g_array_sort(a, int_cmp);
@@ -340,8 +338,8 @@ static GArray *int_list(const xmlNode *list, const char *item) {
 
 /* Resolutions offered for width and height alike. */
 static GArray *resolutions_of(const xmlNode *res) {
-  g_autoptr(GArray) w = int_list(child(res, WSD_NS_SCAN, "Widths"), "Width");
-  g_autoptr(GArray) h = int_list(child(res, WSD_NS_SCAN, "Heights"), "Height");
+  g_autoptr(GArray) w = int_list(wsd_xml_child(res, WSD_NS_SCAN, "Widths"), "Width");
+  g_autoptr(GArray) h = int_list(wsd_xml_child(res, WSD_NS_SCAN, "Heights"), "Height");
   GArray *both = g_array_new(FALSE, FALSE, sizeof(int));
   for (guint i = 0; i < w->len; i++)
     for (guint k = 0; k < h->len; k++)
@@ -353,7 +351,7 @@ static GArray *resolutions_of(const xmlNode *res) {
 static guint color_bits(const xmlNode *colors) {
   guint bits = 0;
   for (xmlNode *c = colors ? colors->children : NULL; c; c = c->next) {
-    if (!is_el(c, WSD_NS_SCAN, "ColorEntry"))
+    if (!wsd_xml_is(c, WSD_NS_SCAN, "ColorEntry"))
       continue;
     g_autofree char *t = scand_xml_text(c);
     if (strcmp(t, "BlackAndWhite1") == 0)
@@ -373,18 +371,18 @@ static void decode_input(const xmlNode *n, const char *prefix, WsdInputCaps *in,
   g_autofree char *color_name = g_strconcat(prefix, "Color", NULL);
   g_autofree char *min_name = g_strconcat(prefix, "MinimumSize", NULL);
   g_autofree char *max_name = g_strconcat(prefix, "MaximumSize", NULL);
-  in->resolutions = resolutions_of(child(n, WSD_NS_SCAN, res_name));
-  in->colors = color_bits(child(n, WSD_NS_SCAN, color_name));
-  const xmlNode *max = child(n, WSD_NS_SCAN, max_name);
-  const xmlNode *min = child(n, WSD_NS_SCAN, min_name);
+  in->resolutions = resolutions_of(wsd_xml_child(n, WSD_NS_SCAN, res_name));
+  in->colors = color_bits(wsd_xml_child(n, WSD_NS_SCAN, color_name));
+  const xmlNode *max = wsd_xml_child(n, WSD_NS_SCAN, max_name);
+  const xmlNode *min = wsd_xml_child(n, WSD_NS_SCAN, min_name);
   g_autoptr(GError) e = NULL;
-  if (!int_of(child(max, WSD_NS_SCAN, "Width"), "maximum width", 1, WSD_SIZE_MAX, &in->max_width, &e) ||
-      !int_of(child(max, WSD_NS_SCAN, "Height"), "maximum height", 1, WSD_SIZE_MAX, &in->max_height, &e)) {
+  if (!int_of(wsd_xml_child(max, WSD_NS_SCAN, "Width"), "maximum width", 1, WSD_SIZE_MAX, &in->max_width, &e) ||
+      !int_of(wsd_xml_child(max, WSD_NS_SCAN, "Height"), "maximum height", 1, WSD_SIZE_MAX, &in->max_height, &e)) {
     *problem = g_strdup(e->message);
     return;
   }
-  int_opt(child(min, WSD_NS_SCAN, "Width"), 0, WSD_SIZE_MAX, &in->min_width);
-  int_opt(child(min, WSD_NS_SCAN, "Height"), 0, WSD_SIZE_MAX, &in->min_height);
+  int_opt(wsd_xml_child(min, WSD_NS_SCAN, "Width"), 0, WSD_SIZE_MAX, &in->min_width);
+  int_opt(wsd_xml_child(min, WSD_NS_SCAN, "Height"), 0, WSD_SIZE_MAX, &in->min_height);
   /* Some devices (Kyocera ECOSYS M2040dn) send width and height swapped;
    * no scanner's area is wider than long. */
   if (in->max_width > in->max_height) {
@@ -407,10 +405,10 @@ static void decode_input(const xmlNode *n, const char *prefix, WsdInputCaps *in,
 
 static void decode_formats(const xmlNode *settings, WsdCaps *caps) {
   GString *shown = g_string_new(NULL);
-  const xmlNode *list = child(settings, WSD_NS_SCAN, "FormatsSupported");
+  const xmlNode *list = wsd_xml_child(settings, WSD_NS_SCAN, "FormatsSupported");
   guint n = 0;
   for (xmlNode *c = list ? list->children : NULL; c && n < WSD_LIST_MAX; c = c->next) {
-    if (!is_el(c, WSD_NS_SCAN, "FormatValue"))
+    if (!wsd_xml_is(c, WSD_NS_SCAN, "FormatValue"))
       continue;
     n++;
     g_autofree char *t = scand_xml_text(c);
@@ -431,12 +429,12 @@ static void decode_formats(const xmlNode *settings, WsdCaps *caps) {
 /* A ScannerConfiguration element into a new WsdCaps. */
 static WsdCaps *decode_configuration(const xmlNode *conf, GError **error) {
   g_autoptr(WsdCaps) caps = g_new0(WsdCaps, 1);
-  decode_formats(child(conf, WSD_NS_SCAN, "DeviceSettings"), caps);
+  decode_formats(wsd_xml_child(conf, WSD_NS_SCAN, "DeviceSettings"), caps);
   g_autofree char *p_platen = NULL, *p_front = NULL, *p_back = NULL;
-  const xmlNode *platen = child(conf, WSD_NS_SCAN, "Platen");
-  const xmlNode *adf = child(conf, WSD_NS_SCAN, "ADF");
-  const xmlNode *front = child(adf, WSD_NS_SCAN, "ADFFront");
-  const xmlNode *back = child(adf, WSD_NS_SCAN, "ADFBack");
+  const xmlNode *platen = wsd_xml_child(conf, WSD_NS_SCAN, "Platen");
+  const xmlNode *adf = wsd_xml_child(conf, WSD_NS_SCAN, "ADF");
+  const xmlNode *front = wsd_xml_child(adf, WSD_NS_SCAN, "ADFFront");
+  const xmlNode *back = wsd_xml_child(adf, WSD_NS_SCAN, "ADFBack");
   if (platen)
     decode_input(platen, "Platen", &caps->inputs[WSD_INPUT_PLATEN], &p_platen);
   if (front)
@@ -445,8 +443,9 @@ static WsdCaps *decode_configuration(const xmlNode *conf, GError **error) {
     decode_input(back, "ADF", &caps->inputs[WSD_INPUT_ADF_BACK], &p_back);
   /* The Brother MFC-9340CDW says ADFSupportsDuplex 0 yet describes ADFBack
    * and scans both sides: a described back side counts. */
-  caps->duplex = caps->inputs[WSD_INPUT_ADF_FRONT].present &&
-                 (bool_of(child(adf, WSD_NS_SCAN, "ADFSupportsDuplex")) || caps->inputs[WSD_INPUT_ADF_BACK].present);
+  caps->duplex =
+      caps->inputs[WSD_INPUT_ADF_FRONT].present &&
+      (bool_of(wsd_xml_child(adf, WSD_NS_SCAN, "ADFSupportsDuplex")) || caps->inputs[WSD_INPUT_ADF_BACK].present);
   if (!caps->inputs[WSD_INPUT_PLATEN].present && !caps->inputs[WSD_INPUT_ADF_FRONT].present) {
     g_autoptr(GString) why = g_string_new(NULL);
     if (p_platen)
@@ -485,20 +484,20 @@ static void add_reason(GPtrArray *reasons, const xmlNode *n) {
 
 static void decode_status(const xmlNode *st, WsdStatus *out) {
   out->reasons = g_ptr_array_new_with_free_func(g_free);
-  out->state_word = shown_text(child(st, WSD_NS_SCAN, "ScannerState"));
+  out->state_word = shown_text(wsd_xml_child(st, WSD_NS_SCAN, "ScannerState"));
   const char *w = out->state_word ? out->state_word : "";
   out->state = strcmp(w, "Idle") == 0         ? WSD_SCANNER_IDLE
                : strcmp(w, "Processing") == 0 ? WSD_SCANNER_PROCESSING
                : strcmp(w, "Stopped") == 0    ? WSD_SCANNER_STOPPED
                                               : WSD_SCANNER_UNKNOWN;
-  const xmlNode *reasons = child(st, WSD_NS_SCAN, "ScannerStateReasons");
+  const xmlNode *reasons = wsd_xml_child(st, WSD_NS_SCAN, "ScannerStateReasons");
   for (xmlNode *c = reasons ? reasons->children : NULL; c; c = c->next)
-    if (is_el(c, WSD_NS_SCAN, "ScannerStateReason"))
+    if (wsd_xml_is(c, WSD_NS_SCAN, "ScannerStateReason"))
       add_reason(out->reasons, c);
-  const xmlNode *active = child(st, WSD_NS_SCAN, "ActiveConditions");
+  const xmlNode *active = wsd_xml_child(st, WSD_NS_SCAN, "ActiveConditions");
   for (xmlNode *c = active ? active->children : NULL; c; c = c->next)
-    if (is_el(c, WSD_NS_SCAN, "DeviceCondition"))
-      add_reason(out->reasons, child(c, WSD_NS_SCAN, "Name"));
+    if (wsd_xml_is(c, WSD_NS_SCAN, "DeviceCondition"))
+      add_reason(out->reasons, wsd_xml_child(c, WSD_NS_SCAN, "Name"));
 }
 
 /* What each ScannerStateReason (and DeviceCondition name) means for a scan;
@@ -575,19 +574,19 @@ static char *local_of(const xmlNode *n) {
  * (faultcode, faultstring). The innermost Subcode is the most specific. */
 static void decode_fault(const xmlNode *f, gboolean soap12, WsdFault *out) {
   if (!soap12) {
-    out->code = local_of(child(f, NULL, "faultcode"));
-    out->reason = shown_text(child(f, NULL, "faultstring"));
+    out->code = local_of(wsd_xml_child(f, NULL, "faultcode"));
+    out->reason = shown_text(wsd_xml_child(f, NULL, "faultstring"));
     return;
   }
-  const xmlNode *code = child(f, WSD_NS_SOAP, "Code");
-  out->code = local_of(child(code, WSD_NS_SOAP, "Value"));
-  const xmlNode *sub = child(code, WSD_NS_SOAP, "Subcode");
+  const xmlNode *code = wsd_xml_child(f, WSD_NS_SOAP, "Code");
+  out->code = local_of(wsd_xml_child(code, WSD_NS_SOAP, "Value"));
+  const xmlNode *sub = wsd_xml_child(code, WSD_NS_SOAP, "Subcode");
   for (guint depth = 0; sub && depth < 8; depth++) {
     g_free(out->subcode);
-    out->subcode = local_of(child(sub, WSD_NS_SOAP, "Value"));
-    sub = child(sub, WSD_NS_SOAP, "Subcode");
+    out->subcode = local_of(wsd_xml_child(sub, WSD_NS_SOAP, "Value"));
+    sub = wsd_xml_child(sub, WSD_NS_SOAP, "Subcode");
   }
-  out->reason = shown_text(child(child(f, WSD_NS_SOAP, "Reason"), WSD_NS_SOAP, "Text"));
+  out->reason = shown_text(wsd_xml_child(wsd_xml_child(f, WSD_NS_SOAP, "Reason"), WSD_NS_SOAP, "Text"));
 }
 
 char *wsd_fault_describe(const WsdFault *f) {
@@ -608,17 +607,17 @@ static xmlNode *first_element(const xmlNode *n) {
 /* Finds Body's element in a SOAP 1.2 or 1.1 envelope; sets *soap12. */
 static xmlNode *envelope_body(xmlDoc *doc, const char *what, gboolean *soap12, xmlNode **header, GError **error) {
   xmlNode *root = xmlDocGetRootElement(doc);
-  *soap12 = is_el(root, WSD_NS_SOAP, "Envelope");
+  *soap12 = wsd_xml_is(root, WSD_NS_SOAP, "Envelope");
   const char *ns = *soap12 ? WSD_NS_SOAP : WSD_NS_SOAP11;
-  if (!*soap12 && !is_el(root, WSD_NS_SOAP11, "Envelope")) {
+  if (!*soap12 && !wsd_xml_is(root, WSD_NS_SOAP11, "Envelope")) {
     /* scand_xml_root() words what was found instead. */
     scand_xml_root(doc, WSD_NS_SOAP, "Envelope", what, error);
     if (error && !*error)
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: not a SOAP envelope", what);
     return NULL;
   }
-  *header = child(root, ns, "Header");
-  xmlNode *body = first_element(child(root, ns, "Body"));
+  *header = wsd_xml_child(root, ns, "Header");
+  xmlNode *body = first_element(wsd_xml_child(root, ns, "Body"));
   if (!body)
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: SOAP envelope without a body element", what);
   return body;
@@ -637,13 +636,13 @@ gboolean wsd_reply_decode(WsdOp op, const char *data, gsize len, WsdReply *out, 
   xmlNode *body = envelope_body(doc, what, &soap12, &header, error);
   if (!body)
     return FALSE;
-  out->relates_to = shown_text(child(header, WSD_NS_WSA, "RelatesTo"));
-  if (is_el(body, soap12 ? WSD_NS_SOAP : WSD_NS_SOAP11, "Fault")) {
+  out->relates_to = shown_text(wsd_xml_child(header, WSD_NS_WSA, "RelatesTo"));
+  if (wsd_xml_is(body, soap12 ? WSD_NS_SOAP : WSD_NS_SOAP11, "Fault")) {
     out->is_fault = TRUE;
     decode_fault(body, soap12, &out->fault);
     return TRUE;
   }
-  if (!is_el(body, WSD_NS_SCAN, row->response)) {
+  if (!wsd_xml_is(body, WSD_NS_SCAN, row->response)) {
     g_autofree char *name = scand_xml_shown((const char *) body->name, 60);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: body is <%s>, expected %s", what, name, row->response);
     wsd_reply_clear(out);
@@ -671,17 +670,17 @@ static gboolean decode_scanner_elements(const xmlNode *r, WsdReply *out, GError 
     return FALSE;
   }
   for (xmlNode *d = list->children; d; d = d->next) {
-    if (!is_el(d, WSD_NS_SCAN, "ElementData") || !element_data_valid(d))
+    if (!wsd_xml_is(d, WSD_NS_SCAN, "ElementData") || !element_data_valid(d))
       continue;
-    const xmlNode *conf = child(d, WSD_NS_SCAN, "ScannerConfiguration");
-    const xmlNode *desc = child(d, WSD_NS_SCAN, "ScannerDescription");
-    const xmlNode *st = child(d, WSD_NS_SCAN, "ScannerStatus");
+    const xmlNode *conf = wsd_xml_child(d, WSD_NS_SCAN, "ScannerConfiguration");
+    const xmlNode *desc = wsd_xml_child(d, WSD_NS_SCAN, "ScannerDescription");
+    const xmlNode *st = wsd_xml_child(d, WSD_NS_SCAN, "ScannerStatus");
     if (conf && !out->caps && !(out->caps = decode_configuration(conf, error)))
       return FALSE;
     if (desc && !out->scanner_name) {
-      out->scanner_name = shown_text(child(desc, WSD_NS_SCAN, "ScannerName"));
-      out->scanner_info = shown_text(child(desc, WSD_NS_SCAN, "ScannerInfo"));
-      out->scanner_location = shown_text(child(desc, WSD_NS_SCAN, "ScannerLocation"));
+      out->scanner_name = shown_text(wsd_xml_child(desc, WSD_NS_SCAN, "ScannerName"));
+      out->scanner_info = shown_text(wsd_xml_child(desc, WSD_NS_SCAN, "ScannerInfo"));
+      out->scanner_location = shown_text(wsd_xml_child(desc, WSD_NS_SCAN, "ScannerLocation"));
     }
     if (st && !out->have_status) {
       decode_status(st, &out->status);
@@ -716,15 +715,15 @@ static char *token_of(const xmlNode *n, const char *what, GError **error) {
 }
 
 static void decode_image_info(const xmlNode *n, WsdImageInfo *info) {
-  int_opt(child(n, WSD_NS_SCAN, "PixelsPerLine"), 1, G_MAXINT, &info->pixels_per_line);
-  int_opt(child(n, WSD_NS_SCAN, "NumberOfLines"), 1, G_MAXINT, &info->lines);
-  int_opt(child(n, WSD_NS_SCAN, "BytesPerLine"), 1, G_MAXINT, &info->bytes_per_line);
+  int_opt(wsd_xml_child(n, WSD_NS_SCAN, "PixelsPerLine"), 1, G_MAXINT, &info->pixels_per_line);
+  int_opt(wsd_xml_child(n, WSD_NS_SCAN, "NumberOfLines"), 1, G_MAXINT, &info->lines);
+  int_opt(wsd_xml_child(n, WSD_NS_SCAN, "BytesPerLine"), 1, G_MAXINT, &info->bytes_per_line);
 }
 
 static gboolean decode_create_scan_job(const xmlNode *r, WsdReply *out, GError **error) {
-  if (!int_of(child(r, WSD_NS_SCAN, "JobId"), "JobId", 1, G_MAXINT, &out->job_id, error))
+  if (!int_of(wsd_xml_child(r, WSD_NS_SCAN, "JobId"), "JobId", 1, G_MAXINT, &out->job_id, error))
     return FALSE;
-  if (!(out->job_token = token_of(child(r, WSD_NS_SCAN, "JobToken"), "JobToken", error)))
+  if (!(out->job_token = token_of(wsd_xml_child(r, WSD_NS_SCAN, "JobToken"), "JobToken", error)))
     return FALSE;
   decode_image_info(scan_path(r, "ImageInformation", "MediaFrontImageInfo", NULL), &out->front);
   decode_image_info(scan_path(r, "ImageInformation", "MediaBackImageInfo", NULL), &out->back);
@@ -732,12 +731,12 @@ static gboolean decode_create_scan_job(const xmlNode *r, WsdReply *out, GError *
 }
 
 static gboolean decode_retrieve_image(const xmlNode *r, WsdReply *out, GError **error) {
-  const xmlNode *data = child(r, WSD_NS_SCAN, "ScanData");
+  const xmlNode *data = wsd_xml_child(r, WSD_NS_SCAN, "ScanData");
   if (!data) {
     g_set_error_literal(error, SCAND_ERROR, SCAND_ERROR_INVAL, "ScanData missing");
     return FALSE;
   }
-  const xmlNode *inc = child(data, WSD_NS_XOP, "Include");
+  const xmlNode *inc = wsd_xml_child(data, WSD_NS_XOP, "Include");
   if (!inc)
     return TRUE; /* no reference: the one attachment is the image */
   g_autofree char *href = (char *) xmlGetProp(inc, (const xmlChar *) "href");
@@ -767,20 +766,21 @@ static gboolean decode_job_elements(const xmlNode *r, WsdReply *out, GError **er
     return FALSE;
   }
   for (xmlNode *d = list->children; d && !out->have_job_status; d = d->next) {
-    const xmlNode *js =
-        is_el(d, WSD_NS_SCAN, "ElementData") && element_data_valid(d) ? child(d, WSD_NS_SCAN, "JobStatus") : NULL;
+    const xmlNode *js = wsd_xml_is(d, WSD_NS_SCAN, "ElementData") && element_data_valid(d)
+                            ? wsd_xml_child(d, WSD_NS_SCAN, "JobStatus")
+                            : NULL;
     if (!js)
       continue;
     WsdJobStatus *j = &out->job_status;
     j->reasons = g_ptr_array_new_with_free_func(g_free);
     j->scans_completed = -1;
-    int_opt(child(js, WSD_NS_SCAN, "JobId"), 1, G_MAXINT, &j->job_id);
-    j->state = shown_text(child(js, WSD_NS_SCAN, "JobState"));
-    const xmlNode *reasons = child(js, WSD_NS_SCAN, "JobStateReasons");
+    int_opt(wsd_xml_child(js, WSD_NS_SCAN, "JobId"), 1, G_MAXINT, &j->job_id);
+    j->state = shown_text(wsd_xml_child(js, WSD_NS_SCAN, "JobState"));
+    const xmlNode *reasons = wsd_xml_child(js, WSD_NS_SCAN, "JobStateReasons");
     for (xmlNode *c = reasons ? reasons->children : NULL; c; c = c->next)
-      if (is_el(c, WSD_NS_SCAN, "JobStateReason"))
+      if (wsd_xml_is(c, WSD_NS_SCAN, "JobStateReason"))
         add_reason(j->reasons, c);
-    int_opt(child(js, WSD_NS_SCAN, "ScansCompleted"), 0, G_MAXINT, &j->scans_completed);
+    int_opt(wsd_xml_child(js, WSD_NS_SCAN, "ScansCompleted"), 0, G_MAXINT, &j->scans_completed);
     out->have_job_status = TRUE;
   }
   return TRUE;

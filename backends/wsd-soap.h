@@ -16,6 +16,7 @@
 #pragma once
 
 #include <glib.h>
+#include <libxml/tree.h>
 #include "backends/backend.h"
 #include "scand/base/page.h"
 
@@ -223,6 +224,13 @@ gboolean wsd_reply_decode(WsdOp op, const char *data, gsize len, WsdReply *out, 
 /* Decodes only a ScannerConfiguration element's worth of a
  * GetScannerElementsResponse (for tests and the fuzzer): as above. */
 gboolean wsd_caps_decode(const char *data, gsize len, WsdCaps **out, GError **error);
+
+/* TRUE when n is the element ns:name (ns NULL: in any namespace or none).
+ * A namespace's http:// and https:// spellings are the same, and the scan
+ * namespace of the 2006/01 drafts is WSD_NS_SCAN. For ws-discovery-xml.c too. */
+gboolean wsd_xml_is(const xmlNode *n, const char *ns, const char *name);
+/* The first child element ns:name of n (n may be NULL), or NULL. */
+xmlNode *wsd_xml_child(const xmlNode *n, const char *ns, const char *name);
 
 /* A one-line description of a fault for messages: "ServerErrorNotAcceptingJobs
  * (the scanner cannot accept jobs now)". Newly allocated. */

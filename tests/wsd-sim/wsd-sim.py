@@ -475,14 +475,14 @@ class Sim:
     def reboot(self, hello=True):
         """Forget every job, start a new AppSequence instance, say Bye and
         (after --reboot-delay ms) Hello again, as a rebooted device does."""
+        d = self.discovery
+        if d:
+            d.announce("Bye")
         with self.lock:
             self.jobs = []
             self.jammed = False
             self.instance_id += 1
             self.message_number = 0
-        d = self.discovery
-        if d:
-            d.announce("Bye")
         if hello:
             def later():
                 self.stop.wait(self.args.reboot_delay / 1000.0)
@@ -1216,7 +1216,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def device_get(self, req):
         host = self.connection.getsockname()[0]
-        if ":" in host:
+        if host.startswith("::ffff:") and "." in host:
+            host = host[7:]     # IPv4 on a dual-stack socket
+        elif ":" in host:
             host = "[%s]" % host.partition("%")[0]
         with self.sim.lock:
             body = metadata_xml(self.sim, host)
