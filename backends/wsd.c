@@ -46,6 +46,7 @@ typedef struct {
   ScandScanner base;
   char *url;    /* the scanner service URL as given ("http://host:port/path") */
   char *device; /* "wsd:http://…" for messages */
+  char *host;   /* the URL's host, without an IPv6 zone: the name for templates */
   ScandHttp *http;
   guint timeout_ms;
   guint page_timeout_ms;
@@ -162,6 +163,7 @@ static void wsd_free(WsdScanner *s) {
   g_free(s->scanner_name);
   g_free(s->url);
   g_free(s->device);
+  g_free(s->host);
   g_free(s->job_token);
   g_free(s->scan_identifier);
   g_free(s->destination_token);
@@ -182,8 +184,7 @@ static gboolean parse_device_url(WsdScanner *s, const char *rest, GError **error
     return FALSE;
   }
   s->url = g_strndup(rest, strcspn(rest, "#"));
-  g_autofree char *bare = g_strndup(host, strcspn(host, "%"));
-  s->base.name = g_strdup(bare);
+  s->host = g_strndup(host, strcspn(host, "%"));
   return TRUE;
 }
 
@@ -237,6 +238,7 @@ static ScandScanner *wsd_open(const char *rest, const ScandOpenOptions *options,
   wsd_reply_clear(&r);
   wsd_quirks_lookup(s->scanner_name, &s->quirks);
   s->base.uri = g_strdup(s->device);
+  s->base.name = g_strdup(s->host); /* the base fields are freed by scand_scanner_close() */
   return &g_steal_pointer(&s)->base;
 }
 
@@ -738,6 +740,75 @@ static void wsd_close(ScandScanner *scanner) {
   wsd_free(s);
 }
 
+/* The device's ScannerStatus (and its ScannerName in *name, may be NULL). */
+static gboolean status_of(const char *uri, const ScandOpenOptions *options, WsdStatus *out, char **name,
+                          GError **error) {
+  g_autoptr(WsdScanner) s = wsd_new(uri, options, error);
+  if (!s)
+    return FALSE;
+  static const char *const names[] = { "ScannerDescription", "ScannerStatus", NULL };
+  WsdRequestArgs args = { .elements = names };
+  WsdReply r;
+  if (!wsd_call(s, WSD_OP_GET_SCANNER_ELEMENTS, &args, &r, error))
+    return FALSE;
+  gboolean ok = !r.is_fault && r.have_status;
+  if (r.is_fault)
+    fault_error(s, WSD_OP_GET_SCANNER_ELEMENTS, &r.fault, SCAND_ERROR_IO, error);
+  else if (!ok)
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: GetScannerElements: no ScannerStatus in the reply",
+                s->device);
+  if (ok) {
+    *out = r.status;
+    memset(&r.status, 0, sizeof r.status);
+    if (name)
+      *name = g_steal_pointer(&r.scanner_name);
+  }
+  wsd_reply_clear(&r);
+  return ok;
+}
+
+static ScandDeviceState device_state(WsdScannerState state) {
+  switch (state) {
+    case WSD_SCANNER_IDLE:
+      return SCAND_DEVICE_IDLE;
+    case WSD_SCANNER_PROCESSING:
+      return SCAND_DEVICE_PROCESSING;
+    case WSD_SCANNER_STOPPED:
+      return SCAND_DEVICE_STOPPED;
+    case WSD_SCANNER_UNKNOWN:
+    default:
+      return SCAND_DEVICE_UNKNOWN;
+  }
+}
+
+/* The status entry. WS-Scan has no feeder sensor of its own: the feeder's
+ * state is what the scanner's state reasons say of it. */
+static gboolean wsd_status(const char *rest, const ScandOpenOptions *options, ScandDeviceStatus *out, GError **error) {
+  WsdStatus st;
+  if (!status_of(rest, options, &st, NULL, error))
+    return FALSE;
+  memset(out, 0, sizeof *out);
+  out->state = device_state(st.state);
+  out->feeder = SCAND_FEEDER_UNKNOWN;
+  out->feeder_word = "not reported";
+  int code = SCAND_ERROR_IO;
+  gboolean transient = FALSE;
+  const char *problem = wsd_status_problem(&st, &code, &transient);
+  if (problem && code == SCAND_ERROR_NO_DOCS) {
+    out->feeder = SCAND_FEEDER_EMPTY;
+    out->feeder_word = "empty";
+  } else if (problem && !transient) {
+    out->feeder = SCAND_FEEDER_PROBLEM;
+    out->feeder_word = code == SCAND_ERROR_JAMMED       ? "jammed"
+                       : code == SCAND_ERROR_COVER_OPEN ? "cover open"
+                                                        : "problem";
+    out->problem = problem;
+    out->problem_code = code;
+  }
+  wsd_status_clear(&st);
+  return TRUE;
+}
+
 const ScandBackendDriver scand_backend_wsd = {
   .scheme = "wsd",
   .list = NULL,
@@ -746,6 +817,7 @@ const ScandBackendDriver scand_backend_wsd = {
   .read_page = wsd_read_page,
   .cancel = wsd_cancel,
   .close = wsd_close,
+  .status = wsd_status,
 };
 
 /* ---- public extras ------------------------------------------------------------------ */
@@ -763,36 +835,15 @@ void scand_wsd_status_clear(ScandWsdStatus *status) {
 
 gboolean scand_wsd_get_status(const char *uri, const ScandOpenOptions *options, ScandWsdStatus *out, GError **error) {
   memset(out, 0, sizeof *out);
-  g_autoptr(WsdScanner) s = wsd_new(uri, options, error);
-  if (!s)
+  WsdStatus st;
+  if (!status_of(uri, options, &st, &out->name, error))
     return FALSE;
-  static const char *const names[] = { "ScannerDescription", "ScannerStatus", NULL };
-  WsdRequestArgs args = { .elements = names };
-  WsdReply r;
-  if (!wsd_call(s, WSD_OP_GET_SCANNER_ELEMENTS, &args, &r, error))
-    return FALSE;
-  if (r.is_fault || !r.have_status) {
-    if (r.is_fault)
-      fault_error(s, WSD_OP_GET_SCANNER_ELEMENTS, &r.fault, SCAND_ERROR_IO, error);
-    else
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: GetScannerElements: no ScannerStatus in the reply",
-                  s->device);
-    wsd_reply_clear(&r);
-    return FALSE;
-  }
-  static const ScandDeviceState states[] = {
-    [WSD_SCANNER_UNKNOWN] = SCAND_DEVICE_UNKNOWN,
-    [WSD_SCANNER_IDLE] = SCAND_DEVICE_IDLE,
-    [WSD_SCANNER_PROCESSING] = SCAND_DEVICE_PROCESSING,
-    [WSD_SCANNER_STOPPED] = SCAND_DEVICE_STOPPED,
-  };
-  out->state = states[r.status.state];
-  out->state_word = g_steal_pointer(&r.status.state_word);
+  out->state = device_state(st.state);
+  out->state_word = g_steal_pointer(&st.state_word);
   int code;
   gboolean transient;
-  out->problem = g_strdup(wsd_status_problem(&r.status, &code, &transient));
-  out->reasons = g_steal_pointer(&r.status.reasons);
-  out->name = g_steal_pointer(&r.scanner_name);
-  wsd_reply_clear(&r);
+  out->problem = g_strdup(wsd_status_problem(&st, &code, &transient));
+  out->reasons = g_steal_pointer(&st.reasons);
+  wsd_status_clear(&st);
   return TRUE;
 }

@@ -2,6 +2,7 @@
  * config; `scand status URI` shows what an eSCL device reports about itself. */
 #include "scand/cli/cli.h"
 #include "backends/escl.h"
+#include "backends/wsd.h"
 #include "scand/base/config.h"
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
@@ -194,6 +195,30 @@ static char *configured_pin(const char *config_path, const char *uri) {
   return NULL;
 }
 
+/* `scand status wsd:…`: the scanner's state and what its reasons mean. */
+static int print_wsd_status(const char *uri, const ScandOpenOptions *options) {
+  g_autoptr(GError) error = NULL;
+  ScandWsdStatus st;
+  if (!scand_wsd_get_status(uri, options, &st, &error)) {
+    fprintf(stderr, "scand status: %s\n", error->message);
+    return 1;
+  }
+  printf("Device:  %s\n", uri);
+  if (st.name)
+    printf("Name:    %s\n", st.name);
+  printf("State:   %s", scand_device_state_to_string(st.state));
+  if (st.state_word)
+    printf(" (%s)", st.state_word);
+  printf("\nReasons: ");
+  for (guint i = 0; i < st.reasons->len; i++)
+    printf("%s%s", i ? ", " : "", (const char *) st.reasons->pdata[i]);
+  printf("%s\n", st.reasons->len ? "" : "none");
+  if (st.problem)
+    printf("Problem: %s\n", st.problem);
+  scand_wsd_status_clear(&st);
+  return 0;
+}
+
 int scand_cli_status(int argc, char **argv) {
   g_autofree char *config_path = NULL;
   GOptionEntry entries[] = {
@@ -201,8 +226,10 @@ int scand_cli_status(int argc, char **argv) {
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("URI");
-  g_option_context_set_summary(ctx, "Shows what an eSCL scanner (escl:http[s]://HOST/eSCL) reports: its state, its\n"
-                                    "feeder's state and its recent jobs.");
+  g_option_context_set_summary(ctx,
+                               "Shows what an eSCL scanner (escl:http[s]://HOST/eSCL) reports: its state, its\n"
+                               "feeder's state and its recent jobs; or a WSD scanner (wsd:http[s]://HOST:PORT/PATH):\n"
+                               "its state and the reasons for it.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   /* GOption names the program in --help: make it "scand status". */
@@ -218,6 +245,8 @@ int scand_cli_status(int argc, char **argv) {
   g_autofree char *uri = normalize_uri(argv[1]);
   g_autofree char *pin = configured_pin(config_path, uri);
   ScandOpenOptions options = { .tls_pin = pin };
+  if (g_str_has_prefix(uri, "wsd:"))
+    return print_wsd_status(uri, &options);
   ScandEsclStatus st;
   if (!scand_escl_get_status(uri, &options, &st, &error)) {
     fprintf(stderr, "scand status: %s\n", error->message);

@@ -107,6 +107,11 @@ assert_contains "$T/empty.err" "the feeder gave no page (is it empty?)"
 ctl '{"reset": true, "fault": "cover-open"}'
 scan cover 1 --source flatbed --resolution 75
 assert_contains "$T/cover.err" "cannot scan: the cover is open"
+"$SCAND" status "wsd:$base/wsd/scan" >"$T/status" 2>&1 || fail "scand status failed: $(cat "$T/status")"
+assert_contains "$T/status" "State:   stopped (Stopped)"
+assert_contains "$T/status" "Reasons: CoverOpen"
+assert_contains "$T/status" "Problem: the cover is open"
+assert_contains "$T/status" "Name:    wsd-sim Generic MFP"
 
 ctl '{"reset": true, "fault": "busy"}'
 scan busy 1 --source flatbed --resolution 75
