@@ -8,9 +8,36 @@
 #pragma once
 
 #include <glib.h>
-#include "backends/ws-discovery.h"
 
 G_BEGIN_DECLS
+
+typedef enum {
+  SCAND_WSDD_HELLO,
+  SCAND_WSDD_BYE,
+  SCAND_WSDD_PROBE_MATCH,
+  SCAND_WSDD_RESOLVE_MATCH,
+} ScandWsddKind;
+
+/* One endpoint a WS-Discovery message speaks of. Text is sanitised (valid
+ * UTF-8, no control characters, bounded). */
+typedef struct {
+  ScandWsddKind kind;
+  char *endpoint;         /* EndpointReference/Address ("urn:uuid:…") */
+  char *uuid;             /* the endpoint's UUID, lower case, or NULL when it is not one */
+  char *types;            /* Types as sent, or NULL */
+  gboolean scanner;       /* Types name a ScanDeviceType */
+  gboolean printer;       /* Types name a PrintDeviceType (an MFP may host a scanner anyway) */
+  GStrv xaddrs;           /* http(s) URLs of the device's metadata, IPv6 link-local ones with their zone; never NULL */
+  guint metadata_version; /* 0 when absent */
+  guint64 instance_id;    /* AppSequence InstanceId (changes on reboot); 0 when absent */
+  guint64 message_number; /* AppSequence MessageNumber; 0 when absent */
+  char *message_id;       /* wsa:MessageID, or NULL */
+  char *relates_to;       /* wsa:RelatesTo, or NULL */
+  char *interface;        /* the interface it arrived on, or NULL */
+} ScandWsddMessage;
+
+void scand_wsdd_message_free(ScandWsddMessage *msg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandWsddMessage, scand_wsdd_message_free)
 
 #define WSDD_NS_DISCOVERY "http://schemas.xmlsoap.org/ws/2005/04/discovery"
 #define WSDD_NS_DEVPROF "http://schemas.xmlsoap.org/ws/2006/02/devprof"

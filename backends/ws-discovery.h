@@ -9,44 +9,18 @@
  * Multicast goes only to the interfaces named (or, when none are, to every
  * interface that is up, can multicast and is not loopback), never routed
  * beyond the link (hop limit 1). Everything a device sends is read with
- * ws-discovery-xml.c's pure decoders. */
+ * ws-discovery-xml.c's pure decoders, whose ScandWsddMessage the monitor
+ * hands on. */
 #pragma once
 
 #include <glib.h>
+#include "backends/ws-discovery-xml.h"
 
 G_BEGIN_DECLS
 
 #define SCAND_WSDD_PORT 3702
 #define SCAND_WSDD_GROUP4 "239.255.255.250"
 #define SCAND_WSDD_GROUP6 "ff02::c"
-
-typedef enum {
-  SCAND_WSDD_HELLO,
-  SCAND_WSDD_BYE,
-  SCAND_WSDD_PROBE_MATCH,
-  SCAND_WSDD_RESOLVE_MATCH,
-} ScandWsddKind;
-
-/* One endpoint a WS-Discovery message speaks of. Text is sanitised (valid
- * UTF-8, no control characters, bounded). */
-typedef struct {
-  ScandWsddKind kind;
-  char *endpoint;         /* EndpointReference/Address ("urn:uuid:…") */
-  char *uuid;             /* the endpoint's UUID, lower case, or NULL when it is not one */
-  char *types;            /* Types as sent, or NULL */
-  gboolean scanner;       /* Types name a ScanDeviceType */
-  gboolean printer;       /* Types name a PrintDeviceType (an MFP may host a scanner anyway) */
-  GStrv xaddrs;           /* http(s) URLs of the device's metadata, IPv6 link-local ones with their zone; never NULL */
-  guint metadata_version; /* 0 when absent */
-  guint64 instance_id;    /* AppSequence InstanceId (changes on reboot); 0 when absent */
-  guint64 message_number; /* AppSequence MessageNumber; 0 when absent */
-  char *message_id;       /* wsa:MessageID, or NULL */
-  char *relates_to;       /* wsa:RelatesTo, or NULL */
-  char *interface;        /* the interface it arrived on, or NULL */
-} ScandWsddMessage;
-
-void scand_wsdd_message_free(ScandWsddMessage *msg);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandWsddMessage, scand_wsdd_message_free)
 
 /* One device found by a probe. */
 typedef struct {
