@@ -171,6 +171,7 @@ typedef struct {
   int family;
   const Iface *iface;
   char *probe_id;
+  gboolean send_failed;
 } ProbeSock;
 
 /* One endpoint that answered. */
@@ -203,13 +204,17 @@ static void found_free(Found *f) {
   g_free(f);
 }
 
-/* Multicasts text on the socket's interface. */
-static void send_group(const ProbeSock *s, const char *text) {
+/* Multicasts text on the socket's interface; a failure is noted once per
+ * socket. */
+static void send_group(Probe *p, ProbeSock *s, const char *text) {
   struct sockaddr_storage ss;
   socklen_t len;
   group_address(s->family, s->iface->index, &ss, &len);
-  if (sendto(s->fd, text, strlen(text), 0, (struct sockaddr *) &ss, len) < 0)
-    g_debug("WS-Discovery: send on %s: %s", s->iface->name, g_strerror(errno));
+  if (sendto(s->fd, text, strlen(text), 0, (struct sockaddr *) &ss, len) < 0 && !s->send_failed) {
+    s->send_failed = TRUE;
+    g_ptr_array_add(p->notes, g_strdup_printf("WS-Discovery: cannot send on %s over IPv%d: %s", s->iface->name,
+                                              s->family == AF_INET ? 4 : 6, g_strerror(errno)));
+  }
 }
 
 static void open_sockets(Probe *p, GPtrArray *ifaces) {
@@ -241,7 +246,7 @@ static void send_probes(Probe *p) {
   for (guint i = 0; i < p->socks->len; i++) {
     ProbeSock *s = p->socks->pdata[i];
     g_autofree char *probe = wsdd_probe_build(s->probe_id);
-    send_group(s, probe);
+    send_group(p, s, probe);
   }
 }
 
@@ -282,7 +287,7 @@ static void take_datagram(Probe *p, ProbeSock *s, const char *data, gsize len) {
       g_autofree char *id = new_message_id();
       g_autofree char *resolve = wsdd_resolve_build(f->match->endpoint, id);
       g_hash_table_add(p->ours, g_steal_pointer(&id));
-      send_group(f->sock, resolve);
+      send_group(p, f->sock, resolve);
       f->resolve_sent = TRUE;
     }
   }
