@@ -40,6 +40,8 @@
 #define WSD_CREATE_RETRIES 30    /* CreateScanJob refused while calibrating or warming up */
 #define WSD_CREATE_RETRY_MS 1000 /* the wait between those */
 #define WSD_DROP_RETRIES 2       /* RetrieveImage asked again after the connection broke */
+#define WSD_TEMPORARY_RETRIES 10 /* … after ServerErrorTemporaryError, WSD_TEMPORARY_MS apart */
+#define WSD_TEMPORARY_MS 500
 #define WSD_MAX_PAGE ((guint64) 1 << 30)
 
 typedef struct {
@@ -494,6 +496,13 @@ static gboolean reply_write(const void *data, gsize len, gpointer user, GError *
   return FALSE;
 }
 
+/* Attempts made for the page being read. */
+typedef struct {
+  guint drops;
+  guint temporary;
+  gboolean lost_page; /* the connection broke mid-page: the device may have moved on */
+} PageTries;
+
 /* How one RetrieveImage exchange ends for wsd_read_page(). */
 typedef enum {
   STEP_AGAIN,  /* ask again (the connection broke) */
@@ -592,9 +601,17 @@ static Step page_none_left(WsdScanner *s, gboolean lost_page, GError **error) {
   return STEP_FAILED;
 }
 
-static Step page_fault(WsdScanner *s, const WsdFault *f, gboolean lost_page, GError **error) {
+static Step page_fault(WsdScanner *s, const WsdFault *f, PageTries *tries, GError **error) {
   const char *sub = f->subcode ? f->subcode : "";
   gboolean feeder = s->ticket.input != WSD_INPUT_PLATEN;
+  gboolean lost_page = tries->lost_page;
+  if (strcmp(sub, "ServerErrorTemporaryError") == 0 && tries->temporary < WSD_TEMPORARY_RETRIES) {
+    tries->temporary++;
+    if (scand_http_sleep(s->http, WSD_TEMPORARY_MS, NULL))
+      return STEP_AGAIN;
+    set_cancelled(s, error);
+    return STEP_FAILED;
+  }
   if (strcmp(sub, "ClientErrorNoImagesAvailable") == 0)
     return page_none_left(s, lost_page, error);
   if (strcmp(sub, "ClientErrorJobIdNotFound") == 0 && feeder && s->quirks.job_id_not_found_means_empty)
@@ -618,7 +635,7 @@ static Step page_fault(WsdScanner *s, const WsdFault *f, gboolean lost_page, GEr
 
 /* A reply that is not multipart: a fault (whatever its HTTP status), or a
  * device that sent no image. */
-static Step page_not_multipart(WsdScanner *s, const ScandHttpReply *reply, gboolean lost_page, GError **error) {
+static Step page_not_multipart(WsdScanner *s, const ScandHttpReply *reply, PageTries *tries, GError **error) {
   WsdReply r;
   g_autoptr(GError) local = NULL;
   if (!wsd_reply_decode(WSD_OP_RETRIEVE_IMAGE, (const char *) reply->body->data, reply->body->len, &r, &local)) {
@@ -627,7 +644,7 @@ static Step page_not_multipart(WsdScanner *s, const ScandHttpReply *reply, gbool
   }
   Step step;
   if (r.is_fault) {
-    step = page_fault(s, &r.fault, lost_page, error);
+    step = page_fault(s, &r.fault, tries, error);
   } else {
     const char *ct = scand_http_reply_header(reply, "Content-Type");
     g_autofree char *shown = g_utf8_make_valid(ct ? ct : "none", MIN(ct ? strlen(ct) : 4, 80));
@@ -638,12 +655,6 @@ static Step page_not_multipart(WsdScanner *s, const ScandHttpReply *reply, gbool
   wsd_reply_clear(&r);
   return step;
 }
-
-/* Attempts made for the page being read. */
-typedef struct {
-  guint drops;
-  gboolean lost_page; /* the connection broke mid-page: the device may have moved on */
-} PageTries;
 
 /* No reply arrived: a broken connection is asked again (the page may still
  * be there); anything else ends the job, the pages before kept. */
@@ -694,7 +705,7 @@ static Step page_once(WsdScanner *s, ScandPageSink *sink, PageTries *tries, gboo
   else if (p.mtom)
     step = page_complete(s, &p, got_page, error);
   else
-    step = page_not_multipart(s, reply, tries->lost_page, error);
+    step = page_not_multipart(s, reply, tries, error);
   if (p.begun)
     sink->abort(sink);
   wsd_mtom_free(p.mtom);

@@ -126,6 +126,11 @@ ctl '{"reset": true, "adf_pages": 3, "fault": "drop=2"}'
 scan drop 0 --source feeder --resolution 75
 same_pages drop plain 1 3
 
+# A device that is not ready (ServerErrorTemporaryError) is asked again.
+ctl '{"reset": true, "adf_pages": 2, "fault": "temporary=3"}'
+scan temporary 0 --source feeder --resolution 75
+same_pages temporary plain 1 2
+
 # The device reboots after page 2: the 2 pages are delivered, exit 3.
 ctl '{"reset": true, "adf_pages": 4, "fault": "reboot-after=2"}'
 scan reboot 3 --source feeder --resolution 75

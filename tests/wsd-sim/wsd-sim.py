@@ -154,6 +154,7 @@ FAULTS = {
     "cover-open": "flag",    # ScannerState Stopped / CoverOpen
     "calibrating": "int",    # for N ms from now: Calibrating, jobs refused
     "slow": "int",           # RetrieveImage waits N ms
+    "temporary": "int",      # next N RetrieveImage: ServerErrorTemporaryError
     "trickle": "int",        # page bodies in 4 KiB chunks N ms apart
     "drop": "int",           # page N: half sent, connection closed, once
     "corrupt": "int",        # page N is a truncated JPEG
@@ -895,6 +896,11 @@ def retrieve_locked(sim, job):
                                    "job %d has no images" % job.id)
             return fault_reply(sim, "wscn:ClientErrorNoImagesAvailable",
                                "no more images")
+        tmp = sim.faults.get("temporary")
+        if tmp and tmp["n"] > 0:
+            tmp["n"] -= 1
+            return fault_reply(sim, "wprt:ServerErrorTemporaryError",
+                               "the image is not ready yet", sender=False)
         n = job.served + 1
         duplex = t["source"] == "ADFDuplex"
         sheet = (n + 1) // 2 if duplex else n
