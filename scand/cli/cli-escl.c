@@ -203,7 +203,8 @@ static int print_wsd_status(const char *uri, const ScandOpenOptions *options) {
     fprintf(stderr, "scand status: %s\n", error->message);
     return 1;
   }
-  printf("Device:  %s\n", uri);
+  g_autofree char *redacted = scand_http_url_without_password(uri + 4);
+  printf("Device:  %s%s\n", redacted ? "wsd:" : "", redacted ? redacted : uri);
   if (st.name)
     printf("Name:    %s\n", st.name);
   printf("State:   %s", scand_device_state_to_string(st.state));
