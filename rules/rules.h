@@ -23,6 +23,7 @@ typedef struct {
   const char *sender;    /* inbound mail: the envelope sender */
   const char *recipient; /* inbound mail: one envelope recipient */
   const char *intake;    /* inbound mail: the [intake] that received it */
+  const char *barcode;   /* page processing: the document's barcode (data) */
   GDateTime *time;       /* for days/hours; NULL = now */
 } ScandRuleFacts;
 

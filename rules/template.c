@@ -26,6 +26,8 @@ typedef enum {
   FIELD_SENDER,
   FIELD_RECIPIENT,
   FIELD_ATTACHMENT,
+  FIELD_BARCODE,
+  FIELD_BLANKS,
 } TemplateField;
 
 static const struct {
@@ -41,6 +43,8 @@ static const struct {
   { "seq", FIELD_SEQ, TRUE },
   { "source", FIELD_SOURCE, FALSE },
   { "job", FIELD_JOB, FALSE },
+  { "barcode", FIELD_BARCODE, FALSE },
+  { "blanks", FIELD_BLANKS, FALSE },
   { "subject", FIELD_SUBJECT, FALSE },
   { "sender", FIELD_SENDER, FALSE },
   { "recipient", FIELD_RECIPIENT, FALSE },
@@ -200,6 +204,12 @@ static gboolean field_expand(GString *out, const char *text, gsize pos, const Sc
       break;
     case FIELD_ATTACHMENT:
       value = facts->attachment;
+      break;
+    case FIELD_BARCODE:
+      value = facts->barcode;
+      break;
+    case FIELD_BLANKS:
+      value = facts->blanks && *facts->blanks ? facts->blanks : "none";
       break;
   }
   g_autofree char *safe = scand_template_sanitize_component(value && *value ? value : "unknown");
