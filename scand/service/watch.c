@@ -12,6 +12,7 @@
 #include "rules/rules.h"
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
+#include "scand/core/job-pages.h"
 #include "scand/core/job-run.h"
 #include "scand/core/job.h"
 #include "scand/core/pdf-merge.h"
@@ -194,14 +195,11 @@ static gboolean is_pdf(const char *path) {
 }
 
 /* Puts the file into the job as its document (a PDF as it is, an image
- * assembled into one). */
-static gboolean job_take_file(ScandJob *job, const char *path, GError **error) {
-  const char *pdf_path = scand_job_get_pdf_path(job);
-  if (is_pdf(path))
-    return scand_job_take_document(job, path, error);
-  ScandPdfOptions options = { .scratch_dir = scand_job_get_dir(job) };
-  g_autoptr(ScandPdf) pdf = scand_pdf_new(&options, error);
-  return pdf && scand_pdf_add_file(pdf, path, 0, error) && scand_pdf_save(pdf, pdf_path, error);
+ * assembled into one), through the watch profile's page processing. */
+static gboolean job_take_file(ScandJob *job, ScandConfig *config, const char *profile, const char *path,
+                              GError **error) {
+  scand_job_pages_copy_profile(job, config, profile);
+  return scand_job_take_file(job, path, error);
 }
 
 /* A file as a PDF of the job: itself, or its image(s) assembled. The
@@ -279,7 +277,8 @@ static void intake_files(ScandWatcher *watcher, WatchConfig *w, char *const *pat
   scand_job_set(job, "source-file", path);
   if (paths[1])
     scand_job_set(job, "source-file-backs", paths[1]);
-  if (!(paths[1] ? job_take_pair(job, paths[0], paths[1], &error) : job_take_file(job, path, &error))) {
+  if (!(paths[1] ? job_take_pair(job, paths[0], paths[1], &error)
+                 : job_take_file(job, config, w->profile, path, &error))) {
     scand_job_remove(job, NULL);
     for (guint i = 0; paths[i]; i++)
       quarantine(watcher, w, paths[i], error->message);
