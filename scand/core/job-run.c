@@ -139,6 +139,15 @@ static char *job_expand_name(ScandJob *job, guint pages, GError **error) {
   return scand_template_expand(tmpl, &facts, error);
 }
 
+gboolean scand_job_run_set_name(ScandJob *job, guint pages, GError **error) {
+  g_autofree char *name = job_expand_name(job, pages, error);
+  if (!name)
+    return FALSE;
+  scand_job_set(job, "name", name);
+  scand_job_set_int(job, "pages", pages);
+  return TRUE;
+}
+
 static gboolean is_pdf_page(const char *path) {
   return g_str_has_suffix(path, ".pdf");
 }
@@ -214,11 +223,8 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
   if (!assemble_pages(job, pages, &options, dpi, error))
     return FALSE;
   scand_fault_point("pdf-written");
-  g_autofree char *name = job_expand_name(job, pages->len, error);
-  if (!name)
+  if (!scand_job_run_set_name(job, pages->len, error))
     return FALSE;
-  scand_job_set(job, "name", name);
-  scand_job_set_int(job, "pages", pages->len);
   if (!scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, error))
     return FALSE;
   scand_fault_point("job-assembled");
@@ -377,6 +383,12 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GE
       return SCAND_DELIVERY_RETRY;
     return SCAND_DELIVERY_FAILED;
   }
+  /* A kept job stays, done, until whoever keeps it lets it go. */
+  if (scand_job_get_keep(job)) {
+    if (!scand_job_set_stage(job, SCAND_JOB_DONE, error))
+      return SCAND_DELIVERY_RETRY;
+    return SCAND_DELIVERY_DONE;
+  }
   /* Every destination is recorded done, so removing the job is the last step:
    * a crash before it only makes the next start remove it. */
   scand_fault_point("job-done");
@@ -411,7 +423,8 @@ ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GEr
     case SCAND_JOB_ASSEMBLED:
       return scand_job_run_deliver(job, messages, error);
     case SCAND_JOB_DONE:
-      scand_job_remove(job, NULL);
+      if (!scand_job_get_keep(job))
+        scand_job_remove(job, NULL);
       return SCAND_DELIVERY_DONE;
     case SCAND_JOB_FAILED:
       return SCAND_DELIVERY_FAILED;
