@@ -92,8 +92,10 @@ static const ScandConfigKey schema_watch[] = {
   KEY("after", SCAND_KEY_STRING),
   KEY("recursive", SCAND_KEY_BOOL),
   KEY("profile", SCAND_KEY_PROFILE),
-  ENUM("collate", "none|double-sided"),    /* pair a simplex feeder's two passes */
-  KEY("collate-wait", SCAND_KEY_DURATION), /* how long the first pass waits for the second */
+  ENUM("collate", "none|double-sided"),       /* pair a simplex feeder's two passes */
+  KEY("collate-wait", SCAND_KEY_DURATION),    /* how long the first pass waits for the second */
+  KEY("incomplete-wait", SCAND_KEY_DURATION), /* how long an incomplete file waits before .scand-error */
+  KEY("poll-interval", SCAND_KEY_DURATION),   /* rescans: the safety net, and all there is on NFS/CIFS */
   { NULL },
 };
 
