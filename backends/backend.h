@@ -64,7 +64,9 @@ GPtrArray *scand_backend_list_devices(void);
 
 /* Per-device settings from its [scanner] section that matter when opening. */
 typedef struct {
-  const char *tls_pin; /* "sha256:AB:CD:…" written by `scand trust`, or NULL */
+  const char *tls_pin;   /* "sha256:AB:CD:…" written by `scand trust`, or NULL */
+  guint timeout_ms;      /* network devices: one request for a document; 0: the backend's default */
+  guint page_timeout_ms; /* network devices: one page, first to last byte; 0: the backend's default */
 } ScandOpenOptions;
 
 /* Opens a device by URI. Errors: SCAND_ERROR_NOT_FOUND, SCAND_ERROR_BUSY,

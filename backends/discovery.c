@@ -3,13 +3,13 @@
 #include "backends/discovery-private.h"
 #include "backends/backend.h"
 #include "scand/base/error.h"
+#include "scand/base/http.h"
 
 #include <avahi-client/client.h>
 #include <avahi-client/lookup.h>
 #include <avahi-common/error.h>
 #include <avahi-common/simple-watch.h>
 #include <cups/cups.h>
-#include <curl/curl.h>
 #include <gio/gio.h>
 #include <net/if.h>
 #include <string.h>
@@ -536,14 +536,6 @@ char *scand_discovery_cups_uuid(const char *uri) {
 
 /* ---- eSCL capability probe ----------------------------------------------- */
 
-static size_t probe_write(char *data, size_t size, size_t nmemb, void *user) {
-  GByteArray *body = user;
-  if (body->len + size * nmemb > DISCOVERY_MAX_CAPS_BYTES)
-    return 0;
-  g_byte_array_append(body, (const guint8 *) data, size * nmemb);
-  return size * nmemb;
-}
-
 /* GETs ScannerCapabilities under each of the n base URLs ("http[s]://…/eSCL",
  * an "escl:" prefix is skipped) at the same time, for at most timeout_ms in
  * all, and decodes the answers. The certificate of an https device is not
@@ -551,17 +543,20 @@ static size_t probe_write(char *data, size_t size, size_t nmemb, void *user) {
  * scanned. Returns a newly allocated array of n EsclCaps* (NULL where there
  * was no usable answer); free with free_caps_array(). */
 static EsclCaps **probe_caps_many(const char *const *base_urls, guint n, guint timeout_ms) {
-  static gsize curl_once = 0;
-  if (g_once_init_enter(&curl_once)) {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    g_once_init_leave(&curl_once, 1);
-  }
   EsclCaps **out = g_new0(EsclCaps *, n + 1);
   if (n == 0)
     return out;
-  CURLM *multi = curl_multi_init();
-  CURL **easy = g_new0(CURL *, n);
-  GByteArray **bodies = g_new0(GByteArray *, n);
+  ScandHttp **clients = g_new0(ScandHttp *, n);
+  ScandHttpRequest *requests = g_new0(ScandHttpRequest, n);
+  ScandHttpReply **replies = g_new0(ScandHttpReply *, n);
+  GError **errors = g_new0(GError *, n);
+  g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func(g_free);
+  ScandHttpOptions options = {
+    .connect_timeout_ms = timeout_ms,
+    .timeout_ms = timeout_ms,
+    .max_reply = DISCOVERY_MAX_CAPS_BYTES,
+    .tls_unverified = TRUE, /* a listing only, see above */
+  };
   for (guint i = 0; i < n; i++) {
     const char *base_url = base_urls[i];
     if (g_str_has_prefix(base_url, "escl:"))
@@ -569,58 +564,24 @@ static EsclCaps **probe_caps_many(const char *const *base_urls, guint n, guint t
     gsize len = strlen(base_url);
     while (len > 0 && base_url[len - 1] == '/')
       len--;
-    g_autofree char *base = g_strndup(base_url, len);
-    g_autofree char *url = g_strdup_printf("%s/ScannerCapabilities", base);
-    easy[i] = curl_easy_init();
-    if (!easy[i])
-      continue;
-    bodies[i] = g_byte_array_new();
-    curl_easy_setopt(easy[i], CURLOPT_URL, url);
-    curl_easy_setopt(easy[i], CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy[i], CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy[i], CURLOPT_TIMEOUT_MS, (long) timeout_ms);
-    curl_easy_setopt(easy[i], CURLOPT_CONNECTTIMEOUT_MS, (long) timeout_ms);
-    curl_easy_setopt(easy[i], CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(easy[i], CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, probe_write);
-    curl_easy_setopt(easy[i], CURLOPT_WRITEDATA, bodies[i]);
-    curl_easy_setopt(easy[i], CURLOPT_PRIVATE, GUINT_TO_POINTER(i));
-    curl_multi_add_handle(multi, easy[i]);
+    g_ptr_array_add(urls, g_strdup_printf("%.*s/ScannerCapabilities", (int) len, base_url));
+    requests[i].url = urls->pdata[i];
+    clients[i] = scand_http_new(&options, NULL);
   }
-  int running = 1;
-  while (running > 0) {
-    if (curl_multi_perform(multi, &running) != CURLM_OK)
-      break;
-    if (running > 0 && curl_multi_poll(multi, NULL, 0, 100, NULL) != CURLM_OK)
-      break;
-  }
-  /* Only transfers that ended well count: a timeout can leave half a body. */
-  gboolean *done_ok = g_new0(gboolean, n);
-  CURLMsg *msg;
-  int left;
-  while ((msg = curl_multi_info_read(multi, &left))) {
-    void *priv = NULL;
-    if (msg->msg != CURLMSG_DONE || curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) != CURLE_OK)
-      continue;
-    guint i = GPOINTER_TO_UINT(priv);
-    if (i < n)
-      done_ok[i] = msg->data.result == CURLE_OK;
-  }
+  scand_http_perform_many(clients, requests, n, replies, errors);
   for (guint i = 0; i < n; i++) {
-    if (!easy[i])
-      continue;
-    long status = 0;
-    curl_easy_getinfo(easy[i], CURLINFO_RESPONSE_CODE, &status);
-    if (done_ok[i] && status == 200 && !escl_caps_decode((const char *) bodies[i]->data, bodies[i]->len, &out[i], NULL))
+    /* Only transfers that ended well count: a timeout can leave half a body. */
+    if (replies[i] && replies[i]->status == 200 &&
+        !escl_caps_decode((const char *) replies[i]->body->data, replies[i]->body->len, &out[i], NULL))
       out[i] = NULL;
-    curl_multi_remove_handle(multi, easy[i]);
-    curl_easy_cleanup(easy[i]);
-    g_byte_array_unref(bodies[i]);
+    scand_http_reply_free(replies[i]);
+    g_clear_error(&errors[i]);
+    scand_http_free(clients[i]);
   }
-  curl_multi_cleanup(multi);
-  g_free(done_ok);
-  g_free(easy);
-  g_free(bodies);
+  g_free(errors);
+  g_free(replies);
+  g_free(requests);
+  g_free(clients);
   return out;
 }
 

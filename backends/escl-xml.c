@@ -1,53 +1,26 @@
 #include "backends/escl-xml.h"
 #include "scand/base/error.h"
+#include "scand/base/xml.h"
 
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <math.h>
 #include <string.h>
 
-/* Capabilities of real devices are a few tens of kilobytes; anything far
- * larger is a broken or hostile device. */
-#define ESCL_XML_MAX (4 * 1024 * 1024)
-
-/* Device text made fit for a one-line message: valid UTF-8, no control
- * characters, at most max bytes. Newly allocated. */
-static char *shown(const char *text, gsize max) {
-  gsize len = text ? strlen(text) : 0;
-  gboolean cut = len > max;
-  char *s = g_utf8_make_valid(text ? text : "", MIN(len, max));
-  for (char *p = s; *p; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      *p = '?';
-  if (cut) {
-    char *t = g_strconcat(s, "…", NULL);
-    g_free(s);
-    s = t;
-  }
-  return s;
-}
-
 /* ---- small XML helpers -------------------------------------------------- */
+
+static char *shown(const char *text, gsize max) {
+  return scand_xml_shown(text, max);
+}
 
 /* TRUE when n is an element of one of the two eSCL namespaces with this local
  * name. Prefixes are never looked at. */
 static gboolean node_is(const xmlNode *n, const char *name) {
-  if (n->type != XML_ELEMENT_NODE || !n->ns || !n->ns->href)
-    return FALSE;
-  const char *href = (const char *) n->ns->href;
-  if (strcmp(href, ESCL_NS_SCAN) != 0 && strcmp(href, ESCL_NS_PWG) != 0)
-    return FALSE;
-  return strcmp((const char *) n->name, name) == 0;
+  return scand_xml_is(n, ESCL_NS_SCAN, name) || scand_xml_is(n, ESCL_NS_PWG, name);
 }
 
-/* The element's text: only text and CDATA children, never entity references,
- * so nothing is ever expanded. Newly allocated, trimmed. */
+/* The element's text, never expanding entities. Newly allocated, trimmed. */
 static char *node_text(const xmlNode *n) {
-  GString *s = g_string_new(NULL);
-  for (const xmlNode *c = n->children; c; c = c->next)
-    if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content && s->len < 4096)
-      g_string_append(s, (const char *) c->content);
-  return g_strstrip(g_string_free(s, FALSE));
+  return scand_xml_text(n);
 }
 
 /* Reads an integer child value in [min, max]. */
@@ -66,41 +39,12 @@ static gboolean node_int(const xmlNode *n, gint64 min, gint64 max, int *out, GEr
   return TRUE;
 }
 
-/* Parses a document without network, DTD loading or entity substitution and
- * checks the root element. what names the document in messages. */
+/* Parses a document safely (scand/base/xml.h) and checks that its root is
+ * the eSCL element root_name. */
 static xmlDoc *parse_doc(const char *xml, gsize len, const char *root_name, GError **error) {
-  if (len > ESCL_XML_MAX) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: document too large (%" G_GSIZE_FORMAT " bytes)", root_name,
-                len);
+  g_autoptr(xmlDoc) doc = scand_xml_parse(xml, len, root_name, error);
+  if (!doc)
     return NULL;
-  }
-  if (len == 0) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: empty document", root_name);
-    return NULL;
-  }
-  static gsize init = 0;
-  if (g_once_init_enter(&init)) {
-    xmlInitParser(); /* once, before threads may parse concurrently */
-    g_once_init_leave(&init, 1);
-  }
-  xmlDoc *doc = xmlReadMemory(xml, (int) len, NULL, NULL,
-                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-  if (!doc) {
-    const xmlError *e = xmlGetLastError();
-    g_autofree char *raw = g_strdup(e && e->message ? e->message : "not well-formed");
-    g_autofree char *msg = shown(g_strchomp(raw), 200);
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: malformed XML at line %d: %s", root_name, e ? e->line : 0,
-                msg);
-    return NULL;
-  }
-  /* eSCL documents never carry a DTD; one with entity declarations is how
-   * "billion laughs" documents start. */
-  if (doc->intSubset || doc->extSubset) {
-    xmlFreeDoc(doc);
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: document has a DTD, which eSCL never uses; refused",
-                root_name);
-    return NULL;
-  }
   xmlNode *root = xmlDocGetRootElement(doc);
   if (!root || !node_is(root, root_name)) {
     g_autofree char *prefix = shown(root && root->ns && root->ns->prefix ? (const char *) root->ns->prefix : "", 40);
@@ -108,10 +52,9 @@ static xmlDoc *parse_doc(const char *xml, gsize len, const char *root_name, GErr
     g_autofree char *href = shown(root && root->ns && root->ns->href ? (const char *) root->ns->href : "(none)", 100);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: root element is <%s%s%s> in namespace %s, expected eSCL %s",
                 root_name, prefix, *prefix ? ":" : "", name, href, root_name);
-    xmlFreeDoc(doc);
     return NULL;
   }
-  return doc;
+  return g_steal_pointer(&doc);
 }
 
 /* ---- names -------------------------------------------------------------- */
@@ -397,7 +340,7 @@ static void copy_input(const EsclInputCaps *from, EsclInputCaps *to) {
 }
 
 gboolean escl_caps_decode(const char *xml, gsize len, EsclCaps **out, GError **error) {
-  xmlDoc *doc = parse_doc(xml, len, "ScannerCapabilities", error);
+  g_autoptr(xmlDoc) doc = parse_doc(xml, len, "ScannerCapabilities", error);
   if (!doc)
     return FALSE;
   g_autoptr(EsclCaps) caps = g_new0(EsclCaps, 1);
@@ -443,7 +386,7 @@ gboolean escl_caps_decode(const char *xml, gsize len, EsclCaps **out, GError **e
       }
     }
   }
-  xmlFreeDoc(doc);
+  g_clear_pointer(&doc, xmlFreeDoc);
   if (local) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "ScannerCapabilities: %s", local->message);
     return FALSE;
@@ -514,7 +457,7 @@ static gboolean decode_job(const xmlNode *n, ScandEsclJob *job, GError **error) 
 gboolean escl_status_decode(const char *xml, gsize len, ScandEsclStatus *out, GError **error) {
   memset(out, 0, sizeof *out);
   out->state = SCAND_DEVICE_UNKNOWN;
-  xmlDoc *doc = parse_doc(xml, len, "ScannerStatus", error);
+  g_autoptr(xmlDoc) doc = parse_doc(xml, len, "ScannerStatus", error);
   if (!doc)
     return FALSE;
   ScandEsclStatus st = { .state = SCAND_DEVICE_UNKNOWN };
@@ -541,7 +484,7 @@ gboolean escl_status_decode(const char *xml, gsize len, ScandEsclStatus *out, GE
         }
     }
   }
-  xmlFreeDoc(doc);
+  g_clear_pointer(&doc, xmlFreeDoc);
   if (!local && !have_state)
     g_set_error(&local, SCAND_ERROR, SCAND_ERROR_INVAL, "no pwg:State element");
   if (local) {

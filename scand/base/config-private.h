@@ -1,5 +1,4 @@
-/* Configuration internals shared with the tests: where the default files live,
- * and the pieces of `scand config check` that other modules reuse. */
+/* Configuration internals shared with the tests: where the default files live. */
 #pragma once
 
 #include "scand/base/config.h"
@@ -11,7 +10,6 @@ G_BEGIN_DECLS
 
 /* Largest configuration file or secret scand reads (bytes). */
 #define SCAND_CONFIG_MAX_FILE (1024 * 1024)
-#define SCAND_CONFIG_MAX_SECRET (64 * 1024)
 
 /* Loads DIR/scand.conf then DIR/conf.d/ *.conf for one directory; a missing
  * directory or file is not an error. Caller frees. */
@@ -21,11 +19,5 @@ ScandConfig *scand_config_load_dir(const char *dir, GError **error);
  * directories given: $SCAND_CONFIG_DIR, else user_dir when it holds scand.conf
  * or conf.d, else system_dir. Caller frees. */
 ScandConfig *scand_config_load_default(const char *user_dir, const char *system_dir, GError **error);
-
-/* Finds key in a {NULL}-terminated schema, or NULL. */
-const ScandConfigKey *scand_config_schema_find(const ScandConfigKey *schema, const char *key);
-
-/* Levenshtein distance, capped: returns cap + 1 as soon as it is exceeded. */
-guint scand_config_edit_distance(const char *a, const char *b, guint cap);
 
 G_END_DECLS

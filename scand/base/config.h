@@ -11,35 +11,9 @@
 #pragma once
 
 #include <glib.h>
+#include "scand/base/config-schema.h"
 
 G_BEGIN_DECLS
-
-typedef enum {
-  SCAND_KEY_STRING,
-  SCAND_KEY_BOOL,
-  SCAND_KEY_INT,         /* min..max */
-  SCAND_KEY_DURATION,    /* "90", "5s", "30m", "2h", "1d" */
-  SCAND_KEY_ENUM,        /* one of values, "a|b|c" */
-  SCAND_KEY_PATH,        /* absolute path */
-  SCAND_KEY_SECRET_FILE, /* a file that must not be readable by group/others */
-  SCAND_KEY_FILE,        /* a readable file (certificates, CA bundles) */
-  SCAND_KEY_OUTPUT,      /* name of an [output] section */
-  SCAND_KEY_OUTPUT_LIST, /* comma/semicolon separated [output] names */
-  SCAND_KEY_PROFILE,     /* name of a [profile] section */
-  SCAND_KEY_TEMPLATE,    /* a file-name template (rules/template.h) */
-  SCAND_KEY_DEVICE,      /* a device URI: sane:… or escl:… */
-  SCAND_KEY_URL,         /* an absolute URL */
-  SCAND_KEY_LIST,        /* free list of strings */
-  SCAND_KEY_DAYS,        /* days of the week: "mon-fri", "sat,sun" (base/schedule.h) */
-  SCAND_KEY_HOURS,       /* times of day: "08:00-18:00" (base/schedule.h) */
-} ScandKeyType;
-
-typedef struct {
-  const char *name;
-  ScandKeyType type;
-  const char *values; /* SCAND_KEY_ENUM: "a|b|c" */
-  gint64 min, max;    /* SCAND_KEY_INT */
-} ScandConfigKey;
 
 typedef struct ScandConfig ScandConfig;
 
@@ -58,13 +32,6 @@ ScandConfig *scand_config_ref(ScandConfig *config);
 void scand_config_free(ScandConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandConfig, scand_config_free)
 
-/* Checks everything a running scand would trip on: unknown sections and keys,
- * wrong value types, references to missing outputs/profiles, secret files that
- * are missing or readable by others, unsafe templates. Returns a newly
- * allocated array of one-line messages "file:line: [section] key: problem"
- * (empty when all is well). */
-GPtrArray *scand_config_check(ScandConfig *config);
-
 /* The files that were read, in order (owned by config). */
 const char *const *scand_config_get_files(ScandConfig *config);
 
@@ -72,6 +39,11 @@ const char *const *scand_config_get_files(ScandConfig *config);
  * Newly allocated. */
 GStrv scand_config_list_sections(ScandConfig *config, const char *kind);
 gboolean scand_config_has_section(ScandConfig *config, const char *kind, const char *name);
+/* Calls func for every section in file order, whatever its kind (also kinds
+ * scand does not know, for `scand config check`); name is NULL for a
+ * nameless section. */
+typedef void (*ScandConfigSectionFunc)(ScandConfig *config, const char *kind, const char *name, gpointer user_data);
+void scand_config_foreach_section(ScandConfig *config, ScandConfigSectionFunc func, gpointer user_data);
 
 /* Raw access; group is "kind name". Returns NULL when unset. Owned by config. */
 const char *scand_config_get(ScandConfig *config, const char *kind, const char *name, const char *key);
@@ -81,7 +53,8 @@ GStrv scand_config_list_keys(ScandConfig *config, const char *kind, const char *
 char *scand_config_where(ScandConfig *config, const char *kind, const char *name, const char *key);
 
 /* Typed getters: the default when unset; FALSE with a "file:line: …" error when
- * set but malformed. */
+ * set but malformed. get_int also refuses a number outside the range the
+ * kind's schema gives the key (scand/base/config-schema.h). */
 gboolean scand_config_get_bool(ScandConfig *config, const char *kind, const char *name, const char *key, gboolean def,
                                gboolean *out, GError **error);
 gboolean scand_config_get_int(ScandConfig *config, const char *kind, const char *name, const char *key, gint64 def,
@@ -95,18 +68,19 @@ GStrv scand_config_split_list(const char *text);
 
 /* Parses "90", "5s", "30m", "2h", "1d" into seconds. */
 gboolean scand_config_parse_duration(const char *text, gint64 *seconds);
+/* Parses true/yes/on/1 and false/no/off/0 (any case). */
+gboolean scand_config_parse_bool(const char *text, gboolean *out);
+/* The range an INT key accepts: its min..max, or any number when both are 0
+ * (or k is NULL). */
+void scand_config_key_range(const ScandConfigKey *k, gint64 *min, gint64 *max);
 
 /* Reads the secret named by key (a *-file key) of a section: the file must
  * exist and not be readable or writable by group or others; a relative name is
- * looked up in $CREDENTIALS_DIRECTORY (systemd credentials). One trailing
- * newline is stripped. The value is never logged; caller frees (and should
+ * looked up in $CREDENTIALS_DIRECTORY (systemd credentials); see
+ * scand/base/secret.h. One trailing newline is stripped. The value is never logged; caller frees (and should
  * clear it). */
 char *scand_config_read_secret(ScandConfig *config, const char *kind, const char *name, const char *key,
                                GError **error);
-
-/* The schema of each section kind; output types add their own keys
- * (outputs/output.h). Terminated by {NULL}. */
-const ScandConfigKey *scand_config_schema(const char *kind);
 
 /* Appends one line "file:line: [kind name] key: <message>" to problems (key
  * NULL: the section itself); for output drivers' check(). Never put a secret

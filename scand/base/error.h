@@ -22,6 +22,7 @@ typedef enum {
   SCAND_ERROR_UNSUPPORTED, /* device cannot do what was asked */
   SCAND_ERROR_DENIED,      /* permission / authentication refused */
   SCAND_ERROR_RETRY,       /* temporary: try again later */
+  SCAND_ERROR_CORRUPT,     /* state that cannot be understood: keep it aside for a person, never guess */
 } ScandErrorCode;
 
 G_END_DECLS

@@ -143,3 +143,60 @@ void scand_fs_remove_tree(const char *path) {
   }
   rmdir(path);
 }
+
+gboolean scand_fs_read_limited(const char *path, gsize max, char **data, gsize *len, struct stat *st_out,
+                               GError **error) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    int errsv = errno;
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "%s: %s", path, g_strerror(errsv));
+    return FALSE;
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE, "%s: not a regular file", path);
+    return FALSE;
+  }
+  if ((guint64) st.st_size > max) {
+    close(fd);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: file too large (over %" G_GSIZE_FORMAT " bytes)", path, max);
+    return FALSE;
+  }
+  gsize cap = (gsize) st.st_size + 1, used = 0;
+  char *buf = g_malloc(cap + 1);
+  for (;;) {
+    if (used == cap) {
+      if (cap > max) {
+        explicit_bzero(buf, cap);
+        g_free(buf);
+        close(fd);
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: file too large", path);
+        return FALSE;
+      }
+      buf = g_realloc(buf, cap * 2 + 1);
+      cap *= 2;
+    }
+    ssize_t n = read(fd, buf + used, cap - used);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int errsv = errno;
+      explicit_bzero(buf, cap);
+      g_free(buf);
+      close(fd);
+      g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "%s: %s", path, g_strerror(errsv));
+      return FALSE;
+    }
+    if (n == 0)
+      break;
+    used += n;
+  }
+  close(fd);
+  buf[used] = '\0';
+  *data = buf;
+  *len = used;
+  if (st_out)
+    *st_out = st;
+  return TRUE;
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 G_BEGIN_DECLS
@@ -27,6 +28,14 @@ gboolean scand_fs_commit(const char *tmp, const char *final, GError **error);
  * falling back to link+unlink where the file system lacks it). Sets errno-style
  * G_IO_ERROR_EXISTS when final exists. Does not fsync. */
 gboolean scand_fs_rename_noreplace(const char *tmp, const char *final, GError **error);
+
+/* Reads a whole regular file of at most max bytes (opened without following a
+ * FIFO's writer: O_NONBLOCK, then fstat). *data is NUL-terminated and newly
+ * allocated; a buffer given up on is cleared first (secrets pass through
+ * here). With st_out, reports the fstat of the very file read. Errors are
+ * G_IO_ERROR codes with "path: reason". */
+gboolean scand_fs_read_limited(const char *path, gsize max, char **data, gsize *len, struct stat *st_out,
+                               GError **error);
 
 /* Deletes a directory tree (best effort; symlinks are removed, not followed). */
 void scand_fs_remove_tree(const char *path);

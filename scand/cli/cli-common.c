@@ -6,14 +6,44 @@
 #include <stdio.h>
 #include <string.h>
 
+char *scand_cli_printable(const char *text) {
+  if (!text)
+    return g_strdup("");
+  GString *s = g_string_sized_new(strlen(text));
+  for (const char *p = text; *p;) {
+    gunichar c = g_utf8_get_char_validated(p, -1);
+    if (c == (gunichar) -1 || c == (gunichar) -2) {
+      g_string_append_printf(s, "\\x%02x", (guchar) *p++);
+      continue;
+    }
+    const char *next = g_utf8_next_char(p);
+    GUnicodeType type = g_unichar_type(c);
+    if (c == '\n')
+      g_string_append(s, "\\n");
+    else if (c == '\t')
+      g_string_append(s, "\\t");
+    else if (c == '\r')
+      g_string_append(s, "\\r");
+    else if (type == G_UNICODE_CONTROL || type == G_UNICODE_FORMAT || type == G_UNICODE_LINE_SEPARATOR ||
+             type == G_UNICODE_PARAGRAPH_SEPARATOR || type == G_UNICODE_SURROGATE || type == G_UNICODE_UNASSIGNED)
+      g_string_append_printf(s, c < 0x100 ? "\\x%02x" : "\\u%04x", c);
+    else
+      g_string_append_len(s, p, next - p);
+    p = next;
+  }
+  return g_string_free(s, FALSE);
+}
+
 void scand_cli_error(const char *command, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   g_autofree char *msg = g_strdup_vprintf(fmt, ap);
   va_end(ap);
-  /* One line, always: messages may carry text from devices and servers. */
+  /* One line, always, and nothing a terminal would act on: messages may carry
+   * text from devices, servers and the spool. Line breaks read as blanks. */
   g_strdelimit(msg, "\r\n", ' ');
-  fprintf(stderr, "scand %s: %s\n", command, msg);
+  g_autofree char *shown = scand_cli_printable(msg);
+  fprintf(stderr, "scand %s: %s\n", command, shown);
 }
 
 gboolean scand_cli_parse(const char *command, const char *params, const char *summary, GOptionEntry *entries, int *argc,

@@ -1,5 +1,6 @@
 /* scand config check. */
 #include "scand/cli/cli.h"
+#include "scand/core/config-check.h"
 
 #include <stdio.h>
 #include <string.h>

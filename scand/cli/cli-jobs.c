@@ -21,13 +21,33 @@ static void spool_args_clear(SpoolArgs *a) {
     "spool", 0, 0, G_OPTION_ARG_FILENAME, &(a).spool, "Spool directory", "DIR"                                         \
   }
 
+/* One job's lines; everything read from the spool goes through
+ * scand_cli_printable(): a corrupt job file must not drive the terminal. */
+static void job_print(ScandJob *job, const char *id) {
+  g_autofree char *pid = scand_cli_printable(id);
+  g_autofree char *device = scand_cli_printable(scand_job_get(job, "device") ? scand_job_get(job, "device") : "-");
+  const char *interrupted = scand_job_get(job, "interrupted");
+  g_autofree char *why = interrupted ? scand_cli_printable(interrupted) : NULL;
+  printf("%s  %-9s  %u pages  %s%s%s%s\n", pid, scand_job_stage_to_string(scand_job_get_stage(job)),
+         scand_job_count_pages(job), device, why ? "  (" : "", why ? why : "", why ? ")" : "");
+  for (guint d = 0; d < scand_job_get_n_destinations(job); d++) {
+    const char *err = scand_job_get_destination_error(job, d);
+    g_autofree char *name = scand_cli_printable(scand_job_get_destination_name(job, d));
+    g_autofree char *perr = err ? scand_cli_printable(err) : NULL;
+    printf("    → %-20s %-8s attempts %" G_GINT64_FORMAT "%s%s\n", name,
+           scand_dest_state_to_string(scand_job_get_destination_state(job, d)),
+           scand_job_get_destination_attempts(job, d), perr ? "  last error: " : "", perr ? perr : "");
+  }
+}
+
 int scand_cli_jobs(int argc, char **argv) {
   __attribute__((cleanup(spool_args_clear))) SpoolArgs a = { 0 };
   GOptionEntry entries[] = { SPOOL_ENTRIES(a), { NULL } };
   int status;
   if (!scand_cli_parse("jobs", NULL,
                        "Shows each job in the spool: stage, pages, and per destination its state, "
-                       "attempts and last error.",
+                       "attempts and last error; then the jobs whose state could not be read, kept "
+                       "aside in the spool's quarantine. Exits 1 when there are any of those.",
                        entries, &argc, &argv, &status))
     return status;
   g_autoptr(ScandCliContext) ctx = scand_cli_context_new("jobs", a.config_path, a.spool);
@@ -39,25 +59,35 @@ int scand_cli_jobs(int argc, char **argv) {
     scand_cli_error("jobs", "%s", error->message);
     return SCAND_EXIT_FAILED;
   }
+  guint unreadable = 0;
   for (guint i = 0; ids[i]; i++) {
     g_autoptr(GError) local = NULL;
     g_autoptr(ScandJob) job = scand_job_peek(ctx->spool, ids[i], &local);
-    if (!job) {
-      printf("%s  unreadable: %s\n", ids[i], local->message);
+    if (job) {
+      job_print(job, ids[i]);
       continue;
     }
-    const char *interrupted = scand_job_get(job, "interrupted");
-    printf("%s  %-9s  %u pages  %s%s%s\n", ids[i], scand_job_stage_to_string(scand_job_get_stage(job)),
-           scand_job_count_pages(job), scand_job_get(job, "device") ? scand_job_get(job, "device") : "-",
-           interrupted ? "  (" : "", interrupted ? interrupted : "");
-    if (interrupted)
-      printf(")\n");
-    for (guint d = 0; d < scand_job_get_n_destinations(job); d++) {
-      const char *err = scand_job_get_destination_error(job, d);
-      printf("    → %-20s %-8s attempts %" G_GINT64_FORMAT "%s%s\n", scand_job_get_destination_name(job, d),
-             scand_dest_state_to_string(scand_job_get_destination_state(job, d)),
-             scand_job_get_destination_attempts(job, d), err ? "  last error: " : "", err ? err : "");
-    }
+    if (g_error_matches(local, SCAND_ERROR, SCAND_ERROR_NOT_FOUND))
+      continue; /* finished since it was listed */
+    unreadable++;
+    g_autofree char *pid = scand_cli_printable(ids[i]);
+    g_autofree char *why = scand_cli_printable(local->message);
+    printf("%s  unreadable  %s (scand resume quarantines it)\n", pid, why);
+  }
+  g_auto(GStrv) kept = scand_spool_list_quarantined(ctx->spool);
+  g_autofree char *qdir = scand_spool_get_quarantine_dir(ctx->spool);
+  for (guint i = 0; kept[i]; i++) {
+    g_autofree char *reason = scand_spool_get_quarantine_reason(ctx->spool, kept[i]);
+    g_autofree char *where = g_build_filename(qdir, kept[i], NULL);
+    g_autofree char *pwhere = scand_cli_printable(where);
+    g_autofree char *pname = scand_cli_printable(kept[i]);
+    g_autofree char *preason = scand_cli_printable(reason);
+    printf("%s  quarantined  %s (kept in %s)\n", pname, preason, pwhere);
+  }
+  guint bad = unreadable + g_strv_length(kept);
+  if (bad > 0) {
+    scand_cli_error("jobs", "%u jobs cannot be read and wait for a person (fix or remove them in %s)", bad, qdir);
+    return SCAND_EXIT_FAILED;
   }
   return SCAND_EXIT_OK;
 }
@@ -79,10 +109,16 @@ int scand_cli_resume(int argc, char **argv) {
   guint left = scand_spool_resume_all(ctx->spool, TRUE, messages, &failed);
   for (guint i = 0; i < messages->len; i++)
     scand_cli_error("resume", "%s", (const char *) messages->pdata[i]);
-  if (failed > 0) {
-    scand_cli_error("resume", "%u jobs failed and are kept in the spool (scand jobs; scand retry JOB)", failed);
-    return SCAND_EXIT_FAILED;
+  g_auto(GStrv) kept = scand_spool_list_quarantined(ctx->spool);
+  if (kept[0]) {
+    g_autofree char *qdir = scand_spool_get_quarantine_dir(ctx->spool);
+    scand_cli_error("resume", "%u jobs are quarantined in %s: their state cannot be read (scand jobs)",
+                    g_strv_length(kept), qdir);
   }
+  if (failed > 0)
+    scand_cli_error("resume", "%u jobs failed and are kept in the spool (scand jobs; scand retry JOB)", failed);
+  if (failed > 0 || kept[0])
+    return SCAND_EXIT_FAILED;
   if (left > 0) {
     scand_cli_error("resume", "%u jobs are still waiting for their destination (scand jobs)", left);
     return SCAND_EXIT_QUEUED;
@@ -106,7 +142,15 @@ static int job_command(const char *command, const char *summary, gboolean cancel
   g_autoptr(GError) error = NULL;
   g_autoptr(ScandJob) job = scand_job_open(ctx->spool, argv[1], &error);
   if (!job) {
-    scand_cli_error(command, "%s", error->message);
+    g_autofree char *qdir = scand_spool_get_quarantine_dir(ctx->spool);
+    g_autofree char *kept = g_build_filename(qdir, argv[1], NULL);
+    if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND) && g_file_test(kept, G_FILE_TEST_EXISTS))
+      scand_cli_error(command,
+                      "job %s is quarantined in %s: its state cannot be read — fix its job.ini and move it "
+                      "back into the spool, or remove it",
+                      argv[1], kept);
+    else
+      scand_cli_error(command, "%s", error->message);
     return SCAND_EXIT_FAILED;
   }
   if (cancel) {

@@ -32,7 +32,12 @@ ScandCliContext *scand_cli_context_new(const char *command, const char *config_p
 void scand_cli_context_free(ScandCliContext *ctx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandCliContext, scand_cli_context_free)
 
-/* Prints "scand COMMAND: message" on stderr. */
+/* text as a terminal may show it: valid UTF-8 on one line, with control and
+ * formatting characters (ESC, newline, bidi overrides …) and invalid bytes
+ * written as \xNN / \uNNNN escapes. NULL gives "". Newly allocated. */
+char *scand_cli_printable(const char *text);
+
+/* Prints "scand COMMAND: message" on stderr, through scand_cli_printable(). */
 void scand_cli_error(const char *command, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* Parses options with a GOptionContext; prints usage errors. Returns FALSE

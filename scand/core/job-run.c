@@ -8,7 +8,9 @@
 #include "rules/rules.h"
 #include "rules/template.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A sink that counts bytes for progress and forwards to the job's sink. */
@@ -252,6 +254,28 @@ static gint64 retry_delay(gint64 attempts, gint64 retry_after) {
   return delay + g_random_int_range((gint32) (-delay / 5), (gint32) (delay / 5) + 1);
 }
 
+/* Whether the job's document is there to deliver: a regular file in the
+ * job's directory. */
+static gboolean document_present(ScandJob *job, GError **error) {
+  const char *pdf = scand_job_get_pdf_path(job);
+  struct stat st;
+  if (lstat(pdf, &st) == 0 && S_ISREG(st.st_mode))
+    return TRUE;
+  int errsv = errno;
+  if (lstat(pdf, &st) == 0)
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_CORRUPT,
+                "job %s: its document %s is not a regular file: nothing to deliver", scand_job_get_id(job), pdf);
+  else if (errsv == ENOENT)
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND,
+                "job %s: its document %s is missing from the spool (removed by hand?): nothing to deliver — "
+                "scand cancel %s drops the job",
+                scand_job_get_id(job), pdf, scand_job_get_id(job));
+  else
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "job %s: cannot read its document %s: %s", scand_job_get_id(job),
+                pdf, g_strerror(errsv));
+  return FALSE;
+}
+
 /* Tries destination i once and records the outcome. */
 static ScandDeliveryResult deliver_one(ScandJob *job, guint i, GPtrArray *messages, GError **error) {
   ScandDelivery *d = scand_job_get_delivery(job, i);
@@ -263,6 +287,9 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, GPtrArray *messag
     g_set_error(&local, SCAND_ERROR, SCAND_ERROR_INVAL, "output %s: unknown type \"%s\"",
                 scand_job_get_destination_name(job, i), type ? type : "");
     result = SCAND_DELIVERY_FAILED;
+  } else if (!document_present(job, &local)) {
+    /* Retrying cannot bring a missing document back; an I/O error may pass. */
+    result = g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
   } else {
     scand_job_set_retry_after(job, i, 0);
     result = driver->deliver(d, &local);
@@ -445,6 +472,21 @@ static gboolean job_retry_due(ScandJob *job) {
   return TRUE;
 }
 
+/* Moves a job whose state cannot be understood out of the queue, keeping it. */
+static void quarantine(ScandSpool *spool, const char *id, const char *reason, GPtrArray *messages) {
+  g_autoptr(GError) error = NULL;
+  g_autofree char *where = NULL;
+  if (!scand_spool_quarantine(spool, id, reason, &where, &error)) {
+    if (messages && !g_error_matches(error, SCAND_ERROR, SCAND_ERROR_BUSY))
+      g_ptr_array_add(messages, g_strdup_printf("%s; could not quarantine it: %s", reason, error->message));
+    return;
+  }
+  if (messages)
+    g_ptr_array_add(messages, g_strdup_printf("%s — quarantined, nothing deleted: %s (fix it and move it back into "
+                                              "the spool, or remove it)",
+                                              reason, where));
+}
+
 guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messages, guint *failed) {
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) ids = scand_spool_list_jobs(spool, &error);
@@ -458,7 +500,9 @@ guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messa
     g_autoptr(GError) local = NULL;
     g_autoptr(ScandJob) job = scand_job_open(spool, ids[i], &local);
     if (!job) {
-      if (!g_error_matches(local, SCAND_ERROR, SCAND_ERROR_BUSY) && messages)
+      if (g_error_matches(local, SCAND_ERROR, SCAND_ERROR_CORRUPT))
+        quarantine(spool, ids[i], local->message, messages);
+      else if (!g_error_matches(local, SCAND_ERROR, SCAND_ERROR_BUSY) && messages)
         g_ptr_array_add(messages, g_strdup(local->message));
       continue;
     }

@@ -4,6 +4,7 @@
 #include "scand/base/fs.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <gio/gio.h>
 #include <fcntl.h>
 #include <string.h>
@@ -65,16 +66,29 @@ static ScandJob *job_new(ScandSpool *spool, const char *id, const char *dir) {
   return job;
 }
 
+/* Opens the job's directory itself, never what a symbolic link in its place
+ * points to. */
+static int job_dir_open(ScandJob *job, GError **error) {
+  int fd = open(job->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0)
+    return fd;
+  int errsv = errno;
+  struct stat st;
+  if (errsv == ENOENT)
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "no job %s in the spool %s", job->id,
+                scand_spool_get_dir(job->spool));
+  else if (lstat(job->dir, &st) == 0 && !S_ISDIR(st.st_mode))
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_CORRUPT, "job %s: %s is not a directory%s", job->id, job->dir,
+                S_ISLNK(st.st_mode) ? " but a symbolic link" : "");
+  else
+    scand_fs_error_errno(error, errsv, "cannot open job %s", job->dir);
+  return -1;
+}
+
 static gboolean job_lock(ScandJob *job, GError **error) {
-  job->lock_fd = open(job->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (job->lock_fd < 0) {
-    if (errno == ENOENT) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "no job %s in the spool %s", job->id,
-                  scand_spool_get_dir(job->spool));
-      return FALSE;
-    }
-    return scand_fs_error_errno(error, errno, "cannot open job %s", job->dir);
-  }
+  job->lock_fd = job_dir_open(job, error);
+  if (job->lock_fd < 0)
+    return FALSE;
   if (flock(job->lock_fd, LOCK_EX | LOCK_NB) < 0) {
     if (errno == EWOULDBLOCK) {
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_BUSY, "job %s is being processed by another scand process", job->id);
@@ -156,14 +170,145 @@ static gboolean job_id_valid(const char *id, GError **error) {
   return TRUE;
 }
 
-static gboolean job_load(ScandJob *job, GError **error) {
-  g_autoptr(GError) local = NULL;
-  if (!g_key_file_load_from_file(job->state, job->ini_path, G_KEY_FILE_KEEP_COMMENTS, &local)) {
-    g_set_error(error, SCAND_ERROR,
-                g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? SCAND_ERROR_NOT_FOUND : SCAND_ERROR_INVAL,
-                "job %s: cannot read %s: %s", job->id, job->ini_path, local->message);
-    return FALSE;
+/* job.ini is small; anything bigger is not one of ours. */
+#define JOB_INI_MAX (1024 * 1024)
+
+static gboolean G_GNUC_PRINTF(3, 4) job_corrupt(ScandJob *job, GError **error, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  g_autofree char *what = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_set_error(error, SCAND_ERROR, SCAND_ERROR_CORRUPT, "job %s: %s: %s", job->id, job->ini_path, what);
+  return FALSE;
+}
+
+/* Reads job.ini relative to the job's directory: a regular file (not a link,
+ * not a FIFO that would block) of sane size. */
+static char *job_read_ini(ScandJob *job, int dir_fd, gsize *len, GError **error) {
+  int fd = openat(dir_fd, "job.ini", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int errsv = errno;
+    if (errsv == ENOENT || errsv == ELOOP)
+      job_corrupt(job, error, "%s", errsv == ENOENT ? "missing" : "is a symbolic link");
+    else
+      scand_fs_error_errno(error, errsv, "job %s: cannot read %s", job->id, job->ini_path);
+    return NULL;
   }
+  struct stat st;
+  char *data = NULL;
+  if (fstat(fd, &st) < 0)
+    scand_fs_error_errno(error, errno, "job %s: cannot read %s", job->id, job->ini_path);
+  else if (!S_ISREG(st.st_mode))
+    job_corrupt(job, error, "not a regular file");
+  else if (st.st_size > JOB_INI_MAX)
+    job_corrupt(job, error, "%" G_GINT64_FORMAT " bytes, more than a job's state ever takes", (gint64) st.st_size);
+  else {
+    data = g_malloc((gsize) st.st_size + 1);
+    gsize got = 0;
+    while (got < (gsize) st.st_size) {
+      ssize_t n = read(fd, data + got, (gsize) st.st_size - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += (gsize) n;
+    }
+    data[got] = '\0';
+    *len = got;
+  }
+  close(fd);
+  return data;
+}
+
+static gboolean name_known(const char *name, const char *const *names, guint n) {
+  for (guint i = 0; name && i < n; i++)
+    if (strcmp(name, names[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static char *names_join(const char *const *names, guint n) {
+  GString *s = g_string_new(NULL);
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf(s, "%s%s", i ? ", " : "", names[i]);
+  return g_string_free(s, FALSE);
+}
+
+/* A key that must hold a whole number when it is set. */
+static gboolean count_valid(GKeyFile *state, const char *group, const char *key) {
+  g_autofree char *v = g_key_file_get_value(state, group, key, NULL);
+  return !v || g_ascii_string_to_signed(v, 10, G_MININT64, G_MAXINT64, NULL, NULL);
+}
+
+/* Everything the delivery queue acts on can be understood: a stage it knows,
+ * destinations "dest 0" … "dest N-1" each with an output and a state it
+ * knows, whole numbers where it counts. Anything else is corrupt and is never
+ * guessed at (an unknown state read as "pending" would deliver twice; an
+ * unknown stage read as "scanning" would delete the job). */
+static gboolean job_validate(ScandJob *job, GError **error) {
+  GKeyFile *state = job->state;
+  if (!g_key_file_has_group(state, JOB_GROUP))
+    return job_corrupt(job, error, "no [%s] group", JOB_GROUP);
+  g_autofree char *stage = g_key_file_get_value(state, JOB_GROUP, "stage", NULL);
+  if (!name_known(stage, stage_names, G_N_ELEMENTS(stage_names))) {
+    g_autofree char *known = names_join(stage_names, G_N_ELEMENTS(stage_names));
+    g_autofree char *q = stage ? g_strescape(stage, NULL) : NULL;
+    return stage ? job_corrupt(job, error, "unknown stage \"%s\" (known: %s)", q, known)
+                 : job_corrupt(job, error, "no stage");
+  }
+  g_auto(GStrv) groups = g_key_file_get_groups(state, NULL);
+  guint n_dest = 0;
+  for (guint i = 0; groups[i]; i++)
+    n_dest += g_str_has_prefix(groups[i], "dest ");
+  for (guint i = 0; i < n_dest; i++) {
+    g_autofree char *group = g_strdup_printf("dest %u", i);
+    if (!g_key_file_has_group(state, group))
+      return job_corrupt(job, error, "%u destinations, but no [%s]", n_dest, group);
+    g_autofree char *output = g_key_file_get_value(state, group, "output", NULL);
+    g_autofree char *dest_state = g_key_file_get_value(state, group, "state", NULL);
+    if (!output || !*output)
+      return job_corrupt(job, error, "[%s] names no output", group);
+    if (!name_known(dest_state, dest_state_names, G_N_ELEMENTS(dest_state_names))) {
+      g_autofree char *known = names_join(dest_state_names, G_N_ELEMENTS(dest_state_names));
+      g_autofree char *q = g_strescape(dest_state ? dest_state : "", NULL);
+      return job_corrupt(job, error, "[%s] state \"%s\" is unknown (known: %s)", group, q, known);
+    }
+    const char *const counts[] = { "attempts", "first-attempt", "last-attempt", "next-attempt", "retry-after" };
+    for (guint k = 0; k < G_N_ELEMENTS(counts); k++)
+      if (!count_valid(state, group, counts[k]))
+        return job_corrupt(job, error, "[%s] %s is not a whole number", group, counts[k]);
+  }
+  if (g_key_file_has_group(state, "fallback")) {
+    g_autofree char *output = g_key_file_get_value(state, "fallback", "output", NULL);
+    if (!output || !*output)
+      return job_corrupt(job, error, "[fallback] names no output");
+    const char *const counts[] = { "after", "attempts", "index" };
+    for (guint k = 0; k < G_N_ELEMENTS(counts); k++)
+      if (!count_valid(state, "fallback", counts[k]))
+        return job_corrupt(job, error, "[fallback] %s is not a whole number", counts[k]);
+  }
+  return TRUE;
+}
+
+/* Loads and validates job.ini, through the locked directory when there is
+ * one. */
+static gboolean job_load(ScandJob *job, GError **error) {
+  int dir_fd = job->lock_fd >= 0 ? job->lock_fd : job_dir_open(job, error);
+  if (dir_fd < 0)
+    return FALSE;
+  gsize len = 0;
+  g_autofree char *data = job_read_ini(job, dir_fd, &len, error);
+  if (dir_fd != job->lock_fd)
+    close(dir_fd);
+  if (!data)
+    return FALSE;
+  g_autoptr(GError) local = NULL;
+  if (!g_key_file_load_from_data(job->state, data, len, G_KEY_FILE_KEEP_COMMENTS, &local)) {
+    g_autofree char *q = g_strescape(local->message, NULL);
+    return job_corrupt(job, error, "%s", q);
+  }
+  if (!job_validate(job, error))
+    return FALSE;
   job_load_deliveries(job);
   return TRUE;
 }

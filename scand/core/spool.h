@@ -21,8 +21,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandSpool, scand_spool_free)
 
 const char *scand_spool_get_dir(ScandSpool *spool);
 
-/* Ids of the jobs in the spool, oldest first. Newly allocated. */
+/* Ids of the jobs in the spool, oldest first: every directory holding a
+ * job.ini and every entry named like a job id (whose state may be unreadable:
+ * scand_job_open() says). Newly allocated. */
 GStrv scand_spool_list_jobs(ScandSpool *spool, GError **error);
+
+/* Moves job id, whose state cannot be understood (SCAND_ERROR_CORRUPT), out
+ * of the queue into spool/quarantine/, with reason (one line) beside it in
+ * quarantine/<id>.reason. Nothing is deleted: a person fixes it and moves it
+ * back, or removes it. Fails with SCAND_ERROR_BUSY while another process
+ * holds the job. *where (may be NULL) gets its new path. */
+gboolean scand_spool_quarantine(ScandSpool *spool, const char *id, const char *reason, char **where, GError **error);
+/* spool/quarantine (it may not exist). Newly allocated. */
+char *scand_spool_get_quarantine_dir(ScandSpool *spool);
+/* Names of the quarantined jobs, oldest first. Newly allocated, never NULL. */
+GStrv scand_spool_list_quarantined(ScandSpool *spool);
+/* Why a job was quarantined, one line. Newly allocated. */
+char *scand_spool_get_quarantine_reason(ScandSpool *spool, const char *name);
 
 /* Takes the next number of the spool's durable sequence ({seq} in names). */
 gboolean scand_spool_next_seq(ScandSpool *spool, guint *seq, GError **error);

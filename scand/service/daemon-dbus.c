@@ -1,11 +1,12 @@
 /* The daemon's D-Bus API, org.scand.Daemon1 (data/org.scand.Daemon1.xml). */
-#include "scand/service/daemon-private.h"
+#include "scand/service/daemon-dbus.h"
 #include "backends/backend.h"
 #include "backends/escl.h"
 #include "scand/base/error.h"
+#include "scand/base/log.h"
+#include "scand/base/page.h"
 #include "scand/core/job-run.h"
 #include "scand/core/job.h"
-#include "scand/base/page.h"
 #include "scand-resources.h"
 
 #include <string.h>
@@ -15,7 +16,9 @@
 #define INTERFACE "org.scand.Daemon1"
 
 struct ScandDaemonBus {
-  ScandDaemon *daemon;
+  const ScandBusService *service;
+  gpointer service_data;
+  ScandSpool *spool;
   GDBusConnection *connection;
   GDBusNodeInfo *info;
   guint owner_id;
@@ -26,8 +29,17 @@ static void return_error(GDBusMethodInvocation *invocation, const GError *error)
   g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", error->message);
 }
 
+static ScandConfig *bus_get_config(ScandDaemonBus *bus) {
+  return bus->service->get_config(bus->service_data);
+}
+
+static char *job_object_path(const char *id) {
+  g_autofree char *escaped = g_strdelimit(g_strdup(id), "-", '_');
+  return g_strdup_printf("/org/scand/Daemon1/jobs/j%s", escaped);
+}
+
 static void list_devices_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
-  g_autoptr(ScandConfig) config = scand_daemon_get_config(data);
+  g_autoptr(ScandConfig) config = bus_get_config(data);
   GVariantBuilder b;
   g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
   g_auto(GStrv) scanners = scand_config_list_sections(config, "scanner");
@@ -89,12 +101,12 @@ static void device_state_thread(GTask *task, gpointer source, gpointer data, GCa
                         (GDestroyNotify) g_variant_unref);
 }
 
-static GVariant *list_jobs(ScandDaemon *daemon) {
+static GVariant *list_jobs(ScandDaemonBus *bus) {
   GVariantBuilder b;
   g_variant_builder_init(&b, G_VARIANT_TYPE("a(sssuas)"));
-  g_auto(GStrv) ids = scand_spool_list_jobs(daemon->spool, NULL);
+  g_auto(GStrv) ids = scand_spool_list_jobs(bus->spool, NULL);
   for (guint i = 0; ids && ids[i]; i++) {
-    g_autoptr(ScandJob) job = scand_job_peek(daemon->spool, ids[i], NULL);
+    g_autoptr(ScandJob) job = scand_job_peek(bus->spool, ids[i], NULL);
     if (!job)
       continue;
     GVariantBuilder dests;
@@ -114,26 +126,26 @@ static GVariant *list_jobs(ScandDaemon *daemon) {
 }
 
 typedef struct {
-  ScandDaemon *daemon;
+  ScandDaemonBus *bus;
   char *id;
 } RetryWork;
 
 static void retry_job(gpointer data, gpointer user_data) {
   RetryWork *r = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(ScandJob) job = scand_job_open(r->daemon->spool, r->id, &error);
+  g_autoptr(ScandJob) job = scand_job_open(r->bus->spool, r->id, &error);
   if (job) {
     if (scand_job_get_stage(job) == SCAND_JOB_FAILED)
       scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, NULL);
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
     ScandDeliveryResult res = scand_job_run_resume(job, errors, &error);
-    scand_daemon_emit_finished(r->daemon, r->id,
-                               res == SCAND_DELIVERY_DONE    ? "done"
-                               : res == SCAND_DELIVERY_RETRY ? "queued"
-                                                             : "failed",
-                               NULL, errors);
+    r->bus->service->job_finished(r->bus->service_data, r->id,
+                                  res == SCAND_DELIVERY_DONE    ? "done"
+                                  : res == SCAND_DELIVERY_RETRY ? "queued"
+                                                                : "failed",
+                                  NULL, errors);
   } else {
-    scand_daemon_log("retry %s: %s", r->id, error->message);
+    scand_log("retry %s: %s", r->id, error->message);
   }
   g_free(r->id);
   g_free(r);
@@ -143,17 +155,17 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
                            const char *method, GVariant *parameters, GDBusMethodInvocation *invocation,
                            gpointer user_data) {
   ScandDaemonBus *bus = user_data;
-  ScandDaemon *daemon = bus->daemon;
+  g_autoptr(ScandConfig) config = bus_get_config(bus);
   g_autoptr(GError) error = NULL;
   if (strcmp(method, "ListDevices") == 0) {
     g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
-    g_task_set_task_data(task, daemon, NULL);
+    g_task_set_task_data(task, bus, NULL);
     g_task_run_in_thread(task, list_devices_thread);
   } else if (strcmp(method, "GetDeviceState") == 0) {
     const char *device;
     g_variant_get(parameters, "(&s)", &device);
-    const char *uri = scand_config_has_section(daemon->config, "scanner", device)
-                          ? scand_config_get(daemon->config, "scanner", device, "device")
+    const char *uri = scand_config_has_section(config, "scanner", device)
+                          ? scand_config_get(config, "scanner", device, "device")
                           : device;
     if (!uri || !*uri) {
       g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such scanner");
@@ -163,20 +175,19 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
     g_task_set_task_data(task, g_strdup(uri), g_free);
     g_task_run_in_thread(task, device_state_thread);
   } else if (strcmp(method, "ListProfiles") == 0) {
-    g_auto(GStrv) profiles = scand_config_list_sections(daemon->config, "profile");
+    g_auto(GStrv) profiles = scand_config_list_sections(config, "profile");
     const char *const empty[] = { NULL };
     g_dbus_method_invocation_return_value(invocation,
                                           g_variant_new("(^as)", profiles ? (const char *const *) profiles : empty));
   } else if (strcmp(method, "Scan") == 0) {
     const char *device, *profile;
     g_variant_get(parameters, "(&s&s)", &device, &profile);
-    g_autofree char *id = scand_daemon_start_scan(daemon, device, profile, "dbus", &error);
+    g_autofree char *id = bus->service->start_scan(bus->service_data, device, profile, &error);
     if (!id) {
       return_error(invocation, error);
       return;
     }
-    g_autofree char *escaped = g_strdelimit(g_strdup(id), "-", '_');
-    g_autofree char *job_path = g_strdup_printf("/org/scand/Daemon1/jobs/j%s", escaped);
+    g_autofree char *job_path = job_object_path(id);
     g_dbus_method_invocation_return_value(invocation, g_variant_new("(o)", job_path));
   } else if (strcmp(method, "GetPage") == 0) {
     const char *id;
@@ -186,7 +197,7 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
       g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "not a job id");
       return;
     }
-    g_autofree char *dir = g_build_filename(scand_spool_get_dir(daemon->spool), id, NULL);
+    g_autofree char *dir = g_build_filename(scand_spool_get_dir(bus->spool), id, NULL);
     g_autoptr(GPtrArray) pages = scand_page_list(dir, NULL);
     if (!pages || page == 0 || page > pages->len) {
       g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such page");
@@ -194,15 +205,15 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
     }
     g_dbus_method_invocation_return_value(invocation, g_variant_new("(s)", (const char *) pages->pdata[page - 1]));
   } else if (strcmp(method, "ListJobs") == 0) {
-    g_dbus_method_invocation_return_value(invocation, list_jobs(daemon));
+    g_dbus_method_invocation_return_value(invocation, list_jobs(bus));
   } else if (strcmp(method, "CancelJob") == 0) {
     const char *id;
     g_variant_get(parameters, "(&s)", &id);
-    if (scand_daemon_cancel_scan(daemon, id)) {
+    if (bus->service->cancel_scan(bus->service_data, id)) {
       g_dbus_method_invocation_return_value(invocation, NULL);
       return;
     }
-    g_autoptr(ScandJob) job = scand_job_open(daemon->spool, id, &error);
+    g_autoptr(ScandJob) job = scand_job_open(bus->spool, id, &error);
     if (!job || !scand_job_remove(job, &error)) {
       return_error(invocation, error);
       return;
@@ -212,9 +223,9 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
     const char *id;
     g_variant_get(parameters, "(&s)", &id);
     RetryWork *r = g_new0(RetryWork, 1);
-    r->daemon = daemon;
+    r->bus = bus;
     r->id = g_strdup(id);
-    scand_daemon_queue_push(daemon, retry_job, r);
+    bus->service->queue_push(bus->service_data, retry_job, r);
     g_dbus_method_invocation_return_value(invocation, NULL);
   } else {
     g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
@@ -231,22 +242,24 @@ static void on_bus_acquired(GDBusConnection *connection, const char *name, gpoin
   bus->object_id =
       g_dbus_connection_register_object(connection, OBJECT_PATH, bus->info->interfaces[0], &vtable, bus, NULL, &error);
   if (!bus->object_id)
-    scand_daemon_log("D-Bus: %s", error->message);
+    scand_log("D-Bus: %s", error->message);
 }
 
 static void on_name_lost(GDBusConnection *connection, const char *name, gpointer user_data) {
   ScandDaemonBus *bus = user_data;
-  scand_daemon_log("D-Bus: cannot own %s (another scand daemon running, or no bus)", name);
-  bus->daemon->exit_status = 1;
-  g_main_loop_quit(bus->daemon->loop);
+  scand_log("D-Bus: cannot own %s (another scand daemon running, or no bus)", name);
+  bus->service->name_lost(bus->service_data);
 }
 
-ScandDaemonBus *scand_daemon_bus_new(ScandDaemon *daemon, GBusType type) {
+ScandDaemonBus *scand_daemon_bus_new(GBusType type, ScandSpool *spool, const ScandBusService *service,
+                                     gpointer service_data) {
   /* Through scand_get_resource(): a static library drops unreferenced objects. */
   g_autoptr(GBytes) xml = g_resource_lookup_data(scand_get_resource(), "/org/scand/org.scand.Daemon1.xml", 0, NULL);
   g_return_val_if_fail(xml != NULL, NULL);
   ScandDaemonBus *bus = g_new0(ScandDaemonBus, 1);
-  bus->daemon = daemon;
+  bus->service = service;
+  bus->service_data = service_data;
+  bus->spool = spool;
   g_autoptr(GError) error = NULL;
   bus->info = g_dbus_node_info_new_for_xml(g_bytes_get_data(xml, NULL), &error);
   g_assert_no_error(error);
@@ -255,10 +268,50 @@ ScandDaemonBus *scand_daemon_bus_new(ScandDaemon *daemon, GBusType type) {
   return bus;
 }
 
-void scand_daemon_bus_emit(ScandDaemonBus *bus, const char *signal, GVariant *parameters) {
-  if (!bus->connection)
-    return;
-  g_dbus_connection_emit_signal(bus->connection, NULL, OBJECT_PATH, INTERFACE, signal, parameters, NULL);
+/* --- job events: from any thread, sent from the main loop --- */
+
+typedef struct {
+  ScandDaemonBus *bus;
+  char *signal;
+  GVariant *parameters;
+} Emission;
+
+static gboolean emit_in_main(gpointer data) {
+  Emission *e = data;
+  if (e->bus->connection)
+    g_dbus_connection_emit_signal(e->bus->connection, NULL, OBJECT_PATH, INTERFACE, e->signal, e->parameters, NULL);
+  g_variant_unref(e->parameters);
+  g_free(e->signal);
+  g_free(e);
+  return G_SOURCE_REMOVE;
+}
+
+static void emit(ScandDaemonBus *bus, const char *signal, GVariant *parameters) {
+  Emission *e = g_new0(Emission, 1);
+  e->bus = bus;
+  e->signal = g_strdup(signal);
+  e->parameters = g_variant_ref_sink(parameters);
+  g_main_context_invoke(NULL, emit_in_main, e);
+}
+
+void scand_daemon_bus_emit_progress(ScandDaemonBus *bus, const char *id, const char *stage, guint pages) {
+  g_autofree char *path = job_object_path(id);
+  emit(bus, "JobProgress", g_variant_new("(ossu)", path, id, stage, pages));
+}
+
+static GVariant *strv_variant(GPtrArray *a) {
+  GVariantBuilder b;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("as"));
+  for (guint i = 0; a && i < a->len; i++)
+    g_variant_builder_add(&b, "s", (const char *) a->pdata[i]);
+  return g_variant_builder_end(&b);
+}
+
+void scand_daemon_bus_emit_finished(ScandDaemonBus *bus, const char *id, const char *result, GPtrArray *delivered,
+                                    GPtrArray *errors) {
+  g_autofree char *path = job_object_path(id);
+  emit(bus, "JobFinished",
+       g_variant_new("(oss@as@as)", path, id, result, strv_variant(delivered), strv_variant(errors)));
 }
 
 void scand_daemon_bus_free(ScandDaemonBus *bus) {

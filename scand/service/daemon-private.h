@@ -2,6 +2,7 @@
 #pragma once
 
 #include "scand/base/config.h"
+#include "scand/base/log.h"
 #include "scand/service/daemon.h"
 #include "scand/core/spool.h"
 #include "scand/service/watch.h"
@@ -35,9 +36,6 @@ struct ScandDaemon {
  * may replace the daemon's while they run). Caller frees. */
 ScandConfig *scand_daemon_get_config(ScandDaemon *daemon);
 
-/* Logs one line to stderr (journald adds the rest). */
-void scand_daemon_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-
 /* Starts a scan job; returns its id (newly allocated) or NULL with error.
  * device: a [scanner] name, a URI or NULL (default); profile may be NULL. */
 char *scand_daemon_start_scan(ScandDaemon *daemon, const char *device, const char *profile, const char *trigger,
@@ -50,14 +48,10 @@ gboolean scand_daemon_cancel_scan(ScandDaemon *daemon, const char *id);
 /* Runs func(data) on the queue worker (serialised with deliveries). */
 void scand_daemon_queue_push(ScandDaemon *daemon, GFunc func, gpointer data);
 
-/* Job events, to be called from any thread; reach D-Bus in the main thread. */
+/* Job events, to be called from any thread: logged, and signalled on D-Bus
+ * (from the main thread) when the daemon is on a bus. */
 void scand_daemon_emit_progress(ScandDaemon *daemon, const char *id, const char *stage, guint pages);
 void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
                                 GPtrArray *errors);
-
-/* D-Bus (daemon-dbus.c). */
-ScandDaemonBus *scand_daemon_bus_new(ScandDaemon *daemon, GBusType type);
-void scand_daemon_bus_free(ScandDaemonBus *bus);
-void scand_daemon_bus_emit(ScandDaemonBus *bus, const char *signal, GVariant *parameters);
 
 G_END_DECLS

@@ -1,7 +1,10 @@
 #include "scand/service/daemon-private.h"
+#include "scand/service/daemon-dbus.h"
+#include "scand/base/log.h"
 #include "backends/escl.h"
 #include "backends/sane.h"
 #include "scand/base/error.h"
+#include "scand/core/config-check.h"
 #include "scand/core/job-run.h"
 #include "scand/core/scan-plan.h"
 #include "scand/base/signal-guard.h"
@@ -40,15 +43,6 @@ ScandConfig *scand_daemon_get_config(ScandDaemon *daemon) {
   return c;
 }
 
-void scand_daemon_log(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
-  g_strdelimit(msg, "\r\n", ' ');
-  fprintf(stderr, "scand: %s\n", msg);
-}
-
 static void notify_status(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static void notify_status(const char *fmt, ...) {
   va_list ap;
@@ -61,55 +55,17 @@ static void notify_status(const char *fmt, ...) {
 
 /* --- job events --- */
 
-typedef struct {
-  ScandDaemon *daemon;
-  char *signal;
-  GVariant *parameters;
-} Emission;
-
-static gboolean emit_in_main(gpointer data) {
-  Emission *e = data;
-  if (e->daemon->bus)
-    scand_daemon_bus_emit(e->daemon->bus, e->signal, e->parameters);
-  g_variant_unref(e->parameters);
-  g_free(e->signal);
-  g_free(e);
-  return G_SOURCE_REMOVE;
-}
-
-static char *job_object_path(const char *id) {
-  g_autofree char *escaped = g_strdelimit(g_strdup(id), "-", '_');
-  return g_strdup_printf("/org/scand/Daemon1/jobs/j%s", escaped);
-}
-
-static void emit(ScandDaemon *daemon, const char *signal, GVariant *parameters) {
-  Emission *e = g_new0(Emission, 1);
-  e->daemon = daemon;
-  e->signal = g_strdup(signal);
-  e->parameters = g_variant_ref_sink(parameters);
-  g_main_context_invoke(NULL, emit_in_main, e);
-}
-
 void scand_daemon_emit_progress(ScandDaemon *daemon, const char *id, const char *stage, guint pages) {
-  g_autofree char *path = job_object_path(id);
-  emit(daemon, "JobProgress", g_variant_new("(ossu)", path, id, stage, pages));
-}
-
-static GVariant *strv_variant(GPtrArray *a) {
-  GVariantBuilder b;
-  g_variant_builder_init(&b, G_VARIANT_TYPE("as"));
-  for (guint i = 0; a && i < a->len; i++)
-    g_variant_builder_add(&b, "s", (const char *) a->pdata[i]);
-  return g_variant_builder_end(&b);
+  if (daemon->bus)
+    scand_daemon_bus_emit_progress(daemon->bus, id, stage, pages);
 }
 
 void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
                                 GPtrArray *errors) {
-  g_autofree char *path = job_object_path(id);
-  scand_daemon_log("job %s: %s%s%s", id, result, errors && errors->len ? ": " : "",
-                   errors && errors->len ? (const char *) errors->pdata[0] : "");
-  emit(daemon, "JobFinished",
-       g_variant_new("(oss@as@as)", path, id, result, strv_variant(delivered), strv_variant(errors)));
+  scand_log("job %s: %s%s%s", id, result, errors && errors->len ? ": " : "",
+            errors && errors->len ? (const char *) errors->pdata[0] : "");
+  if (daemon->bus)
+    scand_daemon_bus_emit_finished(daemon->bus, id, result, delivered, errors);
 }
 
 /* --- the delivery queue --- */
@@ -139,7 +95,7 @@ static void queue_pass(gpointer data, gpointer user_data) {
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
   guint left = scand_spool_resume_all(daemon->spool, FALSE, messages, NULL);
   for (guint i = 0; i < messages->len; i++)
-    scand_daemon_log("%s", (const char *) messages->pdata[i]);
+    scand_log("%s", (const char *) messages->pdata[i]);
   notify_status("%u jobs waiting in the spool", left);
   g_atomic_int_set(&daemon->queue_busy, 0);
 }
@@ -314,7 +270,7 @@ static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, Au
   w->config = scand_config_ref(daemon->config);
   w->autoscan = autoscan;
   char *id = g_strdup(scand_job_get_id(job));
-  scand_daemon_log("job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
+  scand_log("job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
   g_thread_pool_push(daemon->scan_pool, w, NULL);
   return id;
 }
@@ -374,7 +330,7 @@ static void buttons_done(AutoScan *a, PollResult *r) {
   if (!r->ok) {
     /* Busy (someone else is scanning) is not a change of the buttons. */
     if (g_strcmp0(a->last_word, r->error) != 0) {
-      scand_daemon_log("scanner %s: buttons: %s", a->section, r->error);
+      scand_log("scanner %s: buttons: %s", a->section, r->error);
       g_free(a->last_word);
       a->last_word = g_strdup(r->error);
     }
@@ -391,16 +347,16 @@ static void buttons_done(AutoScan *a, PollResult *r) {
     gboolean mapped;
     g_autofree char *profile = button_profile(daemon->config, a->section, now[i], &mapped);
     if (!mapped) {
-      scand_daemon_log("scanner %s: button %s pressed, but no profile is mapped to it", a->section, now[i]);
+      scand_log("scanner %s: button %s pressed, but no profile is mapped to it", a->section, now[i]);
       continue;
     }
-    scand_daemon_log("scanner %s: button %s pressed", a->section, now[i]);
+    scand_log("scanner %s: button %s pressed", a->section, now[i]);
     g_atomic_int_set(&a->job_running, 1);
     ScandScanRequest request = { .device = a->section, .profile = profile, .trigger = "button" };
     g_autoptr(GError) error = NULL;
     g_autofree char *id = start_scan(daemon, &request, a, &error);
     if (!id) {
-      scand_daemon_log("scanner %s: button %s: %s", a->section, now[i], error->message);
+      scand_log("scanner %s: button %s: %s", a->section, now[i], error->message);
       g_atomic_int_set(&a->job_running, 0);
     }
   }
@@ -424,7 +380,7 @@ static gboolean poll_done(gpointer data) {
   }
   const char *word = r->ok ? scand_escl_adf_state_to_string(r->adf) : "unreachable";
   if (g_strcmp0(word, a->last_word) != 0) {
-    scand_daemon_log("scanner %s: %s%s%s", a->section, word, r->error ? ": " : "", r->error ? r->error : "");
+    scand_log("scanner %s: %s%s%s", a->section, word, r->error ? ": " : "", r->error ? r->error : "");
     g_free(a->last_word);
     a->last_word = g_strdup(word);
   }
@@ -442,7 +398,7 @@ static gboolean poll_done(gpointer data) {
     g_autoptr(GError) error = NULL;
     g_autofree char *id = start_scan(daemon, &request, a, &error);
     if (!id) {
-      scand_daemon_log("scanner %s: auto-scan: %s", a->section, error->message);
+      scand_log("scanner %s: auto-scan: %s", a->section, error->message);
       a->cooldown_until = now + a->cooldown_us;
       g_atomic_int_set(&a->job_running, 0);
     }
@@ -504,11 +460,11 @@ static void autoscan_setup(ScandDaemon *daemon) {
     if ((!buttons && g_strcmp0(mode, "feeder") != 0) || !uri)
       continue;
     if (!buttons && !g_str_has_prefix(uri, "escl:")) {
-      scand_daemon_log("scanner %s: auto-scan = feeder needs an eSCL device; ignored", scanners[i]);
+      scand_log("scanner %s: auto-scan = feeder needs an eSCL device; ignored", scanners[i]);
       continue;
     }
     if (buttons && !g_str_has_prefix(uri, "sane:")) {
-      scand_daemon_log("scanner %s: auto-scan = button needs a SANE device; ignored", scanners[i]);
+      scand_log("scanner %s: auto-scan = button needs a SANE device; ignored", scanners[i]);
       continue;
     }
     AutoScan *a = g_new0(AutoScan, 1);
@@ -565,7 +521,7 @@ static void host_job_finished(gpointer daemon, const char *id, const char *resul
 }
 
 static void host_log(gpointer daemon, const char *line) {
-  scand_daemon_log("%s", line);
+  scand_log("%s", line);
 }
 
 static ScandWatcher *watcher_start(ScandDaemon *daemon, GError **error) {
@@ -591,7 +547,7 @@ static void setup_sources(ScandDaemon *daemon) {
   g_clear_pointer(&daemon->watcher, scand_watcher_free);
   daemon->watcher = watcher_start(daemon, &error);
   if (!daemon->watcher && error)
-    scand_daemon_log("watched folders: %s", error->message);
+    scand_log("watched folders: %s", error->message);
   autoscan_setup(daemon);
 }
 
@@ -602,7 +558,7 @@ static gboolean on_sighup(gpointer data) {
   ScandConfig *config = load_checked_config(daemon->config_path, &error);
   if (!config) {
     /* A broken edit must not take the service down: keep what works. */
-    scand_daemon_log("reload refused, keeping the previous configuration: %s", error->message);
+    scand_log("reload refused, keeping the previous configuration: %s", error->message);
   } else {
     G_LOCK(config);
     ScandConfig *old = daemon->config;
@@ -610,7 +566,7 @@ static gboolean on_sighup(gpointer data) {
     G_UNLOCK(config);
     scand_config_free(old);
     setup_sources(daemon);
-    scand_daemon_log("configuration reloaded");
+    scand_log("configuration reloaded");
   }
   sd_notify(0, "READY=1");
   return G_SOURCE_CONTINUE;
@@ -618,7 +574,7 @@ static gboolean on_sighup(gpointer data) {
 
 static gboolean on_sigterm(gpointer data) {
   ScandDaemon *daemon = data;
-  scand_daemon_log("stopping: finishing the page under way");
+  scand_log("stopping: finishing the page under way");
   sd_notify(0, "STOPPING=1");
   g_atomic_int_set(&daemon->stopping, 1);
   g_main_loop_quit(daemon->loop);
@@ -651,13 +607,51 @@ ScandDaemon *scand_daemon_new(const ScandDaemonOptions *options, GError **error)
   return g_steal_pointer(&daemon);
 }
 
+/* --- what the D-Bus API may ask --- */
+
+static ScandConfig *bus_get_config(gpointer daemon) {
+  return scand_daemon_get_config(daemon);
+}
+
+static char *bus_start_scan(gpointer daemon, const char *device, const char *profile, GError **error) {
+  return scand_daemon_start_scan(daemon, device, profile, "dbus", error);
+}
+
+static gboolean bus_cancel_scan(gpointer daemon, const char *id) {
+  return scand_daemon_cancel_scan(daemon, id);
+}
+
+static void bus_queue_push(gpointer daemon, GFunc func, gpointer data) {
+  scand_daemon_queue_push(daemon, func, data);
+}
+
+static void bus_job_finished(gpointer daemon, const char *id, const char *result, GPtrArray *delivered,
+                             GPtrArray *errors) {
+  scand_daemon_emit_finished(daemon, id, result, delivered, errors);
+}
+
+static void bus_name_lost(gpointer data) {
+  ScandDaemon *daemon = data;
+  daemon->exit_status = 1;
+  g_main_loop_quit(daemon->loop);
+}
+
+static const ScandBusService bus_service = {
+  .get_config = bus_get_config,
+  .start_scan = bus_start_scan,
+  .cancel_scan = bus_cancel_scan,
+  .queue_push = bus_queue_push,
+  .job_finished = bus_job_finished,
+  .name_lost = bus_name_lost,
+};
+
 int scand_daemon_run(ScandDaemon *daemon) {
   g_unix_signal_add(SIGHUP, on_sighup, daemon);
   g_unix_signal_add(SIGTERM, on_sigterm, daemon);
   g_unix_signal_add(SIGINT, on_sigterm, daemon);
   scand_signal_guard_lock();
   if (daemon->options.bus != G_BUS_TYPE_NONE)
-    daemon->bus = scand_daemon_bus_new(daemon, daemon->options.bus);
+    daemon->bus = scand_daemon_bus_new(daemon->options.bus, daemon->spool, &bus_service, daemon);
   setup_sources(daemon);
   /* Whatever a crash or reboot left in the spool goes first. */
   on_queue_timer(daemon);
@@ -666,7 +660,7 @@ int scand_daemon_run(ScandDaemon *daemon) {
   guint64 watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
     daemon->watchdog_timer = g_timeout_add((guint) (watchdog_usec / 2000), on_watchdog, daemon);
-  scand_daemon_log("ready (spool %s)", scand_spool_get_dir(daemon->spool));
+  scand_log("ready (spool %s)", scand_spool_get_dir(daemon->spool));
   sd_notify(0, "READY=1\nSTATUS=idle");
   g_main_loop_run(daemon->loop);
 
@@ -682,7 +676,7 @@ int scand_daemon_run(ScandDaemon *daemon) {
   while (g_main_context_iteration(NULL, FALSE))
     ;
   g_clear_pointer(&daemon->bus, scand_daemon_bus_free);
-  scand_daemon_log("stopped");
+  scand_log("stopped");
   return daemon->exit_status;
 }
 

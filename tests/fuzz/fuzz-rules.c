@@ -12,6 +12,7 @@
 #include "rules/rules.h"
 #include "rules/template.h"
 #include "scand/base/config.h"
+#include "scand/core/config-check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

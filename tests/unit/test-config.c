@@ -7,7 +7,9 @@
 
 #include "outputs/output.h"
 #include "scand/base/config-private.h"
+#include "scand/base/config-schema.h"
 #include "scand/base/config.h"
+#include "scand/core/config-check.h"
 #include "scand/base/error.h"
 
 /* Writes dir/rel (making parents) with mode; returns the path. */

@@ -3,6 +3,7 @@
  * exit status can be checked; its arguments come through the environment. */
 #include "backends/backend.h"
 #include "backends/escl-private.h"
+#include "scand/base/http.h"
 #include "scand/cli/cli.h"
 #include "escl-sim-helper.h"
 
@@ -46,7 +47,7 @@ static char *cert_fingerprint(const char *pem_path) {
   unsigned int len = 0;
   g_assert_true(X509_digest(x, EVP_sha256(), d, &len));
   X509_free(x);
-  return escl_tls_fingerprint_format(d);
+  return scand_http_fingerprint_format(d);
 }
 
 static char *read_file(const char *path) {

@@ -2,7 +2,9 @@
  * documents shaped like real devices' (tests/unit/data/escl), ScanSettings,
  * Location repair, fingerprints, quirk lookup. */
 #include "backends/escl-private.h"
+#include "scand/base/http.h"
 #include "backends/escl-xml.h"
+#include "backends/escl.h"
 #include "scand/base/error.h"
 
 #include <libxml/parser.h>
@@ -426,12 +428,12 @@ static void test_fingerprint(void) {
   guint8 digest[32];
   for (guint i = 0; i < 32; i++)
     digest[i] = (guint8) (i * 17 + 10);
-  g_autofree char *fp = escl_tls_fingerprint_format(digest);
+  g_autofree char *fp = scand_http_fingerprint_format(digest);
   g_assert_cmpuint(strlen(fp), ==, 7 + 32 * 3 - 1);
   g_assert_true(g_str_has_prefix(fp, "sha256:0A:1B:2C:"));
   guint8 back[32];
   g_autoptr(GError) error = NULL;
-  g_assert_true(escl_tls_pin_parse(fp, back, &error));
+  g_assert_true(scand_http_pin_parse(fp, back, &error));
   g_assert_cmpmem(back, 32, digest, 32);
   /* lower case, no colons, as `openssl x509 -fingerprint` prints with sed */
   g_autofree char *lower = g_ascii_strdown(fp, -1);
@@ -446,18 +448,18 @@ static void test_fingerprint(void) {
     compact = g_string_free(s, FALSE);
   }
   memset(back, 0, sizeof back);
-  g_assert_true(escl_tls_pin_parse(lower, back, &error));
+  g_assert_true(scand_http_pin_parse(lower, back, &error));
   g_assert_cmpmem(back, 32, digest, 32);
-  g_assert_true(escl_tls_pin_parse(compact, back, &error));
+  g_assert_true(scand_http_pin_parse(compact, back, &error));
   g_assert_cmpmem(back, 32, digest, 32);
   const char *bad[] = { "", "sha256:", "sha256:AB:CD", "md5:AB", "sha256:ZZ" };
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
-    g_assert_false(escl_tls_pin_parse(bad[i], back, &error));
+    g_assert_false(scand_http_pin_parse(bad[i], back, &error));
     g_assert_error(error, SCAND_ERROR, SCAND_ERROR_INVAL);
     g_clear_error(&error);
   }
   g_autofree char *too_long = g_strconcat(fp, ":00", NULL);
-  g_assert_false(escl_tls_pin_parse(too_long, back, &error));
+  g_assert_false(scand_http_pin_parse(too_long, back, &error));
   g_clear_error(&error);
 }
 

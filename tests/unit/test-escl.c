@@ -658,7 +658,7 @@ static char *cert_fingerprint(const char *pem_path) {
   unsigned int len = 0;
   g_assert_true(X509_digest(x, EVP_sha256(), d, &len));
   X509_free(x);
-  return escl_tls_fingerprint_format(d);
+  return scand_http_fingerprint_format(d);
 }
 
 static void test_https_pinned(void) {

@@ -1,0 +1,118 @@
+/* The configuration's section kinds and their keys: data, one row a key. */
+#include "scand/base/config-schema.h"
+
+#include <string.h>
+
+/* clang-format off */
+#define KEY(n, t) { .name = n, .type = t }
+#define ENUM(n, v) { .name = n, .type = SCAND_KEY_ENUM, .values = v }
+#define INT(n, lo, hi) { .name = n, .type = SCAND_KEY_INT, .min = lo, .max = hi }
+/* clang-format on */
+
+static const ScandConfigKey schema_scand[] = {
+  KEY("spool", SCAND_KEY_PATH),
+  ENUM("log-level", "error|warning|info|debug"),
+  KEY("retry-min", SCAND_KEY_DURATION),     /* first wait before retrying a destination */
+  KEY("retry-max", SCAND_KEY_DURATION),     /* longest wait between attempts */
+  KEY("retry-max-age", SCAND_KEY_DURATION), /* give up on a destination after retrying this long */
+  { NULL },
+};
+
+static const ScandConfigKey schema_scanner[] = {
+  KEY("device", SCAND_KEY_DEVICE),
+  KEY("name", SCAND_KEY_STRING),
+  KEY("profile", SCAND_KEY_PROFILE),
+  ENUM("auto-scan", "off|feeder|button"),
+  KEY("tls-pin", SCAND_KEY_STRING),
+  KEY("sane-options", SCAND_KEY_LIST),
+  KEY("poll-interval", SCAND_KEY_DURATION),
+  KEY("settle", SCAND_KEY_DURATION),   /* paper must sit this long before an auto-scan */
+  KEY("cooldown", SCAND_KEY_DURATION), /* no auto-scan this long after one */
+  KEY("buttons", SCAND_KEY_LIST),      /* auto-scan = button: "scan=letter;email=photo" */
+  { NULL },
+};
+
+static const ScandConfigKey schema_profile[] = {
+  ENUM("source", "auto|flatbed|feeder"),
+  KEY("duplex", SCAND_KEY_BOOL),
+  ENUM("mode", "auto|color|gray|lineart"),
+  INT("resolution", 25, 4800),
+  INT("pages", 0, 10000),
+  INT("area-x", 0, 2000),
+  INT("area-y", 0, 2000),
+  INT("area-width", 0, 2000),
+  INT("area-height", 0, 2000),
+  INT("jpeg-quality", 1, 100),
+  KEY("lossless", SCAND_KEY_BOOL),
+  KEY("pdfa", SCAND_KEY_BOOL),
+  KEY("title", SCAND_KEY_STRING),
+  { NULL },
+};
+
+static const ScandConfigKey schema_watch[] = {
+  KEY("path", SCAND_KEY_PATH),
+  KEY("stable-for", SCAND_KEY_DURATION),
+  KEY("after", SCAND_KEY_STRING),
+  KEY("recursive", SCAND_KEY_BOOL),
+  KEY("profile", SCAND_KEY_PROFILE),
+  ENUM("collate", "none|double-sided"),    /* pair a simplex feeder's two passes */
+  KEY("collate-wait", SCAND_KEY_DURATION), /* how long the first pass waits for the second */
+  KEY("incomplete-wait", SCAND_KEY_DURATION), /* how long an incomplete file waits before .scand-error */
+  KEY("poll-interval", SCAND_KEY_DURATION),   /* rescans: the safety net, and all there is on NFS/CIFS */
+  { NULL },
+};
+
+static const ScandConfigKey schema_rule[] = {
+  /* match keys */
+  KEY("device", SCAND_KEY_STRING),
+  KEY("profile", SCAND_KEY_PROFILE),
+  ENUM("source", "scan|watch|mail|file"),
+  KEY("trigger", SCAND_KEY_STRING),
+  INT("pages-min", 0, 1000000),
+  INT("pages-max", 0, 1000000),
+  KEY("watch", SCAND_KEY_STRING),
+  KEY("path", SCAND_KEY_STRING),
+  KEY("sender", SCAND_KEY_STRING),
+  KEY("recipient", SCAND_KEY_STRING),
+  KEY("days", SCAND_KEY_DAYS),
+  KEY("hours", SCAND_KEY_HOURS),
+  /* actions */
+  KEY("deliver", SCAND_KEY_OUTPUT_LIST),
+  KEY("name", SCAND_KEY_TEMPLATE),
+  KEY("fallback", SCAND_KEY_OUTPUT),
+  KEY("fallback-after", SCAND_KEY_DURATION),
+  INT("fallback-attempts", 0, 1000),
+  KEY("after", SCAND_KEY_STRING), /* watched files: delete | move:/dir (overrides the watch) */
+  { NULL },
+};
+
+/* [output NAME] has "type" plus the keys of its driver (outputs/output.h). */
+static const ScandConfigKey schema_output[] = {
+  ENUM("type", NULL),
+  { NULL },
+};
+
+static const ScandConfigKind kinds[] = {
+  { "scand", schema_scand, FALSE, NULL },    { "scanner", schema_scanner, TRUE, "device" },
+  { "profile", schema_profile, TRUE, NULL }, { "watch", schema_watch, TRUE, "path" },
+  { "output", schema_output, TRUE, "type" }, { "rule", schema_rule, TRUE, "deliver" },
+};
+
+const ScandConfigKind *scand_config_kinds(guint *n_kinds) {
+  *n_kinds = G_N_ELEMENTS(kinds);
+  return kinds;
+}
+
+const ScandConfigKind *scand_config_kind_find(const char *kind) {
+  for (guint i = 0; i < G_N_ELEMENTS(kinds); i++)
+    if (g_strcmp0(kinds[i].kind, kind) == 0)
+      return &kinds[i];
+  return NULL;
+}
+
+const ScandConfigKey *scand_config_schema_find(const ScandConfigKey *schema, const char *key) {
+  for (guint i = 0; schema && schema[i].name; i++)
+    if (strcmp(schema[i].name, key) == 0)
+      return &schema[i];
+  return NULL;
+}

@@ -1,0 +1,38 @@
+/* Internals of the HTTP client shared by http.c and http-tls.c. */
+#pragma once
+
+#include "scand/base/http.h"
+
+G_BEGIN_DECLS
+
+/* TLS verification state of one client: the pin, and what the last
+ * handshake saw (for messages that say which certificate was refused). */
+typedef struct {
+  gboolean have_pin;
+  guint8 pin[32]; /* SHA-256 of the pinned DER certificate */
+  gboolean seen;
+  guint8 seen_digest[32];
+  char *seen_subject;
+  char *seen_issuer;
+  gboolean ca_failed; /* the CA store did not vouch for it */
+  gboolean pin_mismatch;
+} HttpTls;
+
+/* Installs verification on curl for https: the CA store, or exactly the
+ * pinned certificate when tls->have_pin; records the certificate seen. tls
+ * must outlive the transfers. Fails when pinning needs OpenSSL and libcurl
+ * was built with another TLS library. */
+gboolean http_tls_setup(CURL *curl, HttpTls *tls, GError **error);
+/* Forgets what the last handshake saw. */
+void http_tls_reset_seen(HttpTls *tls);
+void http_tls_clear(HttpTls *tls);
+/* A one-line explanation of a refused handshake ("certificate changed",
+ * "not trusted by the system CAs"), or NULL when the TLS layer has nothing to
+ * say. label names the peer, trust_hint (may be NULL) what to run to pin it.
+ * Newly allocated. */
+char *http_tls_explain_failure(const HttpTls *tls, const char *label, const char *trust_hint);
+
+/* The TLS state of a client (for scand_http_fetch_certificate()). */
+HttpTls *http_tls_of(ScandHttp *http);
+
+G_END_DECLS
