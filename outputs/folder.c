@@ -1,4 +1,5 @@
 #include "outputs/folder.h"
+#include "scand/base/progress.h"
 #include "outputs/output-private.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
@@ -115,6 +116,7 @@ static int copy_file(const char *src, const char *dst, mode_t mode) {
     }
     if (n == 0)
       break;
+    scand_progress_beat();
     for (ssize_t off = 0; off < n;) {
       ssize_t w = write(out, buf + off, (size_t) (n - off));
       if (w < 0 && errno == EINTR)

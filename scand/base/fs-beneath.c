@@ -1,4 +1,5 @@
 #include "scand/base/fs-beneath.h"
+#include "scand/base/progress.h"
 #include "scand/base/fs-beneath-private.h"
 #include "scand/base/fs.h"
 
@@ -187,6 +188,7 @@ int scand_fs_copy_into(int from_fd, int dirfd, const char *name, mode_t mode) {
     }
     errsv = write_all(out, buf, (size_t) n);
     off += n;
+    scand_progress_beat();
   }
   if (!errsv && fsync(out) < 0)
     errsv = errno;

@@ -1,4 +1,5 @@
 #include "scand/core/job-run.h"
+#include "scand/base/progress.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
 #include "scand/core/job-private.h"
@@ -37,6 +38,7 @@ static gboolean progress_begin(ScandPageSink *sink, const ScandPageHeader *heade
 static gboolean progress_write(ScandPageSink *sink, const void *data, gsize len, GError **error) {
   ProgressSink *p = (ProgressSink *) sink;
   p->bytes += len;
+  scand_progress_beat();
   gint64 now = g_get_monotonic_time();
   if (p->progress && now - p->last_report > G_USEC_PER_SEC / 2) {
     p->last_report = now;
@@ -160,7 +162,7 @@ static gboolean assemble_images(GPtrArray *pages, guint from, guint to, const Sc
   g_autoptr(ScandPdf) pdf = scand_pdf_new(options, error);
   if (!pdf)
     return FALSE;
-  for (guint i = from; i < to; i++)
+  for (guint i = from; i < to; i++, scand_progress_beat())
     if (!scand_pdf_add_file(pdf, pages->pdata[i], dpi, error)) {
       g_prefix_error(error, "job %s: ", job_id);
       return FALSE;
@@ -292,7 +294,9 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, GPtrArray *messag
     result = g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
   } else {
     scand_job_set_retry_after(job, i, 0);
+    scand_progress_beat();
     result = driver->deliver(d, &local);
+    scand_progress_beat();
   }
   ScandDestState new_state = result == SCAND_DELIVERY_DONE    ? SCAND_DEST_DONE
                              : result == SCAND_DELIVERY_RETRY ? SCAND_DEST_RETRY
@@ -496,7 +500,7 @@ guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messa
     return 0;
   }
   guint left = 0, n_failed = 0;
-  for (guint i = 0; ids[i]; i++) {
+  for (guint i = 0; ids[i]; i++, scand_progress_beat()) {
     g_autoptr(GError) local = NULL;
     g_autoptr(ScandJob) job = scand_job_open(spool, ids[i], &local);
     if (!job) {

@@ -3,6 +3,7 @@
 
 #include "scand/base/config.h"
 #include "scand/base/log.h"
+#include "scand/base/progress.h"
 #include "scand/service/daemon.h"
 #include "scand/core/spool.h"
 #include "scand/service/watch.h"
@@ -26,6 +27,10 @@ struct ScandDaemon {
   guint queue_timer;
   guint poll_timer;
   guint watchdog_timer;
+  ScandHeartbeat *queue_heartbeat; /* the workers' progress, for the watchdog */
+  ScandHeartbeat *scan_heartbeat;
+  gint64 stall_us;    /* [scand] stall-timeout */
+  char *stalled;      /* what the watchdog found stuck, NULL when all move */
   gint queue_busy;    /* atomic: a queue pass is scheduled or running */
   gint stopping;      /* atomic: SIGTERM seen */
   gint scans_running; /* atomic */

@@ -28,6 +28,7 @@
  * same file dropped again after its job let go of it (copied back, moved back
  * from .scand-done) is a new file, delivered again. */
 #include "scand/service/watch-private.h"
+#include "scand/base/progress.h"
 #include "rules/rules.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
@@ -357,6 +358,7 @@ static void take_deliver(Take *t) {
 }
 
 static void take(Take *t) {
+  scand_progress_beat();
   if (t->host->stopping(t->host->user_data)) {
     settle_all(t, 0, WATCH_LATER);
     return;
