@@ -78,6 +78,7 @@ struct ScandWatcher {
   GHashTable *pending;     /* "root\x1frel" → Pending* */
   GHashTable *logged;      /* refusals already logged once */
   GPtrArray *waiting;      /* first passes of collating watches */
+  GPtrArray *move_targets; /* folders files are moved to (after = move:…), never watched */
   /* queue worker */
   GHashTable *held;        /* source identity → id of the job that holds it */
   GHashTable *held_logged; /* identities whose skip was logged */

@@ -8,6 +8,8 @@
  * (and goes, if it was delivered). Files that cannot be disposed of stay
  * held: the watcher will not take them again. */
 #include "scand/service/watch-private.h"
+#include "scand/base/progress.h"
+#include "scand/base/fault.h"
 #include "scand/base/file-name.h"
 
 #include <errno.h>
@@ -84,6 +86,7 @@ static void recover_job(ScandWatcher *watcher, ScandJob *job) {
   close(root_fd);
   if (!all)
     return;
+  scand_fault_point("watch-recovered");
   scand_job_set_keep(job, NULL);
   g_autoptr(GError) error = NULL;
   gboolean ok =
@@ -100,7 +103,7 @@ void watch_recover_run(gpointer data, gpointer unused) {
   g_hash_table_remove_all(watcher->held);
   g_hash_table_remove_all(watcher->held_logged);
   g_auto(GStrv) ids = scand_spool_list_jobs(spool, NULL);
-  for (guint i = 0; ids && ids[i]; i++) {
+  for (guint i = 0; ids && ids[i]; i++, scand_progress_beat()) {
     g_autoptr(ScandJob) peek = scand_job_peek(spool, ids[i], NULL);
     if (!peek || g_strcmp0(scand_job_get_keep(peek), "source") != 0)
       continue;

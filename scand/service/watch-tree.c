@@ -126,6 +126,14 @@ void watch_tree_add_dir(ScandWatcher *watcher, WatchDir *parent, const char *nam
   g_autofree char *rel = *parent->rel ? g_build_filename(parent->rel, name, NULL) : g_strdup(name);
   g_autofree char *key = watch_key(parent->root, rel);
   g_autofree char *shown = watch_display(w, rel);
+  g_autofree char *full = g_build_filename(w->path, rel, NULL);
+  g_autofree char *canonical = g_canonicalize_filename(full, "/");
+  for (guint i = 0; i < watcher->move_targets->len; i++)
+    if (strcmp(canonical, watcher->move_targets->pdata[i]) == 0) {
+      watch_log_once(watcher, key, "watch %s: %s is where files are moved (after = move:…): not watched", w->name,
+                     shown);
+      return;
+    }
   if (depth > WATCH_MAX_DEPTH) {
     watch_log_once(watcher, key, "watch %s: %s is more than %u levels deep: not watched", w->name, shown,
                    WATCH_MAX_DEPTH);
@@ -217,8 +225,7 @@ static int open_root_fd(ScandWatcher *watcher, WatchConfig *w, gboolean create) 
     g_autofree char *key = g_strdup_printf("%s\x1f(link)", w->path);
     watch_log_once(watcher, key, "watch %s: %s is a symbolic link: not watched (set path to the folder it points to)",
                    w->name, w->path);
-  }
-  else if (fd < 0 && create)
+  } else if (fd < 0 && create)
     watch_log(watcher, "watch %s: cannot open %s: %s", w->name, w->path, g_strerror(errno));
   return fd;
 }
@@ -230,8 +237,8 @@ static void watch_parent(ScandWatcher *watcher, WatchRoot *r) {
   if (r->parent_wd >= 0)
     return;
   g_autofree char *parent = g_path_get_dirname(r->config->path);
-  r->parent_wd = inotify_add_watch(watcher->parent_ifd, parent,
-                                   IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
+  r->parent_wd =
+      inotify_add_watch(watcher->parent_ifd, parent, IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
 }
 
 void watch_tree_open_root(ScandWatcher *watcher, guint root, gboolean create) {

@@ -272,6 +272,20 @@ static gboolean on_parent_inotify(gint fd, GIOCondition condition, gpointer data
 
 /* --- life --- */
 
+/* Where watches and rules move files (after = move:/dir): a folder inside a
+ * watched one is not watched, or its files would be taken again. */
+static void collect_move_targets(ScandWatcher *watcher, ScandConfig *config) {
+  static const char *const kinds[] = { "watch", "rule" };
+  for (guint k = 0; k < G_N_ELEMENTS(kinds); k++) {
+    g_auto(GStrv) names = scand_config_list_sections(config, kinds[k]);
+    for (guint i = 0; names && names[i]; i++) {
+      const char *after = scand_config_get(config, kinds[k], names[i], "after");
+      if (after && g_str_has_prefix(after, "move:/"))
+        g_ptr_array_add(watcher->move_targets, g_canonicalize_filename(after + strlen("move:"), "/"));
+    }
+  }
+}
+
 static void root_free(WatchRoot *r) {
   g_clear_handle_id(&r->poll_timer, g_source_remove);
   g_free(r);
@@ -288,6 +302,7 @@ static ScandWatcher *watcher_alloc(const ScandWatcherHost *host) {
   watcher->pending = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) watch_pending_free);
   watcher->logged = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   watcher->waiting = g_ptr_array_new_with_free_func(watch_waiting_free);
+  watcher->move_targets = g_ptr_array_new_with_free_func(g_free);
   watcher->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   watcher->held_logged = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   watcher->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -307,6 +322,7 @@ ScandWatcher *scand_watcher_new(const ScandWatcherHost *host, ScandConfig *confi
   }
   watcher->source = g_unix_fd_add(watcher->ifd, G_IO_IN, on_inotify, watcher);
   watcher->parent_source = g_unix_fd_add(watcher->parent_ifd, G_IO_IN, on_parent_inotify, watcher);
+  collect_move_targets(watcher, config);
   /* Before any file is taken: what jobs hold, and what a crash left to do. */
   host->queue_push(host->user_data, watch_recover_run, watch_ref(watcher));
   for (guint i = 0; names[i]; i++) {
@@ -332,6 +348,7 @@ void scand_watcher_free(ScandWatcher *watcher) {
   g_clear_handle_id(&watcher->parent_source, g_source_remove);
   g_clear_handle_id(&watcher->rescan_idle, g_source_remove);
   g_ptr_array_unref(watcher->waiting);
+  g_ptr_array_unref(watcher->move_targets);
   g_hash_table_unref(watcher->pending);
   g_hash_table_unref(watcher->dirs);
   g_hash_table_unref(watcher->dirs_by_rel);
