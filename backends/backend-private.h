@@ -7,6 +7,8 @@
 G_BEGIN_DECLS
 
 typedef struct ScandBackendDriver ScandBackendDriver;
+/* The panel entry (walk-up destinations): backends/panel-private.h. */
+typedef struct ScandPanelDriver ScandPanelDriver;
 
 /* Every backend's scanner struct starts with this. */
 struct ScandScanner {
@@ -29,7 +31,12 @@ struct ScandBackendDriver {
   void (*cancel)(ScandScanner *scanner);
   /* Frees the backend part; the base fields are freed by the caller. */
   void (*close)(ScandScanner *scanner);
+  /* Walk-up destinations on the device's panel (backends/panel.h); may be NULL. */
+  const ScandPanelDriver *panel;
 };
+
+/* The driver for uri's scheme, and in *rest what follows "scheme:"; NULL if none. */
+const ScandBackendDriver *scand_backend_driver_find(const char *uri, const char **rest);
 
 extern const ScandBackendDriver scand_backend_sane;
 extern const ScandBackendDriver scand_backend_escl;

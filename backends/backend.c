@@ -33,7 +33,7 @@ GPtrArray *scand_backend_list_devices(void) {
   return devices;
 }
 
-static const ScandBackendDriver *backend_find(const char *uri, const char **rest) {
+const ScandBackendDriver *scand_backend_driver_find(const char *uri, const char **rest) {
   const char *colon = strchr(uri, ':');
   if (!colon)
     return NULL;
@@ -50,7 +50,7 @@ static const ScandBackendDriver *backend_find(const char *uri, const char **rest
 ScandScanner *scand_scanner_open(const char *uri, const ScandOpenOptions *options, GError **error) {
   static const ScandOpenOptions no_options;
   const char *rest = NULL;
-  const ScandBackendDriver *driver = backend_find(uri, &rest);
+  const ScandBackendDriver *driver = scand_backend_driver_find(uri, &rest);
   if (!driver) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
                 "device \"%s\": unknown kind of device URI (expected sane:NAME or escl:http[s]://HOST/eSCL)", uri);

@@ -20,6 +20,7 @@
  * A Retry-After from the device is honoured (up to 60 s) instead. */
 #include "backends/backend-private.h"
 #include "backends/escl.h"
+#include "backends/panel-private.h"
 #include "backends/escl-private.h"
 #include "backends/escl-xml.h"
 #include "scand/base/error.h"
@@ -725,6 +726,7 @@ const ScandBackendDriver scand_backend_escl = {
   .read_page = escl_read_page,
   .cancel = escl_cancel,
   .close = escl_close,
+  .panel = &scand_panel_hp_walkup,
 };
 
 /* ---- public extras ------------------------------------------------------ */

@@ -69,6 +69,9 @@ static int match_source(const char *v, const ScandRuleFacts *f, char **why, GErr
 static int match_trigger(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->trigger, "trigger", why);
 }
+static int match_panel(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
+  return match_glob(v, f->panel, "panel destination", why);
+}
 static int match_watch(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->watch, "watched folder", why);
 }
@@ -144,9 +147,10 @@ static const struct {
   MatchFunc match;
 } match_keys[] = {
   { "source", match_source },       { "device", match_device },       { "profile", match_profile },
-  { "trigger", match_trigger },     { "watch", match_watch },         { "path", match_path },
-  { "sender", match_sender },       { "recipient", match_recipient }, { "pages-min", match_pages_min },
-  { "pages-max", match_pages_max }, { "days", match_days },           { "hours", match_hours },
+  { "trigger", match_trigger },     { "panel", match_panel },         { "watch", match_watch },
+  { "path", match_path },           { "sender", match_sender },       { "recipient", match_recipient },
+  { "pages-min", match_pages_min }, { "pages-max", match_pages_max }, { "days", match_days },
+  { "hours", match_hours },
 };
 
 /* Whether rule matches; *why (may be NULL) gets what did not. FALSE only on

@@ -15,7 +15,8 @@ typedef struct {
   const char *source_kind; /* "scan", "watch", "mail", "file" */
   const char *device;      /* device URI */
   const char *profile;
-  const char *trigger; /* "cli", "feeder", "button", "dbus", … */
+  const char *trigger; /* "cli", "feeder", "button", "dbus", "panel", … */
+  const char *panel;   /* the panel destination a person picked */
   guint pages;
   const char *watch;  /* [watch] name of a watched-folder job */
   const char *path;   /* the file's path inside the watched folder */

@@ -30,6 +30,7 @@ static const ScandConfigKey schema_scanner[] = {
   KEY("settle", SCAND_KEY_DURATION),   /* paper must sit this long before an auto-scan */
   KEY("cooldown", SCAND_KEY_DURATION), /* no auto-scan this long after one */
   KEY("buttons", SCAND_KEY_LIST),      /* auto-scan = button: "scan=letter;email=photo" */
+  KEY("panel", SCAND_KEY_LIST),        /* walk-up: "Finance:letter, Anna:photo" shown on the device's panel */
   { NULL },
 };
 
@@ -69,6 +70,7 @@ static const ScandConfigKey schema_rule[] = {
   KEY("profile", SCAND_KEY_PROFILE),
   ENUM("source", "scan|watch|mail|file"),
   KEY("trigger", SCAND_KEY_STRING),
+  KEY("panel", SCAND_KEY_STRING), /* the panel destination a person picked */
   INT("pages-min", 0, 1000000),
   INT("pages-max", 0, 1000000),
   KEY("watch", SCAND_KEY_STRING),

@@ -2,9 +2,11 @@
  * together with the output driver table and the template checker, so that
  * every problem a running scand would trip on is found before it runs. */
 #include "scand/core/config-check.h"
+#include "backends/panel.h"
 #include "outputs/output.h"
 #include "rules/template.h"
 #include "scand/base/config-schema.h"
+#include "scand/base/panel-names.h"
 #include "scand/base/schedule.h"
 #include "scand/base/secret.h"
 
@@ -384,13 +386,30 @@ static char *check_buttons(ScandConfig *config, const char *v) {
   return NULL;
 }
 
+/* Walk-up destinations: NAME[:PROFILE] items; a named profile must exist. */
+static char *check_panel(ScandConfig *config, const char *v) {
+  g_autoptr(GPtrArray) names = NULL;
+  char *problem = NULL;
+  if (!scand_panel_names_parse(v, &names, &problem))
+    return problem;
+  for (guint i = 0; i < names->len; i++) {
+    const ScandPanelName *n = names->pdata[i];
+    if (n->profile && !scand_config_has_section(config, "profile", n->profile)) {
+      g_autofree char *qn = printable(n->name);
+      g_autofree char *qp = printable(n->profile);
+      return g_strdup_printf("destination \"%s\" names profile \"%s\", but there is no [profile %s]", qn, qp, qp);
+    }
+  }
+  return NULL;
+}
+
 static const struct {
   const char *kind, *key;
   char *(*check)(ScandConfig *config, const char *value);
 } value_checks[] = {
   { "scanner", "tls-pin", check_tls_pin }, { "scanner", "sane-options", check_sane_options },
-  { "scanner", "buttons", check_buttons }, { "watch", "after", check_after },
-  { "rule", "after", check_after },
+  { "scanner", "buttons", check_buttons }, { "scanner", "panel", check_panel },
+  { "watch", "after", check_after },       { "rule", "after", check_after },
 };
 
 static void check_special(GPtrArray *problems, ScandConfig *config, const Section *s, const Entry *e) {
@@ -401,6 +420,17 @@ static void check_special(GPtrArray *problems, ScandConfig *config, const Sectio
     if (problem)
       scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s", problem);
   }
+}
+
+/* Walk-up destinations need a device that has a panel to show them on. */
+static void check_scanner_panel(GPtrArray *problems, ScandConfig *config, const Section *s) {
+  const char *value = scand_config_get(config, "scanner", s->name, "panel");
+  const char *device = scand_config_get(config, "scanner", s->name, "device");
+  if (!value || !device || !s->name)
+    return;
+  if (!scand_panel_supported(device))
+    scand_config_add_problem(problems, config, "scanner", s->name, "panel",
+                             "walk-up needs a device with a panel: an HP eSCL (escl:) or a WSD (wsd:) device");
 }
 
 static void check_rule(GPtrArray *problems, ScandConfig *config, const Section *s) {
@@ -532,6 +562,8 @@ static void check_section(ScandConfig *config, const char *kind_name, const char
   check_required(problems, config, s, kind, schema);
   if (strcmp(s->kind, "rule") == 0)
     check_rule(problems, config, s);
+  if (strcmp(s->kind, "scanner") == 0)
+    check_scanner_panel(problems, config, s);
   /* Drivers print the name; a nameless [output] was reported above. */
   if (driver && driver->check && s->name)
     driver->check(config, s->name, problems);

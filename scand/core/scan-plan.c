@@ -94,6 +94,7 @@ static char *device_short_name(const char *uri) {
 ScandScanPlan *scand_scan_plan_new(ScandConfig *config, const ScandScanRequest *request, GError **error) {
   g_autoptr(ScandScanPlan) plan = g_new0(ScandScanPlan, 1);
   plan->trigger = request->trigger ? request->trigger : "cli";
+  plan->panel = g_strdup(request->panel);
   plan->section = find_scanner_section(config, request->device);
   if (plan->section) {
     plan->uri = g_strdup(scand_config_get(config, "scanner", plan->section, "device"));
@@ -127,6 +128,7 @@ ScandScanPlan *scand_scan_plan_new(ScandConfig *config, const ScandScanRequest *
     .device = plan->uri,
     .profile = plan->profile,
     .trigger = plan->trigger,
+    .panel = plan->panel,
   };
   plan->route = scand_rules_route(config, &facts, error);
   if (!plan->route)
@@ -153,6 +155,7 @@ void scand_scan_plan_free(ScandScanPlan *plan) {
   g_free(plan->uri);
   g_free(plan->profile);
   g_free(plan->device_name);
+  g_free(plan->panel);
   g_free((char *) plan->open_options.tls_pin);
   g_strfreev(plan->settings.extra_options);
   scand_route_free(plan->route);
@@ -169,6 +172,8 @@ ScandJob *scand_scan_plan_create_job(ScandScanPlan *plan, ScandConfig *config, S
   scand_job_set(job, "device", plan->uri);
   scand_job_set(job, "device-name", plan->device_name);
   scand_job_set(job, "trigger", plan->trigger);
+  if (plan->panel)
+    scand_job_set(job, "panel", plan->panel);
   scand_job_set(job, "template", plan->route->name_template);
   scand_job_set_int(job, "seq", seq);
   scand_job_set(job, "source", scand_source_to_string(s->source));
@@ -199,6 +204,7 @@ gboolean scand_scan_plan_reroute(ScandScanPlan *plan, ScandConfig *config, Scand
     .device = plan->uri,
     .profile = plan->profile,
     .trigger = plan->trigger,
+    .panel = plan->panel,
     .pages = scand_job_count_pages(job),
   };
   g_autoptr(ScandRoute) route = scand_rules_route(config, &facts, error);

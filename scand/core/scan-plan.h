@@ -23,7 +23,8 @@ typedef struct {
   int pages;
   const char *const *options; /* extra "name=value" device options */
   const char *name_template;  /* overrides the rule's */
-  const char *trigger;        /* "cli", "dbus", "feeder", … */
+  const char *trigger;        /* "cli", "dbus", "feeder", "panel", … */
+  const char *panel;          /* the panel destination a person picked (trigger "panel") */
   const char *const *to;      /* overrides the rule's destinations */
 } ScandScanRequest;
 
@@ -36,6 +37,7 @@ typedef struct {
   ScandScanSettings settings;    /* extra_options owned by the plan */
   ScandRoute *route;
   const char *trigger;
+  char *panel;                    /* panel destination name, or NULL */
   gboolean explicit_destinations; /* --to: no routing */
   gboolean explicit_name;         /* --name: keep it whatever the rule */
 } ScandScanPlan;

@@ -11,6 +11,7 @@
 G_BEGIN_DECLS
 
 typedef struct ScandDaemonBus ScandDaemonBus;
+typedef struct ScandPanels ScandPanels;
 
 struct ScandDaemon {
   ScandDaemonOptions options;
@@ -24,6 +25,7 @@ struct ScandDaemon {
   ScandWatcher *watcher;
   ScandDaemonBus *bus;
   GPtrArray *autoscan; /* AutoScan*, one per [scanner] with auto-scan = feeder */
+  ScandPanels *panels; /* walk-up destinations on devices' panels */
   guint queue_timer;
   guint poll_timer;
   guint watchdog_timer;

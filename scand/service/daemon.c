@@ -8,6 +8,7 @@
 #include "scand/core/job-run.h"
 #include "scand/core/scan-plan.h"
 #include "scand/base/signal-guard.h"
+#include "scand/service/panel.h"
 
 #include <glib-unix.h>
 #include <stdio.h>
@@ -290,6 +291,23 @@ char *scand_daemon_start_scan(ScandDaemon *daemon, const char *device, const cha
   return start_scan(daemon, &request, NULL, error);
 }
 
+/* --- walk-up: a person picked a destination on a device's panel --- */
+
+static char *panel_pick(const char *section, const char *name, const char *profile, const ScandPanelEvent *event,
+                        gpointer user_data, GError **error) {
+  ScandDaemon *daemon = user_data;
+  ScandScanRequest request = {
+    .device = section,
+    .profile = profile,
+    .trigger = "panel",
+    .panel = name,
+    /* Two-sided chosen on the panel wins; one-sided leaves the profile's choice. */
+    .duplex = event->duplex == 1,
+    .options = (const char *const *) event->options,
+  };
+  return start_scan(daemon, &request, NULL, error);
+}
+
 /* --- feeder auto-scan --- */
 
 static void autoscan_free(AutoScan *a) {
@@ -554,6 +572,8 @@ static void setup_sources(ScandDaemon *daemon) {
   if (!daemon->watcher && error)
     scand_log("watched folders: %s", error->message);
   autoscan_setup(daemon);
+  g_clear_pointer(&daemon->panels, scand_panels_free);
+  daemon->panels = scand_panels_new(daemon->config, scand_spool_get_dir(daemon->spool), panel_pick, daemon);
 }
 
 static gboolean on_sighup(gpointer data) {
@@ -699,6 +719,8 @@ int scand_daemon_run(ScandDaemon *daemon) {
   g_clear_handle_id(&daemon->poll_timer, g_source_remove);
   g_clear_handle_id(&daemon->watchdog_timer, g_source_remove);
   g_clear_pointer(&daemon->watcher, scand_watcher_free);
+  /* Devices stop listing us on their panels. */
+  g_clear_pointer(&daemon->panels, scand_panels_free);
   /* Let the scan under way finish its page and the queue its delivery. */
   g_thread_pool_free(g_steal_pointer(&daemon->poll_pool), TRUE, TRUE);
   g_thread_pool_free(g_steal_pointer(&daemon->scan_pool), FALSE, TRUE);
@@ -721,6 +743,7 @@ void scand_daemon_free(ScandDaemon *daemon) {
   if (daemon->poll_pool)
     g_thread_pool_free(daemon->poll_pool, TRUE, TRUE);
   scand_watcher_free(daemon->watcher);
+  scand_panels_free(daemon->panels);
   scand_daemon_bus_free(daemon->bus);
   scand_heartbeat_free(daemon->queue_heartbeat);
   scand_heartbeat_free(daemon->scan_heartbeat);

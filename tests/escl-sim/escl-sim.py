@@ -29,6 +29,8 @@ import xml.etree.ElementTree as ET
 
 from PIL import Image, ImageDraw, PngImagePlugin
 
+import hp_walkup
+
 NS_SCAN = "http://schemas.hp.com/imaging/escl/2011/05/03"
 NS_PWG = "http://www.pwg.org/schemas/2010/12/sm"
 
@@ -417,6 +419,8 @@ class Sim:
         self.port = 0
         self.stop = threading.Event()
         self.initial_faults = list(args.fault or [])
+        self.walkup = hp_walkup.Walkup(args.walkup, args.walkup_start_ms) \
+            if args.walkup else None
         self.reset()
 
     def reset(self):
@@ -491,7 +495,9 @@ class Sim:
                 "adf_pages": self.sheets, "jammed": self.jammed,
                 "faults": sorted(v["spec"] for v in self.faults.values()),
                 "pages_served": self.pages_served,
-                "jobs": [j.to_json() for j in self.jobs]}
+                "jobs": [j.to_json() for j in self.jobs],
+                "walkup": self.walkup.state_json("127.0.0.1:%d" % self.port)
+                if self.walkup else None}
 
     def status_xml(self):
         w = XmlWriter(False)
@@ -523,7 +529,7 @@ class Sim:
         if not isinstance(req, dict):
             raise FaultError("control body must be a JSON object")
         known = {"reset", "clear", "fault", "faults", "clear_fault",
-                 "adf_pages", "paper", "state", "adf_state"}
+                 "adf_pages", "paper", "state", "adf_state", "walkup"}
         bad = set(req) - known
         if bad:
             raise FaultError("unknown control key(s): %s" %
@@ -578,6 +584,14 @@ class Sim:
             self.forced_adf = req["adf_state"]
             if req["adf_state"] is None:
                 self.jammed = False
+        if "walkup" in req:
+            if not self.walkup:
+                raise FaultError("'walkup' needs --walkup comp|legacy")
+            try:
+                self.walkup_reply = self.walkup.control(
+                    req["walkup"], "127.0.0.1:%d" % self.port)
+            except hp_walkup.WalkupError as e:
+                raise FaultError(str(e))
 
 
 # ---------------------------------------------------------------- server ---
@@ -680,11 +694,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError as e:
             self.close_connection = True
             return self.reply(400, "%s\n" % e, "text/plain")
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
         while "//" in path:
             path = path.replace("//", "/")
         if path.startswith("/sim/"):
             return self.sim_api(path, body)
+        if self.sim.walkup and self.sim.walkup.handle(self, path, query,
+                                                      body):
+            return None
         root = self.sim.args.root.rstrip("/")
         if not path.startswith(root + "/"):
             return self.reply(404, "not found\n", "text/plain")
@@ -762,8 +779,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply_json(400, {"error": "bad JSON: %s" % e})
             try:
                 with sim.lock:
+                    sim.walkup_reply = None
                     sim.control(req)
                     st = sim.state_json()
+                    if sim.walkup_reply is not None:
+                        st["walkup_reply"] = sim.walkup_reply
             except FaultError as e:
                 return self.reply_json(400, {"error": str(e)})
             return self.reply_json(200, st)
@@ -943,6 +963,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                   fault="jam-after")
             if job.served >= job.pages_total:
                 job.state, job.reason = "Completed", "JobCompletedSuccessfully"
+                if sim.walkup:
+                    sim.walkup.scan_done()
                 return self.reply(404, "no more documents\n", "text/plain")
             if sim.model_name == "xerox-b205" and job.attempts < 2:
                 job.attempts += 1
@@ -1083,6 +1105,8 @@ def main():
     ap.add_argument("--state", default="Idle", choices=STATES)
     ap.add_argument("--caps-ns", choices=("model", "default", "prefixed"),
                     default="model")
+    ap.add_argument("--walkup", choices=("comp", "legacy"))
+    ap.add_argument("--walkup-start-ms", type=int, default=300)
     ap.add_argument("--lifetime", type=float, default=900)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
