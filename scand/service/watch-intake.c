@@ -349,7 +349,9 @@ static void take_deliver(Take *t) {
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GError) error = NULL;
-  ScandDeliveryResult r = scand_job_run_deliver(t->job, errors, &error);
+  ScandRetryPolicy policy;
+  scand_retry_policy_from_config(t->config, &policy, NULL);
+  ScandDeliveryResult r = scand_job_run_deliver(t->job, &policy, errors, &error);
   if (error)
     g_ptr_array_add(errors, g_strdup(error->message));
   scand_job_list_delivered(t->job, delivered);
