@@ -12,10 +12,11 @@
 static const ScandConfigKey schema_scand[] = {
   KEY("spool", SCAND_KEY_PATH),
   ENUM("log-level", "error|warning|info|debug"),
-  KEY("retry-min", SCAND_KEY_DURATION),     /* first wait before retrying a destination */
-  KEY("retry-max", SCAND_KEY_DURATION),     /* longest wait between attempts */
-  KEY("retry-max-age", SCAND_KEY_DURATION), /* give up on a destination after retrying this long */
-  KEY("stall-timeout", SCAND_KEY_DURATION), /* a worker without progress this long stops the watchdog pings */
+  KEY("retry-min", SCAND_KEY_DURATION),        /* first wait before retrying a destination */
+  KEY("retry-max", SCAND_KEY_DURATION),        /* longest wait between attempts */
+  KEY("retry-max-age", SCAND_KEY_DURATION),    /* give up on a destination after retrying this long */
+  KEY("discovery-interfaces", SCAND_KEY_LIST), /* WS-Discovery multicasts here (default: every multicast one) */
+  KEY("stall-timeout", SCAND_KEY_DURATION),    /* a worker without progress this long stops the watchdog pings */
   { NULL },
 };
 
