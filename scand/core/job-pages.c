@@ -102,6 +102,13 @@ void scand_job_pages_copy_profile(ScandJob *job, ScandConfig *config, const char
     scand_job_set(job, "mode", "auto-detect");
 }
 
+gboolean scand_job_pages_wanted(ScandJob *job) {
+  for (guint i = 0; scand_page_option_keys[i]; i++)
+    if (strcmp(scand_page_option_keys[i], "mode") != 0 && scand_job_get(job, scand_page_option_keys[i]))
+      return TRUE;
+  return g_strcmp0(scand_job_get(job, "mode"), "auto-detect") == 0;
+}
+
 void scand_job_pages_free(ScandJobPages *jp) {
   if (!jp)
     return;

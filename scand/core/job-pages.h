@@ -34,6 +34,9 @@ GPtrArray *scand_job_pages_analyse(ScandJobPages *jp, GPtrArray *paths, GPtrArra
  * the job, so that it is processed as planned also when resumed. */
 void scand_job_pages_copy_profile(ScandJob *job, ScandConfig *config, const char *profile);
 
+/* Whether the job has any page processing key. */
+gboolean scand_job_pages_wanted(ScandJob *job);
+
 /* Waits for queued pages and frees. Accepts NULL. */
 void scand_job_pages_free(ScandJobPages *jp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandJobPages, scand_job_pages_free)
