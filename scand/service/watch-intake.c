@@ -35,6 +35,7 @@
 #include "scand/base/file-name.h"
 #include "scand/base/fs-beneath.h"
 #include "scand/base/fs.h"
+#include "scand/core/job-pages.h"
 #include "scand/core/job-run.h"
 #include "scand/core/pdf-merge.h"
 #include "scand/core/pdf.h"
@@ -195,10 +196,18 @@ static char *copy_as_pdf(Take *t, guint i, const char *copy, const char *out, GE
 }
 
 /* The job's document.pdf from the copies: one file as it is or assembled,
- * a pair collated. */
+ * a pair collated; one file through the watch profile's page processing when
+ * it asks for some (scand_job_take_file). */
 static gboolean take_document(Take *t, char **copies, guint *culprit, GError **error) {
   static const char *const outs[] = { "fronts.pdf", "backs.pdf" };
   const char *doc = scand_job_get_pdf_path(t->job);
+  scand_job_pages_copy_profile(t->job, t->config, t->w->profile);
+  if (t->n == 1 && scand_job_pages_wanted(t->job)) {
+    *culprit = 0;
+    if (t->type[0] == SCAND_FILE_PDF && !scand_pdf_check_readable(copies[0], t->in->final[0], NULL, error))
+      return FALSE;
+    return scand_job_take_file(t->job, copies[0], error) && scand_pdf_count_pages(doc, &t->pages, error);
+  }
   g_autofree char *fronts = NULL, *backs = NULL;
   for (guint i = 0; i < t->n; i++) {
     g_autofree char *out = g_build_filename(scand_job_get_dir(t->job), t->n == 1 ? "document.pdf" : outs[i], NULL);
