@@ -447,8 +447,8 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
   }
   g_autofree char *subject_t = g_strdup(scand_delivery_get_config(d, "subject"));
   g_autofree char *body_t = g_strdup(scand_delivery_get_config(d, "body"));
-  g_autofree char *subject = scand_m365_delivery_text(d, subject_t ? subject_t : MAIL_DEFAULT_SUBJECT);
-  g_autofree char *body = scand_m365_delivery_text(d, body_t ? body_t : MAIL_DEFAULT_BODY);
+  g_autofree char *subject = scand_delivery_expand_text(d, subject_t ? subject_t : MAIL_DEFAULT_SUBJECT);
+  g_autofree char *body = scand_delivery_expand_text(d, body_t ? body_t : MAIL_DEFAULT_BODY);
   g_autofree char *att_name = g_path_get_basename(scand_delivery_get_name(d));
   g_autofree char *user = g_uri_escape_string(sender, "@", FALSE);
   const char *json_headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };

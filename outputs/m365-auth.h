@@ -94,14 +94,6 @@ ScandM365Credentials *scand_m365_credentials_load(ScandDelivery *d, const char *
 void scand_m365_credentials_free(ScandM365Credentials *creds);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandM365Credentials, scand_m365_credentials_free)
 
-/* Expands a subject or body template: {device} {pages} {date} {name} {profile}
- * {job}; "{{" and "}}" are braces; an unknown field stays as written.
- * created is the job's ISO 8601 creation time (may be NULL). Newly allocated. */
-char *scand_m365_text_expand(const char *tmpl, const char *device, const char *pages, const char *created,
-                             const char *name, const char *profile, const char *job);
-/* The same with the delivery's facts. */
-char *scand_m365_delivery_text(ScandDelivery *d, const char *tmpl);
-
 /* Parses a size "35M", "3MB", "512k", "1048576" (K/M/G are powers of 1024);
  * FALSE when malformed. */
 gboolean scand_m365_parse_size(const char *text, gint64 *bytes);

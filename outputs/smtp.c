@@ -320,8 +320,8 @@ static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
   }
   g_autofree char *subject_t = g_strdup(scand_delivery_get_config(d, "subject"));
   g_autofree char *body_t = g_strdup(scand_delivery_get_config(d, "body"));
-  g_autofree char *subject = scand_m365_delivery_text(d, subject_t ? subject_t : SMTP_DEFAULT_SUBJECT);
-  g_autofree char *body = scand_m365_delivery_text(d, body_t ? body_t : SMTP_DEFAULT_BODY);
+  g_autofree char *subject = scand_delivery_expand_text(d, subject_t ? subject_t : SMTP_DEFAULT_SUBJECT);
+  g_autofree char *body = scand_delivery_expand_text(d, body_t ? body_t : SMTP_DEFAULT_BODY);
   gint64 max_size = 0;
   g_autofree char *max = g_strdup(scand_delivery_get_config(d, "max-size"));
   if (max && !scand_m365_parse_size(max, &max_size)) {

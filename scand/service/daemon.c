@@ -233,7 +233,7 @@ static void scan_worker(gpointer data, gpointer user_data) {
     g_ptr_array_add(errors, g_strdup(error->message));
     goto out;
   }
-  daemon_emit_progress(daemon, id, "delivering", (guint) scand_job_get_int(w->job, "pages", 0));
+  daemon_emit_progress(daemon, id, "delivering", scand_job_get_facts(w->job)->pages);
   ScandDeliveryResult r = scand_job_run_deliver(w->job, &w->retry, errors, &error);
   if (error)
     g_ptr_array_add(errors, g_strdup(error->message));

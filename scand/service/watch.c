@@ -250,7 +250,7 @@ static void intake_files(ScandWatcher *watcher, WatchConfig *w, char *const *pat
   g_autofree char *identity = g_string_free(g_steal_pointer(&ids), FALSE);
   g_autofree char *rel = relative_path(w, path);
   g_autofree char *base = g_path_get_basename(path);
-  ScandRuleFacts facts = {
+  ScandJobFacts facts = {
     .source_kind = "watch",
     .profile = w->profile,
     .trigger = "watch",
