@@ -112,8 +112,11 @@ static void queue_pass(gpointer data, gpointer user_data) {
 
 static gboolean on_queue_timer(gpointer data) {
   ScandDaemon *daemon = data;
+  /* Stopping: no new pass. The source stays; scand_daemon_run() removes it by
+   * its id (removing it here too would make that a removal of an unknown
+   * source, a critical that aborts the test runs). */
   if (g_atomic_int_get(&daemon->stopping))
-    return G_SOURCE_REMOVE;
+    return G_SOURCE_CONTINUE;
   /* One pass at a time: a slow share must not pile up passes. */
   if (g_atomic_int_compare_and_exchange(&daemon->queue_busy, 0, 1))
     daemon_queue_push(daemon, queue_pass, NULL);
