@@ -148,7 +148,8 @@ static gboolean field_expand(GString *out, const char *text, gsize pos, const Sc
     return TRUE;
   }
   g_autofree char *value = scand_fact_format(facts, row);
-  g_autofree char *safe = scand_template_sanitize_component(value ? value : "unknown");
+  const char *unset = row->name_default ? row->name_default : "unknown";
+  g_autofree char *safe = scand_template_sanitize_component(value ? value : unset);
   g_string_append(out, safe);
   return TRUE;
 }

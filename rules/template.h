@@ -4,7 +4,8 @@
  * {date[:FMT]} {time[:FMT]} (strftime-style, of the job's creation time;
  * defaults %Y-%m-%d and %H%M%S), {seq} (zero-padded to 4, or {seq:N} digits),
  * and the facts the facts table (scand/base/facts.c) lets into names:
- * {device}, {profile}, {pages}, {source}, {job}. "{{" and "}}" are literal
+ * {device}, {profile}, {pages}, {source}, {job}, {barcode} (the document's
+ * barcode, from page processing), {blanks} (its blank pages). "{{" and "}}" are literal
  * braces. Values that come from devices are made safe (path separators and
  * control characters become "_"). The expansion is a relative path that
  * cannot climb out of the destination: "..", ".", empty components, absolute

@@ -31,6 +31,8 @@ typedef struct {
   const char *source_id;         /* a watched file's identity, for exactly-once */
   const char *sender;            /* inbound mail: the sender */
   const char *recipient;         /* inbound mail: the recipient */
+  const char *barcode;           /* page processing: the document's barcode (data) */
+  const char *blanks;            /* page processing: its blank pages, "2,5" */
   /* how it is made */
   const char *source; /* the scan source: "flatbed", "feeder", "auto" */
   const char *mode;   /* "color", "gray", "lineart", "auto" */
@@ -77,6 +79,7 @@ typedef struct {
   const char *field;        /* the template field {field} that expands it, or NULL */
   guint use;                /* ScandFactUse of the field */
   const char *text_default; /* in subjects and bodies when unset */
+  const char *name_default; /* in file names when unset (NULL: "unknown") */
   gboolean fixed;           /* set by the job when it is made, never after */
 } ScandFact;
 

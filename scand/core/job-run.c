@@ -1,6 +1,8 @@
 #include "scand/core/job-run.h"
+#include "scand/base/progress.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
+#include "scand/core/job-pages.h"
 #include "scand/core/job-private.h"
 #include "scand/core/pdf-merge.h"
 #include "scand/core/pdf.h"
@@ -24,6 +26,9 @@ typedef struct {
   guint page;
   guint64 bytes;
   gint64 last_report;
+  ScandJobPages *pages; /* page processing, fed each page as it is saved; NULL = none */
+  const char *ext;      /* of the page being written */
+  const char *dir;
   guint page_limit;
   guint64 page_bytes_limit;
 } ProgressSink;
@@ -40,6 +45,7 @@ static gboolean progress_begin(ScandPageSink *sink, const ScandPageHeader *heade
   p->page++;
   p->bytes = 0;
   p->last_report = 0;
+  p->ext = scand_page_format_extension(header->format);
   if (p->progress)
     p->progress("scanning", p->page, 0, p->user_data);
   return p->inner->begin(p->inner, header, error);
@@ -48,6 +54,7 @@ static gboolean progress_begin(ScandPageSink *sink, const ScandPageHeader *heade
 static gboolean progress_write(ScandPageSink *sink, const void *data, gsize len, GError **error) {
   ProgressSink *p = (ProgressSink *) sink;
   p->bytes += len;
+  scand_progress_beat();
   if (p->bytes > p->page_bytes_limit) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
                 "%s: page %u is larger than max-page-bytes = %" G_GUINT64_FORMAT
@@ -69,6 +76,11 @@ static gboolean progress_end(ScandPageSink *sink, GError **error) {
     return FALSE;
   if (p->progress)
     p->progress("page-saved", p->page, p->bytes, p->user_data);
+  /* The page is durable: the workers read it while the next one scans. */
+  if (p->pages) {
+    g_autofree char *path = g_strdup_printf("%s/page-%04u.%s", p->dir, p->page, p->ext);
+    scand_job_pages_submit(p->pages, path, p->page);
+  }
   return TRUE;
 }
 
@@ -80,11 +92,17 @@ static void progress_abort(ScandPageSink *sink) {
 
 gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandScanSettings *settings,
                             ScandJobProgressFunc progress, gpointer user_data, GError **error) {
+  g_autoptr(GError) processing_error = NULL;
+  g_autoptr(ScandJobPages) processing = scand_job_pages_new(job, &processing_error);
+  if (processing_error)
+    scand_job_set(job, "processing-problems", processing_error->message);
   ProgressSink ps = {
     .sink = { progress_begin, progress_write, progress_end, progress_abort },
     .inner = scand_job_get_page_sink(job),
     .progress = progress,
     .user_data = user_data,
+    .pages = processing,
+    .dir = scand_job_get_dir(job),
     .device = scand_scanner_get_uri(scanner),
     .page_limit = settings->page_limit ? settings->page_limit : SCAND_SCAN_PAGE_LIMIT_DEFAULT,
     .page_bytes_limit = settings->page_bytes_limit ? settings->page_bytes_limit : SCAND_SCAN_PAGE_BYTES_LIMIT_DEFAULT,
@@ -105,6 +123,12 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
       if (!got_page)
         break;
     }
+  }
+  if (processing) {
+    /* The last pages' analyses: each is saved beside its page. */
+    if (progress)
+      progress("processing", scand_job_count_pages(job), 0, user_data);
+    g_clear_pointer(&processing, scand_job_pages_free);
   }
   guint pages = scand_job_count_pages(job);
   if (pages == 0) {
@@ -132,6 +156,10 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
     return FALSE;
   }
   scand_fault_point("scan-finished");
+  /* Documents and facts (barcode) are known now, before routing. A failure
+   * here (every page blank) is reported when the job is assembled. */
+  g_autoptr(GError) process_error = NULL;
+  scand_job_run_process(job, &process_error);
   if (!ok) {
     g_propagate_error(error, g_steal_pointer(&scan_error));
     return FALSE;
@@ -150,6 +178,17 @@ static char *job_expand_name(ScandJob *job, guint pages, GError **error) {
   return scand_template_expand(facts.template ? facts.template : SCAND_DEFAULT_NAME_TEMPLATE, &facts, error);
 }
 
+gboolean scand_job_run_set_name(ScandJob *job, guint pages, GError **error) {
+  g_autofree char *name = job_expand_name(job, pages, error);
+  if (!name)
+    return FALSE;
+  ScandJobFacts facts = *scand_job_get_facts(job);
+  facts.name = name;
+  facts.pages = pages;
+  scand_job_set_facts(job, &facts);
+  return TRUE;
+}
+
 static gboolean is_pdf_page(const char *path) {
   return g_str_has_suffix(path, ".pdf");
 }
@@ -160,7 +199,7 @@ static gboolean assemble_images(GPtrArray *pages, guint from, guint to, const Sc
   g_autoptr(ScandPdf) pdf = scand_pdf_new(options, error);
   if (!pdf)
     return FALSE;
-  for (guint i = from; i < to; i++)
+  for (guint i = from; i < to; i++, scand_progress_beat())
     if (!scand_pdf_add_file(pdf, pages->pdata[i], dpi, error)) {
       g_prefix_error(error, "job %s: ", job_id);
       return FALSE;
@@ -202,6 +241,44 @@ static gboolean assemble_pages(ScandJob *job, GPtrArray *pages, const ScandPdfOp
   return TRUE;
 }
 
+/* document.pdf from the processed pages the job keeps ("document-pages"):
+ * each page's file untouched or its re-encoded image, with its text. */
+static gboolean assemble_processed(ScandJob *job, GPtrArray *pages, const char *document,
+                                   const ScandPdfOptions *options, double dpi, guint *n_pages, GError **error) {
+  g_autoptr(GError) local = NULL;
+  g_autoptr(ScandJobPages) jp = scand_job_pages_new(job, &local);
+  if (!jp) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "job %s: %s", scand_job_get_id(job),
+                local ? local->message : "processed pages but no processing keys");
+    return FALSE;
+  }
+  g_autoptr(GPtrArray) analyses = scand_job_pages_collect(jp, pages, NULL);
+  ScandPagePart part = { .pages = g_array_new(FALSE, FALSE, sizeof(guint)) };
+  g_auto(GStrv) numbers = g_strsplit(document, ",", -1);
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && numbers[i]; i++) {
+    guint64 n = 0;
+    ok = g_ascii_string_to_unsigned(numbers[i], 10, 1, pages->len, &n, NULL);
+    guint index = (guint) n - 1;
+    if (ok)
+      g_array_append_val(part.pages, index);
+  }
+  *n_pages = part.pages->len;
+  if (!ok || !part.pages->len) {
+    g_array_unref(part.pages);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "job %s: damaged document-pages \"%s\"", scand_job_get_id(job),
+                document);
+    return FALSE;
+  }
+  g_autoptr(ScandPdf) pdf = scand_pdf_new(options, error);
+  ok = pdf && scand_page_part_add_to_pdf(&part, pages, analyses, dpi, pdf, error) &&
+       scand_pdf_save(pdf, scand_job_get_pdf_path(job), error);
+  g_array_unref(part.pages);
+  if (!ok)
+    g_prefix_error(error, "job %s: ", scand_job_get_id(job));
+  return ok;
+}
+
 gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
   g_autoptr(GPtrArray) pages = scand_page_list(scand_job_get_dir(job), error);
   if (!pages)
@@ -222,16 +299,16 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
     .scratch_dir = scand_job_get_dir(job),
   };
   double dpi = (double) f->resolution;
-  if (!assemble_pages(job, pages, &options, dpi, error))
+  if (!scand_job_run_process(job, error))
+    return FALSE;
+  const char *document = scand_job_get(job, "document-pages");
+  guint n_pages = pages->len;
+  if (document ? !assemble_processed(job, pages, document, &options, dpi, &n_pages, error)
+               : !assemble_pages(job, pages, &options, dpi, error))
     return FALSE;
   scand_fault_point("pdf-written");
-  g_autofree char *name = job_expand_name(job, pages->len, error);
-  if (!name)
+  if (!scand_job_run_set_name(job, n_pages, error))
     return FALSE;
-  ScandJobFacts facts = *scand_job_get_facts(job);
-  facts.name = name;
-  facts.pages = pages->len;
-  scand_job_set_facts(job, &facts);
   if (!scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, error))
     return FALSE;
   scand_fault_point("job-assembled");
@@ -277,7 +354,9 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
     result = g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
   } else {
     scand_job_set_retry_after(job, i, 0);
+    scand_progress_beat();
     result = driver->deliver(d, &local);
+    scand_progress_beat();
   }
   ScandDestState new_state = result == SCAND_DELIVERY_DONE    ? SCAND_DEST_DONE
                              : result == SCAND_DELIVERY_RETRY ? SCAND_DEST_RETRY
@@ -384,6 +463,12 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy 
       return SCAND_DELIVERY_RETRY;
     return SCAND_DELIVERY_FAILED;
   }
+  /* A kept job stays, done, until whoever keeps it lets it go. */
+  if (scand_job_get_keep(job)) {
+    if (!scand_job_set_stage(job, SCAND_JOB_DONE, error))
+      return SCAND_DELIVERY_RETRY;
+    return SCAND_DELIVERY_DONE;
+  }
   /* Every destination is recorded done, so removing the job is the last step:
    * a crash before it only makes the next start remove it. */
   scand_fault_point("job-done");
@@ -421,7 +506,8 @@ ScandDeliveryResult scand_job_run_resume(ScandJob *job, const ScandRetryPolicy *
     case SCAND_JOB_ASSEMBLED:
       return scand_job_run_deliver(job, policy, messages, error);
     case SCAND_JOB_DONE:
-      scand_job_remove(job, NULL);
+      if (!scand_job_get_keep(job))
+        scand_job_remove(job, NULL);
       return SCAND_DELIVERY_DONE;
     case SCAND_JOB_FAILED:
       return SCAND_DELIVERY_FAILED;
@@ -467,7 +553,7 @@ guint scand_spool_resume_all(ScandSpool *spool, const ScandRetryPolicy *policy, 
     return 0;
   }
   guint left = 0, n_failed = 0;
-  for (guint i = 0; ids[i]; i++) {
+  for (guint i = 0; ids[i]; i++, scand_progress_beat()) {
     g_autoptr(GError) local = NULL;
     g_autoptr(ScandJob) job = scand_job_open(spool, ids[i], &local);
     if (!job) {

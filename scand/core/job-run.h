@@ -32,10 +32,26 @@ gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRo
 gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandScanSettings *settings,
                             ScandJobProgressFunc progress, gpointer user_data, GError **error);
 
+/* Page processing after the scan: every page's analysis (kept beside it),
+ * which pages form the document (blank ones dropped, separators removed:
+ * "document-pages"), facts "barcode", "blanks", "page-colors",
+ * "page-notes"; each further document of a split batch becomes a job of its
+ * own ("split-child-2", … name them; stage SCANNED, same destinations).
+ * Does nothing when the job asks for no processing or was processed already.
+ * Fails (pages kept) when no page is left for the document. */
+gboolean scand_job_run_process(ScandJob *job, GError **error);
+
+/* The jobs a split made of this job's batch, in order (ids; newly allocated). */
+GStrv scand_job_get_split_children(ScandJob *job);
+
 /* Assembles the job's pages into document.pdf (options from the job's keys:
  * jpeg-quality, lossless, pdfa, title, resolution) and fixes the delivery name
  * from the job's "template". Stage SCANNED → ASSEMBLED. */
 gboolean scand_job_run_assemble(ScandJob *job, GError **error);
+
+/* Sets the job's delivery name from its "template" (the default scan
+ * template when it has none) and pages. Memory only until saved. */
+gboolean scand_job_run_set_name(ScandJob *job, guint pages, GError **error);
 
 /* Tries every destination not yet done, once; one that asks to retry waits as
  * policy says (NULL = the defaults). Returns DONE when all are done

@@ -165,6 +165,27 @@ ScandJob *scand_job_create(ScandSpool *spool, GError **error) {
   return g_steal_pointer(&job);
 }
 
+ScandJob *scand_job_create_sibling(ScandJob *from, GError **error) {
+  g_autoptr(ScandJob) job = scand_job_create(from->spool, error);
+  if (!job)
+    return NULL;
+  g_auto(GStrv) groups = g_key_file_get_groups(from->state, NULL);
+  for (guint g = 0; groups[g]; g++) {
+    g_auto(GStrv) keys = g_key_file_get_keys(from->state, groups[g], NULL, NULL);
+    for (guint k = 0; keys && keys[k]; k++) {
+      gboolean own = strcmp(groups[g], JOB_GROUP) == 0 && (!strcmp(keys[k], "id") || !strcmp(keys[k], "stage"));
+      if (own || g_str_has_prefix(keys[k], "split-child-"))
+        continue;
+      g_autofree char *v = g_key_file_get_value(from->state, groups[g], keys[k], NULL);
+      g_key_file_set_value(job->state, groups[g], keys[k], v);
+    }
+  }
+  job_load_deliveries(job);
+  if (!scand_job_save(job, error))
+    return NULL;
+  return g_steal_pointer(&job);
+}
+
 static gboolean job_id_valid(const char *id, GError **error) {
   if (!id || !*id || strchr(id, '/') || id[0] == '.') {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "\"%s\" is not a job id", id ? id : "");
@@ -413,15 +434,6 @@ const char *scand_job_keep_string(ScandJob *job, const char *group, const char *
 
 /* --- facts: the [job] group, one key a row of the facts table --- */
 
-/* The row of a fact key; a key the table does not know is a programming
- * error (the table is the one list). */
-static const ScandFact *fact_row(const char *key) {
-  const ScandFact *row = scand_facts_find(key);
-  if (!row)
-    g_critical("job: \"%s\" is not a job fact (scand/base/facts.c)", key);
-  return row;
-}
-
 /* Reads one fact from the key file into facts (strings kept by the job). */
 static void fact_load(ScandJob *job, ScandJobFacts *facts, const ScandFact *row) {
   g_autofree char *raw = g_key_file_get_string(job->state, JOB_GROUP, row->key, NULL);
@@ -474,18 +486,34 @@ void scand_job_set_facts(ScandJob *job, const ScandJobFacts *facts) {
       fact_store(job, facts, &rows[i]);
 }
 
+/* A key the facts table does not name (a module's own bookkeeping, such as
+ * the page processing's records) is kept as text in the same group. */
+static const char *extra_get(ScandJob *job, const char *key) {
+  return scand_job_keep_string(job, JOB_GROUP, key, g_key_file_get_string(job->state, JOB_GROUP, key, NULL));
+}
+
+static void extra_set(ScandJob *job, const char *key, const char *value) {
+  if (value)
+    g_key_file_set_string(job->state, JOB_GROUP, key, value);
+  else
+    g_key_file_remove_key(job->state, JOB_GROUP, key, NULL);
+}
+
 const char *scand_job_get(ScandJob *job, const char *key) {
-  const ScandFact *row = fact_row(key);
+  const ScandFact *row = scand_facts_find(key);
   if (!row)
-    return NULL;
+    return extra_get(job, key);
   char *value = scand_fact_format(scand_job_get_facts(job), row);
   return value ? scand_job_keep_string(job, "fact", key, value) : NULL;
 }
 
 void scand_job_set(ScandJob *job, const char *key, const char *value) {
-  const ScandFact *row = fact_row(key);
-  if (!row)
+  const ScandFact *row = scand_facts_find(key);
+  if (!row) {
+    g_return_if_fail(strcmp(key, "stage") != 0);
+    extra_set(job, key, value);
     return;
+  }
   g_return_if_fail(!row->fixed);
   ScandJobFacts facts = *scand_job_get_facts(job);
   gint64 n = 0;
@@ -503,6 +531,17 @@ void scand_job_set(ScandJob *job, const char *key, const char *value) {
       break;
   }
   fact_store(job, &facts, row);
+}
+
+gint64 scand_job_get_int(ScandJob *job, const char *key, gint64 def) {
+  const char *v = scand_job_get(job, key);
+  gint64 n;
+  return v && g_ascii_string_to_signed(v, 10, G_MININT64, G_MAXINT64, &n, NULL) ? n : def;
+}
+
+void scand_job_set_int(ScandJob *job, const char *key, gint64 value) {
+  g_autofree char *text = g_strdup_printf("%" G_GINT64_FORMAT, value);
+  scand_job_set(job, key, text);
 }
 
 /* --- pages --- */
@@ -724,6 +763,14 @@ gboolean scand_job_take_document(ScandJob *job, const char *pdf, GError **error)
   if (!g_file_copy(src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error))
     return FALSE;
   return scand_fs_commit(tmp, job->pdf_path, error);
+}
+
+void scand_job_set_keep(ScandJob *job, const char *reason) {
+  scand_job_set(job, "keep", reason);
+}
+
+const char *scand_job_get_keep(ScandJob *job) {
+  return scand_job_get(job, "keep");
 }
 
 gboolean scand_job_remove(ScandJob *job, GError **error) {

@@ -65,11 +65,16 @@ gboolean scand_job_set_stage(ScandJob *job, ScandJobStage stage, GError **error)
 const ScandJobFacts *scand_job_get_facts(ScandJob *job);
 void scand_job_set_facts(ScandJob *job, const ScandJobFacts *facts);
 
-/* One fact by its key in the facts table ("interrupted", "pages"), as text:
- * for code that holds the key as data. get returns NULL when unset (owned by
- * the job); set NULL unsets; memory only until scand_job_save(). */
+/* One value by its key, as text: a fact of the facts table ("interrupted",
+ * "pages": typed, as scand_job_get_facts() sees it) or a key a module keeps
+ * for its own bookkeeping (stored as it is). For code that holds the key as
+ * data; typed facts are better read through scand_job_get_facts(). get
+ * returns NULL when unset (owned by the job); set NULL unsets; memory only
+ * until scand_job_save(). The int forms parse and print decimal. */
 const char *scand_job_get(ScandJob *job, const char *key);
 void scand_job_set(ScandJob *job, const char *key, const char *value);
+gint64 scand_job_get_int(ScandJob *job, const char *key, gint64 def);
+void scand_job_set_int(ScandJob *job, const char *key, gint64 value);
 
 gboolean scand_job_save(ScandJob *job, GError **error);
 
@@ -106,9 +111,24 @@ gboolean scand_job_clear_destinations(ScandJob *job, GError **error);
 gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTable *output_config, gint64 after_seconds,
                                 gint64 attempts, GError **error);
 
+/* A new locked job (stage SCANNING) with from's settings, facts and
+ * destinations, none attempted: for a document split off from's batch.
+ * Saved before it is returned. Caller frees. */
+ScandJob *scand_job_create_sibling(ScandJob *from, GError **error);
+
 /* Copies an existing PDF into the job as its document.pdf, durably (the
  * source is left alone). */
 gboolean scand_job_take_document(ScandJob *job, const char *pdf, GError **error);
+
+/* Keeps the job in the spool after its last delivery while reason holds
+ * (NULL releases it). "source": the watched file the job was made from may
+ * still be in its folder, and this job is the record that stops it from being
+ * taken a second time; whoever disposes of the file releases the job. A kept
+ * job whose destinations are all done stays with stage DONE. Memory only
+ * until the next save. */
+void scand_job_set_keep(ScandJob *job, const char *reason);
+/* The reason the job is kept, or NULL (owned by the job). */
+const char *scand_job_get_keep(ScandJob *job);
 
 /* Removes a finished job from the spool (rename away, then delete). */
 gboolean scand_job_remove(ScandJob *job, GError **error);
