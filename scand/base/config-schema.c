@@ -17,6 +17,7 @@ static const ScandConfigKey schema_scand[] = {
   KEY("retry-max", SCAND_KEY_DURATION),        /* longest wait between attempts */
   KEY("retry-max-age", SCAND_KEY_DURATION),    /* give up on a destination after retrying this long */
   KEY("discovery-interfaces", SCAND_KEY_LIST), /* WS-Discovery multicasts here (default: every multicast one) */
+  KEY("stall-timeout", SCAND_KEY_DURATION),    /* a worker without progress this long stops the watchdog pings */
   { NULL },
 };
 
@@ -42,7 +43,7 @@ static const ScandConfigKey schema_scanner[] = {
 static const ScandConfigKey schema_profile[] = {
   ENUM("source", "auto|flatbed|feeder"),
   KEY("duplex", SCAND_KEY_BOOL),
-  ENUM("mode", "auto|color|gray|lineart"),
+  ENUM("mode", "auto|color|gray|lineart|auto-detect"), /* auto-detect: colour scan, then per page */
   INT("resolution", 25, 4800),
   INT("pages", 0, 10000),
   INT("area-x", 0, 2000),
@@ -53,6 +54,18 @@ static const ScandConfigKey schema_profile[] = {
   KEY("lossless", SCAND_KEY_BOOL),
   KEY("pdfa", SCAND_KEY_BOOL),
   KEY("title", SCAND_KEY_STRING),
+  /* page processing (scand/core/page-process.h; values checked when a job is planned) */
+  KEY("ocr", SCAND_KEY_STRING),           /* Tesseract languages, "eng+deu" */
+  KEY("ocr-timeout", SCAND_KEY_DURATION), /* per page */
+  INT("ocr-workers", 0, 256),
+  ENUM("rotate", "0|90|180|270|auto"),
+  ENUM("rotate-backs", "0|90|180|270"),
+  ENUM("blank", "keep|drop|flag"),
+  KEY("blank-threshold", SCAND_KEY_STRING), /* percent of ink, e.g. 0.01 */
+  KEY("deskew", SCAND_KEY_BOOL),
+  KEY("crop", SCAND_KEY_BOOL),
+  KEY("split", SCAND_KEY_STRING), /* barcode:PATTERN | patch-t | blank-sheet | none */
+  KEY("barcodes", SCAND_KEY_BOOL),
   { NULL },
 };
 
@@ -62,8 +75,10 @@ static const ScandConfigKey schema_watch[] = {
   KEY("after", SCAND_KEY_STRING),
   KEY("recursive", SCAND_KEY_BOOL),
   KEY("profile", SCAND_KEY_PROFILE),
-  ENUM("collate", "none|double-sided"),    /* pair a simplex feeder's two passes */
-  KEY("collate-wait", SCAND_KEY_DURATION), /* how long the first pass waits for the second */
+  ENUM("collate", "none|double-sided"),       /* pair a simplex feeder's two passes */
+  KEY("collate-wait", SCAND_KEY_DURATION),    /* how long the first pass waits for the second */
+  KEY("incomplete-wait", SCAND_KEY_DURATION), /* how long an incomplete file waits before .scand-error */
+  KEY("poll-interval", SCAND_KEY_DURATION),   /* rescans: the safety net, and all there is on NFS/CIFS */
   { NULL },
 };
 
