@@ -36,11 +36,12 @@ static void mail_print(ScandJob *job) {
 
 static void job_print(ScandJob *job, const char *id) {
   g_autofree char *pid = scand_cli_printable(id);
-  gboolean mail = g_strcmp0(scand_job_get(job, "source-kind"), "mail") == 0;
-  g_autofree char *via = mail ? g_strdup_printf("mail via %s", scand_job_get(job, "intake")) : NULL;
-  const char *where = mail ? via : scand_job_get(job, "device");
+  const ScandJobFacts *facts = scand_job_get_facts(job);
+  gboolean mail = g_strcmp0(facts->source_kind, "mail") == 0;
+  g_autofree char *via = mail ? g_strdup_printf("mail via %s", facts->intake) : NULL;
+  const char *where = mail ? via : facts->device;
   g_autofree char *device = scand_cli_printable(where ? where : "-");
-  const char *interrupted = scand_job_get(job, "interrupted");
+  const char *interrupted = facts->interrupted;
   g_autofree char *why = interrupted ? scand_cli_printable(interrupted) : NULL;
   /* A document taken whole (a mail, a watched file) has no page files. */
   guint pages = scand_job_count_pages(job);

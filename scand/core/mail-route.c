@@ -142,42 +142,59 @@ static char *name_template_from(const ScandAttachment *a) {
   return g_string_free(t, FALSE);
 }
 
+/* An attachment's name without its extension ({attachment}: "scan0001"). */
+static char *attachment_stem(const ScandAttachment *a) {
+  const char *name = a->filename ? a->filename : "";
+  const char *dot = strrchr(name, '.');
+  return dot && dot != name ? g_strndup(name, (gsize) (dot - name)) : g_strdup(name);
+}
+
+/* The mail's facts, for rules and the job: mail_to is the recipients the
+ * job is for (one while routing). Strings are borrowed from r and stem. */
+static ScandJobFacts mail_facts(Routing *r, const ScandAttachment *first, const char *stem, const char *mail_to,
+                                const char *recipient, guint pages) {
+  ScandJobFacts f = {
+    .source_kind = "mail",
+    .trigger = "mail",
+    .device_name = r->intake,
+    .intake = r->intake,
+    .sender = r->mail_from,
+    .mail_from = r->mail_from,
+    .mail_to = mail_to,
+    .recipient = recipient,
+    .subject = scand_received_mail_get_subject(r->mail),
+    .attachment = stem,
+    .attachment_file = first->filename,
+    .mail_from_header = scand_received_mail_get_from_address(r->mail),
+    .mail_from_name = scand_received_mail_get_from_name(r->mail),
+    .message_id = scand_received_mail_get_message_id(r->mail),
+    .client_ip = r->client_ip,
+    .auth_user = r->auth_user,
+    .queue_id = r->queue_id,
+    .pages = pages,
+  };
+  return f;
+}
+
 static void set_facts(Routing *r, ScandJob *job, GPtrArray *atts, Group *g) {
-  const ScandAttachment *first = atts->pdata[0];
-  scand_job_set(job, "source-kind", "mail");
-  scand_job_set(job, "trigger", "mail");
-  scand_job_set(job, "intake", r->intake);
-  scand_job_set(job, "device-name", r->intake);
-  scand_job_set(job, "mail-from", r->mail_from);
+  ScandJobFacts f = *scand_job_get_facts(job);
   g_ptr_array_add(g->rcpts, NULL);
   g_autofree char *to = g_strjoinv(", ", (char **) g->rcpts->pdata);
   g_ptr_array_remove_index(g->rcpts, g->rcpts->len - 1);
-  scand_job_set(job, "mail-to", to);
-  scand_job_set(job, "recipient", g->rcpts->pdata[0]);
-  scand_job_set(job, "subject", scand_received_mail_get_subject(r->mail));
-  scand_job_set(job, "mail-from-header", scand_received_mail_get_from_address(r->mail));
-  scand_job_set(job, "mail-from-name", scand_received_mail_get_from_name(r->mail));
-  scand_job_set(job, "message-id", scand_received_mail_get_message_id(r->mail));
-  scand_job_set(job, "client-ip", r->client_ip);
-  scand_job_set(job, "auth-user", r->auth_user);
-  scand_job_set(job, "attachment", first->filename);
-  scand_job_set(job, "queue-id", r->queue_id);
+  g_autofree char *stem = attachment_stem(atts->pdata[0]);
+  ScandJobFacts mail = mail_facts(r, atts->pdata[0], stem, to, g->rcpts->pdata[0], f.pages);
+  mail.job = f.job;
+  mail.created = f.created;
+  mail.time = f.time;
+  scand_job_set_facts(job, &mail);
 }
 
 /* Groups the recipients by the route the rules give each. */
 static GPtrArray *group_recipients(Routing *r, const ScandAttachment *first, guint pages) {
   GPtrArray *groups = g_ptr_array_new_with_free_func((GDestroyNotify) group_free);
   for (guint i = 0; r->rcpts[i]; i++) {
-    ScandRuleFacts facts = {
-      .source_kind = "mail",
-      .device = r->intake,
-      .trigger = "mail",
-      .pages = pages,
-      .path = first->filename,
-      .sender = r->mail_from,
-      .recipient = r->rcpts[i],
-      .intake = r->intake,
-    };
+    g_autofree char *stem = attachment_stem(first);
+    ScandJobFacts facts = mail_facts(r, first, stem, r->rcpts[i], r->rcpts[i], pages);
     g_autoptr(GError) error = NULL;
     g_autoptr(ScandRoute) route = scand_rules_route(r->config, &facts, &error);
     if (!route) {

@@ -482,8 +482,8 @@ static void test_check_problems(void) {
     "check.conf:41: [rule r1] pages-max: 2 is below pages-min 5: the rule never matches",
     "check.conf:43: [rule r2] deliver: no [output nas] section",
     "check.conf:44: [rule r2] name: unsafe or malformed template: unknown field {colour} at position 11 "
-    "(known: date, time, device, profile, pages, seq, source, job, barcode, blanks, subject, sender, recipient, "
-    "attachment)",
+    "(known: date, time, device, profile, recipient, sender, subject, attachment, pages, seq, source, job, barcode, "
+    "blanks)",
     "check.conf:45: [bogus thing]: unknown section kind \"bogus\" (known: scand, scanner, profile, watch, output, "
     "rule, intake, account)",
     "check.conf:47: [profile]: needs a name: [profile NAME]",
