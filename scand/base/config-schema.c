@@ -15,6 +15,8 @@ static const ScandConfigKey schema_scand[] = {
   KEY("retry-min", SCAND_KEY_DURATION),     /* first wait before retrying a destination */
   KEY("retry-max", SCAND_KEY_DURATION),     /* longest wait between attempts */
   KEY("retry-max-age", SCAND_KEY_DURATION), /* give up on a destination after retrying this long */
+  KEY("panel-listen", SCAND_KEY_STRING),    /* walk-up: address the event listener binds (default: every address) */
+  INT("panel-port", 0, 65535),              /* walk-up: its port (default 0: one the system picks) */
   { NULL },
 };
 
@@ -26,10 +28,11 @@ static const ScandConfigKey schema_scanner[] = {
   KEY("tls-pin", SCAND_KEY_STRING),
   KEY("sane-options", SCAND_KEY_LIST),
   KEY("poll-interval", SCAND_KEY_DURATION),
-  KEY("settle", SCAND_KEY_DURATION),   /* paper must sit this long before an auto-scan */
-  KEY("cooldown", SCAND_KEY_DURATION), /* no auto-scan this long after one */
-  KEY("buttons", SCAND_KEY_LIST),      /* auto-scan = button: "scan=letter;email=photo" */
-  KEY("panel", SCAND_KEY_LIST),        /* walk-up: "Finance:letter, Anna:photo" shown on the device's panel */
+  KEY("settle", SCAND_KEY_DURATION),         /* paper must sit this long before an auto-scan */
+  KEY("cooldown", SCAND_KEY_DURATION),       /* no auto-scan this long after one */
+  KEY("buttons", SCAND_KEY_LIST),            /* auto-scan = button: "scan=letter;email=photo" */
+  KEY("panel", SCAND_KEY_LIST),              /* walk-up: "Finance:letter, Anna:photo" shown on the device's panel */
+  KEY("panel-lifetime", SCAND_KEY_DURATION), /* walk-up: subscription lifetime asked of WSD devices (1h) */
   { NULL },
 };
 

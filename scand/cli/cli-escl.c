@@ -5,6 +5,8 @@
 #include "scand/base/config.h"
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
+#include "scand/core/spool.h"
+#include "scand/service/panel-state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -188,6 +190,21 @@ static char *configured_pin(const char *config_path, const char *uri) {
   return NULL;
 }
 
+/* The walk-up destinations the daemon recorded for uri in its spool. */
+static void print_panel(const char *config_path, const char *uri) {
+  g_autoptr(GError) ignored = NULL;
+  g_autoptr(ScandConfig) config = scand_config_load(config_path, &ignored);
+  g_autofree char *spool_dir = scand_spool_default_dir(config);
+  g_autofree char *lines = scand_panel_state_describe(spool_dir, uri, g_get_real_time());
+  if (!lines) {
+    printf("Panel:   no destinations registered by scand\n");
+    return;
+  }
+  g_auto(GStrv) each = g_strsplit(g_strchomp(lines), "\n", -1);
+  for (guint i = 0; each[i]; i++)
+    printf("%s %s\n", i == 0 ? "Panel:  " : "        ", each[i]);
+}
+
 int scand_cli_status(int argc, char **argv) {
   g_autofree char *config_path = NULL;
   GOptionEntry entries[] = {
@@ -236,5 +253,6 @@ int scand_cli_status(int argc, char **argv) {
     printf("\n");
   }
   scand_escl_status_clear(&st);
+  print_panel(config_path, uri);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "scand/service/panel.h"
 #include "scand/base/error.h"
 #include "scand/base/log.h"
+#include "scand/service/panel-listener.h"
 #include "scand/service/panel-state.h"
 
 #include <string.h>
@@ -25,8 +26,10 @@ typedef struct {
   char *uri;
   char *tls_pin;
   char *default_profile;
+  guint lifetime_s; /* subscription lifetime asked of pushing devices */
   GPtrArray *names; /* ScandPanelName* */
   ScandPanel *panel;
+  char *notify_url; /* the listener's route for a pushing device, or NULL */
   GThread *thread;
   GMutex lock; /* guards the fields below and stop */
   GCond wake;
@@ -37,6 +40,7 @@ typedef struct {
 
 struct ScandPanels {
   char *spool_dir;
+  ScandPanelListener *listener; /* for devices that push events; made when one is configured */
   ScandPanelPickFunc pick;
   gpointer user_data;
   GPtrArray *watches; /* PanelWatch* */
@@ -224,6 +228,7 @@ static gpointer watch_thread(gpointer data) {
 /* ---- setup ------------------------------------------------------------------------ */
 
 static void watch_free(PanelWatch *w) {
+  g_free(w->notify_url);
   g_free(w->section);
   g_free(w->uri);
   g_free(w->tls_pin);
@@ -234,6 +239,42 @@ static void watch_free(PanelWatch *w) {
   g_mutex_clear(&w->lock);
   g_cond_clear(&w->wake);
   g_free(w);
+}
+
+/* The host part of a device URI ("wsd:http://10.0.0.5:5357/x" → "10.0.0.5"). */
+static char *device_host(const char *uri) {
+  const char *rest = strchr(uri, ':');
+  g_autoptr(GUri) u = rest ? g_uri_parse(rest + 1, G_URI_FLAGS_NON_DNS, NULL) : NULL;
+  return u && g_uri_get_host(u) ? g_strdup(g_uri_get_host(u)) : NULL;
+}
+
+/* In the main context: a message the device pushed to its route. */
+static gboolean on_pushed(GBytes *body, gpointer user_data, GError **error) {
+  PanelWatch *w = user_data;
+  gsize len = 0;
+  const char *data = g_bytes_get_data(body, &len);
+  return scand_panel_push(w->panel, data, len, error);
+}
+
+/* A route on the listener (made on first use) for a device that pushes. */
+static gboolean open_route(ScandPanels *panels, ScandConfig *config, PanelWatch *w, GError **error) {
+  if (!panels->listener) {
+    const char *address = scand_config_get(config, "scand", NULL, "panel-listen");
+    gint64 port = 0;
+    if (!scand_config_get_int(config, "scand", NULL, "panel-port", 0, &port, error))
+      return FALSE;
+    panels->listener = scand_panel_listener_new(address, (guint) port, error);
+    if (!panels->listener)
+      return FALSE;
+    scand_log("panel listener: port %u", scand_panel_listener_get_port(panels->listener));
+  }
+  g_autofree char *host = device_host(w->uri);
+  if (!host) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "no host in %s", w->uri);
+    return FALSE;
+  }
+  w->notify_url = scand_panel_listener_add(panels->listener, host, on_pushed, w, error);
+  return w->notify_url != NULL;
 }
 
 static PanelWatch *watch_new(ScandPanels *panels, ScandConfig *config, const char *section, const char *client_id) {
@@ -251,6 +292,9 @@ static PanelWatch *watch_new(ScandPanels *panels, ScandConfig *config, const cha
   w->uri = g_strdup(uri);
   w->tls_pin = g_strdup(scand_config_get(config, "scanner", section, "tls-pin"));
   w->default_profile = g_strdup(scand_config_get(config, "scanner", section, "profile"));
+  gint64 lifetime = PANEL_LIFETIME_S;
+  scand_config_get_duration(config, "scanner", section, "panel-lifetime", PANEL_LIFETIME_S, &lifetime, NULL);
+  w->lifetime_s = (guint) CLAMP(lifetime, 10, 24 * 3600);
   w->names = g_steal_pointer(&names);
   g_mutex_init(&w->lock);
   g_cond_init(&w->wake);
@@ -260,18 +304,25 @@ static PanelWatch *watch_new(ScandPanels *panels, ScandConfig *config, const cha
     g_ptr_array_add(shown, ((ScandPanelName *) w->names->pdata[i])->name);
   g_ptr_array_add(shown, NULL);
   g_auto(GStrv) previous = scand_panel_state_previous(panels->spool_dir, section, uri);
+  g_autoptr(GError) error = NULL;
+  if (scand_panel_pushes(uri) && !open_route(panels, config, w, &error)) {
+    scand_log("scanner %s: panel: %s; no walk-up for this scanner", section, error->message);
+    watch_free(w);
+    return NULL;
+  }
   ScandPanelSetup setup = {
     .names = (const char *const *) shown->pdata,
     .client_id = client_id,
     .hostname = g_get_host_name(),
-    .lifetime_s = PANEL_LIFETIME_S,
+    .notify_url = w->notify_url,
+    .lifetime_s = w->lifetime_s,
     .previous = (const char *const *) previous,
   };
   ScandOpenOptions options = { .tls_pin = w->tls_pin };
-  g_autoptr(GError) error = NULL;
   w->panel = scand_panel_open(uri, &options, &setup, &error);
   if (!w->panel) {
     scand_log("scanner %s: panel: %s; no walk-up for this scanner", section, error->message);
+    scand_panel_listener_remove(panels->listener, w->notify_url);
     watch_free(w);
     return NULL;
   }
@@ -312,6 +363,8 @@ void scand_panels_free(ScandPanels *panels) {
     return;
   for (guint i = 0; i < panels->watches->len; i++) {
     PanelWatch *w = panels->watches->pdata[i];
+    /* Nothing pushed from now on reaches a panel that is going away. */
+    scand_panel_listener_remove(panels->listener, w->notify_url);
     g_mutex_lock(&w->lock);
     w->stop = TRUE;
     g_cond_broadcast(&w->wake);
@@ -330,6 +383,7 @@ void scand_panels_free(ScandPanels *panels) {
     watch_free(w);
   }
   g_ptr_array_unref(panels->watches);
+  scand_panel_listener_free(panels->listener);
   g_free(panels->spool_dir);
   g_free(panels);
 }
