@@ -31,6 +31,16 @@ struct ScandBackendDriver {
   void (*cancel)(ScandScanner *scanner);
   /* Frees the backend part; the base fields are freed by the caller. */
   void (*close)(ScandScanner *scanner);
+
+  /* Optional entries, NULL when the backend cannot do it. As sane-airscan's
+   * protocol handlers carry status_query/status_decode, a backend with a
+   * feeder sensor or buttons fills these and nothing else changes. */
+
+  /* The device's state now, without holding the device (rest as for open). */
+  gboolean (*status)(const char *rest, const ScandOpenOptions *options, ScandDeviceStatus *out, GError **error);
+  /* Appends the names of the buttons that read pressed now to pressed (newly
+   * allocated); opens and closes the device around the read. */
+  gboolean (*buttons)(const char *rest, const ScandOpenOptions *options, GPtrArray *pressed, GError **error);
   /* Walk-up destinations on the device's panel (backends/panel.h); may be NULL. */
   const ScandPanelDriver *panel;
 };

@@ -67,6 +67,64 @@ ScandScanner *scand_scanner_open(const char *uri, const ScandOpenOptions *option
   return scanner;
 }
 
+guint scand_device_abilities(const char *uri) {
+  const char *rest = NULL;
+  const ScandBackendDriver *driver = uri ? scand_backend_driver_find(uri, &rest) : NULL;
+  if (!driver)
+    return 0;
+  return (driver->status ? SCAND_DEVICE_CAN_STATUS : 0) | (driver->buttons ? SCAND_DEVICE_CAN_BUTTONS : 0) |
+         (driver->panel ? SCAND_DEVICE_CAN_PANEL : 0);
+}
+
+/* The driver of uri when it has the entry at offset (an optional function),
+ * else NULL with an error naming what is missing. */
+static const ScandBackendDriver *driver_with(const char *uri, gsize offset, const char *what, const char **rest,
+                                             GError **error) {
+  const ScandBackendDriver *driver = scand_backend_driver_find(uri, rest);
+  if (!driver) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
+                "device \"%s\": unknown kind of device URI (expected sane:NAME or escl:http[s]://HOST/eSCL)", uri);
+    return NULL;
+  }
+  if (!G_STRUCT_MEMBER(gpointer, driver, offset)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "device \"%s\": %s devices do not report %s", uri,
+                driver->scheme, what);
+    return NULL;
+  }
+  return driver;
+}
+
+gboolean scand_device_get_status(const char *uri, const ScandOpenOptions *options, ScandDeviceStatus *out,
+                                 GError **error) {
+  static const ScandOpenOptions no_options;
+  const char *rest = NULL;
+  const ScandBackendDriver *driver =
+      driver_with(uri, G_STRUCT_OFFSET(ScandBackendDriver, status), "their state", &rest, error);
+  if (!driver)
+    return FALSE;
+  *out = (ScandDeviceStatus){ .state = SCAND_DEVICE_UNKNOWN, .feeder_word = "unknown" };
+  return driver->status(rest, options ? options : &no_options, out, error);
+}
+
+gboolean scand_device_read_buttons(const char *uri, const ScandOpenOptions *options, GPtrArray *pressed,
+                                   GError **error) {
+  static const ScandOpenOptions no_options;
+  const char *rest = NULL;
+  const ScandBackendDriver *driver =
+      driver_with(uri, G_STRUCT_OFFSET(ScandBackendDriver, buttons), "buttons", &rest, error);
+  if (!driver)
+    return FALSE;
+  return driver->buttons(rest, options ? options : &no_options, pressed, error);
+}
+
+const char *scand_device_state_to_string(ScandDeviceState state) {
+  static const char *const names[] = {
+    [SCAND_DEVICE_IDLE] = "idle", [SCAND_DEVICE_PROCESSING] = "processing", [SCAND_DEVICE_STOPPED] = "stopped",
+    [SCAND_DEVICE_DOWN] = "down", [SCAND_DEVICE_UNKNOWN] = "unknown",
+  };
+  return (guint) state < G_N_ELEMENTS(names) ? names[state] : "unknown";
+}
+
 const char *scand_scanner_get_uri(ScandScanner *scanner) {
   return scanner->uri;
 }

@@ -56,6 +56,32 @@ typedef enum {
   SCAND_DEVICE_UNKNOWN,
 } ScandDeviceState;
 
+/* What the device's document feeder reports. */
+typedef enum {
+  SCAND_FEEDER_UNKNOWN, /* not reported, or no feeder */
+  SCAND_FEEDER_EMPTY,
+  SCAND_FEEDER_LOADED,  /* paper sits in the feeder */
+  SCAND_FEEDER_FEEDING, /* a job is pulling sheets through */
+  SCAND_FEEDER_PROBLEM, /* jam, open hatch, …: see problem */
+} ScandFeederState;
+
+/* A device's state as its backend reports it, without taking the device from
+ * anyone (strings are static). */
+typedef struct {
+  ScandDeviceState state;
+  ScandFeederState feeder;
+  const char *feeder_word; /* the backend's word for it: "loaded", "jammed", "hatch open", …; never NULL */
+  const char *problem;     /* SCAND_FEEDER_PROBLEM: what a person should know ("paper jam in the feeder") */
+  int problem_code;        /* SCAND_FEEDER_PROBLEM: the SCAND_ERROR_* a scan would fail with */
+} ScandDeviceStatus;
+
+/* What a device can do besides scanning, by its backend's optional entries. */
+typedef enum {
+  SCAND_DEVICE_CAN_STATUS = 1 << 0,  /* reports its state and its feeder's */
+  SCAND_DEVICE_CAN_BUTTONS = 1 << 1, /* reports hardware buttons pressed */
+  SCAND_DEVICE_CAN_PANEL = 1 << 2,   /* offers destinations on its panel (walk-up) */
+} ScandDeviceAbility;
+
 typedef struct ScandScanner ScandScanner;
 
 /* Lists devices of every backend (newly allocated array of ScandDeviceInfo).
@@ -98,6 +124,28 @@ void scand_scanner_cancel(ScandScanner *scanner);
 /* Closes and frees. Accepts NULL. */
 void scand_scanner_close(ScandScanner *scanner);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandScanner, scand_scanner_close)
+
+/* What the backend of uri can do besides scanning (ScandDeviceAbility bits);
+ * 0 for a URI no backend takes. */
+guint scand_device_abilities(const char *uri);
+
+/* Asks the device for its state now (feeder auto-scan, --source auto,
+ * GetDeviceState); the device is not held afterwards. Fails with
+ * SCAND_ERROR_UNSUPPORTED when its backend cannot tell (see
+ * scand_device_abilities()), else with the backend's error. options may be
+ * NULL. */
+gboolean scand_device_get_status(const char *uri, const ScandOpenOptions *options, ScandDeviceStatus *out,
+                                 GError **error);
+
+/* Reads which hardware buttons read pressed now and appends their names to
+ * pressed (newly allocated strings); the device is opened and closed again,
+ * so that between two reads anyone (scand's own scans too) can use it.
+ * SCAND_ERROR_UNSUPPORTED when its backend has no buttons. */
+gboolean scand_device_read_buttons(const char *uri, const ScandOpenOptions *options, GPtrArray *pressed,
+                                   GError **error);
+
+/* "idle", "processing", "stopped", "down", "unknown". */
+const char *scand_device_state_to_string(ScandDeviceState state);
 
 /* Parsing helpers for config and CLI values; return FALSE on unknown words. */
 gboolean scand_source_from_string(const char *s, ScandSource *out);

@@ -188,6 +188,31 @@ const char *scand_escl_adf_state_problem(ScandEsclAdfState state, int *code) {
   }
 }
 
+void escl_status_to_device_status(const ScandEsclStatus *in, ScandDeviceStatus *out) {
+  int code = 0;
+  const char *problem = scand_escl_adf_state_problem(in->adf_state, &code);
+  *out = (ScandDeviceStatus){
+    .state = in->state,
+    .feeder_word = scand_escl_adf_state_to_string(in->adf_state),
+  };
+  switch (in->adf_state) {
+    case SCAND_ESCL_ADF_EMPTY:
+      out->feeder = SCAND_FEEDER_EMPTY;
+      break;
+    case SCAND_ESCL_ADF_LOADED:
+      out->feeder = SCAND_FEEDER_LOADED;
+      break;
+    case SCAND_ESCL_ADF_PROCESSING:
+      out->feeder = SCAND_FEEDER_FEEDING;
+      break;
+    default:
+      out->feeder = problem ? SCAND_FEEDER_PROBLEM : SCAND_FEEDER_UNKNOWN;
+      out->problem = problem;
+      out->problem_code = problem ? code : 0;
+      break;
+  }
+}
+
 ScandDeviceState escl_device_state_from_string(const char *s) {
   if (!s)
     return SCAND_DEVICE_UNKNOWN;
@@ -200,21 +225,6 @@ ScandDeviceState escl_device_state_from_string(const char *s) {
   if (g_ascii_strcasecmp(s, "Down") == 0)
     return SCAND_DEVICE_DOWN;
   return SCAND_DEVICE_UNKNOWN;
-}
-
-const char *scand_device_state_to_string(ScandDeviceState state) {
-  switch (state) {
-    case SCAND_DEVICE_IDLE:
-      return "idle";
-    case SCAND_DEVICE_PROCESSING:
-      return "processing";
-    case SCAND_DEVICE_STOPPED:
-      return "stopped";
-    case SCAND_DEVICE_DOWN:
-      return "down";
-    default:
-      return "unknown";
-  }
 }
 
 /* ---- capabilities ------------------------------------------------------- */

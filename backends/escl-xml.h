@@ -58,7 +58,11 @@ void scand_escl_status_clear(ScandEsclStatus *status);
 const char *scand_escl_adf_state_problem(ScandEsclAdfState state, int *code);
 
 const char *scand_escl_adf_state_to_string(ScandEsclAdfState state);
-const char *scand_device_state_to_string(ScandDeviceState state);
+
+/* The generic view of a decoded status (backend.h), for the driver table's
+ * status entry: the device state as is, the feeder as empty, loaded,
+ * feeding or a problem with its words. */
+void escl_status_to_device_status(const ScandEsclStatus *in, ScandDeviceStatus *out);
 
 #define ESCL_NS_SCAN "http://schemas.hp.com/imaging/escl/2011/05/03"
 #define ESCL_NS_PWG "http://www.pwg.org/schemas/2010/12/sm"

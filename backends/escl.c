@@ -718,6 +718,16 @@ static void escl_close(ScandScanner *scanner) {
   escl_free(s);
 }
 
+/* The status entry: one ScannerStatus request, seen through backend.h. */
+static gboolean escl_status(const char *rest, const ScandOpenOptions *options, ScandDeviceStatus *out, GError **error) {
+  ScandEsclStatus status = { 0 };
+  if (!scand_escl_get_status(rest, options, &status, error))
+    return FALSE;
+  escl_status_to_device_status(&status, out);
+  scand_escl_status_clear(&status);
+  return TRUE;
+}
+
 const ScandBackendDriver scand_backend_escl = {
   .scheme = "escl",
   .list = NULL,
@@ -726,6 +736,7 @@ const ScandBackendDriver scand_backend_escl = {
   .read_page = escl_read_page,
   .cancel = escl_cancel,
   .close = escl_close,
+  .status = escl_status,
   .panel = &scand_panel_hp_walkup,
 };
 

@@ -25,7 +25,6 @@
  */
 #include "backends/backend-private.h"
 #include "backends/sane-private.h"
-#include "backends/sane.h"
 #include "scand/base/error.h"
 
 #include <sane/saneopts.h>
@@ -1503,23 +1502,13 @@ static gboolean sane_backend_read_page(ScandScanner *scanner, ScandPageSink *sin
   return TRUE;
 }
 
-const ScandBackendDriver scand_backend_sane = {
-  .scheme = "sane",
-  .list = sane_backend_list,
-  .open = sane_backend_open,
-  .start = sane_backend_start,
-  .read_page = sane_backend_read_page,
-  .cancel = sane_backend_cancel,
-  .close = sane_backend_close,
-};
-
-gboolean scand_sane_read_buttons(const char *uri, GPtrArray *pressed, GError **error) {
-  if (!g_str_has_prefix(uri, "sane:")) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "device \"%s\": buttons are read from SANE devices only",
-                uri);
-    return FALSE;
-  }
-  ScandScanner *scanner = sane_backend_open(uri + strlen("sane:"), NULL, error);
+/* The buttons entry: hardware buttons are active read-only bool options
+ * (SANE_CAP_HARD_SELECT), as backends expose scan / email / copy buttons.
+ * The device is opened for the read and closed again, so that between two
+ * polls any other program (and scand's own scans) can use it. */
+static gboolean sane_backend_buttons(const char *rest, const ScandOpenOptions *options, GPtrArray *pressed,
+                                     GError **error) {
+  ScandScanner *scanner = sane_backend_open(rest, options, error);
   if (!scanner)
     return FALSE;
   SaneScanner *s = (SaneScanner *) scanner;
@@ -1536,3 +1525,14 @@ gboolean scand_sane_read_buttons(const char *uri, GPtrArray *pressed, GError **e
   sane_backend_close(scanner);
   return TRUE;
 }
+
+const ScandBackendDriver scand_backend_sane = {
+  .scheme = "sane",
+  .list = sane_backend_list,
+  .open = sane_backend_open,
+  .start = sane_backend_start,
+  .read_page = sane_backend_read_page,
+  .cancel = sane_backend_cancel,
+  .close = sane_backend_close,
+  .buttons = sane_backend_buttons,
+};

@@ -1,7 +1,6 @@
 /* The daemon's D-Bus API, org.scand.Daemon1 (data/org.scand.Daemon1.xml). */
 #include "scand/service/daemon-dbus.h"
 #include "backends/backend.h"
-#include "backends/escl.h"
 #include "scand/base/error.h"
 #include "scand/base/log.h"
 #include "scand/base/page.h"
@@ -63,32 +62,29 @@ static void reply_with_task_result(GObject *source, GAsyncResult *result, gpoint
   g_variant_unref(v);
 }
 
-/* eSCL devices say what they are doing; a SANE device is probed by opening
- * it (and closing it at once): busy if another program holds it. */
+/* Devices whose backend reports status say what they are doing; others are
+ * probed by opening them (and closing them at once): busy if another program
+ * holds them. */
 static void device_state_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
   const char *uri = data;
   const char *state = "ready";
   g_autofree char *detail = NULL;
   g_autoptr(GError) error = NULL;
-  if (g_str_has_prefix(uri, "escl:")) {
-    ScandEsclStatus status = { 0 };
-    if (!scand_escl_get_status(uri, NULL, &status, &error)) {
+  if (scand_device_abilities(uri) & SCAND_DEVICE_CAN_STATUS) {
+    ScandDeviceStatus status;
+    if (!scand_device_get_status(uri, NULL, &status, &error)) {
       state = "offline";
       detail = g_strdup(error->message);
     } else {
-      int code = 0;
-      const char *problem = scand_escl_adf_state_problem(status.adf_state, &code);
       if (status.state == SCAND_DEVICE_DOWN)
         state = "offline";
       else if (status.state == SCAND_DEVICE_PROCESSING)
         state = "busy";
-      else if (status.adf_state == SCAND_ESCL_ADF_LOADED)
+      else if (status.feeder == SCAND_FEEDER_LOADED)
         state = "paper-in-feeder";
-      else if (status.state == SCAND_DEVICE_STOPPED || (problem && code != SCAND_ERROR_NO_DOCS))
+      else if (status.state == SCAND_DEVICE_STOPPED || status.feeder == SCAND_FEEDER_PROBLEM)
         state = "problem";
-      detail = g_strdup_printf("%s, feeder %s", scand_device_state_to_string(status.state),
-                               scand_escl_adf_state_to_string(status.adf_state));
-      scand_escl_status_clear(&status);
+      detail = g_strdup_printf("%s, feeder %s", scand_device_state_to_string(status.state), status.feeder_word);
     }
   } else {
     g_autoptr(ScandScanner) scanner = scand_scanner_open(uri, NULL, &error);

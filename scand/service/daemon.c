@@ -1,8 +1,10 @@
-#include "scand/service/daemon-private.h"
-#include "scand/service/daemon-dbus.h"
+#include "scand/service/daemon.h"
+#include "scand/base/config.h"
 #include "scand/base/log.h"
-#include "backends/escl.h"
-#include "backends/sane.h"
+#include "scand/core/spool.h"
+#include "scand/service/autoscan.h"
+#include "scand/service/daemon-dbus.h"
+#include "scand/service/watch.h"
 #include "scand/base/error.h"
 #include "scand/core/config-check.h"
 #include "scand/core/job-run.h"
@@ -15,29 +17,29 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
-/* Auto-scan state of one [scanner] section: feeder (eSCL status) or buttons
- * (SANE hardware buttons). */
-typedef struct {
-  ScandDaemon *daemon;
-  gboolean buttons; /* auto-scan = button */
-  GStrv pressed;    /* buttons that read pressed at the last poll */
-  char *section;
-  char *uri;
-  char *tls_pin;
-  gint64 interval_us;
-  gint64 settle_us;
-  gint64 cooldown_us;
-  gint64 next_poll;    /* monotonic µs */
-  gint64 loaded_since; /* 0 = not loaded and idle */
-  gint64 cooldown_until;
-  gint polling;     /* atomic */
-  gint job_running; /* atomic */
-  char *last_word;  /* last logged state, to log changes only */
-} AutoScan;
+struct ScandDaemon {
+  ScandDaemonOptions options;
+  char *config_path;
+  ScandConfig *config; /* main thread only; workers get what they need copied */
+  ScandSpool *spool;
+  GMainLoop *loop;
+  GThreadPool *scan_pool;  /* one scan at a time */
+  GThreadPool *queue_pool; /* deliveries and folder intake, one at a time */
+  ScandWatcher *watcher;
+  ScandDaemonBus *bus;
+  ScandAutoscan *autoscan;
+  ScandPanels *panels; /* walk-up destinations on devices' panels */
+  guint queue_timer;
+  guint watchdog_timer;
+  gint queue_busy;    /* atomic: a queue pass is scheduled or running */
+  gint stopping;      /* atomic: SIGTERM seen */
+  gint scans_running; /* atomic */
+  int exit_status;
+};
 
 G_LOCK_DEFINE_STATIC(config);
 
-ScandConfig *scand_daemon_get_config(ScandDaemon *daemon) {
+static ScandConfig *daemon_get_config(ScandDaemon *daemon) {
   G_LOCK(config);
   ScandConfig *c = scand_config_ref(daemon->config);
   G_UNLOCK(config);
@@ -56,13 +58,13 @@ static void notify_status(const char *fmt, ...) {
 
 /* --- job events --- */
 
-void scand_daemon_emit_progress(ScandDaemon *daemon, const char *id, const char *stage, guint pages) {
+static void daemon_emit_progress(ScandDaemon *daemon, const char *id, const char *stage, guint pages) {
   if (daemon->bus)
     scand_daemon_bus_emit_progress(daemon->bus, id, stage, pages);
 }
 
-void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
-                                GPtrArray *errors) {
+static void daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
+                                 GPtrArray *errors) {
   scand_log("job %s: %s%s%s", id, result, errors && errors->len ? ": " : "",
             errors && errors->len ? (const char *) errors->pdata[0] : "");
   if (daemon->bus)
@@ -71,7 +73,7 @@ void scand_daemon_emit_finished(ScandDaemon *daemon, const char *id, const char 
 
 /* --- the delivery queue --- */
 
-void scand_daemon_queue_push(ScandDaemon *daemon, GFunc func, gpointer data) {
+static void daemon_queue_push(ScandDaemon *daemon, GFunc func, gpointer data) {
   typedef struct {
     GFunc func;
     gpointer data;
@@ -107,7 +109,7 @@ static gboolean on_queue_timer(gpointer data) {
     return G_SOURCE_REMOVE;
   /* One pass at a time: a slow share must not pile up passes. */
   if (g_atomic_int_compare_and_exchange(&daemon->queue_busy, 0, 1))
-    scand_daemon_queue_push(daemon, queue_pass, NULL);
+    daemon_queue_push(daemon, queue_pass, NULL);
   return G_SOURCE_CONTINUE;
 }
 
@@ -117,7 +119,8 @@ typedef struct {
   ScandDaemon *daemon;
   ScandJob *job;
   ScandScanPlan *plan;
-  AutoScan *autoscan;
+  ScandAutoscanDone done; /* an auto-scan's: told when the scan is over */
+  gpointer done_data;
   ScandScanner *scanner;
   ScandConfig *config; /* the config the scan started with (a reload may replace the daemon's) */
   gint cancelled;      /* atomic: CancelJob during the scan */
@@ -138,7 +141,7 @@ static void running_set(const char *id, ScanWork *w) {
   G_UNLOCK(running);
 }
 
-gboolean scand_daemon_cancel_scan(ScandDaemon *daemon, const char *id) {
+static gboolean daemon_cancel_scan(ScandDaemon *daemon, const char *id) {
   gboolean found = FALSE;
   G_LOCK(running);
   ScanWork *w = running ? g_hash_table_lookup(running, id) : NULL;
@@ -155,12 +158,12 @@ gboolean scand_daemon_cancel_scan(ScandDaemon *daemon, const char *id) {
 static void on_scan_progress(const char *stage, guint page, guint64 bytes, gpointer user_data) {
   ScanWork *w = user_data;
   if (strcmp(stage, "page-saved") == 0) {
-    scand_daemon_emit_progress(w->daemon, scand_job_get_id(w->job), "page-saved", page);
+    daemon_emit_progress(w->daemon, scand_job_get_id(w->job), "page-saved", page);
     /* SIGTERM: finish the page under way, then stop the batch. */
     if (g_atomic_int_get(&w->daemon->stopping))
       scand_scanner_cancel(w->scanner);
   } else if (bytes == 0) {
-    scand_daemon_emit_progress(w->daemon, scand_job_get_id(w->job), "scanning", page - 1);
+    daemon_emit_progress(w->daemon, scand_job_get_id(w->job), "scanning", page - 1);
   }
 }
 
@@ -221,12 +224,12 @@ static void scan_worker(gpointer data, gpointer user_data) {
     g_ptr_array_add(errors, g_strdup(error->message));
     goto out;
   }
-  scand_daemon_emit_progress(daemon, id, "assembling", scand_job_count_pages(w->job));
+  daemon_emit_progress(daemon, id, "assembling", scand_job_count_pages(w->job));
   if (!scand_job_run_assemble(w->job, &error)) {
     g_ptr_array_add(errors, g_strdup(error->message));
     goto out;
   }
-  scand_daemon_emit_progress(daemon, id, "delivering", (guint) scand_job_get_int(w->job, "pages", 0));
+  daemon_emit_progress(daemon, id, "delivering", (guint) scand_job_get_int(w->job, "pages", 0));
   ScandDeliveryResult r = scand_job_run_deliver(w->job, errors, &error);
   if (error)
     g_ptr_array_add(errors, g_strdup(error->message));
@@ -239,11 +242,9 @@ static void scan_worker(gpointer data, gpointer user_data) {
   }
 out:
   running_set(id, NULL);
-  scand_daemon_emit_finished(daemon, id, result, delivered, errors);
-  if (w->autoscan) {
-    w->autoscan->cooldown_until = g_get_monotonic_time() + w->autoscan->cooldown_us;
-    g_atomic_int_set(&w->autoscan->job_running, 0);
-  }
+  daemon_emit_finished(daemon, id, result, delivered, errors);
+  if (w->done)
+    w->done(w->done_data);
   g_atomic_int_dec_and_test(&daemon->scans_running);
   notify_status("idle");
   scand_scanner_close(w->scanner);
@@ -253,7 +254,8 @@ out:
   g_free(w);
 }
 
-static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, AutoScan *autoscan, GError **error) {
+static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, ScandAutoscanDone done,
+                        gpointer done_data, GError **error) {
   if (g_atomic_int_get(&daemon->stopping)) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_BUSY, "scand is stopping");
     return NULL;
@@ -269,21 +271,22 @@ static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, Au
   w->job = job;
   w->plan = g_steal_pointer(&plan);
   w->config = scand_config_ref(daemon->config);
-  w->autoscan = autoscan;
+  w->done = done;
+  w->done_data = done_data;
   char *id = g_strdup(scand_job_get_id(job));
   scand_log("job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
   g_thread_pool_push(daemon->scan_pool, w, NULL);
   return id;
 }
 
-char *scand_daemon_start_scan(ScandDaemon *daemon, const char *device, const char *profile, const char *trigger,
-                              GError **error) {
+static char *daemon_start_scan(ScandDaemon *daemon, const char *device, const char *profile, const char *trigger,
+                               GError **error) {
   ScandScanRequest request = {
     .device = device && *device ? device : NULL,
     .profile = profile && *profile ? profile : NULL,
     .trigger = trigger,
   };
-  return start_scan(daemon, &request, NULL, error);
+  return start_scan(daemon, &request, NULL, NULL, error);
 }
 
 /* --- walk-up: a person picked a destination on a device's panel --- */
@@ -300,208 +303,7 @@ static char *panel_pick(const char *section, const char *name, const char *profi
     .duplex = event->duplex == 1,
     .options = (const char *const *) event->options,
   };
-  return start_scan(daemon, &request, NULL, error);
-}
-
-/* --- feeder auto-scan --- */
-
-static void autoscan_free(AutoScan *a) {
-  g_strfreev(a->pressed);
-  g_free(a->section);
-  g_free(a->uri);
-  g_free(a->tls_pin);
-  g_free(a->last_word);
-  g_free(a);
-}
-
-typedef struct {
-  AutoScan *autoscan;
-  gboolean ok;
-  ScandDeviceState state;
-  ScandEsclAdfState adf;
-  GPtrArray *pressed; /* buttons */
-  char *error;
-} PollResult;
-
-/* The profile a button starts: "buttons = scan=letter;email=photo" on the
- * scanner, else the scanner's own profile. NULL if the button is not mapped
- * while others are. */
-static char *button_profile(ScandConfig *config, const char *section, const char *button, gboolean *mapped) {
-  const char *map = scand_config_get(config, "scanner", section, "buttons");
-  *mapped = TRUE;
-  if (!map)
-    return g_strdup(scand_config_get(config, "scanner", section, "profile"));
-  g_auto(GStrv) entries = g_strsplit_set(map, ";,", -1);
-  for (guint i = 0; entries[i]; i++) {
-    g_auto(GStrv) kv = g_strsplit(g_strstrip(entries[i]), "=", 2);
-    if (kv[0] && kv[1] && strcmp(g_strstrip(kv[0]), button) == 0)
-      return g_strdup(g_strstrip(kv[1]));
-  }
-  *mapped = FALSE;
-  return NULL;
-}
-
-/* Buttons: a press is a button that reads pressed now and did not at the
- * last poll; it starts the button's profile. */
-static void buttons_done(AutoScan *a, PollResult *r) {
-  ScandDaemon *daemon = a->daemon;
-  if (!r->ok) {
-    /* Busy (someone else is scanning) is not a change of the buttons. */
-    if (g_strcmp0(a->last_word, r->error) != 0) {
-      scand_log("scanner %s: buttons: %s", a->section, r->error);
-      g_free(a->last_word);
-      a->last_word = g_strdup(r->error);
-    }
-    return;
-  }
-  g_clear_pointer(&a->last_word, g_free);
-  g_ptr_array_add(r->pressed, NULL);
-  GStrv now = (GStrv) g_ptr_array_free(g_steal_pointer(&r->pressed), FALSE);
-  for (guint i = 0; now[i]; i++) {
-    if (a->pressed && g_strv_contains((const char *const *) a->pressed, now[i]))
-      continue;
-    if (g_atomic_int_get(&a->job_running) || g_atomic_int_get(&daemon->stopping))
-      continue;
-    gboolean mapped;
-    g_autofree char *profile = button_profile(daemon->config, a->section, now[i], &mapped);
-    if (!mapped) {
-      scand_log("scanner %s: button %s pressed, but no profile is mapped to it", a->section, now[i]);
-      continue;
-    }
-    scand_log("scanner %s: button %s pressed", a->section, now[i]);
-    g_atomic_int_set(&a->job_running, 1);
-    ScandScanRequest request = { .device = a->section, .profile = profile, .trigger = "button" };
-    g_autoptr(GError) error = NULL;
-    g_autofree char *id = start_scan(daemon, &request, a, &error);
-    if (!id) {
-      scand_log("scanner %s: button %s: %s", a->section, now[i], error->message);
-      g_atomic_int_set(&a->job_running, 0);
-    }
-  }
-  g_strfreev(a->pressed);
-  a->pressed = now;
-}
-
-static gboolean poll_done(gpointer data) {
-  PollResult *r = data;
-  AutoScan *a = r->autoscan;
-  ScandDaemon *daemon = a->daemon;
-  gint64 now = g_get_monotonic_time();
-  g_atomic_int_set(&a->polling, 0);
-  if (a->buttons) {
-    buttons_done(a, r);
-    if (r->pressed)
-      g_ptr_array_unref(r->pressed);
-    g_free(r->error);
-    g_free(r);
-    return G_SOURCE_REMOVE;
-  }
-  const char *word = r->ok ? scand_escl_adf_state_to_string(r->adf) : "unreachable";
-  if (g_strcmp0(word, a->last_word) != 0) {
-    scand_log("scanner %s: %s%s%s", a->section, word, r->error ? ": " : "", r->error ? r->error : "");
-    g_free(a->last_word);
-    a->last_word = g_strdup(word);
-  }
-  /* Paper counts as placed only while the device is idle: a job started at
-   * the panel makes it Processing, and scand must not steal it. */
-  if (!r->ok || r->state != SCAND_DEVICE_IDLE || r->adf != SCAND_ESCL_ADF_LOADED)
-    a->loaded_since = 0;
-  else if (a->loaded_since == 0)
-    a->loaded_since = now;
-  if (a->loaded_since && now - a->loaded_since >= a->settle_us && now >= a->cooldown_until &&
-      !g_atomic_int_get(&a->job_running) && !g_atomic_int_get(&daemon->stopping)) {
-    a->loaded_since = 0;
-    g_atomic_int_set(&a->job_running, 1);
-    ScandScanRequest request = { .device = a->section, .trigger = "feeder", .source = "feeder" };
-    g_autoptr(GError) error = NULL;
-    g_autofree char *id = start_scan(daemon, &request, a, &error);
-    if (!id) {
-      scand_log("scanner %s: auto-scan: %s", a->section, error->message);
-      a->cooldown_until = now + a->cooldown_us;
-      g_atomic_int_set(&a->job_running, 0);
-    }
-  }
-  g_free(r->error);
-  g_free(r);
-  return G_SOURCE_REMOVE;
-}
-
-static void poll_worker(gpointer data, gpointer user_data) {
-  AutoScan *a = data;
-  PollResult *r = g_new0(PollResult, 1);
-  r->autoscan = a;
-  if (a->buttons) {
-    g_autoptr(GError) error = NULL;
-    r->pressed = g_ptr_array_new_with_free_func(g_free);
-    r->ok = scand_sane_read_buttons(a->uri, r->pressed, &error);
-    if (!r->ok)
-      r->error = g_strdup(error->message);
-    g_main_context_invoke(NULL, poll_done, r);
-    return;
-  }
-  ScandOpenOptions options = { .tls_pin = a->tls_pin };
-  ScandEsclStatus status = { 0 };
-  g_autoptr(GError) error = NULL;
-  r->ok = scand_escl_get_status(a->uri, &options, &status, &error);
-  if (r->ok) {
-    r->state = status.state;
-    r->adf = status.adf_state;
-  } else {
-    r->error = g_strdup(error->message);
-  }
-  scand_escl_status_clear(&status);
-  g_main_context_invoke(NULL, poll_done, r);
-}
-
-static gboolean on_poll_timer(gpointer data) {
-  ScandDaemon *daemon = data;
-  gint64 now = g_get_monotonic_time();
-  for (guint i = 0; i < daemon->autoscan->len; i++) {
-    AutoScan *a = daemon->autoscan->pdata[i];
-    if (now < a->next_poll || g_atomic_int_get(&a->job_running) ||
-        !g_atomic_int_compare_and_exchange(&a->polling, 0, 1))
-      continue;
-    a->next_poll = now + a->interval_us;
-    g_thread_pool_push(daemon->poll_pool, a, NULL);
-  }
-  return G_SOURCE_CONTINUE;
-}
-
-static void autoscan_setup(ScandDaemon *daemon) {
-  g_clear_handle_id(&daemon->poll_timer, g_source_remove);
-  g_ptr_array_set_size(daemon->autoscan, 0);
-  g_auto(GStrv) scanners = scand_config_list_sections(daemon->config, "scanner");
-  for (guint i = 0; scanners && scanners[i]; i++) {
-    const char *mode = scand_config_get(daemon->config, "scanner", scanners[i], "auto-scan");
-    const char *uri = scand_config_get(daemon->config, "scanner", scanners[i], "device");
-    gboolean buttons = g_strcmp0(mode, "button") == 0;
-    if ((!buttons && g_strcmp0(mode, "feeder") != 0) || !uri)
-      continue;
-    if (!buttons && !g_str_has_prefix(uri, "escl:")) {
-      scand_log("scanner %s: auto-scan = feeder needs an eSCL device; ignored", scanners[i]);
-      continue;
-    }
-    if (buttons && !g_str_has_prefix(uri, "sane:")) {
-      scand_log("scanner %s: auto-scan = button needs a SANE device; ignored", scanners[i]);
-      continue;
-    }
-    AutoScan *a = g_new0(AutoScan, 1);
-    a->buttons = buttons;
-    a->daemon = daemon;
-    a->section = g_strdup(scanners[i]);
-    a->uri = g_strdup(uri);
-    a->tls_pin = g_strdup(scand_config_get(daemon->config, "scanner", scanners[i], "tls-pin"));
-    gint64 interval = 2, settle = 2, cooldown = 10;
-    scand_config_get_duration(daemon->config, "scanner", scanners[i], "poll-interval", 2, &interval, NULL);
-    scand_config_get_duration(daemon->config, "scanner", scanners[i], "settle", 2, &settle, NULL);
-    scand_config_get_duration(daemon->config, "scanner", scanners[i], "cooldown", 10, &cooldown, NULL);
-    a->interval_us = MAX(interval, 1) * G_USEC_PER_SEC;
-    a->settle_us = settle * G_USEC_PER_SEC;
-    a->cooldown_us = cooldown * G_USEC_PER_SEC;
-    g_ptr_array_add(daemon->autoscan, a);
-  }
-  if (daemon->autoscan->len)
-    daemon->poll_timer = g_timeout_add(250, on_poll_timer, daemon);
+  return start_scan(daemon, &request, NULL, NULL, error);
 }
 
 /* --- lifecycle --- */
@@ -522,11 +324,11 @@ static ScandConfig *load_checked_config(const char *path, GError **error) {
 /* --- the watched folders' view of the daemon --- */
 
 static ScandConfig *host_get_config(gpointer daemon) {
-  return scand_daemon_get_config(daemon);
+  return daemon_get_config(daemon);
 }
 
 static void host_queue_push(gpointer daemon, GFunc func, gpointer data) {
-  scand_daemon_queue_push(daemon, func, data);
+  daemon_queue_push(daemon, func, data);
 }
 
 static gboolean host_stopping(gpointer daemon) {
@@ -535,7 +337,7 @@ static gboolean host_stopping(gpointer daemon) {
 
 static void host_job_finished(gpointer daemon, const char *id, const char *result, GPtrArray *delivered,
                               GPtrArray *errors) {
-  scand_daemon_emit_finished(daemon, id, result, delivered, errors);
+  daemon_emit_finished(daemon, id, result, delivered, errors);
 }
 
 static void host_log(gpointer daemon, const char *line) {
@@ -555,6 +357,23 @@ static ScandWatcher *watcher_start(ScandDaemon *daemon, GError **error) {
   return scand_watcher_new(&host, daemon->config, error);
 }
 
+/* --- the auto-scan poller's view of the daemon --- */
+
+static char *host_start_scan(gpointer daemon, const ScandScanRequest *request, ScandAutoscanDone done,
+                             gpointer done_data, GError **error) {
+  return start_scan(daemon, request, done, done_data, error);
+}
+
+static ScandAutoscan *autoscan_start(ScandDaemon *daemon) {
+  const ScandAutoscanHost host = {
+    .user_data = daemon,
+    .start_scan = host_start_scan,
+    .stopping = host_stopping,
+    .log = host_log,
+  };
+  return scand_autoscan_new(&host, daemon->config);
+}
+
 static void setup_sources(ScandDaemon *daemon) {
   g_autoptr(GError) error = NULL;
   gint64 retry_min = 30, retry_max = 3600, retry_max_age = 7 * 24 * 3600;
@@ -566,7 +385,10 @@ static void setup_sources(ScandDaemon *daemon) {
   daemon->watcher = watcher_start(daemon, &error);
   if (!daemon->watcher && error)
     scand_log("watched folders: %s", error->message);
-  autoscan_setup(daemon);
+  if (daemon->autoscan)
+    scand_autoscan_reload(daemon->autoscan, daemon->config);
+  else
+    daemon->autoscan = autoscan_start(daemon);
   g_clear_pointer(&daemon->panels, scand_panels_free);
   daemon->panels = scand_panels_new(daemon->config, scand_spool_get_dir(daemon->spool), panel_pick, daemon);
 }
@@ -611,7 +433,6 @@ ScandDaemon *scand_daemon_new(const ScandDaemonOptions *options, GError **error)
   daemon->options = *options;
   daemon->config_path = g_strdup(options->config_path);
   daemon->options.config_path = daemon->config_path;
-  daemon->autoscan = g_ptr_array_new_with_free_func((GDestroyNotify) autoscan_free);
   daemon->config = load_checked_config(daemon->config_path, error);
   if (!daemon->config)
     return NULL;
@@ -622,7 +443,6 @@ ScandDaemon *scand_daemon_new(const ScandDaemonOptions *options, GError **error)
     return NULL;
   daemon->scan_pool = g_thread_pool_new(scan_worker, daemon, 1, FALSE, NULL);
   daemon->queue_pool = g_thread_pool_new(queue_worker, daemon, 1, FALSE, NULL);
-  daemon->poll_pool = g_thread_pool_new(poll_worker, daemon, 4, FALSE, NULL);
   daemon->loop = g_main_loop_new(NULL, FALSE);
   return g_steal_pointer(&daemon);
 }
@@ -630,24 +450,24 @@ ScandDaemon *scand_daemon_new(const ScandDaemonOptions *options, GError **error)
 /* --- what the D-Bus API may ask --- */
 
 static ScandConfig *bus_get_config(gpointer daemon) {
-  return scand_daemon_get_config(daemon);
+  return daemon_get_config(daemon);
 }
 
 static char *bus_start_scan(gpointer daemon, const char *device, const char *profile, GError **error) {
-  return scand_daemon_start_scan(daemon, device, profile, "dbus", error);
+  return daemon_start_scan(daemon, device, profile, "dbus", error);
 }
 
 static gboolean bus_cancel_scan(gpointer daemon, const char *id) {
-  return scand_daemon_cancel_scan(daemon, id);
+  return daemon_cancel_scan(daemon, id);
 }
 
 static void bus_queue_push(gpointer daemon, GFunc func, gpointer data) {
-  scand_daemon_queue_push(daemon, func, data);
+  daemon_queue_push(daemon, func, data);
 }
 
 static void bus_job_finished(gpointer daemon, const char *id, const char *result, GPtrArray *delivered,
                              GPtrArray *errors) {
-  scand_daemon_emit_finished(daemon, id, result, delivered, errors);
+  daemon_emit_finished(daemon, id, result, delivered, errors);
 }
 
 static void bus_name_lost(gpointer data) {
@@ -691,13 +511,12 @@ int scand_daemon_run(ScandDaemon *daemon) {
   g_main_loop_run(daemon->loop);
 
   g_clear_handle_id(&daemon->queue_timer, g_source_remove);
-  g_clear_handle_id(&daemon->poll_timer, g_source_remove);
   g_clear_handle_id(&daemon->watchdog_timer, g_source_remove);
   g_clear_pointer(&daemon->watcher, scand_watcher_free);
+  g_clear_pointer(&daemon->autoscan, scand_autoscan_free);
   /* Devices stop listing us on their panels. */
   g_clear_pointer(&daemon->panels, scand_panels_free);
   /* Let the scan under way finish its page and the queue its delivery. */
-  g_thread_pool_free(g_steal_pointer(&daemon->poll_pool), TRUE, TRUE);
   g_thread_pool_free(g_steal_pointer(&daemon->scan_pool), FALSE, TRUE);
   g_thread_pool_free(g_steal_pointer(&daemon->queue_pool), TRUE, TRUE);
   /* Deliver the last signals. */
@@ -715,12 +534,10 @@ void scand_daemon_free(ScandDaemon *daemon) {
     g_thread_pool_free(daemon->scan_pool, TRUE, TRUE);
   if (daemon->queue_pool)
     g_thread_pool_free(daemon->queue_pool, TRUE, TRUE);
-  if (daemon->poll_pool)
-    g_thread_pool_free(daemon->poll_pool, TRUE, TRUE);
   scand_watcher_free(daemon->watcher);
   scand_panels_free(daemon->panels);
   scand_daemon_bus_free(daemon->bus);
-  g_clear_pointer(&daemon->autoscan, g_ptr_array_unref);
+  scand_autoscan_free(daemon->autoscan);
   scand_config_free(daemon->config);
   scand_spool_free(daemon->spool);
   if (daemon->loop)
