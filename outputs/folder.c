@@ -57,11 +57,13 @@ static ScandDeliveryResult fail_errno(ScandDelivery *d, const char *dir, int err
   return result;
 }
 
-static int copy_file(const char *src, const char *dst) {
+/* Copies src into a new file dst in the directory dfd (a link in its place
+ * is never followed). Returns 0 or an errno. */
+static int copy_file(const char *src, int dfd, const char *dst) {
   int in = open(src, O_RDONLY | O_CLOEXEC);
   if (in < 0)
     return errno;
-  int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int out = openat(dfd, dst, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (out < 0) {
     int errsv = errno;
     close(in);
@@ -97,100 +99,152 @@ out:
     errsv = errno;
   close(in);
   if (errsv)
-    unlink(dst);
+    unlinkat(dfd, dst, 0);
   return errsv;
 }
 
-/* "a/scan.pdf", 3 → "a/scan-3.pdf" */
-static char *candidate_name(const char *path, guint n) {
+/* "scan.pdf", 3 → "scan-3.pdf" */
+static char *candidate_name(const char *base, guint n) {
   if (n <= 1)
-    return g_strdup(path);
-  const char *slash = strrchr(path, '/');
-  const char *base = slash ? slash + 1 : path;
+    return g_strdup(base);
   const char *dot = strrchr(base, '.');
   if (!dot || dot == base)
-    return g_strdup_printf("%s-%u", path, n);
-  return g_strdup_printf("%.*s-%u%s", (int) (dot - path), path, n, dot);
+    return g_strdup_printf("%s-%u", base, n);
+  return g_strdup_printf("%.*s-%u%s", (int) (dot - base), base, n, dot);
 }
 
-static gboolean same_file(const char *a, const char *b) {
+/* A regular file (not a link) in dfd. */
+static gboolean file_stat(int dfd, const char *name, struct stat *st) {
+  return fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st->st_mode);
+}
+
+static gboolean same_file(int dfd, const char *a, const char *b) {
   struct stat sa, sb;
-  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  return file_stat(dfd, a, &sa) && file_stat(dfd, b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-static gboolean same_size(const char *a, const char *b) {
+static gboolean same_size(int dfd, const char *name, const char *pdf) {
   struct stat sa, sb;
-  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_size == sb.st_size;
+  return file_stat(dfd, name, &sa) && stat(pdf, &sb) == 0 && sa.st_size == sb.st_size;
 }
 
-ScandDeliveryResult scand_folder_deliver_to(ScandDelivery *d, const char *dir, gboolean create, GError **error) {
-  const char *name = scand_delivery_get_name(d);
+/* The recorded target of an earlier attempt, as a name in final_dir; NULL
+ * when there is none or it is anywhere else. */
+static const char *recorded_target(ScandDelivery *d, const char *final_dir) {
+  const char *target = scand_delivery_get_state(d, "target");
+  gsize len = strlen(final_dir);
+  if (!target || strncmp(target, final_dir, len) != 0 || target[len] != '/' || strchr(target + len + 1, '/') ||
+      !scand_fs_name_check(target + len + 1, NULL))
+    return NULL;
+  return target + len + 1;
+}
+
+/* Writes the document under a hidden name in dfd (final_dir), then renames it
+ * to the first free name from base on. */
+static ScandDeliveryResult deliver_into(ScandDelivery *d, const char *dir, int dfd, const char *final_dir,
+                                        const char *base, GError **error) {
   const char *pdf = scand_delivery_get_file(d);
-  if (!name || !*name || name[0] == '/') {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "output %s: job has no valid file name",
-                scand_delivery_get_output_name(d));
+  /* Hidden (watchers skip it), unique per job and output, and found again by a
+   * retry. Output names can be paths (--to DIR), so only their hash goes in. */
+  g_autofree char *tmp = g_strdup_printf(".scand-%s-%08x.part", scand_delivery_get_job_id(d),
+                                         g_str_hash(scand_delivery_get_output_name(d)));
+  /* Finish an attempt that a crash interrupted. */
+  const char *target = recorded_target(d, final_dir);
+  struct stat st;
+  gboolean have_tmp = fstatat(dfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (have_tmp && !S_ISREG(st.st_mode)) {
+    unlinkat(dfd, tmp, 0); /* not ours: a regular file is all scand writes there */
+    have_tmp = FALSE;
+  }
+  if (target && !have_tmp && same_size(dfd, target, pdf)) {
+    g_autofree char *path = g_build_filename(final_dir, target, NULL);
+    scand_delivery_note_state(d, "delivered", path);
+    return SCAND_DELIVERY_DONE;
+  }
+  if (target && have_tmp && same_file(dfd, tmp, target)) {
+    /* link() fallback got as far as the link. */
+    unlinkat(dfd, tmp, 0);
+    fsync(dfd);
+    g_autofree char *path = g_build_filename(final_dir, target, NULL);
+    scand_delivery_note_state(d, "delivered", path);
+    return SCAND_DELIVERY_DONE;
+  }
+  if (!have_tmp || !same_size(dfd, tmp, pdf)) {
+    int errsv = copy_file(pdf, dfd, tmp);
+    if (errsv)
+      return fail_errno(d, dir, errsv, error, "cannot write %s/%s", final_dir, tmp);
+    scand_fault_point("folder-written");
+  }
+  for (guint n = 1; n <= MAX_SUFFIX; n++) {
+    g_autofree char *candidate = candidate_name(base, n);
+    if (fstatat(dfd, candidate, &st, AT_SYMLINK_NOFOLLOW) == 0)
+      continue;
+    g_autofree char *path = g_build_filename(final_dir, candidate, NULL);
+    if (!scand_delivery_set_state(d, "target", path, error))
+      return SCAND_DELIVERY_RETRY;
+    scand_fault_point("folder-target-recorded");
+    g_autoptr(GError) local = NULL;
+    if (!scand_fs_rename_noreplace_at(dfd, tmp, candidate, &local)) {
+      if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_EXISTS))
+        continue;
+      return fail_errno(d, dir, errno ? errno : EIO, error, "cannot rename into %s", path);
+    }
+    if (fsync(dfd) < 0 && errno != EINVAL && errno != ENOTSUP)
+      return fail_errno(d, dir, errno, error, "cannot fsync %s", final_dir);
+    scand_fault_point("folder-renamed");
+    scand_delivery_note_state(d, "delivered", path);
+    return SCAND_DELIVERY_DONE;
+  }
+  unlinkat(dfd, tmp, 0);
+  g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s (folder %s): %s and %u others like it exist already",
+              scand_delivery_get_output_name(d), dir, base, MAX_SUFFIX - 1);
+  return SCAND_DELIVERY_FAILED;
+}
+
+ScandDeliveryResult scand_folder_deliver_to(ScandDelivery *d, const char *dir, const char *subdir, gboolean create,
+                                            GError **error) {
+  const char *name = scand_delivery_get_name(d);
+  g_autoptr(GError) bad = NULL;
+  if (!name || !scand_fs_name_check(name, &bad) || (subdir && *subdir && !scand_fs_name_check(subdir, &bad))) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "output %s (folder %s): refusing the job's file name: %s",
+                scand_delivery_get_output_name(d), dir, bad ? bad->message : "it has none");
     return SCAND_DELIVERY_FAILED;
   }
   struct stat st;
   if (!create && stat(dir, &st) < 0)
     return fail_errno(d, dir, errno, error, "the folder is not there (not mounted?)");
-  g_autofree char *final_path = g_build_filename(dir, name, NULL);
-  g_autofree char *final_dir = g_path_get_dirname(final_path);
   g_autoptr(GError) local = NULL;
-  if (!scand_fs_mkdir_p(final_dir, 0755, &local)) {
+  if (create && !scand_fs_mkdir_p(dir, 0755, &local)) {
     int errsv = local->domain == G_IO_ERROR && local->code == G_IO_ERROR_NOT_DIRECTORY ? ENOTDIR : errno;
-    return fail_errno(d, dir, errsv ? errsv : EIO, error, "cannot create %s", final_dir);
+    return fail_errno(d, dir, errsv ? errsv : EIO, error, "cannot create it");
   }
-  /* Hidden (watchers skip it), unique per job and output, and found again by a
-   * retry. Output names can be paths (--to DIR), so only their hash goes in. */
-  g_autofree char *tmp = g_strdup_printf("%s/.scand-%s-%08x.part", final_dir, scand_delivery_get_job_id(d),
-                                         g_str_hash(scand_delivery_get_output_name(d)));
-
-  /* Finish an attempt that a crash interrupted. */
-  const char *target = scand_delivery_get_state(d, "target");
-  gboolean have_tmp = access(tmp, F_OK) == 0;
-  if (target && !have_tmp && access(target, F_OK) == 0 && same_size(target, pdf)) {
-    scand_delivery_note_state(d, "delivered", target);
-    return SCAND_DELIVERY_DONE;
-  }
-  if (target && have_tmp && same_file(tmp, target)) {
-    /* link() fallback got as far as the link. */
-    unlink(tmp);
-    scand_fs_fsync_dir(final_dir, NULL);
-    scand_delivery_note_state(d, "delivered", target);
-    return SCAND_DELIVERY_DONE;
-  }
-  if (!have_tmp || !same_size(tmp, pdf)) {
-    int errsv = copy_file(pdf, tmp);
-    if (errsv)
-      return fail_errno(d, dir, errsv, error, "cannot write %s", tmp);
-    scand_fault_point("folder-written");
-  }
-
-  for (guint n = 1; n <= MAX_SUFFIX; n++) {
-    g_autofree char *candidate = candidate_name(final_path, n);
-    if (access(candidate, F_OK) == 0)
-      continue;
-    if (!scand_delivery_set_state(d, "target", candidate, error))
-      return SCAND_DELIVERY_RETRY;
-    scand_fault_point("folder-target-recorded");
-    g_clear_error(&local);
-    if (!scand_fs_rename_noreplace(tmp, candidate, &local)) {
-      if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_EXISTS))
-        continue;
-      return fail_errno(d, dir, errno ? errno : EIO, error, "cannot rename into %s", candidate);
+  /* Everything below the configured folder is walked without following a
+   * link, so the file lands beneath it whatever the name or the folder's
+   * content says. */
+  const char *slash = strrchr(name, '/');
+  g_autofree char *rel_name_dir = slash ? g_strndup(name, (gsize) (slash - name)) : g_strdup("");
+  const char *base = slash ? slash + 1 : name;
+  g_autofree char *rel = subdir && *subdir
+                             ? (*rel_name_dir ? g_strconcat(subdir, "/", rel_name_dir, NULL) : g_strdup(subdir))
+                             : g_strdup(rel_name_dir);
+  g_autofree char *final_dir = *rel ? g_build_filename(dir, rel, NULL) : g_strdup(dir);
+  int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return fail_errno(d, dir, errno, error, "cannot open the folder");
+  int dfd = scand_fs_open_dir_beneath(root, rel, TRUE, 0755, &local);
+  int errsv = errno;
+  close(root);
+  if (dfd < 0) {
+    if (errsv == ELOOP || errsv == ENOTDIR || errsv == EINVAL) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s (folder %s): %s",
+                  scand_delivery_get_output_name(d), dir, local->message);
+      return SCAND_DELIVERY_FAILED;
     }
-    g_clear_error(&local);
-    if (!scand_fs_fsync_dir(final_dir, &local))
-      return fail_errno(d, dir, EIO, error, "cannot fsync %s", final_dir);
-    scand_fault_point("folder-renamed");
-    scand_delivery_note_state(d, "delivered", candidate);
-    return SCAND_DELIVERY_DONE;
+    return fail_errno(d, dir, errsv, error, "cannot create %s", final_dir);
   }
-  unlink(tmp);
-  g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s (folder %s): %s and %u others like it exist already",
-              scand_delivery_get_output_name(d), dir, name, MAX_SUFFIX - 1);
-  return SCAND_DELIVERY_FAILED;
+  ScandDeliveryResult result = deliver_into(d, dir, dfd, final_dir, base, error);
+  close(dfd);
+  return result;
 }
 
 static ScandDeliveryResult folder_deliver(ScandDelivery *d, GError **error) {
@@ -203,7 +257,7 @@ static ScandDeliveryResult folder_deliver(ScandDelivery *d, GError **error) {
   const char *create = scand_delivery_get_config(d, "create");
   gboolean do_create = create && (g_ascii_strcasecmp(create, "true") == 0 || g_ascii_strcasecmp(create, "yes") == 0 ||
                                   strcmp(create, "1") == 0);
-  return scand_folder_deliver_to(d, path, do_create, error);
+  return scand_folder_deliver_to(d, path, NULL, do_create, error);
 }
 
 static void folder_check(ScandConfig *config, const char *name, GPtrArray *problems) {

@@ -6,13 +6,16 @@
 
 G_BEGIN_DECLS
 
-/* Delivers d's file as scand_delivery_get_name(d) below dir: written under a
- * hidden temporary name, fsynced, renamed into place without replacing
- * anything ("scan.pdf" taken → "scan-2.pdf", …), directory fsynced. Missing
- * directories below dir are created; dir itself must exist unless create is
- * TRUE. Safe to call again after a crash at any point: it finishes or redoes
- * the earlier attempt and never leaves two copies. Sets "delivered" in the
- * delivery state to the final path. */
-ScandDeliveryResult scand_folder_deliver_to(ScandDelivery *d, const char *dir, gboolean create, GError **error);
+/* Delivers d's file as scand_delivery_get_name(d) below dir/subdir (subdir
+ * may be NULL): written under a hidden temporary name, fsynced, renamed into
+ * place without replacing anything ("scan.pdf" taken → "scan-2.pdf", …),
+ * directory fsynced. The file always lands beneath dir: a name that would
+ * climb out is refused, and nothing below dir is followed if it is a symbolic
+ * link (FAILED, saying which). Missing directories below dir are created; dir
+ * itself must exist unless create is TRUE. Safe to call again after a crash
+ * at any point: it finishes or redoes the earlier attempt and never leaves
+ * two copies. Sets "delivered" in the delivery state to the final path. */
+ScandDeliveryResult scand_folder_deliver_to(ScandDelivery *d, const char *dir, const char *subdir, gboolean create,
+                                            GError **error);
 
 G_END_DECLS

@@ -16,6 +16,7 @@
 #include "outputs/output-private.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
+#include "scand/base/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -619,6 +620,11 @@ static ScandDeliveryResult smb_deliver_locked(SmbJob *job, int fd, goffset size,
   g_autofree char *fallback = NULL;
   if (!given || !*given)
     given = fallback = g_path_get_basename(scand_delivery_get_file(d));
+  g_autoptr(GError) bad = NULL;
+  if (!scand_fs_name_check(given, &bad)) {
+    g_autofree char *cause = g_strdup_printf("refusing the job's file name: %s", bad->message);
+    return smb_fail(job, error, SCAND_DELIVERY_FAILED, cause);
+  }
   g_autofree char *name = scand_smb_safe_name(given);
   g_autofree char *name_dir = g_path_get_dirname(name);
   g_autofree char *base = g_path_get_basename(name);

@@ -557,7 +557,6 @@ static char *usb_locate(ScandDelivery *d, const UsbSettings *s, int fd, dev_t *d
  * really landed on the stick and that all of it is on the medium. */
 static ScandDeliveryResult usb_write(ScandDelivery *d, const UsbSettings *s, const char *mount_point, dev_t devno,
                                      GError **error) {
-  g_autofree char *dir = s->subdir[0] ? g_build_filename(mount_point, s->subdir, NULL) : g_strdup(mount_point);
   /* A stick pulled since it was found leaves an empty mount-point directory
    * on the root file system; nothing may be written there. */
   struct stat st;
@@ -566,14 +565,10 @@ static ScandDeliveryResult usb_write(ScandDelivery *d, const UsbSettings *s, con
                 s->wanted, mount_point);
     return SCAND_DELIVERY_RETRY;
   }
-  if (s->subdir[0]) {
-    g_autoptr(GError) local = NULL;
-    if (!scand_fs_mkdir_p(dir, 0755, &local)) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "output '%s': %s", s->output, local->message);
-      return SCAND_DELIVERY_RETRY;
-    }
-  }
-  ScandDeliveryResult result = scand_folder_deliver_to(d, dir, FALSE, error);
+  /* The stick's content is not ours: the subdirectory is walked from the
+   * mount point without following links (a link on the stick could point
+   * anywhere on this machine). */
+  ScandDeliveryResult result = scand_folder_deliver_to(d, mount_point, s->subdir, FALSE, error);
   if (result != SCAND_DELIVERY_DONE)
     return result;
 
@@ -587,7 +582,7 @@ static ScandDeliveryResult usb_write(ScandDelivery *d, const UsbSettings *s, con
                 "output '%s': the %s at %s was removed while writing — will retry", s->output, s->wanted, mount_point);
     return SCAND_DELIVERY_RETRY;
   }
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dfd = open(mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0 || syncfs(dfd) < 0) {
     int errsv = errno;
     if (dfd >= 0)

@@ -1,8 +1,10 @@
 #include "scand/base/fs.h"
+#include "scand/base/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -109,24 +111,112 @@ gboolean scand_fs_commit(const char *tmp, const char *final, GError **error) {
   return scand_fs_fsync_dir(dir, error);
 }
 
-gboolean scand_fs_rename_noreplace(const char *tmp, const char *final, GError **error) {
-  if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
+gboolean scand_fs_rename_noreplace_at(int dfd, const char *tmp, const char *final, GError **error) {
+  if (renameat2(dfd, tmp, dfd, final, RENAME_NOREPLACE) == 0)
     return TRUE;
   if (errno != EINVAL && errno != ENOSYS)
     return scand_fs_error_errno(error, errno, "cannot rename %s to %s", tmp, final);
   /* No RENAME_NOREPLACE here: link() fails with EEXIST just the same. */
-  if (link(tmp, final) == 0) {
-    unlink(tmp);
+  if (linkat(dfd, tmp, dfd, final, 0) == 0) {
+    unlinkat(dfd, tmp, 0);
     return TRUE;
   }
   if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP)
     return scand_fs_error_errno(error, errno, "cannot rename %s to %s", tmp, final);
   /* Neither (e.g. vfat): check, then rename. Only scand writes these names. */
-  if (access(final, F_OK) == 0)
+  struct stat st;
+  if (fstatat(dfd, final, &st, AT_SYMLINK_NOFOLLOW) == 0)
     return scand_fs_error_errno(error, EEXIST, "cannot rename %s to %s", tmp, final);
-  if (rename(tmp, final) < 0)
+  if (renameat(dfd, tmp, dfd, final) < 0)
     return scand_fs_error_errno(error, errno, "cannot rename %s to %s", tmp, final);
   return TRUE;
+}
+
+gboolean scand_fs_rename_noreplace(const char *tmp, const char *final, GError **error) {
+  return scand_fs_rename_noreplace_at(AT_FDCWD, tmp, final, error);
+}
+
+gboolean scand_fs_name_check(const char *name, GError **error) {
+  if (!name || !*name) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "the name is empty");
+    return FALSE;
+  }
+  if (strlen(name) >= PATH_MAX || !g_utf8_validate(name, -1, NULL)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "the name is %s",
+                strlen(name) >= PATH_MAX ? "too long" : "not valid UTF-8");
+    return FALSE;
+  }
+  if (name[0] == '/') {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "the name is an absolute path");
+    return FALSE;
+  }
+  for (const char *p = name; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "the name holds a control character (byte %u)",
+                  (guint) (p - name) + 1);
+      return FALSE;
+    }
+  g_auto(GStrv) parts = g_strsplit(name, "/", -1);
+  for (guint i = 0; parts[i]; i++)
+    if (!*parts[i] || strcmp(parts[i], ".") == 0 || strcmp(parts[i], "..") == 0) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "part %u of the name is %s", i + 1,
+                  *parts[i] ? (parts[i][1] ? "'..', which would leave the destination" : "'.'") : "empty");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int scand_fs_open_dir_beneath(int root_fd, const char *rel, gboolean create, mode_t mode, GError **error) {
+  int fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    scand_fs_error_errno(error, errno, "cannot open the destination");
+    return -1;
+  }
+  if (!rel || !*rel)
+    return fd;
+  g_autoptr(GError) bad = NULL;
+  if (!scand_fs_name_check(rel, &bad)) {
+    close(fd);
+    scand_fs_error_errno(error, EINVAL, "%s", bad->message);
+    return -1;
+  }
+  g_auto(GStrv) parts = g_strsplit(rel, "/", -1);
+  g_autoptr(GString) done = g_string_new(NULL);
+  for (guint i = 0; parts[i]; i++) {
+    g_string_append_printf(done, "%s%s", i ? "/" : "", parts[i]);
+    int next = openat(fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0 && errno == ENOENT && create) {
+      if (mkdirat(fd, parts[i], mode) < 0 && errno != EEXIST) {
+        int errsv = errno;
+        close(fd);
+        scand_fs_error_errno(error, errsv, "cannot create %s", done->str);
+        return -1;
+      }
+      if (fsync(fd) < 0 && errno != EINVAL && errno != ENOTSUP) {
+        int errsv = errno;
+        close(fd);
+        scand_fs_error_errno(error, errsv, "cannot fsync the directory above %s", done->str);
+        return -1;
+      }
+      next = openat(fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (next < 0) {
+      int errsv = errno;
+      struct stat st;
+      gboolean link = fstatat(fd, parts[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+      close(fd);
+      if (link || errsv == ELOOP)
+        scand_fs_error_errno(error, ELOOP, "%s is a symbolic link, never followed out of the destination", done->str);
+      else if (errsv == ENOTDIR)
+        scand_fs_error_errno(error, ENOTDIR, "%s is in the way and is not a directory", done->str);
+      else
+        scand_fs_error_errno(error, errsv, "cannot open %s", done->str);
+      return -1;
+    }
+    close(fd);
+    fd = next;
+  }
+  return fd;
 }
 
 void scand_fs_remove_tree(const char *path) {

@@ -29,6 +29,24 @@ gboolean scand_fs_commit(const char *tmp, const char *final, GError **error);
  * G_IO_ERROR_EXISTS when final exists. Does not fsync. */
 gboolean scand_fs_rename_noreplace(const char *tmp, const char *final, GError **error);
 
+/* Like scand_fs_rename_noreplace(), for names relative to the directory dfd. */
+gboolean scand_fs_rename_noreplace_at(int dfd, const char *tmp, const char *final, GError **error);
+
+/* Whether name is a relative path that cannot leave the directory it is
+ * joined to: not absolute, no empty, "." or ".." component, no control
+ * character, valid UTF-8, at most PATH_MAX bytes. FALSE with SCAND_ERROR_INVAL
+ * saying which part and why. */
+gboolean scand_fs_name_check(const char *name, GError **error);
+
+/* Opens the directory rel beneath the directory root_fd ("" is root_fd's own
+ * directory), one component at a time and never following a symbolic link,
+ * so that nothing planted below root can lead out of it. With create,
+ * missing components are made (mode) and made durable. rel must pass
+ * scand_fs_name_check(). Returns a new descriptor, or -1 with error (a
+ * G_IO_ERROR from errno: a link or a file in the way is ELOOP or ENOTDIR,
+ * named in the message). */
+int scand_fs_open_dir_beneath(int root_fd, const char *rel, gboolean create, mode_t mode, GError **error);
+
 /* Reads a whole regular file of at most max bytes (opened without following a
  * FIFO's writer: O_NONBLOCK, then fstat). *data is NUL-terminated and newly
  * allocated; a buffer given up on is cleared first (secrets pass through

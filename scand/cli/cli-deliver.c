@@ -50,8 +50,10 @@ int scand_cli_deliver(int argc, char **argv) {
   g_autoptr(GError) error = NULL;
   g_autofree char *base = g_path_get_basename(argv[1]);
   const char *target_name = name ? name : base;
-  if (!*target_name || target_name[0] == '.' || target_name[0] == '/' || strstr(target_name, "..")) {
-    scand_cli_error("deliver", "\"%s\" is not a usable file name at the destination", target_name);
+  g_autoptr(GError) bad = NULL;
+  if (target_name[0] == '.' || !scand_fs_name_check(target_name, &bad)) {
+    scand_cli_error("deliver", "\"%s\" is not a usable file name at the destination: %s", target_name,
+                    bad ? bad->message : "a hidden name");
     return SCAND_EXIT_USAGE;
   }
   g_autoptr(ScandJob) job = scand_job_create(ctx->spool, &error);

@@ -2,6 +2,7 @@
  * `scand status URI` shows what an eSCL device reports about itself. */
 #include "scand/cli/cli.h"
 #include "backends/escl.h"
+#include "scand/base/config-edit.h"
 #include "scand/base/config.h"
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
@@ -9,6 +10,7 @@
 #include "scand/service/panel-state.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,18 +18,6 @@
 /* "escl:https://…" for any spelling the user gave. Newly allocated. */
 static char *normalize_uri(const char *uri) {
   return g_str_has_prefix(uri, "escl:") ? g_strdup(uri) : g_strdup_printf("escl:%s", uri);
-}
-
-/* A config value without an inline "  # comment" (as scand's own config
- * reader sees it). Newly allocated. */
-static char *value_without_comment(const char *raw) {
-  char *v = g_strdup(raw);
-  for (char *p = v; *p; p++)
-    if (*p == '#' && p > v && (p[-1] == ' ' || p[-1] == '\t')) {
-      *p = '\0';
-      break;
-    }
-  return g_strstrip(v);
 }
 
 /* Host part of "escl:http[s]://host[:port]/…" for a section name. Newly allocated. */
@@ -48,23 +38,22 @@ static char *uri_host(const char *uri) {
   return g_strdup(*authority ? authority : "scanner");
 }
 
+/* Where a first configuration file goes: the directory scand reads. */
 static char *default_config_path(void) {
+  const char *dir = g_getenv("SCAND_CONFIG_DIR");
+  if (dir && *dir)
+    return g_build_filename(dir, "scand.conf", NULL);
   return g_build_filename(g_get_user_config_dir(), "scand", "scand.conf", NULL);
 }
 
-/* The [scanner NAME] group of keyfile whose device is uri, or NULL. Newly allocated. */
-static char *find_scanner_group(GKeyFile *kf, const char *uri) {
-  g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
-  for (guint i = 0; groups[i]; i++) {
-    if (!g_str_has_prefix(groups[i], "scanner "))
-      continue;
-    g_autofree char *raw = g_key_file_get_value(kf, groups[i], "device", NULL);
-    if (!raw)
-      continue;
-    g_autofree char *device = value_without_comment(raw);
-    g_autofree char *norm = normalize_uri(device);
-    if (strcmp(device, uri) == 0 || strcmp(norm, uri) == 0)
-      return g_strdup(groups[i]);
+/* The [scanner] section of config whose device is uri, or NULL. Newly allocated. */
+static char *find_scanner_section(ScandConfig *config, const char *uri) {
+  g_auto(GStrv) names = scand_config_list_sections(config, "scanner");
+  for (guint i = 0; names && names[i]; i++) {
+    const char *device = scand_config_get(config, "scanner", names[i], "device");
+    g_autofree char *norm = device ? normalize_uri(device) : NULL;
+    if (device && (strcmp(device, uri) == 0 || strcmp(norm, uri) == 0))
+      return g_strdup(names[i]);
   }
   return NULL;
 }
@@ -79,41 +68,46 @@ static gboolean ask_yes(void) {
   return g_ascii_strcasecmp(line, "y") == 0 || g_ascii_strcasecmp(line, "yes") == 0;
 }
 
-/* Writes tls-pin (and device, for a new section) into the config file. */
-static gboolean store_pin(const char *path, const char *uri, const char *fingerprint, char **group_out,
+/* Writes tls-pin into the scanner's section where the config that scand
+ * reads has it (--config FILE, else the default files, conf.d included), by
+ * editing that one line or adding one: comments, spacing and a symbolically
+ * linked file stay as they are. A device no section names gets a new section
+ * in the file scand reads first (or a new one). The pin is read back. */
+static gboolean store_pin(const char *path, const char *uri, const char *fingerprint, char **group_out, char **file_out,
                           GError **error) {
-  g_autoptr(GKeyFile) kf = g_key_file_new();
-  g_autoptr(GError) local = NULL;
-  mode_t mode = 0644;
-  struct stat st;
-  if (stat(path, &st) == 0)
-    mode = st.st_mode & 07777;
-  if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_KEEP_COMMENTS | G_KEY_FILE_KEEP_TRANSLATIONS, &local)) {
-    if (!g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %s", path, local->message);
-      return FALSE;
-    }
-    g_clear_error(&local);
-  }
-  char *group = find_scanner_group(kf, uri);
-  if (!group) {
+  gboolean exists = path && g_file_test(path, G_FILE_TEST_EXISTS);
+  g_autoptr(ScandConfig) config = path && !exists ? scand_config_new_empty() : scand_config_load(path, error);
+  if (!config)
+    return FALSE;
+  g_autofree char *name = find_scanner_section(config, uri);
+  g_autofree char *fallback = path ? g_strdup(path) : default_config_path();
+  const char *const *files = scand_config_get_files(config);
+  const char *new_file = path ? path : files && files[0] ? NULL : fallback;
+  const char *keys[] = { "device", "tls-pin", NULL };
+  const char *values[] = { uri, fingerprint, NULL };
+  gboolean fresh = name == NULL;
+  if (fresh) {
     g_autofree char *host = uri_host(uri);
-    group = g_strdup_printf("scanner %s", host);
-    for (guint n = 2; g_key_file_has_group(kf, group); n++) {
-      g_free(group);
-      group = g_strdup_printf("scanner %s-%u", host, n);
+    name = g_strdup(host);
+    for (guint n = 2; scand_config_has_section(config, "scanner", name); n++) {
+      g_free(name);
+      name = g_strdup_printf("%s-%u", host, n);
     }
-    g_key_file_set_value(kf, group, "device", uri);
   }
-  g_key_file_set_value(kf, group, "tls-pin", fingerprint);
-  gsize len = 0;
-  g_autofree char *data = g_key_file_to_data(kf, &len, NULL);
-  g_autofree char *dir = g_path_get_dirname(path);
-  if (!scand_fs_mkdir_p(dir, 0755, error) || !scand_fs_write_atomic(path, data, len, mode, error)) {
-    g_free(group);
+  g_autofree char *file = scand_config_edit_set(config, "scanner", name, fresh ? keys : keys + 1,
+                                                fresh ? values : values + 1, new_file, error);
+  if (!file)
+    return FALSE;
+  g_autoptr(ScandConfig) again = scand_config_load(path, error);
+  if (!again)
+    return FALSE;
+  if (g_strcmp0(scand_config_get(again, "scanner", name, "tls-pin"), fingerprint) != 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
+                "wrote tls-pin into %s, but the configuration scand reads does not have it", file);
     return FALSE;
   }
-  *group_out = group;
+  *group_out = g_strdup_printf("scanner %s", name);
+  *file_out = g_steal_pointer(&file);
   return TRUE;
 }
 
@@ -123,7 +117,7 @@ int scand_cli_trust(int argc, char **argv) {
   GOptionEntry entries[] = {
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Trust without asking", NULL },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
-      "Config file to write the pin into (default: ~/.config/scand/scand.conf)", "FILE" },
+      "Config file to write the pin into (default: where scand reads the device from)", "FILE" },
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("URI");
@@ -161,14 +155,14 @@ int scand_cli_trust(int argc, char **argv) {
     printf("Not trusted; nothing changed.\n");
     return 1;
   }
-  if (!config_path)
-    config_path = default_config_path();
-  g_autofree char *group = NULL;
-  if (!store_pin(config_path, uri, cert->fingerprint, &group, &error)) {
+  g_autofree char *group = NULL, *file = NULL;
+  if (!store_pin(config_path, uri, cert->fingerprint, &group, &file, &error)) {
     fprintf(stderr, "scand trust: %s\n", error->message);
     return 1;
   }
-  printf("Pinned %s as tls-pin of [%s] in %s\n", cert->fingerprint, group, config_path);
+  g_autofree char *real = g_file_test(file, G_FILE_TEST_IS_SYMLINK) ? realpath(file, NULL) : NULL;
+  printf("Pinned %s as tls-pin of [%s] in %s%s%s%s\n", cert->fingerprint, group, file, real ? " (a link to " : "",
+         real ? real : "", real ? ")" : "");
   return 0;
 }
 

@@ -256,6 +256,13 @@ static gboolean job_validate(ScandJob *job, GError **error) {
     return stage ? job_corrupt(job, error, "unknown stage \"%s\" (known: %s)", q, known)
                  : job_corrupt(job, error, "no stage");
   }
+  /* The delivery name is joined to every destination: it must stay beneath. */
+  g_autofree char *name = g_key_file_get_string(state, JOB_GROUP, "name", NULL);
+  g_autoptr(GError) bad = NULL;
+  if (g_key_file_has_key(state, JOB_GROUP, "name", NULL) && !scand_fs_name_check(name, &bad)) {
+    g_autofree char *q = g_strescape(name ? name : "", NULL);
+    return job_corrupt(job, error, "the file name \"%s\" is refused: %s", q, bad->message);
+  }
   g_auto(GStrv) groups = g_key_file_get_groups(state, NULL);
   guint n_dest = 0;
   for (guint i = 0; groups[i]; i++)

@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -841,6 +842,33 @@ gboolean scand_pdf_add_file(ScandPdf *pdf, const char *path, double dpi, GError 
   return TRUE;
 }
 
+/* Whether the file ends with a PDF trailer ("%%EOF" and an optional end of line). */
+static gboolean trailer_written(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return FALSE;
+  char tail[32] = { 0 };
+  off_t size = lseek(fd, 0, SEEK_END);
+  off_t from = size > (off_t) sizeof tail - 1 ? size - (off_t) sizeof tail + 1 : 0;
+  ssize_t n = size > 0 ? pread(fd, tail, (size_t) (size - from), from) : 0;
+  close(fd);
+  if (n <= 0)
+    return FALSE;
+  return g_strrstr_len(tail, n, "%%EOF") != NULL;
+}
+
+/* Why writing into dir failed when the library kept only that something did:
+ * a write error left in errno, else a full file system, else (io: the
+ * library says it was I/O) EIO; 0 when nothing points at the file system. */
+static int write_errno(int saved, const char *dir, gboolean io) {
+  if (saved == ENOSPC || saved == EDQUOT || saved == EFBIG || saved == EIO || saved == EROFS)
+    return saved;
+  struct statvfs st;
+  if (statvfs(dir, &st) == 0 && (guint64) st.f_bavail * st.f_frsize < 64 * 1024)
+    return ENOSPC;
+  return io ? (saved && saved != EINTR && saved != EAGAIN ? saved : EIO) : 0;
+}
+
 /* Saves to a temporary name beside path, then commits it durably. */
 gboolean scand_pdf_save(ScandPdf *pdf, const char *path, GError **error) {
   if (pdf->n_pages == 0) {
@@ -863,7 +891,9 @@ gboolean scand_pdf_save(ScandPdf *pdf, const char *path, GError **error) {
 
   for (guint i = 0; i < pdf->sources->len; i++)
     ((LazySource *) pdf->sources->pdata[i])->failed_errno = 0;
+  errno = 0;
   HPDF_STATUS ret = HPDF_SaveToFile(pdf->doc, tmp);
+  int save_errno = errno;
   /* A failed save can stop in the middle of a stream. */
   for (guint i = 0; i < pdf->sources->len; i++) {
     LazySource *src = pdf->sources->pdata[i];
@@ -881,6 +911,17 @@ gboolean scand_pdf_save(ScandPdf *pdf, const char *path, GError **error) {
       g_unlink(tmp);
       return FALSE;
     }
+  }
+  /* libhpdf writes through stdio and says only "file I/O error" (0x1016),
+   * and does not check fclose(): the reason comes from errno, and a PDF cut
+   * short by a full disk is caught by its missing trailer. */
+  gboolean io = ret == HPDF_FILE_IO_ERROR || ret == HPDF_FILE_OPEN_ERROR || (ret == HPDF_OK && !trailer_written(tmp));
+  int errsv = io || ret != HPDF_OK ? write_errno(save_errno, dir, io) : 0;
+  if (errsv) {
+    check_hpdf(pdf, path, NULL);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot write the PDF %s: %s", path, g_strerror(errsv));
+    g_unlink(tmp);
+    return FALSE;
   }
   if (ret != HPDF_OK || !check_hpdf(pdf, path, error)) {
     if (error && !*error)

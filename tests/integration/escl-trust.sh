@@ -2,7 +2,8 @@
 # `scand trust` and `scand status` through the scand binary against an HTTPS
 # eSCL simulator: declining changes nothing, --yes (or answering y) pins the
 # certificate in the config, `scand config check` accepts the result, and
-# `scand status` then reaches the device with the pin.
+# `scand status` then reaches the device with the pin. The pin is written by
+# editing the config in place (symbolic links, formatting and conf.d kept).
 set -euo pipefail
 
 tmp=$(mktemp -d)
@@ -61,5 +62,45 @@ grep -q 'Feeder:  loaded' "$tmp/out" || fail "unexpected status: $(cat "$tmp/out
 # --yes on an unknown device creates its section
 "$SCAND" trust "$uri" --yes --config "$tmp/new/scand.conf" >"$tmp/out" 2>&1 || fail "trust --yes failed: $(cat "$tmp/out")"
 grep -q '^\[scanner 127.0.0.1\]' "$tmp/new/scand.conf" || fail "no new section: $(cat "$tmp/new/scand.conf")"
+
+# The config is edited in place: one line added or changed, every other byte
+# kept (comments, blank lines, spacing, order, CRLF); a symbolic link stays a
+# link and its target gets the pin; the mode is kept.
+mkdir -p "$tmp/etc"
+printf '# office scanners\r\n\r\n[scanner hall]\r\ndevice=%s\r\nprofile=letter   # A4 soon\r\n\r\n[profile letter]\r\nresolution = 300\r\n' \
+  "$uri" >"$tmp/etc/real.conf"
+chmod 0640 "$tmp/etc/real.conf"
+ln -s "$tmp/etc/real.conf" "$tmp/link.conf"
+cp "$tmp/etc/real.conf" "$tmp/real.before"
+"$SCAND" trust "$uri" --yes --config "$tmp/link.conf" >"$tmp/out" 2>&1 || fail "trust via a link: $(cat "$tmp/out")"
+[ -L "$tmp/link.conf" ] || fail "the symbolic link was replaced by a file"
+[ "$(stat -c %a "$tmp/etc/real.conf")" = 640 ] || fail "mode changed to $(stat -c %a "$tmp/etc/real.conf")"
+printf '# office scanners\r\n\r\n[scanner hall]\r\ndevice=%s\r\nprofile=letter   # A4 soon\r\ntls-pin=%s\r\n\r\n[profile letter]\r\nresolution = 300\r\n' \
+  "$uri" "$fp" >"$tmp/real.expected"
+cmp -s "$tmp/real.expected" "$tmp/etc/real.conf" ||
+  { diff "$tmp/real.expected" "$tmp/etc/real.conf" | cat -A >&2; fail "trust rewrote more than one line"; }
+grep -q "in $tmp/link.conf (a link to $tmp/etc/real.conf)" "$tmp/out" || fail "trust does not say which file it edited: $(cat "$tmp/out")"
+
+# A pin already there (with a note) is changed on its own line, the note kept.
+sed -i "s/^tls-pin=.*\r\$/tls-pin=sha256:$(printf '00:%.0s' $(seq 31))00   # old MFP\r/" "$tmp/etc/real.conf"
+"$SCAND" trust "$uri" --yes --config "$tmp/link.conf" >"$tmp/out" 2>&1 || fail "trust over an old pin: $(cat "$tmp/out")"
+sed -i "s/^tls-pin=.*\r\$/tls-pin=$fp   # old MFP\r/" "$tmp/real.expected"
+cmp -s "$tmp/real.expected" "$tmp/etc/real.conf" ||
+  { diff "$tmp/real.expected" "$tmp/etc/real.conf" | cat -A >&2; fail "the old pin was not replaced in place"; }
+"$SCAND" config check --config "$tmp/link.conf" >"$tmp/check" 2>&1 || fail "config check after trust: $(cat "$tmp/check")"
+
+# Without --config: the section is found where scand reads it (conf.d), and
+# the pin goes there, not into a new file that would hide the others.
+mkdir -p "$tmp/confdir/conf.d"
+printf '[scand]\nlog-level = info\n' >"$tmp/confdir/scand.conf"
+printf '[scanner hall]\ndevice = %s\n' "$uri" >"$tmp/confdir/conf.d/10-hall.conf"
+cp "$tmp/confdir/scand.conf" "$tmp/main.before"
+SCAND_CONFIG_DIR=$tmp/confdir "$SCAND" trust "$uri" --yes >"$tmp/out" 2>&1 || fail "trust in conf.d: $(cat "$tmp/out")"
+cmp -s "$tmp/main.before" "$tmp/confdir/scand.conf" || fail "the main file was changed"
+printf '[scanner hall]\ndevice = %s\ntls-pin = %s\n' "$uri" "$fp" >"$tmp/hall.expected"
+cmp -s "$tmp/hall.expected" "$tmp/confdir/conf.d/10-hall.conf" ||
+  { diff "$tmp/hall.expected" "$tmp/confdir/conf.d/10-hall.conf" >&2; fail "the pin did not go to conf.d"; }
+[ "$(find "$tmp/confdir" -type f | wc -l)" = 2 ] || fail "trust created a file: $(find "$tmp/confdir" -type f)"
+SCAND_CONFIG_DIR=$tmp/confdir "$SCAND" status "$uri" >"$tmp/out" 2>&1 || fail "status with the conf.d pin: $(cat "$tmp/out")"
 
 echo "ok: trust asks, pins, keeps comments; status works with the pin and is refused without"
