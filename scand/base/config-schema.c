@@ -12,11 +12,12 @@
 static const ScandConfigKey schema_scand[] = {
   KEY("spool", SCAND_KEY_PATH),
   ENUM("log-level", "error|warning|info|debug"),
-  KEY("retry-min", SCAND_KEY_DURATION),     /* first wait before retrying a destination */
-  KEY("retry-max", SCAND_KEY_DURATION),     /* longest wait between attempts */
-  KEY("retry-max-age", SCAND_KEY_DURATION), /* give up on a destination after retrying this long */
-  KEY("panel-listen", SCAND_KEY_STRING),    /* walk-up: address the event listener binds (default: every address) */
-  INT("panel-port", 0, 65535),              /* walk-up: its port (default 0: one the system picks) */
+  KEY("retry-min", SCAND_KEY_DURATION),        /* first wait before retrying a destination */
+  KEY("retry-max", SCAND_KEY_DURATION),        /* longest wait between attempts */
+  KEY("retry-max-age", SCAND_KEY_DURATION),    /* give up on a destination after retrying this long */
+  KEY("discovery-interfaces", SCAND_KEY_LIST), /* WS-Discovery multicasts here (default: every multicast one) */
+  KEY("panel-listen", SCAND_KEY_STRING),       /* walk-up: address the event listener binds (default: every address) */
+  INT("panel-port", 0, 65535),                 /* walk-up: its port (default 0: one the system picks) */
   { NULL },
 };
 

@@ -68,7 +68,7 @@ device = sane:test:0
 CONF
 cat >"$T/broken.expected" <<EOF
 $B:2: [scand] log-level: "verbose" is not one of error|warning|info|debug
-$B:5: [scanner office] device: "usb:whatever" is not a device URI: sane:NAME or escl:http[s]://HOST[:PORT]/eSCL
+$B:5: [scanner office] device: "usb:whatever" is not a device URI: sane:NAME, escl:http[s]://HOST[:PORT]/eSCL or wsd:http[s]://HOST[:PORT]/PATH
 $B:6: [scanner office] profil: unknown key (did you mean "profile"?)
 $B:7: [scanner office] tls-pin: has 2 bytes, not 32 (expected sha256: and 32 hex bytes separated by colons, as written by \`scand trust\`)
 $B:10: [profile letter] resolution: 10 is out of range (expected a whole number from 25 to 4800)

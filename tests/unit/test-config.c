@@ -456,8 +456,8 @@ static void test_check_problems(void) {
     "check.conf:2: [scand] spool: \"relative/spool\" is not an absolute path",
     "check.conf:3: [scand] log-level: \"verbose\" is not one of error|warning|info|debug",
     "check.conf:5: [scaner office]: unknown section kind \"scaner\" (did you mean [scanner office]?)",
-    "check.conf:9: [scanner office] device: \"usb:whatever\" is not a device URI: sane:NAME or "
-    "escl:http[s]://HOST[:PORT]/eSCL",
+    "check.conf:9: [scanner office] device: \"usb:whatever\" is not a device URI: sane:NAME, "
+    "escl:http[s]://HOST[:PORT]/eSCL or wsd:http[s]://HOST[:PORT]/PATH",
     "check.conf:10: [scanner office] profile: no [profile lettre] section (did you mean \"letter\"?)",
     "check.conf:11: [scanner office] auto-scan: \"feder\" is not one of off|feeder|button (did you mean \"feeder\"?)",
     "check.conf:12: [scanner office] tls-pin: has 2 bytes, not 32 (expected sha256: and 32 hex bytes separated by "
