@@ -10,6 +10,7 @@
 #include "scand/service/panel.h"
 #include "scand/base/error.h"
 #include "scand/base/log.h"
+#include "backends/ws-discovery.h"
 #include "scand/service/panel-listener.h"
 #include "scand/service/panel-state.h"
 
@@ -41,6 +42,7 @@ typedef struct {
 struct ScandPanels {
   char *spool_dir;
   ScandPanelListener *listener; /* for devices that push events; made when one is configured */
+  ScandWsddMonitor *monitor;    /* their WS-Discovery Hellos (a restart) */
   ScandPanelPickFunc pick;
   gpointer user_data;
   GPtrArray *watches; /* PanelWatch* */
@@ -256,6 +258,42 @@ static gboolean on_pushed(GBytes *body, gpointer user_data, GError **error) {
   return scand_panel_push(w->panel, data, len, error);
 }
 
+/* In the main context: a device said Hello (or Bye). A Hello from a device we
+ * keep a subscription with — a restart, typically — makes its panel check the
+ * subscription at once instead of at the next renewal. */
+static void on_discovery(const ScandWsddMessage *msg, gpointer user_data) {
+  ScandPanels *panels = user_data;
+  if (msg->kind != SCAND_WSDD_HELLO)
+    return;
+  for (guint i = 0; i < panels->watches->len; i++) {
+    PanelWatch *w = panels->watches->pdata[i];
+    g_autofree char *host = w->panel && w->notify_url ? device_host(w->uri) : NULL;
+    for (guint j = 0; host && msg->xaddrs[j]; j++) {
+      g_autoptr(GUri) u = g_uri_parse(msg->xaddrs[j], G_URI_FLAGS_NON_DNS, NULL);
+      if (u && g_uri_get_host(u) && g_ascii_strcasecmp(g_uri_get_host(u), host) == 0) {
+        scand_log("scanner %s: panel: the device announced itself (WS-Discovery Hello); checking the subscription",
+                  w->section);
+        scand_panel_device_seen(w->panel);
+        break;
+      }
+    }
+  }
+}
+
+/* Hears Hello from pushing devices (best effort: without multicast the
+ * subscriptions are still checked at each renewal). */
+static void start_monitor(ScandPanels *panels, ScandConfig *config) {
+  if (panels->monitor)
+    return;
+  g_auto(GStrv) interfaces = scand_config_split_list(scand_config_get(config, "scand", NULL, "discovery-interfaces"));
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GError) error = NULL;
+  panels->monitor = scand_wsdd_monitor_new((const char *const *) interfaces, on_discovery, panels, &warnings, &error);
+  if (!panels->monitor)
+    scand_log("panel: not listening for WS-Discovery Hello (a device restart is noticed at the next renewal): %s",
+              error->message);
+}
+
 /* A route on the listener (made on first use) for a device that pushes. */
 static gboolean open_route(ScandPanels *panels, ScandConfig *config, PanelWatch *w, GError **error) {
   if (!panels->listener) {
@@ -267,6 +305,7 @@ static gboolean open_route(ScandPanels *panels, ScandConfig *config, PanelWatch 
     if (!panels->listener)
       return FALSE;
     scand_log("panel listener: port %u", scand_panel_listener_get_port(panels->listener));
+    start_monitor(panels, config);
   }
   g_autofree char *host = device_host(w->uri);
   if (!host) {
@@ -361,6 +400,7 @@ ScandPanels *scand_panels_new(ScandConfig *config, const char *spool_dir, ScandP
 void scand_panels_free(ScandPanels *panels) {
   if (!panels)
     return;
+  g_clear_pointer(&panels->monitor, scand_wsdd_monitor_free);
   for (guint i = 0; i < panels->watches->len; i++) {
     PanelWatch *w = panels->watches->pdata[i];
     /* Nothing pushed from now on reaches a panel that is going away. */
