@@ -32,6 +32,8 @@ on_exit "kill $simpid 2>/dev/null; wait $simpid 2>/dev/null"
 wait_for 20 test -s "$T/sim.port" || { cat "$T/sim.err"; fail "simulator did not start"; }
 sim=http://10.77.0.2:$(cat "$T/sim.port")
 control() { curl -sf -XPOST "$sim/sim/control" -d "$1" >"$T/control.out" || fail "simulator control $1"; }
+# The device takes a walk-up scan only with a pick's identifier and token.
+control '{"eventing": {"strict": true}}'
 # ev EXPR: a python expression over the simulator's eventing state `e`
 ev() { curl -sf "$sim/sim/state" | python3 -c "import json,sys; e=json.load(sys.stdin)['eventing']; print($1)"; }
 # reply EXPR: over the last control reply's eventing_reply `r`

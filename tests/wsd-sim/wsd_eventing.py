@@ -61,6 +61,7 @@ class Eventing:
             self.pending = {}   # ScanIdentifier -> (identifier, token)
             self.faults = {}    # name -> count left (None = until cleared)
             self.presses = []   # what press() did, newest last
+            self.strict = False # CreateScanJob must carry a pick's identifier and token
 
     # -- helpers ----------------------------------------------------------
 
@@ -223,7 +224,7 @@ class Eventing:
         destination that event was for; returns a fault Reply or None."""
         scan_id = self.api.text(req.op, "ScanIdentifier")
         token = self.api.text(req.op, "DestinationToken")
-        if scan_id is None and token is None:
+        if not self.strict or (scan_id is None and token is None):
             return None
         with self.lock:
             want = self.pending.pop(scan_id, None)
@@ -315,7 +316,8 @@ class Eventing:
         """Apply the "eventing" control object; raise ValueError when bad."""
         if not isinstance(req, dict):
             raise ValueError("'eventing' must be an object")
-        known = {"press", "end", "expire", "fault", "clear_fault", "reset"}
+        known = {"press", "end", "expire", "fault", "clear_fault", "reset",
+                 "strict"}
         bad = set(req) - known
         if bad:
             raise ValueError("unknown eventing key(s): %s" %
@@ -323,6 +325,9 @@ class Eventing:
         out = {}
         if req.get("reset"):
             self.reset()
+        if "strict" in req:
+            with self.lock:
+                self.strict = bool(req["strict"])
         if "fault" in req:
             name, _, n = str(req["fault"]).partition("=")
             if name not in FAULTS or (n and not n.isdigit()):
@@ -346,7 +351,7 @@ class Eventing:
         with self.lock:
             self._sweep()
             now = time.monotonic()
-            return {"faults": sorted(self.faults),
+            return {"faults": sorted(self.faults), "strict": self.strict,
                     "presses": list(self.presses),
                     "subscriptions": [
                         {"id": s["id"], "notify": s["notify"],
