@@ -27,6 +27,7 @@
 #define WSD_PANEL_DEFAULT_LIFETIME_S 3600
 #define WSD_PANEL_RENEW_MIN_S 5   /* never renew more often */
 #define WSD_PANEL_RENEW_RETRY_S 5 /* after a Renew that got no answer */
+#define WSD_PANEL_INBOX_MAX 16    /* pushed events waiting for the panel's thread */
 #define WSD_PANEL_SEEN_MAX 256    /* ScanIdentifiers remembered against duplicates */
 
 typedef struct {
@@ -365,6 +366,13 @@ static gboolean wsd_panel_push(ScandPanel *panel, const char *body, gsize len, G
   if (problem) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %s (context %s, subscription %s); ignored", p->device,
                 problem, n.context ? n.context : "-", n.identifier ? n.identifier : "-");
+    wsd_ev_notification_clear(&n);
+    return FALSE;
+  }
+  /* A device that floods us is not queued without end: a person cannot
+   * press Start that often. */
+  if (g_async_queue_length(p->inbox) >= WSD_PANEL_INBOX_MAX) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: too many events waiting; ignored", p->device);
     wsd_ev_notification_clear(&n);
     return FALSE;
   }

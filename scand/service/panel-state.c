@@ -3,7 +3,10 @@
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The state is one small key file: [scand] client-id, then one
  * [scanner NAME] group per panel with parallel lists names/handles/expires. */
@@ -24,8 +27,18 @@ static GKeyFile *state_load(const char *spool_dir) {
   g_autofree char *path = state_path(spool_dir);
   g_autofree char *data = NULL;
   gsize len = 0;
-  if (g_file_test(path, G_FILE_TEST_IS_REGULAR) && g_file_get_contents(path, &data, &len, NULL) && len < STATE_MAX)
+  /* Only a small regular file of our own: a link elsewhere, a FIFO or a huge
+   * file left there by mistake is never followed, waited on or read in. */
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < STATE_MAX) {
+    data = g_malloc(st.st_size + 1);
+    ssize_t n = read(fd, data, st.st_size);
+    len = n > 0 ? (gsize) n : 0;
     g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, NULL);
+  }
+  if (fd >= 0)
+    close(fd);
   return kf;
 }
 

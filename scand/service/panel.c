@@ -165,8 +165,10 @@ static gboolean register_names(PanelWatch *w, GPtrArray **saved) {
       g_autoptr(GString) list = g_string_new(NULL);
       for (guint i = 0; i < w->names->len; i++)
         g_string_append_printf(list, "%s\"%s\"", i ? ", " : "", ((ScandPanelName *) w->names->pdata[i])->name);
-      scand_log("scanner %s: panel: %s registered", w->section, list->str);
+      /* Recorded (state file, ListPanels) before it is said. */
+      g_clear_pointer(saved, g_ptr_array_unref);
       record(w, saved);
+      scand_log("scanner %s: panel: %s registered", w->section, list->str);
       return TRUE;
     }
     if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_CANCELLED))

@@ -40,7 +40,8 @@ daemon_start "$T/scand.conf"
 daemon_wait_bus
 wait_for 20 grep -q 'panel: "Finance", "Anna" registered' "$T/daemon.log" || { cat "$T/daemon.log"; fail "not registered"; }
 
-reply=$(scand_call ListPanels)
+listed() { reply=$(scand_call ListPanels); case "$reply" in *"'registered')"*) return 0 ;; *) return 1 ;; esac; }
+wait_for 10 listed || fail "ListPanels never said registered: $reply"
 echo "ListPanels: $reply"
 case "$reply" in
   *"('front-desk', [('Finance', int64 0), ('Anna', 0)], 'registered')"*) ;;
