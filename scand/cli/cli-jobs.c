@@ -28,7 +28,7 @@ static void mail_print(ScandJob *job) {
   g_autofree char *from = scand_cli_printable(scand_job_get(job, "mail-from"));
   g_autofree char *to = scand_cli_printable(scand_job_get(job, "mail-to"));
   g_autofree char *subject = scand_cli_printable(scand_job_get(job, "subject"));
-  const char *att = scand_job_get(job, "attachment");
+  const char *att = scand_job_get(job, "attachment-file");
   g_autofree char *patt = att ? scand_cli_printable(att) : NULL;
   printf("    mail from <%s> to %s: \"%s\"%s%s%s\n", from, to, subject, patt ? " (" : "", patt ? patt : "",
          patt ? ")" : "");

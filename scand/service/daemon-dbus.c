@@ -123,8 +123,9 @@ static GVariant *list_jobs(ScandDaemonBus *bus) {
 
 /* The facts GetJob shows (unset ones are left out). */
 static const char *const shown_facts[] = {
-  "source-kind", "trigger",    "device",    "device-name", "profile",    "intake",  "mail-from", "mail-to",
-  "subject",     "attachment", "client-ip", "auth-user",   "message-id", "created", "name",      "interrupted",
+  "source-kind", "trigger",    "device",  "device-name", "profile",         "intake",
+  "mail-from",   "mail-to",    "subject", "attachment",  "attachment-file", "client-ip",
+  "auth-user",   "message-id", "created", "name",        "interrupted",
 };
 
 /* One job: its stage, pages and facts (a mail's sender, recipients and
