@@ -127,6 +127,7 @@ static const ScandConfigKey schema_intake[] = {
   KEY("idle-timeout", SCAND_KEY_DURATION),  /* waiting outside a transaction (short: 30s) */
   KEY("session-limit", SCAND_KEY_DURATION), /* one connection at most this long (1h) */
   ENUM("split", "per-attachment|per-message"),
+  KEY("profile", SCAND_KEY_PROFILE),       /* page processing of its documents (ocr, blank, deskew…) */
   KEY("dedup-window", SCAND_KEY_DURATION), /* how long a resent message is recognised (1d) */
   { NULL },
 };

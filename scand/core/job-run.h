@@ -48,6 +48,12 @@ gboolean scand_job_run_process(ScandJob *job, GError **error);
  * barcode, blanks, pages, page-notes. */
 gboolean scand_job_take_file(ScandJob *job, const char *path, GError **error);
 
+/* Like scand_job_take_file() for n files (n >= 1) that make one document, in
+ * order (a mail's attachments): processed together when the job asks for
+ * processing and each can be (an image of one page, a PDF of JPEG pages),
+ * else kept as they are, concatenated (page-notes says why). */
+gboolean scand_job_take_files(ScandJob *job, const char *const *paths, guint n, GError **error);
+
 /* The jobs a split made of this job's batch, in order (ids; newly allocated). */
 GStrv scand_job_get_split_children(ScandJob *job);
 

@@ -5,6 +5,7 @@
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
 #include "scand/base/fs.h"
+#include "scand/core/job-pages.h"
 #include "scand/core/job-run.h"
 #include "scand/core/job.h"
 #include "scand/core/mail-attachments.h"
@@ -30,6 +31,7 @@ typedef struct {
   ScandReceivedMail *mail;
   GStrv rcpts;
   char *mail_from, *intake, *client_ip, *auth_user;
+  char *profile;       /* the intake's [profile]: page processing of its documents */
   GPtrArray *made;     /* ids of the jobs made */
   GPtrArray *problems; /* one line per document that could not be taken */
 } Routing;
@@ -59,6 +61,7 @@ static void routing_clear(Routing *r) {
   g_clear_pointer(&r->intake, g_free);
   g_clear_pointer(&r->client_ip, g_free);
   g_clear_pointer(&r->auth_user, g_free);
+  g_clear_pointer(&r->profile, g_free);
   g_clear_pointer(&r->made, g_ptr_array_unref);
   g_clear_pointer(&r->problems, g_ptr_array_unref);
 }
@@ -97,11 +100,55 @@ static char *attachment_pdf(Routing *r, const char *dir, const ScandAttachment *
   return g_steal_pointer(&pdf);
 }
 
-/* document.pdf of job from the attachments: a single PDF byte for byte,
+/* document.pdf of job from the attachments through the page processing of
+ * the intake's profile (scand_job_take_files). */
+static gboolean build_processed(Routing *r, ScandJob *job, GPtrArray *atts, GError **error) {
+  const char *dir = scand_job_get_dir(job);
+  g_autoptr(GPtrArray) raws = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GString) names = g_string_new(NULL);
+  for (guint i = 0; i < atts->len; i++) {
+    const ScandAttachment *a = atts->pdata[i];
+    g_autofree char *raw = g_strdup_printf("%s/att-%u.%s", dir, i + 1, scand_attachment_kind_extension(a->kind));
+    g_autoptr(GError) local = NULL;
+    if (!scand_received_mail_save_attachment(r->mail, a, raw, 0, &local)) {
+      g_ptr_array_add(r->problems, g_strdup(local->message));
+      continue;
+    }
+    g_string_append_printf(names, "%s%s", names->len ? ", " : "", a->filename ? a->filename : a->mime_type);
+    g_ptr_array_add(raws, g_steal_pointer(&raw));
+  }
+  if (raws->len == 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "no document could be taken");
+    return FALSE;
+  }
+  g_autoptr(GError) local = NULL;
+  gboolean ok = scand_job_take_files(job, (const char *const *) raws->pdata, raws->len, &local);
+  for (guint i = 0; i < raws->len; i++)
+    unlink(raws->pdata[i]);
+  if (ok)
+    return TRUE;
+  if (local->domain == SCAND_ERROR && local->code == SCAND_ERROR_IO) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    return FALSE;
+  }
+  /* The reason (every page blank, a damaged image) goes with the message. */
+  g_ptr_array_add(r->problems, g_strdup_printf("%s: %s", names->str, local->message));
+  g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "no document could be taken");
+  return FALSE;
+}
+
+/* document.pdf of job from the attachments: through the intake profile's
+ * page processing when it asks for some; else a single PDF byte for byte,
  * anything else assembled and concatenated by pages. */
 static gboolean build_document(Routing *r, ScandJob *job, GPtrArray *atts, guint *pages, GError **error) {
   const char *dir = scand_job_get_dir(job);
   const char *doc = scand_job_get_pdf_path(job);
+  if (r->profile) {
+    scand_job_set(job, "profile", r->profile);
+    scand_job_pages_copy_profile(job, r->config, r->profile);
+    if (scand_job_pages_wanted(job))
+      return build_processed(r, job, atts, error) && scand_pdf_count_pages(doc, pages, error);
+  }
   g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < atts->len; i++) {
     char *pdf = attachment_pdf(r, dir, atts->pdata[i], i + 1);
@@ -149,52 +196,57 @@ static char *attachment_stem(const ScandAttachment *a) {
   return dot && dot != name ? g_strndup(name, (gsize) (dot - name)) : g_strdup(name);
 }
 
-/* The mail's facts, for rules and the job: mail_to is the recipients the
- * job is for (one while routing). Strings are borrowed from r and stem. */
-static ScandJobFacts mail_facts(Routing *r, const ScandAttachment *first, const char *stem, const char *mail_to,
-                                const char *recipient, guint pages) {
-  ScandJobFacts f = {
-    .source_kind = "mail",
-    .trigger = "mail",
-    .device_name = r->intake,
-    .intake = r->intake,
-    .sender = r->mail_from,
-    .mail_from = r->mail_from,
-    .mail_to = mail_to,
-    .recipient = recipient,
-    .subject = scand_received_mail_get_subject(r->mail),
-    .attachment = stem,
-    .attachment_file = first->filename,
-    .mail_from_header = scand_received_mail_get_from_address(r->mail),
-    .mail_from_name = scand_received_mail_get_from_name(r->mail),
-    .message_id = scand_received_mail_get_message_id(r->mail),
-    .client_ip = r->client_ip,
-    .auth_user = r->auth_user,
-    .queue_id = r->queue_id,
-    .pages = pages,
-  };
-  return f;
+/* The mail's facts put over f (a job's: its identity, the document's facts
+ * from page processing, profile, pages): mail_to is the recipients the job
+ * is for (one while routing). Strings are borrowed from r and stem. */
+static void mail_facts(Routing *r, ScandJobFacts *f, const ScandAttachment *first, const char *stem,
+                       const char *mail_to, const char *recipient) {
+  f->source_kind = "mail";
+  f->trigger = "mail";
+  f->device_name = r->intake;
+  f->intake = r->intake;
+  f->sender = r->mail_from;
+  f->mail_from = r->mail_from;
+  f->mail_to = mail_to;
+  f->recipient = recipient;
+  f->subject = scand_received_mail_get_subject(r->mail);
+  f->attachment = stem;
+  f->attachment_file = first->filename;
+  f->mail_from_header = scand_received_mail_get_from_address(r->mail);
+  f->mail_from_name = scand_received_mail_get_from_name(r->mail);
+  f->message_id = scand_received_mail_get_message_id(r->mail);
+  f->client_ip = r->client_ip;
+  f->auth_user = r->auth_user;
+  f->queue_id = r->queue_id;
 }
 
-static void set_facts(Routing *r, ScandJob *job, GPtrArray *atts, Group *g) {
+/* The job's facts: the document's (doc: the first job of the group, whose
+ * document it shares) and the mail's. */
+static void set_facts(Routing *r, ScandJob *job, ScandJob *doc, GPtrArray *atts, Group *g) {
   ScandJobFacts f = *scand_job_get_facts(job);
+  if (doc != job) {
+    const ScandJobFacts *d = scand_job_get_facts(doc);
+    f.profile = d->profile;
+    f.barcode = d->barcode;
+    f.blanks = d->blanks;
+    f.mode = d->mode;
+  }
   g_ptr_array_add(g->rcpts, NULL);
   g_autofree char *to = g_strjoinv(", ", (char **) g->rcpts->pdata);
   g_ptr_array_remove_index(g->rcpts, g->rcpts->len - 1);
   g_autofree char *stem = attachment_stem(atts->pdata[0]);
-  ScandJobFacts mail = mail_facts(r, atts->pdata[0], stem, to, g->rcpts->pdata[0], f.pages);
-  mail.job = f.job;
-  mail.created = f.created;
-  mail.time = f.time;
-  scand_job_set_facts(job, &mail);
+  mail_facts(r, &f, atts->pdata[0], stem, to, g->rcpts->pdata[0]);
+  scand_job_set_facts(job, &f);
 }
 
 /* Groups the recipients by the route the rules give each. */
-static GPtrArray *group_recipients(Routing *r, const ScandAttachment *first, guint pages) {
+static GPtrArray *group_recipients(Routing *r, ScandJob *doc, const ScandAttachment *first, guint pages) {
   GPtrArray *groups = g_ptr_array_new_with_free_func((GDestroyNotify) group_free);
   for (guint i = 0; r->rcpts[i]; i++) {
     g_autofree char *stem = attachment_stem(first);
-    ScandJobFacts facts = mail_facts(r, first, stem, r->rcpts[i], r->rcpts[i], pages);
+    ScandJobFacts facts = *scand_job_get_facts(doc);
+    facts.pages = pages;
+    mail_facts(r, &facts, first, stem, r->rcpts[i], r->rcpts[i]);
     g_autoptr(GError) error = NULL;
     g_autoptr(ScandRoute) route = scand_rules_route(r->config, &facts, &error);
     if (!route) {
@@ -220,8 +272,9 @@ static GPtrArray *group_recipients(Routing *r, const ScandAttachment *first, gui
 }
 
 /* A job of the group, its document a link to the first job's. */
-static gboolean make_group_job(Routing *r, ScandJob *job, GPtrArray *atts, Group *g, guint pages, GError **error) {
-  set_facts(r, job, atts, g);
+static gboolean make_group_job(Routing *r, ScandJob *job, ScandJob *doc, GPtrArray *atts, Group *g, guint pages,
+                               GError **error) {
+  set_facts(r, job, doc, atts, g);
   const char *rule_name = scand_config_get(r->config, "rule", g->route->rule, "name");
   g_autofree char *tmpl = rule_name ? g_strdup(g->route->name_template) : name_template_from(atts->pdata[0]);
   scand_job_set(job, "template", tmpl);
@@ -246,12 +299,12 @@ static void route_unit(Routing *r, GPtrArray *atts) {
       g_ptr_array_add(r->problems, g_strdup(error->message));
     return;
   }
-  g_autoptr(GPtrArray) groups = group_recipients(r, atts->pdata[0], pages);
+  g_autoptr(GPtrArray) groups = group_recipients(r, first, atts->pdata[0], pages);
   for (guint i = 0; i < groups->len; i++) {
     g_autoptr(ScandJob) extra = i ? scand_job_create(r->held, &error) : NULL;
     ScandJob *job = i ? extra : first;
     if (!job || (extra && !link_document(first, extra, &error)) ||
-        !make_group_job(r, job, atts, groups->pdata[i], pages, &error)) {
+        !make_group_job(r, job, first, atts, groups->pdata[i], pages, &error)) {
       g_ptr_array_add(r->problems, g_strdup(error->message));
       g_clear_error(&error);
       if (extra)
@@ -276,6 +329,7 @@ static gboolean load_envelope(Routing *r, GError **error) {
   r->intake = g_key_file_get_string(r->envelope, "message", "intake", NULL);
   r->client_ip = g_key_file_get_string(r->envelope, "message", "client-ip", NULL);
   r->auth_user = g_key_file_get_string(r->envelope, "message", "auth-user", NULL);
+  r->profile = r->intake ? g_strdup(scand_config_get(r->config, "intake", r->intake, "profile")) : NULL;
   if (!r->rcpts || !r->rcpts[0] || !r->mail_from) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "message %s: envelope without sender or recipients",
                 r->queue_id);
