@@ -3,6 +3,7 @@ sampled all along: the message is streamed to the spool and the attachment
 decoded from it to disk, so RSS stays flat (it grows by far less than the
 message), and the PDF arrives byte for byte."""
 import os
+import re
 import smtplib
 import sys
 import threading
@@ -61,10 +62,13 @@ deliver = out
     with smtplib.SMTP("127.0.0.1", port, timeout=300) as s:
         s.sendmail("a@copier.example", ["x@scan.example"], msg)  # smtplib declares SIZE itself
     t_accept = time.time() - t0
-    wait_for(lambda: os.path.exists(env.path("out", "big.pdf")), 120, "the big PDF")
-    wait_for(lambda: "done" in env.log_text().splitlines()[-1], 60, "the job to finish")
-    done.set()
-    sampler.join()
+    try:
+        wait_for(lambda: os.path.exists(env.path("out", "big.pdf")), 120, "the big PDF")
+        # The job's line, wherever it is (other lines may follow it).
+        wait_for(lambda: re.search(r"^scand: job \S+: done", env.log_text(), re.M), 60, "the job to finish")
+    finally:
+        done.set()  # a failure must not leave the sampler running (the test would hang)
+        sampler.join()
     growth_mb = (peak[0] - baseline) / 1024
     print("RSS baseline %.1f MB, peak %.1f MB, growth %.1f MB for a %.1f MB message (accepted in %.1f s)" %
           (baseline / 1024, peak[0] / 1024, growth_mb, len(msg) / MB, t_accept))
