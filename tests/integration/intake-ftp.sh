@@ -154,11 +154,13 @@ copier_fails -o "$T/readback.pdf" "$URL/.mine.pdf"
 copier "$URL/" || { cat "$T/ftp.out" >&2; fail "LIST failed"; }
 [ ! -s "$T/ftp.out" ] || { cat "$T/ftp.out" >&2; fail "the listing shows files"; }
 copier --list-only "$URL/" && [ ! -s "$T/ftp.out" ] || { cat "$T/ftp.out" >&2; fail "NLST shows files"; }
-for q in "DELE .mine.pdf" "MKD sub" "SITE SYMLINK .mine.pdf link.pdf" "SITE CHMOD 0644 .mine.pdf" \
-  "RETR .mine.pdf" "APPE .mine.pdf"; do
+# Commands that need no data connection, refused (and without effect):
+for q in "DELE .mine.pdf" "MKD sub" "SITE SYMLINK .mine.pdf link.pdf" "SITE CHMOD 0644 .mine.pdf"; do
   copier_fails -Q "$q" "$URL/"
 done
+# Append (APPE) to an upload.
 copier_fails -a -T "$T/small.pdf" "$URL/.mine.pdf"
+assert_eq "$(stat -c %s "$T/small.pdf")" "$(stat -c %s "$DROP/.mine.pdf")" "size of .mine.pdf after APPE"
 assert_eq 240 "$(stat -c %a "$DROP/.mine.pdf")" "mode after SITE CHMOD"
 [ ! -e "$DROP/link.pdf" ] && [ ! -e "$DROP/sub" ] && [ -e "$DROP/.mine.pdf" ] || fail "a refused command had an effect"
 # scand's folders: the sticky bit and their modes keep the copier out.

@@ -253,6 +253,7 @@ copier_fails "mkdir .scand-done"
 copier_fails "put $T/small.pdf .scand-error/x.pdf"
 copier_fails "rename .mine.pdf .scand-error"
 [ -d "$DROP/.scand-error" ] && [ "$(stat -c %U "$DROP/.scand-error")" = scand ] || fail ".scand-error was touched"
+wait_for 20 grep -q 'planted.*symbolic link' "$T/daemon.log" || { cat "$T/daemon.log" >&2; fail "scand did not report the planted link"; }
 rm -f "$DROP/.mine.pdf" "$DROP/planted" "$DROP/.escape.pdf" "$DROP/.escape2.pdf"
 
 # 7. Exactly once, also across a restart of the daemon.
@@ -261,5 +262,4 @@ DAEMON_STARTS=2 drop_daemon_start "$T/scand.conf" --no-bus --queue-interval 500
 sleep 3
 drop_settled "$DROP" "$OUT" 4 || { find "$DROP" "$OUT" >&2; fail "the share does not hold exactly scan-0001, early, half and v2"; }
 daemon_stop
-grep -q 'symbolic link' "$T/daemon.log" || fail "scand did not report the planted link"
 echo ok
