@@ -12,8 +12,11 @@
 #   . "$SCAND_SRCDIR/tests/lib/common.sh"  (and daemon.sh, netns.sh, …)
 #   drop_user NAME UID [PASSWORD [GROUPS]]   # a Unix account (group NAME too)
 #   drop_folder DIR OWNER GROUP MODE SIZE    # a tmpfs of SIZE mounted there
+#   drop_home NAME DIR                       # its home directory
 #   drop_daemon_start CONFIG [ARGS…]         # scand daemon as user "scand"
-# drop_user scand must come first (drop_daemon_start runs as it).
+#   drop_settled DROP OUT N                  # all taken, N delivered
+# drop_daemon_start runs as the account "scand": make it with drop_user first
+# (after the copier's, whose group it joins).
 
 # drop_enter ARGS…: unless already inside, re-executes "$0" ARGS… in a new
 # network and mount namespace (mounts private to it); brings lo up.
