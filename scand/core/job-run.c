@@ -380,7 +380,11 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
   }
   if (new_state == SCAND_DEST_RETRY) {
     gint64 attempts = scand_job_get_destination_attempts(job, i) + 1;
-    scand_job_set_destination_next_attempt(job, i, now + scand_retry_policy_delay(policy, attempts, times.retry_after));
+    /* From the next whole second: a Retry-After of 12 s is never tried
+     * again after 11.x s (the queue compares whole seconds). */
+    gint64 from = (g_get_real_time() + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC;
+    scand_job_set_destination_next_attempt(job, i,
+                                           from + scand_retry_policy_delay(policy, attempts, times.retry_after));
   }
   if (!scand_job_set_destination_result(job, i, new_state, local ? local->message : NULL, error))
     return SCAND_DELIVERY_RETRY;
