@@ -323,7 +323,7 @@ int scand_cli_scan(int argc, char **argv) {
   /* The further documents of a batch split at separator sheets. */
   g_auto(GStrv) children = scand_job_get_split_children(job);
   for (guint i = 0; children[i]; i++) {
-    g_autoptr(ScandJob) child = scand_job_open(ctx->spool, children[i], &error);
+    g_autoptr(ScandJob) child = scand_job_open_split_child(job, children[i], &error);
     int r = child ? deliver_document(ctx, plan, child, a.quiet) : SCAND_EXIT_FAILED;
     if (!child)
       scand_cli_error("scan", "%s", error->message);

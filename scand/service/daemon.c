@@ -195,7 +195,7 @@ static ScandDeliveryResult deliver_split_children(ScanWork *w, ScandDeliveryResu
   g_auto(GStrv) children = scand_job_get_split_children(w->job);
   for (guint i = 0; children[i]; i++) {
     g_autoptr(GError) error = NULL;
-    g_autoptr(ScandJob) child = scand_job_open(w->daemon->spool, children[i], &error);
+    g_autoptr(ScandJob) child = scand_job_open_split_child(w->job, children[i], &error);
     ScandDeliveryResult cr = SCAND_DELIVERY_FAILED;
     if (child && scand_scan_plan_reroute(w->plan, w->config, child, &error) && scand_job_run_assemble(child, &error)) {
       cr = scand_job_run_deliver(child, &w->retry, errors, &error);
