@@ -380,9 +380,10 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
   }
   if (new_state == SCAND_DEST_RETRY) {
     gint64 attempts = scand_job_get_destination_attempts(job, i) + 1;
-    /* From the next whole second: a Retry-After of 12 s is never tried
-     * again after 11.x s (the queue compares whole seconds). */
-    gint64 from = (g_get_real_time() + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC;
+    /* A server's Retry-After counts from the next whole second, so that 12 s
+     * is never tried again after 11.x s (the queue compares whole seconds);
+     * the policy's own delays stay as they were. */
+    gint64 from = times.retry_after > 0 ? (g_get_real_time() + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC : now;
     scand_job_set_destination_next_attempt(job, i,
                                            from + scand_retry_policy_delay(policy, attempts, times.retry_after));
   }
