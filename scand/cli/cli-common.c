@@ -72,14 +72,10 @@ ScandCliContext *scand_cli_context_new(const char *command, const char *config_p
     scand_cli_error(command, "%s", error->message);
     return NULL;
   }
-  gint64 retry_min = 30, retry_max = 3600, retry_max_age = 7 * 24 * 3600;
-  if (!scand_config_get_duration(ctx->config, "scand", NULL, "retry-min", 30, &retry_min, &error) ||
-      !scand_config_get_duration(ctx->config, "scand", NULL, "retry-max", 3600, &retry_max, &error) ||
-      !scand_config_get_duration(ctx->config, "scand", NULL, "retry-max-age", 7 * 24 * 3600, &retry_max_age, &error)) {
+  if (!scand_retry_policy_from_config(ctx->config, &ctx->retry, &error)) {
     scand_cli_error(command, "%s", error->message);
     return NULL;
   }
-  scand_job_run_set_retry_policy(retry_min, retry_max, retry_max_age);
   g_autofree char *dir = spool_path ? g_strdup(spool_path) : scand_spool_default_dir(ctx->config);
   ctx->spool = scand_spool_open(dir, &error);
   if (!ctx->spool) {

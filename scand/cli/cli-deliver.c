@@ -79,5 +79,5 @@ int scand_cli_deliver(int argc, char **argv) {
     scand_job_remove(job, NULL);
     return SCAND_EXIT_FAILED;
   }
-  return scand_cli_finish_job("deliver", job);
+  return scand_cli_finish_job(ctx, job);
 }

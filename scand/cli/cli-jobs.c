@@ -106,7 +106,7 @@ int scand_cli_resume(int argc, char **argv) {
     return SCAND_EXIT_FAILED;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
   guint failed = 0;
-  guint left = scand_spool_resume_all(ctx->spool, TRUE, messages, &failed);
+  guint left = scand_spool_resume_all(ctx->spool, &ctx->retry, TRUE, messages, &failed);
   for (guint i = 0; i < messages->len; i++)
     scand_cli_error("resume", "%s", (const char *) messages->pdata[i]);
   g_auto(GStrv) kept = scand_spool_list_quarantined(ctx->spool);
@@ -168,7 +168,7 @@ static int job_command(const char *command, const char *summary, gboolean cancel
     return SCAND_EXIT_FAILED;
   }
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
-  ScandDeliveryResult r = scand_job_run_resume(job, messages, &error);
+  ScandDeliveryResult r = scand_job_run_resume(job, &ctx->retry, messages, &error);
   for (guint i = 0; i < messages->len; i++)
     scand_cli_error(command, "%s", (const char *) messages->pdata[i]);
   if (error)

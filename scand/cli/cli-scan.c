@@ -77,10 +77,11 @@ static void print_delivered(ScandJob *job) {
 }
 
 /* Delivers an assembled job and turns the outcome into an exit status. */
-int scand_cli_finish_job(const char *command, ScandJob *job) {
+int scand_cli_finish_job(ScandCliContext *ctx, ScandJob *job) {
+  const char *command = ctx->command;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GError) error = NULL;
-  ScandDeliveryResult r = scand_job_run_deliver(job, messages, &error);
+  ScandDeliveryResult r = scand_job_run_deliver(job, &ctx->retry, messages, &error);
   print_delivered(job);
   for (guint i = 0; i < messages->len; i++)
     scand_cli_error(command, "%s", (const char *) messages->pdata[i]);
@@ -106,7 +107,7 @@ int scand_cli_finish_job(const char *command, ScandJob *job) {
 /* Finishes what earlier runs left in the spool before starting anything new. */
 void scand_cli_resume_pending(ScandCliContext *ctx, gboolean force) {
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
-  scand_spool_resume_all(ctx->spool, force, messages, NULL);
+  scand_spool_resume_all(ctx->spool, &ctx->retry, force, messages, NULL);
   for (guint i = 0; i < messages->len; i++)
     scand_cli_error(ctx->command, "%s", (const char *) messages->pdata[i]);
 }
@@ -304,7 +305,7 @@ int scand_cli_scan(int argc, char **argv) {
     scand_cli_error("scan", "%s (the pages are kept in job %s)", error->message, scand_job_get_id(job));
     return SCAND_EXIT_FAILED;
   }
-  int result = scand_cli_finish_job("scan", job);
+  int result = scand_cli_finish_job(ctx, job);
   if (!scanned) {
     /* The documented jam policy: pages before the problem are delivered, and the
      * person is told exactly where to pick up. */

@@ -5,6 +5,7 @@
 #include <glib.h>
 #include "scand/base/config.h"
 #include "scand/core/job.h"
+#include "scand/core/retry.h"
 #include "scand/core/spool.h"
 
 G_BEGIN_DECLS
@@ -23,6 +24,7 @@ enum {
 typedef struct {
   ScandConfig *config;
   ScandSpool *spool;
+  ScandRetryPolicy retry; /* from the config's [scand] section */
   const char *command;
 } ScandCliContext;
 
@@ -47,7 +49,7 @@ gboolean scand_cli_parse(const char *command, const char *params, const char *su
 
 /* Delivers an assembled job once, prints where it went and the problems, and
  * returns the exit status (OK, QUEUED or FAILED). */
-int scand_cli_finish_job(const char *command, ScandJob *job);
+int scand_cli_finish_job(ScandCliContext *ctx, ScandJob *job);
 /* Resumes the spool's unfinished jobs, printing problems. */
 void scand_cli_resume_pending(ScandCliContext *ctx, gboolean force);
 

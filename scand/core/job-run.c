@@ -227,27 +227,6 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
   return TRUE;
 }
 
-static gint64 retry_min = 30, retry_max = 3600, retry_max_age = 7 * 24 * 3600;
-
-void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds, gint64 max_age_seconds) {
-  retry_min = MAX(min_seconds, 1);
-  retry_max = MAX(max_seconds, retry_min);
-  retry_max_age = max_age_seconds;
-}
-
-/* retry-min, doubling per attempt up to retry-max (30 s … 1 h by default),
- * with ±20 % jitter so that many queued jobs do not hit a server that comes
- * back all at the same second. */
-static gint64 retry_delay(gint64 attempts, gint64 retry_after) {
-  if (retry_after > 0)
-    return retry_after;
-  gint64 delay = retry_min;
-  for (gint64 i = 1; i < attempts && delay < retry_max; i++)
-    delay *= 2;
-  delay = MIN(delay, retry_max);
-  return delay + g_random_int_range((gint32) (-delay / 5), (gint32) (delay / 5) + 1);
-}
-
 /* Whether the job's document is there to deliver: a regular file in the
  * job's directory. */
 static gboolean document_present(ScandJob *job, GError **error) {
@@ -271,7 +250,8 @@ static gboolean document_present(ScandJob *job, GError **error) {
 }
 
 /* Tries destination i once and records the outcome. */
-static ScandDeliveryResult deliver_one(ScandJob *job, guint i, GPtrArray *messages, GError **error) {
+static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryPolicy *policy, GPtrArray *messages,
+                                       GError **error) {
   ScandDelivery *d = scand_job_get_delivery(job, i);
   const char *type = scand_delivery_get_config(d, "type");
   const ScandOutputDriver *driver = scand_output_driver_find(type);
@@ -297,7 +277,7 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, GPtrArray *messag
   g_autofree char *group = g_strdup_printf("dest %u", i);
   gint64 first = g_key_file_get_int64(job->state, group, "first-attempt", NULL);
   gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-  if (new_state == SCAND_DEST_RETRY && retry_max_age > 0 && first > 0 && now - first >= retry_max_age) {
+  if (new_state == SCAND_DEST_RETRY && scand_retry_policy_expired(policy, first, now)) {
     /* Retrying forever hides a destination that is gone for good. */
     g_prefix_error(&local, "gave up after %" G_GINT64_FORMAT " h of retrying: ", (now - first) / 3600);
     new_state = SCAND_DEST_FAILED;
@@ -307,7 +287,7 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, GPtrArray *messag
     gint64 attempts = scand_job_get_destination_attempts(job, i) + 1;
     gint64 retry_after = g_key_file_get_int64(job->state, group, "retry-after", NULL);
     g_key_file_set_int64(job->state, group, "next-attempt",
-                         g_get_real_time() / G_USEC_PER_SEC + retry_delay(attempts, retry_after));
+                         g_get_real_time() / G_USEC_PER_SEC + scand_retry_policy_delay(policy, attempts, retry_after));
   }
   if (!scand_job_set_destination_result(job, i, new_state, local ? local->message : NULL, error))
     return SCAND_DELIVERY_RETRY;
@@ -357,7 +337,8 @@ static gboolean maybe_add_fallback(ScandJob *job, GError **error) {
   return scand_job_add_destination(job, name, config, error) && scand_job_save(job, error);
 }
 
-ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GError **error) {
+ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
+                                          GError **error) {
   if (scand_job_get_n_destinations(job) == 0) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "job %s has no destination", scand_job_get_id(job));
     return SCAND_DELIVERY_FAILED;
@@ -366,7 +347,7 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GE
     ScandDestState state = scand_job_get_destination_state(job, i);
     if (state == SCAND_DEST_DONE || state == SCAND_DEST_SUPERSEDED)
       continue;
-    deliver_one(job, i, messages, error);
+    deliver_one(job, i, policy, messages, error);
     if (error && *error)
       return SCAND_DELIVERY_RETRY;
     /* The fallback goes to the end of the list, so this loop reaches it. */
@@ -413,7 +394,8 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GE
   return SCAND_DELIVERY_DONE;
 }
 
-ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GError **error) {
+ScandDeliveryResult scand_job_run_resume(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
+                                         GError **error) {
   switch (scand_job_get_stage(job)) {
     case SCAND_JOB_SCANNING: {
       /* The process that scanned is gone; its scanner session with it. Keep what
@@ -436,7 +418,7 @@ ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GEr
         return SCAND_DELIVERY_FAILED;
       /* fall through */
     case SCAND_JOB_ASSEMBLED:
-      return scand_job_run_deliver(job, messages, error);
+      return scand_job_run_deliver(job, policy, messages, error);
     case SCAND_JOB_DONE:
       scand_job_remove(job, NULL);
       return SCAND_DELIVERY_DONE;
@@ -474,7 +456,8 @@ static void quarantine(ScandSpool *spool, const char *id, const char *reason, GP
                                               reason, where));
 }
 
-guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messages, guint *failed) {
+guint scand_spool_resume_all(ScandSpool *spool, const ScandRetryPolicy *policy, gboolean force, GPtrArray *messages,
+                             guint *failed) {
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) ids = scand_spool_list_jobs(spool, &error);
   if (!ids) {
@@ -501,7 +484,7 @@ guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messa
       left++;
       continue;
     }
-    ScandDeliveryResult r = scand_job_run_resume(job, messages, &local);
+    ScandDeliveryResult r = scand_job_run_resume(job, policy, messages, &local);
     if (local && messages)
       g_ptr_array_add(messages, g_strdup_printf("job %s: %s", ids[i], local->message));
     if (r == SCAND_DELIVERY_RETRY)

@@ -6,6 +6,7 @@
 #include "backends/backend.h"
 #include "rules/rules.h"
 #include "scand/core/job.h"
+#include "scand/core/retry.h"
 #include "scand/core/spool.h"
 
 G_BEGIN_DECLS
@@ -34,18 +35,14 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
  * from the job's "template". Stage SCANNED → ASSEMBLED. */
 gboolean scand_job_run_assemble(ScandJob *job, GError **error);
 
-/* Tries every destination not yet done, once. Returns DONE when all are done
+/* Tries every destination not yet done, once; one that asks to retry waits as
+ * policy says (NULL = the defaults). Returns DONE when all are done
  * (the job is then removed from the spool), FAILED when at least one failed
  * for good and none is waiting to retry, else RETRY. Each destination's
  * outcome is recorded in the job; messages (may be NULL) gets one line per
  * destination that did not succeed. */
-ScandDeliveryResult scand_job_run_deliver(ScandJob *job, GPtrArray *messages, GError **error);
-
-/* The backoff between attempts at a destination that asked to retry: from
- * min_seconds, doubling, up to max_seconds; after max_age_seconds of
- * retrying (0 = never) the destination fails ([scand] retry-min, retry-max,
- * retry-max-age; defaults 30 s, 1 h, 7 days). */
-void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds, gint64 max_age_seconds);
+ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
+                                          GError **error);
 
 /* Where each destination that is done put the file, one line each: the
  * output's own words (a path, an smb:// URL) or "OUTPUT: name". Appended to
@@ -53,13 +50,15 @@ void scand_job_run_set_retry_policy(gint64 min_seconds, gint64 max_seconds, gint
 void scand_job_list_delivered(ScandJob *job, GPtrArray *places);
 
 /* Advances a job from whatever stage it is in to the end (or to a retry wait). */
-ScandDeliveryResult scand_job_run_resume(ScandJob *job, GPtrArray *messages, GError **error);
+ScandDeliveryResult scand_job_run_resume(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
+                                         GError **error);
 
 /* Resumes every unlocked unfinished job in the spool (skipping FAILED ones and
  * those whose retry time has not come unless force). Returns the number of
  * jobs still waiting to be retried; *failed (may be NULL) gets the number of
  * jobs that failed for good and wait for `scand retry`; messages gets one
  * line per problem. */
-guint scand_spool_resume_all(ScandSpool *spool, gboolean force, GPtrArray *messages, guint *failed);
+guint scand_spool_resume_all(ScandSpool *spool, const ScandRetryPolicy *policy, gboolean force, GPtrArray *messages,
+                             guint *failed);
 
 G_END_DECLS

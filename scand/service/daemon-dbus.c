@@ -134,7 +134,10 @@ static void retry_job(gpointer data, gpointer user_data) {
     if (scand_job_get_stage(job) == SCAND_JOB_FAILED)
       scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, NULL);
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
-    ScandDeliveryResult res = scand_job_run_resume(job, errors, &error);
+    g_autoptr(ScandConfig) config = bus_get_config(r->bus);
+    ScandRetryPolicy policy;
+    scand_retry_policy_from_config(config, &policy, NULL);
+    ScandDeliveryResult res = scand_job_run_resume(job, &policy, errors, &error);
     r->bus->service->job_finished(r->bus->service_data, r->id,
                                   res == SCAND_DELIVERY_DONE    ? "done"
                                   : res == SCAND_DELIVERY_RETRY ? "queued"

@@ -96,7 +96,10 @@ static void queue_worker(gpointer data, gpointer user_data) {
 static void queue_pass(gpointer data, gpointer user_data) {
   ScandDaemon *daemon = user_data;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
-  guint left = scand_spool_resume_all(daemon->spool, FALSE, messages, NULL);
+  g_autoptr(ScandConfig) config = daemon_get_config(daemon);
+  ScandRetryPolicy policy;
+  scand_retry_policy_from_config(config, &policy, NULL);
+  guint left = scand_spool_resume_all(daemon->spool, &policy, FALSE, messages, NULL);
   for (guint i = 0; i < messages->len; i++)
     scand_log("%s", (const char *) messages->pdata[i]);
   notify_status("%u jobs waiting in the spool", left);
@@ -122,8 +125,9 @@ typedef struct {
   ScandAutoscanDone done; /* an auto-scan's: told when the scan is over */
   gpointer done_data;
   ScandScanner *scanner;
-  ScandConfig *config; /* the config the scan started with (a reload may replace the daemon's) */
-  gint cancelled;      /* atomic: CancelJob during the scan */
+  ScandConfig *config;    /* the config the scan started with (a reload may replace the daemon's) */
+  ScandRetryPolicy retry; /* its retry policy */
+  gint cancelled;         /* atomic: CancelJob during the scan */
 } ScanWork;
 
 /* Scans under way, by job id, for CancelJob. */
@@ -230,7 +234,7 @@ static void scan_worker(gpointer data, gpointer user_data) {
     goto out;
   }
   daemon_emit_progress(daemon, id, "delivering", (guint) scand_job_get_int(w->job, "pages", 0));
-  ScandDeliveryResult r = scand_job_run_deliver(w->job, errors, &error);
+  ScandDeliveryResult r = scand_job_run_deliver(w->job, &w->retry, errors, &error);
   if (error)
     g_ptr_array_add(errors, g_strdup(error->message));
   scand_job_list_delivered(w->job, delivered);
@@ -271,6 +275,7 @@ static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, Sc
   w->job = job;
   w->plan = g_steal_pointer(&plan);
   w->config = scand_config_ref(daemon->config);
+  scand_retry_policy_from_config(w->config, &w->retry, NULL);
   w->done = done;
   w->done_data = done_data;
   char *id = g_strdup(scand_job_get_id(job));
@@ -376,11 +381,6 @@ static ScandAutoscan *autoscan_start(ScandDaemon *daemon) {
 
 static void setup_sources(ScandDaemon *daemon) {
   g_autoptr(GError) error = NULL;
-  gint64 retry_min = 30, retry_max = 3600, retry_max_age = 7 * 24 * 3600;
-  scand_config_get_duration(daemon->config, "scand", NULL, "retry-min", 30, &retry_min, NULL);
-  scand_config_get_duration(daemon->config, "scand", NULL, "retry-max", 3600, &retry_max, NULL);
-  scand_config_get_duration(daemon->config, "scand", NULL, "retry-max-age", 7 * 24 * 3600, &retry_max_age, NULL);
-  scand_job_run_set_retry_policy(retry_min, retry_max, retry_max_age);
   g_clear_pointer(&daemon->watcher, scand_watcher_free);
   daemon->watcher = watcher_start(daemon, &error);
   if (!daemon->watcher && error)

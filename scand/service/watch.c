@@ -312,7 +312,9 @@ static void intake_files(ScandWatcher *watcher, WatchConfig *w, char *const *pat
   dispose_all(watcher, w, after, paths);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
-  ScandDeliveryResult r = scand_job_run_deliver(job, errors, NULL);
+  ScandRetryPolicy policy;
+  scand_retry_policy_from_config(config, &policy, NULL);
+  ScandDeliveryResult r = scand_job_run_deliver(job, &policy, errors, NULL);
   scand_job_list_delivered(job, delivered);
   host->job_finished(host->user_data, scand_job_get_id(job),
                      r == SCAND_DELIVERY_DONE    ? "done"

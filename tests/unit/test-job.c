@@ -183,7 +183,7 @@ static void test_jam_keeps_pages(Fixture *fx, gconstpointer data) {
   g_assert_nonnull(strstr(scand_job_get(job, "interrupted"), "after page 3"));
   g_assert_true(scand_job_run_assemble(job, &error));
   g_assert_no_error(error);
-  g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_DONE);
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, NULL, &error), ==, SCAND_DELIVERY_DONE);
   g_assert_no_error(error);
   g_autofree char *pdf = g_build_filename(fx->dest, "jam-3.pdf", NULL);
   g_assert_true(g_file_test(pdf, G_FILE_TEST_IS_REGULAR));
@@ -225,7 +225,7 @@ static void test_resume_scanning(Fixture *fx, gconstpointer data) {
     /* "crash": the job is dropped without finishing. */
   }
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
-  guint left = scand_spool_resume_all(fx->spool, TRUE, messages, NULL);
+  guint left = scand_spool_resume_all(fx->spool, NULL, TRUE, messages, NULL);
   for (guint i = 0; i < messages->len; i++)
     g_printerr("%s\n", (char *) messages->pdata[i]);
   g_assert_cmpuint(left, ==, 0);
@@ -249,7 +249,7 @@ static void test_retry_queued(Fixture *fx, gconstpointer data) {
   g_assert_true(scand_job_run_scan(job, scanner, &settings, NULL, NULL, &error));
   g_assert_true(scand_job_run_assemble(job, &error));
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
-  g_assert_cmpint(scand_job_run_deliver(job, messages, &error), ==, SCAND_DELIVERY_RETRY);
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, messages, &error), ==, SCAND_DELIVERY_RETRY);
   g_assert_no_error(error);
   g_assert_cmpuint(messages->len, ==, 1);
   g_assert_nonnull(strstr(messages->pdata[0], "output nas"));
@@ -258,7 +258,7 @@ static void test_retry_queued(Fixture *fx, gconstpointer data) {
   g_assert_cmpint(scand_job_get_destination_attempts(job, 0), ==, 1);
   /* The share comes back: the next attempt delivers, once. */
   g_assert_cmpint(g_mkdir(missing, 0755), ==, 0);
-  g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_DONE);
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, NULL, &error), ==, SCAND_DELIVERY_DONE);
   g_assert_cmpuint(count_files(missing, NULL), ==, 1);
 }
 
@@ -292,12 +292,12 @@ static void test_fallback_policy(Fixture *fx, gconstpointer data) {
   g_hash_table_insert(fallback, "path", fx->dest);
   g_hash_table_insert(fallback, "create", "true");
   g_assert_true(scand_job_set_fallback(job, "mailbox", fallback, 0, 2, &error));
-  g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_RETRY);
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, NULL, &error), ==, SCAND_DELIVERY_RETRY);
   g_assert_no_error(error);
   /* One failed attempt: the policy says two, so no fallback yet. */
   g_assert_cmpuint(scand_job_get_n_destinations(job), ==, 1);
   g_assert_false(g_file_test(fx->dest, G_FILE_TEST_EXISTS));
-  g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_DONE);
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, NULL, &error), ==, SCAND_DELIVERY_DONE);
   g_assert_no_error(error);
   g_assert_cmpuint(scand_job_get_n_destinations(job), ==, 2);
   g_assert_cmpstr(scand_job_get_destination_name(job, 1), ==, "mailbox");
@@ -312,7 +312,7 @@ static void test_no_fallback_without_rule(Fixture *fx, gconstpointer data) {
   g_autofree char *missing = g_build_filename(fx->dir, "share-down", NULL);
   g_autoptr(ScandJob) job = assembled_job(fx, "share", missing);
   for (int i = 0; i < 5; i++)
-    g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_RETRY);
+    g_assert_cmpint(scand_job_run_deliver(job, NULL, NULL, &error), ==, SCAND_DELIVERY_RETRY);
   g_assert_cmpuint(scand_job_get_n_destinations(job), ==, 1);
   g_assert_cmpint(scand_job_get_destination_attempts(job, 0), ==, 5);
 }
@@ -322,16 +322,48 @@ static void test_retry_max_age(Fixture *fx, gconstpointer data) {
   g_autoptr(GError) error = NULL;
   g_autofree char *missing = g_build_filename(fx->dir, "gone", NULL);
   g_autoptr(ScandJob) job = assembled_job(fx, "nas", missing);
-  scand_job_run_set_retry_policy(30, 3600, 3600);
-  g_assert_cmpint(scand_job_run_deliver(job, NULL, &error), ==, SCAND_DELIVERY_RETRY);
+  const ScandRetryPolicy policy = { .min_seconds = 30, .max_seconds = 3600, .max_age_seconds = 3600 };
+  g_assert_cmpint(scand_job_run_deliver(job, &policy, NULL, &error), ==, SCAND_DELIVERY_RETRY);
   /* Pretend the first attempt was two hours ago. */
   g_key_file_set_int64(job->state, "dest 0", "first-attempt", g_get_real_time() / G_USEC_PER_SEC - 7200);
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
-  g_assert_cmpint(scand_job_run_deliver(job, messages, &error), ==, SCAND_DELIVERY_FAILED);
-  scand_job_run_set_retry_policy(30, 3600, 7 * 24 * 3600);
+  g_assert_cmpint(scand_job_run_deliver(job, &policy, messages, &error), ==, SCAND_DELIVERY_FAILED);
   g_assert_cmpint(scand_job_get_destination_state(job, 0), ==, SCAND_DEST_FAILED);
   g_assert_nonnull(strstr(messages->pdata[0], "gave up after 2 h of retrying"));
   g_assert_cmpint(scand_job_get_stage(job), ==, SCAND_JOB_FAILED);
+}
+
+/* The retry policy is a value from the config: the defaults written once,
+ * [scand] retry-* read with file:line errors, delays doubling within ±20 %. */
+static void test_retry_policy(void) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandConfig) empty = scand_config_new_empty();
+  ScandRetryPolicy p;
+  g_assert_true(scand_retry_policy_from_config(empty, &p, &error));
+  g_assert_cmpint(p.min_seconds, ==, 30);
+  g_assert_cmpint(p.max_seconds, ==, 3600);
+  g_assert_cmpint(p.max_age_seconds, ==, 7 * 24 * 3600);
+  const char text[] = "[scand]\nretry-min = 10s\nretry-max = 40\n";
+  g_autoptr(ScandConfig) config = scand_config_load_data(text, sizeof text - 1, "r.conf", &error);
+  g_assert_no_error(error);
+  g_assert_true(scand_retry_policy_from_config(config, &p, &error));
+  g_assert_cmpint(p.min_seconds, ==, 10);
+  g_assert_cmpint(p.max_seconds, ==, 40);
+  for (guint i = 0; i < 50; i++) {
+    gint64 first = scand_retry_policy_delay(&p, 1, 0), third = scand_retry_policy_delay(&p, 3, 0);
+    gint64 tenth = scand_retry_policy_delay(&p, 10, 0);
+    g_assert_cmpint(first, >=, 8);
+    g_assert_cmpint(first, <=, 12);
+    g_assert_cmpint(third, >=, 32);
+    g_assert_cmpint(third, <=, 48);
+    g_assert_cmpint(tenth, <=, 48);
+  }
+  g_assert_cmpint(scand_retry_policy_delay(&p, 3, 600), ==, 600);
+  g_assert_false(scand_retry_policy_expired(&p, 0, 100));
+  const char bad[] = "[scand]\nretry-max = soon\n";
+  g_autoptr(ScandConfig) broken = scand_config_load_data(bad, sizeof bad - 1, "b.conf", &error);
+  g_assert_false(scand_retry_policy_from_config(broken, &p, &error));
+  g_assert_nonnull(strstr(error->message, "b.conf:2: [scand] retry-max"));
 }
 
 int main(int argc, char **argv) {
@@ -346,5 +378,6 @@ int main(int argc, char **argv) {
   ADD("/job/fallback-policy", test_fallback_policy);
   ADD("/job/no-fallback-without-rule", test_no_fallback_without_rule);
   ADD("/job/retry-max-age", test_retry_max_age);
+  g_test_add_func("/job/retry-policy", test_retry_policy);
   return g_test_run();
 }
