@@ -31,9 +31,17 @@ typedef struct {
   int resolution; /* dpi; 0 = device default */
   double x, y, width, height;
   guint max_pages; /* 0 = until the feeder is empty; flatbed is always 1 */
+  /* Safety caps the scan session enforces whatever the backend, from the
+   * scanner's max-pages and max-page-bytes: a device that sends more is
+   * refused with an error and the pages before are kept. 0 = the defaults. */
+  guint page_limit;
+  guint64 page_bytes_limit;
   /* Backend-specific extra options as "name=value" (SANE option names); may be NULL. */
   GStrv extra_options;
 } ScandScanSettings;
+
+#define SCAND_SCAN_PAGE_LIMIT_DEFAULT 500
+#define SCAND_SCAN_PAGE_BYTES_LIMIT_DEFAULT (200 * 1024 * 1024)
 
 /* One device as discovered. */
 typedef struct {

@@ -586,15 +586,13 @@ static double from_300(int v) {
   return v * 25.4 / 300.0;
 }
 
-gboolean escl_scan_request_choose(const EsclCaps *caps, const ScandScanSettings *settings, int max_resolution,
-                                  EsclScanRequest *req, ScandScanSettings *effective, GError **error) {
-  memset(req, 0, sizeof *req);
+/* The input source: the one asked for, the duplex feeder for duplex. */
+static gboolean choose_input(const EsclCaps *caps, const ScandScanSettings *settings, EsclScanRequest *req,
+                             GError **error) {
   const EsclInputCaps *platen = &caps->inputs[ESCL_INPUT_PLATEN];
   const EsclInputCaps *simplex = &caps->inputs[ESCL_INPUT_ADF_SIMPLEX];
   const EsclInputCaps *duplex = &caps->inputs[ESCL_INPUT_ADF_DUPLEX];
-  gboolean has_adf = simplex->present || duplex->present;
   ScandSource source = settings->source;
-
   if (source == SCAND_SOURCE_AUTO)
     source = platen->present ? SCAND_SOURCE_FLATBED : SCAND_SOURCE_FEEDER;
   if (source == SCAND_SOURCE_FLATBED) {
@@ -603,55 +601,46 @@ gboolean escl_scan_request_choose(const EsclCaps *caps, const ScandScanSettings 
       return FALSE;
     }
     req->input = ESCL_INPUT_PLATEN;
-  } else {
-    if (!has_adf) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "the scanner has no document feeder");
-      return FALSE;
-    }
-    if (settings->duplex) {
-      if (!duplex->present) {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED,
-                    "the scanner's feeder cannot scan both sides (simplex only)");
-        return FALSE;
-      }
-      req->input = ESCL_INPUT_ADF_DUPLEX;
-    } else {
-      req->input = simplex->present ? ESCL_INPUT_ADF_SIMPLEX : ESCL_INPUT_ADF_DUPLEX;
-    }
+    return TRUE;
   }
-  const EsclInputCaps *in = &caps->inputs[req->input];
+  if (!simplex->present && !duplex->present) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "the scanner has no document feeder");
+    return FALSE;
+  }
+  if (settings->duplex && !duplex->present) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED,
+                "the scanner's feeder cannot scan both sides (simplex only)");
+    return FALSE;
+  }
+  req->input = settings->duplex || !simplex->present ? ESCL_INPUT_ADF_DUPLEX : ESCL_INPUT_ADF_SIMPLEX;
+  return TRUE;
+}
 
-  /* Colour mode: the one asked for, else the nearest richer one. */
+/* Colour mode: the one asked for, else the nearest richer one. */
+static gboolean choose_color_mode(const EsclInputCaps *in, ScandColorMode mode, EsclScanRequest *req, GError **error) {
   static const EsclColorMode want_color[] = { ESCL_COLOR_RGB24, ESCL_COLOR_GRAY8, ESCL_COLOR_BW1 };
   static const EsclColorMode want_gray[] = { ESCL_COLOR_GRAY8, ESCL_COLOR_RGB24, ESCL_COLOR_BW1 };
   static const EsclColorMode want_bw[] = { ESCL_COLOR_BW1, ESCL_COLOR_GRAY8, ESCL_COLOR_RGB24 };
-  const EsclColorMode *order = settings->mode == SCAND_MODE_GRAY      ? want_gray
-                               : settings->mode == SCAND_MODE_LINEART ? want_bw
-                                                                      : want_color;
+  const EsclColorMode *order = mode == SCAND_MODE_GRAY ? want_gray : mode == SCAND_MODE_LINEART ? want_bw : want_color;
   for (guint i = 0; i < 3 && !req->color_mode; i++)
     if (in->color_modes & order[i])
       req->color_mode = order[i];
-  if (!req->color_mode) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED,
-                "the scanner offers no 8-bit colour, grey or black-and-white mode on the %s",
-                escl_input_name(req->input));
-    return FALSE;
-  }
+  if (req->color_mode)
+    return TRUE;
+  g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED,
+              "the scanner offers no 8-bit colour, grey or black-and-white mode on the %s",
+              escl_input_name(req->input));
+  return FALSE;
+}
 
-  req->resolution =
-      escl_input_nearest_resolution(in, settings->resolution > 0 ? settings->resolution : 300, max_resolution);
-  if (req->resolution <= 0) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "the scanner advertises no resolution for the %s",
-                escl_input_name(req->input));
-    return FALSE;
-  }
-
+/* The page format: JPEG, else PNG, else PDF (merged by pages into the
+ * document, scand/core/pdf-merge.h, never re-encoded). */
+static gboolean choose_format(const EsclInputCaps *in, EsclScanRequest *req, GError **error) {
   if (in->formats & ESCL_FORMAT_JPEG)
     req->format = ESCL_FORMAT_JPEG;
   else if (in->formats & ESCL_FORMAT_PNG)
     req->format = ESCL_FORMAT_PNG;
   else if (in->formats & ESCL_FORMAT_PDF)
-    /* Merged by pages into the document (scand/pdf-merge.h), never re-encoded. */
     req->format = ESCL_FORMAT_PDF;
   else {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED,
@@ -659,8 +648,11 @@ gboolean escl_scan_request_choose(const EsclCaps *caps, const ScandScanSettings 
     return FALSE;
   }
   req->format_ext = in->format_ext;
+  return TRUE;
+}
 
-  /* Region in 1/300 inch, clamped to the input's area. */
+/* Region in 1/300 inch, clamped to the input's area. */
+static void choose_region(const EsclInputCaps *in, const ScandScanSettings *settings, EsclScanRequest *req) {
   int max_w = in->max_width, max_h = in->max_height;
   req->x = MAX(0, mm_to_300(settings->x));
   req->y = MAX(0, mm_to_300(settings->y));
@@ -678,29 +670,50 @@ gboolean escl_scan_request_choose(const EsclCaps *caps, const ScandScanSettings 
       req->height = max_h - req->y;
     req->height = MAX(req->height, MIN(in->min_height, max_h - req->y));
   }
+}
 
-  if (in->intents) {
-    for (guint i = 0; i < in->intents->len; i++)
-      if (strcmp(g_ptr_array_index(in->intents, i), "Document") == 0)
-        req->intent = "Document";
+/* What the request will really do, in the generic terms of settings. */
+static void fill_effective(const EsclScanRequest *req, const ScandScanSettings *settings,
+                           ScandScanSettings *effective) {
+  *effective = *settings;
+  effective->source = req->input == ESCL_INPUT_PLATEN ? SCAND_SOURCE_FLATBED : SCAND_SOURCE_FEEDER;
+  effective->duplex = req->input == ESCL_INPUT_ADF_DUPLEX;
+  effective->mode = req->color_mode == ESCL_COLOR_RGB24   ? SCAND_MODE_COLOR
+                    : req->color_mode == ESCL_COLOR_GRAY8 ? SCAND_MODE_GRAY
+                                                          : SCAND_MODE_LINEART;
+  effective->resolution = req->resolution;
+  effective->x = from_300(req->x);
+  effective->y = from_300(req->y);
+  effective->width = req->width > 0 ? from_300(req->width) : settings->width;
+  effective->height = req->height > 0 ? from_300(req->height) : settings->height;
+  if (req->input == ESCL_INPUT_PLATEN)
+    effective->max_pages = 1;
+}
+
+gboolean escl_scan_request_choose(const EsclCaps *caps, const ScandScanSettings *settings, int max_resolution,
+                                  EsclScanRequest *req, ScandScanSettings *effective, GError **error) {
+  memset(req, 0, sizeof *req);
+  if (!choose_input(caps, settings, req, error))
+    return FALSE;
+  const EsclInputCaps *in = &caps->inputs[req->input];
+  if (!choose_color_mode(in, settings->mode, req, error))
+    return FALSE;
+  req->resolution =
+      escl_input_nearest_resolution(in, settings->resolution > 0 ? settings->resolution : 300, max_resolution);
+  if (req->resolution <= 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "the scanner advertises no resolution for the %s",
+                escl_input_name(req->input));
+    return FALSE;
   }
+  if (!choose_format(in, req, error))
+    return FALSE;
+  choose_region(in, settings, req);
+  for (guint i = 0; in->intents && i < in->intents->len; i++)
+    if (strcmp(g_ptr_array_index(in->intents, i), "Document") == 0)
+      req->intent = "Document";
   req->version = g_strdup(caps->version && *caps->version ? caps->version : "2.0");
-
-  if (effective) {
-    *effective = *settings;
-    effective->source = req->input == ESCL_INPUT_PLATEN ? SCAND_SOURCE_FLATBED : SCAND_SOURCE_FEEDER;
-    effective->duplex = req->input == ESCL_INPUT_ADF_DUPLEX;
-    effective->mode = req->color_mode == ESCL_COLOR_RGB24   ? SCAND_MODE_COLOR
-                      : req->color_mode == ESCL_COLOR_GRAY8 ? SCAND_MODE_GRAY
-                                                            : SCAND_MODE_LINEART;
-    effective->resolution = req->resolution;
-    effective->x = from_300(req->x);
-    effective->y = from_300(req->y);
-    effective->width = req->width > 0 ? from_300(req->width) : settings->width;
-    effective->height = req->height > 0 ? from_300(req->height) : settings->height;
-    if (req->input == ESCL_INPUT_PLATEN)
-      effective->max_pages = 1;
-  }
+  if (effective)
+    fill_effective(req, settings, effective);
   return TRUE;
 }
 

@@ -15,9 +15,11 @@
  * a longer one is handed to the queue with scand_delivery_set_retry_after(). */
 #include "outputs/graph-private.h"
 #include "outputs/m365-auth.h"
+#include "outputs/mail.h"
 #include "outputs/output-private.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
+#include "scand/base/http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,8 +32,6 @@
 #define GRAPH_MAX_WAITS 3
 #define GRAPH_DEFAULT_MAX_SIZE (35 * 1024 * 1024)
 #define GRAPH_SIMPLE_UPLOAD_MAX (4 * 1024 * 1024)
-#define MAIL_DEFAULT_SUBJECT "Scan from {device}: {name}"
-#define MAIL_DEFAULT_BODY "{pages} page(s) scanned on {device} at {date}.\nThe document is attached: {name}\n"
 
 #define AUTH_KEYS                                                                                                      \
   { "authority", SCAND_KEY_URL }, { "graph-url", SCAND_KEY_URL }, { "ca-file", SCAND_KEY_FILE },                       \
@@ -46,7 +46,7 @@ static const ScandConfigKey mail_keys[] = {
   { "to", SCAND_KEY_LIST },
   { "subject", SCAND_KEY_STRING },
   { "body", SCAND_KEY_STRING },
-  { "max-size", SCAND_KEY_STRING },
+  { "max-size", SCAND_KEY_SIZE },
   { NULL },
 };
 
@@ -173,6 +173,7 @@ typedef struct {
   char *out;   /* output name (copied) */
   char *graph; /* base URL without trailing '/' */
   ScandM365Credentials *creds;
+  ScandHttp *http; /* one connection for the requests of this delivery */
   char *token;
 } Graph;
 
@@ -180,6 +181,7 @@ static void graph_clear(Graph *g) {
   g_free(g->out);
   g_free(g->graph);
   scand_m365_credentials_free(g->creds);
+  scand_http_free(g->http);
   if (g->token)
     memset(g->token, 0, strlen(g->token));
   g_free(g->token);
@@ -195,12 +197,22 @@ static gboolean graph_init(Graph *g, ScandDelivery *d, GError **error) {
   while (n > 0 && g->graph[n - 1] == '/')
     g->graph[--n] = '\0';
   g->creds = scand_m365_credentials_load(d, SCAND_M365_SCOPE_GRAPH, error);
-  return g->creds != NULL;
+  if (!g->creds)
+    return FALSE;
+  g->http = scand_m365_client_new(g->creds->ca_file, error);
+  return g->http != NULL;
 }
 
-/* Worth another attempt: throttling, server trouble, a broken connection. */
+/* Worth another attempt: throttling, server trouble, a broken connection,
+ * a transfer cut because scand is stopping. */
 static gboolean graph_is_temporary(const GError *e) {
-  return e->domain == SCAND_ERROR && (e->code == SCAND_ERROR_RETRY || e->code == SCAND_ERROR_IO);
+  return e->domain == SCAND_ERROR &&
+         (e->code == SCAND_ERROR_RETRY || e->code == SCAND_ERROR_IO || e->code == SCAND_ERROR_CANCELLED);
+}
+
+/* The delivery result an error of a request calls for. */
+static ScandDeliveryResult graph_verdict(GError **error) {
+  return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
 }
 
 /* Maps an error to the delivery result and prefixes the output's name. */
@@ -213,7 +225,7 @@ static ScandDeliveryResult graph_fail(Graph *g, GError *local, GError **error) {
 /* One request with throttling and token renewal handled: url is absolute;
  * with_auth FALSE for pre-authenticated upload URLs. Returns the last reply
  * (any status) or NULL on a transport error. */
-static ScandM365Reply *graph_send(Graph *g, const char *method, const char *url, gboolean with_auth,
+static ScandHttpReply *graph_send(Graph *g, const char *method, const char *url, gboolean with_auth,
                                   const char *const *headers, const void *body, gsize len, GError **error) {
   gboolean renewed = FALSE;
   for (guint waits = 0;;) {
@@ -226,8 +238,8 @@ static ScandM365Reply *graph_send(Graph *g, const char *method, const char *url,
         return NULL;
       }
     }
-    ScandM365Reply *reply =
-        scand_m365_http(method, url, with_auth ? g->token : NULL, headers, body, len, g->creds->ca_file, error);
+    g_autoptr(ScandHttpReply) reply =
+        scand_m365_send(g->http, method, url, with_auth ? g->token : NULL, headers, body, len, error);
     if (!reply)
       return NULL;
     if (reply->status == 401 && with_auth && !renewed) {
@@ -235,41 +247,51 @@ static ScandM365Reply *graph_send(Graph *g, const char *method, const char *url,
       renewed = TRUE;
       scand_m365_token_cache_clear();
       g_clear_pointer(&g->token, g_free);
-      scand_m365_reply_free(reply);
       continue;
     }
     gboolean throttled = reply->status == 429 || reply->status == 503 || reply->status == 504;
     if (throttled && reply->retry_after > 0 && reply->retry_after <= GRAPH_MAX_INLINE_WAIT && waits < GRAPH_MAX_WAITS) {
       waits++;
-      g_usleep((gulong) reply->retry_after * G_USEC_PER_SEC);
-      scand_m365_reply_free(reply);
+      /* Waited out in place, unless scand is stopping. */
+      if (!scand_http_sleep(g->http, (guint) reply->retry_after * 1000, error))
+        return NULL;
       continue;
     }
     if (throttled && reply->retry_after > 0)
       scand_delivery_set_retry_after(g->d, reply->retry_after);
-    return reply;
+    return g_steal_pointer(&reply);
   }
 }
 
 /* graph_send + "2xx or an error saying what failed". */
-static ScandM365Reply *graph_call(Graph *g, const char *method, const char *url, gboolean with_auth,
+static ScandHttpReply *graph_call(Graph *g, const char *method, const char *url, gboolean with_auth,
                                   const char *const *headers, const void *body, gsize len, const char *what,
                                   GError **error) {
-  ScandM365Reply *reply = graph_send(g, method, url, with_auth, headers, body, len, error);
+  ScandHttpReply *reply = graph_send(g, method, url, with_auth, headers, body, len, error);
   if (reply && (reply->status < 200 || reply->status >= 300)) {
     scand_m365_reply_set_error(reply, what, error);
-    scand_m365_reply_free(reply);
+    scand_http_reply_free(reply);
     return NULL;
   }
   return reply;
 }
 
-static JsonObject *reply_object(ScandM365Reply *reply, JsonParser *parser) {
+static const char *const json_headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
+
+static JsonObject *reply_object(ScandHttpReply *reply, JsonParser *parser) {
   if (!reply->body->len ||
       !json_parser_load_from_data(parser, (const char *) reply->body->data, reply->body->len, NULL) ||
       !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
     return NULL;
   return json_node_get_object(json_parser_get_root(parser));
+}
+
+/* The JSON text of the object built in b. Newly allocated. */
+static char *builder_json(JsonBuilder *b, gsize *len) {
+  g_autoptr(JsonNode) root = json_builder_get_root(b);
+  g_autoptr(JsonGenerator) gen = json_generator_new();
+  json_generator_set_root(gen, root);
+  return json_generator_to_data(gen, len);
 }
 
 static gboolean set_state(Graph *g, const char *key, const char *value, GError **error) {
@@ -302,12 +324,9 @@ static guint8 *read_at(int fd, guint64 offset, gsize length, const char *file, G
   return g_steal_pointer(&buf);
 }
 
-/* Uploads file from the state's upload-offset to its end through the
- * session's upload URL (no Authorization header), recording the offset after
- * each fragment. On success the final reply is returned. */
 /* The uploadUrl of a createUploadSession reply, recorded (with offset 0) so
  * that a retry after a crash resumes this session. Newly allocated. */
-static char *session_start(Graph *g, ScandM365Reply *reply, const char *what, GError **error) {
+static char *session_start(Graph *g, ScandHttpReply *reply, const char *what, GError **error) {
   g_autoptr(JsonParser) parser = json_parser_new();
   JsonObject *o = reply_object(reply, parser);
   const char *u = o ? json_object_get_string_member_with_default(o, "uploadUrl", NULL) : NULL;
@@ -320,7 +339,10 @@ static char *session_start(Graph *g, ScandM365Reply *reply, const char *what, GE
   return g_strdup(u);
 }
 
-static ScandM365Reply *upload_fragments(Graph *g, const char *upload_url, const char *file, guint64 total,
+/* Uploads file from the state's upload-offset to its end through the
+ * session's upload URL (no Authorization header), recording the offset after
+ * each fragment. On success the final reply is returned. */
+static ScandHttpReply *upload_fragments(Graph *g, const char *upload_url, const char *file, guint64 total,
                                         GError **error) {
   int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -328,7 +350,7 @@ static ScandM365Reply *upload_fragments(Graph *g, const char *upload_url, const 
     return NULL;
   }
   guint64 offset = state_u64(g, "upload-offset");
-  ScandM365Reply *last = NULL;
+  ScandHttpReply *last = NULL;
   while (offset < total) {
     gsize n = scand_graph_chunk_length(offset, total);
     g_autofree guint8 *buf = read_at(fd, offset, n, file, error);
@@ -337,13 +359,13 @@ static ScandM365Reply *upload_fragments(Graph *g, const char *upload_url, const 
     g_autofree char *range = scand_graph_content_range(offset, n, total);
     g_autofree char *h_range = g_strdup_printf("Content-Range: %s", range);
     const char *headers[] = { h_range, "Content-Type: application/octet-stream", NULL };
-    g_autoptr(ScandM365Reply) reply = graph_send(g, "PUT", upload_url, FALSE, headers, buf, n, error);
+    g_autoptr(ScandHttpReply) reply = graph_send(g, "PUT", upload_url, FALSE, headers, buf, n, error);
     if (!reply)
       break;
     if (reply->status == 416) {
       /* The server has a different idea of the offset (an earlier fragment
        * landed without our record of it): ask it. */
-      g_autoptr(ScandM365Reply) status = graph_call(g, "GET", upload_url, FALSE, NULL, NULL, 0, "upload status", error);
+      g_autoptr(ScandHttpReply) status = graph_call(g, "GET", upload_url, FALSE, NULL, NULL, 0, "upload status", error);
       if (!status ||
           !scand_graph_parse_next_offset((const char *) status->body->data, status->body->len, &offset, error))
         break;
@@ -370,7 +392,7 @@ static ScandM365Reply *upload_fragments(Graph *g, const char *upload_url, const 
  * *gone TRUE when the session no longer exists (finished or expired). */
 static gboolean session_resume(Graph *g, const char *upload_url, guint64 *offset, gboolean *gone, GError **error) {
   *gone = FALSE;
-  g_autoptr(ScandM365Reply) reply = graph_send(g, "GET", upload_url, FALSE, NULL, NULL, 0, error);
+  g_autoptr(ScandHttpReply) reply = graph_send(g, "GET", upload_url, FALSE, NULL, NULL, 0, error);
   if (!reply)
     return FALSE;
   if (reply->status == 404) {
@@ -387,214 +409,184 @@ static gboolean session_resume(Graph *g, const char *upload_url, guint64 *offset
 
 /* ---- graph-mail ------------------------------------------------------------ */
 
-/* authority and graph-url carry tokens: https only. */
-static void check_https(ScandConfig *config, const char *name, GPtrArray *problems) {
-  const char *keys[] = { "authority", "graph-url" };
-  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
-    const char *v = scand_config_get(config, "output", name, keys[i]);
-    if (v && g_ascii_strncasecmp(v, "https://", 8) != 0)
-      scand_config_add_problem(problems, config, "output", name, keys[i], "must be an https:// URL");
-  }
-}
-
 static void mail_check(ScandConfig *config, const char *name, GPtrArray *problems) {
-  check_https(config, name, problems);
-  if (!scand_config_get(config, "output", name, "sender"))
-    scand_config_add_problem(problems, config, "output", name, NULL, "sender (the mailbox to send from) is required");
-  if (!scand_config_get(config, "output", name, "to"))
-    scand_config_add_problem(problems, config, "output", name, NULL, "to is required");
-  if (!scand_config_get(config, "output", name, "tenant") || !scand_config_get(config, "output", name, "client-id"))
-    scand_config_add_problem(problems, config, "output", name, NULL, "tenant and client-id are required");
-  if (!scand_config_get(config, "output", name, "client-secret-file") &&
-      !scand_config_get(config, "output", name, "client-certificate"))
-    scand_config_add_problem(problems, config, "output", name, NULL,
-                             "client-secret-file or client-certificate (+ client-key) is required");
-  const char *max = scand_config_get(config, "output", name, "max-size");
-  gint64 bytes;
-  if (max && !scand_m365_parse_size(max, &bytes))
-    scand_config_add_problem(problems, config, "output", name, "max-size", "expected a size like 35M");
+  scand_m365_check_credentials(config, name, problems);
+  scand_mail_check(config, name, "sender", problems);
 }
 
-static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
-  ScandDelivery *d = g->d;
-  if (scand_delivery_get_state(d, "sent"))
-    return SCAND_DELIVERY_DONE;
-  g_autofree char *sender = g_strdup(scand_delivery_get_config(d, "sender"));
-  g_auto(GStrv) to = scand_config_split_list(scand_delivery_get_config(d, "to"));
-  if (!sender || !to[0]) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "sender and to are required");
-    return SCAND_DELIVERY_FAILED;
-  }
-  gint64 max_size = GRAPH_DEFAULT_MAX_SIZE;
-  g_autofree char *max = g_strdup(scand_delivery_get_config(d, "max-size"));
-  if (max && !scand_m365_parse_size(max, &max_size)) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "max-size \"%s\" is not a size", max);
-    return SCAND_DELIVERY_FAILED;
-  }
-  const char *file = scand_delivery_get_file(d);
-  struct stat st;
-  if (stat(file, &st) < 0) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot read %s: %s", file, g_strerror(errno));
-    return SCAND_DELIVERY_FAILED;
-  }
-  guint64 size = (guint64) st.st_size;
-  if ((gint64) size > max_size) {
+/* The small path: sendMail with the attachment inline, one request. FALSE
+ * when the message would be too large for it (then the draft path goes on). */
+static gboolean mail_send_inline(Graph *g, ScandMail *m, const char *user, ScandDeliveryResult *result,
+                                 GError **error) {
+  if (scand_delivery_get_state(g->d, "sendmail")) {
+    /* An earlier attempt died with sendMail in flight. Clearing the mark
+     * lets `scand retry` send it after a person has looked. */
+    set_state(g, "sendmail", NULL, NULL);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
-                "the PDF is %" G_GUINT64_FORMAT " bytes, more than the mail limit of %" G_GINT64_FORMAT
-                " bytes (max-size); deliver large scans to a share or an m365-drive output instead",
-                size, max_size);
-    return SCAND_DELIVERY_FAILED;
+                "an earlier attempt was interrupted while sendMail was in flight: the mail may have been sent; "
+                "check %s's Sent Items, and `scand retry` the job to send it (again)",
+                m->from);
+    *result = SCAND_DELIVERY_FAILED;
+    return TRUE;
   }
-  g_autofree char *subject_t = g_strdup(scand_delivery_get_config(d, "subject"));
-  g_autofree char *body_t = g_strdup(scand_delivery_get_config(d, "body"));
-  g_autofree char *subject = scand_m365_delivery_text(d, subject_t ? subject_t : MAIL_DEFAULT_SUBJECT);
-  g_autofree char *body = scand_m365_delivery_text(d, body_t ? body_t : MAIL_DEFAULT_BODY);
-  g_autofree char *att_name = g_path_get_basename(scand_delivery_get_name(d));
-  g_autofree char *user = g_uri_escape_string(sender, "@", FALSE);
-  const char *json_headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
+  g_autofree guint8 *data = NULL;
+  gsize len = 0;
   g_autoptr(GError) local = NULL;
-
-  if (size < SCAND_GRAPH_INLINE_MAX && !scand_delivery_get_state(d, "draft-id")) {
-    if (scand_delivery_get_state(d, "sendmail")) {
-      /* An earlier attempt died with sendMail in flight. Clearing the mark
-       * lets `scand retry` send it after a person has looked. */
+  if (!g_file_get_contents(m->file, (char **) &data, &len, &local)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s", local->message);
+    *result = SCAND_DELIVERY_RETRY;
+    return TRUE;
+  }
+  gsize json_len = 0;
+  g_autofree char *json = scand_graph_message_json(m->subject, m->body, (const char *const *) m->to, m->attachment_name,
+                                                   data, len, TRUE, &json_len);
+  if (json_len >= SCAND_GRAPH_REQUEST_MAX)
+    return FALSE;
+  *result = SCAND_DELIVERY_RETRY;
+  if (!set_state(g, "sendmail", "posting", error))
+    return TRUE;
+  g_autofree char *url = g_strdup_printf("%s/users/%s/sendMail", g->graph, user);
+  g_autoptr(ScandHttpReply) reply = graph_send(g, "POST", url, TRUE, json_headers, json, json_len, &local);
+  if (!reply) {
+    /* No reply: when the request never left (no connection, no token) it is
+     * safe to try again; the mark stays otherwise. */
+    if (local->code == SCAND_ERROR_RETRY || local->code == SCAND_ERROR_INVAL || local->code == SCAND_ERROR_DENIED)
       set_state(g, "sendmail", NULL, NULL);
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
-                  "an earlier attempt was interrupted while sendMail was in flight: the mail may have been sent; "
-                  "check %s's Sent Items, and `scand retry` the job to send it (again)",
-                  sender);
-      return SCAND_DELIVERY_FAILED;
-    }
-    g_autofree guint8 *data = NULL;
-    gsize len = 0;
-    if (!g_file_get_contents(file, (char **) &data, &len, &local)) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s", local->message);
-      return SCAND_DELIVERY_RETRY;
-    }
-    gsize json_len = 0;
-    g_autofree char *json =
-        scand_graph_message_json(subject, body, (const char *const *) to, att_name, data, len, TRUE, &json_len);
-    if (json_len < SCAND_GRAPH_REQUEST_MAX) {
-      if (!set_state(g, "sendmail", "posting", error))
-        return SCAND_DELIVERY_RETRY;
-      g_autofree char *url = g_strdup_printf("%s/users/%s/sendMail", g->graph, user);
-      g_autoptr(ScandM365Reply) reply = graph_send(g, "POST", url, TRUE, json_headers, json, json_len, &local);
-      if (!reply) {
-        /* No reply: when the request never left (no connection, no token)
-         * it is safe to try again; the mark stays otherwise. */
-        if (local->code == SCAND_ERROR_RETRY || local->code == SCAND_ERROR_INVAL || local->code == SCAND_ERROR_DENIED)
-          set_state(g, "sendmail", NULL, NULL);
-        g_propagate_error(error, g_steal_pointer(&local));
-        return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-      }
-      if (reply->status != 202 && reply->status != 200) {
-        set_state(g, "sendmail", NULL, NULL);
-        scand_m365_reply_set_error(reply, "sendMail", error);
-        return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-      }
-      scand_fault_point("graph-mail-sent");
-      if (!set_state(g, "sent", "sendMail", error))
-        return SCAND_DELIVERY_RETRY;
-      set_state(g, "sendmail", NULL, NULL);
-      return SCAND_DELIVERY_DONE;
-    }
+    g_propagate_error(error, g_steal_pointer(&local));
+    *result = graph_verdict(error);
+    return TRUE;
   }
+  if (reply->status != 202 && reply->status != 200) {
+    set_state(g, "sendmail", NULL, NULL);
+    scand_m365_reply_set_error(reply, "sendMail", error);
+    *result = graph_verdict(error);
+    return TRUE;
+  }
+  scand_fault_point("graph-mail-sent");
+  if (set_state(g, "sent", "sendMail", error)) {
+    set_state(g, "sendmail", NULL, NULL);
+    *result = SCAND_DELIVERY_DONE;
+  }
+  return TRUE;
+}
 
-  /* Large: draft → upload session → fragments → send. */
-  const char *draft = scand_delivery_get_state(d, "draft-id");
-  g_autofree char *draft_id = g_strdup(draft);
-  if (draft_id && scand_delivery_get_state(d, "send")) {
-    /* /send was posted by an earlier attempt: a draft that is gone was sent. */
-    g_autofree char *id = g_uri_escape_string(draft_id, NULL, FALSE);
-    g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s", g->graph, user, id);
-    g_autoptr(ScandM365Reply) reply = graph_send(g, "GET", url, TRUE, json_headers, NULL, 0, error);
-    if (!reply)
-      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-    if (reply->status == 404) {
-      if (!set_state(g, "sent", "draft", error))
-        return SCAND_DELIVERY_RETRY;
-      return SCAND_DELIVERY_DONE;
-    }
-    if (reply->status != 200) {
-      scand_m365_reply_set_error(reply, "draft status", error);
-      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-    }
-  }
-  if (!draft_id) {
-    gsize json_len = 0;
-    g_autofree char *json =
-        scand_graph_message_json(subject, body, (const char *const *) to, NULL, NULL, 0, FALSE, &json_len);
-    g_autofree char *url = g_strdup_printf("%s/users/%s/messages", g->graph, user);
-    g_autoptr(ScandM365Reply) reply =
-        graph_call(g, "POST", url, TRUE, json_headers, json, json_len, "create draft", error);
-    if (!reply)
-      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-    g_autoptr(JsonParser) parser = json_parser_new();
-    JsonObject *o = reply_object(reply, parser);
-    const char *id = o ? json_object_get_string_member_with_default(o, "id", NULL) : NULL;
-    if (!id) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "create draft: reply has no id");
-      return SCAND_DELIVERY_RETRY;
-    }
-    draft_id = g_strdup(id);
-    if (!set_state(g, "draft-id", draft_id, error) || !set_state(g, "upload-url", NULL, error) ||
-        !set_state(g, "attached", NULL, error) || !set_state(g, "upload-offset", "0", error))
-      return SCAND_DELIVERY_RETRY;
-  }
+/* /send was posted by an earlier attempt: a draft that is gone was sent.
+ * TRUE with *result set when that settles the delivery. */
+static gboolean mail_draft_was_sent(Graph *g, const char *user, const char *draft_id, ScandDeliveryResult *result,
+                                    GError **error) {
   g_autofree char *id = g_uri_escape_string(draft_id, NULL, FALSE);
-  if (!scand_delivery_get_state(d, "attached")) {
-    g_autofree char *upload_url = g_strdup(scand_delivery_get_state(d, "upload-url"));
-    if (upload_url) {
-      guint64 offset = 0;
-      gboolean gone = FALSE;
-      if (!session_resume(g, upload_url, &offset, &gone, &local)) {
-        if (!gone) {
-          g_propagate_error(error, g_steal_pointer(&local));
-          return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-        }
-        /* Finished or expired: which one cannot be told apart here, so the
-         * draft is dropped and the next attempt starts afresh (nothing has
-         * been sent yet). */
-        g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s", g->graph, user, id);
-        g_autoptr(ScandM365Reply) del = graph_send(g, "DELETE", url, TRUE, NULL, NULL, 0, NULL);
-        set_state(g, "draft-id", NULL, NULL);
-        set_state(g, "upload-url", NULL, NULL);
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "the attachment upload session is gone; starting over");
-        return SCAND_DELIVERY_RETRY;
-      }
-    } else {
-      g_autoptr(JsonBuilder) b = json_builder_new();
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "AttachmentItem");
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "attachmentType");
-      json_builder_add_string_value(b, "file");
-      json_builder_set_member_name(b, "name");
-      json_builder_add_string_value(b, att_name);
-      json_builder_set_member_name(b, "size");
-      json_builder_add_int_value(b, (gint64) size);
-      json_builder_set_member_name(b, "contentType");
-      json_builder_add_string_value(b, "application/pdf");
-      json_builder_end_object(b);
-      json_builder_end_object(b);
-      g_autoptr(JsonNode) root = json_builder_get_root(b);
-      g_autoptr(JsonGenerator) gen = json_generator_new();
-      json_generator_set_root(gen, root);
-      gsize json_len = 0;
-      g_autofree char *json = json_generator_to_data(gen, &json_len);
-      g_autofree char *url =
-          g_strdup_printf("%s/users/%s/messages/%s/attachments/createUploadSession", g->graph, user, id);
-      g_autoptr(ScandM365Reply) reply =
-          graph_call(g, "POST", url, TRUE, json_headers, json, json_len, "attachment upload session", error);
-      if (!reply)
-        return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-      upload_url = session_start(g, reply, "attachment upload session", error);
-      if (!upload_url)
-        return SCAND_DELIVERY_RETRY;
+  g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s", g->graph, user, id);
+  g_autoptr(ScandHttpReply) reply = graph_send(g, "GET", url, TRUE, json_headers, NULL, 0, error);
+  if (!reply) {
+    *result = graph_verdict(error);
+    return TRUE;
+  }
+  if (reply->status == 404) {
+    *result = set_state(g, "sent", "draft", error) ? SCAND_DELIVERY_DONE : SCAND_DELIVERY_RETRY;
+    return TRUE;
+  }
+  if (reply->status != 200) {
+    scand_m365_reply_set_error(reply, "draft status", error);
+    *result = graph_verdict(error);
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* Creates the draft (without the attachment) and records its id. Newly allocated. */
+static char *mail_create_draft(Graph *g, ScandMail *m, const char *user, ScandDeliveryResult *result, GError **error) {
+  gsize json_len = 0;
+  g_autofree char *json =
+      scand_graph_message_json(m->subject, m->body, (const char *const *) m->to, NULL, NULL, 0, FALSE, &json_len);
+  g_autofree char *url = g_strdup_printf("%s/users/%s/messages", g->graph, user);
+  g_autoptr(ScandHttpReply) reply =
+      graph_call(g, "POST", url, TRUE, json_headers, json, json_len, "create draft", error);
+  if (!reply) {
+    *result = graph_verdict(error);
+    return NULL;
+  }
+  *result = SCAND_DELIVERY_RETRY;
+  g_autoptr(JsonParser) parser = json_parser_new();
+  JsonObject *o = reply_object(reply, parser);
+  const char *id = o ? json_object_get_string_member_with_default(o, "id", NULL) : NULL;
+  if (!id) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "create draft: reply has no id");
+    return NULL;
+  }
+  if (!set_state(g, "draft-id", id, error) || !set_state(g, "upload-url", NULL, error) ||
+      !set_state(g, "attached", NULL, error) || !set_state(g, "upload-offset", "0", error))
+    return NULL;
+  return g_strdup(id);
+}
+
+/* The attachment's upload session: the recorded one resumed, or a new one.
+ * NULL with *result set otherwise. Newly allocated. */
+static char *mail_attach_session(Graph *g, ScandMail *m, const char *user, const char *id, ScandDeliveryResult *result,
+                                 GError **error) {
+  g_autofree char *upload_url = g_strdup(scand_delivery_get_state(g->d, "upload-url"));
+  if (upload_url) {
+    guint64 offset = 0;
+    gboolean gone = FALSE;
+    if (session_resume(g, upload_url, &offset, &gone, error))
+      return g_steal_pointer(&upload_url);
+    if (!gone) {
+      *result = graph_verdict(error);
+      return NULL;
     }
-    g_autoptr(ScandM365Reply) done = upload_fragments(g, upload_url, file, size, error);
+    /* Finished or expired: which one cannot be told apart here, so the draft
+     * is dropped and the next attempt starts afresh (nothing has been sent). */
+    g_clear_error(error);
+    g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s", g->graph, user, id);
+    g_autoptr(ScandHttpReply) del = graph_send(g, "DELETE", url, TRUE, NULL, NULL, 0, NULL);
+    set_state(g, "draft-id", NULL, NULL);
+    set_state(g, "upload-url", NULL, NULL);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "the attachment upload session is gone; starting over");
+    *result = SCAND_DELIVERY_RETRY;
+    return NULL;
+  }
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "AttachmentItem");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "attachmentType");
+  json_builder_add_string_value(b, "file");
+  json_builder_set_member_name(b, "name");
+  json_builder_add_string_value(b, m->attachment_name);
+  json_builder_set_member_name(b, "size");
+  json_builder_add_int_value(b, (gint64) m->size);
+  json_builder_set_member_name(b, "contentType");
+  json_builder_add_string_value(b, "application/pdf");
+  json_builder_end_object(b);
+  json_builder_end_object(b);
+  gsize json_len = 0;
+  g_autofree char *json = builder_json(b, &json_len);
+  g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s/attachments/createUploadSession", g->graph, user, id);
+  const char *what = "attachment upload session";
+  g_autoptr(ScandHttpReply) reply = graph_call(g, "POST", url, TRUE, json_headers, json, json_len, what, error);
+  if (!reply) {
+    *result = graph_verdict(error);
+    return NULL;
+  }
+  *result = SCAND_DELIVERY_RETRY;
+  return session_start(g, reply, what, error);
+}
+
+/* The large path: draft → upload session → fragments → send. */
+static ScandDeliveryResult mail_send_draft(Graph *g, ScandMail *m, const char *user, GError **error) {
+  ScandDeliveryResult result = SCAND_DELIVERY_RETRY;
+  g_autofree char *draft_id = g_strdup(scand_delivery_get_state(g->d, "draft-id"));
+  if (draft_id && scand_delivery_get_state(g->d, "send") && mail_draft_was_sent(g, user, draft_id, &result, error))
+    return result;
+  if (!draft_id && !(draft_id = mail_create_draft(g, m, user, &result, error)))
+    return result;
+  g_autofree char *id = g_uri_escape_string(draft_id, NULL, FALSE);
+  if (!scand_delivery_get_state(g->d, "attached")) {
+    g_autofree char *upload_url = mail_attach_session(g, m, user, id, &result, error);
+    if (!upload_url)
+      return result;
+    g_autoptr(ScandHttpReply) done = upload_fragments(g, upload_url, m->file, m->size, error);
     if (!done)
-      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+      return graph_verdict(error);
     if (!set_state(g, "attached", "1", error) || !set_state(g, "upload-url", NULL, error))
       return SCAND_DELIVERY_RETRY;
   }
@@ -602,13 +594,34 @@ static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
     return SCAND_DELIVERY_RETRY;
   g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s/send", g->graph, user, id);
   const char *send_headers[] = { "Accept: application/json", NULL };
-  g_autoptr(ScandM365Reply) reply = graph_call(g, "POST", url, TRUE, send_headers, "", 0, "send", error);
+  g_autoptr(ScandHttpReply) reply = graph_call(g, "POST", url, TRUE, send_headers, "", 0, "send", error);
   if (!reply)
-    return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    return graph_verdict(error);
   scand_fault_point("graph-mail-sent");
   if (!set_state(g, "sent", "draft", error))
     return SCAND_DELIVERY_RETRY;
   return SCAND_DELIVERY_DONE;
+}
+
+static ScandDeliveryResult mail_deliver_inner(Graph *g, GError **error) {
+  if (scand_delivery_get_state(g->d, "sent"))
+    return SCAND_DELIVERY_DONE;
+  g_autoptr(ScandMail) m = scand_mail_load(g->d, "sender", GRAPH_DEFAULT_MAX_SIZE, error);
+  if (!m)
+    return SCAND_DELIVERY_FAILED;
+  if (m->max_size > 0 && (gint64) m->size > m->max_size) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
+                "the PDF is %" G_GUINT64_FORMAT " bytes, more than the mail limit of %" G_GINT64_FORMAT
+                " bytes (max-size); deliver large scans to a share or an m365-drive output instead",
+                m->size, m->max_size);
+    return SCAND_DELIVERY_FAILED;
+  }
+  g_autofree char *user = g_uri_escape_string(m->from, "@", FALSE);
+  ScandDeliveryResult result;
+  if (m->size < SCAND_GRAPH_INLINE_MAX && !scand_delivery_get_state(g->d, "draft-id") &&
+      mail_send_inline(g, m, user, &result, error))
+    return result;
+  return mail_send_draft(g, m, user, error);
 }
 
 static ScandDeliveryResult mail_deliver(ScandDelivery *d, GError **error) {
@@ -621,11 +634,8 @@ static ScandDeliveryResult mail_deliver(ScandDelivery *d, GError **error) {
     graph_fail(&g, local, error);
   } else {
     r = mail_deliver_inner(&g, &local);
-    if (r != SCAND_DELIVERY_DONE) {
-      ScandDeliveryResult m = graph_fail(&g, local, error);
-      /* The inner code decides retry vs failed; keep its verdict. */
-      (void) m;
-    }
+    if (r != SCAND_DELIVERY_DONE)
+      graph_fail(&g, local, error); /* the inner code decided retry vs failed; its verdict stands */
   }
   graph_clear(&g);
   return r;
@@ -634,17 +644,11 @@ static ScandDeliveryResult mail_deliver(ScandDelivery *d, GError **error) {
 /* ---- m365-drive ------------------------------------------------------------ */
 
 static void drive_check(ScandConfig *config, const char *name, GPtrArray *problems) {
-  check_https(config, name, problems);
+  scand_m365_check_credentials(config, name, problems);
   guint n = !!scand_config_get(config, "output", name, "drive-id") +
             !!scand_config_get(config, "output", name, "site-id") + !!scand_config_get(config, "output", name, "user");
   if (n != 1)
     scand_config_add_problem(problems, config, "output", name, NULL, "set exactly one of drive-id, site-id, user");
-  if (!scand_config_get(config, "output", name, "tenant") || !scand_config_get(config, "output", name, "client-id"))
-    scand_config_add_problem(problems, config, "output", name, NULL, "tenant and client-id are required");
-  if (!scand_config_get(config, "output", name, "client-secret-file") &&
-      !scand_config_get(config, "output", name, "client-certificate"))
-    scand_config_add_problem(problems, config, "output", name, NULL,
-                             "client-secret-file or client-certificate (+ client-key) is required");
   const char *folder = scand_config_get(config, "output", name, "folder");
   if (folder && strstr(folder, ".."))
     scand_config_add_problem(problems, config, "output", name, "folder", "must not contain \"..\"");
@@ -668,8 +672,50 @@ static char *drive_prefix(ScandDelivery *d) {
   return NULL;
 }
 
+/* Where the file goes in the drive. */
+typedef struct {
+  char *prefix;   /* drive_prefix() */
+  char *rel;      /* "folder/name.pdf", for messages */
+  char *path;     /* rel, percent-encoded */
+  char *conflict; /* fail | rename */
+  const char *file;
+  guint64 size;
+} DriveTarget;
+
+static void drive_target_clear(DriveTarget *t) {
+  g_free(t->prefix);
+  g_free(t->rel);
+  g_free(t->path);
+  g_free(t->conflict);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DriveTarget, drive_target_clear)
+
+static gboolean drive_target_load(Graph *g, DriveTarget *t, GError **error) {
+  ScandDelivery *d = g->d;
+  memset(t, 0, sizeof *t);
+  t->prefix = drive_prefix(d);
+  if (!t->prefix) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "set one of drive-id, site-id, user");
+    return FALSE;
+  }
+  g_autofree char *folder = g_strdup(scand_delivery_get_config(d, "folder"));
+  t->conflict = g_strdup(scand_delivery_get_config(d, "conflict"));
+  if (!t->conflict)
+    t->conflict = g_strdup("rename");
+  t->rel = g_strdup_printf("%s/%s", folder ? folder : "", scand_delivery_get_name(d));
+  t->path = scand_graph_escape_path(t->rel);
+  t->file = scand_delivery_get_file(d);
+  struct stat st;
+  if (stat(t->file, &st) < 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot read %s: %s", t->file, g_strerror(errno));
+    return FALSE;
+  }
+  t->size = (guint64) st.st_size;
+  return TRUE;
+}
+
 /* Records the finished item from a driveItem reply. */
-static ScandDeliveryResult drive_finish(Graph *g, ScandM365Reply *reply, GError **error) {
+static ScandDeliveryResult drive_finish(Graph *g, ScandHttpReply *reply, GError **error) {
   g_autoptr(JsonParser) parser = json_parser_new();
   JsonObject *o = reply_object(reply, parser);
   const char *name = o ? json_object_get_string_member_with_default(o, "name", "?") : "?";
@@ -681,7 +727,7 @@ static ScandDeliveryResult drive_finish(Graph *g, ScandM365Reply *reply, GError 
 
 /* Whether a drive reply is a success (200/201); if not, *result says retry or
  * failed and error why ("exists already" for a conflict with conflict = fail). */
-static gboolean drive_reply_ok(ScandM365Reply *reply, const char *what, const char *rel, ScandDeliveryResult *result,
+static gboolean drive_reply_ok(ScandHttpReply *reply, const char *what, const char *rel, ScandDeliveryResult *result,
                                GError **error) {
   if (reply->status == 200 || reply->status == 201)
     return TRUE;
@@ -690,123 +736,134 @@ static gboolean drive_reply_ok(ScandM365Reply *reply, const char *what, const ch
     g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
     *result = SCAND_DELIVERY_FAILED;
   } else {
-    *result = graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
+    *result = graph_verdict(error);
   }
   return FALSE;
 }
 
-static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
-  ScandDelivery *d = g->d;
-  if (scand_delivery_get_state(d, "item"))
-    return SCAND_DELIVERY_DONE;
-  g_autofree char *prefix = drive_prefix(d);
-  if (!prefix) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "set one of drive-id, site-id, user");
-    return SCAND_DELIVERY_FAILED;
-  }
-  g_autofree char *folder = g_strdup(scand_delivery_get_config(d, "folder"));
-  g_autofree char *conflict = g_strdup(scand_delivery_get_config(d, "conflict"));
-  if (!conflict)
-    conflict = g_strdup("rename");
-  g_autofree char *rel = g_strdup_printf("%s/%s", folder ? folder : "", scand_delivery_get_name(d));
-  g_autofree char *path = scand_graph_escape_path(rel);
-  const char *file = scand_delivery_get_file(d);
-  struct stat st;
-  if (stat(file, &st) < 0) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "cannot read %s: %s", file, g_strerror(errno));
-    return SCAND_DELIVERY_FAILED;
-  }
-  guint64 size = (guint64) st.st_size;
-  const char *json_headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
-  g_autoptr(GError) local = NULL;
-
-  g_autofree char *upload_url = g_strdup(scand_delivery_get_state(d, "upload-url"));
+/* The recorded upload session, if it still exists. FALSE with *result set when
+ * the delivery cannot go on. *upload_url is NULL when there is none (left). */
+static gboolean drive_resume(Graph *g, char **upload_url, ScandDeliveryResult *result, GError **error) {
+  *upload_url = g_strdup(scand_delivery_get_state(g->d, "upload-url"));
+  if (!*upload_url)
+    return TRUE;
   guint64 offset = 0;
-  if (upload_url) {
-    gboolean gone = FALSE;
-    if (!session_resume(g, upload_url, &offset, &gone, &local)) {
-      if (!gone) {
-        g_propagate_error(error, g_steal_pointer(&local));
-        return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-      }
-      /* Finished (the item check below finds it) or expired (start over). */
-      g_clear_pointer(&upload_url, g_free);
-      if (!set_state(g, "upload-url", NULL, error))
-        return SCAND_DELIVERY_RETRY;
-    }
+  gboolean gone = FALSE;
+  g_autoptr(GError) local = NULL;
+  if (session_resume(g, *upload_url, &offset, &gone, &local))
+    return TRUE;
+  if (!gone) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    *result = graph_verdict(error);
+    return FALSE;
   }
-  /* An earlier attempt may have finished the upload without recording it:
-   * an item of the same size under the target name is ours. */
-  if (scand_delivery_get_state(d, "started") && !upload_url) {
-    g_autofree char *url = g_strdup_printf("%s/%s/root:/%s", g->graph, prefix, path);
-    g_autoptr(ScandM365Reply) reply = graph_send(g, "GET", url, TRUE, json_headers, NULL, 0, error);
-    if (!reply)
-      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-    if (reply->status == 200) {
-      g_autoptr(JsonParser) parser = json_parser_new();
-      JsonObject *o = reply_object(reply, parser);
-      if (o && (guint64) json_object_get_int_member_with_default(o, "size", -1) == size)
-        return drive_finish(g, reply, error);
-    }
+  /* Finished (the item check finds it) or expired (start over). */
+  g_clear_pointer(upload_url, g_free);
+  *result = SCAND_DELIVERY_RETRY;
+  return set_state(g, "upload-url", NULL, error);
+}
+
+/* An earlier attempt may have finished the upload without recording it: an
+ * item of the same size under the target name is ours. TRUE with *result set
+ * when that settles it. */
+static gboolean drive_found_finished(Graph *g, DriveTarget *t, ScandDeliveryResult *result, GError **error) {
+  g_autofree char *url = g_strdup_printf("%s/%s/root:/%s", g->graph, t->prefix, t->path);
+  g_autoptr(ScandHttpReply) reply = graph_send(g, "GET", url, TRUE, json_headers, NULL, 0, error);
+  if (!reply) {
+    *result = graph_verdict(error);
+    return TRUE;
   }
-  if (!set_state(g, "started", "1", error))
+  if (reply->status != 200)
+    return FALSE;
+  g_autoptr(JsonParser) parser = json_parser_new();
+  JsonObject *o = reply_object(reply, parser);
+  if (!o || (guint64) json_object_get_int_member_with_default(o, "size", -1) != t->size)
+    return FALSE;
+  *result = drive_finish(g, reply, error);
+  return TRUE;
+}
+
+/* A small file in one PUT. */
+static ScandDeliveryResult drive_put(Graph *g, DriveTarget *t, GError **error) {
+  g_autofree guint8 *data = NULL;
+  gsize len = 0;
+  g_autoptr(GError) local = NULL;
+  if (!g_file_get_contents(t->file, (char **) &data, &len, &local)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s", local->message);
     return SCAND_DELIVERY_RETRY;
-
-  if (size <= GRAPH_SIMPLE_UPLOAD_MAX) {
-    g_autofree guint8 *data = NULL;
-    gsize len = 0;
-    if (!g_file_get_contents(file, (char **) &data, &len, &local)) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s", local->message);
-      return SCAND_DELIVERY_RETRY;
-    }
-    g_autofree char *url = g_strdup_printf("%s/%s/root:/%s:/content?@microsoft.graph.conflictBehavior=%s", g->graph,
-                                           prefix, path, conflict);
-    const char *headers[] = { "Content-Type: application/pdf", "Accept: application/json", NULL };
-    g_autoptr(ScandM365Reply) reply = graph_send(g, "PUT", url, TRUE, headers, data, len, error);
-    if (!reply)
-      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-    ScandDeliveryResult refused;
-    if (!drive_reply_ok(reply, "upload", rel, &refused, error))
-      return refused;
-    return drive_finish(g, reply, error);
   }
+  g_autofree char *url = g_strdup_printf("%s/%s/root:/%s:/content?@microsoft.graph.conflictBehavior=%s", g->graph,
+                                         t->prefix, t->path, t->conflict);
+  const char *headers[] = { "Content-Type: application/pdf", "Accept: application/json", NULL };
+  g_autoptr(ScandHttpReply) reply = graph_send(g, "PUT", url, TRUE, headers, data, len, error);
+  if (!reply)
+    return graph_verdict(error);
+  ScandDeliveryResult refused;
+  if (!drive_reply_ok(reply, "upload", t->rel, &refused, error))
+    return refused;
+  return drive_finish(g, reply, error);
+}
 
-  if (!upload_url) {
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "item");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "@microsoft.graph.conflictBehavior");
-    json_builder_add_string_value(b, conflict);
-    json_builder_end_object(b);
-    json_builder_end_object(b);
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    json_generator_set_root(gen, root);
-    gsize json_len = 0;
-    g_autofree char *json = json_generator_to_data(gen, &json_len);
-    g_autofree char *url = g_strdup_printf("%s/%s/root:/%s:/createUploadSession", g->graph, prefix, path);
-    g_autoptr(ScandM365Reply) reply = graph_send(g, "POST", url, TRUE, json_headers, json, json_len, error);
-    if (!reply)
-      return graph_is_temporary(*error) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
-    ScandDeliveryResult refused;
-    if (!drive_reply_ok(reply, "upload session", rel, &refused, error))
-      return refused;
-    upload_url = session_start(g, reply, "upload session", error);
-    if (!upload_url)
-      return SCAND_DELIVERY_RETRY;
+/* A new upload session for the target. NULL with *result set otherwise. Newly allocated. */
+static char *drive_session(Graph *g, DriveTarget *t, ScandDeliveryResult *result, GError **error) {
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "item");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "@microsoft.graph.conflictBehavior");
+  json_builder_add_string_value(b, t->conflict);
+  json_builder_end_object(b);
+  json_builder_end_object(b);
+  gsize json_len = 0;
+  g_autofree char *json = builder_json(b, &json_len);
+  g_autofree char *url = g_strdup_printf("%s/%s/root:/%s:/createUploadSession", g->graph, t->prefix, t->path);
+  g_autoptr(ScandHttpReply) reply = graph_send(g, "POST", url, TRUE, json_headers, json, json_len, error);
+  if (!reply) {
+    *result = graph_verdict(error);
+    return NULL;
   }
-  g_autoptr(ScandM365Reply) done = upload_fragments(g, upload_url, file, size, error);
+  if (!drive_reply_ok(reply, "upload session", t->rel, result, error))
+    return NULL;
+  *result = SCAND_DELIVERY_RETRY;
+  return session_start(g, reply, "upload session", error);
+}
+
+/* A large file through an upload session (resumed or new). */
+static ScandDeliveryResult drive_upload(Graph *g, DriveTarget *t, char *upload_url, GError **error) {
+  ScandDeliveryResult result;
+  g_autofree char *url = upload_url ? upload_url : drive_session(g, t, &result, error);
+  if (!url)
+    return result;
+  g_autoptr(ScandHttpReply) done = upload_fragments(g, url, t->file, t->size, error);
   if (!done) {
     gboolean retry = graph_is_temporary(*error);
     if ((*error)->code == SCAND_ERROR_FAILED && strstr((*error)->message, "HTTP 409"))
-      g_prefix_error(error, "%s exists already (conflict = fail): ", rel);
+      g_prefix_error(error, "%s exists already (conflict = fail): ", t->rel);
     return retry ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
   }
   ScandDeliveryResult r = drive_finish(g, done, error);
   if (r == SCAND_DELIVERY_DONE)
     set_state(g, "upload-url", NULL, NULL);
   return r;
+}
+
+static ScandDeliveryResult drive_deliver_inner(Graph *g, GError **error) {
+  if (scand_delivery_get_state(g->d, "item"))
+    return SCAND_DELIVERY_DONE;
+  g_auto(DriveTarget) t;
+  if (!drive_target_load(g, &t, error))
+    return SCAND_DELIVERY_FAILED;
+  ScandDeliveryResult result;
+  g_autofree char *upload_url = NULL;
+  if (!drive_resume(g, &upload_url, &result, error))
+    return result;
+  if (scand_delivery_get_state(g->d, "started") && !upload_url && drive_found_finished(g, &t, &result, error))
+    return result;
+  if (!set_state(g, "started", "1", error))
+    return SCAND_DELIVERY_RETRY;
+  if (t.size <= GRAPH_SIMPLE_UPLOAD_MAX)
+    return drive_put(g, &t, error);
+  return drive_upload(g, &t, g_steal_pointer(&upload_url), error);
 }
 
 static ScandDeliveryResult drive_deliver(ScandDelivery *d, GError **error) {

@@ -3,7 +3,6 @@
 #include "scand/base/error.h"
 
 #include <string.h>
-#include <curl/curl.h>
 #include <json-glib/json-glib.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -217,116 +216,50 @@ gboolean scand_m365_token_parse(long status, const char *body, gsize len, char *
 
 /* ---- HTTP ------------------------------------------------------------------ */
 
-void scand_m365_reply_free(ScandM365Reply *reply) {
-  if (!reply)
-    return;
-  if (reply->body)
-    g_byte_array_unref(reply->body);
-  g_free(reply->location);
-  g_free(reply);
+ScandHttp *scand_m365_client_new(const char *ca_file, GError **error) {
+  ScandHttpOptions options = {
+    /* Tokens and documents never travel in clear, whatever the config says. */
+    .protocols = "https",
+    .connect_timeout_ms = 30000,
+    .timeout_ms = HTTP_TIMEOUT * 1000,
+    .ca_file = ca_file,
+  };
+  return scand_http_new(&options, error);
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *user) {
-  g_byte_array_append(user, (const guint8 *) data, (guint) (size * n));
-  return size * n;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *user) {
-  ScandM365Reply *reply = user;
-  size_t len = size * n;
-  if (len > 9 && g_ascii_strncasecmp(data, "location:", 9) == 0) {
-    g_free(reply->location);
-    reply->location = g_strstrip(g_strndup(data + 9, len - 9));
-  }
-  return len;
-}
-
-typedef struct {
-  const guint8 *data;
-  gsize len, off;
-} Upload;
-
-static size_t on_read(char *buf, size_t size, size_t n, void *user) {
-  Upload *u = user;
-  size_t k = MIN(size * n, u->len - u->off);
-  memcpy(buf, u->data + u->off, k);
-  u->off += k;
-  return k;
-}
-
-ScandM365Reply *scand_m365_http(const char *method, const char *url, const char *bearer, const char *const *headers,
-                                const void *body, gsize len, const char *ca_file, GError **error) {
-  CURL *curl = curl_easy_init();
-  if (!curl) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "%s: cannot initialise libcurl", url);
-    return NULL;
-  }
-  g_autoptr(ScandM365Reply) reply = g_new0(ScandM365Reply, 1);
-  reply->body = g_byte_array_new();
-  struct curl_slist *list = NULL;
+ScandHttpReply *scand_m365_send(ScandHttp *http, const char *method, const char *url, const char *bearer,
+                                const char *const *headers, const void *body, gsize len, GError **error) {
   g_autofree char *auth = bearer ? g_strdup_printf("Authorization: Bearer %s", bearer) : NULL;
+  g_autoptr(GPtrArray) list = g_ptr_array_new();
   if (auth)
-    list = curl_slist_append(list, auth);
+    g_ptr_array_add(list, auth);
   for (guint i = 0; headers && headers[i]; i++)
-    list = curl_slist_append(list, headers[i]);
-  /* libcurl would add "Expect: 100-continue" to large bodies; the stub and
-   * Graph do not need the extra round trip. */
-  list = curl_slist_append(list, "Expect:");
-  Upload up = { body, len, 0 };
-  char errbuf[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  /* Tokens and documents never travel in clear, whatever the config says. */
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long) HTTP_TIMEOUT);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (ca_file)
-    curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply->body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, reply);
-  if (strcmp(method, "GET") == 0) {
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-  } else if (strcmp(method, "DELETE") == 0) {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
-  } else {
-    /* POST/PUT/PATCH with a body streamed from memory, exact length. */
-    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &up);
-    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t) len);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-  }
-  CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(list);
-  if (rc != CURLE_OK) {
-    /* RETRY: the request cannot have reached the server; IO: the connection
-     * broke or timed out once it was (maybe) sent. */
-    gint code = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ? SCAND_ERROR_DENIED
-                : rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT        ? SCAND_ERROR_INVAL
-                : rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
-                        rc == CURLE_COULDNT_CONNECT || rc == CURLE_SSL_CONNECT_ERROR
-                    ? SCAND_ERROR_RETRY
-                    : SCAND_ERROR_IO;
-    g_autofree char *shown = g_strndup(url, strcspn(url, "?"));
-    g_set_error(error, SCAND_ERROR, code, "%s: %s", shown, *errbuf ? errbuf : curl_easy_strerror(rc));
-    curl_easy_cleanup(curl);
-    return NULL;
-  }
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
-  curl_off_t ra = 0;
-  if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
-    reply->retry_after = (gint64) ra;
-  curl_easy_cleanup(curl);
-  return g_steal_pointer(&reply);
+    g_ptr_array_add(list, (gpointer) headers[i]);
+  g_ptr_array_add(list, NULL);
+  ScandHttpRequest request = {
+    .method = method,
+    .url = url,
+    .headers = (const char *const *) list->pdata,
+    /* POST/PUT/PATCH carry a body, even an empty one (Content-Length: 0). */
+    .body = body ? body : (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0 ? "" : NULL),
+    .body_len = len,
+  };
+  g_autoptr(GError) local = NULL;
+  ScandHttpReply *reply = scand_http_perform(http, &request, &local);
+  if (reply)
+    return reply;
+  /* RETRY: the request cannot have reached the server; IO: the connection
+   * broke or timed out once it was (maybe) sent. */
+  gint code = local->code;
+  if (code == SCAND_ERROR_NOT_FOUND)
+    code = SCAND_ERROR_RETRY;
+  else if (code != SCAND_ERROR_DENIED && code != SCAND_ERROR_INVAL && code != SCAND_ERROR_CANCELLED)
+    code = SCAND_ERROR_IO;
+  g_set_error_literal(error, SCAND_ERROR, code, local->message);
+  return NULL;
 }
 
-void scand_m365_reply_set_error(const ScandM365Reply *reply, const char *what, GError **error) {
+void scand_m365_reply_set_error(const ScandHttpReply *reply, const char *what, GError **error) {
   g_autoptr(JsonParser) parser = json_parser_new();
   const char *gcode = NULL, *gmsg = NULL;
   if (reply->body && reply->body->len &&
@@ -435,8 +368,10 @@ char *scand_m365_token_get(const ScandM365Credentials *creds, gint64 *retry_afte
   }
   g_autofree char *form = scand_m365_token_form(creds, assertion);
   const char *headers[] = { "Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL };
-  g_autoptr(ScandM365Reply) reply =
-      scand_m365_http("POST", url, NULL, headers, form, strlen(form), creds->ca_file, error);
+  g_autoptr(ScandHttp) http = scand_m365_client_new(creds->ca_file, error);
+  if (!http)
+    return NULL;
+  g_autoptr(ScandHttpReply) reply = scand_m365_send(http, "POST", url, NULL, headers, form, strlen(form), error);
   memset(form, 0, strlen(form));
   if (!reply)
     return NULL;
@@ -444,7 +379,7 @@ char *scand_m365_token_get(const ScandM365Credentials *creds, gint64 *retry_afte
   gint64 expires_in = 0;
   if (!scand_m365_token_parse(reply->status, (const char *) reply->body->data, reply->body->len, &token, &expires_in,
                               error)) {
-    *retry_after = reply->retry_after;
+    *retry_after = MAX(reply->retry_after, 0);
     return NULL;
   }
   CachedToken *entry = g_new0(CachedToken, 1);
@@ -554,33 +489,18 @@ char *scand_m365_text_expand(const char *tmpl, const char *device, const char *p
   return g_string_free(s, FALSE);
 }
 
-char *scand_m365_delivery_text(ScandDelivery *d, const char *tmpl) {
-  return scand_m365_text_expand(tmpl, scand_delivery_get_fact(d, "device"), scand_delivery_get_fact(d, "pages"),
-                                scand_delivery_get_fact(d, "created"), scand_delivery_get_name(d),
-                                scand_delivery_get_fact(d, "profile"), scand_delivery_get_job_id(d));
-}
-
-gboolean scand_m365_parse_size(const char *text, gint64 *bytes) {
-  if (!text || !g_ascii_isdigit(*text))
-    return FALSE;
-  char *end = NULL;
-  guint64 v = g_ascii_strtoull(text, &end, 10);
-  gint shift = 0;
-  if (*end == 'k' || *end == 'K')
-    shift = 10;
-  else if (*end == 'm' || *end == 'M')
-    shift = 20;
-  else if (*end == 'g' || *end == 'G')
-    shift = 30;
-  if (shift) {
-    end++;
-    if (*end == 'B' || *end == 'b')
-      end++;
-  } else if (*end == 'B' || *end == 'b') {
-    end++;
+void scand_m365_check_credentials(ScandConfig *config, const char *name, GPtrArray *problems) {
+  if (!scand_config_get(config, "output", name, "tenant") || !scand_config_get(config, "output", name, "client-id"))
+    scand_config_add_problem(problems, config, "output", name, NULL, "tenant and client-id are required");
+  if (!scand_config_get(config, "output", name, "client-secret-file") &&
+      !scand_config_get(config, "output", name, "client-certificate"))
+    scand_config_add_problem(problems, config, "output", name, NULL,
+                             "client-secret-file or client-certificate (+ client-key) is required");
+  /* authority and graph-url receive tokens: https only. */
+  const char *keys[] = { "authority", "graph-url" };
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    const char *v = scand_config_get(config, "output", name, keys[i]);
+    if (v && g_ascii_strncasecmp(v, "https://", 8) != 0)
+      scand_config_add_problem(problems, config, "output", name, keys[i], "must be an https:// URL");
   }
-  if (*end || v > ((guint64) G_MAXINT64 >> shift))
-    return FALSE;
-  *bytes = (gint64) (v << shift);
-  return TRUE;
 }

@@ -10,6 +10,8 @@
 
 #include <glib.h>
 #include "outputs/output.h"
+#include "scand/base/config.h"
+#include "scand/base/http.h"
 
 G_BEGIN_DECLS
 
@@ -55,32 +57,27 @@ char *scand_m365_token_get(const ScandM365Credentials *creds, gint64 *retry_afte
 /* Forgets the cached tokens (tests; after a 401). */
 void scand_m365_token_cache_clear(void);
 
-/* One HTTPS exchange. */
-typedef struct {
-  long status;
-  GByteArray *body;
-  gint64 retry_after; /* seconds, 0 when absent */
-  char *location;     /* Location header, or NULL */
-} ScandM365Reply;
-
-void scand_m365_reply_free(ScandM365Reply *reply);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandM365Reply, scand_m365_reply_free)
+/* A client for Microsoft 365 endpoints: https only, TLS always verified
+ * (ca_file for a private CA, NULL: the system's), 300 s per request. Keep one
+ * per delivery so that its requests share a connection. */
+ScandHttp *scand_m365_client_new(const char *ca_file, GError **error);
 
 /* Sends method url with bearer (NULL: no Authorization header), extra headers
- * ("Name: value", NULL-terminated, may be NULL) and body (may be NULL). TLS is
- * always verified (ca_file for a private CA). Fails only when no HTTP reply
+ * ("Name: value", NULL-terminated, may be NULL) and body (may be NULL).
+ * Returns the reply whatever its status. Fails only when no HTTP reply
  * arrived: SCAND_ERROR_RETRY for no connection, SCAND_ERROR_DENIED for TLS
- * verification (both: nothing reached the server), SCAND_ERROR_IO when the
- * connection broke or timed out after the request may have been sent.
+ * verification, SCAND_ERROR_INVAL for the URL (for these nothing reached the
+ * server), SCAND_ERROR_IO when the connection broke or timed out after the
+ * request may have been sent, SCAND_ERROR_CANCELLED when scand is stopping.
  * Newly allocated. */
-ScandM365Reply *scand_m365_http(const char *method, const char *url, const char *bearer, const char *const *headers,
-                                const void *body, gsize len, const char *ca_file, GError **error);
+ScandHttpReply *scand_m365_send(ScandHttp *http, const char *method, const char *url, const char *bearer,
+                                const char *const *headers, const void *body, gsize len, GError **error);
 
 /* Turns an unsuccessful Graph reply into an error saying what and why:
  * SCAND_ERROR_RETRY for 429/5xx, SCAND_ERROR_DENIED for 401/403 (with a hint
  * about permissions or mailbox scoping), SCAND_ERROR_FAILED otherwise. what
  * names the request ("sendMail"). */
-void scand_m365_reply_set_error(const ScandM365Reply *reply, const char *what, GError **error);
+void scand_m365_reply_set_error(const ScandHttpReply *reply, const char *what, GError **error);
 
 /* Base64url without padding; newly allocated. */
 char *scand_m365_base64url(const guchar *data, gsize len);
@@ -99,11 +96,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandM365Credentials, scand_m365_credentials_free)
  * created is the job's ISO 8601 creation time (may be NULL). Newly allocated. */
 char *scand_m365_text_expand(const char *tmpl, const char *device, const char *pages, const char *created,
                              const char *name, const char *profile, const char *job);
-/* The same with the delivery's facts. */
-char *scand_m365_delivery_text(ScandDelivery *d, const char *tmpl);
-
-/* Parses a size "35M", "3MB", "512k", "1048576" (K/M/G are powers of 1024);
- * FALSE when malformed. */
-gboolean scand_m365_parse_size(const char *text, gint64 *bytes);
+/* `config check` of the keys scand_m365_credentials_load() reads: tenant and
+ * client-id, a client secret or certificate, https authority and graph-url. */
+void scand_m365_check_credentials(ScandConfig *config, const char *name, GPtrArray *problems);
 
 G_END_DECLS

@@ -1,6 +1,7 @@
 #include "outputs/output-private.h"
 
 #include "scand/base/error.h"
+#include "scand/base/http.h"
 
 #include <string.h>
 
@@ -39,12 +40,33 @@ static const struct {
   { "print:", "print", "queue", FALSE },
 };
 
+/* TRUE when driver declares key (or it is "type"). */
+static gboolean driver_has_key(const ScandOutputDriver *driver, const char *key) {
+  if (strcmp(key, "type") == 0)
+    return TRUE;
+  for (guint i = 0; driver && driver->keys && driver->keys[i].name; i++)
+    if (strcmp(driver->keys[i].name, key) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Adds key = value to a snapshot that the job keeps in the spool: only keys
+ * the driver declares (a stray "password = …" stays in the config file), and
+ * never the password of a URL (the driver then refuses the URL's user). */
+static void snapshot_add(GHashTable *table, const ScandOutputDriver *driver, const char *key, const char *value) {
+  if (!value || !driver_has_key(driver, key))
+    return;
+  char *redacted = scand_http_url_without_password(value);
+  g_hash_table_insert(table, g_strdup(key), redacted ? redacted : g_strdup(value));
+}
+
 GHashTable *scand_output_resolve(ScandConfig *config, const char *to, char **output_name, GError **error) {
   g_autoptr(GHashTable) table = new_table();
   if (config && scand_config_has_section(config, "output", to)) {
+    const ScandOutputDriver *driver = scand_output_driver_find(scand_config_get(config, "output", to, "type"));
     g_auto(GStrv) keys = scand_config_list_keys(config, "output", to);
     for (guint i = 0; keys && keys[i]; i++)
-      g_hash_table_insert(table, g_strdup(keys[i]), g_strdup(scand_config_get(config, "output", to, keys[i])));
+      snapshot_add(table, driver, keys[i], scand_config_get(config, "output", to, keys[i]));
     *output_name = g_strdup(to);
     return g_steal_pointer(&table);
   }
@@ -58,8 +80,10 @@ GHashTable *scand_output_resolve(ScandConfig *config, const char *to, char **out
       return NULL;
     }
     g_hash_table_insert(table, g_strdup("type"), g_strdup(adhoc_outputs[i].type));
-    g_hash_table_insert(table, g_strdup(adhoc_outputs[i].key), g_strdup(value));
-    *output_name = g_strdup(to);
+    snapshot_add(table, scand_output_driver_find(adhoc_outputs[i].type), adhoc_outputs[i].key, value);
+    /* The name is written to the spool too. */
+    char *shown = scand_http_url_without_password(to);
+    *output_name = shown ? shown : g_strdup(to);
     return g_steal_pointer(&table);
   }
   if (strstr(to, "://")) {

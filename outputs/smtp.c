@@ -1,9 +1,17 @@
-/* SMTP output (libcurl smtp/smtps): the PDF as a base64 MIME attachment.
+/* SMTP output (libcurl smtp/smtps through scand's HTTP client's transport
+ * policy: timeouts, TLS verification, cancellation): the PDF as a base64 MIME
+ * attachment.
  *
  * Transport security is never negotiated down: "starttls" (submission, 587)
  * requires STARTTLS (CURLUSESSL_ALL), "tls" is implicit TLS (smtps://, 465),
  * and plain SMTP happens only with an explicit "security = none", which then
- * refuses to send a password. Certificates are always verified.
+ * refuses to log in unless `allow-cleartext-auth = true` says the network is
+ * trusted. Credentials never sit in the URL (refused, like SMB's). Certificates
+ * are always verified.
+ *
+ * A delivery is load (keys, mail, recipients still missing, credentials) →
+ * build (the libcurl transfer and the MIME message) → send → classify (what
+ * the server's replies mean: done, retry, failed).
  *
  * Recipients are tracked one by one: the addresses the server accepted are
  * recorded durably (state "sent-to"), so that a later attempt only mails the
@@ -12,15 +20,17 @@
  * crash between the server's "250" and the state write is recognisable. */
 #include "outputs/output-private.h"
 #include "outputs/m365-auth.h"
+#include "outputs/mail.h"
 #include "scand/base/error.h"
+#include "scand/base/http.h"
 
 #include <string.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
 
-#define SMTP_DEFAULT_TIMEOUT 120 /* seconds for a whole transaction without progress */
-#define SMTP_DEFAULT_SUBJECT "Scan from {device}: {name}"
-#define SMTP_DEFAULT_BODY "{pages} page(s) scanned on {device} at {date}.\nThe document is attached: {name}\n"
+#define SMTP_CONNECT_TIMEOUT_MS 60000
+#define SMTP_STALL_S 120                 /* a transaction without progress */
+#define SMTP_TIMEOUT_MS (30 * 60 * 1000) /* a whole transaction, a large attachment included */
 
 static const ScandConfigKey smtp_keys[] = {
   { "url", SCAND_KEY_URL },
@@ -39,7 +49,8 @@ static const ScandConfigKey smtp_keys[] = {
   { "to", SCAND_KEY_LIST },
   { "subject", SCAND_KEY_STRING },
   { "body", SCAND_KEY_STRING },
-  { "max-size", SCAND_KEY_STRING },
+  { "max-size", SCAND_KEY_SIZE },
+  { "allow-cleartext-auth", SCAND_KEY_BOOL },
   { NULL },
 };
 
@@ -57,6 +68,12 @@ static gboolean smtp_security(const char *url, const char *security, Security *o
   gboolean smtps = url && g_ascii_strncasecmp(url, "smtps://", 8) == 0;
   if (!url || (!smtps && g_ascii_strncasecmp(url, "smtp://", 7) != 0)) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "url must be smtp://host[:port] or smtps://host[:port]");
+    return FALSE;
+  }
+  if (scand_http_url_has_userinfo(url)) {
+    /* libcurl would log in with them, in clear with security = none. */
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
+                "the url must not contain a user name or password: use username = and password-file =");
     return FALSE;
   }
   if (!security)
@@ -229,26 +246,38 @@ static const char *reply_hint(const char *reply) {
 
 /* ---- the driver ------------------------------------------------------------ */
 
-static void smtp_check(ScandConfig *config, const char *name, GPtrArray *problems) {
+/* What credentials the output would send, and whether it may send them in clear. */
+static gboolean has_credentials(const char *auth, gboolean password_file) {
+  return password_file || (auth && strcmp(auth, "xoauth2") == 0);
+}
+
+static void smtp_check_security(ScandConfig *config, const char *name, GPtrArray *problems) {
   const char *url = scand_config_get(config, "output", name, "url");
-  const char *security = scand_config_get(config, "output", name, "security");
   const char *auth = scand_config_get(config, "output", name, "auth");
   g_autoptr(GError) error = NULL;
   Security sec;
-  if (!smtp_security(url, security, &sec, &error))
-    scand_config_add_problem(problems, config, "output", name, url ? "security" : "url", "%s", error->message);
-  else if (sec == SEC_NONE &&
-           (scand_config_get(config, "output", name, "password-file") || (auth && strcmp(auth, "xoauth2") == 0)))
+  if (!smtp_security(url, scand_config_get(config, "output", name, "security"), &sec, &error)) {
+    scand_config_add_problem(problems, config, "output", name,
+                             url && !scand_http_url_has_userinfo(url) ? "security" : "url", "%s", error->message);
+    return;
+  }
+  if (sec != SEC_NONE || !has_credentials(auth, scand_config_get(config, "output", name, "password-file") != NULL))
+    return;
+  const char *allow = scand_config_get(config, "output", name, "allow-cleartext-auth");
+  if (allow && g_ascii_strcasecmp(allow, "true") == 0)
+    scand_config_add_warning(config, "output", name, "allow-cleartext-auth",
+                             "security = none with credentials: the password crosses the network in clear; "
+                             "use this only on a network you trust");
+  else
     scand_config_add_problem(problems, config, "output", name, "security",
-                             "security = none would send credentials in clear: use starttls or tls");
-  if (!scand_config_get(config, "output", name, "from"))
-    scand_config_add_problem(problems, config, "output", name, NULL, "from is required");
-  if (!scand_config_get(config, "output", name, "to"))
-    scand_config_add_problem(problems, config, "output", name, NULL, "to is required");
-  const char *max = scand_config_get(config, "output", name, "max-size");
-  gint64 bytes;
-  if (max && !scand_m365_parse_size(max, &bytes))
-    scand_config_add_problem(problems, config, "output", name, "max-size", "expected a size like 25M or 1048576");
+                             "security = none would send credentials in clear: use starttls or tls "
+                             "(or allow-cleartext-auth = true on a network you trust)");
+}
+
+static void smtp_check(ScandConfig *config, const char *name, GPtrArray *problems) {
+  const char *auth = scand_config_get(config, "output", name, "auth");
+  smtp_check_security(config, name, problems);
+  scand_mail_check(config, name, "from", problems);
   if (auth && strcmp(auth, "xoauth2") == 0) {
     if (!scand_config_get(config, "output", name, "username"))
       scand_config_add_problem(problems, config, "output", name, "username", "xoauth2 needs the mailbox as username");
@@ -265,6 +294,62 @@ static void smtp_check(ScandConfig *config, const char *name, GPtrArray *problem
   }
 }
 
+/* One delivery, from its keys to the server's verdict. */
+typedef struct {
+  ScandDelivery *d;
+  char *out;
+  ScandMail *mail;
+  char *url;
+  Security sec;
+  char *auth;
+  char *username;
+  char *ca_file;
+  char *cert; /* client certificate for the TLS session (not the token's) */
+  char *key;
+  gboolean xoauth2;
+  GStrv done;       /* recipients that have the mail from an earlier attempt */
+  curl_slist *rcpt; /* the ones still missing, as "<addr>" */
+  /* secrets, wiped when the context is cleared */
+  char *password;
+  char *bearer;
+  char *key_pem;
+  /* the transfer */
+  ScandHttp *http;
+  curl_mime *mime;
+  curl_slist *headers;
+  Transcript t;
+  char errbuf[CURL_ERROR_SIZE];
+} SmtpCtx;
+
+static void wipe(char *secret) {
+  if (secret) {
+    explicit_bzero(secret, strlen(secret));
+    g_free(secret);
+  }
+}
+
+static void smtp_ctx_clear(SmtpCtx *c) {
+  g_free(c->out);
+  scand_mail_free(c->mail);
+  g_free(c->url);
+  g_free(c->auth);
+  g_free(c->username);
+  g_free(c->ca_file);
+  g_free(c->cert);
+  g_free(c->key);
+  g_strfreev(c->done);
+  curl_slist_free_all(c->rcpt);
+  wipe(c->password);
+  wipe(c->bearer);
+  wipe(c->key_pem);
+  /* The MIME tree first: it belongs to the client's handle. */
+  curl_mime_free(c->mime);
+  curl_slist_free_all(c->headers);
+  scand_http_free(c->http);
+  transcript_clear(&c->t);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SmtpCtx, smtp_ctx_clear)
+
 static ScandDeliveryResult smtp_fail(GError **error, ScandDeliveryResult r, gint code, const char *out, const char *fmt,
                                      ...) G_GNUC_PRINTF(5, 6);
 static ScandDeliveryResult smtp_fail(GError **error, ScandDeliveryResult r, gint code, const char *out, const char *fmt,
@@ -277,324 +362,339 @@ static ScandDeliveryResult smtp_fail(GError **error, ScandDeliveryResult r, gint
   return r;
 }
 
-static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
-  /* Copied: the accessor's string lives only until its next call. */
-  g_autofree char *out = g_strdup(scand_delivery_get_output_name(d));
-  g_autofree char *url = g_strdup(scand_delivery_get_config(d, "url"));
-  g_autofree char *from = g_strdup(scand_delivery_get_config(d, "from"));
-  g_autofree char *auth = g_strdup(scand_delivery_get_config(d, "auth"));
-  g_autofree char *username = g_strdup(scand_delivery_get_config(d, "username"));
-  g_autofree char *ca_file = g_strdup(scand_delivery_get_config(d, "ca-file"));
+/* A copy of a config value: the accessor's string lives only until its next call. */
+static char *config_dup(ScandDelivery *d, const char *key) {
+  return g_strdup(scand_delivery_get_config(d, key));
+}
+
+static gboolean config_true(ScandDelivery *d, const char *key) {
+  const char *v = scand_delivery_get_config(d, key);
+  return v && g_ascii_strcasecmp(v, "true") == 0;
+}
+
+/* Reads the output's keys and the mail; FALSE with a FAILED-worthy error when
+ * they cannot work (what `config check` would have said). */
+static gboolean smtp_load(ScandDelivery *d, SmtpCtx *c, GError **error) {
+  c->d = d;
+  c->out = g_strdup(scand_delivery_get_output_name(d));
+  c->url = config_dup(d, "url");
+  c->auth = config_dup(d, "auth");
+  c->username = config_dup(d, "username");
+  c->ca_file = config_dup(d, "ca-file");
+  c->xoauth2 = c->auth && strcmp(c->auth, "xoauth2") == 0;
   g_autoptr(GError) local = NULL;
-  Security sec;
-  if (!smtp_security(url, scand_delivery_get_config(d, "security"), &sec, &local))
-    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out, "%s", local->message);
-  if (!from)
-    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out, "from is required");
-  g_auto(GStrv) to = scand_config_split_list(scand_delivery_get_config(d, "to"));
-  if (!to[0])
-    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out, "to is required");
-  gboolean xoauth2 = auth && strcmp(auth, "xoauth2") == 0;
-  if (sec == SEC_NONE && (xoauth2 || scand_delivery_get_config(d, "password-file")))
-    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out,
-                     "security = none would send credentials in clear: use starttls or tls");
-
-  /* Recipients that already have the mail from an earlier attempt. */
-  g_auto(GStrv) done = scand_config_split_list(scand_delivery_get_state(d, "sent-to"));
-  struct curl_slist *rcpt = NULL;
-  guint pending = 0;
-  for (guint i = 0; to[i]; i++)
-    if (!g_strv_contains((const char *const *) done, to[i])) {
-      g_autofree char *a = g_strdup_printf("<%s>", to[i]);
-      rcpt = curl_slist_append(rcpt, a);
-      pending++;
-    }
-  if (!pending)
-    return SCAND_DELIVERY_DONE;
-
-  const char *file = scand_delivery_get_file(d);
-  struct stat st;
-  if (stat(file, &st) < 0) {
-    curl_slist_free_all(rcpt);
-    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_IO, out, "cannot read %s", file);
+  if (!smtp_security(c->url, scand_delivery_get_config(d, "security"), &c->sec, &local)) {
+    smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, c->out, "%s", local->message);
+    return FALSE;
   }
-  g_autofree char *subject_t = g_strdup(scand_delivery_get_config(d, "subject"));
-  g_autofree char *body_t = g_strdup(scand_delivery_get_config(d, "body"));
-  g_autofree char *subject = scand_m365_delivery_text(d, subject_t ? subject_t : SMTP_DEFAULT_SUBJECT);
-  g_autofree char *body = scand_m365_delivery_text(d, body_t ? body_t : SMTP_DEFAULT_BODY);
-  gint64 max_size = 0;
-  g_autofree char *max = g_strdup(scand_delivery_get_config(d, "max-size"));
-  if (max && !scand_m365_parse_size(max, &max_size)) {
-    curl_slist_free_all(rcpt);
-    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out, "max-size \"%s\" is not a size", max);
+  if (c->sec == SEC_NONE && has_credentials(c->auth, scand_delivery_get_config(d, "password-file") != NULL) &&
+      !config_true(d, "allow-cleartext-auth")) {
+    smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, c->out,
+              "security = none would send credentials in clear: use starttls or tls "
+              "(or allow-cleartext-auth = true on a network you trust)");
+    return FALSE;
   }
-  gint64 estimate = smtp_estimate_size(st.st_size, strlen(body) + strlen(subject));
-  if (max_size > 0 && estimate > max_size) {
-    curl_slist_free_all(rcpt);
-    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_FAILED, out,
-                     "the mail would be about %" G_GINT64_FORMAT " bytes, more than max-size (%" G_GINT64_FORMAT
-                     " bytes); deliver large scans to a share or an m365-drive output instead",
-                     estimate, max_size);
+  if (c->xoauth2 && !c->username) {
+    smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, c->out, "xoauth2 needs the mailbox as username");
+    return FALSE;
   }
-
-  g_autofree char *password = NULL, *bearer = NULL, *key_path_pem = NULL;
-  if (xoauth2) {
-    if (!username) {
-      curl_slist_free_all(rcpt);
-      return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out, "xoauth2 needs the mailbox as username");
-    }
-    g_autoptr(ScandM365Credentials) creds = scand_m365_credentials_load(d, SCAND_M365_SCOPE_SMTP, error);
-    if (!creds) {
-      curl_slist_free_all(rcpt);
-      return SCAND_DELIVERY_FAILED;
-    }
-    gint64 retry_after = 0;
-    bearer = scand_m365_token_get(creds, &retry_after, &local);
-    if (!bearer) {
-      curl_slist_free_all(rcpt);
-      if (retry_after > 0)
-        scand_delivery_set_retry_after(d, retry_after);
-      gboolean retry =
-          g_error_matches(local, SCAND_ERROR, SCAND_ERROR_RETRY) || g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO);
-      return smtp_fail(error, retry ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED, local->code, out, "%s",
-                       local->message);
-    }
-  } else if (scand_delivery_get_config(d, "password-file")) {
-    password = scand_delivery_read_secret(d, "password-file", error);
-    if (!password) {
-      curl_slist_free_all(rcpt);
-      return SCAND_DELIVERY_FAILED;
-    }
+  c->mail = scand_mail_load(d, "from", 0, &local);
+  if (!c->mail) {
+    smtp_fail(error, SCAND_DELIVERY_FAILED, local->code, c->out, "%s", local->message);
+    return FALSE;
   }
-
-  CURL *curl = curl_easy_init();
-  if (!curl) {
-    curl_slist_free_all(rcpt);
-    return smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "cannot initialise libcurl");
-  }
-  Transcript t;
-  transcript_init(&t);
-  char errbuf[CURL_ERROR_SIZE] = "";
-  g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  if (uri && g_uri_get_port(uri) < 0)
-    curl_easy_setopt(curl, CURLOPT_PORT, sec == SEC_TLS ? 465L : sec == SEC_STARTTLS ? 587L : 25L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_USE_SSL, sec == SEC_NONE ? (long) CURLUSESSL_NONE : (long) CURLUSESSL_ALL);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (ca_file)
-    curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
   /* A client certificate for a partner connector (with xoauth2 and no secret
    * the certificate signs the token request instead). */
-  g_autofree char *cert = g_strdup(scand_delivery_get_config(d, "client-certificate"));
-  g_autofree char *key = g_strdup(scand_delivery_get_config(d, "client-key"));
-  gboolean cert_for_token = xoauth2 && !scand_delivery_get_config(d, "client-secret-file");
-  struct curl_blob key_blob = { 0 };
-  if (cert && !cert_for_token) {
-    curl_easy_setopt(curl, CURLOPT_SSLCERT, cert);
-    if (key) {
-      /* The key file is a secret: read it through the permission check and
-       * hand it to libcurl from memory. */
-      key_path_pem = scand_delivery_read_secret(d, "client-key", &local);
-      if (!key_path_pem) {
-        curl_easy_cleanup(curl);
-        curl_slist_free_all(rcpt);
-        transcript_clear(&t);
-        return smtp_fail(error, SCAND_DELIVERY_FAILED, local->code, out, "%s", local->message);
-      }
-      key_blob.data = key_path_pem;
-      key_blob.len = strlen(key_path_pem);
-      key_blob.flags = CURL_BLOB_COPY;
-      curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &key_blob);
+  if (!(c->xoauth2 && !scand_delivery_get_config(d, "client-secret-file"))) {
+    c->cert = config_dup(d, "client-certificate");
+    c->key = c->cert ? config_dup(d, "client-key") : NULL;
+  }
+  return TRUE;
+}
+
+/* The recipients still missing; FALSE when every one has the mail. */
+static gboolean smtp_pending(SmtpCtx *c) {
+  c->done = scand_config_split_list(scand_delivery_get_state(c->d, "sent-to"));
+  for (guint i = 0; c->mail->to[i]; i++)
+    if (!g_strv_contains((const char *const *) c->done, c->mail->to[i])) {
+      g_autofree char *a = g_strdup_printf("<%s>", c->mail->to[i]);
+      c->rcpt = curl_slist_append(c->rcpt, a);
+    }
+  return c->rcpt != NULL;
+}
+
+/* The mail's size on the wire against max-size. */
+static ScandDeliveryResult smtp_check_size(SmtpCtx *c, GError **error) {
+  ScandMail *m = c->mail;
+  gint64 estimate = smtp_estimate_size((gint64) m->size, strlen(m->body) + strlen(m->subject));
+  if (m->max_size > 0 && estimate > m->max_size)
+    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_FAILED, c->out,
+                     "the mail would be about %" G_GINT64_FORMAT " bytes, more than max-size (%" G_GINT64_FORMAT
+                     " bytes); deliver large scans to a share or an m365-drive output instead",
+                     estimate, m->max_size);
+  return SCAND_DELIVERY_DONE;
+}
+
+/* The password, the XOAUTH2 token and the client key, each read through the
+ * secret-file checks. */
+static ScandDeliveryResult smtp_credentials(SmtpCtx *c, GError **error) {
+  g_autoptr(GError) local = NULL;
+  if (c->xoauth2) {
+    g_autoptr(ScandM365Credentials) creds = scand_m365_credentials_load(c->d, SCAND_M365_SCOPE_SMTP, error);
+    if (!creds)
+      return SCAND_DELIVERY_FAILED;
+    gint64 retry_after = 0;
+    c->bearer = scand_m365_token_get(creds, &retry_after, &local);
+    if (!c->bearer) {
+      if (retry_after > 0)
+        scand_delivery_set_retry_after(c->d, retry_after);
+      gboolean retry = g_error_matches(local, SCAND_ERROR, SCAND_ERROR_RETRY) ||
+                       g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO) ||
+                       g_error_matches(local, SCAND_ERROR, SCAND_ERROR_CANCELLED);
+      return smtp_fail(error, retry ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED, local->code, c->out, "%s",
+                       local->message);
+    }
+  } else if (scand_delivery_get_config(c->d, "password-file")) {
+    c->password = scand_delivery_read_secret(c->d, "password-file", error);
+    if (!c->password)
+      return SCAND_DELIVERY_FAILED;
+  }
+  if (c->cert && c->key) {
+    c->key_pem = scand_delivery_read_secret(c->d, "client-key", &local);
+    if (!c->key_pem)
+      return smtp_fail(error, SCAND_DELIVERY_FAILED, local->code, c->out, "%s", local->message);
+  }
+  return SCAND_DELIVERY_DONE;
+}
+
+/* Who logs in and how. */
+static void smtp_build_login(SmtpCtx *c, CURL *curl) {
+  if (c->cert) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, c->cert);
+    if (c->key_pem) {
+      /* The key is a secret: handed to libcurl from memory, never by path. */
+      struct curl_blob blob = { .data = c->key_pem, .len = strlen(c->key_pem), .flags = CURL_BLOB_COPY };
+      curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &blob);
       curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
     }
   }
-  if (username)
-    curl_easy_setopt(curl, CURLOPT_USERNAME, username);
-  if (password)
-    curl_easy_setopt(curl, CURLOPT_PASSWORD, password);
-  if (bearer) {
-    curl_easy_setopt(curl, CURLOPT_XOAUTH2_BEARER, bearer);
+  if (c->username)
+    curl_easy_setopt(curl, CURLOPT_USERNAME, c->username);
+  if (c->password)
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, c->password);
+  if (c->bearer) {
+    curl_easy_setopt(curl, CURLOPT_XOAUTH2_BEARER, c->bearer);
     curl_easy_setopt(curl, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
-  } else if (auth && strcmp(auth, "login") == 0) {
+  } else if (c->auth && strcmp(c->auth, "login") == 0) {
     curl_easy_setopt(curl, CURLOPT_LOGIN_OPTIONS, "AUTH=LOGIN");
-  } else if (auth && strcmp(auth, "plain") == 0) {
+  } else if (c->auth && strcmp(c->auth, "plain") == 0) {
     curl_easy_setopt(curl, CURLOPT_LOGIN_OPTIONS, "AUTH=PLAIN");
   }
-  g_autofree char *mail_from = g_strdup_printf("<%s>", from);
+}
+
+/* The message: headers (all recipients in To:, the same on every attempt, a
+ * Message-ID derived from the job) and the MIME body with the PDF. */
+static CURLcode smtp_build_message(SmtpCtx *c, CURL *curl) {
+  ScandMail *m = c->mail;
+  g_autofree char *to_joined = g_strjoinv(", ", m->to);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local();
+  g_autofree char *date = rfc5322_date(now);
+  const char *at = strrchr(m->from, '@');
+  g_autofree char *mid_seed = g_strdup_printf("%s\n%s", scand_delivery_get_job_id(c->d), c->out);
+  g_autofree char *mid_hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, mid_seed, -1);
+  g_autofree char *subject = header_encode(m->subject);
+  g_autofree char *lines[] = {
+    g_strdup_printf("Date: %s", date),
+    g_strdup_printf("From: %s", m->from),
+    g_strdup_printf("To: %s", to_joined),
+    g_strdup_printf("Subject: %s", subject),
+    g_strdup_printf("Message-ID: <scand.%.32s@%s>", mid_hash, at && at[1] ? at + 1 : "scand"),
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(lines); i++) {
+    c->headers = curl_slist_append(c->headers, lines[i]);
+    g_free(lines[i]);
+    lines[i] = NULL;
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, c->headers);
+  c->mime = curl_mime_init(curl);
+  curl_mimepart *part = curl_mime_addpart(c->mime);
+  curl_mime_data(part, m->body, CURL_ZERO_TERMINATED);
+  curl_mime_type(part, "text/plain; charset=utf-8");
+  curl_mime_encoder(part, "quoted-printable");
+  part = curl_mime_addpart(c->mime);
+  CURLcode rc = curl_mime_filedata(part, m->file);
+  curl_mime_filename(part, m->attachment_name);
+  curl_mime_type(part, "application/pdf");
+  curl_mime_encoder(part, "base64");
+  curl_easy_setopt(curl, CURLOPT_MIMEPOST, c->mime);
+  return rc;
+}
+
+/* The transfer on a client with scand's transport policy. */
+static CURLcode smtp_build(SmtpCtx *c, GError **error) {
+  ScandHttpOptions options = {
+    .protocols = "smtp,smtps",
+    .connect_timeout_ms = SMTP_CONNECT_TIMEOUT_MS,
+    .timeout_ms = SMTP_TIMEOUT_MS,
+    .stall_s = SMTP_STALL_S,
+    .ca_file = c->ca_file,
+  };
+  c->http = scand_http_new(&options, error);
+  if (!c->http)
+    return CURLE_FAILED_INIT;
+  CURL *curl = scand_http_prepare_raw(c->http, c->url);
+  transcript_init(&c->t);
+  g_autoptr(GUri) uri = g_uri_parse(c->url, G_URI_FLAGS_NONE, NULL);
+  if (uri && g_uri_get_port(uri) < 0)
+    curl_easy_setopt(curl, CURLOPT_PORT, c->sec == SEC_TLS ? 465L : c->sec == SEC_STARTTLS ? 587L : 25L);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, c->errbuf);
+  curl_easy_setopt(curl, CURLOPT_USE_SSL, c->sec == SEC_NONE ? (long) CURLUSESSL_NONE : (long) CURLUSESSL_ALL);
+  smtp_build_login(c, curl);
+  g_autofree char *mail_from = g_strdup_printf("<%s>", c->mail->from);
   curl_easy_setopt(curl, CURLOPT_MAIL_FROM, mail_from);
-  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
+  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, c->rcpt);
   /* Go on when some recipients are refused; the transcript says which. */
 #if LIBCURL_VERSION_NUM >= 0x080200
   curl_easy_setopt(curl, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
 #else
   curl_easy_setopt(curl, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
 #endif
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 60L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long) SMTP_DEFAULT_TIMEOUT);
   curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
-  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &c->t);
+  return smtp_build_message(c, curl);
+}
 
-  /* Headers: all recipients appear in To:, the same on every attempt. */
-  g_autofree char *to_joined = g_strjoinv(", ", to);
-  g_autoptr(GDateTime) now = g_date_time_new_now_local();
-  g_autofree char *date = rfc5322_date(now);
-  const char *at = strrchr(from, '@');
-  g_autofree char *mid_seed = g_strdup_printf("%s\n%s", scand_delivery_get_job_id(d), out);
-  g_autofree char *mid_hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, mid_seed, -1);
-  g_autofree char *subject_enc = header_encode(subject);
-  g_autofree char *h_from = g_strdup_printf("From: %s", from);
-  g_autofree char *h_to = g_strdup_printf("To: %s", to_joined);
-  g_autofree char *h_subject = g_strdup_printf("Subject: %s", subject_enc);
-  g_autofree char *h_date = g_strdup_printf("Date: %s", date);
-  g_autofree char *h_mid = g_strdup_printf("Message-ID: <scand.%.32s@%s>", mid_hash, at && at[1] ? at + 1 : "scand");
-  struct curl_slist *headers = NULL;
-  headers = curl_slist_append(headers, h_date);
-  headers = curl_slist_append(headers, h_from);
-  headers = curl_slist_append(headers, h_to);
-  headers = curl_slist_append(headers, h_subject);
-  headers = curl_slist_append(headers, h_mid);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-
-  curl_mime *mime = curl_mime_init(curl);
-  curl_mimepart *part = curl_mime_addpart(mime);
-  curl_mime_data(part, body, CURL_ZERO_TERMINATED);
-  curl_mime_type(part, "text/plain; charset=utf-8");
-  curl_mime_encoder(part, "quoted-printable");
-  part = curl_mime_addpart(mime);
-  g_autofree char *base = g_path_get_basename(scand_delivery_get_name(d));
-  CURLcode mrc = curl_mime_filedata(part, file);
-  curl_mime_filename(part, base);
-  curl_mime_type(part, "application/pdf");
-  curl_mime_encoder(part, "base64");
-  curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
-
-  CURLcode rc = mrc != CURLE_OK ? mrc : curl_easy_perform(curl);
-  curl_mime_free(mime);
-  curl_slist_free_all(headers);
-  curl_slist_free_all(rcpt);
-  curl_easy_cleanup(curl);
-  if (password)
-    memset(password, 0, strlen(password));
-  if (key_path_pem)
-    memset(key_path_pem, 0, strlen(key_path_pem));
-
-  ScandDeliveryResult result;
-  if (rc == CURLE_OK) {
-    /* Accepted by the server for the recipients that got 2xx. */
-    g_autoptr(GStrvBuilder) sent = g_strv_builder_new();
-    g_strv_builder_addv(sent, (const char **) done);
-    g_autoptr(GString) refused = g_string_new(NULL);
-    gboolean temporary = FALSE;
-    for (guint i = 0; i < t.rcpt_addr->len; i++) {
-      int code = g_array_index(t.rcpt_code, int, i);
-      if (code >= 200 && code < 300) {
-        g_strv_builder_add(sent, t.rcpt_addr->pdata[i]);
-      } else {
-        g_string_append_printf(refused, "%s%s: %s", refused->len ? "; " : "", (char *) t.rcpt_addr->pdata[i],
-                               t.rcpt_reply->pdata[i] ? (char *) t.rcpt_reply->pdata[i] : "no reply");
-        temporary |= code >= 400 && code < 500;
-      }
+/* The server accepted the mail for the recipients that got 2xx: recorded, so
+ * that a retry mails only the others. */
+static ScandDeliveryResult smtp_classify_sent(SmtpCtx *c, GError **error) {
+  Transcript *t = &c->t;
+  g_autoptr(GStrvBuilder) sent = g_strv_builder_new();
+  g_strv_builder_addv(sent, (const char **) c->done);
+  g_autoptr(GString) refused = g_string_new(NULL);
+  gboolean temporary = FALSE;
+  for (guint i = 0; i < t->rcpt_addr->len; i++) {
+    int code = g_array_index(t->rcpt_code, int, i);
+    if (code >= 200 && code < 300) {
+      g_strv_builder_add(sent, t->rcpt_addr->pdata[i]);
+    } else {
+      g_string_append_printf(refused, "%s%s: %s", refused->len ? "; " : "", (char *) t->rcpt_addr->pdata[i],
+                             t->rcpt_reply->pdata[i] ? (char *) t->rcpt_reply->pdata[i] : "no reply");
+      temporary |= code >= 400 && code < 500;
     }
-    g_auto(GStrv) sent_v = g_strv_builder_end(sent);
-    g_autofree char *sent_s = g_strjoinv(",", sent_v);
-    if (!scand_delivery_set_state(d, "sent-to", sent_s, &local)) {
-      transcript_clear(&t);
-      return smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_IO, out, "mail sent, but its state: %s",
-                       local->message);
-    }
-    if (!refused->len)
-      result = SCAND_DELIVERY_DONE;
-    else
-      result = smtp_fail(error, temporary ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED,
-                         temporary ? SCAND_ERROR_RETRY : SCAND_ERROR_FAILED, out,
-                         "sent, but the server refused some recipients: %s", refused->str);
-    transcript_clear(&t);
-    return result;
   }
+  g_auto(GStrv) sent_v = g_strv_builder_end(sent);
+  g_autofree char *sent_s = g_strjoinv(",", sent_v);
+  g_autoptr(GError) local = NULL;
+  if (!scand_delivery_set_state(c->d, "sent-to", sent_s, &local))
+    return smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_IO, c->out, "mail sent, but its state: %s",
+                     local->message);
+  if (!refused->len)
+    return SCAND_DELIVERY_DONE;
+  return smtp_fail(error, temporary ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED,
+                   temporary ? SCAND_ERROR_RETRY : SCAND_ERROR_FAILED, c->out,
+                   "sent, but the server refused some recipients: %s", refused->str);
+}
 
-  const char *reply = t.last_reply;
+/* The server ended the session right after the TLS handshake, before any
+ * reply over TLS: servers that require a client certificate do that. */
+static gboolean ended_after_handshake(SmtpCtx *c, CURLcode rc) {
+  const Transcript *t = &c->t;
+  return (rc == CURLE_RECV_ERROR || rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_GOT_NOTHING) &&
+         (c->sec == SEC_TLS ? t->replies == 0 : t->tls_replies && t->tls_replies == t->replies);
+}
+
+/* What the server's last replies say when nothing libcurl-specific does. */
+static ScandDeliveryResult smtp_classify_replies(SmtpCtx *c, CURLcode rc, const char *why, GError **error) {
+  const Transcript *t = &c->t;
+  const char *reply = t->last_reply;
   const char *hint = reply_hint(reply);
   /* Every recipient refused: their replies decide. */
-  gboolean all_rcpt_refused = t.rcpt_addr->len > 0;
+  gboolean all_rcpt_refused = t->rcpt_addr->len > 0;
   gboolean rcpt_temporary = FALSE;
-  for (guint i = 0; i < t.rcpt_code->len; i++) {
-    int code = g_array_index(t.rcpt_code, int, i);
+  for (guint i = 0; i < t->rcpt_code->len; i++) {
+    int code = g_array_index(t->rcpt_code, int, i);
     all_rcpt_refused &= code >= 400;
     rcpt_temporary |= code >= 400 && code < 500;
   }
-  /* The server ended the session right after the TLS handshake, before any
-   * reply over TLS: servers that require a client certificate do that. */
-  gboolean ended_after_handshake =
-      (rc == CURLE_RECV_ERROR || rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_GOT_NOTHING) &&
-      (sec == SEC_TLS ? t.replies == 0 : t.tls_replies && t.tls_replies == t.replies);
-  if (ended_after_handshake) {
-    gboolean have_cert = cert && !cert_for_token;
-    result = smtp_fail(
-        error, have_cert ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED,
-        have_cert ? SCAND_ERROR_RETRY : SCAND_ERROR_DENIED, out,
-        "the server closed the TLS session right after the handshake (%s)%s", *errbuf ? errbuf : curl_easy_strerror(rc),
-        have_cert ? "" : "; it probably requires a client certificate: set client-certificate and client-key");
-    transcript_clear(&t);
-    return result;
+  if (all_rcpt_refused && !rcpt_temporary)
+    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_FAILED, c->out, "every recipient was refused: %s",
+                     reply);
+  if (t->last_code >= 500)
+    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_FAILED, c->out, "the server refused the mail: %s%s",
+                     reply, hint ? hint : "");
+  if (t->last_code >= 400)
+    return smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, c->out, "the server said: %s", reply);
+  if (rc == CURLE_SSL_CONNECT_ERROR)
+    return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, c->out,
+                     "TLS handshake failed (%s); does the server require a client-certificate?", why);
+  return smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, c->out, "%s", why);
+}
+
+/* What a failed transaction means: done never, retry or failed. */
+static ScandDeliveryResult smtp_classify_failure(SmtpCtx *c, CURLcode rc, const GError *transport, GError **error) {
+  const char *why = *c->errbuf ? c->errbuf : curl_easy_strerror(rc);
+  const Transcript *t = &c->t;
+  if (transport && transport->code == SCAND_ERROR_CANCELLED)
+    return smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_CANCELLED, c->out, "%s", transport->message);
+  if (ended_after_handshake(c, rc)) {
+    gboolean have_cert = c->cert != NULL;
+    return smtp_fail(error, have_cert ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED,
+                     have_cert ? SCAND_ERROR_RETRY : SCAND_ERROR_DENIED, c->out,
+                     "the server closed the TLS session right after the handshake (%s)%s", why,
+                     have_cert ? ""
+                               : "; it probably requires a client certificate: set client-certificate and client-key");
   }
   switch (rc) {
     case CURLE_USE_SSL_FAILED:
-      result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out,
-                         "the server does not offer STARTTLS; nothing was sent in clear (security = starttls)");
-      break;
+      return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, c->out,
+                       "the server does not offer STARTTLS; nothing was sent in clear (security = starttls)");
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-      result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out,
-                         "the server's TLS certificate is not trusted (%s); set ca-file for a private CA",
-                         *errbuf ? errbuf : curl_easy_strerror(rc));
-      break;
+      return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, c->out,
+                       "the server's TLS certificate is not trusted (%s); set ca-file for a private CA", why);
     case CURLE_SSL_CERTPROBLEM:
-      result =
-          smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, out,
-                    "client-certificate or client-key cannot be used: %s", *errbuf ? errbuf : curl_easy_strerror(rc));
-      break;
+      return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_INVAL, c->out,
+                       "client-certificate or client-key cannot be used: %s", why);
     case CURLE_LOGIN_DENIED:
       /* 454 "temporary authentication failure" is worth another try; 535 is not. */
-      if (t.last_code >= 400 && t.last_code < 500)
-        result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "login failed for now: %s", reply);
-      else
-        result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out, "login refused: %s%s",
-                           reply ? reply : (*errbuf ? errbuf : "no reason given"), hint ? hint : "");
-      break;
+      if (t->last_code >= 400 && t->last_code < 500)
+        return smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, c->out, "login failed for now: %s",
+                         t->last_reply);
+      return smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, c->out, "login refused: %s%s",
+                       t->last_reply ? t->last_reply : (*c->errbuf ? c->errbuf : "no reason given"),
+                       reply_hint(t->last_reply) ? reply_hint(t->last_reply) : "");
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
     case CURLE_OPERATION_TIMEDOUT:
-      result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "%s",
-                         *errbuf ? errbuf : curl_easy_strerror(rc));
-      break;
+      return smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, c->out, "%s", why);
     case CURLE_READ_ERROR:
-      result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_IO, out, "cannot read %s", file);
-      break;
+      return smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_IO, c->out, "cannot read %s", c->mail->file);
     default:
-      if (all_rcpt_refused && !rcpt_temporary)
-        result =
-            smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_FAILED, out, "every recipient was refused: %s", reply);
-      else if (t.last_code >= 500)
-        result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_FAILED, out, "the server refused the mail: %s%s",
-                           reply, hint ? hint : "");
-      else if (t.last_code >= 400)
-        result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "the server said: %s", reply);
-      else if (rc == CURLE_SSL_CONNECT_ERROR)
-        result = smtp_fail(error, SCAND_DELIVERY_FAILED, SCAND_ERROR_DENIED, out,
-                           "TLS handshake failed (%s); does the server require a client-certificate?",
-                           *errbuf ? errbuf : curl_easy_strerror(rc));
-      else
-        result = smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, out, "%s",
-                           *errbuf ? errbuf : curl_easy_strerror(rc));
+      return smtp_classify_replies(c, rc, why, error);
   }
-  transcript_clear(&t);
-  return result;
+}
+
+static ScandDeliveryResult smtp_deliver(ScandDelivery *d, GError **error) {
+  g_auto(SmtpCtx) c = { 0 };
+  if (!smtp_load(d, &c, error))
+    return SCAND_DELIVERY_FAILED;
+  if (!smtp_pending(&c))
+    return SCAND_DELIVERY_DONE;
+  ScandDeliveryResult r = smtp_check_size(&c, error);
+  if (r == SCAND_DELIVERY_DONE)
+    r = smtp_credentials(&c, error);
+  if (r != SCAND_DELIVERY_DONE)
+    return r;
+  g_autoptr(GError) transport = NULL;
+  CURLcode rc = smtp_build(&c, &transport);
+  if (!c.http)
+    return smtp_fail(error, SCAND_DELIVERY_RETRY, SCAND_ERROR_RETRY, c.out, "%s", transport->message);
+  if (rc == CURLE_OK)
+    rc = scand_http_perform_raw(c.http, &transport);
+  if (rc == CURLE_OK)
+    return smtp_classify_sent(&c, error);
+  return smtp_classify_failure(&c, rc, transport, error);
 }
 
 const ScandOutputDriver scand_output_smtp = {

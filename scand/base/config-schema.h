@@ -24,6 +24,7 @@ typedef enum {
   SCAND_KEY_DEVICE,      /* a device URI: sane:… or escl:… */
   SCAND_KEY_URL,         /* an absolute URL */
   SCAND_KEY_LIST,        /* free list of strings */
+  SCAND_KEY_SIZE,        /* bytes: "1048576", "512k", "25M", "1G" */
   SCAND_KEY_DAYS,        /* days of the week: "mon-fri", "sat,sun" (base/schedule.h) */
   SCAND_KEY_HOURS,       /* times of day: "08:00-18:00" (base/schedule.h) */
 } ScandKeyType;

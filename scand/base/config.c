@@ -36,6 +36,8 @@ struct ScandConfig {
   GPtrArray *files;    /* char *, NULL-terminated */
   GPtrArray *sections; /* ScandConfigSection, in order of first appearance */
   GHashTable *by_id;   /* "kind\nname" → ScandConfigSection (borrowed) */
+  GPtrArray *warnings; /* char *, from checks */
+  GMutex lock;         /* guards warnings */
 };
 
 /* ---- the config object ---- */
@@ -62,6 +64,7 @@ static char *section_id(const char *kind, const char *name) {
 ScandConfig *scand_config_new_empty(void) {
   ScandConfig *config = g_new0(ScandConfig, 1);
   config->ref_count = 1;
+  g_mutex_init(&config->lock);
   config->files = g_ptr_array_new_with_free_func(g_free);
   g_ptr_array_add(config->files, NULL);
   config->sections = g_ptr_array_new_with_free_func((GDestroyNotify) section_free);
@@ -80,6 +83,9 @@ void scand_config_free(ScandConfig *config) {
   g_hash_table_unref(config->by_id);
   g_ptr_array_unref(config->sections);
   g_ptr_array_unref(config->files);
+  if (config->warnings)
+    g_ptr_array_unref(config->warnings);
+  g_mutex_clear(&config->lock);
   g_free(config);
 }
 
@@ -207,6 +213,28 @@ void scand_config_add_problem(GPtrArray *problems, ScandConfig *config, const ch
   va_end(ap);
   g_autofree char *prefix = where_prefix(config, kind, name, key);
   g_ptr_array_add(problems, g_strconcat(prefix, message, NULL));
+}
+
+void scand_config_add_warning(ScandConfig *config, const char *kind, const char *name, const char *key, const char *fmt,
+                              ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  g_autofree char *message = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_autofree char *prefix = where_prefix(config, kind, name, key);
+  g_mutex_lock(&config->lock);
+  if (!config->warnings)
+    config->warnings = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(config->warnings, g_strconcat(prefix, "warning: ", message, NULL));
+  g_mutex_unlock(&config->lock);
+}
+
+const GPtrArray *scand_config_get_warnings(ScandConfig *config) {
+  g_mutex_lock(&config->lock);
+  if (!config->warnings)
+    config->warnings = g_ptr_array_new_with_free_func(g_free);
+  g_mutex_unlock(&config->lock);
+  return config->warnings;
 }
 
 static gboolean G_GNUC_PRINTF(6, 7) set_key_error(GError **error, ScandConfig *config, const char *kind,
@@ -501,6 +529,31 @@ ScandConfig *scand_config_load(const char *path, GError **error) {
 
 /* ---- values ---- */
 
+gboolean scand_config_parse_size(const char *text, gint64 *bytes) {
+  if (!text || !g_ascii_isdigit(*text))
+    return FALSE;
+  char *end = NULL;
+  guint64 v = g_ascii_strtoull(text, &end, 10);
+  gint shift = 0;
+  if (*end == 'k' || *end == 'K')
+    shift = 10;
+  else if (*end == 'm' || *end == 'M')
+    shift = 20;
+  else if (*end == 'g' || *end == 'G')
+    shift = 30;
+  if (shift) {
+    end++;
+    if (*end == 'B' || *end == 'b')
+      end++;
+  } else if (*end == 'B' || *end == 'b') {
+    end++;
+  }
+  if (*end || v > ((guint64) G_MAXINT64 >> shift))
+    return FALSE;
+  *bytes = (gint64) (v << shift);
+  return TRUE;
+}
+
 gboolean scand_config_parse_duration(const char *text, gint64 *seconds) {
   if (!text || !g_ascii_isdigit(*text))
     return FALSE;
@@ -620,6 +673,20 @@ gboolean scand_config_get_duration(ScandConfig *config, const char *kind, const 
     return set_key_error(
         error, config, kind, name, key,
         "\"%s\" is not a duration (expected seconds, or a number with s, m, h or d: 90, 30s, 5m, 2h, 1d)", value);
+  return TRUE;
+}
+
+gboolean scand_config_get_size(ScandConfig *config, const char *kind, const char *name, const char *key, gint64 def,
+                               gint64 *bytes, GError **error) {
+  const char *value = scand_config_get(config, kind, name, key);
+  if (!value) {
+    *bytes = def;
+    return TRUE;
+  }
+  if (!scand_config_parse_size(value, bytes))
+    return set_key_error(error, config, kind, name, key,
+                         "\"%s\" is not a size (expected bytes, or a number with K, M or G: 1048576, 512K, 200M)",
+                         value);
   return TRUE;
 }
 

@@ -61,6 +61,8 @@ gboolean scand_config_get_int(ScandConfig *config, const char *kind, const char 
                               gint64 *out, GError **error);
 gboolean scand_config_get_duration(ScandConfig *config, const char *kind, const char *name, const char *key,
                                    gint64 def_seconds, gint64 *seconds, GError **error);
+gboolean scand_config_get_size(ScandConfig *config, const char *kind, const char *name, const char *key, gint64 def,
+                               gint64 *bytes, GError **error);
 
 /* Splits a list value ("a, b; c") at commas and semicolons, trimming blanks
  * and dropping empty items. Newly allocated; never NULL. */
@@ -68,6 +70,9 @@ GStrv scand_config_split_list(const char *text);
 
 /* Parses "90", "5s", "30m", "2h", "1d" into seconds. */
 gboolean scand_config_parse_duration(const char *text, gint64 *seconds);
+/* Parses a size "35M", "3MB", "512k", "1048576" (K/M/G are powers of 1024)
+ * into bytes; FALSE when malformed. */
+gboolean scand_config_parse_size(const char *text, gint64 *bytes);
 /* Parses true/yes/on/1 and false/no/off/0 (any case). */
 gboolean scand_config_parse_bool(const char *text, gboolean *out);
 /* The range an INT key accepts: its min..max, or any number when both are 0
@@ -87,5 +92,14 @@ char *scand_config_read_secret(ScandConfig *config, const char *kind, const char
  * value into the message. */
 void scand_config_add_problem(GPtrArray *problems, ScandConfig *config, const char *kind, const char *name,
                               const char *key, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
+
+/* Records a warning: something that works but is risky (a password in clear
+ * on the network). `config check` prints it and still passes. Never put a
+ * secret value into the message. */
+void scand_config_add_warning(ScandConfig *config, const char *kind, const char *name, const char *key, const char *fmt,
+                              ...) G_GNUC_PRINTF(5, 6);
+/* The warnings recorded so far (by checks), one line each
+ * "file:line: [kind name] key: warning: …". Owned by config. */
+const GPtrArray *scand_config_get_warnings(ScandConfig *config);
 
 G_END_DECLS

@@ -21,6 +21,7 @@ struct ScandHttp {
   guint connect_timeout_ms;
   guint timeout_ms;
   guint stall_s;
+  guint current_stall_s; /* of the request under way */
   gsize max_reply;
   gboolean tls_unverified;
   HttpTls tls;
@@ -179,14 +180,16 @@ typedef struct {
 void scand_http_reply_free(ScandHttpReply *reply) {
   if (!reply)
     return;
-  g_byte_array_unref(reply->body);
-  g_ptr_array_unref(reply->headers);
+  if (reply->body)
+    g_byte_array_unref(reply->body);
+  if (reply->headers)
+    g_ptr_array_unref(reply->headers);
   g_free(reply);
 }
 
 const char *scand_http_reply_header(const ScandHttpReply *reply, const char *name) {
   gsize n = strlen(name);
-  for (guint i = reply->headers->len; i > 0; i--) {
+  for (guint i = reply->headers ? reply->headers->len : 0; i > 0; i--) {
     const char *line = reply->headers->pdata[i - 1];
     if (g_ascii_strncasecmp(line, name, n) == 0 && line[n] == ':')
       return line + n + 1 + strspn(line + n + 1, " \t");
@@ -282,7 +285,7 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 }
 
 /* The client's policy on its handle: everything every request gets. */
-static CURL *apply_policy(ScandHttp *http, const char *url, guint timeout_ms) {
+static CURL *apply_policy(ScandHttp *http, const char *url, guint timeout_ms, guint stall_s) {
   CURL *c = http->curl;
   /* Keeps the open connections, the DNS cache and TLS sessions. */
   curl_easy_reset(c);
@@ -296,7 +299,8 @@ static CURL *apply_policy(ScandHttp *http, const char *url, guint timeout_ms) {
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long) http->connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) (timeout_ms ? timeout_ms : http->timeout_ms));
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) http->stall_s);
+  http->current_stall_s = stall_s ? stall_s : http->stall_s;
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) http->current_stall_s);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, http);
@@ -321,7 +325,7 @@ static void transfer_begin(Transfer *t, ScandHttp *http, const ScandHttpRequest 
   t->reply->body = g_byte_array_new();
   t->reply->headers = g_ptr_array_new_with_free_func(g_free);
   t->reply->retry_after = -1;
-  CURL *c = t->curl = apply_policy(http, r->url, r->timeout_ms);
+  CURL *c = t->curl = apply_policy(http, r->url, r->timeout_ms, r->stall_s);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -400,7 +404,7 @@ static void transfer_error(ScandHttp *http, CURLcode rc, const char *method, con
       else if (strstr(why, "too slow"))
         g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO,
                     "%s: stalled: less than a byte a second for %u s (%" CURL_FORMAT_CURL_OFF_T " bytes received)", who,
-                    http->stall_s, got);
+                    http->current_stall_s, got);
       else
         g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO,
                     "%s: timed out: no complete reply within the time limit (%" CURL_FORMAT_CURL_OFF_T
@@ -526,7 +530,7 @@ void scand_http_perform_many(ScandHttp *const *clients, const ScandHttpRequest *
 /* ---- other protocols -------------------------------------------------------- */
 
 CURL *scand_http_prepare_raw(ScandHttp *http, const char *url) {
-  return apply_policy(http, url, 0);
+  return apply_policy(http, url, 0, 0);
 }
 
 CURLcode scand_http_perform_raw(ScandHttp *http, GError **error) {
@@ -544,4 +548,38 @@ CURLcode scand_http_perform_raw(ScandHttp *http, GError **error) {
     transfer_error(http, rc, "", copy, error);
   }
   return rc;
+}
+
+/* ---- credentials in URLs ------------------------------------------------------ */
+
+/* The user info of a URL's authority: its start and length; FALSE when none. */
+static gboolean url_userinfo(const char *text, const char **start, gsize *len) {
+  const char *p = text ? strstr(text, "://") : NULL;
+  if (!p)
+    return FALSE;
+  p += 3;
+  gsize authority = strcspn(p, "/?#");
+  const char *at = g_strrstr_len(p, (gssize) authority, "@");
+  if (!at)
+    return FALSE;
+  *start = p;
+  *len = (gsize) (at - p);
+  return TRUE;
+}
+
+gboolean scand_http_url_has_userinfo(const char *text) {
+  const char *start;
+  gsize len;
+  return url_userinfo(text, &start, &len);
+}
+
+char *scand_http_url_without_password(const char *text) {
+  const char *start;
+  gsize len;
+  if (!url_userinfo(text, &start, &len))
+    return NULL;
+  const char *colon = memchr(start, ':', len);
+  if (!colon)
+    return NULL;
+  return g_strdup_printf("%.*s%s", (int) (colon - text), text, start + len);
 }

@@ -106,6 +106,7 @@ typedef struct {
   const void *body;           /* request body, sent with its Content-Length; NULL: none */
   gsize body_len;
   guint timeout_ms;          /* this request's total timeout; 0: the client's */
+  guint stall_s;             /* this request's stall timeout (a long poll waits in silence); 0: the client's */
   const ScandHttpSink *sink; /* where the body goes; NULL: reply->body, at most max_reply bytes */
 } ScandHttpRequest;
 
@@ -186,6 +187,16 @@ void scand_http_stop_reset(void);
 /* Waits ms milliseconds; FALSE (at once) when the client is cancelled or the
  * process is stopping, with SCAND_ERROR_CANCELLED in error. http may be NULL. */
 gboolean scand_http_sleep(ScandHttp *http, guint ms, GError **error);
+
+/* ---- credentials in URLs ---------------------------------------------------- */
+
+/* TRUE when text is a URL whose authority carries user info ("user@",
+ * "user:password@"). */
+gboolean scand_http_url_has_userinfo(const char *text);
+/* text without the password of its user info ("smb://u:pw@h/s" → "smb://u@h/s"),
+ * or NULL when it has none (or is not a URL). For anything written to disk or
+ * shown. Newly allocated. */
+char *scand_http_url_without_password(const char *text);
 
 /* ---- certificates ------------------------------------------------------------ */
 

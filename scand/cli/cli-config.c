@@ -28,6 +28,9 @@ int scand_cli_config(int argc, char **argv) {
     return SCAND_EXIT_FAILED;
   }
   g_autoptr(GPtrArray) problems = scand_config_check(config);
+  const GPtrArray *warnings = scand_config_get_warnings(config);
+  for (guint i = 0; i < warnings->len; i++)
+    fprintf(stderr, "%s\n", (const char *) warnings->pdata[i]);
   for (guint i = 0; i < problems->len; i++)
     fprintf(stderr, "%s\n", (const char *) problems->pdata[i]);
   const char *const *files = scand_config_get_files(config);

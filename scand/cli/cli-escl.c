@@ -164,28 +164,35 @@ int scand_cli_trust(int argc, char **argv) {
   return 0;
 }
 
-/* The tls-pin configured for uri, or NULL. Newly allocated. */
-static char *configured_pin(const char *config_path, const char *uri) {
+/* The tls-pin (newly allocated, or NULL) and the timeout of uri's [scanner]
+ * section, into options. */
+static void configured_options(const char *config_path, const char *uri, char **pin, ScandOpenOptions *options) {
   g_autoptr(GError) ignored = NULL;
   g_autoptr(ScandConfig) config = scand_config_load(config_path, &ignored);
   if (!config)
-    return NULL;
+    return;
   g_auto(GStrv) names = scand_config_list_sections(config, "scanner");
   for (guint i = 0; names && names[i]; i++) {
     const char *device = scand_config_get(config, "scanner", names[i], "device");
     if (!device)
       continue;
     g_autofree char *norm = normalize_uri(device);
-    if (strcmp(norm, uri) == 0)
-      return g_strdup(scand_config_get(config, "scanner", names[i], "tls-pin"));
+    if (strcmp(norm, uri) != 0)
+      continue;
+    *pin = g_strdup(scand_config_get(config, "scanner", names[i], "tls-pin"));
+    gint64 timeout = 0;
+    if (scand_config_get_duration(config, "scanner", names[i], "timeout", 0, &timeout, NULL))
+      options->timeout_ms = (guint) MIN(timeout, 86400) * 1000;
+    options->tls_pin = *pin;
+    return;
   }
-  return NULL;
 }
 
 int scand_cli_status(int argc, char **argv) {
   g_autofree char *config_path = NULL;
   GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Config file (for the device's tls-pin)", "FILE" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Config file (for the device's tls-pin and timeout)",
+      "FILE" },
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("URI");
@@ -204,8 +211,9 @@ int scand_cli_status(int argc, char **argv) {
     return 2;
   }
   g_autofree char *uri = normalize_uri(argv[1]);
-  g_autofree char *pin = configured_pin(config_path, uri);
-  ScandOpenOptions options = { .tls_pin = pin };
+  g_autofree char *pin = NULL;
+  ScandOpenOptions options = { 0 };
+  configured_options(config_path, uri, &pin, &options);
   ScandEsclStatus st;
   if (!scand_escl_get_status(uri, &options, &st, &error)) {
     fprintf(stderr, "scand status: %s\n", error->message);

@@ -6,6 +6,7 @@
 #include "scand/core/job-run.h"
 #include "scand/core/job.h"
 #include "scand/core/scan-plan.h"
+#include "scand/base/http.h"
 #include "scand/base/signal-guard.h"
 
 #include <gio/gio.h>
@@ -26,6 +27,9 @@ static void on_signal(int signo) {
    * flags or send a cancel the read loop then sees. */
   if (current_scanner)
     scand_scanner_cancel(current_scanner);
+  /* Any network transfer still running in 2 s (a delivery, a device that
+   * does not let go) is cut; the job stays in the spool. Async-signal-safe. */
+  scand_http_stop_all(2000);
 }
 
 static void print_progress(const char *stage, guint page, guint64 bytes, gpointer user_data) {

@@ -6,6 +6,7 @@
 #include "outputs/output.h"
 #include "rules/template.h"
 #include "scand/base/config-schema.h"
+#include "scand/base/http.h"
 #include "scand/base/panel-names.h"
 #include "scand/base/schedule.h"
 #include "scand/base/secret.h"
@@ -127,6 +128,8 @@ static char *expected_form(const ScandConfigKey *k) {
       return g_strdup_printf("a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, min, max);
     case SCAND_KEY_DURATION:
       return g_strdup("a duration such as 90, 30s, 5m, 2h or 1d");
+    case SCAND_KEY_SIZE:
+      return g_strdup("a size such as 1048576, 512K, 200M or 1G");
     case SCAND_KEY_ENUM:
       return g_strdup_printf("one of %s", k->values ? k->values : "(none)");
     case SCAND_KEY_PATH:
@@ -248,6 +251,9 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const Section 
     case SCAND_KEY_DURATION:
       ok = scand_config_parse_duration(v, &n);
       break;
+    case SCAND_KEY_SIZE:
+      ok = scand_config_parse_size(v, &n);
+      break;
     case SCAND_KEY_ENUM: {
       g_auto(GStrv) values = g_strsplit(k->values ? k->values : "", "|", -1);
       if (g_strv_contains((const char *const *) values, v))
@@ -304,6 +310,15 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const Section 
       ok = device_valid(v);
       break;
     case SCAND_KEY_URL:
+      if (scand_http_url_has_userinfo(v)) {
+        /* Whatever the scheme: a URL is copied into jobs and shown in messages. */
+        g_autofree char *shown = scand_http_url_without_password(v);
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key,
+                                 "\"%s\": the URL must not contain a user name or password: use username = and "
+                                 "password-file =",
+                                 shown ? shown : v);
+        return;
+      }
       ok = url_valid(v);
       break;
     case SCAND_KEY_DAYS:

@@ -13,19 +13,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A sink that counts bytes for progress and forwards to the job's sink. */
+/* A sink that counts bytes for progress, holds a device to the scanner's
+ * page caps (max-pages, max-page-bytes) and forwards to the job's sink. */
 typedef struct {
   ScandPageSink sink;
   ScandPageSink *inner;
   ScandJobProgressFunc progress;
   gpointer user_data;
+  const char *device;
   guint page;
   guint64 bytes;
   gint64 last_report;
+  guint page_limit;
+  guint64 page_bytes_limit;
 } ProgressSink;
 
 static gboolean progress_begin(ScandPageSink *sink, const ScandPageHeader *header, GError **error) {
   ProgressSink *p = (ProgressSink *) sink;
+  if (p->page >= p->page_limit) {
+    /* An endless feeder (or a device gone mad) must not fill the disk. */
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
+                "%s: the device sends more than max-pages = %u pages; stopped, the %u pages before are kept", p->device,
+                p->page_limit, p->page);
+    return FALSE;
+  }
   p->page++;
   p->bytes = 0;
   p->last_report = 0;
@@ -37,6 +48,13 @@ static gboolean progress_begin(ScandPageSink *sink, const ScandPageHeader *heade
 static gboolean progress_write(ScandPageSink *sink, const void *data, gsize len, GError **error) {
   ProgressSink *p = (ProgressSink *) sink;
   p->bytes += len;
+  if (p->bytes > p->page_bytes_limit) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
+                "%s: page %u is larger than max-page-bytes = %" G_GUINT64_FORMAT
+                " bytes; refused, the %u pages before are kept",
+                p->device, p->page, p->page_bytes_limit, p->page - 1);
+    return FALSE;
+  }
   gint64 now = g_get_monotonic_time();
   if (p->progress && now - p->last_report > G_USEC_PER_SEC / 2) {
     p->last_report = now;
@@ -67,6 +85,9 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
     .inner = scand_job_get_page_sink(job),
     .progress = progress,
     .user_data = user_data,
+    .device = scand_scanner_get_uri(scanner),
+    .page_limit = settings->page_limit ? settings->page_limit : SCAND_SCAN_PAGE_LIMIT_DEFAULT,
+    .page_bytes_limit = settings->page_bytes_limit ? settings->page_bytes_limit : SCAND_SCAN_PAGE_BYTES_LIMIT_DEFAULT,
   };
   g_autoptr(GError) scan_error = NULL;
   ScandScanSettings effective = *settings;

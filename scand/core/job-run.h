@@ -26,7 +26,9 @@ gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRo
  * cover open, I/O…) returns FALSE with the device's error; the pages already
  * saved stay in the job and its stage becomes SCANNED so that they are
  * assembled and delivered (the job records "interrupted" with the reason). A
- * job that got no page at all is removed from the spool. */
+ * job that got no page at all is removed from the spool. A device that sends
+ * more pages than settings->page_limit, or a page larger than
+ * settings->page_bytes_limit (0: SCAND_SCAN_*_DEFAULT), is refused the same way. */
 gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandScanSettings *settings,
                             ScandJobProgressFunc progress, gpointer user_data, GError **error);
 

@@ -2,6 +2,7 @@
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
 #include "scand/base/fs.h"
+#include "scand/base/http.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -468,13 +469,16 @@ ScandPageSink *scand_job_get_page_sink(ScandJob *job) {
 
 /* --- destinations --- */
 
+/* The output's keys as the job keeps them; a URL's password never reaches
+ * the spool, whoever built the table. */
 static void set_output_config(GKeyFile *state, const char *group, GHashTable *output_config) {
   GHashTableIter iter;
   gpointer key, value;
   g_hash_table_iter_init(&iter, output_config);
   while (g_hash_table_iter_next(&iter, &key, &value)) {
     g_autofree char *k = g_strdup_printf("config.%s", (const char *) key);
-    g_key_file_set_string(state, group, k, value);
+    g_autofree char *redacted = scand_http_url_without_password(value);
+    g_key_file_set_string(state, group, k, redacted ? redacted : value);
   }
 }
 
@@ -495,7 +499,8 @@ gboolean scand_job_clear_destinations(ScandJob *job, GError **error) {
 gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTable *output_config, gint64 after_seconds,
                                 gint64 attempts, GError **error) {
   g_key_file_remove_group(job->state, "fallback", NULL);
-  g_key_file_set_string(job->state, "fallback", "output", output_name);
+  g_autofree char *shown = scand_http_url_without_password(output_name);
+  g_key_file_set_string(job->state, "fallback", "output", shown ? shown : output_name);
   g_key_file_set_int64(job->state, "fallback", "after", after_seconds);
   g_key_file_set_int64(job->state, "fallback", "attempts", attempts);
   set_output_config(job->state, "fallback", output_config);
@@ -505,7 +510,8 @@ gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTab
 gboolean scand_job_add_destination(ScandJob *job, const char *output_name, GHashTable *output_config, GError **error) {
   guint index = job->deliveries->len;
   g_autofree char *group = g_strdup_printf("dest %u", index);
-  g_key_file_set_string(job->state, group, "output", output_name);
+  g_autofree char *shown = scand_http_url_without_password(output_name);
+  g_key_file_set_string(job->state, group, "output", shown ? shown : output_name);
   g_key_file_set_string(job->state, group, "state", dest_state_names[SCAND_DEST_PENDING]);
   g_key_file_set_int64(job->state, group, "attempts", 0);
   set_output_config(job->state, group, output_config);

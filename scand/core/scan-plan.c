@@ -91,6 +91,23 @@ static char *device_short_name(const char *uri) {
   return g_strdup(rest);
 }
 
+/* The scanner's network timeouts and its safety caps on pages. */
+static gboolean plan_limits(ScandConfig *config, ScandScanPlan *plan, GError **error) {
+  const char *s = plan->section;
+  gint64 timeout = 0, page_timeout = 0, pages = SCAND_SCAN_PAGE_LIMIT_DEFAULT,
+         bytes = SCAND_SCAN_PAGE_BYTES_LIMIT_DEFAULT;
+  if (s && (!scand_config_get_duration(config, "scanner", s, "timeout", 0, &timeout, error) ||
+            !scand_config_get_duration(config, "scanner", s, "page-timeout", 0, &page_timeout, error) ||
+            !scand_config_get_int(config, "scanner", s, "max-pages", pages, &pages, error) ||
+            !scand_config_get_size(config, "scanner", s, "max-page-bytes", bytes, &bytes, error)))
+    return FALSE;
+  plan->open_options.timeout_ms = (guint) MIN(timeout, 86400) * 1000;
+  plan->open_options.page_timeout_ms = (guint) MIN(page_timeout, 86400) * 1000;
+  plan->settings.page_limit = (guint) pages;
+  plan->settings.page_bytes_limit = (guint64) bytes;
+  return TRUE;
+}
+
 ScandScanPlan *scand_scan_plan_new(ScandConfig *config, const ScandScanRequest *request, GError **error) {
   g_autoptr(ScandScanPlan) plan = g_new0(ScandScanPlan, 1);
   plan->trigger = request->trigger ? request->trigger : "cli";
@@ -121,7 +138,7 @@ ScandScanPlan *scand_scan_plan_new(ScandConfig *config, const ScandScanRequest *
   plan->device_name = name ? g_strdup(name) : plan->section ? g_strdup(plan->section) : device_short_name(plan->uri);
   plan->open_options.tls_pin =
       plan->section ? g_strdup(scand_config_get(config, "scanner", plan->section, "tls-pin")) : NULL;
-  if (!build_settings(config, plan, request, &plan->settings, error))
+  if (!build_settings(config, plan, request, &plan->settings, error) || !plan_limits(config, plan, error))
     return NULL;
   ScandRuleFacts facts = {
     .source_kind = "scan",

@@ -9,6 +9,7 @@
 #include "scand/core/config-check.h"
 #include "scand/core/job-run.h"
 #include "scand/core/scan-plan.h"
+#include "scand/base/http.h"
 #include "scand/base/signal-guard.h"
 #include "scand/service/panel.h"
 
@@ -16,6 +17,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+
+/* After SIGTERM, network transfers (a page, a delivery) get this long to end. */
+#define SCAND_DAEMON_STOP_GRACE_MS 5000
 
 struct ScandDaemon {
   ScandDaemonOptions options;
@@ -318,6 +322,9 @@ static ScandConfig *load_checked_config(const char *path, GError **error) {
   if (!config)
     return NULL;
   g_autoptr(GPtrArray) problems = scand_config_check(config);
+  const GPtrArray *warnings = scand_config_get_warnings(config);
+  for (guint i = 0; i < warnings->len; i++)
+    scand_log("%s", (const char *) warnings->pdata[i]);
   if (problems->len) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s%s", (const char *) problems->pdata[0],
                 problems->len > 1 ? " (and more: scand config check)" : "");
@@ -418,6 +425,9 @@ static gboolean on_sigterm(gpointer data) {
   ScandDaemon *daemon = data;
   scand_log("stopping: finishing the page under way");
   sd_notify(0, "STOPPING=1");
+  /* A page or delivery still on the network after the grace period is cut:
+   * a device dripping bytes must not hold the stop (systemd would kill us). */
+  scand_http_stop_all(SCAND_DAEMON_STOP_GRACE_MS);
   g_atomic_int_set(&daemon->stopping, 1);
   g_main_loop_quit(daemon->loop);
   return G_SOURCE_REMOVE;

@@ -113,9 +113,11 @@ ADF_MAX = (2550, 4200)      # 8.5 in x 14 in (legal)
 COLOR_MODES = ["BlackAndWhite1", "Grayscale8", "RGB24"]
 
 FAULTS_WITH_INT = ("end-after", "jam-after", "drop", "drop-always", "slow",
-                   "trickle", "corrupt")
+                   "trickle", "corrupt", "drip-status", "huge")
 FAULTS_FLAG = ("location-ipv6-broken", "location-relative", "busy",
-               "bad-caps")
+               "bad-caps", "endless")
+ENDLESS_SHEETS = 10 ** 9    # the "endless" feeder's sheets
+HUGE_PAGE = 300 * 1024 * 1024   # bytes of a "huge" page
 STATES = ("Idle", "Processing", "Stopped", "Down")
 ADF_STATES = ("ScannerAdfLoaded", "ScannerAdfEmpty", "ScannerAdfJam",
               "ScannerAdfMispick", "ScannerAdfHatchOpen", "ScannerAdfDoorOpen",
@@ -140,6 +142,13 @@ def parse_fault(spec):
             if n < 0 or (s is not None and s < 0):
                 raise ValueError
             return name, {"left": n, "retry_after": s, "spec": spec}
+        if name == "drip":
+            n, _, ms = arg.partition("/")
+            n = int(n)
+            ms = int(ms) if ms != "" else 1000
+            if n < 1 or ms < 1:
+                raise ValueError
+            return name, {"n": n, "ms": ms, "spec": spec}
         if name in FAULTS_WITH_INT:
             v = int(arg)
             if v < 0:
@@ -441,6 +450,8 @@ class Sim:
     def add_fault(self, spec):
         name, val = parse_fault(spec)
         self.faults[name] = val
+        if name == "endless":
+            self.sheets = ENDLESS_SHEETS
         if name == "empty":
             self.sheets = 0
             self.empty_code = val["code"]
@@ -661,6 +672,48 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.record(status, len(body), fault)
 
+    def drip(self, data, ctype, ms, fault):
+        """200 with the full Content-Length, then one byte every ms ms (a
+        device that never quite stops, never quite sends)."""
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        sent = 0
+        try:
+            for i in range(len(data)):
+                if self.sim.stop.is_set():
+                    break
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+                sent += 1
+                self.sleep(ms / 1000.0)
+        except OSError:
+            pass
+        self.close_connection = True
+        self.record(200, sent, fault)
+
+    def huge(self, ctype):
+        """A page far larger than any real one, sent as fast as the client
+        takes it: a JPEG start, then filler."""
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(HUGE_PAGE))
+        self.end_headers()
+        chunk = b"\0" * 65536
+        sent = 0
+        try:
+            self.wfile.write(b"\xff\xd8\xff\xfe\x00\x10escl-sim huge\x00")
+            sent = 20
+            while sent < HUGE_PAGE and not self.sim.stop.is_set():
+                n = min(len(chunk), HUGE_PAGE - sent)
+                self.wfile.write(chunk[:n])
+                sent += n
+        except OSError:
+            pass
+        self.close_connection = True
+        self.record(200, sent, "huge")
+
     def reply_json(self, status, obj):
         self.reply(status, json.dumps(obj, indent=1) + "\n",
                    "application/json")
@@ -714,6 +767,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if rel == "ScannerStatus" and self.command == "GET":
             with self.sim.lock:
                 xml = self.sim.status_xml()
+                drip = self.sim.faults.get("drip-status")
+            if drip:
+                return self.drip(xml.encode(), "text/xml", drip["n"],
+                                 "drip-status")
             return self.reply(200, xml, "text/xml")
         if rel == "ScanJobs" and self.command == "POST":
             return self.post_scanjobs(body)
@@ -1025,6 +1082,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 # told 404, like most firmware; ImagesToTransfer reaches 0.
                 pass
         fault = "corrupt" if corrupt else None
+        with sim.lock:
+            drip = sim.faults.get("drip")
+            huge = sim.faults.get("huge")
+        if huge and huge["n"] == page:
+            return self.huge(s["format"])
+        if drip and page >= drip["n"]:
+            return self.drip(data, s["format"], drip["ms"], "drip")
         if not trickle:
             return self.reply(200, data, s["format"], fault=fault)
         self.send_response(200)

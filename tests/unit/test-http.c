@@ -288,6 +288,21 @@ static void test_silence_hits_the_stall_timeout(void) {
   }
 }
 
+/* A long poll may wait in silence longer than the client's stall limit. */
+static void test_request_stall_overrides_the_client(void) {
+  g_autoptr(ScandHttp) http = client(30000, 1, 0);
+  g_autofree char *u = url("/silent");
+  ScandHttpRequest r = { .url = u, .stall_s = 3 };
+  gint64 start = g_get_monotonic_time();
+  g_autoptr(GError) error = NULL;
+  g_assert_null(scand_http_perform(http, &r, &error));
+  double took = seconds_since(start);
+  g_assert_error(error, SCAND_ERROR, SCAND_ERROR_IO);
+  g_assert_nonnull(strstr(error->message, "for 3 s"));
+  g_assert_cmpfloat(took, >=, 2.5);
+  g_assert_cmpfloat(took, <, 7);
+}
+
 static void test_huge_headers_are_refused(void) {
   const char *paths[] = { "/huge-headers", "/many-headers" };
   for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
@@ -384,6 +399,17 @@ static void test_many_at_once(void) {
   }
 }
 
+static void test_url_credentials(void) {
+  g_assert_true(scand_http_url_has_userinfo("smtp://u:pw@host:25"));
+  g_assert_true(scand_http_url_has_userinfo("smb://u@host/share"));
+  g_assert_false(scand_http_url_has_userinfo("https://host/p?mail=a@b"));
+  g_assert_false(scand_http_url_has_userinfo("/not/a/url@x"));
+  g_autofree char *a = scand_http_url_without_password("smtp://u%40x:pw@host:25/");
+  g_assert_cmpstr(a, ==, "smtp://u%40x@host:25/");
+  g_assert_null(scand_http_url_without_password("smb://u@host/share"));
+  g_assert_null(scand_http_url_without_password("https://host/p?a=b:c@d"));
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   peer_start();
@@ -399,11 +425,13 @@ int main(int argc, char **argv) {
   g_test_add_func("/http/sink-streams-and-refuses", test_sink_streams_and_refuses);
   g_test_add_func("/http/drip-hits-the-total-timeout", test_drip_hits_the_total_timeout);
   g_test_add_func("/http/silence-hits-the-stall-timeout", test_silence_hits_the_stall_timeout);
+  g_test_add_func("/http/request-stall-overrides-the-client", test_request_stall_overrides_the_client);
   g_test_add_func("/http/huge-headers-are-refused", test_huge_headers_are_refused);
   g_test_add_func("/http/cut-connection-is-broken", test_cut_connection_is_broken);
   g_test_add_func("/http/cancel-ends-a-transfer", test_cancel_ends_a_transfer);
   g_test_add_func("/http/stop-all-ends-every-transfer", test_stop_all_ends_every_transfer);
   g_test_add_func("/http/many-at-once", test_many_at_once);
+  g_test_add_func("/http/url-credentials", test_url_credentials);
   int rc = g_test_run();
   peer_stop();
   return rc;

@@ -6,6 +6,7 @@
  * and graph-*.py. */
 #include "outputs/graph-private.h"
 #include "outputs/m365-auth.h"
+#include "outputs/mail.h"
 #include "scand/base/error.h"
 
 #include <string.h>
@@ -197,8 +198,8 @@ static void test_token_reply(void) {
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_INVAL);
 }
 
-static ScandM365Reply *reply_new(long status, const char *body, gint64 retry_after) {
-  ScandM365Reply *r = g_new0(ScandM365Reply, 1);
+static ScandHttpReply *reply_new(long status, const char *body, gint64 retry_after) {
+  ScandHttpReply *r = g_new0(ScandHttpReply, 1);
   r->status = status;
   r->body = g_byte_array_new();
   g_byte_array_append(r->body, (const guint8 *) body, strlen(body));
@@ -208,24 +209,24 @@ static ScandM365Reply *reply_new(long status, const char *body, gint64 retry_aft
 
 static void test_graph_errors(void) {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ScandM365Reply) denied =
+  g_autoptr(ScandHttpReply) denied =
       reply_new(403, "{\"error\":{\"code\":\"ErrorAccessDenied\",\"message\":\"Access is denied.\"}}", 0);
   scand_m365_reply_set_error(denied, "sendMail", &error);
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_DENIED);
   g_assert_nonnull(strstr(error->message, "sendMail: HTTP 403 ErrorAccessDenied: Access is denied."));
   g_assert_nonnull(strstr(error->message, "Mail.Send"));
   g_clear_error(&error);
-  g_autoptr(ScandM365Reply) busy = reply_new(429, "{\"error\":{\"code\":\"TooManyRequests\"}}", 30);
+  g_autoptr(ScandHttpReply) busy = reply_new(429, "{\"error\":{\"code\":\"TooManyRequests\"}}", 30);
   scand_m365_reply_set_error(busy, "upload", &error);
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_RETRY);
   g_assert_nonnull(strstr(error->message, "retry after 30 s"));
   g_clear_error(&error);
-  g_autoptr(ScandM365Reply) big = reply_new(413, "not json", 0);
+  g_autoptr(ScandHttpReply) big = reply_new(413, "not json", 0);
   scand_m365_reply_set_error(big, "sendMail", &error);
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_FAILED);
   g_assert_nonnull(strstr(error->message, "too large"));
   g_clear_error(&error);
-  g_autoptr(ScandM365Reply) unauth = reply_new(401, "", 0);
+  g_autoptr(ScandHttpReply) unauth = reply_new(401, "", 0);
   scand_m365_reply_set_error(unauth, "x", &error);
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_DENIED);
 }
@@ -310,15 +311,15 @@ static void test_paths_and_text(void) {
   g_assert_cmpstr(t2, ==, "scanner/?/scan.pdf");
 
   gint64 b = 0;
-  g_assert_true(scand_m365_parse_size("35M", &b));
+  g_assert_true(scand_config_parse_size("35M", &b));
   g_assert_cmpint(b, ==, 35 * 1024 * 1024);
-  g_assert_true(scand_m365_parse_size("512kB", &b));
+  g_assert_true(scand_config_parse_size("512kB", &b));
   g_assert_cmpint(b, ==, 512 * 1024);
-  g_assert_true(scand_m365_parse_size("1048576", &b));
+  g_assert_true(scand_config_parse_size("1048576", &b));
   g_assert_cmpint(b, ==, 1048576);
   const char *bad[] = { "", "M", "-1", "1.5M", "10X", "99999999999999999999G" };
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
-    g_assert_false(scand_m365_parse_size(bad[i], &b));
+    g_assert_false(scand_config_parse_size(bad[i], &b));
 }
 
 int main(int argc, char **argv) {
