@@ -11,7 +11,7 @@
 #                SCAND_FUZZ_SECONDS, default 10)
 # Every stage runs even when an earlier one failed, so that the count covers
 # them all; the exit status is 0 only when every stage passed. Build
-# directories that exist are reused (configured again when options changed).
+# directories that exist are reused (configured again with these options).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -37,7 +37,8 @@ stage() {
   # A log from an earlier run must not be counted as this one's.
   rm -f "$dir/meson-logs/testlog.json"
   if [ -d "$dir" ]; then
-    env $env meson configure "$dir" "$@" >/dev/null || { status=1; return; }
+    # --reconfigure, not `meson configure`: it also knows options added since.
+    env $env meson setup --reconfigure "$dir" "$@" >"$dir/scand-setup.log" 2>&1 || { cat "$dir/scand-setup.log"; status=1; return; }
   else
     env $env meson setup "$dir" "$@" || { status=1; return; }
   fi

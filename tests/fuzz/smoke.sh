@@ -35,6 +35,7 @@ final=$(grep -o 'cov: [0-9]*' "$T/log" | tail -1 | sed 's/cov: //')
 echo "$name: ${runs:-?} inputs in ${seconds} s, coverage ${edges:-?} edges from the corpus, ${final:-?} at the end"
 [ -n "$edges" ] || { tail -20 "$T/log" >&2; echo "FAIL: $name: no coverage reported" >&2; exit 1; }
 if [ "$edges" -lt "$min_edges" ]; then
-  echo "FAIL: $name is blind: $edges edges from its corpus, fewer than $min_edges (is libscand instrumented?)" >&2
+  echo "FAIL: $name is blind: $edges edges from its corpus, fewer than $min_edges (is libscand instrumented? a" \
+    "target with little scand code of its own sets its minimum in fuzz_min_edges, tests/fuzz/meson.build)" >&2
   exit 1
 fi
