@@ -27,6 +27,9 @@ typedef struct {
   void (*queue_push)(gpointer service, GFunc func, gpointer data);
   /* A job ended (RetryJob's delivery); any thread. */
   void (*job_finished)(gpointer service, const char *id, const char *result, GPtrArray *delivered, GPtrArray *errors);
+  /* The walk-up destinations on devices' panels, as ListPanels returns them
+   * (a(sa(sx)s)); floating. Main thread. */
+  GVariant *(*list_panels)(gpointer service);
   /* The bus name could not be owned: the service should stop with an error. */
   void (*name_lost)(gpointer service);
 } ScandBusService;

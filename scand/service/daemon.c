@@ -550,9 +550,15 @@ static void bus_name_lost(gpointer data) {
   g_main_loop_quit(daemon->loop);
 }
 
+static GVariant *bus_list_panels(gpointer service) {
+  ScandDaemon *daemon = service;
+  return scand_panels_describe(daemon->panels);
+}
+
 static const ScandBusService bus_service = {
   .get_config = bus_get_config,
   .start_scan = bus_start_scan,
+  .list_panels = bus_list_panels,
   .cancel_scan = bus_cancel_scan,
   .queue_push = bus_queue_push,
   .job_finished = bus_job_finished,
