@@ -50,5 +50,6 @@ const ScandBackendDriver *scand_backend_driver_find(const char *uri, const char 
 
 extern const ScandBackendDriver scand_backend_sane;
 extern const ScandBackendDriver scand_backend_escl;
+extern const ScandBackendDriver scand_backend_wsd;
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 static const ScandBackendDriver *const backends[] = {
   &scand_backend_sane,
   &scand_backend_escl,
+  &scand_backend_wsd,
   NULL,
 };
 
@@ -53,7 +54,9 @@ ScandScanner *scand_scanner_open(const char *uri, const ScandOpenOptions *option
   const ScandBackendDriver *driver = scand_backend_driver_find(uri, &rest);
   if (!driver) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                "device \"%s\": unknown kind of device URI (expected sane:NAME or escl:http[s]://HOST/eSCL)", uri);
+                "device \"%s\": unknown kind of device URI (expected sane:NAME, escl:http[s]://HOST/eSCL or "
+                "wsd:http[s]://HOST:PORT/PATH)",
+                uri);
     return NULL;
   }
   ScandScanner *scanner = driver->open(rest, options ? options : &no_options, error);

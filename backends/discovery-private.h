@@ -6,6 +6,7 @@
 #include <glib.h>
 #include "backends/discovery.h"
 #include "backends/escl-xml.h"
+#include "backends/ws-discovery.h"
 
 G_BEGIN_DECLS
 
@@ -64,6 +65,10 @@ void scand_discovery_merge(GPtrArray *devices);
 
 /* A device for one SANE device name ("test:0", "airscan:e0:Sim MFP"). */
 ScandDiscoveredDevice *scand_discovery_from_sane(const char *sane_name, const char *vendor, const char *model);
+
+/* A device for a scanner WS-Discovery found: its scanner services as
+ * "wsd:URL" URIs, name, model, UUID, host. */
+ScandDiscoveredDevice *scand_discovery_from_wsdd(const ScandWsddDevice *wsdd);
 
 /* The eSCL base URLs worth probing for a CUPS queue's device or printer URI
  * ("ipp://host:631/ipp/print" → "http://host:631/eSCL", "http://host/eSCL").

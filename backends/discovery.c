@@ -370,10 +370,15 @@ static void merge_into(ScandDiscoveredDevice *dst, ScandDiscoveredDevice *src) {
   dst->modes |= src->modes;
 }
 
-/* https before http before anything else; within one scheme IPv4 and names,
- * then IPv6, then link-local IPv6 (only valid on one interface). */
+/* eSCL before WSD before anything else, https before http; within one
+ * scheme IPv4 and names, then IPv6, then link-local IPv6 (only valid on one
+ * interface). */
 static int uri_rank(const char *uri) {
-  int scheme = g_str_has_prefix(uri, "escl:https:") ? 0 : g_str_has_prefix(uri, "escl:http:") ? 1 : 2;
+  static const char *const schemes[] = { "escl:https:", "escl:http:", "wsd:https:", "wsd:http:" };
+  int scheme = G_N_ELEMENTS(schemes);
+  for (guint i = 0; i < G_N_ELEMENTS(schemes) && scheme == G_N_ELEMENTS(schemes); i++)
+    if (g_str_has_prefix(uri, schemes[i]))
+      scheme = (int) i;
   const char *authority = strstr(uri, "://");
   int family = 0;
   if (authority && g_ascii_strncasecmp(authority + 3, "[fe80", 5) == 0)
@@ -447,6 +452,29 @@ void scand_discovery_apply_caps(ScandDiscoveredDevice *dev, const EsclCaps *caps
     dev->model = scand_discovery_sanitize(caps->make_and_model, TXT_MAX_TEXT);
   if (!dev->uuid)
     dev->uuid = scand_discovery_uuid_normalize(caps->uuid);
+}
+
+ScandDiscoveredDevice *scand_discovery_from_wsdd(const ScandWsddDevice *w) {
+  ScandDiscoveredDevice *dev = scand_discovered_device_new();
+  for (guint i = 0; i < w->scan_urls->len; i++) {
+    g_autofree char *uri = g_strconcat("wsd:", (const char *) w->scan_urls->pdata[i], NULL);
+    scand_discovered_device_add_uri(dev, uri);
+    g_autoptr(GUri) u =
+        dev->host ? NULL : g_uri_parse(w->scan_urls->pdata[i], G_URI_FLAGS_NON_DNS | G_URI_FLAGS_ENCODED, NULL);
+    const char *host = u ? g_uri_get_host(u) : NULL;
+    if (host && *host)
+      dev->host = scand_discovery_sanitize(host, strcspn(host, "%"));
+  }
+  g_autofree char *vm = NULL;
+  if (w->manufacturer && w->model && !g_str_has_prefix(w->model, w->manufacturer))
+    vm = g_strdup_printf("%s %s", w->manufacturer, w->model);
+  else
+    vm = g_strdup(w->model ? w->model : w->manufacturer);
+  dev->model = scand_discovery_sanitize(vm, TXT_MAX_TEXT);
+  dev->name = scand_discovery_sanitize(w->friendly_name ? w->friendly_name : vm ? vm : w->endpoint, TXT_MAX_TEXT);
+  dev->uuid = scand_discovery_uuid_normalize(w->uuid);
+  scand_discovered_device_add_origin(dev, "ws-discovery");
+  return dev;
 }
 
 ScandDiscoveredDevice *scand_discovery_from_sane(const char *sane_name, const char *vendor, const char *model) {
@@ -896,6 +924,31 @@ static void probe_network(GPtrArray *devices, guint probe_ms, GPtrArray *warning
   free_caps_array(caps, urls->len);
 }
 
+/* ---- WS-Discovery ------------------------------------------------------------ */
+
+typedef struct {
+  ScandWsddProbeOptions options;
+  GPtrArray *found;
+  GPtrArray *notes;
+} WsddRun;
+
+/* Runs in its own thread while avahi browses. */
+static gpointer wsdd_run(gpointer data) {
+  WsddRun *r = data;
+  r->found = scand_wsdd_probe(&r->options, &r->notes);
+  return NULL;
+}
+
+/* Adds the WSD scanners a finished run found, and its notes. */
+static void wsdd_add(WsddRun *r, GPtrArray *devices, GPtrArray *notes) {
+  for (guint i = 0; r->found && i < r->found->len; i++)
+    g_ptr_array_add(devices, scand_discovery_from_wsdd(r->found->pdata[i]));
+  for (guint i = 0; r->notes && i < r->notes->len; i++)
+    warn(notes, "%s", (const char *) r->notes->pdata[i]);
+  g_clear_pointer(&r->found, g_ptr_array_unref);
+  g_clear_pointer(&r->notes, g_ptr_array_unref);
+}
+
 GPtrArray *scand_discovery_run(const ScandDiscoveryOptions *options, GPtrArray **warnings) {
   ScandDiscoveryOptions defaults = { 0 };
   if (!options)
@@ -905,8 +958,12 @@ GPtrArray *scand_discovery_run(const ScandDiscoveryOptions *options, GPtrArray *
   GPtrArray *devices = g_ptr_array_new_with_free_func((GDestroyNotify) scand_discovered_device_free);
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
   if (!options->no_network) {
+    WsddRun wr = { .options = { .interfaces = options->interfaces, .timeout_ms = browse_ms } };
+    GThread *wsdd = g_thread_new("scand-wsdd", wsdd_run, &wr);
     Browse br = { .devices = devices, .warnings = notes };
     dnssd_browse(&br, browse_ms);
+    g_thread_join(wsdd);
+    wsdd_add(&wr, devices, notes);
     scand_discovery_merge(devices);
     probe_network(devices, probe_ms, notes);
   }

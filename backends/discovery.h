@@ -1,6 +1,7 @@
-/* Finding scanners: DNS-SD (_uscan._tcp / _uscans._tcp through avahi), SANE's
- * own device list and CUPS printers that also answer eSCL, merged into one
- * entry per physical device (same UUID, else same host). Used by `scand list`. */
+/* Finding scanners: DNS-SD (_uscan._tcp / _uscans._tcp through avahi),
+ * WS-Discovery (WSD scanners, backends/ws-discovery.h), SANE's own device list
+ * and CUPS printers that also answer eSCL, merged into one entry per physical
+ * device (same UUID, else same host). Used by `scand list`. */
 #pragma once
 
 #include <glib.h>
@@ -28,8 +29,8 @@ typedef struct {
   char *host;         /* DNS-SD host name or address, or NULL (local SANE) */
   char *note;         /* DNS-SD "note" (location), or NULL */
   char *pdl;          /* DNS-SD "pdl" (document formats), or NULL */
-  GPtrArray *uris;    /* char*, unique: escl:https first, then escl:http, then sane: */
-  GPtrArray *origins; /* char*, unique: "dns-sd", "sane", "cups:QUEUE" */
+  GPtrArray *uris;    /* char*, unique: escl:https, escl:http, wsd:https, wsd:http, then sane: */
+  GPtrArray *origins; /* char*, unique: "dns-sd", "ws-discovery", "sane", "cups:QUEUE" */
   guint sources;      /* ScandDiscoverySources */
   guint modes;        /* ScandDiscoveryModes */
 } ScandDiscoveredDevice;
@@ -40,9 +41,12 @@ void scand_discovered_device_free(ScandDiscoveredDevice *dev);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandDiscoveredDevice, scand_discovered_device_free)
 
 typedef struct {
-  guint browse_ms;     /* DNS-SD browse time; 0 = default (2000) */
-  gboolean no_network; /* SANE only: no DNS-SD, no CUPS, no probes */
+  guint browse_ms;     /* DNS-SD browse and WS-Discovery probe time; 0 = default (2000) */
+  gboolean no_network; /* SANE only: no DNS-SD, no WS-Discovery, no CUPS, no probes */
   guint probe_ms;      /* per eSCL capabilities request; 0 = default (1500) */
+  /* WS-Discovery multicasts on these interfaces; NULL or empty: every
+   * multicast interface but loopback */
+  const char *const *interfaces;
 } ScandDiscoveryOptions;
 
 /* Looks for devices; blocks for at most about browse_ms + probe_ms (the

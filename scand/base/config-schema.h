@@ -21,7 +21,7 @@ typedef enum {
   SCAND_KEY_OUTPUT_LIST, /* comma/semicolon separated [output] names */
   SCAND_KEY_PROFILE,     /* name of a [profile] section */
   SCAND_KEY_TEMPLATE,    /* a file-name template (rules/template.h) */
-  SCAND_KEY_DEVICE,      /* a device URI: sane:… or escl:… */
+  SCAND_KEY_DEVICE,      /* a device URI: sane:…, escl:… or wsd:… */
   SCAND_KEY_URL,         /* an absolute URL */
   SCAND_KEY_LIST,        /* free list of strings */
   SCAND_KEY_SIZE,        /* bytes: "1048576", "512k", "25M", "1G" */

@@ -1,11 +1,13 @@
-/* `scand trust URI` pins an HTTPS eSCL device's certificate in the config;
- * `scand status URI` shows what an eSCL device reports about itself. */
+/* `scand trust URI` pins an HTTPS eSCL or WSD device's certificate in the
+ * config; `scand status URI` shows what an eSCL device reports about itself. */
 #include "scand/cli/cli.h"
 #include "backends/escl.h"
+#include "backends/wsd.h"
 #include "scand/base/config-edit.h"
 #include "scand/base/config.h"
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
+#include "scand/base/http.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,9 +15,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* "escl:https://…" for any spelling the user gave. Newly allocated. */
+/* "escl:https://…" (or "wsd:https://…") for any spelling the user gave.
+ * Newly allocated. */
 static char *normalize_uri(const char *uri) {
-  return g_str_has_prefix(uri, "escl:") ? g_strdup(uri) : g_strdup_printf("escl:%s", uri);
+  if (g_str_has_prefix(uri, "escl:") || g_str_has_prefix(uri, "wsd:"))
+    return g_strdup(uri);
+  return g_strdup_printf("escl:%s", uri);
 }
 
 /* Host part of "escl:http[s]://host[:port]/…" for a section name. Newly allocated. */
@@ -119,9 +124,9 @@ int scand_cli_trust(int argc, char **argv) {
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("URI");
-  g_option_context_set_summary(ctx,
-                               "Shows the certificate of an HTTPS eSCL scanner (escl:https://HOST/eSCL) and, once\n"
-                               "confirmed, pins it as tls-pin in the scanner's [scanner] section.");
+  g_option_context_set_summary(ctx, "Shows the certificate of an HTTPS eSCL or WSD scanner (escl:https://HOST/eSCL,\n"
+                                    "wsd:https://HOST:PORT/PATH) and, once confirmed, pins it as tls-pin in the\n"
+                                    "scanner's [scanner] section.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   /* GOption names the program in --help: make it "scand trust". */
@@ -135,11 +140,13 @@ int scand_cli_trust(int argc, char **argv) {
     return 2;
   }
   g_autofree char *uri = normalize_uri(argv[1]);
-  if (!g_str_has_prefix(uri, "escl:https://")) {
-    fprintf(stderr, "scand trust: %s: only escl:https:// devices have a certificate to trust\n", uri);
+  gboolean wsd = g_str_has_prefix(uri, "wsd:https://");
+  if (!g_str_has_prefix(uri, "escl:https://") && !wsd) {
+    fprintf(stderr, "scand trust: %s: only escl:https:// and wsd:https:// devices have a certificate to trust\n", uri);
     return 2;
   }
-  g_autoptr(ScandEsclCertificate) cert = scand_escl_fetch_certificate(uri, &error);
+  g_autoptr(ScandHttpCertificate) cert =
+      wsd ? scand_http_fetch_certificate(uri + 4, uri, &error) : scand_escl_fetch_certificate(uri, &error);
   if (!cert) {
     fprintf(stderr, "scand trust: %s\n", error->message);
     return 1;
@@ -188,6 +195,31 @@ static void configured_options(const char *config_path, const char *uri, char **
   }
 }
 
+/* `scand status wsd:…`: the scanner's state and what its reasons mean. */
+static int print_wsd_status(const char *uri, const ScandOpenOptions *options) {
+  g_autoptr(GError) error = NULL;
+  ScandWsdStatus st;
+  if (!scand_wsd_get_status(uri, options, &st, &error)) {
+    fprintf(stderr, "scand status: %s\n", error->message);
+    return 1;
+  }
+  g_autofree char *redacted = scand_http_url_without_password(uri + 4);
+  printf("Device:  %s%s\n", redacted ? "wsd:" : "", redacted ? redacted : uri);
+  if (st.name)
+    printf("Name:    %s\n", st.name);
+  printf("State:   %s", scand_device_state_to_string(st.state));
+  if (st.state_word)
+    printf(" (%s)", st.state_word);
+  printf("\nReasons: ");
+  for (guint i = 0; i < st.reasons->len; i++)
+    printf("%s%s", i ? ", " : "", (const char *) st.reasons->pdata[i]);
+  printf("%s\n", st.reasons->len ? "" : "none");
+  if (st.problem)
+    printf("Problem: %s\n", st.problem);
+  scand_wsd_status_clear(&st);
+  return 0;
+}
+
 int scand_cli_status(int argc, char **argv) {
   g_autofree char *config_path = NULL;
   GOptionEntry entries[] = {
@@ -196,8 +228,10 @@ int scand_cli_status(int argc, char **argv) {
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("URI");
-  g_option_context_set_summary(ctx, "Shows what an eSCL scanner (escl:http[s]://HOST/eSCL) reports: its state, its\n"
-                                    "feeder's state and its recent jobs.");
+  g_option_context_set_summary(ctx,
+                               "Shows what an eSCL scanner (escl:http[s]://HOST/eSCL) reports: its state, its\n"
+                               "feeder's state and its recent jobs; or a WSD scanner (wsd:http[s]://HOST:PORT/PATH):\n"
+                               "its state and the reasons for it.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   /* GOption names the program in --help: make it "scand status". */
@@ -214,6 +248,8 @@ int scand_cli_status(int argc, char **argv) {
   g_autofree char *pin = NULL;
   ScandOpenOptions options = { 0 };
   configured_options(config_path, uri, &pin, &options);
+  if (g_str_has_prefix(uri, "wsd:"))
+    return print_wsd_status(uri, &options);
   ScandEsclStatus st;
   if (!scand_escl_get_status(uri, &options, &st, &error)) {
     fprintf(stderr, "scand status: %s\n", error->message);

@@ -1,5 +1,5 @@
 /* scand list: configured scanners, then one line per physical device found
- * by DNS-SD, SANE and CUPS (see backends/discovery.h). */
+ * by DNS-SD, WS-Discovery, SANE and CUPS (see backends/discovery.h). */
 #include "backends/discovery.h"
 #include "scand/cli/cli.h"
 #include "scand/base/error.h"
@@ -103,20 +103,25 @@ int scand_cli_list(int argc, char **argv) {
   char *config_path = NULL;
   double timeout = 2.0;
   gboolean no_network = FALSE, json = FALSE;
+  char **interfaces = NULL;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file", "FILE" },
     { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout, "Seconds to browse the network (default 2)", "SECONDS" },
     { "no-network", 0, 0, G_OPTION_ARG_NONE, &no_network, "Only SANE devices and the configuration", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for programs", NULL },
+    { "interface", 'i', 0, G_OPTION_ARG_STRING_ARRAY, &interfaces,
+      "Network interface for WS-Discovery (repeatable; default: [scand] discovery-interfaces, else every one)",
+      "IFACE" },
     { NULL },
   };
   int status;
   if (!scand_cli_parse("list", NULL,
                        "Lists the scanners scand can reach: configured ones first, then one line per device found "
-                       "on the network (DNS-SD, CUPS printers that scan) or by SANE.",
+                       "on the network (DNS-SD, WS-Discovery, CUPS printers that scan) or by SANE.",
                        entries, &argc, &argv, &status))
     return status;
   g_autofree char *config_path_owned = config_path;
+  g_auto(GStrv) interfaces_owned = interfaces;
   if (!isfinite(timeout) || timeout <= 0 || timeout > 600) {
     scand_cli_error("list", "--timeout %g: expected seconds between 0 and 600", timeout);
     return SCAND_EXIT_USAGE;
@@ -128,9 +133,12 @@ int scand_cli_list(int argc, char **argv) {
     return SCAND_EXIT_FAILED;
   }
   g_auto(GStrv) scanners = scand_config_list_sections(config, "scanner");
+  g_auto(GStrv) configured_interfaces =
+      scand_config_split_list(scand_config_get(config, "scand", NULL, "discovery-interfaces"));
   ScandDiscoveryOptions options = {
     .browse_ms = (guint) MAX(1, timeout * 1000),
     .no_network = no_network,
+    .interfaces = (const char *const *) (interfaces && interfaces[0] ? interfaces : configured_interfaces),
   };
   g_autoptr(GPtrArray) warnings = NULL;
   g_autoptr(GPtrArray) devices = scand_discovery_run(&options, &warnings);

@@ -147,7 +147,7 @@ static char *expected_form(const ScandConfigKey *k) {
     case SCAND_KEY_TEMPLATE:
       return g_strdup("a file-name template");
     case SCAND_KEY_DEVICE:
-      return g_strdup("a device URI: sane:NAME or escl:http[s]://HOST[:PORT]/eSCL");
+      return g_strdup("a device URI: sane:NAME, escl:http[s]://HOST[:PORT]/eSCL or wsd:http[s]://HOST[:PORT]/PATH");
     case SCAND_KEY_URL:
       return g_strdup("an absolute URL such as smb://host/share");
     case SCAND_KEY_DAYS:
@@ -171,9 +171,9 @@ static gboolean has_control(const char *value) {
 static gboolean device_valid(const char *value) {
   if (g_str_has_prefix(value, "sane:"))
     return value[5] != '\0' && !has_control(value);
-  if (!g_str_has_prefix(value, "escl:"))
+  if (!g_str_has_prefix(value, "escl:") && !g_str_has_prefix(value, "wsd:"))
     return FALSE;
-  const char *url = value + 5;
+  const char *url = strchr(value, ':') + 1;
   if (!g_str_has_prefix(url, "http://") && !g_str_has_prefix(url, "https://"))
     return FALSE;
   g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);

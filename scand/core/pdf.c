@@ -30,6 +30,7 @@
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
 #include "scand/base/image-private.h"
+#include "scand/core/pdf-text-private.h"
 
 /* ---- counting allocator ---------------------------------------------------- */
 
@@ -192,6 +193,8 @@ typedef struct {
   gboolean adobe_inverted;
   double xdpi;
   double ydpi;
+  int rotate;               /* from ScandPdfPageExtras */
+  const ScandPdfText *text; /* not owned */
 } PreparedPage;
 
 /* Frees a page that was not added (removing its scratch file). Accepts NULL. */
@@ -214,7 +217,8 @@ struct ScandPdf {
   char *scratch; /* private directory, removed by scand_pdf_free() */
   guint scratch_seq;
   guint n_pages;
-  GPtrArray *sources; /* LazySource*, referenced by the document's streams */
+  GPtrArray *sources;     /* LazySource*, referenced by the document's streams */
+  ScandPdfTextFont *font; /* the text layers' font, made with the first one */
 };
 
 /* libhpdf's error callback: remembers the first error for check_hpdf(). */
@@ -377,6 +381,7 @@ void scand_pdf_free(ScandPdf *pdf) {
     HPDF_Free(pdf->doc);
   if (pdf->sources)
     g_ptr_array_unref(pdf->sources);
+  scand_pdf_text_font_free(pdf->font);
   if (pdf->scratch)
     g_rmdir(pdf->scratch);
   g_free(pdf->scratch);
@@ -745,6 +750,34 @@ static void shrink_content_stream(ScandPdf *pdf, HPDF_Page page) {
   attr->stream = small;
 }
 
+/* Draws the image over the whole page, turned clockwise by rotate degrees:
+ * iw x ih is the image's own size in points. */
+static void draw_turned(HPDF_Page hpage, HPDF_Image image, int rotate, HPDF_REAL iw, HPDF_REAL ih) {
+  if (rotate == 0) {
+    HPDF_Page_DrawImage(hpage, image, 0, 0, iw, ih);
+    return;
+  }
+  HPDF_Page_GSave(hpage);
+  if (rotate == 90)
+    HPDF_Page_Concat(hpage, 0, -iw, ih, 0, 0, iw);
+  else if (rotate == 180)
+    HPDF_Page_Concat(hpage, -iw, 0, 0, -ih, iw, ih);
+  else
+    HPDF_Page_Concat(hpage, 0, iw, -ih, 0, ih, 0);
+  HPDF_Page_ExecuteXObject(hpage, image);
+  HPDF_Page_GRestore(hpage);
+}
+
+/* The page's text layer, with the document's font made on first use. */
+static gboolean draw_text(ScandPdf *pdf, HPDF_Page hpage, const ScandPdfText *text, HPDF_REAL w_pt, HPDF_REAL h_pt,
+                          GError **error) {
+  if (!text || scand_pdf_text_get_n_words(text) == 0)
+    return TRUE;
+  if (!pdf->font && !(pdf->font = scand_pdf_text_font_new(pdf->doc, error)))
+    return FALSE;
+  return scand_pdf_text_draw(text, pdf->font, hpage, w_pt, h_pt, error) && check_hpdf(pdf, "text layer", error);
+}
+
 /* Adds one prepared page: image XObject plus a page of the image's size. */
 static gboolean add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **error) {
   HPDF_Image image = NULL;
@@ -787,8 +820,11 @@ static gboolean add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **er
     return FALSE;
   }
 
-  HPDF_REAL w_pt = pdf_real_not_above(page->width * 72.0 / page->xdpi);
-  HPDF_REAL h_pt = pdf_real_not_above(page->height * 72.0 / page->ydpi);
+  gboolean sideways = page->rotate == 90 || page->rotate == 270;
+  HPDF_REAL iw = pdf_real_not_above(page->width * 72.0 / page->xdpi);
+  HPDF_REAL ih = pdf_real_not_above(page->height * 72.0 / page->ydpi);
+  HPDF_REAL w_pt = sideways ? ih : iw;
+  HPDF_REAL h_pt = sideways ? iw : ih;
   HPDF_Page hpage = HPDF_AddPage(pdf->doc);
   if (!hpage)
     return check_hpdf(pdf, "page", error);
@@ -802,8 +838,8 @@ static gboolean add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **er
     HPDF_Array_AddReal(box, h_pt);
     HPDF_Dict_Add(hpage, "MediaBox", box);
   }
-  HPDF_Page_DrawImage(hpage, image, 0, 0, w_pt, h_pt);
-  if (!check_hpdf(pdf, "page", error))
+  draw_turned(hpage, image, page->rotate, iw, ih);
+  if (!check_hpdf(pdf, "page", error) || !draw_text(pdf, hpage, page->text, w_pt, h_pt, error))
     return FALSE;
   shrink_content_stream(pdf, hpage);
   pdf->n_pages++;
@@ -813,6 +849,15 @@ static gboolean add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **er
 /* Checks and converts every page of path first, then adds them, so that a bad
  * file adds nothing. */
 gboolean scand_pdf_add_file(ScandPdf *pdf, const char *path, double dpi, GError **error) {
+  return scand_pdf_add_page(pdf, path, dpi, NULL, error);
+}
+
+gboolean scand_pdf_add_page(ScandPdf *pdf, const char *path, double dpi, const ScandPdfPageExtras *extras,
+                            GError **error) {
+  if (extras && extras->rotate != 0 && extras->rotate != 90 && extras->rotate != 180 && extras->rotate != 270) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: page turn %d is not a quarter turn", path, extras->rotate);
+    return FALSE;
+  }
   ScandImageInfo info;
   if (!scand_image_probe(path, &info, error))
     return FALSE;
@@ -835,6 +880,11 @@ gboolean scand_pdf_add_file(ScandPdf *pdf, const char *path, double dpi, GError 
       }
       g_ptr_array_add(pages, page);
     }
+  }
+  if (extras && pages->len > 0) {
+    PreparedPage *first = pages->pdata[0];
+    first->rotate = extras->rotate;
+    first->text = extras->text;
   }
   for (guint i = 0; i < pages->len; i++)
     if (!add_prepared_page(pdf, pages->pdata[i], error))

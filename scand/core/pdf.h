@@ -8,6 +8,8 @@
 
 #include <glib.h>
 
+#include "scand/core/pdf-text.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -33,6 +35,17 @@ ScandPdf *scand_pdf_new(const ScandPdfOptions *options, GError **error);
  * TIFF). Resolution: what the file states (JFIF density, pHYs, TIFF tags),
  * else dpi if > 0, else options->default_dpi. */
 gboolean scand_pdf_add_file(ScandPdf *pdf, const char *path, double dpi, GError **error);
+/* What page processing (scand/core/page-process.h) adds to a page. */
+typedef struct {
+  int rotate;               /* clockwise turn (0, 90, 180, 270) that shows the image upright; the image
+                             * stream is not touched, the page draws it turned */
+  const ScandPdfText *text; /* invisible words over the upright page; NULL = none */
+} ScandPdfPageExtras;
+
+/* Like scand_pdf_add_file(), with extras (NULL = none) for the file's first
+ * page. The text is drawn while adding: it need not outlive the call. */
+gboolean scand_pdf_add_page(ScandPdf *pdf, const char *path, double dpi, const ScandPdfPageExtras *extras,
+                            GError **error);
 guint scand_pdf_get_page_count(ScandPdf *pdf);
 /* Writes the document to path atomically (temporary file, fsync, rename, fsync dir). */
 gboolean scand_pdf_save(ScandPdf *pdf, const char *path, GError **error);

@@ -68,7 +68,7 @@ device = sane:test:0
 CONF
 cat >"$T/broken.expected" <<EOF
 $B:2: [scand] log-level: "verbose" is not one of error|warning|info|debug
-$B:5: [scanner office] device: "usb:whatever" is not a device URI: sane:NAME or escl:http[s]://HOST[:PORT]/eSCL
+$B:5: [scanner office] device: "usb:whatever" is not a device URI: sane:NAME, escl:http[s]://HOST[:PORT]/eSCL or wsd:http[s]://HOST[:PORT]/PATH
 $B:6: [scanner office] profil: unknown key (did you mean "profile"?)
 $B:7: [scanner office] tls-pin: has 2 bytes, not 32 (expected sha256: and 32 hex bytes separated by colons, as written by \`scand trust\`)
 $B:10: [profile letter] resolution: 10 is out of range (expected a whole number from 25 to 4800)
@@ -88,7 +88,7 @@ $B:27: [rule office] deliver: no [output nas] section
 $B:28: [rule office] name: unsafe or malformed template: '..' would leave the destination (part 1 of the path)
 $B:29: [rule office] fallback-after: "soon" is not a duration such as 90, 30s, 5m, 2h or 1d
 $B:32: [rule photos] profile: no [profile photo] section
-$B:33: [rule photos] name: unsafe or malformed template: unknown field {colour} at position 8 (known: date, time, device, profile, pages, seq, source, job)
+$B:33: [rule photos] name: unsafe or malformed template: unknown field {colour} at position 8 (known: date, time, device, profile, pages, seq, source, job, barcode, blanks)
 $B:31: [rule photos] deliver: missing (required: [output] names separated by commas)
 $B:35: [scaner hallway]: unknown section kind "scaner" (did you mean [scanner hallway]?)
 15 problems

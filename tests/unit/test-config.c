@@ -456,8 +456,8 @@ static void test_check_problems(void) {
     "check.conf:2: [scand] spool: \"relative/spool\" is not an absolute path",
     "check.conf:3: [scand] log-level: \"verbose\" is not one of error|warning|info|debug",
     "check.conf:5: [scaner office]: unknown section kind \"scaner\" (did you mean [scanner office]?)",
-    "check.conf:9: [scanner office] device: \"usb:whatever\" is not a device URI: sane:NAME or "
-    "escl:http[s]://HOST[:PORT]/eSCL",
+    "check.conf:9: [scanner office] device: \"usb:whatever\" is not a device URI: sane:NAME, "
+    "escl:http[s]://HOST[:PORT]/eSCL or wsd:http[s]://HOST[:PORT]/PATH",
     "check.conf:10: [scanner office] profile: no [profile lettre] section (did you mean \"letter\"?)",
     "check.conf:11: [scanner office] auto-scan: \"feder\" is not one of off|feeder|button (did you mean \"feeder\"?)",
     "check.conf:12: [scanner office] tls-pin: has 2 bytes, not 32 (expected sha256: and 32 hex bytes separated by "
@@ -469,7 +469,7 @@ static void test_check_problems(void) {
     "check.conf:18: [profile letter] duplex: \"maybe\" is not true or false",
     "check.conf:19: [profile letter] resolution: 10 is out of range (expected a whole number from 25 to 4800)",
     "check.conf:20: [profile letter] jpeg-quality: \"abc\" is not a whole number from 1 to 100",
-    "check.conf:22: [profile letter] mode: empty value (expected one of auto|color|gray|lineart)",
+    "check.conf:22: [profile letter] mode: empty value (expected one of auto|color|gray|lineart|auto-detect)",
     "check.conf:25: [watch drop] after: move: needs an absolute path (expected move:/srv/scans/done)",
     "check.conf:23: [watch drop] path: missing (required: an absolute path)",
     weird,
@@ -482,7 +482,7 @@ static void test_check_problems(void) {
     "check.conf:41: [rule r1] pages-max: 2 is below pages-min 5: the rule never matches",
     "check.conf:43: [rule r2] deliver: no [output nas] section",
     "check.conf:44: [rule r2] name: unsafe or malformed template: unknown field {colour} at position 11 "
-    "(known: date, time, device, profile, pages, seq, source, job)",
+    "(known: date, time, device, profile, pages, seq, source, job, barcode, blanks)",
     "check.conf:45: [bogus thing]: unknown section kind \"bogus\" (known: scand, scanner, profile, watch, output, "
     "rule)",
     "check.conf:47: [profile]: needs a name: [profile NAME]",
