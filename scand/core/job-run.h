@@ -49,6 +49,10 @@ GStrv scand_job_get_split_children(ScandJob *job);
  * from the job's "template". Stage SCANNED → ASSEMBLED. */
 gboolean scand_job_run_assemble(ScandJob *job, GError **error);
 
+/* Sets the job's delivery name from its "template" (the default scan
+ * template when it has none) and pages. Memory only until saved. */
+gboolean scand_job_run_set_name(ScandJob *job, guint pages, GError **error);
+
 /* Tries every destination not yet done, once; one that asks to retry waits as
  * policy says (NULL = the defaults). Returns DONE when all are done
  * (the job is then removed from the spool), FAILED when at least one failed
