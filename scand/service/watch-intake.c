@@ -35,6 +35,7 @@
 #include "scand/base/file-name.h"
 #include "scand/base/fs-beneath.h"
 #include "scand/base/fs.h"
+#include "scand/core/job-pages.h"
 #include "scand/core/job-run.h"
 #include "scand/core/pdf-merge.h"
 #include "scand/core/pdf.h"
@@ -63,8 +64,7 @@ typedef struct {
 void watch_intake_free(Intake *in) {
   for (guint i = 0; in->rels[i]; i++)
     g_free(in->rels[i]);
-  if (in->root_fd >= 0)
-    close(in->root_fd);
+  watch_fd_unref(in->root_fd);
   watch_unref(in->watcher);
   g_free(in);
 }
@@ -87,7 +87,7 @@ static void quarantine_one(Take *t, guint i, const char *reason) {
   g_autofree char *shown = watch_display(t->w, t->src[i].rel);
   g_autofree char *where = NULL;
   g_autoptr(GError) error = NULL;
-  if (!watch_quarantine(t->w, t->in->root_fd, &t->src[i], reason, &where, &error)) {
+  if (!watch_quarantine(t->w, t->in->root_fd->fd, &t->src[i], reason, &where, &error)) {
     watch_log(t->watcher, "watch %s: %s: %s; and it could not be set aside: %s", t->w->name, shown, reason,
               error->message);
     t->verdict[i] = WATCH_LEFT;
@@ -108,7 +108,7 @@ static gboolean take_open(Take *t) {
   for (guint i = 0; i < t->n; i++) {
     g_autoptr(GError) error = NULL;
     g_autofree char *key = watch_key(t->in->root, t->in->rels[i]);
-    if (!watch_source_open(&t->src[i], t->in->root_fd, t->w->path, t->in->rels[i], &error)) {
+    if (!watch_source_open(&t->src[i], t->in->root_fd->fd, t->w->path, t->in->rels[i], &error)) {
       gboolean gone = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
       if (!gone)
         watch_log(t->watcher, "watch %s: %s", t->w->name, error->message);
@@ -196,10 +196,18 @@ static char *copy_as_pdf(Take *t, guint i, const char *copy, const char *out, GE
 }
 
 /* The job's document.pdf from the copies: one file as it is or assembled,
- * a pair collated. */
+ * a pair collated; one file through the watch profile's page processing when
+ * it asks for some (scand_job_take_file). */
 static gboolean take_document(Take *t, char **copies, guint *culprit, GError **error) {
   static const char *const outs[] = { "fronts.pdf", "backs.pdf" };
   const char *doc = scand_job_get_pdf_path(t->job);
+  scand_job_pages_copy_profile(t->job, t->config, t->w->profile);
+  if (t->n == 1 && scand_job_pages_wanted(t->job)) {
+    *culprit = 0;
+    if (t->type[0] == SCAND_FILE_PDF && !scand_pdf_check_readable(copies[0], t->in->final[0], NULL, error))
+      return FALSE;
+    return scand_job_take_file(t->job, copies[0], error) && scand_pdf_count_pages(doc, &t->pages, error);
+  }
   g_autofree char *fronts = NULL, *backs = NULL;
   for (guint i = 0; i < t->n; i++) {
     g_autofree char *out = g_build_filename(scand_job_get_dir(t->job), t->n == 1 ? "document.pdf" : outs[i], NULL);
@@ -330,7 +338,7 @@ static void take_dispose(Take *t, const char *after) {
   for (guint i = 0; i < t->n; i++) {
     g_autoptr(GError) error = NULL;
     t->verdict[i] = WATCH_TAKEN;
-    if (watch_dispose(t->w, t->in->root_fd, &t->src[i], after, NULL, &error)) {
+    if (watch_dispose(t->w, t->in->root_fd->fd, &t->src[i], after, NULL, &error)) {
       g_hash_table_remove(t->watcher->held, t->src[i].identity);
       continue;
     }
