@@ -64,6 +64,22 @@ for value in "scan=letter;" "scan=letter;;email=letter" "scan=" "=letter" "scan"
   grep -q "^$C:6: \[scanner s\] buttons: " "$T/err" || { cat "$T/err" >&2; fail "buttons = $value: no line"; }
 done
 
+# deliver: an empty item (a stray comma) or an output named twice (it would
+# get the document twice) is refused; a destination named twice on the
+# command line gets the document once.
+for value in "desk,,desk" "desk," ",desk" "desk; desk" "desk, other, desk" " , "; do
+  C="$T/d.conf"
+  printf '[output desk]\ntype = folder\npath = %s\n[output other]\ntype = folder\npath = %s\n[rule r]\ndeliver = %s\n' \
+    "$T/desk" "$T/desk" "$value" >"$C"
+  rc=$(run "$T/out" "$T/err" config check --config "$C")
+  assert_eq 1 "$rc" "config check on deliver = $value"
+  grep -q "^$C:8: \[rule r\] deliver: " "$T/err" || { cat "$T/err" >&2; fail "deliver = $value: no line"; }
+done
+mkdir -p "$T/twice"
+rc=$(run "$T/out" "$T/err" scan -q --no-daemon --device sane:test:0 --pages 1 --to "$T/twice" --to "$T/twice")
+assert_eq 0 "$rc" "scan --to twice"
+assert_eq 1 "$(count_files "$T/twice")" "files delivered for one destination named twice"
+
 # The good forms pass the check and route as they say.
 C="$T/good.conf"
 cat >"$C" <<CONF
