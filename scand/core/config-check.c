@@ -212,7 +212,13 @@ static void check_secret_file(GPtrArray *problems, ScandConfig *config, const Se
 static void check_output_list(GPtrArray *problems, ScandConfig *config, const Section *s, const char *key,
                               const char *v, const char *expected) {
   g_auto(GStrv) parts = g_strsplit_set(v, ",;", -1);
-  guint n = g_strv_length(parts);
+  guint n = g_strv_length(parts), named = 0;
+  for (guint i = 0; i < n; i++)
+    named += *g_strstrip(parts[i]) != '\0';
+  if (!named) {
+    scand_config_add_problem(problems, config, s->kind, s->name, key, "no output named (expected %s)", expected);
+    return;
+  }
   for (guint i = 0; i < n; i++)
     if (!*g_strstrip(parts[i])) {
       scand_config_add_problem(problems, config, s->kind, s->name, key, "item %u of %u is empty (expected %s)", i + 1,
