@@ -162,6 +162,9 @@ FAULTS = {
     "mime": "str",           # multipart shape, see MIME_KINDS
     "fault-status": "int",   # HTTP status of SOAP faults (e.g. 200)
     "no-xaddrs": "flag",     # ProbeMatch/Hello without XAddrs (Resolve needed)
+    "renew-fault": "int",    # the next N Renews get UnableToRenew
+    "drop-renew": "flag",    # a Renew gets no answer: the connection closes
+    "end-on-expiry": "flag",  # an expired subscription gets SubscriptionEnd
     "mute": "flag",          # no WS-Discovery answers at all
 }
 MIME_KINDS = ("chunked", "no-crlf", "base64", "no-boundary", "no-image-part",
@@ -350,6 +353,7 @@ class Reply:
         self.fault = fault      # the fault subcode for the log
         self.log = log or {}
         self.hold = None        # a lock the handler took, released once sent
+        self.drop = False       # close the connection instead of answering
 
 
 # ----------------------------------------------------------------- state ---
@@ -408,6 +412,8 @@ class Sim:
         self.forced_state = None
         self.forced_reasons = None
         self.jammed = False
+        self.subscriptions = []
+        self.scan_ids = {}      # ScanIdentifier of an event -> DestinationToken
         for f in self.initial_faults:
             self.add_fault(f)
 
@@ -454,6 +460,34 @@ class Sim:
             return "Processing", ["None"]
         return "Idle", ["None"]
 
+    def take_fault_count(self, name):
+        """TRUE (and one less left) while an int fault has count left."""
+        with self.lock:
+            f = self.faults.get(name)
+            if not f or f["n"] <= 0:
+                return False
+            f["n"] -= 1
+            return True
+
+    def expire_subscriptions(self):
+        """Drops subscriptions whose time ran out (SubscriptionEnd first with
+        the end-on-expiry fault). Call with the lock held."""
+        now = time.monotonic()
+        gone = [x for x in self.subscriptions if x.expires_at <= now]
+        self.subscriptions = [x for x in self.subscriptions
+                              if x.expires_at > now]
+        if gone and "end-on-expiry" in self.faults:
+            for sub in gone:
+                threading.Thread(target=push_subscription_end,
+                                 args=(self, sub, "SourceCancelling"),
+                                 daemon=True).start()
+
+    def reaper(self):
+        """Expires subscriptions on time, as a device does by itself."""
+        while not self.stop.wait(0.25):
+            with self.lock:
+                self.expire_subscriptions()
+
     def calibrating(self):
         """TRUE while a calibrating=MS fault's time runs."""
         cal = self.faults.get("calibrating")
@@ -471,7 +505,8 @@ class Sim:
                 "metadata_version": self.metadata_version,
                 "faults": sorted(v["spec"] for v in self.faults.values()),
                 "pages_served": self.pages_served,
-                "jobs": [j.to_json() for j in self.jobs]}
+                "jobs": [j.to_json() for j in self.jobs],
+                "subscriptions": [x.to_json() for x in self.subscriptions]}
 
     def reboot(self, hello=True):
         """Forget every job, start a new AppSequence instance, say Bye and
@@ -482,6 +517,8 @@ class Sim:
         with self.lock:
             self.jobs = []
             self.jammed = False
+            self.subscriptions = []
+            self.scan_ids = {}
             self.instance_id += 1
             self.message_number = 0
         if hello:
@@ -497,7 +534,7 @@ class Sim:
             raise ValueError("control body must be a JSON object")
         known = {"reset", "clear", "fault", "faults", "clear_fault",
                  "adf_pages", "paper", "state", "reasons", "reboot",
-                 "hello", "bye"}
+                 "hello", "bye", "press", "end_subscriptions"}
         for k in req:
             if k not in known:
                 raise ValueError("unknown control key '%s'" % k)
@@ -535,13 +572,21 @@ class Sim:
                     raise ValueError("state is Idle, Processing or Stopped")
                 self.forced_state = st
                 self.forced_reasons = req.get("reasons")
+        if req.get("end_subscriptions"):
+            with self.lock:
+                subs, self.subscriptions = self.subscriptions, []
+            for sub in subs:
+                push_subscription_end(self, sub, "SourceShuttingDown")
         if req.get("reboot"):
             self.reboot()
         if req.get("bye") and self.discovery:
             self.discovery.announce("Bye")
         if req.get("hello") and self.discovery:
             self.discovery.announce("Hello")
-        return self.state_json()
+        state = self.state_json()
+        if "press" in req:
+            state["pressed"] = press(self, req["press"])
+        return state
 
 
 # ---------------------------------------------------------- WS-Scan XML ---
@@ -785,6 +830,18 @@ def op_create_scan_job(sim, req):
         t = parse_ticket(req.op, sim.model)
     except ValueError as e:
         return fault_reply(sim, "wscn:InvalidArgs", str(e))
+    scan_id = text(req.op, "ScanIdentifier")
+    if scan_id is not None:
+        token = text(req.op, "DestinationToken")
+        with sim.lock:
+            want = sim.scan_ids.pop(scan_id, None)
+        if want is None:
+            return fault_reply(sim, "wscn:ClientErrorInvalidScanIdentifier",
+                               "no scan %s is waiting" % scan_id)
+        if token != want:
+            return fault_reply(sim, "wscn:ClientErrorInvalidDestinationToken",
+                               "DestinationToken does not match the one "
+                               "given for this destination")
     feeder = t["source"] != "Platen"
     with sim.lock:
         state, reasons = sim.scanner_state()
@@ -1014,9 +1071,216 @@ def op_get_active_jobs(sim, req):
                  "</wscn:ActiveJobs></wscn:GetActiveJobsResponse>" % body)
 
 
-# Scanner service operations: action URI -> handler(sim, SoapRequest).
-# Eventing (Subscribe/Renew/GetStatus/Unsubscribe, ScanAvailableEvent) is
-# added here the same way.
+# ------------------------------------------------ WS-Eventing (walk-up) ---
+# A client subscribes to ScanAvailableEvent with the destinations to list on
+# the panel; when a person picks one (the "press" control key) the device
+# posts ScanAvailableEvent to the subscription's NotifyTo address, and the
+# client's CreateScanJob must carry the event's ScanIdentifier and the
+# destination's DestinationToken.
+
+WSE = NS["wse"]
+SCAN_AVAILABLE = SCAN + "/ScanAvailableEvent"
+DEFAULT_EXPIRES = 3600
+
+
+class Subscription:
+    def __init__(self, manager, notify_to, end_to, expires, filt,
+                 destinations):
+        self.id = "urn:uuid:%s" % uuid.uuid4()
+        self.manager = manager
+        self.notify_to = notify_to
+        self.end_to = end_to
+        self.filter = filt
+        self.expires_at = time.monotonic() + expires
+        # [{"name", "context", "token"}]
+        self.destinations = [dict(d, token="dest-%s" % uuid.uuid4().hex[:16])
+                             for d in destinations]
+
+    def expires_in(self):
+        return max(0, int(round(self.expires_at - time.monotonic())))
+
+    def to_json(self):
+        return {"id": self.id, "notify_to": self.notify_to,
+                "end_to": self.end_to, "filter": self.filter,
+                "expires_in": self.expires_in(),
+                "destinations": self.destinations}
+
+
+def duration_seconds(text, default):
+    """xs:duration as WS-Eventing clients send it (PT…H…M…S, P…D…), or
+    default when absent; ValueError when malformed."""
+    if text is None:
+        return default
+    import re
+    m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.\d+)?S)?)?",
+                     text.strip())
+    if not m or text.strip() in ("P", "PT"):
+        raise ValueError("Expires %r is not a duration" % text)
+    d, h, mi, se = (int(x) if x else 0 for x in m.groups())
+    return ((d * 24 + h) * 60 + mi) * 60 + se
+
+
+def live_subscription(sim, req):
+    """The subscription named by the request's wse:Identifier header."""
+    ident = text(req.header, "Identifier") if req.header is not None \
+        else None
+    with sim.lock:
+        sim.expire_subscriptions()
+        return next((x for x in sim.subscriptions if x.id == ident), None)
+
+
+def op_subscribe(sim, req):
+    op = req.op
+    notify = text(op, "Delivery", "NotifyTo", "Address")
+    end_to = text(op, "EndTo", "Address")
+    if not notify:
+        return fault_reply(sim, "wse:DeliveryModeRequestedUnavailable",
+                           "no Delivery/NotifyTo address")
+    try:
+        expires = min(duration_seconds(text(op, "Expires"), DEFAULT_EXPIRES),
+                      sim.args.max_expires)
+    except ValueError as e:
+        return fault_reply(sim, "wse:InvalidExpirationTime", str(e))
+    dests = []
+    for d in op.iter():
+        if local(d.tag) == "ScanDestination":
+            dests.append({"name": text(d, "ClientDisplayName"),
+                          "context": text(d, "ClientContext")})
+    if any(not d["name"] or not d["context"] for d in dests):
+        return fault_reply(sim, "wscn:InvalidArgs",
+                           "a ScanDestination without ClientDisplayName "
+                           "or ClientContext")
+    manager = "%s://%s:%d%s" % (sim.scheme, req.local_host, sim.port,
+                                sim.args.scan_path)
+    sub = Subscription(manager, notify, end_to, expires, text(op, "Filter"),
+                       dests)
+    with sim.lock:
+        sim.subscriptions.append(sub)
+    responses = "".join(
+        "<wscn:DestinationResponse>%s%s</wscn:DestinationResponse>"
+        % (el("wscn:ClientContext", d["context"]),
+           el("wscn:DestinationToken", d["token"])) for d in sub.destinations)
+    return Reply(WSE + "/SubscribeResponse",
+                 "<wse:SubscribeResponse><wse:SubscriptionManager>%s"
+                 "<wsa:ReferenceParameters>%s</wsa:ReferenceParameters>"
+                 "</wse:SubscriptionManager>%s%s</wse:SubscribeResponse>"
+                 % (el("wsa:Address", manager),
+                    el("wse:Identifier", sub.id),
+                    el("wse:Expires", "PT%dS" % expires),
+                    "<wscn:DestinationResponses>%s</wscn:DestinationResponses>"
+                    % responses if dests else ""),
+                 log={"subscription": sub.id,
+                      "destinations": [d["name"] for d in dests]})
+
+
+def op_renew(sim, req):
+    if "drop-renew" in sim.faults:
+        r = Reply(None, "", fault="drop-renew")
+        r.drop = True
+        return r
+    fault = sim.take_fault_count("renew-fault")
+    sub = live_subscription(sim, req)
+    if sub is None or fault:
+        return fault_reply(sim, "wse:UnableToRenew",
+                           "no such subscription" if sub is None
+                           else "renew refused (fault)", sender=sub is None)
+    try:
+        expires = min(duration_seconds(text(req.op, "Expires"),
+                                       DEFAULT_EXPIRES), sim.args.max_expires)
+    except ValueError as e:
+        return fault_reply(sim, "wse:InvalidExpirationTime", str(e))
+    with sim.lock:
+        sub.expires_at = time.monotonic() + expires
+    return Reply(WSE + "/RenewResponse",
+                 "<wse:RenewResponse>%s</wse:RenewResponse>"
+                 % el("wse:Expires", "PT%dS" % expires),
+                 log={"subscription": sub.id})
+
+
+def op_get_status(sim, req):
+    sub = live_subscription(sim, req)
+    if sub is None:
+        return fault_reply(sim, "wse:InvalidMessage", "no such subscription")
+    return Reply(WSE + "/GetStatusResponse",
+                 "<wse:GetStatusResponse>%s</wse:GetStatusResponse>"
+                 % el("wse:Expires", "PT%dS" % sub.expires_in()),
+                 log={"subscription": sub.id})
+
+
+def op_unsubscribe(sim, req):
+    sub = live_subscription(sim, req)
+    if sub is None:
+        return fault_reply(sim, "wse:InvalidMessage", "no such subscription")
+    with sim.lock:
+        sim.subscriptions.remove(sub)
+    return Reply(WSE + "/UnsubscribeResponse", "",
+                 log={"subscription": sub.id})
+
+
+def push_scan_available(sim, sub, context, scan_id):
+    """ScanAvailableEvent to the subscription's NotifyTo; the HTTP status or
+    None."""
+    body = ("<wscn:ScanAvailableEvent>%s%s</wscn:ScanAvailableEvent>"
+            % (el("wscn:ClientContext", context),
+               el("wscn:ScanIdentifier", scan_id)))
+    status = post_soap(sub.notify_to, SCAN_AVAILABLE, body,
+                       extra_header=el("wse:Identifier", sub.id))
+    sim.record({"transport": "push", "action": "ScanAvailableEvent",
+                "to": sub.notify_to, "subscription": sub.id,
+                "context": context, "scan_identifier": scan_id,
+                "status": status})
+    return status
+
+
+def push_subscription_end(sim, sub, status_word):
+    """SubscriptionEnd to the subscription's EndTo (else NotifyTo)."""
+    to = sub.end_to or sub.notify_to
+    body = ("<wse:SubscriptionEnd><wse:SubscriptionManager>%s"
+            "<wsa:ReferenceParameters>%s</wsa:ReferenceParameters>"
+            "</wse:SubscriptionManager>%s%s</wse:SubscriptionEnd>"
+            % (el("wsa:Address", sub.manager),
+               el("wse:Identifier", sub.id),
+               el("wse:Status", "wse:" + status_word),
+               '<wse:Reason xml:lang="en">%s</wse:Reason>' % status_word))
+    status = post_soap(to, WSE + "/SubscriptionEnd", body,
+                       extra_header=el("wse:Identifier", sub.id))
+    sim.record({"transport": "push", "action": "SubscriptionEnd",
+                "to": to, "subscription": sub.id, "reason": status_word,
+                "status": status})
+
+
+def press(sim, spec):
+    """A person picks a destination on the panel and presses Start. spec is
+    its ClientDisplayName, or {"name": …, "notify_to": substring} to pick
+    among clients listing the same name, or {"context": …} for an event
+    naming a context no subscription registered. Returns what was sent."""
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, dict):
+        raise ValueError("press: a destination name or an object")
+    with sim.lock:
+        sim.expire_subscriptions()
+        subs = list(sim.subscriptions)
+    scan_id = "scan-%s" % uuid.uuid4().hex[:12]
+    if "context" in spec and "name" not in spec:
+        if not subs:
+            raise ValueError("press: no subscription to send to")
+        status = push_scan_available(sim, subs[0], spec["context"], scan_id)
+        return {"scan_identifier": scan_id, "status": status}
+    for sub in subs:
+        if spec.get("notify_to") and spec["notify_to"] not in sub.notify_to:
+            continue
+        for d in sub.destinations:
+            if d["name"] == spec.get("name"):
+                with sim.lock:
+                    sim.scan_ids[scan_id] = d["token"]
+                status = push_scan_available(sim, sub, d["context"], scan_id)
+                return {"scan_identifier": scan_id, "status": status,
+                        "subscription": sub.id}
+    raise ValueError("press: no subscription lists %r" % spec.get("name"))
+
+
+# Scanner service operations: action URI -> (request element, handler).
 SCAN_ACTIONS = {
     SCAN + "/GetScannerElements": ("GetScannerElementsRequest",
                                    op_get_scanner_elements),
@@ -1027,6 +1291,10 @@ SCAN_ACTIONS = {
     SCAN + "/CancelJob": ("CancelJobRequest", op_cancel_job),
     SCAN + "/GetJobElements": ("GetJobElementsRequest", op_get_job_elements),
     SCAN + "/GetActiveJobs": ("GetActiveJobsRequest", op_get_active_jobs),
+    WSE + "/Subscribe": ("Subscribe", op_subscribe),
+    WSE + "/Renew": ("Renew", op_renew),
+    WSE + "/GetStatus": ("GetStatus", op_get_status),
+    WSE + "/Unsubscribe": ("Unsubscribe", op_unsubscribe),
 }
 
 
@@ -1200,6 +1468,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError as e:
             n = self.send_simple(400, "%s\n" % e, "text/plain")
             return self.log_entry(None, 400, n, error=str(e))
+        req.local_host = self.local_host()
         if path == self.sim.args.device_path:
             if req.action == WXF_GET:
                 return self.device_get(req)
@@ -1207,8 +1476,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry = SCAN_ACTIONS.get(req.action)
             if entry:
                 op_name, fn = entry
+                ns = NS["wse"] if req.action.startswith(NS["wse"]) else SCAN
                 if req.op is None or local(req.op.tag) != op_name or \
-                        req.op.tag[1:].partition("}")[0] != SCAN:
+                        req.op.tag[1:].partition("}")[0] != ns:
                     return self.answer(req, fault_reply(
                         self.sim, "wscn:InvalidArgs",
                         "body is not %s" % op_name))
@@ -1220,14 +1490,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.sim, "wsa:ActionNotSupported",
             "action %s not supported here" % req.action))
 
-    def device_get(self, req):
+    def local_host(self):
+        """The address the request came in on, fit for a URL."""
         host = self.connection.getsockname()[0]
         if host.startswith("::ffff:") and "." in host:
-            host = host[7:]     # IPv4 on a dual-stack socket
-        elif ":" in host:
-            host = "[%s]" % host.partition("%")[0]
+            return host[7:]     # IPv4 on a dual-stack socket
+        if ":" in host:
+            return "[%s]" % host.partition("%")[0]
+        return host
+
+    def device_get(self, req):
         with self.sim.lock:
-            body = metadata_xml(self.sim, host)
+            body = metadata_xml(self.sim, req.local_host)
         msg = soap_envelope(NS["wxf"] + "/GetResponse", body,
                             relates_to=req.message_id)
         n = self.send_simple(200, msg, "application/soap+xml")
@@ -1241,6 +1515,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 reply.hold.release()
 
     def answer_locked(self, req, reply):
+        if reply.drop:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return self.log_entry(req, 0, 0, reply)
         if reply.image is None:
             msg = soap_envelope(reply.action, reply.body,
                                 relates_to=req.message_id)
@@ -1343,10 +1621,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 "application/json")
 
 
-def post_soap(url, action, body, timeout=5.0):
+def post_soap(url, action, body, timeout=5.0, extra_header=""):
     """POST a SOAP message to a client (an event to its NotifyTo address).
     Returns the HTTP status, or None when the client could not be reached."""
-    data = soap_envelope(action, body, to=url).encode()
+    data = soap_envelope(action, body, to=url,
+                         extra_header=extra_header).encode()
     request = urllib.request.Request(
         url, data=data, method="POST",
         headers={"Content-Type": "application/soap+xml; charset=utf-8"})
@@ -1625,6 +1904,8 @@ def main():
                     help="answer WS-Discovery on this interface (repeatable)")
     ap.add_argument("--no-hello", action="store_true")
     ap.add_argument("--reboot-delay", type=int, default=300)
+    ap.add_argument("--max-expires", type=int, default=3600,
+                    help="longest subscription granted, seconds")
     ap.add_argument("--page-dir")
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--cert-out")
@@ -1686,6 +1967,7 @@ def main():
     for s in servers:
         threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2},
                          daemon=True).start()
+    threading.Thread(target=sim.reaper, daemon=True).start()
     if sim.discovery:
         threading.Thread(target=sim.discovery.serve, daemon=True).start()
         if not args.no_hello:
