@@ -84,6 +84,9 @@ static int match_sender(const char *v, const ScandRuleFacts *f, char **why, GErr
 static int match_recipient(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
   return match_glob(v, f->recipient, "recipient", why);
 }
+static int match_barcode(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
+  return match_glob(v, f->barcode, "barcode", why);
+}
 
 /* A page count, as the config schema has it (pages-min, pages-max). */
 static int parse_count(const char *v, gint64 *out, GError **error) {
@@ -146,11 +149,11 @@ static const struct {
   const char *key;
   MatchFunc match;
 } match_keys[] = {
-  { "source", match_source },       { "device", match_device },       { "profile", match_profile },
-  { "trigger", match_trigger },     { "panel", match_panel },         { "watch", match_watch },
-  { "path", match_path },           { "sender", match_sender },       { "recipient", match_recipient },
-  { "pages-min", match_pages_min }, { "pages-max", match_pages_max }, { "days", match_days },
-  { "hours", match_hours },
+  { "source", match_source },   { "device", match_device },       { "profile", match_profile },
+  { "trigger", match_trigger }, { "panel", match_panel },         { "watch", match_watch },
+  { "path", match_path },       { "sender", match_sender },       { "recipient", match_recipient },
+  { "barcode", match_barcode }, { "pages-min", match_pages_min }, { "pages-max", match_pages_max },
+  { "days", match_days },       { "hours", match_hours },
 };
 
 /* Whether rule matches; *why (may be NULL) gets what did not. FALSE only on

@@ -22,7 +22,8 @@ typedef struct {
   const char *path;   /* the file's path inside the watched folder */
   const char *sender; /* inbound mail */
   const char *recipient;
-  GDateTime *time; /* for days/hours; NULL = now */
+  const char *barcode; /* page processing: the document's barcode (data) */
+  GDateTime *time;     /* for days/hours; NULL = now */
 } ScandRuleFacts;
 
 typedef struct {

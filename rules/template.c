@@ -22,6 +22,8 @@ typedef enum {
   FIELD_SEQ,
   FIELD_SOURCE,
   FIELD_JOB,
+  FIELD_BARCODE,
+  FIELD_BLANKS,
 } TemplateField;
 
 static const struct {
@@ -31,7 +33,8 @@ static const struct {
 } fields[] = {
   { "date", FIELD_DATE, TRUE },        { "time", FIELD_TIME, TRUE },    { "device", FIELD_DEVICE, FALSE },
   { "profile", FIELD_PROFILE, FALSE }, { "pages", FIELD_PAGES, FALSE }, { "seq", FIELD_SEQ, TRUE },
-  { "source", FIELD_SOURCE, FALSE },   { "job", FIELD_JOB, FALSE },
+  { "source", FIELD_SOURCE, FALSE },   { "job", FIELD_JOB, FALSE },     { "barcode", FIELD_BARCODE, FALSE },
+  { "blanks", FIELD_BLANKS, FALSE },
 };
 
 static gboolean G_GNUC_PRINTF(2, 3) template_error(GError **error, const char *fmt, ...) {
@@ -121,7 +124,7 @@ static gboolean field_expand(GString *out, const char *text, gsize pos, const Sc
   if (i == G_N_ELEMENTS(fields))
     return template_error(error,
                           "unknown field {%s} at position %" G_GSIZE_FORMAT
-                          " (known: date, time, device, profile, pages, seq, source, job)",
+                          " (known: date, time, device, profile, pages, seq, source, job, barcode, blanks)",
                           text, pos);
   if (arg && !fields[i].takes_arg)
     return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " takes no argument", name, pos);
@@ -163,6 +166,12 @@ static gboolean field_expand(GString *out, const char *text, gsize pos, const Sc
       break;
     case FIELD_JOB:
       value = facts->job;
+      break;
+    case FIELD_BARCODE:
+      value = facts->barcode;
+      break;
+    case FIELD_BLANKS:
+      value = facts->blanks && *facts->blanks ? facts->blanks : "none";
       break;
   }
   g_autofree char *safe = scand_template_sanitize_component(value && *value ? value : "unknown");

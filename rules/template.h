@@ -2,7 +2,8 @@
  *
  * Fields: {date[:FMT]} {time[:FMT]} (strftime-style, of the job's creation
  * time; defaults %Y-%m-%d and %H%M%S), {device}, {profile}, {pages}, {seq}
- * (zero-padded to 4, or {seq:N} digits), {source}, {job}. "{{" and "}}" are
+ * (zero-padded to 4, or {seq:N} digits), {source}, {job}, {barcode} (the
+ * document's barcode, from page processing), {blanks} (its blank pages). "{{" and "}}" are
  * literal braces. Values that come from devices are made safe (path separators
  * and control characters become "_"). The expansion is a relative path that
  * cannot climb out of the destination: "..", ".", empty components, absolute
@@ -21,6 +22,8 @@ typedef struct {
   const char *job;
   guint pages;
   guint seq;
+  const char *barcode; /* page processing: the document's barcode */
+  const char *blanks;  /* page processing: its blank pages, "2,5" */
 } ScandTemplateFacts;
 
 /* Checks syntax and that no expansion can escape (at config check time).

@@ -41,7 +41,7 @@ static const ScandConfigKey schema_scanner[] = {
 static const ScandConfigKey schema_profile[] = {
   ENUM("source", "auto|flatbed|feeder"),
   KEY("duplex", SCAND_KEY_BOOL),
-  ENUM("mode", "auto|color|gray|lineart"),
+  ENUM("mode", "auto|color|gray|lineart|auto-detect"), /* auto-detect: colour scan, then per page */
   INT("resolution", 25, 4800),
   INT("pages", 0, 10000),
   INT("area-x", 0, 2000),
@@ -52,6 +52,18 @@ static const ScandConfigKey schema_profile[] = {
   KEY("lossless", SCAND_KEY_BOOL),
   KEY("pdfa", SCAND_KEY_BOOL),
   KEY("title", SCAND_KEY_STRING),
+  /* page processing (scand/core/page-process.h; values checked when a job is planned) */
+  KEY("ocr", SCAND_KEY_STRING),           /* Tesseract languages, "eng+deu" */
+  KEY("ocr-timeout", SCAND_KEY_DURATION), /* per page */
+  INT("ocr-workers", 0, 256),
+  ENUM("rotate", "0|90|180|270|auto"),
+  ENUM("rotate-backs", "0|90|180|270"),
+  ENUM("blank", "keep|drop|flag"),
+  KEY("blank-threshold", SCAND_KEY_STRING), /* percent of ink, e.g. 0.01 */
+  KEY("deskew", SCAND_KEY_BOOL),
+  KEY("crop", SCAND_KEY_BOOL),
+  KEY("split", SCAND_KEY_STRING), /* barcode:PATTERN | patch-t | blank-sheet | none */
+  KEY("barcodes", SCAND_KEY_BOOL),
   { NULL },
 };
 
@@ -79,6 +91,7 @@ static const ScandConfigKey schema_rule[] = {
   KEY("path", SCAND_KEY_STRING),
   KEY("sender", SCAND_KEY_STRING),
   KEY("recipient", SCAND_KEY_STRING),
+  KEY("barcode", SCAND_KEY_STRING), /* glob on the document's barcode (page processing) */
   KEY("days", SCAND_KEY_DAYS),
   KEY("hours", SCAND_KEY_HOURS),
   /* actions */

@@ -46,7 +46,7 @@ static char *part_path(const char *output, guint k, guint n, const char *barcode
 
 /* Analyses every image with the worker pool; prints one line per page. */
 static GPtrArray *analyse_all(char **images, const ScandPageOptions *po, guint workers, const char *scratch) {
-  g_autoptr(ScandPagePool) pool = scand_page_pool_new(po, workers, scratch);
+  g_autoptr(ScandPagePool) pool = scand_page_pool_new(po, workers, scratch, FALSE);
   for (guint i = 0; images[i]; i++)
     scand_page_pool_submit(pool, images[i], i + 1);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
@@ -133,7 +133,8 @@ static int assemble_processed(char **images, ProcessingArgs *args, const ScandPd
     scand_cli_error("assemble", "%s", error->message);
     return SCAND_EXIT_FAILED;
   }
-  g_autoptr(GPtrArray) analyses = analyse_all(images, &po, workers, scratch);
+  /* Nothing is scanning here: every core reads pages (scans keep one back). */
+  g_autoptr(GPtrArray) analyses = analyse_all(images, &po, workers ? workers : g_get_num_processors(), scratch);
   g_autoptr(GPtrArray) parts = scand_page_split(analyses, &split, FALSE, po.blank);
   int status = write_parts(images, analyses, parts, options, dpi, output);
   for (guint i = 0; i < analyses->len; i++) {
@@ -168,7 +169,7 @@ int scand_cli_assemble(int argc, char **argv) {
     { "title", 0, 0, G_OPTION_ARG_STRING, &title, "Document title", "TITLE" },
     { "ocr", 0, 0, G_OPTION_ARG_STRING, &args.values[0], "Searchable text in LANGS (e.g. eng+deu)", "LANGS" },
     { "ocr-timeout", 0, 0, G_OPTION_ARG_STRING, &args.values[1], "Give up OCR of a page after S seconds (120)", "S" },
-    { "ocr-workers", 0, 0, G_OPTION_ARG_STRING, &args.values[2], "Pages analysed at once (cores - 1)", "N" },
+    { "ocr-workers", 0, 0, G_OPTION_ARG_STRING, &args.values[2], "Pages analysed at once (all cores)", "N" },
     { "rotate", 0, 0, G_OPTION_ARG_STRING, &args.values[3], "Turn pages: auto, 90, 180 or 270 (clockwise)", "HOW" },
     { "rotate-backs", 0, 0, G_OPTION_ARG_STRING, &args.values[4], "Also turn even pages (duplex backs)", "DEG" },
     { "blank", 0, 0, G_OPTION_ARG_STRING, &args.values[5], "Blank pages: keep, drop or flag", "WHAT" },

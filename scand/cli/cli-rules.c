@@ -29,7 +29,7 @@ static void print_output(ScandConfig *config, const char *what, const char *name
 
 int scand_cli_rules(int argc, char **argv) {
   g_autofree char *config_path = NULL, *device = NULL, *profile = NULL, *source = NULL, *trigger = NULL;
-  g_autofree char *watch = NULL, *path = NULL, *sender = NULL, *recipient = NULL, *at = NULL;
+  g_autofree char *watch = NULL, *path = NULL, *sender = NULL, *recipient = NULL, *at = NULL, *barcode = NULL;
   int pages = 1;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file", "FILE" },
@@ -42,6 +42,7 @@ int scand_cli_rules(int argc, char **argv) {
     { "path", 0, 0, G_OPTION_ARG_STRING, &path, "Path inside the watched folder", "PATH" },
     { "sender", 0, 0, G_OPTION_ARG_STRING, &sender, "Sender address (inbound mail)", "ADDR" },
     { "recipient", 0, 0, G_OPTION_ARG_STRING, &recipient, "Recipient address (inbound mail)", "ADDR" },
+    { "barcode", 0, 0, G_OPTION_ARG_STRING, &barcode, "The document's barcode (page processing)", "DATA" },
     { "at", 0, 0, G_OPTION_ARG_STRING, &at, "When, as \"YYYY-MM-DD HH:MM\" (default now)", "TIME" },
     { NULL },
   };
@@ -91,6 +92,7 @@ int scand_cli_rules(int argc, char **argv) {
     .path = path,
     .sender = sender,
     .recipient = recipient,
+    .barcode = barcode,
     .time = when,
   };
   g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);

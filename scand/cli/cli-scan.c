@@ -209,6 +209,26 @@ static int scan_via_daemon(ScanArgs *a) {
   return ds.status;
 }
 
+/* Routes a scanned job again (its page count and barcode are known now),
+ * assembles and delivers it; returns the exit status. */
+static int deliver_document(ScandCliContext *ctx, ScandScanPlan *plan, ScandJob *job, gboolean quiet) {
+  g_autoptr(GError) error = NULL;
+  if (!scand_scan_plan_reroute(plan, ctx->config, job, &error)) {
+    scand_cli_error("scan", "%s (the pages are kept in job %s)", error->message, scand_job_get_id(job));
+    return SCAND_EXIT_FAILED;
+  }
+  if (!quiet)
+    fprintf(stderr, "scand: assembling %" G_GINT64_FORMAT " pages…\n", scand_job_get_int(job, "pages", 0));
+  if (!scand_job_run_assemble(job, &error)) {
+    scand_cli_error("scan", "%s (the pages are kept in job %s)", error->message, scand_job_get_id(job));
+    return SCAND_EXIT_FAILED;
+  }
+  const char *notes = scand_job_get(job, "page-notes");
+  if (notes && !quiet)
+    fprintf(stderr, "scand: %s\n", notes);
+  return scand_cli_finish_job(ctx, job);
+}
+
 int scand_cli_scan(int argc, char **argv) {
   __attribute__((cleanup(scan_args_clear))) ScanArgs a = { 0 };
   GOptionEntry entries[] = {
@@ -299,17 +319,17 @@ int scand_cli_scan(int argc, char **argv) {
     scand_cli_error("scan", "%s", scan_error->message);
     return SCAND_EXIT_FAILED;
   }
-  if (!scand_scan_plan_reroute(plan, ctx->config, job, &error)) {
-    scand_cli_error("scan", "%s (the pages are kept in job %s)", error->message, scand_job_get_id(job));
-    return SCAND_EXIT_FAILED;
+  int result = deliver_document(ctx, plan, job, a.quiet);
+  /* The further documents of a batch split at separator sheets. */
+  g_auto(GStrv) children = scand_job_get_split_children(job);
+  for (guint i = 0; children[i]; i++) {
+    g_autoptr(ScandJob) child = scand_job_open(ctx->spool, children[i], &error);
+    int r = child ? deliver_document(ctx, plan, child, a.quiet) : SCAND_EXIT_FAILED;
+    if (!child)
+      scand_cli_error("scan", "%s", error->message);
+    g_clear_error(&error);
+    result = result == SCAND_EXIT_FAILED || r == SCAND_EXIT_FAILED ? SCAND_EXIT_FAILED : MAX(result, r);
   }
-  if (!a.quiet)
-    fprintf(stderr, "scand: assembling %u pages…\n", scand_job_count_pages(job));
-  if (!scand_job_run_assemble(job, &error)) {
-    scand_cli_error("scan", "%s (the pages are kept in job %s)", error->message, scand_job_get_id(job));
-    return SCAND_EXIT_FAILED;
-  }
-  int result = scand_cli_finish_job(ctx, job);
   if (!scanned) {
     /* The documented jam policy: pages before the problem are delivered, and the
      * person is told exactly where to pick up. */

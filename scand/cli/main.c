@@ -4,6 +4,7 @@
 
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -80,7 +81,24 @@ static gboolean is_help(const char *a) {
   return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
 }
 
+/* Tesseract's OpenMP runtime reads OMP_THREAD_LIMIT once, when it is loaded,
+ * before main(): setting it later changes nothing, and unlimited it spins a
+ * thread per core inside every page worker. Page processing gets its
+ * parallelism from its workers (one Tesseract each), so the limit is 1: when
+ * the caller did not set one, set it and start again (exec keeps the pid,
+ * the open files and socket activation). */
+static void limit_openmp(char **argv) {
+#if SCAND_HAVE_OCR
+  if (getenv("OMP_THREAD_LIMIT"))
+    return;
+  setenv("OMP_THREAD_LIMIT", "1", 1);
+  execv("/proc/self/exe", argv);
+  /* exec failed (no /proc): go on, only slower. */
+#endif
+}
+
 int main(int argc, char **argv) {
+  limit_openmp(argv);
   setlocale(LC_ALL, "");
   if (argc < 2) {
     usage(stderr);

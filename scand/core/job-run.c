@@ -1,6 +1,7 @@
 #include "scand/core/job-run.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
+#include "scand/core/job-pages.h"
 #include "scand/core/job-private.h"
 #include "scand/core/pdf-merge.h"
 #include "scand/core/pdf.h"
@@ -24,6 +25,9 @@ typedef struct {
   guint page;
   guint64 bytes;
   gint64 last_report;
+  ScandJobPages *pages; /* page processing, fed each page as it is saved; NULL = none */
+  const char *ext;      /* of the page being written */
+  const char *dir;
   guint page_limit;
   guint64 page_bytes_limit;
 } ProgressSink;
@@ -40,6 +44,7 @@ static gboolean progress_begin(ScandPageSink *sink, const ScandPageHeader *heade
   p->page++;
   p->bytes = 0;
   p->last_report = 0;
+  p->ext = scand_page_format_extension(header->format);
   if (p->progress)
     p->progress("scanning", p->page, 0, p->user_data);
   return p->inner->begin(p->inner, header, error);
@@ -69,6 +74,11 @@ static gboolean progress_end(ScandPageSink *sink, GError **error) {
     return FALSE;
   if (p->progress)
     p->progress("page-saved", p->page, p->bytes, p->user_data);
+  /* The page is durable: the workers read it while the next one scans. */
+  if (p->pages) {
+    g_autofree char *path = g_strdup_printf("%s/page-%04u.%s", p->dir, p->page, p->ext);
+    scand_job_pages_submit(p->pages, path, p->page);
+  }
   return TRUE;
 }
 
@@ -80,11 +90,17 @@ static void progress_abort(ScandPageSink *sink) {
 
 gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandScanSettings *settings,
                             ScandJobProgressFunc progress, gpointer user_data, GError **error) {
+  g_autoptr(GError) processing_error = NULL;
+  g_autoptr(ScandJobPages) processing = scand_job_pages_new(job, &processing_error);
+  if (processing_error)
+    scand_job_set(job, "processing-problems", processing_error->message);
   ProgressSink ps = {
     .sink = { progress_begin, progress_write, progress_end, progress_abort },
     .inner = scand_job_get_page_sink(job),
     .progress = progress,
     .user_data = user_data,
+    .pages = processing,
+    .dir = scand_job_get_dir(job),
     .device = scand_scanner_get_uri(scanner),
     .page_limit = settings->page_limit ? settings->page_limit : SCAND_SCAN_PAGE_LIMIT_DEFAULT,
     .page_bytes_limit = settings->page_bytes_limit ? settings->page_bytes_limit : SCAND_SCAN_PAGE_BYTES_LIMIT_DEFAULT,
@@ -103,6 +119,12 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
       if (!got_page)
         break;
     }
+  }
+  if (processing) {
+    /* The last pages' analyses: each is saved beside its page. */
+    if (progress)
+      progress("processing", scand_job_count_pages(job), 0, user_data);
+    g_clear_pointer(&processing, scand_job_pages_free);
   }
   guint pages = scand_job_count_pages(job);
   if (pages == 0) {
@@ -129,6 +151,10 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
     return FALSE;
   }
   scand_fault_point("scan-finished");
+  /* Documents and facts (barcode) are known now, before routing. A failure
+   * here (every page blank) is reported when the job is assembled. */
+  g_autoptr(GError) process_error = NULL;
+  scand_job_run_process(job, &process_error);
   if (!ok) {
     g_propagate_error(error, g_steal_pointer(&scan_error));
     return FALSE;
@@ -158,6 +184,8 @@ static char *job_expand_name(ScandJob *job, guint pages, GError **error) {
     .job = scand_job_get_id(job),
     .pages = pages,
     .seq = (guint) scand_job_get_int(job, "seq", 0),
+    .barcode = scand_job_get(job, "barcode"),
+    .blanks = scand_job_get(job, "blanks"),
   };
   return scand_template_expand(tmpl, &facts, error);
 }
@@ -214,6 +242,44 @@ static gboolean assemble_pages(ScandJob *job, GPtrArray *pages, const ScandPdfOp
   return TRUE;
 }
 
+/* document.pdf from the processed pages the job keeps ("document-pages"):
+ * each page's file untouched or its re-encoded image, with its text. */
+static gboolean assemble_processed(ScandJob *job, GPtrArray *pages, const char *document,
+                                   const ScandPdfOptions *options, double dpi, guint *n_pages, GError **error) {
+  g_autoptr(GError) local = NULL;
+  g_autoptr(ScandJobPages) jp = scand_job_pages_new(job, &local);
+  if (!jp) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "job %s: %s", scand_job_get_id(job),
+                local ? local->message : "processed pages but no processing keys");
+    return FALSE;
+  }
+  g_autoptr(GPtrArray) analyses = scand_job_pages_collect(jp, pages, NULL);
+  ScandPagePart part = { .pages = g_array_new(FALSE, FALSE, sizeof(guint)) };
+  g_auto(GStrv) numbers = g_strsplit(document, ",", -1);
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && numbers[i]; i++) {
+    guint64 n = 0;
+    ok = g_ascii_string_to_unsigned(numbers[i], 10, 1, pages->len, &n, NULL);
+    guint index = (guint) n - 1;
+    if (ok)
+      g_array_append_val(part.pages, index);
+  }
+  *n_pages = part.pages->len;
+  if (!ok || !part.pages->len) {
+    g_array_unref(part.pages);
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "job %s: damaged document-pages \"%s\"", scand_job_get_id(job),
+                document);
+    return FALSE;
+  }
+  g_autoptr(ScandPdf) pdf = scand_pdf_new(options, error);
+  ok = pdf && scand_page_part_add_to_pdf(&part, pages, analyses, dpi, pdf, error) &&
+       scand_pdf_save(pdf, scand_job_get_pdf_path(job), error);
+  g_array_unref(part.pages);
+  if (!ok)
+    g_prefix_error(error, "job %s: ", scand_job_get_id(job));
+  return ok;
+}
+
 gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
   g_autoptr(GPtrArray) pages = scand_page_list(scand_job_get_dir(job), error);
   if (!pages)
@@ -234,14 +300,19 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
     .scratch_dir = scand_job_get_dir(job),
   };
   double dpi = (double) scand_job_get_int(job, "resolution", 0);
-  if (!assemble_pages(job, pages, &options, dpi, error))
+  if (!scand_job_run_process(job, error))
+    return FALSE;
+  const char *document = scand_job_get(job, "document-pages");
+  guint n_pages = pages->len;
+  if (document ? !assemble_processed(job, pages, document, &options, dpi, &n_pages, error)
+               : !assemble_pages(job, pages, &options, dpi, error))
     return FALSE;
   scand_fault_point("pdf-written");
-  g_autofree char *name = job_expand_name(job, pages->len, error);
+  g_autofree char *name = job_expand_name(job, n_pages, error);
   if (!name)
     return FALSE;
   scand_job_set(job, "name", name);
-  scand_job_set_int(job, "pages", pages->len);
+  scand_job_set_int(job, "pages", n_pages);
   if (!scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, error))
     return FALSE;
   scand_fault_point("job-assembled");

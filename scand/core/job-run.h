@@ -32,6 +32,18 @@ gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRo
 gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandScanSettings *settings,
                             ScandJobProgressFunc progress, gpointer user_data, GError **error);
 
+/* Page processing after the scan: every page's analysis (kept beside it),
+ * which pages form the document (blank ones dropped, separators removed:
+ * "document-pages"), facts "barcode", "blanks", "page-colors",
+ * "page-notes"; each further document of a split batch becomes a job of its
+ * own ("split-child-2", … name them; stage SCANNED, same destinations).
+ * Does nothing when the job asks for no processing or was processed already.
+ * Fails (pages kept) when no page is left for the document. */
+gboolean scand_job_run_process(ScandJob *job, GError **error);
+
+/* The jobs a split made of this job's batch, in order (ids; newly allocated). */
+GStrv scand_job_get_split_children(ScandJob *job);
+
 /* Assembles the job's pages into document.pdf (options from the job's keys:
  * jpeg-quality, lossless, pdfa, title, resolution) and fixes the delivery name
  * from the job's "template". Stage SCANNED → ASSEMBLED. */

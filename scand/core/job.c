@@ -163,6 +163,27 @@ ScandJob *scand_job_create(ScandSpool *spool, GError **error) {
   return g_steal_pointer(&job);
 }
 
+ScandJob *scand_job_create_sibling(ScandJob *from, GError **error) {
+  g_autoptr(ScandJob) job = scand_job_create(from->spool, error);
+  if (!job)
+    return NULL;
+  g_auto(GStrv) groups = g_key_file_get_groups(from->state, NULL);
+  for (guint g = 0; groups[g]; g++) {
+    g_auto(GStrv) keys = g_key_file_get_keys(from->state, groups[g], NULL, NULL);
+    for (guint k = 0; keys && keys[k]; k++) {
+      gboolean own = strcmp(groups[g], JOB_GROUP) == 0 && (!strcmp(keys[k], "id") || !strcmp(keys[k], "stage"));
+      if (own || g_str_has_prefix(keys[k], "split-child-"))
+        continue;
+      g_autofree char *v = g_key_file_get_value(from->state, groups[g], keys[k], NULL);
+      g_key_file_set_value(job->state, groups[g], keys[k], v);
+    }
+  }
+  job_load_deliveries(job);
+  if (!scand_job_save(job, error))
+    return NULL;
+  return g_steal_pointer(&job);
+}
+
 static gboolean job_id_valid(const char *id, GError **error) {
   if (!id || !*id || strchr(id, '/') || id[0] == '.') {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "\"%s\" is not a job id", id ? id : "");

@@ -99,6 +99,11 @@ gboolean scand_job_clear_destinations(ScandJob *job, GError **error);
 gboolean scand_job_set_fallback(ScandJob *job, const char *output_name, GHashTable *output_config, gint64 after_seconds,
                                 gint64 attempts, GError **error);
 
+/* A new locked job (stage SCANNING) with from's settings, facts and
+ * destinations, none attempted: for a document split off from's batch.
+ * Saved before it is returned. Caller frees. */
+ScandJob *scand_job_create_sibling(ScandJob *from, GError **error);
+
 /* Copies an existing PDF into the job as its document.pdf, durably (the
  * source is left alone). */
 gboolean scand_job_take_document(ScandJob *job, const char *pdf, GError **error);

@@ -39,6 +39,8 @@ char *scand_page_analysis_describe(const ScandPageAnalysis *a) {
     g_string_append_printf(s, ", patch %s", a->patch);
   if (a->text)
     g_string_append_printf(s, ", %u words", scand_pdf_text_get_n_words(a->text));
+  if (a->seconds > 0)
+    g_string_append_printf(s, " in %.2f s", a->seconds);
   if (a->note)
     g_string_append_printf(s, " (%s)", a->note);
   return g_string_free(s, FALSE);

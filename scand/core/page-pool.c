@@ -7,6 +7,7 @@
 struct ScandPagePool {
   ScandPageOptions options; /* strings owned */
   char *out_dir;
+  gboolean records;
   GThreadPool *threads;
   GMutex lock;
   GPtrArray *results; /* ScandPageAnalysis*, by submission */
@@ -29,6 +30,12 @@ static void run_task(gpointer data, gpointer user_data) {
   ScandPagePool *pool = user_data;
   GError *error = NULL;
   ScandPageAnalysis *a = scand_page_analyse(t->path, t->number, &pool->options, pool->out_dir, &error);
+  if (a && pool->records) {
+    g_autofree char *record = scand_page_analysis_record_path(t->path);
+    /* A record that cannot be written only means the page is analysed again. */
+    g_autoptr(GError) ignored = NULL;
+    scand_page_analysis_save(a, record, &ignored);
+  }
   g_mutex_lock(&pool->lock);
   pool->results->pdata[t->slot] = a;
   pool->errors->pdata[t->slot] = error ? g_strdup(error->message) : NULL;
@@ -38,14 +45,16 @@ static void run_task(gpointer data, gpointer user_data) {
   g_free(t);
 }
 
-ScandPagePool *scand_page_pool_new(const ScandPageOptions *options, guint workers, const char *out_dir) {
-  /* Before the first Tesseract handle: OpenMP inside Tesseract would fight
-   * the workers for the cores. */
-  g_setenv("OMP_THREAD_LIMIT", "1", FALSE);
+ScandPagePool *scand_page_pool_new(const ScandPageOptions *options, guint workers, const char *out_dir,
+                                   gboolean records) {
+  /* OMP_THREAD_LIMIT=1 must be in the environment before libgomp loads
+   * (scand's main() sees to it): OpenMP inside Tesseract would fight the
+   * workers for the cores. */
   ScandPagePool *pool = g_new0(ScandPagePool, 1);
   pool->options = *options;
   pool->options.ocr = g_strdup(options->ocr);
   pool->out_dir = g_strdup(out_dir);
+  pool->records = records;
   g_mutex_init(&pool->lock);
   pool->results = g_ptr_array_new_with_free_func((GDestroyNotify) scand_page_analysis_free);
   pool->errors = g_ptr_array_new_with_free_func(g_free);

@@ -115,6 +115,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandPageAnalysis, scand_page_analysis_free)
  * reads it back; load fails with SCAND_ERROR_INVAL on a damaged file. */
 gboolean scand_page_analysis_save(const ScandPageAnalysis *analysis, const char *path, GError **error);
 ScandPageAnalysis *scand_page_analysis_load(const char *path, GError **error);
+/* Where a page file's record goes: page-0001.jpg -> page-0001.info (newly allocated). */
+char *scand_page_analysis_record_path(const char *page);
 
 /* A short human summary: "bw, turned 180°, skew 3.0°, 412 words" (newly allocated). */
 char *scand_page_analysis_describe(const ScandPageAnalysis *analysis);
@@ -124,8 +126,11 @@ const char *scand_page_color_to_string(ScandPageColor color);
  * analysing pages while later ones are still arriving. */
 typedef struct ScandPagePool ScandPagePool;
 
-/* workers 0 = the default: cores - 1, at least 1. Copies options. */
-ScandPagePool *scand_page_pool_new(const ScandPageOptions *options, guint workers, const char *out_dir);
+/* workers 0 = the default: cores - 1, at least 1. Copies options. With
+ * records, each analysis is also saved beside its page as soon as it is done
+ * (scand_page_analysis_record_path()). */
+ScandPagePool *scand_page_pool_new(const ScandPageOptions *options, guint workers, const char *out_dir,
+                                   gboolean records);
 /* Queues page path (1-based number) for analysis. */
 void scand_page_pool_submit(ScandPagePool *pool, const char *path, guint number);
 /* Waits for every queued page; returns the analyses in submission order

@@ -4,12 +4,20 @@
 #include "scand/core/page-process.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
+
+char *scand_page_analysis_record_path(const char *page) {
+  const char *dot = strrchr(page, '.');
+  const char *slash = strrchr(page, '/');
+  int stem = dot && (!slash || dot > slash) ? (int) (dot - page) : (int) strlen(page);
+  return g_strdup_printf("%.*s.info", stem, page);
+}
 
 gboolean scand_page_analysis_save(const ScandPageAnalysis *a, const char *path, GError **error) {
   g_autoptr(GKeyFile) kf = g_key_file_new();

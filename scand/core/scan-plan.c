@@ -1,4 +1,5 @@
 #include "scand/core/scan-plan.h"
+#include "scand/core/page-process.h"
 #include "scand/base/error.h"
 #include "scand/core/job-run.h"
 
@@ -21,6 +22,32 @@ static const char *profile_value(ScandConfig *config, const char *profile, const
   return profile ? scand_config_get(config, "profile", profile, key) : NULL;
 }
 
+typedef struct {
+  ScandConfig *config;
+  const char *profile;
+} ProfileKeys;
+
+static const char *profile_key(const char *key, gpointer user_data) {
+  ProfileKeys *p = user_data;
+  return scand_config_get(p->config, "profile", p->profile, key);
+}
+
+/* The profile's page processing, checked before anything is scanned: a
+ * missing language pack or a build without OCR is one line now, not a job
+ * that fails later. */
+static gboolean check_processing(ScandConfig *config, const char *profile, GError **error) {
+  if (!profile)
+    return TRUE;
+  ProfileKeys keys = { config, profile };
+  ScandPageOptions options;
+  g_auto(ScandSplit) split = { 0 };
+  if (scand_page_options_parse(&options, &split, NULL, profile_key, &keys, error) &&
+      scand_page_options_check(&options, error))
+    return TRUE;
+  g_prefix_error(error, "[profile %s] ", profile);
+  return FALSE;
+}
+
 static gboolean build_settings(ScandConfig *config, const ScandScanPlan *plan, const ScandScanRequest *r,
                                ScandScanSettings *s, GError **error) {
   const char *profile = plan->profile;
@@ -35,6 +62,9 @@ static gboolean build_settings(ScandConfig *config, const ScandScanPlan *plan, c
     return FALSE;
   }
   const char *mode = r->mode ? r->mode : profile_value(config, profile, "mode");
+  /* auto-detect: scan in colour, page processing picks each page's form. */
+  if (mode && strcmp(mode, "auto-detect") == 0)
+    mode = "color";
   if (mode && !scand_color_mode_from_string(mode, &s->mode)) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "mode \"%s\": expected color, gray or lineart", mode);
     return FALSE;
@@ -138,7 +168,8 @@ ScandScanPlan *scand_scan_plan_new(ScandConfig *config, const ScandScanRequest *
   plan->device_name = name ? g_strdup(name) : plan->section ? g_strdup(plan->section) : device_short_name(plan->uri);
   plan->open_options.tls_pin =
       plan->section ? g_strdup(scand_config_get(config, "scanner", plan->section, "tls-pin")) : NULL;
-  if (!build_settings(config, plan, request, &plan->settings, error) || !plan_limits(config, plan, error))
+  if (!build_settings(config, plan, request, &plan->settings, error) || !plan_limits(config, plan, error) ||
+      !check_processing(config, plan->profile, error))
     return NULL;
   ScandRuleFacts facts = {
     .source_kind = "scan",
@@ -205,6 +236,16 @@ ScandJob *scand_scan_plan_create_job(ScandScanPlan *plan, ScandConfig *config, S
       if (v)
         scand_job_set(job, copied[i], v);
     }
+    /* Page processing keys go with the job, so a resumed job is processed
+     * as it was planned. */
+    for (guint i = 0; scand_page_option_keys[i]; i++) {
+      const char *v = scand_config_get(config, "profile", plan->profile, scand_page_option_keys[i]);
+      if (v && strcmp(scand_page_option_keys[i], "mode") != 0)
+        scand_job_set(job, scand_page_option_keys[i], v);
+    }
+    if (g_strcmp0(scand_config_get(config, "profile", plan->profile, "mode"), "auto-detect") == 0 &&
+        s->mode == SCAND_MODE_COLOR)
+      scand_job_set(job, "mode", "auto-detect");
   }
   if (!scand_job_apply_route(job, config, plan->route, NULL, error) || !scand_job_save(job, error)) {
     scand_job_remove(job, NULL);
@@ -222,12 +263,16 @@ gboolean scand_scan_plan_reroute(ScandScanPlan *plan, ScandConfig *config, Scand
     .profile = plan->profile,
     .trigger = plan->trigger,
     .panel = plan->panel,
-    .pages = scand_job_count_pages(job),
+    .pages =
+        scand_job_get(job, "document-pages") ? (guint) scand_job_get_int(job, "pages", 0) : scand_job_count_pages(job),
+    .barcode = scand_job_get(job, "barcode"),
   };
   g_autoptr(ScandRoute) route = scand_rules_route(config, &facts, error);
   if (!route)
     return FALSE;
-  if (g_strcmp0(route->rule, plan->route->rule) == 0)
+  /* A document split off the batch carries the route it was made with. */
+  const char *current = scand_job_get(job, "rule");
+  if (g_strcmp0(route->rule, current ? current : plan->route->rule) == 0)
     return TRUE;
   if (plan->explicit_name) {
     g_free(route->name_template);

@@ -175,6 +175,30 @@ static void on_scan_progress(const char *stage, guint page, guint64 bytes, gpoin
   }
 }
 
+/* The further documents of a batch split at separator sheets: each routed
+ * (its barcode may pick another rule), assembled and delivered like the
+ * first; returns the worst outcome. A child that cannot go now stays in
+ * the spool for the delivery queue. */
+static ScandDeliveryResult deliver_split_children(ScanWork *w, ScandDeliveryResult r, GPtrArray *delivered,
+                                                  GPtrArray *errors) {
+  g_auto(GStrv) children = scand_job_get_split_children(w->job);
+  for (guint i = 0; children[i]; i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ScandJob) child = scand_job_open(w->daemon->spool, children[i], &error);
+    ScandDeliveryResult cr = SCAND_DELIVERY_FAILED;
+    if (child && scand_scan_plan_reroute(w->plan, w->config, child, &error) && scand_job_run_assemble(child, &error)) {
+      cr = scand_job_run_deliver(child, &w->retry, errors, &error);
+      scand_job_list_delivered(child, delivered);
+    }
+    if (error)
+      g_ptr_array_add(errors, g_strdup(error->message));
+    r = r == SCAND_DELIVERY_FAILED || cr == SCAND_DELIVERY_FAILED ? SCAND_DELIVERY_FAILED
+        : r == SCAND_DELIVERY_RETRY || cr == SCAND_DELIVERY_RETRY ? SCAND_DELIVERY_RETRY
+                                                                  : SCAND_DELIVERY_DONE;
+  }
+  return r;
+}
+
 static void scan_worker(gpointer data, gpointer user_data) {
   ScanWork *w = data;
   ScandDaemon *daemon = w->daemon;
@@ -242,6 +266,7 @@ static void scan_worker(gpointer data, gpointer user_data) {
   if (error)
     g_ptr_array_add(errors, g_strdup(error->message));
   scand_job_list_delivered(w->job, delivered);
+  r = deliver_split_children(w, r, delivered, errors);
   result = r == SCAND_DELIVERY_DONE ? "done" : r == SCAND_DELIVERY_RETRY ? "queued" : "failed";
   if (!scanned) {
     g_ptr_array_insert(errors, 0, g_strdup(scan_error->message));

@@ -438,7 +438,10 @@ class Sim:
         self.faults = {}
         self.log = []
         self.pages_served = 0
-        self.sheets = self.args.adf_pages
+        self.page_files = sorted(
+            os.path.join(self.args.pages_dir, n) for n in os.listdir(self.args.pages_dir)
+            if n.endswith(".jpg")) if self.args.pages_dir else []
+        self.sheets = len(self.page_files) if self.page_files else self.args.adf_pages
         self.forced_state = self.args.state if self.args.state != "Idle" \
             else None
         self.forced_adf = None
@@ -1049,8 +1052,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                               fault="overadvertise")
         ident = "escl-sim job=%s page=%d sheet=%d side=%s" % (
             job.id, page, sheet, "back" if back else "front")
-        data = render_page(s["format"], s["color_mode"], s["px_w"],
-                           s["px_h"], s["x_res"], ident, page, sheet, back)
+        if sim.args.pages_dir and s["format"] == "image/jpeg":
+            # Real document pages (the page-processing tests' corpus), in
+            # name order, sent as they are.
+            with open(sim.page_files[(page - 1) % len(sim.page_files)], "rb") as f:
+                data = f.read()
+        else:
+            data = render_page(s["format"], s["color_mode"], s["px_w"],
+                               s["px_h"], s["x_res"], ident, page, sheet, back)
         if corrupt and s["format"] == "image/jpeg":
             data = data[:len(data) * 6 // 10]
         if drop:
@@ -1159,6 +1168,8 @@ def main():
     ap.add_argument("--root", default="/eSCL")
     ap.add_argument("--model", default="generic", choices=sorted(MODELS))
     ap.add_argument("--adf-pages", type=int, default=3)
+    ap.add_argument("--pages-dir", help="serve the *.jpg files of this directory (name order) as the pages; "
+                    "the feeder holds as many sheets as there are files")
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--cert")
     ap.add_argument("--key")

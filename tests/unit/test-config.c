@@ -469,7 +469,7 @@ static void test_check_problems(void) {
     "check.conf:18: [profile letter] duplex: \"maybe\" is not true or false",
     "check.conf:19: [profile letter] resolution: 10 is out of range (expected a whole number from 25 to 4800)",
     "check.conf:20: [profile letter] jpeg-quality: \"abc\" is not a whole number from 1 to 100",
-    "check.conf:22: [profile letter] mode: empty value (expected one of auto|color|gray|lineart)",
+    "check.conf:22: [profile letter] mode: empty value (expected one of auto|color|gray|lineart|auto-detect)",
     "check.conf:25: [watch drop] after: move: needs an absolute path (expected move:/srv/scans/done)",
     "check.conf:23: [watch drop] path: missing (required: an absolute path)",
     weird,
@@ -482,7 +482,7 @@ static void test_check_problems(void) {
     "check.conf:41: [rule r1] pages-max: 2 is below pages-min 5: the rule never matches",
     "check.conf:43: [rule r2] deliver: no [output nas] section",
     "check.conf:44: [rule r2] name: unsafe or malformed template: unknown field {colour} at position 11 "
-    "(known: date, time, device, profile, pages, seq, source, job)",
+    "(known: date, time, device, profile, pages, seq, source, job, barcode, blanks)",
     "check.conf:45: [bogus thing]: unknown section kind \"bogus\" (known: scand, scanner, profile, watch, output, "
     "rule)",
     "check.conf:47: [profile]: needs a name: [profile NAME]",

@@ -132,6 +132,29 @@ static void test_match_keys(void) {
   }
 }
 
+/* barcode = GLOB matches the document's barcode; a document without one
+ * never matches, and explain says why. */
+static void test_barcode(void) {
+  static const char conf[] = "[output inv]\ntype = folder\npath = /srv/inv\n"
+                             "[output desk]\ntype = folder\npath = /srv/desk\n"
+                             "[rule invoices]\nbarcode = INV-*\ndeliver = inv\nname = {barcode}.pdf\n"
+                             "[rule rest]\ndeliver = desk\n";
+  g_autoptr(ScandConfig) config = load(conf);
+  ScandRuleFacts with = { .source_kind = "scan", .barcode = "INV-2024-0042" };
+  ScandRuleFacts other = { .source_kind = "scan", .barcode = "ORDER-7" };
+  ScandRuleFacts without = { .source_kind = "scan" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandRoute) a = scand_rules_route(config, &with, &error);
+  g_autoptr(ScandRoute) b = scand_rules_route(config, &other, &error);
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(ScandRoute) c = scand_rules_explain(config, &without, lines, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(a->rule, ==, "invoices");
+  g_assert_cmpstr(b->rule, ==, "rest");
+  g_assert_cmpstr(c->rule, ==, "rest");
+  g_assert_nonnull(strstr(lines->pdata[0], "the job has no barcode"));
+}
+
 static void test_default(void) {
   g_autoptr(ScandConfig) empty = scand_config_new_empty();
   g_autoptr(ScandRoute) r = route(empty, "scan", "sane:test:0", NULL, "cli", 1);
@@ -255,6 +278,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/rules/first-match", test_first_match);
   g_test_add_func("/rules/match-keys", test_match_keys);
   g_test_add_func("/rules/default", test_default);
+  g_test_add_func("/rules/barcode", test_barcode);
   g_test_add_func("/rules/errors", test_errors);
   g_test_add_func("/rules/malformed-values", test_malformed_values);
   g_test_add_func("/rules/days-hours", test_days_hours);

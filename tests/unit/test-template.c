@@ -146,11 +146,29 @@ static void test_escapes(void) {
   assert_refused("B\xfcro.pdf", "template is not valid UTF-8");
 }
 
+/* {barcode} and {blanks} from page processing: made safe, and "unknown" /
+ * "none" when the document has none. */
+static void test_processing_fields(void) {
+  g_autoptr(GDateTime) time = fixed_time();
+  ScandTemplateFacts facts = { .time = time, .barcode = "INV/2024:42", .blanks = "2,5" };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = scand_template_expand("{barcode}-{blanks}.pdf", &facts, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(a, ==, "INV_2024_42-2,5.pdf");
+  ScandTemplateFacts none = { .time = time };
+  g_autofree char *b = scand_template_expand("{barcode}-{blanks}.pdf", &none, &error);
+  g_assert_cmpstr(b, ==, "unknown-none.pdf");
+  ScandTemplateFacts climb = { .time = time, .barcode = "../../etc" };
+  g_autofree char *c = scand_template_expand("{barcode}.pdf", &climb, &error);
+  g_assert_no_error(error);
+  g_assert_null(strstr(c, "/"));
+}
+
 static void test_syntax(void) {
   assert_refused("{foo}.pdf", "unknown field {foo} at position 1 (known: date, time, device, profile, pages, seq, "
-                              "source, job)");
+                              "source, job, barcode, blanks)");
   assert_refused("scan-{Date}.pdf", "unknown field {Date} at position 6 (known: date, time, device, profile, pages, "
-                                    "seq, source, job)");
+                                    "seq, source, job, barcode, blanks)");
   assert_refused("scan-{date.pdf", "unbalanced '{' at position 6 (write {{ for a literal brace)");
   assert_refused("scan-{da{te}.pdf", "unbalanced '{' at position 6 (write {{ for a literal brace)");
   assert_refused("scan-}.pdf", "unbalanced '}' at position 6 (write }} for a literal brace)");
@@ -159,7 +177,7 @@ static void test_syntax(void) {
   assert_refused("{seq:0}.pdf", "field {seq:0} at position 1 wants a number of digits from 1 to 9");
   assert_refused("{seq:12}.pdf", "field {seq:12} at position 1 wants a number of digits from 1 to 9");
   assert_refused("{}.pdf", "unknown field {} at position 1 (known: date, time, device, profile, pages, seq, "
-                           "source, job)");
+                           "source, job, barcode, blanks)");
 
   ScandTemplateFacts no_time = { .device = "x" };
   g_autoptr(GError) error = NULL;
@@ -226,6 +244,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/template/device-values", test_device_values);
   g_test_add_func("/template/escapes", test_escapes);
   g_test_add_func("/template/syntax", test_syntax);
+  g_test_add_func("/template/processing-fields", test_processing_fields);
   g_test_add_func("/template/random", test_random);
   return g_test_run();
 }
