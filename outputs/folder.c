@@ -3,6 +3,7 @@
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
 #include "scand/base/fs.h"
+#include "scand/base/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 static const ScandConfigKey folder_keys[] = {
   { "path", SCAND_KEY_PATH },
   { "create", SCAND_KEY_BOOL },
+  { "mode", SCAND_KEY_STRING }, /* of the delivered file, octal; default 0640 */
   { NULL },
 };
 
@@ -57,18 +59,53 @@ static ScandDeliveryResult fail_errno(ScandDelivery *d, const char *dir, int err
   return result;
 }
 
+#define DEFAULT_MODE 0640
+
+/* "0640" → 0640; FALSE unless an octal mode up to 0777. */
+static gboolean parse_mode(const char *text, mode_t *mode) {
+  char *end = NULL;
+  guint64 v = text && *text ? g_ascii_strtoull(text, &end, 8) : G_MAXUINT64;
+  if (!end || *end || v > 0777)
+    return FALSE;
+  *mode = (mode_t) v;
+  return TRUE;
+}
+
+/* The output's mode, no wider than the source file's (a watched file's: a
+ * private file stays private wherever it is delivered). */
+static mode_t delivery_mode(ScandDelivery *d) {
+  mode_t mode = DEFAULT_MODE, source;
+  parse_mode(scand_delivery_get_config(d, "mode"), &mode);
+  if (parse_mode(scand_delivery_get_fact(d, "source-mode"), &source))
+    mode &= source;
+  return mode;
+}
+
+void scand_folder_check_mode(ScandConfig *config, const char *name, GPtrArray *problems) {
+  const char *text = scand_config_get(config, "output", name, "mode");
+  mode_t mode;
+  if (text && !parse_mode(text, &mode)) {
+    g_autofree char *where = scand_config_where(config, "output", name, "mode");
+    g_ptr_array_add(problems, g_strdup_printf("%s: [output %s] mode: \"%s\" is not an octal file mode (e.g. 0640)",
+                                              where, name, text));
+  }
+}
+
 /* Copies src into a new file dst in the directory dfd (a link in its place
- * is never followed). Returns 0 or an errno. */
-static int copy_file(const char *src, int dfd, const char *dst) {
+ * is never followed), with exactly mode whatever the umask (file systems
+ * without modes, such as vfat, refuse the fchmod: that is fine). Returns 0 or
+ * an errno. */
+static int copy_file(const char *src, int dfd, const char *dst, mode_t mode) {
   int in = open(src, O_RDONLY | O_CLOEXEC);
   if (in < 0)
     return errno;
-  int out = openat(dfd, dst, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  int out = openat(dfd, dst, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
   if (out < 0) {
     int errsv = errno;
     close(in);
     return errsv;
   }
+  (void) fchmod(out, mode);
   char buf[65536];
   int errsv = 0;
   for (;;) {
@@ -81,6 +118,7 @@ static int copy_file(const char *src, int dfd, const char *dst) {
     }
     if (n == 0)
       break;
+    scand_progress_beat();
     for (ssize_t off = 0; off < n;) {
       ssize_t w = write(out, buf + off, (size_t) (n - off));
       if (w < 0 && errno == EINTR)
@@ -170,7 +208,7 @@ static ScandDeliveryResult deliver_into(ScandDelivery *d, const char *dir, int d
     return SCAND_DELIVERY_DONE;
   }
   if (!have_tmp || !same_size(dfd, tmp, pdf)) {
-    int errsv = copy_file(pdf, dfd, tmp);
+    int errsv = copy_file(pdf, dfd, tmp, delivery_mode(d));
     if (errsv)
       return fail_errno(d, dir, errsv, error, "cannot write %s/%s", final_dir, tmp);
     scand_fault_point("folder-written");
@@ -261,6 +299,7 @@ static ScandDeliveryResult folder_deliver(ScandDelivery *d, GError **error) {
 }
 
 static void folder_check(ScandConfig *config, const char *name, GPtrArray *problems) {
+  scand_folder_check_mode(config, name, problems);
   if (!scand_config_get(config, "output", name, "path")) {
     g_autofree char *where = scand_config_where(config, "output", name, NULL);
     g_ptr_array_add(problems, g_strdup_printf("%s: [output %s] path: missing (the folder to write to)", where, name));

@@ -14,8 +14,15 @@ G_BEGIN_DECLS
  * link (FAILED, saying which). Missing directories below dir are created; dir
  * itself must exist unless create is TRUE. Safe to call again after a crash
  * at any point: it finishes or redoes the earlier attempt and never leaves
- * two copies. Sets "delivered" in the delivery state to the final path. */
+ * two copies. Sets "delivered" in the delivery state to the final path. The
+ * file's mode is the output's "mode" (default 0640), never wider than the
+ * job's source file had ("source-mode", a watched file's). */
 ScandDeliveryResult scand_folder_deliver_to(ScandDelivery *d, const char *dir, const char *subdir, gboolean create,
                                             GError **error);
+
+/* The "mode" key of outputs that write files (folder, usb): an octal file
+ * mode up to 0777. Appends a problem for `scand config check` when it is not
+ * one. */
+void scand_folder_check_mode(ScandConfig *config, const char *name, GPtrArray *problems);
 
 G_END_DECLS

@@ -50,6 +50,7 @@ static const ScandConfigKey usb_keys[] = {
   { "allow-non-removable", SCAND_KEY_BOOL, NULL, 0, 0 },
   { "mount", SCAND_KEY_BOOL, NULL, 0, 0 },
   { "unmount-after", SCAND_KEY_BOOL, NULL, 0, 0 },
+  { "mode", SCAND_KEY_STRING, NULL, 0, 0 }, /* of the delivered file (ext4 sticks), octal; default 0640 */
   { NULL, 0, NULL, 0, 0 },
 };
 
@@ -700,6 +701,7 @@ out:
 
 /* Extra checks for `scand config check`. */
 static void usb_check(ScandConfig *config, const char *name, GPtrArray *problems) {
+  scand_folder_check_mode(config, name, problems);
   const char *label = scand_config_get(config, "output", name, "label");
   const char *uuid = scand_config_get(config, "output", name, "uuid");
   const char *any = scand_config_get(config, "output", name, "any-removable");

@@ -16,6 +16,7 @@ static const ScandConfigKey schema_scand[] = {
   KEY("retry-max", SCAND_KEY_DURATION),        /* longest wait between attempts */
   KEY("retry-max-age", SCAND_KEY_DURATION),    /* give up on a destination after retrying this long */
   KEY("discovery-interfaces", SCAND_KEY_LIST), /* WS-Discovery multicasts here (default: every multicast one) */
+  KEY("stall-timeout", SCAND_KEY_DURATION),    /* a worker without progress this long stops the watchdog pings */
   { NULL },
 };
 
@@ -73,8 +74,10 @@ static const ScandConfigKey schema_watch[] = {
   KEY("after", SCAND_KEY_STRING),
   KEY("recursive", SCAND_KEY_BOOL),
   KEY("profile", SCAND_KEY_PROFILE),
-  ENUM("collate", "none|double-sided"),    /* pair a simplex feeder's two passes */
-  KEY("collate-wait", SCAND_KEY_DURATION), /* how long the first pass waits for the second */
+  ENUM("collate", "none|double-sided"),       /* pair a simplex feeder's two passes */
+  KEY("collate-wait", SCAND_KEY_DURATION),    /* how long the first pass waits for the second */
+  KEY("incomplete-wait", SCAND_KEY_DURATION), /* how long an incomplete file waits before .scand-error */
+  KEY("poll-interval", SCAND_KEY_DURATION),   /* rescans: the safety net, and all there is on NFS/CIFS */
   { NULL },
 };
 

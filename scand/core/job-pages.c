@@ -79,6 +79,36 @@ GPtrArray *scand_job_pages_collect(ScandJobPages *jp, GPtrArray *pages, GPtrArra
   return analyses;
 }
 
+GPtrArray *scand_job_pages_analyse(ScandJobPages *jp, GPtrArray *paths, GPtrArray *notes) {
+  g_autoptr(ScandPagePool) pool = scand_page_pool_new(&jp->options, jp->workers, scand_job_get_dir(jp->job), FALSE);
+  for (guint i = 0; i < paths->len; i++)
+    scand_page_pool_submit(pool, paths->pdata[i], i + 1);
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+  GPtrArray *analyses = scand_page_pool_finish(pool, errors);
+  for (guint k = 0; notes && k < errors->len; k++)
+    g_ptr_array_add(notes, g_strdup_printf("%s (page kept as it is)", (char *) errors->pdata[k]));
+  return analyses;
+}
+
+void scand_job_pages_copy_profile(ScandJob *job, ScandConfig *config, const char *profile) {
+  if (!profile)
+    return;
+  for (guint i = 0; scand_page_option_keys[i]; i++) {
+    const char *v = scand_config_get(config, "profile", profile, scand_page_option_keys[i]);
+    if (v && strcmp(scand_page_option_keys[i], "mode") != 0)
+      scand_job_set(job, scand_page_option_keys[i], v);
+  }
+  if (g_strcmp0(scand_config_get(config, "profile", profile, "mode"), "auto-detect") == 0)
+    scand_job_set(job, "mode", "auto-detect");
+}
+
+gboolean scand_job_pages_wanted(ScandJob *job) {
+  for (guint i = 0; scand_page_option_keys[i]; i++)
+    if (strcmp(scand_page_option_keys[i], "mode") != 0 && scand_job_get(job, scand_page_option_keys[i]))
+      return TRUE;
+  return g_strcmp0(scand_job_get(job, "mode"), "auto-detect") == 0;
+}
+
 void scand_job_pages_free(ScandJobPages *jp) {
   if (!jp)
     return;

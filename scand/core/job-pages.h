@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "scand/base/config.h"
 #include "scand/core/job.h"
 #include "scand/core/page-process.h"
 #include "scand/core/pdf.h"
@@ -26,6 +27,16 @@ void scand_job_pages_submit(ScandJobPages *jp, const char *path, guint number);
 GPtrArray *scand_job_pages_collect(ScandJobPages *jp, GPtrArray *pages, GPtrArray *notes);
 const ScandSplit *scand_job_pages_get_split(ScandJobPages *jp);
 ScandBlankAction scand_job_pages_get_blank(ScandJobPages *jp);
+/* Every page file's analysis in order, now, without records (files taken
+ * whole, not scanned); problems go to notes. */
+GPtrArray *scand_job_pages_analyse(ScandJobPages *jp, GPtrArray *paths, GPtrArray *notes);
+/* Copies a [profile]'s page processing keys (and mode = auto-detect) into
+ * the job, so that it is processed as planned also when resumed. */
+void scand_job_pages_copy_profile(ScandJob *job, ScandConfig *config, const char *profile);
+
+/* Whether the job has any page processing key. */
+gboolean scand_job_pages_wanted(ScandJob *job);
+
 /* Waits for queued pages and frees. Accepts NULL. */
 void scand_job_pages_free(ScandJobPages *jp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandJobPages, scand_job_pages_free)

@@ -1,4 +1,5 @@
 #include "scand/core/job-run.h"
+#include "scand/base/progress.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
 #include "scand/core/job-pages.h"
@@ -53,6 +54,7 @@ static gboolean progress_begin(ScandPageSink *sink, const ScandPageHeader *heade
 static gboolean progress_write(ScandPageSink *sink, const void *data, gsize len, GError **error) {
   ProgressSink *p = (ProgressSink *) sink;
   p->bytes += len;
+  scand_progress_beat();
   if (p->bytes > p->page_bytes_limit) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
                 "%s: page %u is larger than max-page-bytes = %" G_GUINT64_FORMAT
@@ -190,6 +192,15 @@ static char *job_expand_name(ScandJob *job, guint pages, GError **error) {
   return scand_template_expand(tmpl, &facts, error);
 }
 
+gboolean scand_job_run_set_name(ScandJob *job, guint pages, GError **error) {
+  g_autofree char *name = job_expand_name(job, pages, error);
+  if (!name)
+    return FALSE;
+  scand_job_set(job, "name", name);
+  scand_job_set_int(job, "pages", pages);
+  return TRUE;
+}
+
 static gboolean is_pdf_page(const char *path) {
   return g_str_has_suffix(path, ".pdf");
 }
@@ -200,7 +211,7 @@ static gboolean assemble_images(GPtrArray *pages, guint from, guint to, const Sc
   g_autoptr(ScandPdf) pdf = scand_pdf_new(options, error);
   if (!pdf)
     return FALSE;
-  for (guint i = from; i < to; i++)
+  for (guint i = from; i < to; i++, scand_progress_beat())
     if (!scand_pdf_add_file(pdf, pages->pdata[i], dpi, error)) {
       g_prefix_error(error, "job %s: ", job_id);
       return FALSE;
@@ -308,11 +319,8 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
                : !assemble_pages(job, pages, &options, dpi, error))
     return FALSE;
   scand_fault_point("pdf-written");
-  g_autofree char *name = job_expand_name(job, n_pages, error);
-  if (!name)
+  if (!scand_job_run_set_name(job, n_pages, error))
     return FALSE;
-  scand_job_set(job, "name", name);
-  scand_job_set_int(job, "pages", n_pages);
   if (!scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, error))
     return FALSE;
   scand_fault_point("job-assembled");
@@ -358,7 +366,9 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
     result = g_error_matches(local, SCAND_ERROR, SCAND_ERROR_IO) ? SCAND_DELIVERY_RETRY : SCAND_DELIVERY_FAILED;
   } else {
     scand_job_set_retry_after(job, i, 0);
+    scand_progress_beat();
     result = driver->deliver(d, &local);
+    scand_progress_beat();
   }
   ScandDestState new_state = result == SCAND_DELIVERY_DONE    ? SCAND_DEST_DONE
                              : result == SCAND_DELIVERY_RETRY ? SCAND_DEST_RETRY
@@ -477,6 +487,12 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy 
       return SCAND_DELIVERY_RETRY;
     return SCAND_DELIVERY_FAILED;
   }
+  /* A kept job stays, done, until whoever keeps it lets it go. */
+  if (scand_job_get_keep(job)) {
+    if (!scand_job_set_stage(job, SCAND_JOB_DONE, error))
+      return SCAND_DELIVERY_RETRY;
+    return SCAND_DELIVERY_DONE;
+  }
   /* Every destination is recorded done, so removing the job is the last step:
    * a crash before it only makes the next start remove it. */
   scand_fault_point("job-done");
@@ -512,7 +528,8 @@ ScandDeliveryResult scand_job_run_resume(ScandJob *job, const ScandRetryPolicy *
     case SCAND_JOB_ASSEMBLED:
       return scand_job_run_deliver(job, policy, messages, error);
     case SCAND_JOB_DONE:
-      scand_job_remove(job, NULL);
+      if (!scand_job_get_keep(job))
+        scand_job_remove(job, NULL);
       return SCAND_DELIVERY_DONE;
     case SCAND_JOB_FAILED:
       return SCAND_DELIVERY_FAILED;
@@ -558,7 +575,7 @@ guint scand_spool_resume_all(ScandSpool *spool, const ScandRetryPolicy *policy, 
     return 0;
   }
   guint left = 0, n_failed = 0;
-  for (guint i = 0; ids[i]; i++) {
+  for (guint i = 0; ids[i]; i++, scand_progress_beat()) {
     g_autoptr(GError) local = NULL;
     g_autoptr(ScandJob) job = scand_job_open(spool, ids[i], &local);
     if (!job) {

@@ -41,6 +41,13 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
  * Fails (pages kept) when no page is left for the document. */
 gboolean scand_job_run_process(ScandJob *job, GError **error);
 
+/* Puts a whole file (a watched file, a mail attachment) into the job as its
+ * document: a PDF as it is, an image assembled; with the job's page
+ * processing when its keys ask for it (scand_job_pages_copy_profile()),
+ * also for a PDF made of JPEG pages, whose JPEGs keep their bytes. Facts:
+ * barcode, blanks, pages, page-notes. */
+gboolean scand_job_take_file(ScandJob *job, const char *path, GError **error);
+
 /* The jobs a split made of this job's batch, in order (ids; newly allocated). */
 GStrv scand_job_get_split_children(ScandJob *job);
 
@@ -48,6 +55,10 @@ GStrv scand_job_get_split_children(ScandJob *job);
  * jpeg-quality, lossless, pdfa, title, resolution) and fixes the delivery name
  * from the job's "template". Stage SCANNED → ASSEMBLED. */
 gboolean scand_job_run_assemble(ScandJob *job, GError **error);
+
+/* Sets the job's delivery name from its "template" (the default scan
+ * template when it has none) and pages. Memory only until saved. */
+gboolean scand_job_run_set_name(ScandJob *job, guint pages, GError **error);
 
 /* Tries every destination not yet done, once; one that asks to retry waits as
  * policy says (NULL = the defaults). Returns DONE when all are done

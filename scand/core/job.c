@@ -605,6 +605,14 @@ gboolean scand_job_take_document(ScandJob *job, const char *pdf, GError **error)
   return scand_fs_commit(tmp, job->pdf_path, error);
 }
 
+void scand_job_set_keep(ScandJob *job, const char *reason) {
+  scand_job_set(job, "keep", reason);
+}
+
+const char *scand_job_get_keep(ScandJob *job) {
+  return scand_job_get(job, "keep");
+}
+
 gboolean scand_job_remove(ScandJob *job, GError **error) {
   const char *spool_dir = scand_spool_get_dir(job->spool);
   g_autofree char *gone = g_strdup_printf("%s/.gone-%s", spool_dir, job->id);

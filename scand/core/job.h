@@ -108,6 +108,16 @@ ScandJob *scand_job_create_sibling(ScandJob *from, GError **error);
  * source is left alone). */
 gboolean scand_job_take_document(ScandJob *job, const char *pdf, GError **error);
 
+/* Keeps the job in the spool after its last delivery while reason holds
+ * (NULL releases it). "source": the watched file the job was made from may
+ * still be in its folder, and this job is the record that stops it from being
+ * taken a second time; whoever disposes of the file releases the job. A kept
+ * job whose destinations are all done stays with stage DONE. Memory only
+ * until the next save. */
+void scand_job_set_keep(ScandJob *job, const char *reason);
+/* The reason the job is kept, or NULL (owned by the job). */
+const char *scand_job_get_keep(ScandJob *job);
+
 /* Removes a finished job from the spool (rename away, then delete). */
 gboolean scand_job_remove(ScandJob *job, GError **error);
 

@@ -5,6 +5,11 @@
 
 gboolean scand_page_part_add_to_pdf(const ScandPagePart *part, GPtrArray *paths, GPtrArray *analyses, double dpi,
                                     ScandPdf *pdf, GError **error) {
+  return scand_page_part_add_to_pdf_at(part, paths, analyses, dpi, NULL, pdf, error);
+}
+
+gboolean scand_page_part_add_to_pdf_at(const ScandPagePart *part, GPtrArray *paths, GPtrArray *analyses, double dpi,
+                                       const double *page_dpi, ScandPdf *pdf, GError **error) {
   for (guint k = 0; k < part->pages->len; k++) {
     guint i = g_array_index(part->pages, guint, k);
     const ScandPageAnalysis *a = i < analyses->len ? analyses->pdata[i] : NULL;
@@ -12,6 +17,7 @@ gboolean scand_page_part_add_to_pdf(const ScandPagePart *part, GPtrArray *paths,
     ScandPdfPageExtras extras = {
       .rotate = a && !a->image ? a->rotation : 0,
       .text = a ? a->text : NULL,
+      .dpi = page_dpi && !(a && a->image) ? page_dpi[i] : 0,
     };
     if (!scand_pdf_add_page(pdf, file, a && a->image ? a->image_dpi : dpi, &extras, error))
       return FALSE;

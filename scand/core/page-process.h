@@ -180,5 +180,9 @@ char *scand_page_part_blanks_string(const ScandPagePart *part);
  * for files that state no resolution. */
 gboolean scand_page_part_add_to_pdf(const ScandPagePart *part, GPtrArray *paths, GPtrArray *analyses, double dpi,
                                     ScandPdf *pdf, GError **error);
+/* The same with each original page's resolution forced (page_dpi[i] > 0),
+ * for pages taken out of a PDF. */
+gboolean scand_page_part_add_to_pdf_at(const ScandPagePart *part, GPtrArray *paths, GPtrArray *analyses, double dpi,
+                                       const double *page_dpi, ScandPdf *pdf, GError **error);
 
 G_END_DECLS

@@ -24,6 +24,7 @@
 typedef struct {
   const char *path; /* borrowed from the caller */
   qpdf_data qpdf;   /* NULL until opened */
+  gboolean strict;  /* no reconstruction of a broken cross-reference table */
   guint n_pages;
 } MergeInput;
 
@@ -187,6 +188,8 @@ static gboolean merge_input_open(MergeInput *in, GError **error) {
   if (!check_pdf_header(in->path, error))
     return FALSE;
   in->qpdf = quiet_qpdf_new();
+  if (in->strict)
+    qpdf_set_attempt_recovery(in->qpdf, QPDF_FALSE);
   if (qpdf_read(in->qpdf, in->path, "") & QPDF_ERRORS) {
     enum qpdf_error_code_e code;
     g_autofree char *why = qpdf_take_error(in->qpdf, &code, NULL);
@@ -387,6 +390,15 @@ gboolean scand_pdf_count_pages(const char *path, guint *pages, GError **error) {
   MergeInput in = { .path = path };
   gboolean ok = merge_input_open(&in, error);
   if (ok)
+    *pages = in.n_pages;
+  merge_input_close(&in);
+  return ok;
+}
+
+gboolean scand_pdf_check_readable(const char *path, gboolean repair, guint *pages, GError **error) {
+  MergeInput in = { .path = path, .strict = !repair };
+  gboolean ok = merge_input_open(&in, error);
+  if (ok && pages)
     *pages = in.n_pages;
   merge_input_close(&in);
   return ok;

@@ -40,6 +40,11 @@ gboolean scand_pdf_merge(const char *const *inputs, const ScandPdfPageRef *order
 /* Stores the number of pages of the PDF at path in *pages. */
 gboolean scand_pdf_count_pages(const char *path, guint *pages, GError **error);
 
+/* Reads the PDF at path as scand_pdf_count_pages() does (pages may be NULL);
+ * without repair, a cross-reference table or an object that qpdf would have
+ * to reconstruct is an error (a file whose writer has not finished). */
+gboolean scand_pdf_check_readable(const char *path, gboolean repair, guint *pages, GError **error);
+
 /* Collates two simplex passes: fronts holds the front sides 1, 3, 5, ... in
  * order, backs the back sides in reverse order (the stack was turned over), so
  * the output is f1, bN, f2, bN-1, ..., fN, b1. Both files must have the same

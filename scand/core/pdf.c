@@ -885,6 +885,8 @@ gboolean scand_pdf_add_page(ScandPdf *pdf, const char *path, double dpi, const S
     PreparedPage *first = pages->pdata[0];
     first->rotate = extras->rotate;
     first->text = extras->text;
+    if (extras->dpi > 0)
+      first->xdpi = first->ydpi = extras->dpi;
   }
   for (guint i = 0; i < pages->len; i++)
     if (!add_prepared_page(pdf, pages->pdata[i], error))

@@ -40,6 +40,8 @@ typedef struct {
   int rotate;               /* clockwise turn (0, 90, 180, 270) that shows the image upright; the image
                              * stream is not touched, the page draws it turned */
   const ScandPdfText *text; /* invisible words over the upright page; NULL = none */
+  double dpi;               /* > 0: the image's resolution whatever its file states (a page taken
+                             * out of a PDF keeps that page's size) */
 } ScandPdfPageExtras;
 
 /* Like scand_pdf_add_file(), with extras (NULL = none) for the file's first

@@ -1,4 +1,5 @@
 #include "scand/core/scan-plan.h"
+#include "scand/core/job-pages.h"
 #include "scand/core/page-process.h"
 #include "scand/base/error.h"
 #include "scand/core/job-run.h"
@@ -237,15 +238,10 @@ ScandJob *scand_scan_plan_create_job(ScandScanPlan *plan, ScandConfig *config, S
         scand_job_set(job, copied[i], v);
     }
     /* Page processing keys go with the job, so a resumed job is processed
-     * as it was planned. */
-    for (guint i = 0; scand_page_option_keys[i]; i++) {
-      const char *v = scand_config_get(config, "profile", plan->profile, scand_page_option_keys[i]);
-      if (v && strcmp(scand_page_option_keys[i], "mode") != 0)
-        scand_job_set(job, scand_page_option_keys[i], v);
-    }
-    if (g_strcmp0(scand_config_get(config, "profile", plan->profile, "mode"), "auto-detect") == 0 &&
-        s->mode == SCAND_MODE_COLOR)
-      scand_job_set(job, "mode", "auto-detect");
+     * as it was planned (an explicit --mode wins over auto-detect). */
+    scand_job_pages_copy_profile(job, config, plan->profile);
+    if (s->mode != SCAND_MODE_COLOR && g_strcmp0(scand_job_get(job, "mode"), "auto-detect") == 0)
+      scand_job_set(job, "mode", scand_color_mode_to_string(s->mode));
   }
   if (!scand_job_apply_route(job, config, plan->route, NULL, error) || !scand_job_save(job, error)) {
     scand_job_remove(job, NULL);

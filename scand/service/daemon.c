@@ -1,6 +1,7 @@
 #include "scand/service/daemon.h"
 #include "scand/base/config.h"
 #include "scand/base/log.h"
+#include "scand/base/progress.h"
 #include "scand/core/spool.h"
 #include "scand/service/autoscan.h"
 #include "scand/service/daemon-dbus.h"
@@ -35,6 +36,10 @@ struct ScandDaemon {
   ScandPanels *panels; /* walk-up destinations on devices' panels */
   guint queue_timer;
   guint watchdog_timer;
+  ScandHeartbeat *queue_heartbeat; /* the workers' progress, for the watchdog */
+  ScandHeartbeat *scan_heartbeat;
+  gint64 stall_us;    /* [scand] stall-timeout */
+  char *stalled;      /* what the watchdog found stuck, NULL when all move */
   gint queue_busy;    /* atomic: a queue pass is scheduled or running */
   gint stopping;      /* atomic: SIGTERM seen */
   gint scans_running; /* atomic */
@@ -89,11 +94,14 @@ static void daemon_queue_push(ScandDaemon *daemon, GFunc func, gpointer data) {
 }
 
 static void queue_worker(gpointer data, gpointer user_data) {
+  ScandDaemon *daemon = user_data;
   struct {
     GFunc func;
     gpointer data;
   } *w = data;
+  scand_heartbeat_busy(daemon->queue_heartbeat, "deliveries and watched files");
   w->func(w->data, user_data);
+  scand_heartbeat_idle(daemon->queue_heartbeat);
   g_free(w);
 }
 
@@ -210,6 +218,7 @@ static void scan_worker(gpointer data, gpointer user_data) {
   gboolean scanned = FALSE;
   const char *result = "failed";
   g_atomic_int_inc(&daemon->scans_running);
+  scand_heartbeat_busy(daemon->scan_heartbeat, id);
   notify_status("scanning job %s from %s", id, w->plan->uri);
   if (g_atomic_int_get(&daemon->stopping)) {
     /* Queued behind the scan that was running at SIGTERM: not started. */
@@ -279,6 +288,7 @@ out:
   if (w->done)
     w->done(w->done_data);
   g_atomic_int_dec_and_test(&daemon->scans_running);
+  scand_heartbeat_idle(daemon->scan_heartbeat);
   notify_status("idle");
   scand_scanner_close(w->scanner);
   scand_job_free(w->job);
@@ -458,7 +468,28 @@ static gboolean on_sigterm(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
+/* A worker stuck longer than stall-timeout (no progress at all: a hung
+ * mount, a device that never answers) stops the pings, so that systemd
+ * restarts scand; one that is busy but moving does not. */
 static gboolean on_watchdog(gpointer data) {
+  ScandDaemon *daemon = data;
+  ScandHeartbeat *workers[] = { daemon->queue_heartbeat, daemon->scan_heartbeat };
+  gint64 now = g_get_monotonic_time();
+  for (guint i = 0; i < G_N_ELEMENTS(workers); i++) {
+    g_autofree char *what = NULL;
+    gint64 stalled = scand_heartbeat_stalled_for(workers[i], now, &what);
+    if (stalled < daemon->stall_us)
+      continue;
+    if (!daemon->stalled)
+      scand_log("%s: no progress for %" G_GINT64_FORMAT " s; no more watchdog pings, so that systemd restarts scand",
+                what, stalled / G_USEC_PER_SEC);
+    g_free(daemon->stalled);
+    daemon->stalled = g_steal_pointer(&what);
+    return G_SOURCE_CONTINUE;
+  }
+  if (daemon->stalled)
+    scand_log("%s: moving again; watchdog pings resume", daemon->stalled);
+  g_clear_pointer(&daemon->stalled, g_free);
   sd_notify(0, "WATCHDOG=1");
   return G_SOURCE_CONTINUE;
 }
@@ -476,6 +507,11 @@ ScandDaemon *scand_daemon_new(const ScandDaemonOptions *options, GError **error)
   daemon->spool = scand_spool_open(spool_dir, error);
   if (!daemon->spool)
     return NULL;
+  gint64 stall = 600;
+  scand_config_get_duration(daemon->config, "scand", NULL, "stall-timeout", 600, &stall, NULL);
+  daemon->stall_us = MAX(stall, 1) * G_USEC_PER_SEC;
+  daemon->queue_heartbeat = scand_heartbeat_new("the delivery queue");
+  daemon->scan_heartbeat = scand_heartbeat_new("the scan");
   daemon->scan_pool = g_thread_pool_new(scan_worker, daemon, 1, FALSE, NULL);
   daemon->queue_pool = g_thread_pool_new(queue_worker, daemon, 1, FALSE, NULL);
   daemon->loop = g_main_loop_new(NULL, FALSE);
@@ -566,6 +602,9 @@ void scand_daemon_free(ScandDaemon *daemon) {
   scand_watcher_free(daemon->watcher);
   scand_panels_free(daemon->panels);
   scand_daemon_bus_free(daemon->bus);
+  scand_heartbeat_free(daemon->queue_heartbeat);
+  scand_heartbeat_free(daemon->scan_heartbeat);
+  g_free(daemon->stalled);
   scand_autoscan_free(daemon->autoscan);
   scand_config_free(daemon->config);
   scand_spool_free(daemon->spool);

@@ -1,6 +1,7 @@
 # Watched folders through the daemon: a slow writer's file is taken once and
 # complete; hidden and temporary names are ignored; an image is assembled; a
-# broken file goes to the error folder with its reason; 1000 files dropped at
+# broken file goes to the error folder with its reason once incomplete-wait is
+# over; 1000 files dropped at
 # once are all delivered and none twice.
 . "$SCAND_SRCDIR/tests/lib/common.sh"
 . "$SCAND_SRCDIR/tests/lib/daemon.sh"
@@ -10,6 +11,7 @@ cat >"$T/scand.conf" <<CONF
 [watch drop]
 path = $T/in
 stable-for = 1s
+incomplete-wait = 3s
 after = delete
 
 [output out]
@@ -49,13 +51,14 @@ assert_eq 1 "$(count_files "$T/out")" "files after the slow writer"
 # Hidden and temporary names are left alone.
 cp "$T/doc.pdf" "$T/in/.hidden.pdf"
 cp "$T/doc.pdf" "$T/in/upload.pdf.part"
-# An image becomes a PDF; a truncated JPEG goes to the error folder.
+# An image becomes a PDF; a truncated JPEG goes to the error folder once its
+# incomplete-wait is over.
 cp "$SCAND_SRCDIR/tests/integration/data/page.pnm" "$T/in/photo.pnm"
 printf '\xff\xd8\xff\xe0\x00\x10JFIF\x00' >"$T/in/broken.jpg"
 wait_for 30 test -f "$T/out/photo.pdf" || { cat "$T/daemon.log"; fail "image not delivered"; }
 assert_eq 1 "$(pdf_pages "$T/out/photo.pdf")" "pages of the assembled image"
 wait_for 30 test -f "$T/in/.scand-error/broken.jpg.reason.txt" || { cat "$T/daemon.log"; fail "broken file not set aside"; }
-[ -s "$T/in/.scand-error/broken.jpg.reason.txt" ] || fail "empty reason file"
+assert_contains "$T/in/.scand-error/broken.jpg.reason.txt" "incomplete or damaged: JPEG"
 [ -f "$T/in/.hidden.pdf" ] && [ -f "$T/in/upload.pdf.part" ] || fail "hidden or temporary files were taken"
 
 # A rule can decide what happens to the source: files under keep/ are moved

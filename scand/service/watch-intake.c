@@ -1,0 +1,408 @@
+/* Taking a watched file (or a collated pair) into a spool job, exactly once
+ * (queue worker).
+ *
+ * The exactly-once invariant, which every change here must keep:
+ *
+ *   (1) A source file is disposed of (deleted or moved) only after a job
+ *       holding its content and its identity is durable: job.ini with
+ *       source-id, keep = source and stage ASSEMBLED, fsynced.
+ *   (2) A job that holds a source identity (keep = source) is never removed
+ *       from the spool, even once delivered, until the source is recorded
+ *       disposed of (keep released) — so a file present in its folder is
+ *       always either not yet in any job, or in a job that says so.
+ *   (3) Before a watcher takes any file, its recovery (watch-recover.c) has
+ *       read every kept job's identities, and disposes of their files; a
+ *       file whose identity a kept job holds is never taken again.
+ *
+ * A crash between (1) and the disposal leaves a kept job and its file: the
+ * next start disposes of the file and delivers the job. A crash after the
+ * disposal but before the release is saved leaves a kept job whose file is
+ * gone: the next start releases it. Nothing in between can deliver twice,
+ * and the release needs no fsync of its own (the delivery's next save
+ * carries it). To take many files per fsync (group commit), make every job of
+ * a batch durable per (1), then dispose of the files, then release: the
+ * invariant holds per file.
+ *
+ * Identity (watch-source.c) is device, inode, size, mtime and a hash of the
+ * first and last blocks, remembered only while a job holds the file: the
+ * same file dropped again after its job let go of it (copied back, moved back
+ * from .scand-done) is a new file, delivered again. */
+#include "scand/service/watch-private.h"
+#include "scand/base/progress.h"
+#include "rules/rules.h"
+#include "scand/base/error.h"
+#include "scand/base/fault.h"
+#include "scand/base/file-name.h"
+#include "scand/base/fs-beneath.h"
+#include "scand/base/fs.h"
+#include "scand/core/job-pages.h"
+#include "scand/core/job-run.h"
+#include "scand/core/pdf-merge.h"
+#include "scand/core/pdf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  Intake *in;
+  ScandWatcher *watcher;
+  const ScandWatcherHost *host;
+  WatchConfig *w;
+  guint n; /* files: 1, or 2 for a collated pair */
+  WatchSource src[2];
+  ScandFileType type[2];
+  WatchVerdict verdict[2];
+  ScandConfig *config;
+  ScandRoute *route;
+  ScandJob *job;
+  guint pages;
+} Take;
+
+void watch_intake_free(Intake *in) {
+  for (guint i = 0; in->rels[i]; i++)
+    g_free(in->rels[i]);
+  if (in->root_fd >= 0)
+    close(in->root_fd);
+  watch_unref(in->watcher);
+  g_free(in);
+}
+
+/* Every file of the take gets verdict v, but a partner of a collated pair
+ * that is fine goes back to wait for a partner. */
+static void settle_all(Take *t, guint culprit, WatchVerdict v) {
+  for (guint i = 0; i < t->n; i++)
+    t->verdict[i] = i == culprit ? v : WATCH_REWAIT;
+}
+
+static void drop_job(Take *t) {
+  if (t->job)
+    scand_job_remove(t->job, NULL);
+  g_clear_pointer(&t->job, scand_job_free);
+}
+
+/* Moves file i to .scand-error with its reason, and says so. */
+static void quarantine_one(Take *t, guint i, const char *reason) {
+  g_autofree char *shown = watch_display(t->w, t->src[i].rel);
+  g_autofree char *where = NULL;
+  g_autoptr(GError) error = NULL;
+  if (!watch_quarantine(t->w, t->in->root_fd, &t->src[i], reason, &where, &error)) {
+    watch_log(t->watcher, "watch %s: %s: %s; and it could not be set aside: %s", t->w->name, shown, reason,
+              error->message);
+    t->verdict[i] = WATCH_LEFT;
+    return;
+  }
+  g_autofree char *where_shown = scand_file_name_printable(where);
+  watch_log(t->watcher, "watch %s: %s: %s (moved to %s)", t->w->name, shown, reason, where_shown);
+  t->verdict[i] = WATCH_QUARANTINED;
+}
+
+static void quarantine_all(Take *t, const char *reason) {
+  for (guint i = 0; i < t->n; i++)
+    quarantine_one(t, i, reason);
+}
+
+/* Opens every file; FALSE (verdicts set) when one is gone, refused or held. */
+static gboolean take_open(Take *t) {
+  for (guint i = 0; i < t->n; i++) {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *key = watch_key(t->in->root, t->in->rels[i]);
+    if (!watch_source_open(&t->src[i], t->in->root_fd, t->w->path, t->in->rels[i], &error)) {
+      gboolean gone = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+      if (!gone)
+        watch_log(t->watcher, "watch %s: %s", t->w->name, error->message);
+      settle_all(t, i, gone ? WATCH_GONE : WATCH_LEFT);
+      return FALSE;
+    }
+    const char *job = g_hash_table_lookup(t->watcher->held, t->src[i].identity);
+    if (job) {
+      if (g_hash_table_add(t->watcher->held_logged, g_strdup(t->src[i].identity))) {
+        g_autofree char *shown = watch_display(t->w, t->src[i].rel);
+        watch_log(t->watcher, "watch %s: %s is the file of job %s, which could not move it away yet: not taken again",
+                  t->w->name, shown, job);
+      }
+      settle_all(t, i, WATCH_LEFT);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* Checks that every file is whole (file-check.h). */
+static gboolean take_check(Take *t) {
+  for (guint i = 0; i < t->n; i++) {
+    g_autoptr(GError) error = NULL;
+    if (scand_file_check_complete(t->src[i].fd, &t->type[i], &error))
+      continue;
+    g_autofree char *shown = watch_display(t->w, t->src[i].rel);
+    if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_IO)) {
+      watch_log(t->watcher, "watch %s: %s: %s", t->w->name, shown, error->message);
+      settle_all(t, i, WATCH_LATER);
+    } else if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_INVAL) && !t->in->final[i]) {
+      settle_all(t, i, WATCH_INCOMPLETE);
+    } else {
+      settle_all(t, i, WATCH_REWAIT);
+      g_autofree char *reason =
+          g_error_matches(error, SCAND_ERROR, SCAND_ERROR_INVAL)
+              ? g_strdup_printf("%s (after waiting %" G_GINT64_FORMAT " s for it to be completed)", error->message,
+                                t->w->incomplete_wait_us / G_USEC_PER_SEC)
+              : g_strdup(error->message);
+      quarantine_one(t, i, reason);
+    }
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Copies the files into the job's directory ("source-N"), and checks that
+ * they did not change meanwhile. */
+static gboolean take_copy(Take *t, char **copies, GError **error) {
+  int dir = open(scand_job_get_dir(t->job), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return scand_fs_error_errno(error, errno, "cannot open %s", scand_job_get_dir(t->job));
+  for (guint i = 0; i < t->n; i++) {
+    g_autofree char *name = g_strdup_printf("source-%u.%s", i + 1, scand_file_type_to_string(t->type[i]));
+    int errsv = scand_fs_copy_into(t->src[i].fd, dir, name, 0600);
+    if (errsv) {
+      close(dir);
+      return scand_fs_error_errno(error, errsv, "cannot copy into job %s", scand_job_get_id(t->job));
+    }
+    copies[i] = g_build_filename(scand_job_get_dir(t->job), name, NULL);
+    struct stat st;
+    if (fstat(t->src[i].fd, &st) < 0 || st.st_size != t->src[i].st.st_size ||
+        st.st_mtim.tv_nsec != t->src[i].st.st_mtim.tv_nsec || st.st_mtim.tv_sec != t->src[i].st.st_mtim.tv_sec ||
+        st.st_ctim.tv_nsec != t->src[i].st.st_ctim.tv_nsec || st.st_ctim.tv_sec != t->src[i].st.st_ctim.tv_sec) {
+      settle_all(t, i, WATCH_CHANGED);
+      close(dir);
+      return FALSE;
+    }
+  }
+  fsync(dir);
+  close(dir);
+  return TRUE;
+}
+
+/* One copied file as a PDF: a PDF is checked by libqpdf (strictly until its
+ * incomplete-wait is over), an image is assembled. Newly allocated path. */
+static char *copy_as_pdf(Take *t, guint i, const char *copy, const char *out, GError **error) {
+  if (t->type[i] == SCAND_FILE_PDF)
+    return scand_pdf_check_readable(copy, t->in->final[i], NULL, error) ? g_strdup(copy) : NULL;
+  ScandPdfOptions options = { .scratch_dir = scand_job_get_dir(t->job) };
+  g_autoptr(ScandPdf) pdf = scand_pdf_new(&options, error);
+  if (!pdf || !scand_pdf_add_file(pdf, copy, 0, error) || !scand_pdf_save(pdf, out, error))
+    return NULL;
+  return g_strdup(out);
+}
+
+/* The job's document.pdf from the copies: one file as it is or assembled,
+ * a pair collated; one file through the watch profile's page processing when
+ * it asks for some (scand_job_take_file). */
+static gboolean take_document(Take *t, char **copies, guint *culprit, GError **error) {
+  static const char *const outs[] = { "fronts.pdf", "backs.pdf" };
+  const char *doc = scand_job_get_pdf_path(t->job);
+  scand_job_pages_copy_profile(t->job, t->config, t->w->profile);
+  if (t->n == 1 && scand_job_pages_wanted(t->job)) {
+    *culprit = 0;
+    if (t->type[0] == SCAND_FILE_PDF && !scand_pdf_check_readable(copies[0], t->in->final[0], NULL, error))
+      return FALSE;
+    return scand_job_take_file(t->job, copies[0], error) && scand_pdf_count_pages(doc, &t->pages, error);
+  }
+  g_autofree char *fronts = NULL, *backs = NULL;
+  for (guint i = 0; i < t->n; i++) {
+    g_autofree char *out = g_build_filename(scand_job_get_dir(t->job), t->n == 1 ? "document.pdf" : outs[i], NULL);
+    *culprit = i;
+    char *pdf = copy_as_pdf(t, i, copies[i], out, error);
+    if (!pdf)
+      return FALSE;
+    *(i == 0 ? &fronts : &backs) = pdf;
+  }
+  *culprit = G_MAXUINT; /* the document, not one of its files */
+  if (t->n == 2 && !scand_pdf_collate_double_sided(fronts, backs, doc, error))
+    return FALSE;
+  if (t->n == 1 && strcmp(fronts, doc) != 0 && !scand_fs_commit(fronts, doc, error))
+    return FALSE;
+  return scand_pdf_count_pages(doc, &t->pages, error);
+}
+
+/* A job with the files' content as its document; FALSE with verdicts set. */
+static gboolean take_into_job(Take *t) {
+  g_autoptr(GError) error = NULL;
+  t->job = scand_job_create(t->host->spool, &error);
+  if (!t->job) {
+    watch_log(t->watcher, "watch %s: %s", t->w->name, error->message);
+    settle_all(t, 0, WATCH_LATER);
+    return FALSE;
+  }
+  char *copies[2] = { NULL, NULL };
+  guint culprit = 0;
+  gboolean ok = take_copy(t, copies, &error) && take_document(t, copies, &culprit, &error);
+  for (guint i = 0; i < t->n; i++)
+    g_free(copies[i]);
+  if (ok)
+    return TRUE;
+  drop_job(t);
+  if (!error) /* changed while copied: verdicts are set */
+    return FALSE;
+  if (error->domain != SCAND_ERROR || error->code == SCAND_ERROR_IO) {
+    watch_log(t->watcher, "watch %s: %s", t->w->name, error->message);
+    settle_all(t, culprit == G_MAXUINT ? 0 : culprit, WATCH_LATER);
+  } else if (culprit != G_MAXUINT && error->code == SCAND_ERROR_INVAL && t->type[culprit] == SCAND_FILE_PDF &&
+             !t->in->final[culprit]) {
+    settle_all(t, culprit, WATCH_INCOMPLETE);
+  } else {
+    quarantine_all(t, error->message);
+  }
+  return FALSE;
+}
+
+/* The name a file keeps when its rule gives no template: its own, made
+ * safe, as a .pdf. */
+static char *delivery_name(const char *rel) {
+  g_autofree char *base = g_path_get_basename(rel);
+  char *dot = strrchr(base, '.');
+  if (dot && dot != base)
+    *dot = '\0';
+  g_autofree char *stem = scand_file_name_sanitize(base, SCAND_FILE_NAME_MAX - strlen(".pdf"));
+  return g_strdup_printf("%s.pdf", stem);
+}
+
+/* Routes the job and names its delivery; FALSE with verdicts set. */
+static gboolean take_route(Take *t) {
+  g_autoptr(GError) error = NULL;
+  ScandRuleFacts facts = {
+    .source_kind = "watch",
+    .profile = t->w->profile,
+    .trigger = "watch",
+    .watch = t->w->name,
+    .path = t->src[0].rel,
+    .pages = t->pages,
+  };
+  t->route = scand_rules_route(t->config, &facts, &error);
+  if (t->route) {
+    scand_job_set(t->job, "template", t->route->name_template);
+    if (!scand_config_get(t->config, "rule", t->route->rule, "name")) {
+      g_autofree char *name = delivery_name(t->src[0].rel);
+      scand_job_set(t->job, "name", name);
+      scand_job_set_int(t->job, "pages", t->pages);
+    }
+  }
+  if (t->route && (scand_job_get(t->job, "name") || scand_job_run_set_name(t->job, t->pages, &error)) &&
+      scand_job_apply_route(t->job, t->config, t->route, NULL, &error))
+    return TRUE;
+  g_autofree char *reason = g_strdup_printf("cannot route it: %s", error->message);
+  drop_job(t);
+  quarantine_all(t, reason);
+  return FALSE;
+}
+
+/* The facts of the take, and the take itself: invariant (1). */
+static gboolean take_commit(Take *t, const char *after) {
+  static const char *const suffix[] = { "", "-backs" };
+  g_autofree char *display = watch_display(t->w, t->src[0].rel);
+  scand_job_set(t->job, "source-kind", "watch");
+  scand_job_set(t->job, "trigger", "watch");
+  scand_job_set(t->job, "device-name", t->w->name);
+  scand_job_set(t->job, "watch", t->w->name);
+  scand_job_set(t->job, "watch-path", t->src[0].rel);
+  scand_job_set(t->job, "source-file", display);
+  scand_job_set(t->job, "source-root", t->w->path);
+  scand_job_set(t->job, "source-after", after ? after : "done");
+  mode_t mode = 0777;
+  for (guint i = 0; i < t->n; i++) {
+    g_autofree char *rel_key = g_strdup_printf("source-rel%s", suffix[i]);
+    g_autofree char *id_key = g_strdup_printf("source-id%s", suffix[i]);
+    scand_job_set(t->job, rel_key, t->src[i].rel);
+    scand_job_set(t->job, id_key, t->src[i].identity);
+    mode &= t->src[i].st.st_mode;
+  }
+  g_autofree char *octal = g_strdup_printf("%04o", mode & 0777);
+  scand_job_set(t->job, "source-mode", octal);
+  scand_job_set_keep(t->job, "source");
+  g_autoptr(GError) error = NULL;
+  if (!scand_job_set_stage(t->job, SCAND_JOB_ASSEMBLED, &error)) {
+    watch_log(t->watcher, "watch %s: %s: %s", t->w->name, display, error->message);
+    drop_job(t);
+    settle_all(t, 0, WATCH_LATER);
+    return FALSE;
+  }
+  scand_fault_point("watch-taken");
+  for (guint i = 0; i < t->n; i++)
+    g_hash_table_insert(t->watcher->held, g_strdup(t->src[i].identity), g_strdup(scand_job_get_id(t->job)));
+  return TRUE;
+}
+
+/* Disposes of the files; the job lets go of them once all are gone. */
+static void take_dispose(Take *t, const char *after) {
+  gboolean all = TRUE;
+  for (guint i = 0; i < t->n; i++) {
+    g_autoptr(GError) error = NULL;
+    t->verdict[i] = WATCH_TAKEN;
+    if (watch_dispose(t->w, t->in->root_fd, &t->src[i], after, NULL, &error)) {
+      g_hash_table_remove(t->watcher->held, t->src[i].identity);
+      continue;
+    }
+    all = FALSE;
+    g_autofree char *shown = watch_display(t->w, t->src[i].rel);
+    watch_log(t->watcher, "watch %s: %s is in job %s, but %s; the job keeps it so that it is not taken twice",
+              t->w->name, shown, scand_job_get_id(t->job), error->message);
+  }
+  g_atomic_int_set(&t->watcher->n_held, (gint) g_hash_table_size(t->watcher->held));
+  scand_fault_point("watch-disposed");
+  if (all)
+    scand_job_set_keep(t->job, NULL);
+}
+
+static void take_deliver(Take *t) {
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GError) error = NULL;
+  ScandRetryPolicy policy;
+  scand_retry_policy_from_config(t->config, &policy, NULL);
+  ScandDeliveryResult r = scand_job_run_deliver(t->job, &policy, errors, &error);
+  if (error)
+    g_ptr_array_add(errors, g_strdup(error->message));
+  scand_job_list_delivered(t->job, delivered);
+  const char *result = r == SCAND_DELIVERY_DONE ? "done" : r == SCAND_DELIVERY_RETRY ? "queued" : "failed";
+  t->host->job_finished(t->host->user_data, scand_job_get_id(t->job), result, delivered, errors);
+}
+
+static void take(Take *t) {
+  scand_progress_beat();
+  if (t->host->stopping(t->host->user_data)) {
+    settle_all(t, 0, WATCH_LATER);
+    return;
+  }
+  if (!take_open(t) || !take_check(t) || !take_into_job(t) || !take_route(t))
+    return;
+  /* What happens to the source: the rule's "after", else the watch's. */
+  const char *after = t->route->after ? t->route->after : t->w->after;
+  if (!take_commit(t, after))
+    return;
+  take_dispose(t, after);
+  take_deliver(t);
+}
+
+void watch_intake_run(gpointer data, gpointer unused) {
+  Intake *in = data;
+  Take t = {
+    .in = in,
+    .watcher = in->watcher,
+    .host = &in->watcher->host,
+    .w = in->config,
+    .n = in->rels[1] ? 2 : 1,
+  };
+  for (guint i = 0; i < 2; i++)
+    t.src[i].dir_fd = t.src[i].fd = -1;
+  t.config = t.host->get_config(t.host->user_data);
+  take(&t);
+  for (guint i = 0; i < t.n; i++) {
+    watch_pending_report(in->watcher, in->root, in->rels[i], t.verdict[i]);
+    watch_source_clear(&t.src[i]);
+  }
+  scand_job_free(t.job);
+  scand_route_free(t.route);
+  scand_config_free(t.config);
+  watch_intake_free(in);
+}
