@@ -64,8 +64,7 @@ typedef struct {
 void watch_intake_free(Intake *in) {
   for (guint i = 0; in->rels[i]; i++)
     g_free(in->rels[i]);
-  if (in->root_fd >= 0)
-    close(in->root_fd);
+  watch_fd_unref(in->root_fd);
   watch_unref(in->watcher);
   g_free(in);
 }
@@ -88,7 +87,7 @@ static void quarantine_one(Take *t, guint i, const char *reason) {
   g_autofree char *shown = watch_display(t->w, t->src[i].rel);
   g_autofree char *where = NULL;
   g_autoptr(GError) error = NULL;
-  if (!watch_quarantine(t->w, t->in->root_fd, &t->src[i], reason, &where, &error)) {
+  if (!watch_quarantine(t->w, t->in->root_fd->fd, &t->src[i], reason, &where, &error)) {
     watch_log(t->watcher, "watch %s: %s: %s; and it could not be set aside: %s", t->w->name, shown, reason,
               error->message);
     t->verdict[i] = WATCH_LEFT;
@@ -109,7 +108,7 @@ static gboolean take_open(Take *t) {
   for (guint i = 0; i < t->n; i++) {
     g_autoptr(GError) error = NULL;
     g_autofree char *key = watch_key(t->in->root, t->in->rels[i]);
-    if (!watch_source_open(&t->src[i], t->in->root_fd, t->w->path, t->in->rels[i], &error)) {
+    if (!watch_source_open(&t->src[i], t->in->root_fd->fd, t->w->path, t->in->rels[i], &error)) {
       gboolean gone = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
       if (!gone)
         watch_log(t->watcher, "watch %s: %s", t->w->name, error->message);
@@ -339,7 +338,7 @@ static void take_dispose(Take *t, const char *after) {
   for (guint i = 0; i < t->n; i++) {
     g_autoptr(GError) error = NULL;
     t->verdict[i] = WATCH_TAKEN;
-    if (watch_dispose(t->w, t->in->root_fd, &t->src[i], after, NULL, &error)) {
+    if (watch_dispose(t->w, t->in->root_fd->fd, &t->src[i], after, NULL, &error)) {
       g_hash_table_remove(t->watcher->held, t->src[i].identity);
       continue;
     }

@@ -93,7 +93,7 @@ void watch_pending_push(ScandWatcher *watcher, guint root, const char *const *re
   in->watcher = watch_ref(watcher);
   in->root = root;
   in->config = r->config;
-  in->root_fd = fcntl(r->top->fd, F_DUPFD_CLOEXEC, 0);
+  in->root_fd = watch_fd_ref(r->top_fd);
   for (guint i = 0; rels[i] && i < 2; i++) {
     in->rels[i] = g_strdup(rels[i]);
     in->final[i] = final[i];

@@ -39,6 +39,13 @@ typedef struct {
   gint64 collate_wait_us;
 } WatchConfig;
 
+/* A watched folder's descriptor, shared by the intakes queued for it (one
+ * descriptor per folder, however many files wait). */
+typedef struct {
+  gint refs; /* atomic */
+  int fd;
+} WatchFd;
+
 /* A directory being watched (main thread). */
 typedef struct {
   guint root; /* index of its watch */
@@ -54,6 +61,7 @@ typedef struct {
 typedef struct {
   WatchConfig *config; /* borrowed from the watcher's configs */
   WatchDir *top;       /* NULL while the folder is missing */
+  WatchFd *top_fd;     /* the folder's descriptor for intakes; NULL with top */
   gboolean lost;       /* the folder is missing: waiting for it to come back */
   int parent_wd;       /* on the parent inotify, -1 when the parent cannot be watched */
   gboolean network;    /* NFS, CIFS, …: inotify sees only local changes */
@@ -102,7 +110,7 @@ typedef struct {
   ScandWatcher *watcher; /* a reference */
   guint root;
   WatchConfig *config;
-  int root_fd;       /* a duplicate, owned */
+  WatchFd *root_fd;  /* a reference */
   char *rels[3];     /* one file, or fronts and backs; NULL-terminated */
   gboolean final[2]; /* incomplete-wait is over: a file still incomplete goes to .scand-error */
 } Intake;
@@ -153,6 +161,11 @@ char *watch_display(const WatchConfig *config, const char *rel);
 void watch_refuse_entry(ScandWatcher *watcher, guint root, const char *rel, const struct stat *st);
 /* Names that writers use while a file is not finished, and our own folders. */
 gboolean watch_name_ignored(const char *name);
+
+/* watch.c: WatchFd (any thread). fd is taken. */
+WatchFd *watch_fd_new(int fd);
+WatchFd *watch_fd_ref(WatchFd *wfd);
+void watch_fd_unref(WatchFd *wfd);
 
 /* watch-tree.c (main thread) */
 void watch_tree_open_root(ScandWatcher *watcher, guint root, gboolean create);

@@ -63,8 +63,10 @@ static int add_inotify(ScandWatcher *watcher, int fd, const char *path) {
 /* Forgets dir without touching its inotify watch. */
 static void forget_dir(ScandWatcher *watcher, WatchDir *dir) {
   WatchRoot *r = watcher->roots->pdata[dir->root];
-  if (r->top == dir)
+  if (r->top == dir) {
     r->top = NULL;
+    g_clear_pointer(&r->top_fd, watch_fd_unref);
+  }
   if (dir->wd >= 0 && g_hash_table_lookup(watcher->dirs, GINT_TO_POINTER(dir->wd)) == dir)
     g_hash_table_remove(watcher->dirs, GINT_TO_POINTER(dir->wd));
   g_hash_table_remove(watcher->dirs_by_rel, dir->key);
@@ -258,6 +260,7 @@ void watch_tree_open_root(ScandWatcher *watcher, guint root, gboolean create) {
   r->top = register_dir(watcher, root, "", fd, &st);
   if (!r->top)
     return;
+  r->top_fd = watch_fd_new(fcntl(fd, F_DUPFD_CLOEXEC, 0));
   if (r->lost)
     watch_log(watcher, "watch %s: %s is back; watching it again", w->name, w->path);
   r->lost = FALSE;

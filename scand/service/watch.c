@@ -79,6 +79,25 @@ static void watch_config_free(WatchConfig *w) {
   g_free(w);
 }
 
+WatchFd *watch_fd_new(int fd) {
+  WatchFd *wfd = g_new0(WatchFd, 1);
+  wfd->refs = 1;
+  wfd->fd = fd;
+  return wfd;
+}
+
+WatchFd *watch_fd_ref(WatchFd *wfd) {
+  g_atomic_int_inc(&wfd->refs);
+  return wfd;
+}
+
+void watch_fd_unref(WatchFd *wfd) {
+  if (!wfd || !g_atomic_int_dec_and_test(&wfd->refs))
+    return;
+  close(wfd->fd);
+  g_free(wfd);
+}
+
 ScandWatcher *watch_ref(ScandWatcher *watcher) {
   g_atomic_int_inc(&watcher->refs);
   return watcher;
@@ -288,6 +307,7 @@ static void collect_move_targets(ScandWatcher *watcher, ScandConfig *config) {
 
 static void root_free(WatchRoot *r) {
   g_clear_handle_id(&r->poll_timer, g_source_remove);
+  watch_fd_unref(r->top_fd);
   g_free(r);
 }
 
