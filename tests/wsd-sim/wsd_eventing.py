@@ -288,19 +288,31 @@ class Eventing:
                 self.pending[scan_id] = (sub["id"], d["token"])
             notify = sub["notify"]
             header = _el("wse:Identifier", sub["id"])
-        body = ("<wscn:ScanAvailableEvent>%s%s</wscn:ScanAvailableEvent>"
-                % (_el("wscn:ClientContext", context),
-                   _el("wscn:ScanIdentifier", scan_id)))
+        def event_body(ident):
+            return ("<wscn:ScanAvailableEvent>%s%s</wscn:ScanAvailableEvent>"
+                    % (_el("wscn:ClientContext", context),
+                       _el("wscn:ScanIdentifier", ident)))
+        body = event_body(scan_id)
         status = self.api.post_soap(notify, SCAN_EVENT, body,
                                     extra_header=header)
+        statuses = [status]
         for _ in range(int(req.get("repeat", 0))):
-            self.api.post_soap(notify, SCAN_EVENT, body, extra_header=header)
+            if req.get("distinct"):
+                # A flood of picks, each with an identifier of its own.
+                ident = "scan-%s" % uuid.uuid4().hex[:16]
+                with self.lock:
+                    if d["token"]:
+                        self.pending[ident] = (sub["id"], d["token"])
+                body = event_body(ident)
+            statuses.append(self.api.post_soap(notify, SCAN_EVENT, body,
+                                               extra_header=header))
         self.sim.record({"transport": "push", "action": "ScanAvailableEvent",
                          "to": notify, "subscription": sub["id"],
                          "context": context, "scan_identifier": scan_id,
                          "status": status})
         out = {"scan_identifier": scan_id, "status": status,
-               "subscription": sub["id"], "context": context}
+               "statuses": statuses, "subscription": sub["id"],
+               "context": context}
         with self.lock:
             self.presses.append(out)
         return out
