@@ -24,8 +24,8 @@
  * PANEL_PICK_EVERY_S. A person at the panel starts a scan every few seconds
  * at most; a device (or whoever speaks from its address) flooding picks must
  * not fill the spool with jobs. */
-#define PANEL_PICK_BURST 4
-#define PANEL_PICK_EVERY_S 5
+#define PANEL_PICK_BURST 6
+#define PANEL_PICK_EVERY_S 2
 #define PANEL_DROP_LOG_EVERY_S 10 /* one log line per this many seconds of dropped picks */
 
 typedef struct {
