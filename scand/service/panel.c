@@ -46,9 +46,10 @@ typedef struct {
   GPtrArray *registrations; /* ScandPanelRegistration*, copy for describe() */
   /* The pick budget (only the watch's thread touches these). */
   guint pick_tokens;
-  gint64 pick_refill_at; /* monotonic µs: the next token */
-  guint picks_dropped;   /* since the last log line about them */
-  gint64 drop_logged_at; /* monotonic µs */
+  gint64 pick_refill_at;  /* monotonic µs: the next token */
+  guint picks_dropped;    /* since the last log line about them */
+  gint64 drop_logged_at;  /* monotonic µs */
+  gint64 hello_logged_at; /* monotonic µs; main context */
 } PanelWatch;
 
 struct ScandPanels {
@@ -312,8 +313,13 @@ static void on_discovery(const ScandWsddMessage *msg, gpointer user_data) {
     for (guint j = 0; host && msg->xaddrs[j]; j++) {
       g_autoptr(GUri) u = g_uri_parse(msg->xaddrs[j], G_URI_FLAGS_NON_DNS, NULL);
       if (u && g_uri_get_host(u) && g_ascii_strcasecmp(g_uri_get_host(u), host) == 0) {
-        scand_log("scanner %s: panel: the device announced itself (WS-Discovery Hello); checking the subscription",
-                  w->section);
+        /* One line per PANEL_DROP_LOG_EVERY_S however many Hellos come. */
+        gint64 now = g_get_monotonic_time();
+        if (!w->hello_logged_at || now - w->hello_logged_at >= (gint64) PANEL_DROP_LOG_EVERY_S * G_USEC_PER_SEC) {
+          scand_log("scanner %s: panel: the device announced itself (WS-Discovery Hello); checking the subscription",
+                    w->section);
+          w->hello_logged_at = now;
+        }
         scand_panel_device_seen(w->panel);
         break;
       }

@@ -16,7 +16,8 @@
 #    duplicated delivery;
 #  - an event for a context that is not ours, and a post from an address that
 #    is no device, are refused; a second daemon never gets the first's picks;
-#  - a flood of distinct picks starts a person's few scans, not one per pick;
+#  - a flood of distinct picks starts a person's few scans, not one per pick,
+#    and a storm of Hellos a few subscription checks, not one per Hello;
 #  - `scand status` shows the subscription and its expiry;
 #  - a clean stop unsubscribes.
 set -euo pipefail
@@ -183,6 +184,24 @@ wait_for 30 test -f "$T/out/finance/mfp-0003.pdf" || { cat "$T/daemon.log"; fail
 sleep 2
 assert_eq 3 "$(creates)" "scans after the reboot"
 assert_eq 3 "$(count_files "$T/out")" "files after the reboot"
+
+# A storm of Hellos (a device repeating itself, or anyone on the link speaking
+# for it: WS-Discovery is unauthenticated multicast) costs the device one
+# subscription check per 2 s, not one per Hello, and the log one line.
+renews() { curl -sf "$sim/sim/log" | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin) if r.get('action') == 'Renew'))"; }
+hellos_logged() { grep -c 'the device announced itself' "$T/daemon.log" || true; }
+before=$(renews)
+logged=$(hellos_logged)
+t0=$(date +%s.%N)
+for _ in $(seq 40); do control '{"hello": true}'; done
+sleep 1
+t1=$(date +%s.%N)
+checks=$(($(renews) - before))
+max=$(python3 -c "print(int(($t1 - $t0) / 2) + 3)")
+echo "40 Hellos in $(python3 -c "print('%.1f' % ($t1 - $t0))") s: $checks subscription checks (at most $max)"
+[ "$checks" -ge 1 ] && [ "$checks" -le "$max" ] || { cat "$T/daemon.log"; fail "40 Hellos gave $checks subscription checks"; }
+[ $(($(hellos_logged) - logged)) -le 1 ] || fail "a Hello storm floods the log"
+assert_eq "$(sub_id)" "$(ev "e['subscriptions'][0]['id']")" "subscription after a Hello storm"
 
 # A second daemon, same names: its own subscription; the first daemon's pick
 # is the first daemon's.
