@@ -18,6 +18,8 @@
 #    is no device, are refused; a second daemon never gets the first's picks;
 #  - a flood of distinct picks starts a person's few scans, not one per pick,
 #    and a storm of Hellos a few subscription checks, not one per Hello;
+#  - after kill -9 the next start takes its subscription over: one on the
+#    device, one PDF per pick;
 #  - `scand status` shows the subscription and its expiry;
 #  - a clean stop unsubscribes.
 set -euo pipefail
@@ -221,11 +223,32 @@ kill -TERM "$b_pid"
 wait "$b_pid" || true
 wait_for 10 subs_are 1 || fail "second daemon did not unsubscribe"
 
+# kill -9: the subscription stays on the device, with a NotifyTo nobody
+# listens on; the next start takes it over (unsubscribes what its spool
+# recorded, subscribes anew), so the device never holds two subscriptions of
+# this daemon, and a pick scans once.
+old=$(sub_id)
+daemon_kill
+assert_eq 1 "$(subscriptions)" "subscriptions after kill -9"
+DAEMON_STARTS=2 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
+has_new() { [ "$(ev "sum(1 for s in e['subscriptions'] if s['id'] != '$old')")" -ge 1 ]; }
+wait_for 20 has_new || { cat "$T/daemon.log"; fail "no subscription after a restart"; }
+# At once: the killed daemon's has seconds to live yet (renewed every 6 s).
+assert_eq 1 "$(subscriptions)" "subscriptions on the device after kill -9 and a restart"
+finance_files=$(count_files "$T/out/finance")
+more_finance() { [ "$(count_files "$T/out/finance")" -gt "$finance_files" ]; }
+control '{"adf_pages": 1, "eventing": {"press": {"name": "Finance"}}}'
+wait_for 30 more_finance || { cat "$T/daemon.log"; fail "no PDF after kill -9 and a restart"; }
+sleep 2
+assert_eq $((finance_files + 1)) "$(count_files "$T/out/finance")" "PDFs of one pick after a restart"
+
 # A flood of picks, each with a ScanIdentifier of its own (a broken device, or
 # whoever speaks from its address): a person's few are scanned (a burst of 6,
 # then one per 2 s), the rest ignored with one log line; the daemon goes on.
 picked() { grep -c 'panel: "Anna" picked (event' "$T/daemon.log" || true; }
 before=$(picked)
+anna_files=$(count_files "$T/out/anna")
+more_anna() { [ "$(count_files "$T/out/anna")" -gt "$anna_files" ]; }
 control '{"adf_pages": 8, "eventing": {"press": {"name": "Anna", "repeat": 29, "distinct": true}}}'
 assert_eq 30 "$(reply "len(r['statuses'])")" "events of the flood sent"
 sleep 3
@@ -233,7 +256,7 @@ flood=$(($(picked) - before))
 echo "a flood of 30 picks started $flood scans"
 [ "$flood" -ge 1 ] && [ "$flood" -le 10 ] || { cat "$T/daemon.log"; fail "a flood of 30 picks started $flood scans"; }
 assert_contains "$T/daemon.log" "panel: more picks than a person makes ("
-wait_for 30 test -f "$T/out/anna/mfp-0005.pdf" || { cat "$T/daemon.log"; fail "no PDF from the flood's first pick"; }
+wait_for 30 more_anna || { cat "$T/daemon.log"; fail "no PDF from the flood's first pick"; }
 sleep 2
 
 # A clean stop unsubscribes.
