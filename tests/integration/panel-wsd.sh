@@ -21,7 +21,7 @@
 #  - after kill -9 the next start takes its subscription over: one on the
 #    device, one PDF per pick;
 #  - `scand status` shows the subscription and its expiry;
-#  - a clean stop unsubscribes.
+#  - a clean stop unsubscribes, and is prompt while a Subscribe goes unanswered.
 set -euo pipefail
 . "$SCAND_SRCDIR/tests/lib/common.sh"
 . "$SCAND_SRCDIR/tests/lib/daemon.sh"
@@ -262,4 +262,15 @@ sleep 2
 # A clean stop unsubscribes.
 daemon_stop
 assert_eq 0 "$(subscriptions)" "subscriptions after a clean stop"
+
+# A device that does not answer the Subscribe (for 30 s): the daemon still
+# stops at once, the request cancelled.
+control '{"eventing": {"fault": "hang-subscribe=1"}}'
+DAEMON_STARTS=3 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
+wait_for 20 no_faults || { cat "$T/daemon.log"; fail "no Subscribe came"; }
+sleep 0.5
+t0=$(date +%s.%N)
+daemon_stop
+python3 -c "import sys; d=$(date +%s.%N)-$t0; print('stopped %.2f s into a Subscribe the device did not answer' % d); sys.exit(0 if d < 3 else 1)" ||
+  fail "the daemon waited on a device that does not answer"
 echo ok

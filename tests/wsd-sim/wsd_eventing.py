@@ -25,7 +25,8 @@ FILTER_DIALECT = "http://schemas.xmlsoap.org/ws/2006/02/devprof/Action"
 MAX_SUBSCRIPTIONS = 16
 MAX_DESTINATIONS = 32
 FAULTS = ("drop-renew", "refuse-renew", "refuse-subscribe", "no-expires",
-          "expires-as-time", "end-on-expiry")
+          "expires-as-time", "end-on-expiry", "hang-subscribe")
+HANG_S = 30     # how long a hang-subscribe Subscribe waits before its answer
 
 
 def _el(name, value):
@@ -133,6 +134,11 @@ class Eventing:
     def op_subscribe(self, sim, req):
         a = self.api
         op = req.op
+        with self.lock:
+            hang = self._fault_left("hang-subscribe")
+        if hang:
+            # A device slow to answer: the client must not wait on it to stop.
+            sim.stop.wait(HANG_S)
         notify = a.text(op, "Delivery", "NotifyTo", "Address")
         end_to = a.text(op, "EndTo", "Address")
         filt = a.text(op, "Filter")
