@@ -634,6 +634,12 @@ gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRo
   g_auto(GStrv) list = g_strv_builder_end(names);
   for (guint i = 0; list[i]; i++) {
     const char *target = list[i];
+    /* A destination named twice gets the document once. */
+    gboolean again = FALSE;
+    for (guint j = 0; j < i; j++)
+      again |= strcmp(list[j], target) == 0;
+    if (again)
+      continue;
     g_autofree char *default_dir = NULL;
     if (strcmp(target, "(default)") == 0) {
       /* The built-in default: ~/Scans if the user made it, else ./scans. */
