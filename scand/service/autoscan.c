@@ -2,6 +2,7 @@
  * button rule is buttons.c. */
 #include "scand/service/autoscan-private.h"
 #include "backends/backend.h"
+#include "scand/base/metrics.h"
 
 #include <string.h>
 
@@ -79,8 +80,10 @@ gboolean scand_autoscan_start(ScandAutoscanEntry *entry, const char *trigger, co
   g_autoptr(GError) error = NULL;
   g_atomic_int_set(&entry->job_running, 1);
   g_autofree char *id = a->host.start_scan(a->host.user_data, &request, scan_done, entry_ref(entry), &error);
-  if (id)
+  if (id) {
+    scand_metrics_scanner_state(entry->section, "busy", FALSE);
     return TRUE;
+  }
   entry_unref(entry);
   scand_autoscan_log(entry, "%s: %s", what, error->message);
   entry->cooldown_until = g_get_monotonic_time() + entry->cooldown_us;
@@ -102,6 +105,11 @@ static void feeder_poll(ScandAutoscanEntry *entry, ScandAutoscanPoll *poll) {
   }
   poll->idle = status.state == SCAND_DEVICE_IDLE;
   poll->loaded = status.feeder == SCAND_FEEDER_LOADED;
+  poll->state =
+      status.feeder == SCAND_FEEDER_PROBLEM || status.state == SCAND_DEVICE_STOPPED || status.state == SCAND_DEVICE_DOWN
+          ? "problem"
+      : status.state == SCAND_DEVICE_PROCESSING ? "busy"
+                                                : "idle";
   poll->word = status.feeder_word;
 }
 
@@ -137,6 +145,11 @@ static gboolean poll_done(gpointer data) {
   g_atomic_int_set(&e->polling, 0);
   /* An entry the poller let go of (reload, stop) decides nothing. */
   if (e->owner) {
+    const char *state = g_atomic_int_get(&e->job_running) ? "busy"
+                        : w->poll.state                   ? w->poll.state
+                        : w->poll.ok                      ? "idle"
+                                                          : "offline";
+    scand_metrics_scanner_state(e->section, state, w->poll.loaded);
     if (e->buttons)
       scand_buttons_decide(e, &w->poll);
     else
@@ -219,6 +232,7 @@ static void entry_release(gpointer data) {
 void scand_autoscan_reload(ScandAutoscan *a, ScandConfig *config) {
   g_clear_handle_id(&a->timer, g_source_remove);
   g_ptr_array_set_size(a->entries, 0);
+  scand_metrics_scanners_forget();
   g_auto(GStrv) scanners = scand_config_list_sections(config, "scanner");
   for (guint i = 0; scanners && scanners[i]; i++) {
     ScandAutoscanEntry *e = entry_new(a, config, scanners[i]);

@@ -13,6 +13,8 @@
 #include "scand/base/http.h"
 #include "scand/base/signal-guard.h"
 #include "scand/service/panel.h"
+#include "scand/service/metrics-endpoint.h"
+#include "scand/base/metrics.h"
 
 #include <glib-unix.h>
 #include <stdio.h>
@@ -33,7 +35,8 @@ struct ScandDaemon {
   ScandWatcher *watcher;
   ScandDaemonBus *bus;
   ScandAutoscan *autoscan;
-  ScandPanels *panels; /* walk-up destinations on devices' panels */
+  ScandPanels *panels;           /* walk-up destinations on devices' panels */
+  ScandMetricsEndpoint *metrics; /* [scand] metrics-listen / metrics-textfile */
   guint queue_timer;
   guint watchdog_timer;
   ScandHeartbeat *queue_heartbeat; /* the workers' progress, for the watchdog */
@@ -219,6 +222,7 @@ static void scan_worker(gpointer data, gpointer user_data) {
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) scan_error = NULL;
   gboolean scanned = FALSE;
+  gboolean delivering = FALSE; /* from there on, the delivery counts the job (metrics) */
   const char *result = "failed";
   g_atomic_int_inc(&daemon->scans_running);
   scand_heartbeat_busy(daemon->scan_heartbeat, id);
@@ -274,6 +278,7 @@ static void scan_worker(gpointer data, gpointer user_data) {
     goto out;
   }
   daemon_emit_progress(daemon, id, "delivering", scand_job_get_facts(w->job)->pages);
+  delivering = TRUE;
   ScandDeliveryResult r = scand_job_run_deliver(w->job, &w->retry, errors, &error);
   if (error)
     g_ptr_array_add(errors, g_strdup(error->message));
@@ -287,6 +292,8 @@ static void scan_worker(gpointer data, gpointer user_data) {
   }
 out:
   running_set(id, NULL);
+  if (!delivering && strcmp(result, "queued") != 0)
+    scand_metrics_job_finished("scan", result, 0);
   daemon_emit_finished(daemon, id, result, delivered, errors);
   if (w->done)
     w->done(w->done_data);
@@ -436,6 +443,13 @@ static void setup_sources(ScandDaemon *daemon) {
     daemon->autoscan = autoscan_start(daemon);
   g_clear_pointer(&daemon->panels, scand_panels_free);
   daemon->panels = scand_panels_new(daemon->config, scand_spool_get_dir(daemon->spool), panel_pick, daemon);
+  g_clear_pointer(&daemon->metrics, scand_metrics_endpoint_free);
+  g_autoptr(GError) metrics_error = NULL;
+  daemon->metrics = scand_metrics_endpoint_new(daemon->config, daemon->spool, &metrics_error);
+  if (metrics_error)
+    scand_log("metrics: %s", metrics_error->message);
+  else if (daemon->metrics && scand_metrics_endpoint_get_port(daemon->metrics))
+    scand_log("metrics on port %u", scand_metrics_endpoint_get_port(daemon->metrics));
 }
 
 static gboolean on_sighup(gpointer data) {
@@ -590,6 +604,7 @@ int scand_daemon_run(ScandDaemon *daemon) {
   g_clear_pointer(&daemon->autoscan, scand_autoscan_free);
   /* Devices stop listing us on their panels. */
   g_clear_pointer(&daemon->panels, scand_panels_free);
+  g_clear_pointer(&daemon->metrics, scand_metrics_endpoint_free);
   /* Let the scan under way finish its page and the queue its delivery. */
   g_thread_pool_free(g_steal_pointer(&daemon->scan_pool), FALSE, TRUE);
   g_thread_pool_free(g_steal_pointer(&daemon->queue_pool), TRUE, TRUE);
@@ -610,6 +625,7 @@ void scand_daemon_free(ScandDaemon *daemon) {
     g_thread_pool_free(daemon->queue_pool, TRUE, TRUE);
   scand_watcher_free(daemon->watcher);
   scand_panels_free(daemon->panels);
+  scand_metrics_endpoint_free(daemon->metrics);
   scand_daemon_bus_free(daemon->bus);
   scand_heartbeat_free(daemon->queue_heartbeat);
   scand_heartbeat_free(daemon->scan_heartbeat);
