@@ -76,10 +76,19 @@ static void daemon_emit_progress(ScandDaemon *daemon, const char *id, const char
     scand_daemon_bus_emit_progress(daemon->bus, id, stage, pages);
 }
 
-static void daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
-                                 GPtrArray *errors) {
-  scand_log("job %s: %s%s%s", id, result, errors && errors->len ? ": " : "",
-            errors && errors->len ? (const char *) errors->pdata[0] : "");
+/* facts (may be NULL): the job's, for the journal's DEVICE= and RULE=. */
+static void daemon_emit_finished(ScandDaemon *daemon, const char *id, const ScandJobFacts *facts, const char *result,
+                                 GPtrArray *delivered, GPtrArray *errors) {
+  const char *first = errors && errors->len ? (const char *) errors->pdata[0] : NULL;
+  g_autofree char *output = NULL;
+  for (guint i = 0; errors && i < errors->len && !output; i++)
+    output = scand_log_output_of(errors->pdata[i]);
+  ScandLogFields fields = { .job = id, .output = output };
+  if (facts) {
+    fields.device = facts->device_name ? facts->device_name : facts->device;
+    fields.rule = facts->rule;
+  }
+  scand_log_fields(&fields, "job %s: %s%s%s", id, result, first ? ": " : "", first ? first : "");
   if (daemon->bus)
     scand_daemon_bus_emit_finished(daemon->bus, id, result, delivered, errors);
 }
@@ -289,7 +298,7 @@ static void scan_worker(gpointer data, gpointer user_data) {
    * is counted here; one that did, by the delivery. */
   if (!w->documents && strcmp(result, "queued") != 0)
     scand_metrics_job_finished("scan", result, 0);
-  daemon_emit_finished(daemon, id, result, delivered, errors);
+  daemon_emit_finished(daemon, id, scand_job_get_facts(w->job), result, delivered, errors);
   if (w->done)
     w->done(w->done_data);
   g_atomic_int_dec_and_test(&daemon->scans_running);
@@ -322,7 +331,9 @@ static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, Sc
   w->done = done;
   w->done_data = done_data;
   char *id = g_strdup(scand_job_get_id(job));
-  scand_log("job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
+  const ScandJobFacts *facts = scand_job_get_facts(job);
+  ScandLogFields fields = { .job = id, .device = facts->device_name ? facts->device_name : facts->device };
+  scand_log_fields(&fields, "job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
   g_thread_pool_push(daemon->scan_pool, w, NULL);
   return id;
 }
@@ -388,11 +399,16 @@ static gboolean host_stopping(gpointer daemon) {
 
 static void host_job_finished(gpointer daemon, const char *id, const char *result, GPtrArray *delivered,
                               GPtrArray *errors) {
-  daemon_emit_finished(daemon, id, result, delivered, errors);
+  daemon_emit_finished(daemon, id, NULL, result, delivered, errors);
 }
 
 static void host_log(gpointer daemon, const char *line) {
-  scand_log("%s", line);
+  /* The poller's lines are "scanner SECTION: …": SECTION is the device. */
+  g_autofree char *device = NULL;
+  if (g_str_has_prefix(line, "scanner ") && strchr(line, ':'))
+    device = g_strndup(line + strlen("scanner "), (gsize) (strchr(line, ':') - line) - strlen("scanner "));
+  ScandLogFields fields = { .device = device };
+  scand_log_fields(&fields, "%s", line);
 }
 
 static ScandWatcher *watcher_start(ScandDaemon *daemon, GError **error) {
@@ -549,7 +565,7 @@ static void bus_queue_push(gpointer daemon, GFunc func, gpointer data) {
 
 static void bus_job_finished(gpointer daemon, const char *id, const char *result, GPtrArray *delivered,
                              GPtrArray *errors) {
-  daemon_emit_finished(daemon, id, result, delivered, errors);
+  daemon_emit_finished(daemon, id, NULL, result, delivered, errors);
 }
 
 static void bus_name_lost(gpointer data) {
