@@ -288,7 +288,8 @@ ScandAutoscan *scand_autoscan_new(const ScandAutoscanHost *host, ScandConfig *co
   ScandAutoscan *a = g_new0(ScandAutoscan, 1);
   a->host = *host;
   a->entries = g_ptr_array_new_with_free_func(entry_release);
-  a->pool = g_thread_pool_new(poll_worker, a, 4, FALSE, NULL);
+  /* Exclusive: its threads stay, rather than one made and ended every round. */
+  a->pool = g_thread_pool_new(poll_worker, a, 4, TRUE, NULL);
   scand_autoscan_reload(a, config);
   return a;
 }
