@@ -114,7 +114,7 @@ ADF_MAX = (2550, 4200)      # 8.5 in x 14 in (legal)
 COLOR_MODES = ["BlackAndWhite1", "Grayscale8", "RGB24"]
 
 FAULTS_WITH_INT = ("end-after", "jam-after", "drop", "drop-always", "slow",
-                   "trickle", "corrupt", "drip-status", "huge")
+                   "feed", "trickle", "corrupt", "drip-status", "huge")
 FAULTS_FLAG = ("location-ipv6-broken", "location-relative", "busy",
                "bad-caps", "endless", "bloated-status")
 ENDLESS_SHEETS = 10 ** 9    # the "endless" feeder's sheets
@@ -1003,8 +1003,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                   fault="storm")
             slow = sim.faults.get("slow")
             trickle = sim.faults.get("trickle")
+            feed = sim.faults.get("feed")
+            more = job.served < job.pages_total and \
+                job.state not in ("Canceled", "Completed", "Aborted")
         if slow:
             self.sleep(slow["n"] / 1000.0)
+        if feed and more:
+            self.sleep(feed["n"] / 1000.0)
         with sim.lock:
             if job.state in ("Canceled", "Completed"):
                 return self.reply(404, "no more documents\n", "text/plain")
