@@ -118,19 +118,11 @@ static ScandHttpReply *escl_http(EsclScanner *s, const char *method, const char 
   return reply;
 }
 
-/* A short text of a non-success reply for messages: the status and the start
- * of a text/plain body, made printable. */
+/* A non-success reply for messages: its status only. Never the body: an
+ * error travels to whoever asked (a D-Bus caller, a web page), and a
+ * device's reply is not theirs to read through scand. */
 static char *reply_describe(const ScandHttpReply *r) {
-  const char *ct = scand_http_reply_header(r, "Content-Type");
-  g_autofree char *body = NULL;
-  if (r->body->len && ct && g_str_has_prefix(ct, "text/plain")) {
-    body = g_utf8_make_valid((const char *) r->body->data, MIN(r->body->len, 80));
-    for (char *p = body; *p; p++)
-      if ((guchar) *p < 0x20 || *p == 0x7f)
-        *p = ' ';
-    g_strstrip(body);
-  }
-  return body && *body ? g_strdup_printf("HTTP %ld (%s)", r->status, body) : g_strdup_printf("HTTP %ld", r->status);
+  return g_strdup_printf("HTTP %ld", r->status);
 }
 
 /* The wait before retry number attempt (0-based) of a 503. */
@@ -263,7 +255,10 @@ static gboolean parse_device_url(EsclScanner *s, const char *rest, GError **erro
 }
 
 /* Parses "http[s]://host[:port]/root" and prepares a client; no request yet. */
-static EsclScanner *escl_new(const char *rest, const ScandOpenOptions *options, GError **error) {
+/* shared: the status polls' client, whose connections stay open in a
+ * process-wide pool for the next poll (keep-alive; scand/base/http.h). */
+static EsclScanner *escl_new_client(const char *rest, const ScandOpenOptions *options, gboolean shared,
+                                    GError **error) {
   if (g_str_has_prefix(rest, "escl:"))
     rest += 5;
   g_autoptr(EsclScanner) s = g_new0(EsclScanner, 1);
@@ -284,11 +279,16 @@ static EsclScanner *escl_new(const char *rest, const ScandOpenOptions *options, 
     .stall_s = ESCL_STALL_S,
     .tls_pin = options ? options->tls_pin : NULL,
     .trust_hint = trust,
+    .shared_connections = shared,
   };
   s->http = scand_http_new(&http_options, error);
   if (!s->http)
     return NULL;
   return g_steal_pointer(&s);
+}
+
+static EsclScanner *escl_new(const char *rest, const ScandOpenOptions *options, GError **error) {
+  return escl_new_client(rest, options, FALSE, error);
 }
 
 static ScandScanner *escl_open(const char *rest, const ScandOpenOptions *options, GError **error) {
@@ -748,7 +748,7 @@ gboolean scand_escl_status_decode(const char *xml, gsize len, ScandEsclStatus *o
 
 gboolean scand_escl_get_status(const char *uri, const ScandOpenOptions *options, ScandEsclStatus *out, GError **error) {
   memset(out, 0, sizeof *out);
-  g_autoptr(EsclScanner) s = escl_new(uri, options, error);
+  g_autoptr(EsclScanner) s = escl_new_client(uri, options, TRUE, error);
   return s && fetch_status(s, out, error);
 }
 

@@ -47,8 +47,9 @@ static void job_print(ScandJob *job, const char *id) {
   guint pages = scand_job_count_pages(job);
   if (pages == 0)
     pages = (guint) scand_job_get_int(job, "pages", 0);
-  printf("%s  %-9s  %u pages  %s%s%s%s\n", pid, scand_job_stage_to_string(scand_job_get_stage(job)), pages, device,
-         why ? "  (" : "", why ? why : "", why ? ")" : "");
+  printf("%s  %-9s  %u pages  %s%s%s%s%s\n", pid, scand_job_stage_to_string(scand_job_get_stage(job)), pages, device,
+         why ? "  (" : "", why ? why : "", why ? ")" : "",
+         scand_job_get_keep(job) ? "  (kept: holds its watched file until the file is moved away)" : "");
   if (mail)
     mail_print(job);
   for (guint d = 0; d < scand_job_get_n_destinations(job); d++) {
