@@ -135,7 +135,7 @@ static void deliver_new_jobs(ScandDaemon *daemon, ScandConfig *config, GPtrArray
     g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
     ScandDeliveryResult r = scand_job_run_deliver(job, &policy, errors, NULL);
     scand_job_list_delivered(job, delivered);
-    daemon_emit_finished(daemon, ids->pdata[i],
+    daemon_emit_finished(daemon, ids->pdata[i], scand_job_get_facts(job),
                          r == SCAND_DELIVERY_DONE    ? "done"
                          : r == SCAND_DELIVERY_RETRY ? "queued"
                                                      : "failed",
