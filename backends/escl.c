@@ -322,7 +322,7 @@ static void job_delete(EsclScanner *s) {
   gboolean was_cancelled = is_cancelled(s);
   scand_http_reset_cancel(s->http); /* let the DELETE itself through */
   g_autoptr(GError) ignored = NULL;
-  g_autoptr(ScandHttpReply) reply = escl_http(s, "DELETE", s->job_url, NULL, NULL, 0, &ignored);
+  scand_http_reply_free(escl_http(s, "DELETE", s->job_url, NULL, NULL, 0, &ignored));
   if (was_cancelled)
     scand_http_cancel(s->http);
 }

@@ -273,7 +273,8 @@ static const char *previous_path(HpPanel *p, const char *name) {
 
 static void delete_destination(HpPanel *p, const char *path) {
   g_autoptr(GError) ignored = NULL;
-  g_autoptr(ScandHttpReply) r = hp_http(p, "DELETE", path, NULL, NULL, HP_CLOSE_TIMEOUT_MS, &ignored);
+  /* Best effort: a destination the device keeps is replaced by the next registration anyway. */
+  scand_http_reply_free(hp_http(p, "DELETE", path, NULL, NULL, HP_CLOSE_TIMEOUT_MS, &ignored));
 }
 
 /* Previous registrations whose name is no longer configured go away. */

@@ -552,7 +552,7 @@ static char *mail_attach_session(Graph *g, ScandMail *m, const char *user, const
      * is dropped and the next attempt starts afresh (nothing has been sent). */
     g_clear_error(error);
     g_autofree char *url = g_strdup_printf("%s/users/%s/messages/%s", g->graph, user, id);
-    g_autoptr(ScandHttpReply) del = graph_send(g, "DELETE", url, TRUE, NULL, NULL, 0, NULL);
+    scand_http_reply_free(graph_send(g, "DELETE", url, TRUE, NULL, NULL, 0, NULL));
     set_state(g, "draft-id", NULL, NULL);
     set_state(g, "upload-url", NULL, NULL);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_RETRY, "the attachment upload session is gone; starting over");

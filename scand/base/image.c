@@ -513,6 +513,7 @@ static gboolean png_read_row_(ScandImageReader *r, guint8 *row, GError **error) 
 /* -- TIFF -- */
 
 /* libtiff's errors go to the reader (first one wins), not to stderr. */
+G_GNUC_PRINTF(4, 0)
 static int tiff_error_fn(TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap) {
   ScandImageReader *r = user_data;
   if (r->tif_msg[0] == '\0')

@@ -53,7 +53,7 @@ static void journal_send(const ScandLogFields *fields, const char *msg) {
     g_free(items[i]);
 }
 
-static void log_va(const ScandLogFields *fields, const char *fmt, va_list ap) {
+G_GNUC_PRINTF(2, 0) static void log_va(const ScandLogFields *fields, const char *fmt, va_list ap) {
   g_autofree char *msg = g_strdup_vprintf(fmt, ap);
   g_strdelimit(msg, "\r\n", ' ');
   if (to_journal())

@@ -64,8 +64,8 @@ static const char *const executable_extensions[] = {
 /* Magic numbers of programs (PE, ELF, Mach-O, scripts). */
 static gboolean looks_executable(const guchar *h, gsize n) {
   static const char *const magic[] = { "MZ",
-                                       "\x7f"
-                                       "ELF",
+                                       ("\x7f"
+                                        "ELF"), /* split: "\x7fELF" would read as one hex escape */
                                        "#!",
                                        "\xca\xfe\xba\xbe",
                                        "\xcf\xfa\xed\xfe",

@@ -111,7 +111,6 @@ static void quarantine_all(Take *t, const char *reason) {
 static gboolean take_open(Take *t) {
   for (guint i = 0; i < t->n; i++) {
     g_autoptr(GError) error = NULL;
-    g_autofree char *key = watch_key(t->in->root, t->in->rels[i]);
     if (!watch_source_open(&t->src[i], t->in->root_fd->fd, t->w->path, t->in->rels[i], &error)) {
       gboolean gone = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
       if (!gone)
