@@ -150,89 +150,143 @@ static void retry_job(gpointer data, gpointer user_data) {
   g_free(r);
 }
 
+/* ListDevices: the scanners configured and discovered (in a thread: discovery waits). */
+static void method_list_devices(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
+                                GDBusMethodInvocation *invocation) {
+  g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
+  g_task_set_task_data(task, bus, NULL);
+  g_task_run_in_thread(task, list_devices_thread);
+}
+
+/* GetDeviceState: what a scanner reports about its feeder and itself (in a thread). */
+static void method_get_device_state(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
+                                    GDBusMethodInvocation *invocation) {
+  const char *device;
+  g_variant_get(parameters, "(&s)", &device);
+  const char *uri = scand_config_has_section(config, "scanner", device)
+                        ? scand_config_get(config, "scanner", device, "device")
+                        : device;
+  if (!uri || !*uri) {
+    g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such scanner");
+    return;
+  }
+  g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
+  g_task_set_task_data(task, g_strdup(uri), g_free);
+  g_task_run_in_thread(task, device_state_thread);
+}
+
+/* ListProfiles: the [profile] names. */
+static void method_list_profiles(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
+                                 GDBusMethodInvocation *invocation) {
+  g_auto(GStrv) profiles = scand_config_list_sections(config, "profile");
+  const char *const empty[] = { NULL };
+  g_dbus_method_invocation_return_value(invocation,
+                                        g_variant_new("(^as)", profiles ? (const char *const *) profiles : empty));
+}
+
+/* Scan: starts a scan; replies with the job's object path. */
+static void method_scan(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
+                        GDBusMethodInvocation *invocation) {
+  g_autoptr(GError) error = NULL;
+  const char *device, *profile;
+  g_variant_get(parameters, "(&s&s)", &device, &profile);
+  g_autofree char *id = bus->service->start_scan(bus->service_data, device, profile, &error);
+  if (!id) {
+    return_error(invocation, error);
+    return;
+  }
+  g_autofree char *job_path = job_object_path(id);
+  g_dbus_method_invocation_return_value(invocation, g_variant_new("(o)", job_path));
+}
+
+/* GetPage: the path of one saved page of a job in the spool. */
+static void method_get_page(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
+                            GDBusMethodInvocation *invocation) {
+  const char *id;
+  guint page;
+  g_variant_get(parameters, "(&su)", &id, &page);
+  if (!*id || strchr(id, '/') || id[0] == '.') {
+    g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "not a job id");
+    return;
+  }
+  g_autofree char *dir = g_build_filename(scand_spool_get_dir(bus->spool), id, NULL);
+  g_autoptr(GPtrArray) pages = scand_page_list(dir, NULL);
+  if (!pages || page == 0 || page > pages->len) {
+    g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such page");
+    return;
+  }
+  g_dbus_method_invocation_return_value(invocation, g_variant_new("(s)", (const char *) pages->pdata[page - 1]));
+}
+
+/* ListPanels: the walk-up destinations on the devices' panels. */
+static void method_list_panels(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
+                               GDBusMethodInvocation *invocation) {
+  g_dbus_method_invocation_return_value(invocation,
+                                        g_variant_new("(@a(sa(sx)s))", bus->service->list_panels(bus->service_data)));
+}
+
+/* ListJobs: the jobs in the spool. */
+static void method_list_jobs(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
+                             GDBusMethodInvocation *invocation) {
+  g_dbus_method_invocation_return_value(invocation, list_jobs(bus));
+}
+
+/* CancelJob: cancels a running scan, or removes a job waiting in the spool. */
+static void method_cancel_job(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
+                              GDBusMethodInvocation *invocation) {
+  g_autoptr(GError) error = NULL;
+  const char *id;
+  g_variant_get(parameters, "(&s)", &id);
+  if (bus->service->cancel_scan(bus->service_data, id)) {
+    g_dbus_method_invocation_return_value(invocation, NULL);
+    return;
+  }
+  g_autoptr(ScandJob) job = scand_job_open(bus->spool, id, &error);
+  if (!job || !scand_job_remove(job, &error)) {
+    return_error(invocation, error);
+    return;
+  }
+  g_dbus_method_invocation_return_value(invocation, NULL);
+}
+
+/* RetryJob: tries a queued job's destinations again now (on the delivery queue). */
+static void method_retry_job(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
+                             GDBusMethodInvocation *invocation) {
+  const char *id;
+  g_variant_get(parameters, "(&s)", &id);
+  RetryWork *r = g_new0(RetryWork, 1);
+  r->bus = bus;
+  r->id = g_strdup(id);
+  bus->service->queue_push(bus->service_data, retry_job, r);
+  g_dbus_method_invocation_return_value(invocation, NULL);
+}
+
+typedef void (*MethodFn)(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
+                         GDBusMethodInvocation *invocation);
+
+/* The methods of org.scand.Daemon1 (data/org.scand.Daemon1.xml), one row each. */
+static const struct {
+  const char *name;
+  MethodFn call;
+} methods[] = {
+  { "ListDevices", method_list_devices },   { "GetDeviceState", method_get_device_state },
+  { "ListProfiles", method_list_profiles }, { "Scan", method_scan },
+  { "GetPage", method_get_page },           { "ListPanels", method_list_panels },
+  { "ListJobs", method_list_jobs },         { "CancelJob", method_cancel_job },
+  { "RetryJob", method_retry_job },
+};
+
 static void on_method_call(GDBusConnection *connection, const char *sender, const char *path, const char *interface,
                            const char *method, GVariant *parameters, GDBusMethodInvocation *invocation,
                            gpointer user_data) {
   ScandDaemonBus *bus = user_data;
-  g_autoptr(ScandConfig) config = bus_get_config(bus);
-  g_autoptr(GError) error = NULL;
-  if (strcmp(method, "ListDevices") == 0) {
-    g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
-    g_task_set_task_data(task, bus, NULL);
-    g_task_run_in_thread(task, list_devices_thread);
-  } else if (strcmp(method, "GetDeviceState") == 0) {
-    const char *device;
-    g_variant_get(parameters, "(&s)", &device);
-    const char *uri = scand_config_has_section(config, "scanner", device)
-                          ? scand_config_get(config, "scanner", device, "device")
-                          : device;
-    if (!uri || !*uri) {
-      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such scanner");
+  for (guint i = 0; i < G_N_ELEMENTS(methods); i++)
+    if (strcmp(method, methods[i].name) == 0) {
+      g_autoptr(ScandConfig) config = bus_get_config(bus);
+      methods[i].call(bus, config, parameters, invocation);
       return;
     }
-    g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
-    g_task_set_task_data(task, g_strdup(uri), g_free);
-    g_task_run_in_thread(task, device_state_thread);
-  } else if (strcmp(method, "ListProfiles") == 0) {
-    g_auto(GStrv) profiles = scand_config_list_sections(config, "profile");
-    const char *const empty[] = { NULL };
-    g_dbus_method_invocation_return_value(invocation,
-                                          g_variant_new("(^as)", profiles ? (const char *const *) profiles : empty));
-  } else if (strcmp(method, "Scan") == 0) {
-    const char *device, *profile;
-    g_variant_get(parameters, "(&s&s)", &device, &profile);
-    g_autofree char *id = bus->service->start_scan(bus->service_data, device, profile, &error);
-    if (!id) {
-      return_error(invocation, error);
-      return;
-    }
-    g_autofree char *job_path = job_object_path(id);
-    g_dbus_method_invocation_return_value(invocation, g_variant_new("(o)", job_path));
-  } else if (strcmp(method, "GetPage") == 0) {
-    const char *id;
-    guint page;
-    g_variant_get(parameters, "(&su)", &id, &page);
-    if (!*id || strchr(id, '/') || id[0] == '.') {
-      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "not a job id");
-      return;
-    }
-    g_autofree char *dir = g_build_filename(scand_spool_get_dir(bus->spool), id, NULL);
-    g_autoptr(GPtrArray) pages = scand_page_list(dir, NULL);
-    if (!pages || page == 0 || page > pages->len) {
-      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such page");
-      return;
-    }
-    g_dbus_method_invocation_return_value(invocation, g_variant_new("(s)", (const char *) pages->pdata[page - 1]));
-  } else if (strcmp(method, "ListPanels") == 0) {
-    g_dbus_method_invocation_return_value(invocation,
-                                          g_variant_new("(@a(sa(sx)s))", bus->service->list_panels(bus->service_data)));
-  } else if (strcmp(method, "ListJobs") == 0) {
-    g_dbus_method_invocation_return_value(invocation, list_jobs(bus));
-  } else if (strcmp(method, "CancelJob") == 0) {
-    const char *id;
-    g_variant_get(parameters, "(&s)", &id);
-    if (bus->service->cancel_scan(bus->service_data, id)) {
-      g_dbus_method_invocation_return_value(invocation, NULL);
-      return;
-    }
-    g_autoptr(ScandJob) job = scand_job_open(bus->spool, id, &error);
-    if (!job || !scand_job_remove(job, &error)) {
-      return_error(invocation, error);
-      return;
-    }
-    g_dbus_method_invocation_return_value(invocation, NULL);
-  } else if (strcmp(method, "RetryJob") == 0) {
-    const char *id;
-    g_variant_get(parameters, "(&s)", &id);
-    RetryWork *r = g_new0(RetryWork, 1);
-    r->bus = bus;
-    r->id = g_strdup(id);
-    bus->service->queue_push(bus->service_data, retry_job, r);
-    g_dbus_method_invocation_return_value(invocation, NULL);
-  } else {
-    g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
-                                          method);
-  }
+  g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s", method);
 }
 
 static const GDBusInterfaceVTable vtable = { .method_call = on_method_call };
