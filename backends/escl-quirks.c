@@ -2,6 +2,7 @@
  * match on the HTTP Server header (known before the capabilities are read,
  * which matters for quirks every request needs) and/or MakeAndModel. */
 #include "backends/escl-private.h"
+#include "backends/quirk-match.h"
 
 #include <string.h>
 
@@ -69,23 +70,11 @@ static const EsclQuirkEntry quirk_table[] = {
   },
 };
 
-static gboolean has_prefix_ci(const char *s, const char *prefix) {
-  return s && g_ascii_strncasecmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static gboolean contains_ci(const char *s, const char *needle) {
-  if (!s)
-    return FALSE;
-  g_autofree char *a = g_ascii_strdown(s, -1);
-  g_autofree char *b = g_ascii_strdown(needle, -1);
-  return strstr(a, b) != NULL;
-}
-
 static gboolean entry_matches(const EsclQuirkEntry *e, const char *server, const char *make_and_model) {
-  if (e->server_prefix && has_prefix_ci(server, e->server_prefix))
+  if (e->server_prefix && scand_quirk_text_starts(server, e->server_prefix))
     return TRUE;
   for (guint i = 0; i < G_N_ELEMENTS(e->model_substring) && e->model_substring[i]; i++)
-    if (contains_ci(make_and_model, e->model_substring[i]))
+    if (scand_quirk_text_contains(make_and_model, e->model_substring[i]))
       return TRUE;
   return FALSE;
 }
