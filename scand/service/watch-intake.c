@@ -129,6 +129,15 @@ static gboolean take_open(Take *t) {
   return TRUE;
 }
 
+/* Whether a file failed its check only because it is too short to show what
+ * it is: empty, or its first bytes not written yet (an SMB or FTP client
+ * creates the file, then writes). Such a file is waited for like an
+ * incomplete one, not set aside at once (its writer would go on writing
+ * into the set-aside copy). */
+static gboolean too_short_to_tell(const GError *error, const struct stat *st) {
+  return g_error_matches(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED) && st->st_size < 8;
+}
+
 /* Checks that every file is whole (file-check.h). */
 static gboolean take_check(Take *t) {
   for (guint i = 0; i < t->n; i++) {
@@ -139,12 +148,13 @@ static gboolean take_check(Take *t) {
     if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_IO)) {
       watch_log(t->watcher, "watch %s: %s: %s", t->w->name, shown, error->message);
       settle_all(t, i, WATCH_LATER);
-    } else if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_INVAL) && !t->in->final[i]) {
+    } else if ((g_error_matches(error, SCAND_ERROR, SCAND_ERROR_INVAL) || too_short_to_tell(error, &t->src[i].st)) &&
+               !t->in->final[i]) {
       settle_all(t, i, WATCH_INCOMPLETE);
     } else {
       settle_all(t, i, WATCH_REWAIT);
       g_autofree char *reason =
-          g_error_matches(error, SCAND_ERROR, SCAND_ERROR_INVAL)
+          g_error_matches(error, SCAND_ERROR, SCAND_ERROR_INVAL) || too_short_to_tell(error, &t->src[i].st)
               ? g_strdup_printf("%s (after waiting %" G_GINT64_FORMAT " s for it to be completed)", error->message,
                                 t->w->incomplete_wait_us / G_USEC_PER_SEC)
               : g_strdup(error->message);
