@@ -6,6 +6,7 @@
 #include "scand/base/page.h"
 #include "scand/core/job-run.h"
 #include "scand/core/job.h"
+#include "scand/service/daemon-dbus-access.h"
 #include "scand-resources.h"
 
 #include <string.h>
@@ -25,7 +26,10 @@ struct ScandDaemonBus {
 };
 
 static void return_error(GDBusMethodInvocation *invocation, const GError *error) {
-  g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", error->message);
+  if (error->domain == G_DBUS_ERROR)
+    g_dbus_method_invocation_return_gerror(invocation, error);
+  else
+    g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", error->message);
 }
 
 static ScandConfig *bus_get_config(ScandDaemonBus *bus) {
@@ -47,6 +51,7 @@ static void list_devices_thread(GTask *task, gpointer source, gpointer data, GCa
     g_variant_builder_add(&b, "(sss)", uri ? uri : "", scanners[i], "configured");
   }
   g_autoptr(GPtrArray) devices = scand_backend_list_devices();
+  scand_bus_devices_remember(devices);
   for (guint i = 0; i < devices->len; i++) {
     ScandDeviceInfo *d = devices->pdata[i];
     g_autofree char *desc = g_strdup_printf("%s %s", d->vendor ? d->vendor : "", d->model ? d->model : "");
@@ -57,19 +62,68 @@ static void list_devices_thread(GTask *task, gpointer source, gpointer data, GCa
 
 static void reply_with_task_result(GObject *source, GAsyncResult *result, gpointer data) {
   GDBusMethodInvocation *invocation = data;
-  GVariant *v = g_task_propagate_pointer(G_TASK(result), NULL);
+  g_autoptr(GError) error = NULL;
+  GVariant *v = g_task_propagate_pointer(G_TASK(result), &error);
+  if (!v) {
+    return_error(invocation, error);
+    return;
+  }
   g_dbus_method_invocation_return_value(invocation, v);
   g_variant_unref(v);
+}
+
+/* A device a caller named, to be resolved in a thread (discovery takes
+ * seconds). */
+typedef struct {
+  ScandConfig *config;
+  char *device;
+} DeviceCall;
+
+static DeviceCall *device_call_new(ScandConfig *config, const char *device) {
+  DeviceCall *c = g_new0(DeviceCall, 1);
+  c->config = scand_config_ref(config);
+  c->device = g_strdup(device);
+  return c;
+}
+
+static void device_call_free(DeviceCall *c) {
+  scand_config_free(c->config);
+  g_free(c->device);
+  g_free(c);
+}
+
+/* The URI of the configured or discovered device c names (daemon-dbus-access.h). */
+static char *device_call_uri(DeviceCall *c, GError **error) {
+  g_autofree char *found = scand_bus_device_resolve(c->config, c->device, TRUE, error);
+  if (!found)
+    return NULL;
+  if (!*found) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "no such scanner");
+    return NULL;
+  }
+  if (scand_config_has_section(c->config, "scanner", found)) {
+    const char *uri = scand_config_get(c->config, "scanner", found, "device");
+    if (!uri || !*uri) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "[scanner %s] has no device", found);
+      return NULL;
+    }
+    return g_strdup(uri);
+  }
+  return g_steal_pointer(&found);
 }
 
 /* Devices whose backend reports status say what they are doing; others are
  * probed by opening them (and closing them at once): busy if another program
  * holds them. */
 static void device_state_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
-  const char *uri = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = device_call_uri(data, &error);
+  if (!uri) {
+    g_task_return_error(task, g_steal_pointer(&error));
+    return;
+  }
   const char *state = "ready";
   g_autofree char *detail = NULL;
-  g_autoptr(GError) error = NULL;
   if (scand_device_abilities(uri) & SCAND_DEVICE_CAN_STATUS) {
     ScandDeviceStatus status;
     if (!scand_device_get_status(uri, NULL, &status, &error)) {
@@ -150,47 +204,37 @@ static void retry_job(gpointer data, gpointer user_data) {
   g_free(r);
 }
 
-/* ListDevices: the scanners configured and discovered (in a thread: discovery waits). */
-static void method_list_devices(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
-                                GDBusMethodInvocation *invocation) {
-  g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
-  g_task_set_task_data(task, bus, NULL);
-  g_task_run_in_thread(task, list_devices_thread);
-}
-
-/* GetDeviceState: what a scanner reports about its feeder and itself (in a thread). */
-static void method_get_device_state(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
-                                    GDBusMethodInvocation *invocation) {
-  const char *device;
-  g_variant_get(parameters, "(&s)", &device);
-  const char *uri = scand_config_has_section(config, "scanner", device)
-                        ? scand_config_get(config, "scanner", device, "device")
-                        : device;
-  if (!uri || !*uri) {
-    g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such scanner");
-    return;
-  }
-  g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
-  g_task_set_task_data(task, g_strdup(uri), g_free);
-  g_task_run_in_thread(task, device_state_thread);
-}
-
-/* ListProfiles: the [profile] names. */
-static void method_list_profiles(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
-                                 GDBusMethodInvocation *invocation) {
-  g_auto(GStrv) profiles = scand_config_list_sections(config, "profile");
-  const char *const empty[] = { NULL };
-  g_dbus_method_invocation_return_value(invocation,
-                                        g_variant_new("(^as)", profiles ? (const char *const *) profiles : empty));
-}
-
-/* Scan: starts a scan; replies with the job's object path. */
-static void method_scan(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
-                        GDBusMethodInvocation *invocation) {
+/* CancelJob and RetryJob act only for the job's owner, root or scand's own
+ * user (daemon-dbus-access.h); otherwise the caller gets the error. */
+static gboolean may_manage(ScandDaemonBus *bus, GDBusMethodInvocation *invocation, const char *id) {
   g_autoptr(GError) error = NULL;
-  const char *device, *profile;
-  g_variant_get(parameters, "(&s&s)", &device, &profile);
-  g_autofree char *id = bus->service->start_scan(bus->service_data, device, profile, &error);
+  guint32 uid = 0;
+  if (scand_bus_caller_uid(invocation, &uid, &error) && scand_bus_may_manage_job(bus->spool, id, uid, &error))
+    return TRUE;
+  return_error(invocation, error);
+  return FALSE;
+}
+
+/* A Scan whose device needs a discovery before it is known to be one. */
+typedef struct {
+  ScandDaemonBus *bus;
+  GDBusMethodInvocation *invocation;
+  DeviceCall *device;
+  char *profile;
+  char *owner;
+} ScanCall;
+
+static void scan_call_free(ScanCall *sc) {
+  device_call_free(sc->device);
+  g_free(sc->profile);
+  g_free(sc->owner);
+  g_free(sc);
+}
+
+static void scan_reply(ScandDaemonBus *bus, GDBusMethodInvocation *invocation, const char *device, const char *profile,
+                       const char *owner) {
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = bus->service->start_scan(bus->service_data, device, profile, owner, &error);
   if (!id) {
     return_error(invocation, error);
     return;
@@ -199,94 +243,126 @@ static void method_scan(ScandDaemonBus *bus, ScandConfig *config, GVariant *para
   g_dbus_method_invocation_return_value(invocation, g_variant_new("(o)", job_path));
 }
 
-/* GetPage: the path of one saved page of a job in the spool. */
-static void method_get_page(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
-                            GDBusMethodInvocation *invocation) {
-  const char *id;
-  guint page;
-  g_variant_get(parameters, "(&su)", &id, &page);
-  if (!*id || strchr(id, '/') || id[0] == '.') {
-    g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "not a job id");
-    return;
-  }
-  g_autofree char *dir = g_build_filename(scand_spool_get_dir(bus->spool), id, NULL);
-  g_autoptr(GPtrArray) pages = scand_page_list(dir, NULL);
-  if (!pages || page == 0 || page > pages->len) {
-    g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such page");
-    return;
-  }
-  g_dbus_method_invocation_return_value(invocation, g_variant_new("(s)", (const char *) pages->pdata[page - 1]));
+static void scan_resolve_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+  ScanCall *sc = data;
+  GError *error = NULL;
+  char *found = scand_bus_device_resolve(sc->device->config, sc->device->device, TRUE, &error);
+  if (found)
+    g_task_return_pointer(task, found, g_free);
+  else
+    g_task_return_error(task, error);
 }
 
-/* ListPanels: the walk-up destinations on the devices' panels. */
-static void method_list_panels(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
-                               GDBusMethodInvocation *invocation) {
-  g_dbus_method_invocation_return_value(invocation,
-                                        g_variant_new("(@a(sa(sx)s))", bus->service->list_panels(bus->service_data)));
-}
-
-/* ListJobs: the jobs in the spool. */
-static void method_list_jobs(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
-                             GDBusMethodInvocation *invocation) {
-  g_dbus_method_invocation_return_value(invocation, list_jobs(bus));
-}
-
-/* CancelJob: cancels a running scan, or removes a job waiting in the spool. */
-static void method_cancel_job(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
-                              GDBusMethodInvocation *invocation) {
+static void scan_resolved(GObject *source, GAsyncResult *result, gpointer data) {
+  ScanCall *sc = g_task_get_task_data(G_TASK(result));
   g_autoptr(GError) error = NULL;
-  const char *id;
-  g_variant_get(parameters, "(&s)", &id);
-  if (bus->service->cancel_scan(bus->service_data, id)) {
-    g_dbus_method_invocation_return_value(invocation, NULL);
-    return;
-  }
-  g_autoptr(ScandJob) job = scand_job_open(bus->spool, id, &error);
-  if (!job || !scand_job_remove(job, &error)) {
+  g_autofree char *device = g_task_propagate_pointer(G_TASK(result), &error);
+  if (device)
+    scan_reply(sc->bus, sc->invocation, device, sc->profile, sc->owner);
+  else
+    return_error(sc->invocation, error);
+}
+
+/* Scan: for the caller's user, on a configured or discovered device only. */
+static void scan_start(ScandDaemonBus *bus, ScandConfig *config, GDBusMethodInvocation *invocation, const char *device,
+                       const char *profile) {
+  g_autoptr(GError) error = NULL;
+  guint32 uid = 0;
+  if (!scand_bus_caller_uid(invocation, &uid, &error)) {
     return_error(invocation, error);
     return;
   }
-  g_dbus_method_invocation_return_value(invocation, NULL);
+  g_autofree char *owner = g_strdup_printf("%u", uid);
+  g_autofree char *found = scand_bus_device_resolve(config, device, FALSE, NULL);
+  if (found) {
+    scan_reply(bus, invocation, found, profile, owner);
+    return;
+  }
+  ScanCall *sc = g_new0(ScanCall, 1);
+  sc->bus = bus;
+  sc->invocation = invocation;
+  sc->device = device_call_new(config, device);
+  sc->profile = g_strdup(profile);
+  sc->owner = g_steal_pointer(&owner);
+  g_autoptr(GTask) task = g_task_new(NULL, NULL, scan_resolved, NULL);
+  g_task_set_task_data(task, sc, (GDestroyNotify) scan_call_free);
+  g_task_run_in_thread(task, scan_resolve_thread);
 }
-
-/* RetryJob: tries a queued job's destinations again now (on the delivery queue). */
-static void method_retry_job(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
-                             GDBusMethodInvocation *invocation) {
-  const char *id;
-  g_variant_get(parameters, "(&s)", &id);
-  RetryWork *r = g_new0(RetryWork, 1);
-  r->bus = bus;
-  r->id = g_strdup(id);
-  bus->service->queue_push(bus->service_data, retry_job, r);
-  g_dbus_method_invocation_return_value(invocation, NULL);
-}
-
-typedef void (*MethodFn)(ScandDaemonBus *bus, ScandConfig *config, GVariant *parameters,
-                         GDBusMethodInvocation *invocation);
-
-/* The methods of org.scand.Daemon1 (data/org.scand.Daemon1.xml), one row each. */
-static const struct {
-  const char *name;
-  MethodFn call;
-} methods[] = {
-  { "ListDevices", method_list_devices },   { "GetDeviceState", method_get_device_state },
-  { "ListProfiles", method_list_profiles }, { "Scan", method_scan },
-  { "GetPage", method_get_page },           { "ListPanels", method_list_panels },
-  { "ListJobs", method_list_jobs },         { "CancelJob", method_cancel_job },
-  { "RetryJob", method_retry_job },
-};
 
 static void on_method_call(GDBusConnection *connection, const char *sender, const char *path, const char *interface,
                            const char *method, GVariant *parameters, GDBusMethodInvocation *invocation,
                            gpointer user_data) {
   ScandDaemonBus *bus = user_data;
-  for (guint i = 0; i < G_N_ELEMENTS(methods); i++)
-    if (strcmp(method, methods[i].name) == 0) {
-      g_autoptr(ScandConfig) config = bus_get_config(bus);
-      methods[i].call(bus, config, parameters, invocation);
+  g_autoptr(ScandConfig) config = bus_get_config(bus);
+  g_autoptr(GError) error = NULL;
+  if (strcmp(method, "ListDevices") == 0) {
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
+    g_task_set_task_data(task, bus, NULL);
+    g_task_run_in_thread(task, list_devices_thread);
+  } else if (strcmp(method, "GetDeviceState") == 0) {
+    const char *device;
+    g_variant_get(parameters, "(&s)", &device);
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
+    g_task_set_task_data(task, device_call_new(config, device), (GDestroyNotify) device_call_free);
+    g_task_run_in_thread(task, device_state_thread);
+  } else if (strcmp(method, "ListProfiles") == 0) {
+    g_auto(GStrv) profiles = scand_config_list_sections(config, "profile");
+    const char *const empty[] = { NULL };
+    g_dbus_method_invocation_return_value(invocation,
+                                          g_variant_new("(^as)", profiles ? (const char *const *) profiles : empty));
+  } else if (strcmp(method, "Scan") == 0) {
+    const char *device, *profile;
+    g_variant_get(parameters, "(&s&s)", &device, &profile);
+    scan_start(bus, config, invocation, device, profile);
+  } else if (strcmp(method, "GetPage") == 0) {
+    const char *id;
+    guint page;
+    g_variant_get(parameters, "(&su)", &id, &page);
+    if (!*id || strchr(id, '/') || id[0] == '.') {
+      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "not a job id");
       return;
     }
-  g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s", method);
+    g_autofree char *dir = g_build_filename(scand_spool_get_dir(bus->spool), id, NULL);
+    g_autoptr(GPtrArray) pages = scand_page_list(dir, NULL);
+    if (!pages || page == 0 || page > pages->len) {
+      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such page");
+      return;
+    }
+    g_dbus_method_invocation_return_value(invocation, g_variant_new("(s)", (const char *) pages->pdata[page - 1]));
+  } else if (strcmp(method, "ListPanels") == 0) {
+    g_dbus_method_invocation_return_value(invocation,
+                                          g_variant_new("(@a(sa(sx)s))", bus->service->list_panels(bus->service_data)));
+  } else if (strcmp(method, "ListJobs") == 0) {
+    g_dbus_method_invocation_return_value(invocation, list_jobs(bus));
+  } else if (strcmp(method, "CancelJob") == 0) {
+    const char *id;
+    g_variant_get(parameters, "(&s)", &id);
+    if (!may_manage(bus, invocation, id))
+      return;
+    if (bus->service->cancel_scan(bus->service_data, id)) {
+      g_dbus_method_invocation_return_value(invocation, NULL);
+      return;
+    }
+    g_autoptr(ScandJob) job = scand_job_open(bus->spool, id, &error);
+    if (!job || !scand_job_remove(job, &error)) {
+      return_error(invocation, error);
+      return;
+    }
+    g_dbus_method_invocation_return_value(invocation, NULL);
+  } else if (strcmp(method, "RetryJob") == 0) {
+    const char *id;
+    g_variant_get(parameters, "(&s)", &id);
+    if (!may_manage(bus, invocation, id))
+      return;
+    RetryWork *r = g_new0(RetryWork, 1);
+    r->bus = bus;
+    r->id = g_strdup(id);
+    bus->service->queue_push(bus->service_data, retry_job, r);
+    g_dbus_method_invocation_return_value(invocation, NULL);
+  } else {
+    g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
+                                          method);
+  }
 }
 
 static const GDBusInterfaceVTable vtable = { .method_call = on_method_call };

@@ -18,9 +18,11 @@ typedef struct ScandDaemonBus ScandDaemonBus;
 typedef struct {
   /* A reference to the current configuration; caller frees. Any thread. */
   ScandConfig *(*get_config)(gpointer service);
-  /* Starts a scan (device, profile may be ""); returns the job id (newly
-   * allocated) or NULL with error. Main thread. */
-  char *(*start_scan)(gpointer service, const char *device, const char *profile, GError **error);
+  /* Starts a scan (device, profile may be "") for the user owner_uid (its
+   * decimal uid, recorded in the job); returns the job id (newly allocated)
+   * or NULL with error. device is already one the caller may name
+   * (daemon-dbus-access.h). Main thread. */
+  char *(*start_scan)(gpointer service, const char *device, const char *profile, const char *owner_uid, GError **error);
   /* Stops the scan of job id if one runs; FALSE when none does. */
   gboolean (*cancel_scan)(gpointer service, const char *id);
   /* Runs func(data, NULL) serialised with the deliveries. */

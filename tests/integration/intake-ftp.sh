@@ -10,7 +10,9 @@
 #    copy; the delivered copy is readable by scand's group (0640) although
 #    the upload is 0240;
 #  - an upload cut off (curl killed midway) and one larger than the drop's
-#    file system are never delivered;
+#    file system are never delivered; scand killed just after uploads
+#    delivers each once after its restart; odd names (Latin-1 bytes, ':'
+#    and '\') arrive under safe names;
 #  - not open to the world: an address outside hosts.allow is refused;
 #    anonymous, a wrong password and an account not listed are refused; the
 #    copier cannot download, list (an empty listing), delete, make folders,
@@ -195,5 +197,32 @@ drop_settled "$DROP" "$OUT" 4 || { find "$DROP" "$OUT" >&2; fail "a second copy 
 for f in scan-0001 slow escape outside; do
   [ -f "$OUT/$f.pdf" ] || { find "$OUT" >&2; fail "$f.pdf is not among the deliveries"; }
 done
+
+# 8. Names as copiers send them: a Latin-1 byte, characters Windows shares
+#    refuse. Delivered under safe names (UTF-8, no ':' or '\').
+copier -T "$T/small.pdf" "$URL/Rechnung%E4.pdf" || { cat "$T/ftp.out" >&2; fail "upload of a Latin-1 name"; }
+copier -T "$T/small.pdf" "$URL/a%3Ab%5Cc.pdf" || { cat "$T/ftp.out" >&2; fail "upload of a:b\\c.pdf"; }
+wait_for 30 drop_settled "$DROP" "$OUT" 6 || { find "$DROP" "$OUT" >&2; fail "the odd names were not delivered"; }
+/usr/bin/python3 - "$OUT" <<'PY' || fail "a delivered name is not safe"
+import os, sys
+for n in os.listdir(os.fsencode(sys.argv[1])):
+    n.decode("utf-8")
+    assert b":" not in n and b"\\" not in n, n
+PY
+
+# 9. scand killed (SIGKILL) just after an upload, at three instants: each
+#    file is delivered exactly once after the restart.
+for i in 1 2 3; do
+  copier -T "$T/small.pdf" "$URL/kill-$i.pdf" || { cat "$T/ftp.out" >&2; fail "upload kill-$i.pdf"; }
+  sleep "0.$((i * 3))"
+  daemon_kill
+  DAEMON_STARTS=$((2 + i)) drop_daemon_start "$T/scand.conf" --no-bus --queue-interval 500
+done
+wait_for 40 drop_settled "$DROP" "$OUT" 9 || { find "$DROP" "$OUT" >&2; cat "$T/daemon.log" >&2; fail "not exactly 9 deliveries after the kills"; }
+for i in 1 2 3; do
+  cmp "$T/small.pdf" "$OUT/kill-$i.pdf" || fail "kill-$i.pdf not delivered whole"
+done
+sleep 3
+drop_settled "$DROP" "$OUT" 9 || { find "$OUT" >&2; fail "a second copy after the kills"; }
 daemon_stop
 echo ok

@@ -190,7 +190,7 @@ wait_for 20 sh -c "[ \$(stat -c %s '$DROP/killed.pdf' 2>/dev/null || echo 0) -gt
 kill -KILL "$client"
 wait "$client" 2>/dev/null || true
 kill "$writer" 2>/dev/null || true
-wait_for 30 test -s "$DROP/.scand-error/killed.pdf.reason.txt" || { cat "$T/daemon.log" >&2; fail "killed.pdf not set aside"; }
+wait_for 30 test -f "$DROP/.scand-error/killed.pdf.reason.txt" || { cat "$T/daemon.log" >&2; fail "killed.pdf not set aside"; }
 assert_contains "$DROP/.scand-error/killed.pdf.reason.txt" "%%EOF"
 
 # 4. More than the drop's file system holds (24 MB): the copier is told the
@@ -198,7 +198,7 @@ assert_contains "$DROP/.scand-error/killed.pdf.reason.txt" "%%EOF"
 { printf '%%PDF-1.4\n'; head -c 32000000 /dev/zero; } >"$T/huge.pdf"
 copier_fails "put $T/huge.pdf huge.pdf"
 grep -q 'DISK_FULL' "$T/smb.out" || { cat "$T/smb.out" >&2; fail "huge.pdf: no disk-full error"; }
-# (Its reason file may stay empty: the drop's file system is full.)
+# (Its reason file may be missing: the drop's file system is full.)
 wait_for 30 test -f "$DROP/.scand-error/huge.pdf" || { cat "$T/daemon.log" >&2; fail "huge.pdf not set aside"; }
 grep -q 'huge.pdf: incomplete or damaged: PDF has no %%EOF' "$T/daemon.log" || fail "no reason logged for huge.pdf"
 [ ! -e "$OUT/killed.pdf" ] && [ ! -e "$OUT/huge.pdf" ] || fail "an incomplete upload was delivered"
@@ -261,5 +261,6 @@ daemon_stop
 DAEMON_STARTS=2 drop_daemon_start "$T/scand.conf" --no-bus --queue-interval 500
 sleep 3
 drop_settled "$DROP" "$OUT" 4 || { find "$DROP" "$OUT" >&2; fail "the share does not hold exactly scan-0001, early, half and v2"; }
+[ -z "$(find "$DROP/.scand-error" -name '*.tmp')" ] || fail "a temporary reason file was left behind"
 daemon_stop
 echo ok
