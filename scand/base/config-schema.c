@@ -107,6 +107,19 @@ static const ScandConfigKey schema_rule[] = {
   { NULL },
 };
 
+/* [web]: the daemon's web page (scand/service/web.h). */
+static const ScandConfigKey schema_web[] = {
+  KEY("listen", SCAND_KEY_STRING),            /* ADDRESS:PORT, default 127.0.0.1:8091 */
+  KEY("tls-cert", SCAND_KEY_FILE),            /* PEM certificate (chain) for HTTPS */
+  KEY("tls-key", SCAND_KEY_SECRET_FILE),      /* its private key */
+  KEY("accounts", SCAND_KEY_SECRET_FILE),     /* user:hash lines (scand web passwd) */
+  KEY("downloads", SCAND_KEY_BOOL),           /* the page may offer the documents themselves */
+  KEY("session-timeout", SCAND_KEY_DURATION), /* a session unused this long ends */
+  KEY("server-names", SCAND_KEY_LIST),        /* host names the page answers to besides addresses */
+  INT("max-connections", 16, 10000),
+  { NULL },
+};
+
 /* [output NAME] has "type" plus the keys of its driver (outputs/output.h). */
 static const ScandConfigKey schema_output[] = {
   ENUM("type", NULL),
@@ -117,6 +130,7 @@ static const ScandConfigKind kinds[] = {
   { "scand", schema_scand, FALSE, NULL },    { "scanner", schema_scanner, TRUE, "device" },
   { "profile", schema_profile, TRUE, NULL }, { "watch", schema_watch, TRUE, "path" },
   { "output", schema_output, TRUE, "type" }, { "rule", schema_rule, TRUE, "deliver" },
+  { "web", schema_web, FALSE, NULL },
 };
 
 const ScandConfigKind *scand_config_kinds(guint *n_kinds) {

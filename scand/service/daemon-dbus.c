@@ -6,6 +6,7 @@
 #include "scand/base/page.h"
 #include "scand/core/job-run.h"
 #include "scand/core/job.h"
+#include "scand/service/device-state.h"
 #include "scand-resources.h"
 
 #include <string.h>
@@ -62,37 +63,10 @@ static void reply_with_task_result(GObject *source, GAsyncResult *result, gpoint
   g_variant_unref(v);
 }
 
-/* Devices whose backend reports status say what they are doing; others are
- * probed by opening them (and closing them at once): busy if another program
- * holds them. */
+/* The device's state, read off the main thread (it may block). */
 static void device_state_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
-  const char *uri = data;
-  const char *state = "ready";
   g_autofree char *detail = NULL;
-  g_autoptr(GError) error = NULL;
-  if (scand_device_abilities(uri) & SCAND_DEVICE_CAN_STATUS) {
-    ScandDeviceStatus status;
-    if (!scand_device_get_status(uri, NULL, &status, &error)) {
-      state = "offline";
-      detail = g_strdup(error->message);
-    } else {
-      if (status.state == SCAND_DEVICE_DOWN)
-        state = "offline";
-      else if (status.state == SCAND_DEVICE_PROCESSING)
-        state = "busy";
-      else if (status.feeder == SCAND_FEEDER_LOADED)
-        state = "paper-in-feeder";
-      else if (status.state == SCAND_DEVICE_STOPPED || status.feeder == SCAND_FEEDER_PROBLEM)
-        state = "problem";
-      detail = g_strdup_printf("%s, feeder %s", scand_device_state_to_string(status.state), status.feeder_word);
-    }
-  } else {
-    g_autoptr(ScandScanner) scanner = scand_scanner_open(uri, NULL, &error);
-    if (!scanner) {
-      state = g_error_matches(error, SCAND_ERROR, SCAND_ERROR_BUSY) ? "busy" : "offline";
-      detail = g_strdup(error->message);
-    }
-  }
+  const char *state = scand_device_state_read(data, &detail);
   g_task_return_pointer(task, g_variant_ref_sink(g_variant_new("(ss)", state, detail ? detail : "")),
                         (GDestroyNotify) g_variant_unref);
 }
@@ -119,35 +93,6 @@ static GVariant *list_jobs(ScandDaemonBus *bus) {
                           device ? device : "", scand_job_count_pages(job), &dests);
   }
   return g_variant_new("(a(sssuas))", &b);
-}
-
-typedef struct {
-  ScandDaemonBus *bus;
-  char *id;
-} RetryWork;
-
-static void retry_job(gpointer data, gpointer user_data) {
-  RetryWork *r = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ScandJob) job = scand_job_open(r->bus->spool, r->id, &error);
-  if (job) {
-    if (scand_job_get_stage(job) == SCAND_JOB_FAILED)
-      scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, NULL);
-    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(ScandConfig) config = bus_get_config(r->bus);
-    ScandRetryPolicy policy;
-    scand_retry_policy_from_config(config, &policy, NULL);
-    ScandDeliveryResult res = scand_job_run_resume(job, &policy, errors, &error);
-    r->bus->service->job_finished(r->bus->service_data, r->id,
-                                  res == SCAND_DELIVERY_DONE    ? "done"
-                                  : res == SCAND_DELIVERY_RETRY ? "queued"
-                                                                : "failed",
-                                  NULL, errors);
-  } else {
-    scand_log("retry %s: %s", r->id, error->message);
-  }
-  g_free(r->id);
-  g_free(r);
 }
 
 static void on_method_call(GDBusConnection *connection, const char *sender, const char *path, const char *interface,
@@ -208,12 +153,7 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
   } else if (strcmp(method, "CancelJob") == 0) {
     const char *id;
     g_variant_get(parameters, "(&s)", &id);
-    if (bus->service->cancel_scan(bus->service_data, id)) {
-      g_dbus_method_invocation_return_value(invocation, NULL);
-      return;
-    }
-    g_autoptr(ScandJob) job = scand_job_open(bus->spool, id, &error);
-    if (!job || !scand_job_remove(job, &error)) {
+    if (!bus->service->cancel_job(bus->service_data, id, &error)) {
       return_error(invocation, error);
       return;
     }
@@ -221,10 +161,7 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
   } else if (strcmp(method, "RetryJob") == 0) {
     const char *id;
     g_variant_get(parameters, "(&s)", &id);
-    RetryWork *r = g_new0(RetryWork, 1);
-    r->bus = bus;
-    r->id = g_strdup(id);
-    bus->service->queue_push(bus->service_data, retry_job, r);
+    bus->service->retry_job(bus->service_data, id);
     g_dbus_method_invocation_return_value(invocation, NULL);
   } else {
     g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
