@@ -65,8 +65,32 @@ function sentence(text) {
 
 // --- scanners ---
 
+let scannersShape = "";
+
+function setButtonsEnabled() {
+  document.querySelectorAll("button.profile").forEach((b) => {
+    b.disabled = myJob !== null || b.getAttribute("data-offline") === "1";
+  });
+}
+
+// Redraws the scanners only when their set or profiles change; a state that
+// changes is updated in place (so that a button keeps its focus).
 function renderScanners(list) {
   const box = $("scanners");
+  const shape = JSON.stringify(list.scanners.map((s) => [s.name, s.label, s.profiles]));
+  if (shape === scannersShape) {
+    for (const s of list.scanners) {
+      const card = box.querySelector('article[data-scanner="' + CSS.escape(s.name) + '"]');
+      const state = card.querySelector(".state");
+      state.className = "state state-" + s.state;
+      state.title = s.detail;
+      state.textContent = stateLabels[s.state] || s.state;
+      card.querySelectorAll("button.profile").forEach((b) => b.setAttribute("data-offline", s.state === "offline" ? "1" : "0"));
+    }
+    setButtonsEnabled();
+    return;
+  }
+  scannersShape = shape;
   box.replaceChildren();
   if (!list.scanners.length) {
     box.append(el("p", { class: "muted" }, "No scanner is configured ([scanner] sections)."));
@@ -78,7 +102,7 @@ function renderScanners(list) {
       const b = el("button", { type: "button", class: "profile", "data-scanner": s.name, "data-profile": p.name },
         el("span", { class: "profile-name" }, p.name || "Scan"),
         p.default && p.name ? el("span", { class: "profile-note" }, "default") : null);
-      b.disabled = s.state === "offline" || myJob !== null;
+      b.setAttribute("data-offline", s.state === "offline" ? "1" : "0");
       b.addEventListener("click", () => scan(s.name, p.name));
       buttons.append(b);
     }
@@ -87,6 +111,7 @@ function renderScanners(list) {
         el("span", { class: "state state-" + s.state, title: s.detail }, stateLabels[s.state] || s.state)),
       buttons));
   }
+  setButtonsEnabled();
 }
 
 async function loadScanners() {
@@ -150,7 +175,8 @@ function showResult(r) {
   $("result-detail").textContent = detail;
   box.hidden = false;
   currentJob = null;
-  if (r.id === myJob) myJob = null;
+  if (r.id === myJob || myJob === "") myJob = null;
+  setButtonsEnabled();
 }
 
 function onProgress(e) {
@@ -170,7 +196,7 @@ function onFinished(r) {
 
 async function scan(scanner, profile) {
   myJob = "";
-  document.querySelectorAll("button.profile").forEach((b) => (b.disabled = true));
+  setButtonsEnabled();
   $("result").hidden = true;
   showProgress({ id: "…", stage: "Starting…", pages: 0 });
   try {

@@ -229,6 +229,15 @@ void scand_web_emit_finished(ScandWeb *web, const char *id, const char *result, 
       memset(&st, 0, sizeof st);
     g_array_append_val(r->files, st);
   }
+  /* A job retried later is shown once, as it ended last. */
+  for (GList *l = web->events->recent.head; l;) {
+    GList *next = l->next;
+    if (strcmp(((Recent *) l->data)->id, id) == 0) {
+      recent_free(l->data);
+      g_queue_delete_link(&web->events->recent, l);
+    }
+    l = next;
+  }
   g_queue_push_head(&web->events->recent, r);
   while (web->events->recent.length > RECENT_MAX)
     recent_free(g_queue_pop_tail(&web->events->recent));

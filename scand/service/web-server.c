@@ -184,26 +184,25 @@ static void handler(SoupServer *server, SoupServerMessage *msg, const char *path
     handle_api(web, msg, path, post);
     return;
   }
+  guint i = 0;
+  while (i < G_N_ELEMENTS(files) && strcmp(path, files[i].path) != 0)
+    i++;
+  if (i == G_N_ELEMENTS(files)) {
+    web_reply_error(msg, SOUP_STATUS_NOT_FOUND, "not found");
+    return;
+  }
   if (post) {
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "GET, HEAD");
     soup_server_message_set_status(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
     return;
   }
   WebSession *session = web_auth_session(web, msg);
-  if (strcmp(path, "/") == 0 && !web_auth_allowed(web, session)) {
+  if (strcmp(path, "/") == 0 && !web_auth_allowed(web, session))
     redirect(msg, "/login");
-    return;
-  }
-  if (strcmp(path, "/login") == 0 && !web->accounts) {
+  else if (strcmp(path, "/login") == 0 && !web->accounts)
     redirect(msg, "/");
-    return;
-  }
-  for (guint i = 0; i < G_N_ELEMENTS(files); i++)
-    if (strcmp(path, files[i].path) == 0) {
-      serve_file(msg, files[i].resource, files[i].type);
-      return;
-    }
-  web_reply_error(msg, SOUP_STATUS_NOT_FOUND, "not found");
+  else
+    serve_file(msg, files[i].resource, files[i].type);
 }
 
 static gboolean on_expire(gpointer data) {
