@@ -5,6 +5,8 @@
 #include "scand/base/error.h"
 #include "scand/base/log.h"
 
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,6 +141,23 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
   return TRUE;
 }
 
+/* libsoup keeps a connection alive after a response only while the server
+ * has a listener of its own (soup-server.c request_finished: "priv->listeners").
+ * This gives it one nobody can reach: a Unix socket whose name is unlinked
+ * as soon as it listens. */
+static gboolean give_keepalive(SoupServer *server, GError **error) {
+  g_autofree char *dir = g_dir_make_tmp("scand-http-XXXXXX", error);
+  if (!dir)
+    return FALSE;
+  g_autofree char *path = g_build_filename(dir, "s", NULL);
+  g_autoptr(GSocket) s = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+  g_autoptr(GSocketAddress) a = g_unix_socket_address_new(path);
+  gboolean ok = s && g_socket_bind(s, a, FALSE, error) && g_socket_listen(s, error);
+  g_unlink(path);
+  g_rmdir(dir);
+  return ok && soup_server_listen_socket(server, s, 0, error);
+}
+
 static gboolean listen_on(ScandHttpListener *l, GInetAddress *address, guint port, GError **error) {
   g_autoptr(GSocketAddress) want = g_inet_socket_address_new(address, (guint16) port);
   g_autoptr(GSocketAddress) got = NULL;
@@ -161,9 +180,16 @@ ScandHttpListener *scand_http_listener_new(SoupServer *server, const ScandHttpLi
   l->filter_data = o->filter_data;
   l->counts = g_rc_box_new0(Counts);
   l->counts->per_peer = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GError) local = NULL;
+  GSList *listeners = soup_server_get_listeners(server);
+  gboolean has_listener = listeners != NULL;
+  g_slist_free(listeners);
+  if (!has_listener && !give_keepalive(server, &local)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: %s", l->name, local->message);
+    return NULL;
+  }
   l->service = g_socket_service_new();
   g_signal_connect(l->service, "incoming", G_CALLBACK(on_incoming), l);
-  g_autoptr(GError) local = NULL;
   if (o->address && *o->address) {
     g_autoptr(GInetAddress) bound = g_inet_address_new_from_string(o->address);
     if (!bound) {

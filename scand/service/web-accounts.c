@@ -86,18 +86,21 @@ typedef struct {
   char *hash;
 } Lookup;
 
+/* The whole file is read even after the user's line: a file with a bad line
+ * anywhere is refused as a whole, never half used. */
 static gboolean lookup_line(const char *user, const char *hash, guint line, gpointer data) {
   Lookup *l = data;
-  if (strcmp(user, l->user) != 0)
-    return TRUE;
-  l->hash = g_strdup(hash);
-  return FALSE;
+  if (strcmp(user, l->user) == 0)
+    l->hash = g_strdup(hash);
+  return TRUE;
 }
 
 char *scand_web_accounts_lookup(const char *data, gsize len, const char *user, GError **error) {
   Lookup l = { .user = user };
-  if (!for_each_line(data, len, lookup_line, &l, error))
+  if (!for_each_line(data, len, lookup_line, &l, error)) {
+    g_free(l.hash);
     return NULL;
+  }
   if (!l.hash)
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "no such user");
   return l.hash;
