@@ -452,43 +452,6 @@ ScandM365Credentials *scand_m365_credentials_load(ScandDelivery *d, const char *
   return g_steal_pointer(&c);
 }
 
-char *scand_m365_text_expand(const char *tmpl, const char *device, const char *pages, const char *created,
-                             const char *name, const char *profile, const char *job) {
-  g_autoptr(GDateTime) when = created ? g_date_time_new_from_iso8601(created, NULL) : NULL;
-  g_autoptr(GDateTime) local = when ? g_date_time_to_local(when) : g_date_time_new_now_local();
-  g_autofree char *date = g_date_time_format(local, "%Y-%m-%d %H:%M");
-  g_autofree char *base = name ? g_path_get_basename(name) : NULL;
-  const struct {
-    const char *field, *value;
-  } fields[] = {
-    { "device", device ? device : "scanner" }, { "pages", pages ? pages : "?" },      { "date", date },
-    { "name", base ? base : "scan.pdf" },      { "profile", profile ? profile : "" }, { "job", job ? job : "" },
-  };
-  GString *s = g_string_new(NULL);
-  for (const char *p = tmpl ? tmpl : ""; *p;) {
-    if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-      g_string_append_c(s, p[0]);
-      p += 2;
-      continue;
-    }
-    if (*p == '{') {
-      const char *end = strchr(p, '}');
-      gboolean done = FALSE;
-      for (guint i = 0; end && i < G_N_ELEMENTS(fields); i++)
-        if ((gsize) (end - p - 1) == strlen(fields[i].field) && strncmp(p + 1, fields[i].field, end - p - 1) == 0) {
-          g_string_append(s, fields[i].value);
-          p = end + 1;
-          done = TRUE;
-          break;
-        }
-      if (done)
-        continue;
-    }
-    g_string_append_c(s, *p++);
-  }
-  return g_string_free(s, FALSE);
-}
-
 void scand_m365_check_credentials(ScandConfig *config, const char *name, GPtrArray *problems) {
   if (!scand_config_get(config, "output", name, "tenant") || !scand_config_get(config, "output", name, "client-id"))
     scand_config_add_problem(problems, config, "output", name, NULL, "tenant and client-id are required");

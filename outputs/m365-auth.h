@@ -91,11 +91,6 @@ ScandM365Credentials *scand_m365_credentials_load(ScandDelivery *d, const char *
 void scand_m365_credentials_free(ScandM365Credentials *creds);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandM365Credentials, scand_m365_credentials_free)
 
-/* Expands a subject or body template: {device} {pages} {date} {name} {profile}
- * {job}; "{{" and "}}" are braces; an unknown field stays as written.
- * created is the job's ISO 8601 creation time (may be NULL). Newly allocated. */
-char *scand_m365_text_expand(const char *tmpl, const char *device, const char *pages, const char *created,
-                             const char *name, const char *profile, const char *job);
 /* `config check` of the keys scand_m365_credentials_load() reads: tenant and
  * client-id, a client secret or certificate, https authority and graph-url. */
 void scand_m365_check_credentials(ScandConfig *config, const char *name, GPtrArray *problems);

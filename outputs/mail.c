@@ -21,12 +21,6 @@ void scand_mail_free(ScandMail *mail) {
   g_free(mail);
 }
 
-char *scand_mail_text(ScandDelivery *d, const char *tmpl) {
-  return scand_m365_text_expand(tmpl, scand_delivery_get_fact(d, "device"), scand_delivery_get_fact(d, "pages"),
-                                scand_delivery_get_fact(d, "created"), scand_delivery_get_name(d),
-                                scand_delivery_get_fact(d, "profile"), scand_delivery_get_job_id(d));
-}
-
 /* A copy of a config value: the accessor's string lives only until its next call. */
 static char *config_dup(ScandDelivery *d, const char *key) {
   return g_strdup(scand_delivery_get_config(d, key));
@@ -57,8 +51,8 @@ ScandMail *scand_mail_load(ScandDelivery *d, const char *from_key, gint64 defaul
   m->size = (guint64) st.st_size;
   g_autofree char *subject = config_dup(d, "subject");
   g_autofree char *body = config_dup(d, "body");
-  m->subject = scand_mail_text(d, subject ? subject : SCAND_MAIL_DEFAULT_SUBJECT);
-  m->body = scand_mail_text(d, body ? body : SCAND_MAIL_DEFAULT_BODY);
+  m->subject = scand_delivery_expand_text(d, subject ? subject : SCAND_MAIL_DEFAULT_SUBJECT);
+  m->body = scand_delivery_expand_text(d, body ? body : SCAND_MAIL_DEFAULT_BODY);
   m->attachment_name = g_path_get_basename(scand_delivery_get_name(d));
   return g_steal_pointer(&m);
 }

@@ -39,7 +39,4 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandMail, scand_mail_free)
  * and the recipients are required (max-size is a size key of the schema). */
 void scand_mail_check(ScandConfig *config, const char *name, const char *from_key, GPtrArray *problems);
 
-/* Expands a subject or body template with the delivery's facts. Newly allocated. */
-char *scand_mail_text(ScandDelivery *d, const char *tmpl);
-
 G_END_DECLS

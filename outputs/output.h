@@ -32,8 +32,13 @@ const char *scand_delivery_get_output_name(ScandDelivery *d);
 const char *scand_delivery_get_config(ScandDelivery *d, const char *key);
 /* Reads a *-file secret of the output's configuration (see scand_config_read_secret). */
 char *scand_delivery_read_secret(ScandDelivery *d, const char *key, GError **error);
-/* Job facts for subjects and bodies: "device", "profile", "pages", "date". */
+/* A job fact by its key in the facts table (scand/base/facts.c): "device",
+ * "profile", "pages", "created", … NULL when unset. */
 const char *scand_delivery_get_fact(ScandDelivery *d, const char *key);
+/* A mail subject or body: tmpl with the job's facts expanded by the one
+ * template engine ({device}, {pages}, {name}, {date}, …; see
+ * rules/template.h). Newly allocated. */
+char *scand_delivery_expand_text(ScandDelivery *d, const char *tmpl);
 
 /* Per-delivery state that survives crashes. set_state() returns only once the
  * value is durable; value NULL removes the key. */

@@ -46,46 +46,17 @@ static gboolean G_GNUC_PRINTF(6, 7)
 /* A match key: unset matches anything. match() says whether value (the
  * key's text) holds for the facts: 1 yes, 0 no (with *why saying what
  * differed); -1 when the value is malformed, with *error saying how. */
-typedef int (*MatchFunc)(const char *value, const ScandRuleFacts *facts, char **why, GError **error);
+typedef int (*MatchFunc)(const char *value, const ScandJobFacts *facts, char **why, GError **error);
 
-/* A glob over a fact; a fact the job does not have never matches. */
-static int match_glob(const char *want, const char *fact, const char *what, char **why) {
+/* A glob over a text fact (the facts table's rows with a rule key); a fact
+ * the job does not have never matches. */
+static int match_fact(const ScandFact *row, const char *want, const ScandJobFacts *facts, char **why) {
+  const char *fact = scand_fact_get_text(facts, row);
   if (fact && g_pattern_match_simple(want, fact))
     return 1;
-  *why = fact ? g_strdup_printf("%s \"%s\" does not match \"%s\"", what, fact, want)
-              : g_strdup_printf("the job has no %s (rule wants \"%s\")", what, want);
+  *why = fact ? g_strdup_printf("%s \"%s\" does not match \"%s\"", row->what, fact, want)
+              : g_strdup_printf("the job has no %s (rule wants \"%s\")", row->what, want);
   return 0;
-}
-
-static int match_device(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
-  return match_glob(v, f->device, "device", why);
-}
-static int match_profile(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
-  return match_glob(v, f->profile, "profile", why);
-}
-static int match_source(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
-  return match_glob(v, f->source_kind, "source", why);
-}
-static int match_trigger(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
-  return match_glob(v, f->trigger, "trigger", why);
-}
-static int match_panel(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
-  return match_glob(v, f->panel, "panel destination", why);
-}
-static int match_watch(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
-  return match_glob(v, f->watch, "watched folder", why);
-}
-static int match_path(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
-  return match_glob(v, f->path, "path", why);
-}
-static int match_sender(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
-  return match_glob(v, f->sender, "sender", why);
-}
-static int match_recipient(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
-  return match_glob(v, f->recipient, "recipient", why);
-}
-static int match_barcode(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
-  return match_glob(v, f->barcode, "barcode", why);
 }
 
 /* A page count, as the config schema has it (pages-min, pages-max). */
@@ -98,7 +69,7 @@ static int parse_count(const char *v, gint64 *out, GError **error) {
   return -1;
 }
 
-static int match_pages_min(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
+static int match_pages_min(const char *v, const ScandJobFacts *f, char **why, GError **error) {
   gint64 n;
   if (parse_count(v, &n, error) < 0)
     return -1;
@@ -108,7 +79,7 @@ static int match_pages_min(const char *v, const ScandRuleFacts *f, char **why, G
   return 0;
 }
 
-static int match_pages_max(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
+static int match_pages_max(const char *v, const ScandJobFacts *f, char **why, GError **error) {
   gint64 n;
   if (parse_count(v, &n, error) < 0)
     return -1;
@@ -120,7 +91,7 @@ static int match_pages_max(const char *v, const ScandRuleFacts *f, char **why, G
 
 static const char *const day_names[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
 
-static int match_days(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
+static int match_days(const char *v, const ScandJobFacts *f, char **why, GError **error) {
   guint8 days;
   if (!scand_schedule_parse_days(v, &days, error))
     return -1;
@@ -132,7 +103,7 @@ static int match_days(const char *v, const ScandRuleFacts *f, char **why, GError
   return 0;
 }
 
-static int match_hours(const char *v, const ScandRuleFacts *f, char **why, GError **error) {
+static int match_hours(const char *v, const ScandJobFacts *f, char **why, GError **error) {
   ScandScheduleMinutes minutes;
   if (!scand_schedule_parse_hours(v, &minutes, error))
     return -1;
@@ -144,39 +115,54 @@ static int match_hours(const char *v, const ScandRuleFacts *f, char **why, GErro
   return 0;
 }
 
-/* The match keys of a [rule], in the order they are explained. */
+/* The match keys beyond the facts' own: counts and the clock. They are
+ * explained after the facts, in this order. */
 static const struct {
   const char *key;
   MatchFunc match;
 } match_keys[] = {
-  { "source", match_source },   { "device", match_device },       { "profile", match_profile },
-  { "trigger", match_trigger }, { "panel", match_panel },         { "watch", match_watch },
-  { "path", match_path },       { "sender", match_sender },       { "recipient", match_recipient },
-  { "barcode", match_barcode }, { "pages-min", match_pages_min }, { "pages-max", match_pages_max },
-  { "days", match_days },       { "hours", match_hours },
+  { "pages-min", match_pages_min },
+  { "pages-max", match_pages_max },
+  { "days", match_days },
+  { "hours", match_hours },
 };
+
+/* Checks one key of rule; FALSE with error for a malformed value. A key that
+ * does not hold sets *matches FALSE and, the first time, *why. */
+static gboolean rule_key_matches(ScandConfig *config, const char *rule, const char *key, const ScandFact *row,
+                                 MatchFunc match, const ScandJobFacts *facts, gboolean *matches, char **why,
+                                 GError **error) {
+  const char *value = scand_config_get(config, "rule", rule, key);
+  if (!value)
+    return TRUE;
+  g_autofree char *reason = NULL;
+  g_autoptr(GError) local = NULL;
+  int r = row ? match_fact(row, value, facts, &reason) : match(value, facts, &reason, &local);
+  if (r < 0)
+    return rule_error(error, config, rule, key, SCAND_ERROR_INVAL, "%s", local->message);
+  if (r == 0 && *matches) {
+    *matches = FALSE;
+    if (why)
+      *why = g_strdup_printf("%s: %s", key, reason);
+  }
+  return TRUE;
+}
 
 /* Whether rule matches; *why (may be NULL) gets what did not. FALSE only on
  * a malformed match key. Every key is parsed, also after one that does not
  * hold, so that a malformed value fails whatever the facts. */
-static gboolean rule_matches(ScandConfig *config, const char *rule, const ScandRuleFacts *facts, gboolean *matches,
+static gboolean rule_matches(ScandConfig *config, const char *rule, const ScandJobFacts *facts, gboolean *matches,
                              char **why, GError **error) {
   *matches = TRUE;
-  for (guint i = 0; i < G_N_ELEMENTS(match_keys); i++) {
-    const char *value = scand_config_get(config, "rule", rule, match_keys[i].key);
-    if (!value)
-      continue;
-    g_autofree char *reason = NULL;
-    g_autoptr(GError) local = NULL;
-    int r = match_keys[i].match(value, facts, &reason, &local);
-    if (r < 0)
-      return rule_error(error, config, rule, match_keys[i].key, SCAND_ERROR_INVAL, "%s", local->message);
-    if (r == 0 && *matches) {
-      *matches = FALSE;
-      if (why)
-        *why = g_strdup_printf("%s: %s", match_keys[i].key, reason);
-    }
-  }
+  guint n;
+  const ScandFact *rows = scand_facts_table(&n);
+  for (guint i = 0; i < n; i++)
+    if (rows[i].rule_key &&
+        !rule_key_matches(config, rule, rows[i].rule_key, &rows[i], NULL, facts, matches, why, error))
+      return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS(match_keys); i++)
+    if (!rule_key_matches(config, rule, match_keys[i].key, NULL, match_keys[i].match, facts, matches, why, error))
+      return FALSE;
   return TRUE;
 }
 
@@ -223,7 +209,7 @@ static ScandRoute *route_from_rule(ScandConfig *config, const char *rule, GError
   return g_steal_pointer(&route);
 }
 
-ScandRoute *scand_rules_explain(ScandConfig *config, const ScandRuleFacts *facts, GPtrArray *lines, GError **error) {
+ScandRoute *scand_rules_explain(ScandConfig *config, const ScandJobFacts *facts, GPtrArray *lines, GError **error) {
   g_auto(GStrv) rules = scand_config_list_sections(config, "rule");
   for (guint i = 0; rules[i]; i++) {
     gboolean matches = FALSE;
@@ -246,11 +232,13 @@ ScandRoute *scand_rules_explain(ScandConfig *config, const ScandRuleFacts *facts
   return route_default();
 }
 
-ScandRoute *scand_rules_route(ScandConfig *config, const ScandRuleFacts *facts, GError **error) {
+ScandRoute *scand_rules_route(ScandConfig *config, const ScandJobFacts *facts, GError **error) {
   return scand_rules_explain(config, facts, NULL, error);
 }
 
 gboolean scand_rules_is_match_key(const char *key) {
+  if (scand_facts_find_rule_key(key))
+    return TRUE;
   for (guint i = 0; i < G_N_ELEMENTS(match_keys); i++)
     if (strcmp(match_keys[i].key, key) == 0)
       return TRUE;

@@ -7,24 +7,9 @@
 
 #include <glib.h>
 #include "scand/base/config.h"
+#include "scand/base/facts.h"
 
 G_BEGIN_DECLS
-
-/* Facts about a job that rules match on. */
-typedef struct {
-  const char *source_kind; /* "scan", "watch", "mail", "file" */
-  const char *device;      /* device URI */
-  const char *profile;
-  const char *trigger; /* "cli", "feeder", "button", "dbus", "panel", … */
-  const char *panel;   /* the panel destination a person picked */
-  guint pages;
-  const char *watch;  /* [watch] name of a watched-folder job */
-  const char *path;   /* the file's path inside the watched folder */
-  const char *sender; /* inbound mail */
-  const char *recipient;
-  const char *barcode; /* page processing: the document's barcode (data) */
-  GDateTime *time;     /* for days/hours; NULL = now */
-} ScandRuleFacts;
 
 typedef struct {
   char *rule;    /* section name, or "(default)" */
@@ -42,11 +27,11 @@ typedef struct {
 #define SCAND_DEFAULT_NAME_TEMPLATE "scan-{date:%Y-%m-%d}-{time:%H%M%S}.pdf"
 
 /* Finds the route for facts; newly allocated. Fails only on a config error. */
-ScandRoute *scand_rules_route(ScandConfig *config, const ScandRuleFacts *facts, GError **error);
+ScandRoute *scand_rules_route(ScandConfig *config, const ScandJobFacts *facts, GError **error);
 /* Like scand_rules_route(), and appends to lines one line per rule tried:
  * "[rule a]: no — device: device \"sane:test:0\" does not match \"escl:*\"",
  * then the one that matched (or the default). */
-ScandRoute *scand_rules_explain(ScandConfig *config, const ScandRuleFacts *facts, GPtrArray *lines, GError **error);
+ScandRoute *scand_rules_explain(ScandConfig *config, const ScandJobFacts *facts, GPtrArray *lines, GError **error);
 
 /* Whether key is a rule's match key (for the config schema). */
 gboolean scand_rules_is_match_key(const char *key);

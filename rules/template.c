@@ -13,29 +13,9 @@
 /* A template longer than this cannot expand to a valid name anyway. */
 #define TEMPLATE_MAX_TEMPLATE 4096
 
-typedef enum {
-  FIELD_DATE,
-  FIELD_TIME,
-  FIELD_DEVICE,
-  FIELD_PROFILE,
-  FIELD_PAGES,
-  FIELD_SEQ,
-  FIELD_SOURCE,
-  FIELD_JOB,
-  FIELD_BARCODE,
-  FIELD_BLANKS,
-} TemplateField;
-
-static const struct {
-  const char *name;
-  TemplateField field;
-  gboolean takes_arg;
-} fields[] = {
-  { "date", FIELD_DATE, TRUE },        { "time", FIELD_TIME, TRUE },    { "device", FIELD_DEVICE, FALSE },
-  { "profile", FIELD_PROFILE, FALSE }, { "pages", FIELD_PAGES, FALSE }, { "seq", FIELD_SEQ, TRUE },
-  { "source", FIELD_SOURCE, FALSE },   { "job", FIELD_JOB, FALSE },     { "barcode", FIELD_BARCODE, FALSE },
-  { "blanks", FIELD_BLANKS, FALSE },
-};
+/* Fields besides the facts table's: the clock and the sequence number, which
+ * take an argument (a strftime format; a number of digits). */
+static const char *const clock_fields[] = { "date", "time", NULL };
 
 static gboolean G_GNUC_PRINTF(2, 3) template_error(GError **error, const char *fmt, ...) {
   va_list ap;
@@ -111,75 +91,70 @@ static gboolean name_check(const char *name, GError **error) {
   return TRUE;
 }
 
+/* "date, time, device, …": the fields a file-name template knows. */
+static char *known_fields(void) {
+  GString *s = g_string_new("date, time");
+  guint n;
+  const ScandFact *rows = scand_facts_table(&n);
+  for (guint i = 0; i < n; i++)
+    if (rows[i].field && (rows[i].use & SCAND_FACT_IN_NAMES))
+      g_string_append_printf(s, ", %s", rows[i].field);
+  return g_string_free(s, FALSE);
+}
+
+/* {date[:FMT]} and {time[:FMT]} of the job's time (NULL when there is none). */
+static char *clock_format(const ScandJobFacts *facts, const char *name, const char *arg, const char *date_default) {
+  const char *fmt = arg ? arg : strcmp(name, "date") == 0 ? date_default : "%H%M%S";
+  return g_date_time_format(facts->time, fmt);
+}
+
 /* Appends the value of one field; pos is the 1-based position of its '{'. */
-static gboolean field_expand(GString *out, const char *text, gsize pos, const ScandTemplateFacts *facts,
-                             GError **error) {
+static gboolean field_expand(GString *out, const char *text, gsize pos, const ScandJobFacts *facts, GError **error) {
   g_autofree char *name = g_strdup(text);
   char *arg = strchr(name, ':');
   if (arg)
     *arg++ = '\0';
-  guint i = 0;
-  while (i < G_N_ELEMENTS(fields) && strcmp(fields[i].name, name) != 0)
-    i++;
-  if (i == G_N_ELEMENTS(fields))
-    return template_error(error,
-                          "unknown field {%s} at position %" G_GSIZE_FORMAT
-                          " (known: date, time, device, profile, pages, seq, source, job, barcode, blanks)",
-                          text, pos);
-  if (arg && !fields[i].takes_arg)
+  gboolean is_clock = g_strv_contains(clock_fields, name);
+  const ScandFact *row = is_clock ? NULL : scand_facts_find_field(name);
+  if (!is_clock && (!row || !(row->use & SCAND_FACT_IN_NAMES))) {
+    g_autofree char *known = known_fields();
+    return template_error(error, "unknown field {%s} at position %" G_GSIZE_FORMAT " (known: %s)", text, pos, known);
+  }
+  gboolean is_seq = row && row->type == SCAND_FACT_COUNT && strcmp(row->field, "seq") == 0;
+  if (arg && !is_clock && !is_seq)
     return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " takes no argument", name, pos);
   if (arg && !*arg)
     return template_error(error, "field {%s:} at position %" G_GSIZE_FORMAT " has an empty argument", name, pos);
 
-  const char *value = NULL;
-  switch (fields[i].field) {
-    case FIELD_DATE:
-    case FIELD_TIME: {
-      if (!facts->time)
-        return template_error(error, "no time for field {%s} at position %" G_GSIZE_FORMAT, name, pos);
-      const char *fmt = arg ? arg : fields[i].field == FIELD_DATE ? "%Y-%m-%d" : "%H%M%S";
-      g_autofree char *formatted = g_date_time_format(facts->time, fmt);
-      if (!formatted)
-        return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " has an invalid format", text, pos);
-      g_string_append(out, formatted);
-      return TRUE;
-    }
-    case FIELD_PAGES:
-      g_string_append_printf(out, "%u", facts->pages);
-      return TRUE;
-    case FIELD_SEQ: {
-      guint64 digits = 4;
-      if (arg && !g_ascii_string_to_unsigned(arg, 10, 1, 9, &digits, NULL))
-        return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " wants a number of digits from 1 to 9",
-                              text, pos);
-      g_string_append_printf(out, "%0*u", (int) digits, facts->seq);
-      return TRUE;
-    }
-    case FIELD_DEVICE:
-      value = facts->device;
-      break;
-    case FIELD_PROFILE:
-      value = facts->profile;
-      break;
-    case FIELD_SOURCE:
-      value = facts->source;
-      break;
-    case FIELD_JOB:
-      value = facts->job;
-      break;
-    case FIELD_BARCODE:
-      value = facts->barcode;
-      break;
-    case FIELD_BLANKS:
-      value = facts->blanks && *facts->blanks ? facts->blanks : "none";
-      break;
+  if (is_clock) {
+    if (!facts->time)
+      return template_error(error, "no time for field {%s} at position %" G_GSIZE_FORMAT, name, pos);
+    g_autofree char *formatted = clock_format(facts, name, arg, "%Y-%m-%d");
+    if (!formatted)
+      return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " has an invalid format", text, pos);
+    g_string_append(out, formatted);
+    return TRUE;
   }
-  g_autofree char *safe = scand_template_sanitize_component(value && *value ? value : "unknown");
+  if (is_seq) {
+    guint64 digits = 4;
+    if (arg && !g_ascii_string_to_unsigned(arg, 10, 1, 9, &digits, NULL))
+      return template_error(error, "field {%s} at position %" G_GSIZE_FORMAT " wants a number of digits from 1 to 9",
+                            text, pos);
+    g_string_append_printf(out, "%0*u", (int) digits, scand_fact_get_count(facts, row));
+    return TRUE;
+  }
+  if (row->type == SCAND_FACT_COUNT) {
+    g_string_append_printf(out, "%u", scand_fact_get_count(facts, row));
+    return TRUE;
+  }
+  g_autofree char *value = scand_fact_format(facts, row);
+  const char *unset = row->name_default ? row->name_default : "unknown";
+  g_autofree char *safe = scand_template_sanitize_component(value ? value : unset);
   g_string_append(out, safe);
   return TRUE;
 }
 
-char *scand_template_expand(const char *tmpl, const ScandTemplateFacts *facts, GError **error) {
+char *scand_template_expand(const char *tmpl, const ScandJobFacts *facts, GError **error) {
   if (!tmpl) {
     template_error(error, "no template");
     return NULL;
@@ -244,9 +219,9 @@ gboolean scand_template_check(const char *tmpl, GError **error) {
     g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
     g_autoptr(GDateTime) time =
         g_date_time_new(utc, samples[i][0], samples[i][1], samples[i][2], samples[i][3], samples[i][4], samples[i][5]);
-    ScandTemplateFacts facts = {
+    ScandJobFacts facts = {
       .time = time,
-      .device = "escl:https://mfp.example/eSCL",
+      .device_name = "escl:https://mfp.example/eSCL",
       .profile = "letter",
       .source = "scan",
       .job = "20260102-030405-0001",
@@ -258,4 +233,53 @@ gboolean scand_template_check(const char *tmpl, GError **error) {
       return FALSE;
   }
   return TRUE;
+}
+
+/* One field of a subject or body at p ("{name}" or "{date:FMT}"): appended
+ * and TRUE, or FALSE when it is no field a text knows (left as written). */
+static gboolean text_field(GString *out, const char *field, gsize len, const ScandJobFacts *facts) {
+  g_autofree char *name = g_strndup(field, len);
+  char *arg = strchr(name, ':');
+  if (arg)
+    *arg++ = '\0';
+  if (g_strv_contains(clock_fields, name)) {
+    g_autoptr(GDateTime) now = facts->time ? NULL : g_date_time_new_now_local();
+    ScandJobFacts timed = *facts;
+    timed.time = facts->time ? facts->time : now;
+    g_autofree char *formatted = clock_format(&timed, name, arg && *arg ? arg : NULL, "%Y-%m-%d %H:%M");
+    if (!formatted)
+      return FALSE;
+    g_string_append(out, formatted);
+    return TRUE;
+  }
+  const ScandFact *row = scand_facts_find_field(name);
+  if (!row || !(row->use & SCAND_FACT_IN_TEXT) || arg)
+    return FALSE;
+  g_autofree char *value = scand_fact_format(facts, row);
+  if (value && strcmp(row->field, "name") == 0) {
+    /* A delivery name may hold directories; a person wants the file. */
+    char *base = g_path_get_basename(value);
+    g_free(value);
+    value = base;
+  }
+  g_string_append(out, value ? value : row->text_default ? row->text_default : "");
+  return TRUE;
+}
+
+char *scand_template_expand_text(const char *tmpl, const ScandJobFacts *facts) {
+  GString *s = g_string_new(NULL);
+  for (const char *p = tmpl ? tmpl : ""; *p;) {
+    if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+      g_string_append_c(s, p[0]);
+      p += 2;
+      continue;
+    }
+    const char *end = *p == '{' ? strchr(p, '}') : NULL;
+    if (end && text_field(s, p + 1, (gsize) (end - p - 1), facts)) {
+      p = end + 1;
+      continue;
+    }
+    g_string_append_c(s, *p++);
+  }
+  return g_string_free(s, FALSE);
 }

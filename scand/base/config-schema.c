@@ -1,5 +1,6 @@
 /* The configuration's section kinds and their keys: data, one row a key. */
 #include "scand/base/config-schema.h"
+#include "scand/base/facts.h"
 
 #include <string.h>
 
@@ -81,20 +82,12 @@ static const ScandConfigKey schema_watch[] = {
   { NULL },
 };
 
-static const ScandConfigKey schema_rule[] = {
-  /* match keys */
-  KEY("device", SCAND_KEY_STRING),
-  KEY("profile", SCAND_KEY_PROFILE),
-  ENUM("source", "scan|watch|mail|file"),
-  KEY("trigger", SCAND_KEY_STRING),
-  KEY("panel", SCAND_KEY_STRING), /* the panel destination a person picked */
+/* [rule NAME]: a match key for each fact the facts table gives a rule key
+ * (scand/base/facts.c), put in front of these at run time, then these. */
+static const ScandConfigKey schema_rule_own[] = {
+  /* match keys beyond the facts */
   INT("pages-min", 0, 1000000),
   INT("pages-max", 0, 1000000),
-  KEY("watch", SCAND_KEY_STRING),
-  KEY("path", SCAND_KEY_STRING),
-  KEY("sender", SCAND_KEY_STRING),
-  KEY("recipient", SCAND_KEY_STRING),
-  KEY("barcode", SCAND_KEY_STRING), /* glob on the document's barcode (page processing) */
   KEY("days", SCAND_KEY_DAYS),
   KEY("hours", SCAND_KEY_HOURS),
   /* actions */
@@ -126,19 +119,47 @@ static const ScandConfigKey schema_output[] = {
   { NULL },
 };
 
-static const ScandConfigKind kinds[] = {
+static ScandConfigKind kinds[] = {
   { "scand", schema_scand, FALSE, NULL },    { "scanner", schema_scanner, TRUE, "device" },
   { "profile", schema_profile, TRUE, NULL }, { "watch", schema_watch, TRUE, "path" },
-  { "output", schema_output, TRUE, "type" }, { "rule", schema_rule, TRUE, "deliver" },
+  { "output", schema_output, TRUE, "type" }, { "rule", NULL, TRUE, "deliver" },
   { "web", schema_web, FALSE, NULL },
 };
 
+/* The [rule] keys: the facts' rule keys, then the rule's own. Built once;
+ * lives as long as the process, like the tables it comes from. */
+static const ScandConfigKey *schema_rule_build(void) {
+  guint n_facts;
+  const ScandFact *facts = scand_facts_table(&n_facts);
+  GArray *keys = g_array_new(TRUE, TRUE, sizeof(ScandConfigKey));
+  for (guint i = 0; i < n_facts; i++) {
+    if (!facts[i].rule_key)
+      continue;
+    ScandConfigKey k = { .name = facts[i].rule_key, .type = facts[i].rule_type, .values = facts[i].rule_values };
+    g_array_append_val(keys, k);
+  }
+  g_array_append_vals(keys, schema_rule_own, G_N_ELEMENTS(schema_rule_own) - 1);
+  return (const ScandConfigKey *) g_array_free(keys, FALSE);
+}
+
+static void kinds_init(void) {
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    for (guint i = 0; i < G_N_ELEMENTS(kinds); i++)
+      if (strcmp(kinds[i].kind, "rule") == 0)
+        kinds[i].keys = schema_rule_build();
+    g_once_init_leave(&once, 1);
+  }
+}
+
 const ScandConfigKind *scand_config_kinds(guint *n_kinds) {
+  kinds_init();
   *n_kinds = G_N_ELEMENTS(kinds);
   return kinds;
 }
 
 const ScandConfigKind *scand_config_kind_find(const char *kind) {
+  kinds_init();
   for (guint i = 0; i < G_N_ELEMENTS(kinds); i++)
     if (g_strcmp0(kinds[i].kind, kind) == 0)
       return &kinds[i];

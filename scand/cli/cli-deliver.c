@@ -61,9 +61,11 @@ int scand_cli_deliver(int argc, char **argv) {
     scand_cli_error("deliver", "%s", error->message);
     return SCAND_EXIT_FAILED;
   }
-  scand_job_set(job, "trigger", "deliver");
-  scand_job_set(job, "source-file", argv[1]);
-  scand_job_set(job, "name", target_name);
+  ScandJobFacts facts = *scand_job_get_facts(job);
+  facts.trigger = "deliver";
+  facts.source_file = argv[1];
+  facts.name = target_name;
+  scand_job_set_facts(job, &facts);
   for (guint i = 0; to[i]; i++) {
     g_autofree char *output_name = NULL;
     g_autoptr(GHashTable) output = scand_output_resolve(ctx->config, to[i], &output_name, &error);

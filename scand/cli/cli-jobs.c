@@ -25,8 +25,9 @@ static void spool_args_clear(SpoolArgs *a) {
  * scand_cli_printable(): a corrupt job file must not drive the terminal. */
 static void job_print(ScandJob *job, const char *id) {
   g_autofree char *pid = scand_cli_printable(id);
-  g_autofree char *device = scand_cli_printable(scand_job_get(job, "device") ? scand_job_get(job, "device") : "-");
-  const char *interrupted = scand_job_get(job, "interrupted");
+  const ScandJobFacts *facts = scand_job_get_facts(job);
+  g_autofree char *device = scand_cli_printable(facts->device ? facts->device : "-");
+  const char *interrupted = facts->interrupted;
   g_autofree char *why = interrupted ? scand_cli_printable(interrupted) : NULL;
   printf("%s  %-9s  %u pages  %s%s%s%s\n", pid, scand_job_stage_to_string(scand_job_get_stage(job)),
          scand_job_count_pages(job), device, why ? "  (" : "", why ? why : "", why ? ")" : "");

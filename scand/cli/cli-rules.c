@@ -82,7 +82,7 @@ int scand_cli_rules(int argc, char **argv) {
   } else {
     when = g_date_time_new_now_local();
   }
-  ScandRuleFacts facts = {
+  ScandJobFacts facts = {
     .source_kind = source ? source : "scan",
     .device = uri,
     .profile = profile,
@@ -105,9 +105,9 @@ int scand_cli_rules(int argc, char **argv) {
   }
   for (guint i = 0; route->deliver[i]; i++)
     print_output(config, "deliver to", route->deliver[i]);
-  ScandTemplateFacts tf = {
+  ScandJobFacts tf = {
     .time = when,
-    .device = uri ? uri : "scanner",
+    .device_name = uri ? uri : "scanner",
     .profile = profile,
     .source = facts.source_kind,
     .job = "JOB",

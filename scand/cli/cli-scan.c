@@ -333,8 +333,8 @@ int scand_cli_scan(int argc, char **argv) {
   if (!scanned) {
     /* The documented jam policy: pages before the problem are delivered, and the
      * person is told exactly where to pick up. */
-    scand_cli_error("scan", "%s; the %" G_GINT64_FORMAT " pages scanned before it were %s", scan_error->message,
-                    scand_job_get_int(job, "pages", 0), result == SCAND_EXIT_OK ? "delivered" : "kept");
+    scand_cli_error("scan", "%s; the %u pages scanned before it were %s", scan_error->message,
+                    scand_job_get_facts(job)->pages, result == SCAND_EXIT_OK ? "delivered" : "kept");
     return result == SCAND_EXIT_OK ? SCAND_EXIT_PARTIAL : result;
   }
   return result;

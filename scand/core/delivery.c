@@ -1,20 +1,15 @@
-/* The ScandDelivery accessors of outputs/output.h, backed by a job's state. */
+/* The ScandDelivery accessors of outputs/output.h, backed by the job. */
 #include "scand/core/job-private.h"
-#include "scand/base/config.h"
+#include "rules/template.h"
 #include "scand/base/error.h"
-
-#include <string.h>
-
-static GKeyFile *delivery_state(ScandDelivery *d) {
-  return d->job->state;
-}
+#include "scand/base/secret.h"
 
 const char *scand_delivery_get_file(ScandDelivery *d) {
   return scand_job_get_pdf_path(d->job);
 }
 
 const char *scand_delivery_get_name(ScandDelivery *d) {
-  return scand_job_get(d->job, "name");
+  return scand_job_get_facts(d->job)->name;
 }
 
 const char *scand_delivery_get_job_id(ScandDelivery *d) {
@@ -26,51 +21,44 @@ const char *scand_delivery_get_output_name(ScandDelivery *d) {
 }
 
 const char *scand_delivery_get_config(ScandDelivery *d, const char *key) {
-  g_autofree char *k = g_strdup_printf("config.%s", key);
-  return scand_job_keep_string(d->job, d->group, k, g_key_file_get_string(delivery_state(d), d->group, k, NULL));
+  return scand_job_get_destination_config(d->job, d->index, key);
 }
 
 char *scand_delivery_read_secret(ScandDelivery *d, const char *key, GError **error) {
-  /* The job keeps a snapshot of the output's keys; rebuild a one-section config
-   * from it so that secrets are read by the one implementation that checks
-   * permissions and systemd credentials. */
+  /* The job keeps a snapshot of the output's keys; the secret itself is read
+   * where it lives, by the one reader that checks permissions and systemd
+   * credentials. */
   const char *name = scand_delivery_get_output_name(d);
-  const char *path = scand_delivery_get_config(d, key);
-  if (!path) {
+  const char *value = scand_delivery_get_config(d, key);
+  if (!value) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "output %s: no %s is configured", name, key);
     return NULL;
   }
-  g_autofree char *data = g_strdup_printf("[output %s]\n%s = %s\n", name, key, path);
-  g_autoptr(ScandConfig) config = scand_config_load_data(data, strlen(data), "job", error);
-  if (!config)
-    return NULL;
-  return scand_config_read_secret(config, "output", name, key, error);
+  char *secret = scand_secret_read(value, error);
+  if (!secret)
+    g_prefix_error(error, "output %s: %s: ", name, key);
+  return secret;
 }
 
 const char *scand_delivery_get_fact(ScandDelivery *d, const char *key) {
   return scand_job_get(d->job, key);
 }
 
+char *scand_delivery_expand_text(ScandDelivery *d, const char *tmpl) {
+  return scand_template_expand_text(tmpl, scand_job_get_facts(d->job));
+}
+
 const char *scand_delivery_get_state(ScandDelivery *d, const char *key) {
-  g_autofree char *k = g_strdup_printf("state.%s", key);
-  return scand_job_keep_string(d->job, d->group, k, g_key_file_get_string(delivery_state(d), d->group, k, NULL));
+  return scand_job_get_delivery_state(d->job, d->index, key);
 }
 
 gboolean scand_delivery_set_state(ScandDelivery *d, const char *key, const char *value, GError **error) {
-  g_autofree char *k = g_strdup_printf("state.%s", key);
-  if (value)
-    g_key_file_set_string(delivery_state(d), d->group, k, value);
-  else
-    g_key_file_remove_key(delivery_state(d), d->group, k, NULL);
+  scand_job_set_delivery_state(d->job, d->index, key, value);
   return scand_job_save(d->job, error);
 }
 
 void scand_delivery_note_state(ScandDelivery *d, const char *key, const char *value) {
-  g_autofree char *k = g_strdup_printf("state.%s", key);
-  if (value)
-    g_key_file_set_string(delivery_state(d), d->group, k, value);
-  else
-    g_key_file_remove_key(delivery_state(d), d->group, k, NULL);
+  scand_job_set_delivery_state(d->job, d->index, key, value);
 }
 
 void scand_delivery_set_retry_after(ScandDelivery *d, gint64 seconds) {

@@ -1,6 +1,7 @@
 /* Internals shared by job.c and delivery.c. */
 #pragma once
 
+#include "scand/base/facts.h"
 #include "scand/core/job.h"
 
 G_BEGIN_DECLS
@@ -19,9 +20,11 @@ struct ScandJob {
   char *pdf_path;
   int lock_fd;
   GKeyFile *state;
-  GPtrArray *deliveries; /* ScandDelivery*, one per destination */
-  GHashTable *strings;   /* "group\x1fkey" -> value: keeps returned strings alive */
-  GPtrArray *retired;    /* earlier values of those, alive until the job is freed */
+  GPtrArray *deliveries;    /* ScandDelivery*, one per destination */
+  GHashTable *strings;      /* "group\x1fkey" -> value: keeps returned strings alive */
+  GPtrArray *retired;       /* earlier values of those, alive until the job is freed */
+  ScandJobFacts facts;      /* the view scand_job_get_facts() hands out */
+  GDateTime *created_local; /* facts.time */
   /* page sink state */
   ScandPageSink sink;
   ScandPageWriter *writer;
@@ -33,5 +36,36 @@ const char *scand_job_keep_string(ScandJob *job, const char *group, const char *
 
 /* Retry-After seconds a driver asked for on the last attempt, kept per job. */
 void scand_job_set_retry_after(ScandJob *job, guint index, gint64 seconds);
+
+/* When a destination was tried and is to be tried next (unix seconds; 0 =
+ * not yet), and the Retry-After its driver asked for. */
+typedef struct {
+  gint64 first, last, next, retry_after;
+} ScandDestTimes;
+void scand_job_get_destination_times(ScandJob *job, guint index, ScandDestTimes *out);
+/* Memory only until the next save. */
+void scand_job_set_destination_next_attempt(ScandJob *job, guint index, gint64 when);
+void scand_job_set_destination_first_attempt(ScandJob *job, guint index, gint64 when);
+/* A destination the delivered fallback stands in for. Memory only. */
+void scand_job_supersede_destination(ScandJob *job, guint index);
+
+/* The destination's output configuration (the snapshot taken when it was
+ * added) and the state its driver keeps (outputs/output.h); strings owned by
+ * the job. set is memory only until the next save. */
+const char *scand_job_get_destination_config(ScandJob *job, guint index, const char *key);
+const char *scand_job_get_delivery_state(ScandJob *job, guint index, const char *key);
+void scand_job_set_delivery_state(ScandJob *job, guint index, const char *key, const char *value);
+
+/* The rule's fallback as the job holds it. */
+typedef struct {
+  gboolean set;    /* the job has one */
+  gboolean used;   /* it was added as a destination */
+  guint index;     /* then: its destination's index */
+  gint64 after;    /* seconds of retrying before it is used; 0 = not by time */
+  gint64 attempts; /* failed attempts before it is used; 0 = not by count */
+} ScandJobFallback;
+void scand_job_get_fallback(ScandJob *job, ScandJobFallback *out);
+/* Adds the fallback as the last destination, marks it used, and saves. */
+gboolean scand_job_use_fallback(ScandJob *job, GError **error);
 
 G_END_DECLS

@@ -111,7 +111,9 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
   ScandScanSettings effective = *settings;
   gboolean ok = scand_scanner_start(scanner, settings, &effective, &scan_error);
   if (ok) {
-    scand_job_set_int(job, "resolution", effective.resolution);
+    ScandJobFacts facts = *scand_job_get_facts(job);
+    facts.resolution = (guint) MAX(effective.resolution, 0);
+    scand_job_set_facts(job, &facts);
     for (;;) {
       gboolean got_page = FALSE;
       if (!scand_scanner_read_page(scanner, &ps.sink, &got_page, &scan_error)) {
@@ -140,11 +142,12 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: the scan produced no page", scand_scanner_get_uri(scanner));
     return FALSE;
   }
-  scand_job_set_int(job, "pages", pages);
-  if (!ok) {
-    g_autofree char *why = g_strdup_printf("interrupted after page %u: %s", pages, scan_error->message);
-    scand_job_set(job, "interrupted", why);
-  }
+  ScandJobFacts facts = *scand_job_get_facts(job);
+  facts.pages = pages;
+  g_autofree char *why = ok ? NULL : g_strdup_printf("interrupted after page %u: %s", pages, scan_error->message);
+  if (why)
+    facts.interrupted = why;
+  scand_job_set_facts(job, &facts);
   g_autoptr(GError) save_error = NULL;
   if (!scand_job_set_stage(job, SCAND_JOB_SCANNED, &save_error)) {
     if (!ok)
@@ -164,40 +167,25 @@ gboolean scand_job_run_scan(ScandJob *job, ScandScanner *scanner, const ScandSca
   return TRUE;
 }
 
-static gboolean job_flag(ScandJob *job, const char *key) {
-  const char *v = scand_job_get(job, key);
-  return v && (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0);
-}
-
+/* The delivery name from the job's template and facts, now that the page
+ * count is known. */
 static char *job_expand_name(ScandJob *job, guint pages, GError **error) {
-  const char *tmpl = scand_job_get(job, "template");
-  if (!tmpl)
-    tmpl = "scan-{date:%Y-%m-%d}-{time:%H%M%S}.pdf";
-  const char *created = scand_job_get(job, "created");
-  g_autoptr(GDateTime) utc = created ? g_date_time_new_from_iso8601(created, NULL) : NULL;
-  if (!utc)
-    utc = g_date_time_new_now_utc();
-  g_autoptr(GDateTime) local = g_date_time_to_local(utc);
-  ScandTemplateFacts facts = {
-    .time = local,
-    .device = scand_job_get(job, "device-name"),
-    .profile = scand_job_get(job, "profile"),
-    .source = scand_job_get(job, "source"),
-    .job = scand_job_get_id(job),
-    .pages = pages,
-    .seq = (guint) scand_job_get_int(job, "seq", 0),
-    .barcode = scand_job_get(job, "barcode"),
-    .blanks = scand_job_get(job, "blanks"),
-  };
-  return scand_template_expand(tmpl, &facts, error);
+  ScandJobFacts facts = *scand_job_get_facts(job);
+  g_autoptr(GDateTime) now = facts.time ? NULL : g_date_time_new_now_local();
+  if (!facts.time)
+    facts.time = now;
+  facts.pages = pages;
+  return scand_template_expand(facts.template ? facts.template : SCAND_DEFAULT_NAME_TEMPLATE, &facts, error);
 }
 
 gboolean scand_job_run_set_name(ScandJob *job, guint pages, GError **error) {
   g_autofree char *name = job_expand_name(job, pages, error);
   if (!name)
     return FALSE;
-  scand_job_set(job, "name", name);
-  scand_job_set_int(job, "pages", pages);
+  ScandJobFacts facts = *scand_job_get_facts(job);
+  facts.name = name;
+  facts.pages = pages;
+  scand_job_set_facts(job, &facts);
   return TRUE;
 }
 
@@ -299,18 +287,18 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "job %s has no pages to assemble", scand_job_get_id(job));
     return FALSE;
   }
-  const char *created = scand_job_get(job, "created");
-  g_autoptr(GDateTime) when = created ? g_date_time_new_from_iso8601(created, NULL) : NULL;
+  const ScandJobFacts *f = scand_job_get_facts(job);
+  g_autoptr(GDateTime) when = f->created ? g_date_time_new_from_iso8601(f->created, NULL) : NULL;
   ScandPdfOptions options = {
-    .raw_mode = job_flag(job, "lossless") ? SCAND_PDF_RAW_FLATE : SCAND_PDF_RAW_JPEG,
-    .jpeg_quality = (int) scand_job_get_int(job, "jpeg-quality", 0),
-    .pdfa = job_flag(job, "pdfa"),
-    .title = scand_job_get(job, "title"),
+    .raw_mode = f->lossless ? SCAND_PDF_RAW_FLATE : SCAND_PDF_RAW_JPEG,
+    .jpeg_quality = (int) f->jpeg_quality,
+    .pdfa = f->pdfa,
+    .title = f->title,
     .created = when,
-    .default_dpi = (double) scand_job_get_int(job, "resolution", 0),
+    .default_dpi = (double) f->resolution,
     .scratch_dir = scand_job_get_dir(job),
   };
-  double dpi = (double) scand_job_get_int(job, "resolution", 0);
+  double dpi = (double) f->resolution;
   if (!scand_job_run_process(job, error))
     return FALSE;
   const char *document = scand_job_get(job, "document-pages");
@@ -376,8 +364,9 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
   if (result != SCAND_DELIVERY_DONE && !local)
     g_set_error(&local, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s: delivery failed",
                 scand_job_get_destination_name(job, i));
-  g_autofree char *group = g_strdup_printf("dest %u", i);
-  gint64 first = g_key_file_get_int64(job->state, group, "first-attempt", NULL);
+  ScandDestTimes times;
+  scand_job_get_destination_times(job, i, &times);
+  gint64 first = times.first;
   gint64 now = g_get_real_time() / G_USEC_PER_SEC;
   if (new_state == SCAND_DEST_RETRY && scand_retry_policy_expired(policy, first, now)) {
     /* Retrying forever hides a destination that is gone for good. */
@@ -387,9 +376,7 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
   }
   if (new_state == SCAND_DEST_RETRY) {
     gint64 attempts = scand_job_get_destination_attempts(job, i) + 1;
-    gint64 retry_after = g_key_file_get_int64(job->state, group, "retry-after", NULL);
-    g_key_file_set_int64(job->state, group, "next-attempt",
-                         g_get_real_time() / G_USEC_PER_SEC + scand_retry_policy_delay(policy, attempts, retry_after));
+    scand_job_set_destination_next_attempt(job, i, now + scand_retry_policy_delay(policy, attempts, times.retry_after));
   }
   if (!scand_job_set_destination_result(job, i, new_state, local ? local->message : NULL, error))
     return SCAND_DELIVERY_RETRY;
@@ -403,40 +390,29 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
 /* Whether destination i has failed long or often enough for the rule's
  * fallback. A destination that failed for good qualifies at once; one that is
  * retrying only once the policy says so — never before. */
-static gboolean fallback_due(ScandJob *job, guint i) {
+static gboolean fallback_due(ScandJob *job, const ScandJobFallback *fallback, guint i) {
   ScandDestState state = scand_job_get_destination_state(job, i);
   if (state == SCAND_DEST_FAILED)
     return TRUE;
   if (state != SCAND_DEST_RETRY)
     return FALSE;
-  gint64 after = g_key_file_get_int64(job->state, "fallback", "after", NULL);
-  gint64 attempts = g_key_file_get_int64(job->state, "fallback", "attempts", NULL);
-  g_autofree char *group = g_strdup_printf("dest %u", i);
-  gint64 first = g_key_file_get_int64(job->state, group, "first-attempt", NULL);
+  ScandDestTimes times;
+  scand_job_get_destination_times(job, i, &times);
   gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-  return (attempts > 0 && scand_job_get_destination_attempts(job, i) >= attempts) ||
-         (after > 0 && first > 0 && now - first >= after);
+  return (fallback->attempts > 0 && scand_job_get_destination_attempts(job, i) >= fallback->attempts) ||
+         (fallback->after > 0 && times.first > 0 && now - times.first >= fallback->after);
 }
 
 /* Adds the rule's fallback as a destination, once, when a primary one is due. */
 static gboolean maybe_add_fallback(ScandJob *job, GError **error) {
-  if (!g_key_file_has_group(job->state, "fallback") || g_key_file_get_boolean(job->state, "fallback", "used", NULL))
+  ScandJobFallback fallback;
+  scand_job_get_fallback(job, &fallback);
+  if (!fallback.set || fallback.used)
     return FALSE;
   gboolean due = FALSE;
   for (guint i = 0; i < scand_job_get_n_destinations(job); i++)
-    due |= fallback_due(job, i);
-  if (!due)
-    return FALSE;
-  g_autoptr(GHashTable) config = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  g_auto(GStrv) keys = g_key_file_get_keys(job->state, "fallback", NULL, NULL);
-  for (guint k = 0; keys && keys[k]; k++)
-    if (g_str_has_prefix(keys[k], "config."))
-      g_hash_table_insert(config, g_strdup(keys[k] + strlen("config.")),
-                          g_key_file_get_string(job->state, "fallback", keys[k], NULL));
-  g_autofree char *name = g_key_file_get_string(job->state, "fallback", "output", NULL);
-  g_key_file_set_boolean(job->state, "fallback", "used", TRUE);
-  g_key_file_set_integer(job->state, "fallback", "index", (int) scand_job_get_n_destinations(job));
-  return scand_job_add_destination(job, name, config, error) && scand_job_save(job, error);
+    due |= fallback_due(job, &fallback, i);
+  return due && scand_job_use_fallback(job, error);
 }
 
 ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
@@ -460,15 +436,15 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy 
     }
   }
   /* A delivered fallback stands in for the destinations it replaced. */
-  if (g_key_file_get_boolean(job->state, "fallback", "used", NULL)) {
-    guint fb = (guint) g_key_file_get_integer(job->state, "fallback", "index", NULL);
+  ScandJobFallback fallback;
+  scand_job_get_fallback(job, &fallback);
+  if (fallback.used) {
+    guint fb = fallback.index;
     if (fb < scand_job_get_n_destinations(job) && scand_job_get_destination_state(job, fb) == SCAND_DEST_DONE) {
       for (guint i = 0; i < fb; i++) {
         ScandDestState state = scand_job_get_destination_state(job, i);
-        if (state == SCAND_DEST_RETRY || state == SCAND_DEST_FAILED) {
-          g_autofree char *group = g_strdup_printf("dest %u", i);
-          g_key_file_set_string(job->state, group, "state", scand_dest_state_to_string(SCAND_DEST_SUPERSEDED));
-        }
+        if (state == SCAND_DEST_RETRY || state == SCAND_DEST_FAILED)
+          scand_job_supersede_destination(job, i);
       }
       if (!scand_job_save(job, error))
         return SCAND_DELIVERY_RETRY;
@@ -513,9 +489,11 @@ ScandDeliveryResult scand_job_run_resume(ScandJob *job, const ScandRetryPolicy *
         scand_job_remove(job, NULL);
         return SCAND_DELIVERY_DONE;
       }
-      if (!scand_job_get(job, "interrupted")) {
-        g_autofree char *why = g_strdup_printf("scanning stopped unexpectedly after page %u", pages);
-        scand_job_set(job, "interrupted", why);
+      ScandJobFacts facts = *scand_job_get_facts(job);
+      g_autofree char *why = g_strdup_printf("scanning stopped unexpectedly after page %u", pages);
+      if (!facts.interrupted) {
+        facts.interrupted = why;
+        scand_job_set_facts(job, &facts);
       }
       if (!scand_job_set_stage(job, SCAND_JOB_SCANNED, error))
         return SCAND_DELIVERY_RETRY;
@@ -542,9 +520,9 @@ static gboolean job_retry_due(ScandJob *job) {
   for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
     if (scand_job_get_destination_state(job, i) != SCAND_DEST_RETRY)
       continue;
-    g_autofree char *group = g_strdup_printf("dest %u", i);
-    gint64 next = g_key_file_get_int64(job->state, group, "next-attempt", NULL);
-    if (next > now)
+    ScandDestTimes times;
+    scand_job_get_destination_times(job, i, &times);
+    if (times.next > now)
       return FALSE;
   }
   return TRUE;
@@ -628,8 +606,11 @@ gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRo
     if (!output || !scand_job_add_destination(job, name, output, error))
       return FALSE;
   }
-  if (route && route->rule)
-    scand_job_set(job, "rule", route->rule);
+  if (route && route->rule) {
+    ScandJobFacts facts = *scand_job_get_facts(job);
+    facts.rule = route->rule;
+    scand_job_set_facts(job, &facts);
+  }
   if (route && route->fallback && !(to && to[0])) {
     g_autofree char *name = NULL;
     g_autoptr(GHashTable) output = scand_output_resolve(config, route->fallback, &name, error);

@@ -1,5 +1,7 @@
 #include "scand/core/job-private.h"
+#include "scand/base/config.h"
 #include "scand/base/error.h"
+#include "scand/base/facts.h"
 #include "scand/base/fault.h"
 #include "scand/base/fs.h"
 #include "scand/base/http.h"
@@ -373,6 +375,7 @@ void scand_job_free(ScandJob *job) {
   if (job->lock_fd >= 0)
     close(job->lock_fd);
   g_key_file_unref(job->state);
+  g_clear_pointer(&job->created_local, g_date_time_unref);
   g_ptr_array_unref(job->deliveries);
   g_hash_table_unref(job->strings);
   g_ptr_array_unref(job->retired);
@@ -429,25 +432,116 @@ const char *scand_job_keep_string(ScandJob *job, const char *group, const char *
   return value;
 }
 
-const char *scand_job_get(ScandJob *job, const char *key) {
+/* --- facts: the [job] group, one key a row of the facts table --- */
+
+/* Reads one fact from the key file into facts (strings kept by the job). */
+static void fact_load(ScandJob *job, ScandJobFacts *facts, const ScandFact *row) {
+  g_autofree char *raw = g_key_file_get_string(job->state, JOB_GROUP, row->key, NULL);
+  gint64 n = 0;
+  gboolean flag = FALSE;
+  switch (row->type) {
+    case SCAND_FACT_TEXT:
+      scand_fact_set_text(facts, row, scand_job_keep_string(job, JOB_GROUP, row->key, g_steal_pointer(&raw)));
+      break;
+    case SCAND_FACT_COUNT:
+      if (raw && g_ascii_string_to_signed(raw, 10, 0, G_MAXUINT, &n, NULL))
+        scand_fact_set_count(facts, row, (guint) n);
+      break;
+    case SCAND_FACT_FLAG:
+      scand_fact_set_flag(facts, row, raw && scand_config_parse_bool(raw, &flag) && flag);
+      break;
+  }
+}
+
+const ScandJobFacts *scand_job_get_facts(ScandJob *job) {
+  ScandJobFacts *facts = &job->facts;
+  *facts = (ScandJobFacts){ 0 };
+  guint n;
+  const ScandFact *rows = scand_facts_table(&n);
+  for (guint i = 0; i < n; i++)
+    fact_load(job, facts, &rows[i]);
+  if (!job->created_local && facts->created) {
+    g_autoptr(GDateTime) utc = g_date_time_new_from_iso8601(facts->created, NULL);
+    job->created_local = utc ? g_date_time_to_local(utc) : NULL;
+  }
+  facts->time = job->created_local;
+  return facts;
+}
+
+/* Writes one fact; an unset one (empty text, zero count, false flag) leaves
+ * no key. */
+static void fact_store(ScandJob *job, const ScandJobFacts *facts, const ScandFact *row) {
+  g_autofree char *value = scand_fact_format(facts, row);
+  if (value)
+    g_key_file_set_string(job->state, JOB_GROUP, row->key, value);
+  else
+    g_key_file_remove_key(job->state, JOB_GROUP, row->key, NULL);
+}
+
+void scand_job_set_facts(ScandJob *job, const ScandJobFacts *facts) {
+  guint n;
+  const ScandFact *rows = scand_facts_table(&n);
+  for (guint i = 0; i < n; i++)
+    if (!rows[i].fixed)
+      fact_store(job, facts, &rows[i]);
+}
+
+/* A key the facts table does not name (a module's own bookkeeping, such as
+ * the page processing's records) is kept as text in the same group. */
+static const char *extra_get(ScandJob *job, const char *key) {
   return scand_job_keep_string(job, JOB_GROUP, key, g_key_file_get_string(job->state, JOB_GROUP, key, NULL));
 }
 
-void scand_job_set(ScandJob *job, const char *key, const char *value) {
+static void extra_set(ScandJob *job, const char *key, const char *value) {
   if (value)
     g_key_file_set_string(job->state, JOB_GROUP, key, value);
   else
     g_key_file_remove_key(job->state, JOB_GROUP, key, NULL);
 }
 
-void scand_job_set_int(ScandJob *job, const char *key, gint64 value) {
-  g_key_file_set_int64(job->state, JOB_GROUP, key, value);
+const char *scand_job_get(ScandJob *job, const char *key) {
+  const ScandFact *row = scand_facts_find(key);
+  if (!row)
+    return extra_get(job, key);
+  char *value = scand_fact_format(scand_job_get_facts(job), row);
+  return value ? scand_job_keep_string(job, "fact", key, value) : NULL;
+}
+
+void scand_job_set(ScandJob *job, const char *key, const char *value) {
+  const ScandFact *row = scand_facts_find(key);
+  if (!row) {
+    g_return_if_fail(strcmp(key, "stage") != 0);
+    extra_set(job, key, value);
+    return;
+  }
+  g_return_if_fail(!row->fixed);
+  ScandJobFacts facts = *scand_job_get_facts(job);
+  gint64 n = 0;
+  gboolean flag = FALSE;
+  switch (row->type) {
+    case SCAND_FACT_TEXT:
+      scand_fact_set_text(&facts, row, value);
+      break;
+    case SCAND_FACT_COUNT:
+      scand_fact_set_count(&facts, row,
+                           value && g_ascii_string_to_signed(value, 10, 0, G_MAXUINT, &n, NULL) ? (guint) n : 0);
+      break;
+    case SCAND_FACT_FLAG:
+      scand_fact_set_flag(&facts, row, value && scand_config_parse_bool(value, &flag) && flag);
+      break;
+  }
+  fact_store(job, &facts, row);
 }
 
 gint64 scand_job_get_int(ScandJob *job, const char *key, gint64 def) {
-  g_autoptr(GError) error = NULL;
-  gint64 v = g_key_file_get_int64(job->state, JOB_GROUP, key, &error);
-  return error ? def : v;
+  const char *v = scand_job_get(job, key);
+  gint64 n;
+  return v && g_ascii_string_to_signed(v, 10, G_MININT64, G_MAXINT64, &n, NULL) ? n : def;
+}
+
+void scand_job_set_int(ScandJob *job, const char *key, gint64 value) {
+  g_autofree char *text = g_strdup_printf("%" G_GINT64_FORMAT, value);
+  scand_job_set(job, key, text);
 }
 
 /* --- pages --- */
@@ -600,6 +694,72 @@ gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestS
 
 void scand_job_set_retry_after(ScandJob *job, guint index, gint64 seconds) {
   g_key_file_set_int64(job->state, dest_group(job, index), "retry-after", seconds);
+}
+
+void scand_job_get_destination_times(ScandJob *job, guint index, ScandDestTimes *out) {
+  const char *group = dest_group(job, index);
+  out->first = g_key_file_get_int64(job->state, group, "first-attempt", NULL);
+  out->last = g_key_file_get_int64(job->state, group, "last-attempt", NULL);
+  out->next = g_key_file_get_int64(job->state, group, "next-attempt", NULL);
+  out->retry_after = g_key_file_get_int64(job->state, group, "retry-after", NULL);
+}
+
+void scand_job_set_destination_next_attempt(ScandJob *job, guint index, gint64 when) {
+  g_key_file_set_int64(job->state, dest_group(job, index), "next-attempt", when);
+}
+
+void scand_job_set_destination_first_attempt(ScandJob *job, guint index, gint64 when) {
+  g_key_file_set_int64(job->state, dest_group(job, index), "first-attempt", when);
+}
+
+void scand_job_supersede_destination(ScandJob *job, guint index) {
+  g_key_file_set_string(job->state, dest_group(job, index), "state", dest_state_names[SCAND_DEST_SUPERSEDED]);
+}
+
+const char *scand_job_get_destination_config(ScandJob *job, guint index, const char *key) {
+  const char *group = dest_group(job, index);
+  g_autofree char *k = g_strdup_printf("config.%s", key);
+  return scand_job_keep_string(job, group, k, g_key_file_get_string(job->state, group, k, NULL));
+}
+
+const char *scand_job_get_delivery_state(ScandJob *job, guint index, const char *key) {
+  const char *group = dest_group(job, index);
+  g_autofree char *k = g_strdup_printf("state.%s", key);
+  return scand_job_keep_string(job, group, k, g_key_file_get_string(job->state, group, k, NULL));
+}
+
+void scand_job_set_delivery_state(ScandJob *job, guint index, const char *key, const char *value) {
+  const char *group = dest_group(job, index);
+  g_autofree char *k = g_strdup_printf("state.%s", key);
+  if (value)
+    g_key_file_set_string(job->state, group, k, value);
+  else
+    g_key_file_remove_key(job->state, group, k, NULL);
+}
+
+/* --- the rule's fallback: [fallback] --- */
+
+void scand_job_get_fallback(ScandJob *job, ScandJobFallback *out) {
+  *out = (ScandJobFallback){ .set = g_key_file_has_group(job->state, "fallback") };
+  if (!out->set)
+    return;
+  out->after = g_key_file_get_int64(job->state, "fallback", "after", NULL);
+  out->attempts = g_key_file_get_int64(job->state, "fallback", "attempts", NULL);
+  out->used = g_key_file_get_boolean(job->state, "fallback", "used", NULL);
+  out->index = (guint) g_key_file_get_integer(job->state, "fallback", "index", NULL);
+}
+
+gboolean scand_job_use_fallback(ScandJob *job, GError **error) {
+  g_autoptr(GHashTable) config = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_auto(GStrv) keys = g_key_file_get_keys(job->state, "fallback", NULL, NULL);
+  for (guint k = 0; keys && keys[k]; k++)
+    if (g_str_has_prefix(keys[k], "config."))
+      g_hash_table_insert(config, g_strdup(keys[k] + strlen("config.")),
+                          g_key_file_get_string(job->state, "fallback", keys[k], NULL));
+  g_autofree char *name = g_key_file_get_string(job->state, "fallback", "output", NULL);
+  g_key_file_set_boolean(job->state, "fallback", "used", TRUE);
+  g_key_file_set_integer(job->state, "fallback", "index", (int) scand_job_get_n_destinations(job));
+  return scand_job_add_destination(job, name, config, error) && scand_job_save(job, error);
 }
 
 gboolean scand_job_take_document(ScandJob *job, const char *pdf, GError **error) {

@@ -9,6 +9,7 @@
 
 #include <glib.h>
 #include "scand/base/config.h"
+#include "scand/base/facts.h"
 #include "scand/base/page.h"
 #include "scand/core/spool.h"
 #include "outputs/output.h"
@@ -57,13 +58,24 @@ const char *scand_job_stage_to_string(ScandJobStage stage);
 /* Sets the stage and saves the job durably. */
 gboolean scand_job_set_stage(ScandJob *job, ScandJobStage stage, GError **error);
 
-/* Facts and settings in the [job] group ("device", "profile", "created", …).
- * get returns NULL when unset (owned by the job); set only changes memory
- * until scand_job_save(). */
+/* The job's facts (scand/base/facts.h): a view whose strings live as long as
+ * the job; the next get refreshes the same struct. set takes every fact but
+ * the fixed ones (id, created) and only changes memory until
+ * scand_job_save(); to change one, copy the view, change the field, set. */
+const ScandJobFacts *scand_job_get_facts(ScandJob *job);
+void scand_job_set_facts(ScandJob *job, const ScandJobFacts *facts);
+
+/* One value by its key, as text: a fact of the facts table ("interrupted",
+ * "pages": typed, as scand_job_get_facts() sees it) or a key a module keeps
+ * for its own bookkeeping (stored as it is). For code that holds the key as
+ * data; typed facts are better read through scand_job_get_facts(). get
+ * returns NULL when unset (owned by the job); set NULL unsets; memory only
+ * until scand_job_save(). The int forms parse and print decimal. */
 const char *scand_job_get(ScandJob *job, const char *key);
 void scand_job_set(ScandJob *job, const char *key, const char *value);
-void scand_job_set_int(ScandJob *job, const char *key, gint64 value);
 gint64 scand_job_get_int(ScandJob *job, const char *key, gint64 def);
+void scand_job_set_int(ScandJob *job, const char *key, gint64 value);
+
 gboolean scand_job_save(ScandJob *job, GError **error);
 
 /* A sink that writes the job's next pages into the spool (owned by the job). */

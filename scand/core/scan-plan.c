@@ -172,7 +172,7 @@ ScandScanPlan *scand_scan_plan_new(ScandConfig *config, const ScandScanRequest *
   if (!build_settings(config, plan, request, &plan->settings, error) || !plan_limits(config, plan, error) ||
       !check_processing(config, plan->profile, error))
     return NULL;
-  ScandRuleFacts facts = {
+  ScandJobFacts facts = {
     .source_kind = "scan",
     .device = plan->uri,
     .profile = plan->profile,
@@ -217,26 +217,30 @@ ScandJob *scand_scan_plan_create_job(ScandScanPlan *plan, ScandConfig *config, S
   if (!job || !scand_spool_next_seq(spool, &seq, error))
     return NULL;
   const ScandScanSettings *s = &plan->settings;
-  scand_job_set(job, "source-kind", "scan");
-  scand_job_set(job, "device", plan->uri);
-  scand_job_set(job, "device-name", plan->device_name);
-  scand_job_set(job, "trigger", plan->trigger);
-  if (plan->panel)
-    scand_job_set(job, "panel", plan->panel);
-  scand_job_set(job, "template", plan->route->name_template);
-  scand_job_set_int(job, "seq", seq);
-  scand_job_set(job, "source", scand_source_to_string(s->source));
-  scand_job_set(job, "mode", scand_color_mode_to_string(s->mode));
-  scand_job_set(job, "duplex", s->duplex ? "true" : "false");
-  scand_job_set_int(job, "resolution", s->resolution);
+  ScandJobFacts facts = *scand_job_get_facts(job);
+  facts.source_kind = "scan";
+  facts.device = plan->uri;
+  facts.device_name = plan->device_name;
+  facts.trigger = plan->trigger;
+  facts.panel = plan->panel;
+  facts.template = plan->route->name_template;
+  facts.seq = seq;
+  facts.source = scand_source_to_string(s->source);
+  facts.mode = scand_color_mode_to_string(s->mode);
+  facts.duplex = s->duplex;
+  facts.resolution = (guint) MAX(s->resolution, 0);
   if (plan->profile) {
-    scand_job_set(job, "profile", plan->profile);
-    static const char *const copied[] = { "jpeg-quality", "lossless", "pdfa", "title" };
-    for (guint i = 0; i < G_N_ELEMENTS(copied); i++) {
-      const char *v = scand_config_get(config, "profile", plan->profile, copied[i]);
-      if (v)
-        scand_job_set(job, copied[i], v);
-    }
+    /* How the PDF is made; `scand config check` vouched for the values. */
+    gint64 quality = 0;
+    facts.profile = plan->profile;
+    scand_config_get_int(config, "profile", plan->profile, "jpeg-quality", 0, &quality, NULL);
+    facts.jpeg_quality = (guint) quality;
+    scand_config_get_bool(config, "profile", plan->profile, "lossless", FALSE, &facts.lossless, NULL);
+    scand_config_get_bool(config, "profile", plan->profile, "pdfa", FALSE, &facts.pdfa, NULL);
+    facts.title = scand_config_get(config, "profile", plan->profile, "title");
+  }
+  scand_job_set_facts(job, &facts);
+  if (plan->profile) {
     /* Page processing keys go with the job, so a resumed job is processed
      * as it was planned (an explicit --mode wins over auto-detect). */
     scand_job_pages_copy_profile(job, config, plan->profile);
@@ -253,7 +257,7 @@ ScandJob *scand_scan_plan_create_job(ScandScanPlan *plan, ScandConfig *config, S
 gboolean scand_scan_plan_reroute(ScandScanPlan *plan, ScandConfig *config, ScandJob *job, GError **error) {
   if (plan->explicit_destinations)
     return TRUE;
-  ScandRuleFacts facts = {
+  ScandJobFacts facts = {
     .source_kind = "scan",
     .device = plan->uri,
     .profile = plan->profile,
@@ -276,7 +280,9 @@ gboolean scand_scan_plan_reroute(ScandScanPlan *plan, ScandConfig *config, Scand
   }
   if (!scand_job_clear_destinations(job, error))
     return FALSE;
-  scand_job_set(job, "template", route->name_template);
+  ScandJobFacts updated = *scand_job_get_facts(job);
+  updated.template = route->name_template;
+  scand_job_set_facts(job, &updated);
   if (!scand_job_apply_route(job, config, route, NULL, error) || !scand_job_save(job, error))
     return FALSE;
   scand_route_free(plan->route);

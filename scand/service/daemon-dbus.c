@@ -88,7 +88,7 @@ static GVariant *list_jobs(ScandDaemonBus *bus) {
                                               scand_job_get_destination_attempts(job, d), err ? err : "");
       g_variant_builder_add(&dests, "s", line);
     }
-    const char *device = scand_job_get(job, "device");
+    const char *device = scand_job_get_facts(job)->device;
     g_variant_builder_add(&b, "(sssuas)", ids[i], scand_job_stage_to_string(scand_job_get_stage(job)),
                           device ? device : "", scand_job_count_pages(job), &dests);
   }

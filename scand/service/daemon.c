@@ -180,8 +180,11 @@ static void queue_pass(gpointer data, gpointer user_data) {
 
 static gboolean on_queue_timer(gpointer data) {
   ScandDaemon *daemon = data;
+  /* Stopping: no new pass. The source stays; scand_daemon_run() removes it by
+   * its id (removing it here too would make that a removal of an unknown
+   * source, a critical that aborts the test runs). */
   if (g_atomic_int_get(&daemon->stopping))
-    return G_SOURCE_REMOVE;
+    return G_SOURCE_CONTINUE;
   /* One pass at a time: a slow share must not pile up passes. */
   if (g_atomic_int_compare_and_exchange(&daemon->queue_busy, 0, 1))
     daemon_queue_push(daemon, queue_pass, NULL);
@@ -393,7 +396,7 @@ static void scan_worker(gpointer data, gpointer user_data) {
     g_ptr_array_add(errors, g_strdup(error->message));
     goto out;
   }
-  daemon_emit_progress(daemon, id, "delivering", (guint) scand_job_get_int(w->job, "pages", 0));
+  daemon_emit_progress(daemon, id, "delivering", scand_job_get_facts(w->job)->pages);
   ScandDeliveryResult r = scand_job_run_deliver(w->job, &w->retry, errors, &error);
   if (error)
     g_ptr_array_add(errors, g_strdup(error->message));

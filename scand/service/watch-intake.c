@@ -270,7 +270,7 @@ static char *delivery_name(const char *rel) {
 /* Routes the job and names its delivery; FALSE with verdicts set. */
 static gboolean take_route(Take *t) {
   g_autoptr(GError) error = NULL;
-  ScandRuleFacts facts = {
+  ScandJobFacts facts = {
     .source_kind = "watch",
     .profile = t->w->profile,
     .trigger = "watch",

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
 
-  ScandRuleFacts facts[] = {
+  ScandJobFacts facts[] = {
     { .source_kind = "scan",
       .device = "escl:https://mfp.example/eSCL",
       .profile = "letter",

@@ -30,14 +30,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
   g_autoptr(GDateTime) wednesday = g_date_time_new(utc, 2026, 11, 25, 23, 30, 0);
   g_autoptr(GPtrArray) problems = scand_config_check(config);
-  const ScandRuleFacts kinds[] = {
+  const ScandJobFacts kinds[] = {
     { .source_kind = "scan", .device = "sane:test:0", .profile = "letter", .trigger = "cli", .pages = 3 },
     { .source_kind = "watch", .watch = "drop", .path = "a/b.pdf", .trigger = "watch", .pages = 1 },
     { .source_kind = "mail", .sender = "a@example.com", .recipient = "scans@example.com", .pages = 0 },
     { 0 },
   };
   /* 2026-11-23 is a Monday: each kind of job on each day, at 03:00 and 14:45. */
-  ScandRuleFacts jobs[G_N_ELEMENTS(kinds) * 7 * 2];
+  ScandJobFacts jobs[G_N_ELEMENTS(kinds) * 7 * 2];
   GDateTime *times[7 * 2];
   for (guint t = 0; t < G_N_ELEMENTS(times); t++)
     times[t] = g_date_time_new(utc, 2026, 11, 23 + (gint) t / 2, t % 2 ? 14 : 3, t % 2 ? 45 : 0, 0);
@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
               "route names a missing output");
     require(!route->fallback || scand_config_has_section(config, "output", route->fallback),
             "fallback names a missing output");
-    ScandTemplateFacts facts = { .time = wednesday, .device = "../../etc", .pages = 1, .seq = 7 };
+    ScandJobFacts facts = { .time = wednesday, .device_name = "../../etc", .pages = 1, .seq = 7 };
     g_autofree char *name = scand_template_expand(route->name_template, &facts, NULL);
     if (!name)
       continue;

@@ -38,9 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   g_autofree char *text = g_strndup((const char *) data, size);
   g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
   g_autoptr(GDateTime) time = g_date_time_new(utc, 2026, 11, 28, 4, 5, 6);
-  ScandTemplateFacts facts = {
+  ScandJobFacts facts = {
     .time = time,
-    .device = "office",
+    .device_name = "office",
     .profile = "letter",
     .source = "scan",
     .job = "job-1",

@@ -333,6 +333,53 @@ static void test_retry_max_age(Fixture *fx, gconstpointer data) {
   g_assert_cmpint(scand_job_get_stage(job), ==, SCAND_JOB_FAILED);
 }
 
+/* Facts go through job.ini typed and come back the same; unset ones leave no
+ * key; the fixed ones (id, created) are the job's own; by-key access is the
+ * same table. */
+static void test_facts(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_create(fx->spool, &error);
+  g_assert_no_error(error);
+  char *id = g_strdup(scand_job_get_id(job));
+  ScandJobFacts facts = *scand_job_get_facts(job);
+  g_assert_cmpstr(facts.job, ==, id);
+  g_assert_nonnull(facts.created);
+  g_assert_nonnull(facts.time);
+  facts.source_kind = "scan";
+  facts.device = "escl:https://mfp.example/eSCL";
+  facts.device_name = "office";
+  facts.pages = 7;
+  facts.duplex = TRUE;
+  facts.lossless = FALSE;
+  facts.job = "forged";
+  scand_job_set_facts(job, &facts);
+  g_assert_true(scand_job_save(job, &error));
+  scand_job_free(g_steal_pointer(&job));
+
+  g_autoptr(ScandJob) again = scand_job_open(fx->spool, id, &error);
+  g_assert_no_error(error);
+  const ScandJobFacts *back = scand_job_get_facts(again);
+  g_assert_cmpstr(back->job, ==, id);
+  g_assert_cmpstr(back->device, ==, "escl:https://mfp.example/eSCL");
+  g_assert_cmpstr(back->device_name, ==, "office");
+  g_assert_cmpuint(back->pages, ==, 7);
+  g_assert_true(back->duplex);
+  g_assert_false(back->lossless);
+  g_assert_null(back->interrupted);
+  g_assert_cmpstr(scand_job_get(again, "pages"), ==, "7");
+  g_assert_cmpstr(scand_job_get(again, "duplex"), ==, "true");
+  g_assert_null(scand_job_get(again, "lossless"));
+  scand_job_set(again, "pages", "9");
+  g_assert_cmpuint(scand_job_get_facts(again)->pages, ==, 9);
+  g_autofree char *ini = g_build_filename(fx->spool_dir, id, "job.ini", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true(g_file_get_contents(ini, &text, NULL, NULL));
+  g_assert_nonnull(strstr(text, "device-name=office\n"));
+  g_assert_null(strstr(text, "lossless"));
+  g_assert_null(strstr(text, "forged"));
+  g_free(id);
+}
+
 /* The retry policy is a value from the config: the defaults written once,
  * [scand] retry-* read with file:line errors, delays doubling within ±20 %. */
 static void test_retry_policy(void) {
@@ -379,5 +426,6 @@ int main(int argc, char **argv) {
   ADD("/job/no-fallback-without-rule", test_no_fallback_without_rule);
   ADD("/job/retry-max-age", test_retry_max_age);
   g_test_add_func("/job/retry-policy", test_retry_policy);
+  ADD("/job/facts", test_facts);
   return g_test_run();
 }

@@ -7,6 +7,7 @@
 #include "outputs/graph-private.h"
 #include "outputs/m365-auth.h"
 #include "outputs/mail.h"
+#include "rules/template.h"
 #include "scand/base/error.h"
 
 #include <string.h>
@@ -304,10 +305,15 @@ static void test_paths_and_text(void) {
   g_autofree char *p = scand_graph_escape_path("/Scans/Office 1//2026-11-28/a b%#?.pdf");
   g_assert_cmpstr(p, ==, "Scans/Office%201/2026-11-28/a%20b%25%23%3F.pdf");
 
-  g_autofree char *t = scand_m365_text_expand("{{{device}}} {pages}p {name} {unknown} {date}", "MFP 1", "3",
-                                              "2026-11-28T10:30:00Z", "2026-11-28/office-0042.pdf", NULL, "j1");
+  g_autoptr(GDateTime) utc = g_date_time_new_from_iso8601("2026-11-28T10:30:00Z", NULL);
+  g_autoptr(GDateTime) created = g_date_time_to_local(utc);
+  ScandJobFacts facts = {
+    .device_name = "MFP 1", .pages = 3, .time = created, .name = "2026-11-28/office-0042.pdf", .job = "j1"
+  };
+  g_autofree char *t = scand_template_expand_text("{{{device}}} {pages}p {name} {unknown} {date}", &facts);
   g_assert_true(g_str_has_prefix(t, "{MFP 1} 3p office-0042.pdf {unknown} 2026-11-2"));
-  g_autofree char *t2 = scand_m365_text_expand("{device}/{pages}/{name}", NULL, NULL, NULL, NULL, NULL, NULL);
+  const ScandJobFacts none = { 0 };
+  g_autofree char *t2 = scand_template_expand_text("{device}/{pages}/{name}", &none);
   g_assert_cmpstr(t2, ==, "scanner/?/scan.pdf");
 
   gint64 b = 0;

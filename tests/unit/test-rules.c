@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "rules/rules.h"
+#include "scand/base/config-schema.h"
 #include "scand/base/config.h"
+#include "scand/base/facts.h"
 #include "scand/base/error.h"
 
 static const char rules_conf[] = "[output share]\n"                 /* 1 */
@@ -47,7 +49,7 @@ static ScandConfig *load(const char *text) {
 
 static ScandRoute *route(ScandConfig *config, const char *source, const char *device, const char *profile,
                          const char *trigger, guint pages) {
-  ScandRuleFacts facts = {
+  ScandJobFacts facts = {
     .source_kind = source,
     .device = device,
     .profile = profile,
@@ -140,9 +142,9 @@ static void test_barcode(void) {
                              "[rule invoices]\nbarcode = INV-*\ndeliver = inv\nname = {barcode}.pdf\n"
                              "[rule rest]\ndeliver = desk\n";
   g_autoptr(ScandConfig) config = load(conf);
-  ScandRuleFacts with = { .source_kind = "scan", .barcode = "INV-2024-0042" };
-  ScandRuleFacts other = { .source_kind = "scan", .barcode = "ORDER-7" };
-  ScandRuleFacts without = { .source_kind = "scan" };
+  ScandJobFacts with = { .source_kind = "scan", .barcode = "INV-2024-0042" };
+  ScandJobFacts other = { .source_kind = "scan", .barcode = "ORDER-7" };
+  ScandJobFacts without = { .source_kind = "scan" };
   g_autoptr(GError) error = NULL;
   g_autoptr(ScandRoute) a = scand_rules_route(config, &with, &error);
   g_autoptr(ScandRoute) b = scand_rules_route(config, &other, &error);
@@ -168,7 +170,7 @@ static void test_default(void) {
 
 static void assert_route_error(const char *text, const char *message) {
   g_autoptr(ScandConfig) config = load(text);
-  ScandRuleFacts facts = { .source_kind = "scan", .device = "sane:test:0", .pages = 1 };
+  ScandJobFacts facts = { .source_kind = "scan", .device = "sane:test:0", .pages = 1 };
   g_autoptr(GError) error = NULL;
   g_autoptr(ScandRoute) r = scand_rules_route(config, &facts, &error);
   g_assert_null(r);
@@ -234,7 +236,7 @@ static void test_malformed_values(void) {
       for (int hour = 0; hour < 24; hour += 5) {
         g_autoptr(GDateTime) when = g_date_time_new(utc, 2026, 11, 23 + day, hour, 30, 0);
         for (int source = 0; source < 2; source++) {
-          ScandRuleFacts facts = { .source_kind = source ? "mail" : "scan", .pages = 3, .time = when };
+          ScandJobFacts facts = { .source_kind = source ? "mail" : "scan", .pages = 3, .time = when };
           g_autoptr(GError) error = NULL;
           g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
           g_autoptr(ScandRoute) r = scand_rules_explain(config, &facts, lines, &error);
@@ -265,12 +267,44 @@ static void test_days_hours(void) {
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GDateTime) when = g_date_time_new(utc, 2026, 11, cases[i].day, cases[i].hour, cases[i].minute, 0);
-    ScandRuleFacts facts = { .source_kind = "scan", .pages = 1, .time = when };
+    ScandJobFacts facts = { .source_kind = "scan", .pages = 1, .time = when };
     g_autoptr(GError) error = NULL;
     g_autoptr(ScandRoute) r = scand_rules_route(config, &facts, &error);
     g_assert_no_error(error);
     g_assert_cmpstr(r->rule, ==, cases[i].rule);
   }
+}
+
+/* Every fact the facts table gives a rule key is a [rule] key of the
+ * configuration's schema and is matched by glob: adding a fact with a rule
+ * key needs nothing else. */
+static void test_fact_keys(void) {
+  guint n;
+  const ScandFact *rows = scand_facts_table(&n);
+  const ScandConfigKind *rule = scand_config_kind_find("rule");
+  guint checked = 0;
+  for (guint i = 0; i < n; i++) {
+    if (!rows[i].rule_key)
+      continue;
+    g_assert_true(scand_rules_is_match_key(rows[i].rule_key));
+    g_assert_nonnull(scand_config_schema_find(rule->keys, rows[i].rule_key));
+    const char *value = rows[i].rule_values ? "scan" : "v1";
+    g_autofree char *text = g_strdup_printf("[output o]\ntype = folder\npath = /srv/o\n"
+                                            "[rule r]\n%s = %s\ndeliver = o\n",
+                                            rows[i].rule_key, rows[i].rule_values ? "s*" : "v*");
+    g_autoptr(ScandConfig) config = load(text);
+    ScandJobFacts facts = { .pages = 1 };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ScandRoute) unset = scand_rules_route(config, &facts, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(unset->rule, ==, "(default)");
+    scand_fact_set_text(&facts, &rows[i], value);
+    g_autoptr(ScandRoute) set = scand_rules_route(config, &facts, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(set->rule, ==, "r");
+    checked++;
+  }
+  g_assert_cmpuint(checked, >=, 9);
 }
 
 int main(int argc, char **argv) {
@@ -282,5 +316,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/rules/errors", test_errors);
   g_test_add_func("/rules/malformed-values", test_malformed_values);
   g_test_add_func("/rules/days-hours", test_days_hours);
+  g_test_add_func("/rules/fact-keys", test_fact_keys);
   return g_test_run();
 }

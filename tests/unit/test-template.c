@@ -13,9 +13,9 @@ static GDateTime *fixed_time(void) {
 
 static char *expand(const char *tmpl, const char *device, GError **error) {
   g_autoptr(GDateTime) time = fixed_time();
-  ScandTemplateFacts facts = {
+  ScandJobFacts facts = {
     .time = time,
-    .device = device,
+    .device_name = device,
     .profile = "letter",
     .source = "scan",
     .job = "job-1",
@@ -150,15 +150,15 @@ static void test_escapes(void) {
  * "none" when the document has none. */
 static void test_processing_fields(void) {
   g_autoptr(GDateTime) time = fixed_time();
-  ScandTemplateFacts facts = { .time = time, .barcode = "INV/2024:42", .blanks = "2,5" };
+  ScandJobFacts facts = { .time = time, .barcode = "INV/2024:42", .blanks = "2,5" };
   g_autoptr(GError) error = NULL;
   g_autofree char *a = scand_template_expand("{barcode}-{blanks}.pdf", &facts, &error);
   g_assert_no_error(error);
   g_assert_cmpstr(a, ==, "INV_2024_42-2,5.pdf");
-  ScandTemplateFacts none = { .time = time };
+  ScandJobFacts none = { .time = time };
   g_autofree char *b = scand_template_expand("{barcode}-{blanks}.pdf", &none, &error);
   g_assert_cmpstr(b, ==, "unknown-none.pdf");
-  ScandTemplateFacts climb = { .time = time, .barcode = "../../etc" };
+  ScandJobFacts climb = { .time = time, .barcode = "../../etc" };
   g_autofree char *c = scand_template_expand("{barcode}.pdf", &climb, &error);
   g_assert_no_error(error);
   g_assert_null(strstr(c, "/"));
@@ -179,7 +179,7 @@ static void test_syntax(void) {
   assert_refused("{}.pdf", "unknown field {} at position 1 (known: date, time, device, profile, pages, seq, "
                            "source, job, barcode, blanks)");
 
-  ScandTemplateFacts no_time = { .device = "x" };
+  ScandJobFacts no_time = { .device_name = "x" };
   g_autoptr(GError) error = NULL;
   g_autofree char *name = scand_template_expand("{date}", &no_time, &error);
   g_assert_null(name);
@@ -217,9 +217,9 @@ static void test_random(void) {
     for (int i = 0; i < n; i++)
       g_string_append(t, pieces[g_rand_int_range(rand, 0, G_N_ELEMENTS(pieces))]);
     g_autoptr(GDateTime) time = fixed_time();
-    ScandTemplateFacts facts = {
+    ScandJobFacts facts = {
       .time = time,
-      .device = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
+      .device_name = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
       .profile = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
       .source = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
       .job = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
@@ -238,6 +238,32 @@ static void test_random(void) {
   g_assert_cmpuint(ok, >, 100);
 }
 
+/* Subjects and bodies go through the same engine: the facts the table lets
+ * into text, their text defaults, unknown fields and names-only fields left
+ * as written, braces, and {date} with or without a format. */
+static void test_text(void) {
+  g_autoptr(GDateTime) time = fixed_time();
+  ScandJobFacts facts = {
+    .time = time,
+    .device_name = "office",
+    .pages = 3,
+    .name = "2026/a b.pdf",
+    .profile = "letter",
+    .job = "j1",
+  };
+  g_autofree char *t =
+      scand_template_expand_text("{device}: {name} ({pages}p, {profile}, {job}) {seq} {x} {{y}}", &facts);
+  g_assert_cmpstr(t, ==, "office: a b.pdf (3p, letter, j1) {seq} {x} {y}");
+  g_autofree char *d = scand_template_expand_text("{date:%d.%m.%Y} {time:%H}", &facts);
+  g_autofree char *want = g_date_time_format(time, "%d.%m.%Y %H");
+  g_assert_cmpstr(d, ==, want);
+  const ScandJobFacts none = { 0 };
+  g_autofree char *u = scand_template_expand_text("{device}/{pages}/{name}/{profile}.", &none);
+  g_assert_cmpstr(u, ==, "scanner/?/scan.pdf/.");
+  g_autofree char *e = scand_template_expand_text(NULL, &none);
+  g_assert_cmpstr(e, ==, "");
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/template/fields", test_fields);
@@ -246,5 +272,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/template/syntax", test_syntax);
   g_test_add_func("/template/processing-fields", test_processing_fields);
   g_test_add_func("/template/random", test_random);
+  g_test_add_func("/template/text", test_text);
   return g_test_run();
 }
