@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 /* Largest accounts file read. */
-#define SCAND_WEB_ACCOUNTS_MAX (256 * 1024)
+#define SCAND_WEB_ACCOUNTS_MAX (64 * 1024) /* as any secret file (scand/base/secret.h) */
 /* Longest user name and password accepted. */
 #define SCAND_WEB_USER_MAX 64
 #define SCAND_WEB_PASSWORD_MAX 1024
