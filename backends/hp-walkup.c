@@ -27,6 +27,7 @@
 #define HP_USER_ACTION_MS 60000     /* HostSelected may last this long (WalkupScanToCompCaps UserActionTimeout) */
 #define HP_SETTINGS_TRIES 20        /* GETs of the destination until the panel's choice shows */
 #define HP_STEP_MS 250              /* between those GETs */
+#define HP_PENDING_MAX 8            /* picks waiting to be handed out */
 #define HP_NO_ETAG_PAUSE_MS 1000    /* between polls of a device that sends no ETag */
 
 typedef struct {
@@ -503,7 +504,8 @@ static gboolean poll_once(HpPanel *p, gint64 deadline, GError **error) {
   p->etag = g_steal_pointer(&etag);
   if (restarted && !check_registered(p, error))
     return FALSE;
-  for (guint i = 0; i < ours->len; i++)
+  /* A table full of "picks" is a broken device, not a queue of people. */
+  for (guint i = 0; i < ours->len && p->pending.length < HP_PENDING_MAX; i++)
     g_queue_push_tail(&p->pending, g_steal_pointer(&ours->pdata[i]));
   /* A device without ETags (or one that keeps sending the same) answers at
    * once every time: do not spin. */

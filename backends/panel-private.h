@@ -31,5 +31,7 @@ struct ScandPanelDriver {
 
 /* HP walk-up over LEDM next to eSCL (backends/hp-walkup.c). */
 extern const ScandPanelDriver scand_panel_hp_walkup;
+/* WS-Scan walk-up over WS-Eventing (backends/wsd-panel.c). */
+extern const ScandPanelDriver scand_panel_wsd;
 
 G_END_DECLS

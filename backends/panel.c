@@ -28,6 +28,12 @@ gboolean scand_panel_supported(const char *uri) {
   return driver && driver->panel;
 }
 
+gboolean scand_panel_pushes(const char *uri) {
+  const char *rest = NULL;
+  const ScandBackendDriver *driver = uri ? scand_backend_driver_find(uri, &rest) : NULL;
+  return driver && driver->panel && driver->panel->push;
+}
+
 ScandPanel *scand_panel_open(const char *uri, const ScandOpenOptions *options, const ScandPanelSetup *setup,
                              GError **error) {
   static const ScandOpenOptions no_options;

@@ -59,6 +59,10 @@ void scand_panel_event_clear(ScandPanelEvent *event);
  * destinations (does not contact the device). */
 gboolean scand_panel_supported(const char *uri);
 
+/* Whether the device's panel pushes its events (WS-Scan): the daemon must then
+ * listen for them and give the panel a notify_url. */
+gboolean scand_panel_pushes(const char *uri);
+
 /* Prepares a panel for the device; no request yet. Errors: SCAND_ERROR_INVAL
  * (bad URI), SCAND_ERROR_UNSUPPORTED (the backend has no panel). */
 ScandPanel *scand_panel_open(const char *uri, const ScandOpenOptions *options, const ScandPanelSetup *setup,

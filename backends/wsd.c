@@ -24,6 +24,7 @@
  *                                DestinationToken go into CreateScanJob HTTPS is verified by the system CAs or the scanner's
  * tls-pin, as written by `scand trust wsd:https://…`. */
 #include "backends/backend-private.h"
+#include "backends/panel-private.h"
 #include "backends/wsd.h"
 #include "backends/wsd-mtom.h"
 #include "backends/wsd-private.h"
@@ -832,6 +833,7 @@ const ScandBackendDriver scand_backend_wsd = {
   .cancel = wsd_cancel,
   .close = wsd_close,
   .status = wsd_status,
+  .panel = &scand_panel_wsd,
 };
 
 /* ---- public extras ------------------------------------------------------------------ */

@@ -190,6 +190,41 @@ char **scand_gtk_client_list_profiles_finish(ScandGtkClient *self, GAsyncResult 
   return profiles;
 }
 
+void scand_gtk_client_list_panels_async(ScandGtkClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                                        gpointer user_data) {
+  call(self, "ListPanels", NULL, -1, scand_gtk_client_list_panels_async, cancellable, callback, user_data);
+}
+
+/* Returns the a(sa(sx)s) of ListPanels (owned by the caller). */
+GVariant *scand_gtk_client_list_panels_finish(ScandGtkClient *self, GAsyncResult *result, GError **error) {
+  g_autoptr(GVariant) reply = finish_call(self, result, "(a(sa(sx)s))", error);
+  return reply ? g_variant_get_child_value(reply, 0) : NULL;
+}
+
+char *scand_gtk_panels_for(GVariant *panels, const char *section) {
+  GVariantIter it;
+  const char *name, *state;
+  GVariantIter *regs;
+  g_variant_iter_init(&it, panels);
+  while (g_variant_iter_next(&it, "(&sa(sx)&s)", &name, &regs, &state)) {
+    if (g_strcmp0(name, section) != 0) {
+      g_variant_iter_free(regs);
+      continue;
+    }
+    GString *out = g_string_new(NULL);
+    const char *dest;
+    gint64 expires;
+    while (g_variant_iter_next(regs, "(&sx)", &dest, &expires))
+      g_string_append_printf(out, "%s%s", out->len ? ", " : "", dest);
+    g_variant_iter_free(regs);
+    if (out->len)
+      return g_string_free(out, FALSE);
+    g_string_free(out, TRUE);
+    return g_strdup_printf("(%s)", state);
+  }
+  return NULL;
+}
+
 /* Starts a scan; device and profile may be "" for the defaults. */
 void scand_gtk_client_scan_async(ScandGtkClient *self, const char *device, const char *profile,
                                  GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data) {

@@ -46,6 +46,14 @@ void scand_gtk_client_get_device_state_async(ScandGtkClient *self, const char *d
 gboolean scand_gtk_client_get_device_state_finish(ScandGtkClient *self, GAsyncResult *result, char **state,
                                                   char **detail, GError **error);
 
+/* The walk-up destinations a scanner lists on its panel: "Finance, Anna"
+ * for [scanner] section (newly allocated; NULL when it has none), from
+ * ListPanels. An older daemon without ListPanels answers NULL too. */
+void scand_gtk_client_list_panels_async(ScandGtkClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                                        gpointer user_data);
+GVariant *scand_gtk_client_list_panels_finish(ScandGtkClient *self, GAsyncResult *result, GError **error);
+char *scand_gtk_panels_for(GVariant *panels, const char *section);
+
 /* The file of a page of a job (for a thumbnail); newly allocated. */
 void scand_gtk_client_get_page_async(ScandGtkClient *self, const char *id, guint page, GCancellable *cancellable,
                                      GAsyncReadyCallback callback, gpointer user_data);

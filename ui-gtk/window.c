@@ -23,7 +23,7 @@ struct _ScandGtkWindow {
   char **profiles;
   gboolean devices_loaded, profiles_loaded, ready;
 
-  GtkWidget *device_dropdown, *device_state;
+  GtkWidget *device_dropdown, *device_state, *panel_label;
   GtkWidget *presets, *scan_button;
   GtkWidget *progress_revealer, *progress_label, *progress_bar, *pages_box, *cancel_button;
   GtkWidget *banner_revealer, *banner, *banner_icon, *banner_title, *banner_detail, *open_button, *folder_button;
@@ -294,6 +294,26 @@ static void on_device_state(GObject *source, GAsyncResult *result, gpointer user
     }
 }
 
+/* The destinations the selected scanner lists on its own panel. */
+static void on_panels(GObject *source, GAsyncResult *result, gpointer user_data) {
+  g_autoptr(ScandGtkWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) panels = scand_gtk_client_list_panels_finish(SCAND_GTK_CLIENT(source), result, &error);
+  ScandGtkDevice *device = self->ready ? selected_device(self) : NULL;
+  g_autofree char *names =
+      panels && device && device->configured ? scand_gtk_panels_for(panels, device->scan_name) : NULL;
+  gtk_widget_set_visible(self->panel_label, names != NULL);
+  if (!names)
+    return;
+  g_autofree char *text = g_strdup_printf("On the copier's panel: %s", names);
+  gboolean changed = g_strcmp0(gtk_label_get_text(GTK_LABEL(self->panel_label)), text) != 0;
+  gtk_label_set_text(GTK_LABEL(self->panel_label), text);
+  if (changed) {
+    g_debug("panel: %s", names);
+    screenshot(self, "panel");
+  }
+}
+
 /* Shows "Busy" for our own job at once, and otherwise asks the daemon. */
 static void update_device_state(ScandGtkWindow *self) {
   gboolean busy = self->scan_pending || self->job_path;
@@ -303,6 +323,8 @@ static void update_device_state(ScandGtkWindow *self) {
   if (device && !busy && self->client)
     scand_gtk_client_get_device_state_async(self->client, device->uri, self->cancellable, on_device_state,
                                             g_object_ref(self));
+  if (self->ready && self->client)
+    scand_gtk_client_list_panels_async(self->client, self->cancellable, on_panels, g_object_ref(self));
 }
 
 static gboolean on_state_timer(gpointer data) {
@@ -827,8 +849,13 @@ static void build_ui(ScandGtkWindow *self) {
   GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_box_append(GTK_BOX(row), self->device_dropdown);
   gtk_box_append(GTK_BOX(row), self->device_state);
+  self->panel_label = gtk_label_new("");
+  gtk_label_set_xalign(GTK_LABEL(self->panel_label), 0);
+  gtk_widget_add_css_class(self->panel_label, "dim-label");
+  gtk_widget_set_visible(self->panel_label, FALSE);
   gtk_box_append(GTK_BOX(scanner), scanner_label);
   gtk_box_append(GTK_BOX(scanner), row);
+  gtk_box_append(GTK_BOX(scanner), self->panel_label);
   gtk_box_append(GTK_BOX(page), scanner);
 
   /* Presets: one tap each. */

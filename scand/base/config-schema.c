@@ -18,6 +18,8 @@ static const ScandConfigKey schema_scand[] = {
   KEY("retry-max-age", SCAND_KEY_DURATION),    /* give up on a destination after retrying this long */
   KEY("discovery-interfaces", SCAND_KEY_LIST), /* WS-Discovery multicasts here (default: every multicast one) */
   KEY("stall-timeout", SCAND_KEY_DURATION),    /* a worker without progress this long stops the watchdog pings */
+  KEY("panel-listen", SCAND_KEY_STRING),       /* walk-up: address the event listener binds (default: every address) */
+  INT("panel-port", 0, 65535),                 /* walk-up: its port (default 0: one the system picks) */
   { NULL },
 };
 
@@ -29,14 +31,15 @@ static const ScandConfigKey schema_scanner[] = {
   KEY("tls-pin", SCAND_KEY_STRING),
   KEY("sane-options", SCAND_KEY_LIST),
   KEY("poll-interval", SCAND_KEY_DURATION),
-  KEY("settle", SCAND_KEY_DURATION),       /* paper must sit this long before an auto-scan */
-  KEY("cooldown", SCAND_KEY_DURATION),     /* no auto-scan this long after one */
-  KEY("buttons", SCAND_KEY_LIST),          /* auto-scan = button: "scan=letter;email=photo" */
-  KEY("panel", SCAND_KEY_LIST),            /* walk-up: "Finance:letter, Anna:photo" shown on the device's panel */
-  KEY("timeout", SCAND_KEY_DURATION),      /* network devices: one request for a document (30 s) */
-  KEY("page-timeout", SCAND_KEY_DURATION), /* network devices: one page, first to last byte (10 min) */
-  INT("max-pages", 1, 1000000),            /* pages of one scan before it is refused (500) */
-  KEY("max-page-bytes", SCAND_KEY_SIZE),   /* bytes of one page before it is refused (200M) */
+  KEY("settle", SCAND_KEY_DURATION),         /* paper must sit this long before an auto-scan */
+  KEY("cooldown", SCAND_KEY_DURATION),       /* no auto-scan this long after one */
+  KEY("buttons", SCAND_KEY_LIST),            /* auto-scan = button: "scan=letter;email=photo" */
+  KEY("panel", SCAND_KEY_LIST),              /* walk-up: "Finance:letter, Anna:photo" shown on the device's panel */
+  KEY("panel-lifetime", SCAND_KEY_DURATION), /* walk-up: subscription lifetime asked of WSD devices (1h) */
+  KEY("timeout", SCAND_KEY_DURATION),        /* network devices: one request for a document (30 s) */
+  KEY("page-timeout", SCAND_KEY_DURATION),   /* network devices: one page, first to last byte (10 min) */
+  INT("max-pages", 1, 1000000),              /* pages of one scan before it is refused (500) */
+  KEY("max-page-bytes", SCAND_KEY_SIZE),     /* bytes of one page before it is refused (200M) */
   { NULL },
 };
 

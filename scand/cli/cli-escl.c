@@ -8,6 +8,8 @@
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
 #include "scand/base/http.h"
+#include "scand/core/spool.h"
+#include "scand/service/panel-state.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -195,6 +197,21 @@ static void configured_options(const char *config_path, const char *uri, char **
   }
 }
 
+/* The walk-up destinations the daemon recorded for uri in its spool. */
+static void print_panel(const char *config_path, const char *uri) {
+  g_autoptr(GError) ignored = NULL;
+  g_autoptr(ScandConfig) config = scand_config_load(config_path, &ignored);
+  g_autofree char *spool_dir = scand_spool_default_dir(config);
+  g_autofree char *lines = scand_panel_state_describe(spool_dir, uri, g_get_real_time());
+  if (!lines) {
+    printf("Panel:   no destinations registered by scand\n");
+    return;
+  }
+  g_auto(GStrv) each = g_strsplit(g_strchomp(lines), "\n", -1);
+  for (guint i = 0; each[i]; i++)
+    printf("%s %s\n", i == 0 ? "Panel:  " : "        ", each[i]);
+}
+
 /* `scand status wsd:…`: the scanner's state and what its reasons mean. */
 static int print_wsd_status(const char *uri, const ScandOpenOptions *options) {
   g_autoptr(GError) error = NULL;
@@ -248,8 +265,12 @@ int scand_cli_status(int argc, char **argv) {
   g_autofree char *pin = NULL;
   ScandOpenOptions options = { 0 };
   configured_options(config_path, uri, &pin, &options);
-  if (g_str_has_prefix(uri, "wsd:"))
-    return print_wsd_status(uri, &options);
+  if (g_str_has_prefix(uri, "wsd:")) {
+    int status = print_wsd_status(uri, &options);
+    if (status == 0)
+      print_panel(config_path, uri);
+    return status;
+  }
   ScandEsclStatus st;
   if (!scand_escl_get_status(uri, &options, &st, &error)) {
     fprintf(stderr, "scand status: %s\n", error->message);
@@ -274,5 +295,6 @@ int scand_cli_status(int argc, char **argv) {
     printf("\n");
   }
   scand_escl_status_clear(&st);
+  print_panel(config_path, uri);
   return 0;
 }

@@ -148,6 +148,9 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
       return;
     }
     g_dbus_method_invocation_return_value(invocation, g_variant_new("(s)", (const char *) pages->pdata[page - 1]));
+  } else if (strcmp(method, "ListPanels") == 0) {
+    g_dbus_method_invocation_return_value(invocation,
+                                          g_variant_new("(@a(sa(sx)s))", bus->service->list_panels(bus->service_data)));
   } else if (strcmp(method, "ListJobs") == 0) {
     g_dbus_method_invocation_return_value(invocation, list_jobs(bus));
   } else if (strcmp(method, "CancelJob") == 0) {

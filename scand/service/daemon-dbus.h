@@ -27,6 +27,9 @@ typedef struct {
   /* Tries job id's destinations again (serialised with the deliveries); the
    * end is sent as JobFinished. */
   void (*retry_job)(gpointer service, const char *id);
+  /* The walk-up destinations on devices' panels, as ListPanels returns them
+   * (a(sa(sx)s)); floating. Main thread. */
+  GVariant *(*list_panels)(gpointer service);
   /* The bus name could not be owned: the service should stop with an error. */
   void (*name_lost)(gpointer service);
 } ScandBusService;

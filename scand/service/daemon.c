@@ -675,11 +675,17 @@ static void bus_name_lost(gpointer data) {
   g_main_loop_quit(daemon->loop);
 }
 
+static GVariant *bus_list_panels(gpointer service) {
+  ScandDaemon *daemon = service;
+  return scand_panels_describe(daemon->panels);
+}
+
 static const ScandBusService bus_service = {
   .get_config = bus_get_config,
   .start_scan = bus_start_scan,
   .cancel_job = bus_cancel_job,
   .retry_job = bus_retry_job,
+  .list_panels = bus_list_panels,
   .name_lost = bus_name_lost,
 };
 

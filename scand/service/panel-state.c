@@ -3,7 +3,10 @@
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The state is one small key file: [scand] client-id, then one
  * [scanner NAME] group per panel with parallel lists names/handles/expires. */
@@ -24,8 +27,18 @@ static GKeyFile *state_load(const char *spool_dir) {
   g_autofree char *path = state_path(spool_dir);
   g_autofree char *data = NULL;
   gsize len = 0;
-  if (g_file_test(path, G_FILE_TEST_IS_REGULAR) && g_file_get_contents(path, &data, &len, NULL) && len < STATE_MAX)
+  /* Only a small regular file of our own: a link elsewhere, a FIFO or a huge
+   * file left there by mistake is never followed, waited on or read in. */
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < STATE_MAX) {
+    data = g_malloc(st.st_size + 1);
+    ssize_t n = read(fd, data, st.st_size);
+    len = n > 0 ? (gsize) n : 0;
     g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, NULL);
+  }
+  if (fd >= 0)
+    close(fd);
   return kf;
 }
 
@@ -147,6 +160,41 @@ static void add_records(GKeyFile *kf, const char *group, const char *uri, GPtrAr
     r->updated = updated;
     g_ptr_array_add(out, r);
   }
+}
+
+/* "52 min", "3 h 10 min", "40 s". Newly allocated. */
+static char *span(gint64 seconds) {
+  if (seconds < 120)
+    return g_strdup_printf("%" G_GINT64_FORMAT " s", seconds);
+  if (seconds < 3 * 3600)
+    return g_strdup_printf("%" G_GINT64_FORMAT " min", seconds / 60);
+  return g_strdup_printf("%" G_GINT64_FORMAT " h %" G_GINT64_FORMAT " min", seconds / 3600, seconds / 60 % 60);
+}
+
+static void describe_record(GString *out, const ScandPanelRecord *r, gint64 now_real) {
+  g_autofree char *when = NULL;
+  if (r->expires <= 0) {
+    when = g_strdup("registered (the device keeps it until the daemon removes it)");
+  } else if (r->expires > now_real) {
+    g_autoptr(GDateTime) at = g_date_time_new_from_unix_local(r->expires / G_USEC_PER_SEC);
+    g_autofree char *clock = g_date_time_format(at, "%H:%M:%S");
+    g_autofree char *left = span((r->expires - now_real) / G_USEC_PER_SEC);
+    when = g_strdup_printf("subscribed, expires in %s (at %s) unless the daemon renews it", left, clock);
+  } else {
+    g_autofree char *ago = span((now_real - r->expires) / G_USEC_PER_SEC);
+    when = g_strdup_printf("expired %s ago (the daemon that subscribed is not renewing it)", ago);
+  }
+  g_string_append_printf(out, "\"%s\" of [scanner %s]: %s\n", r->name, r->section, when);
+}
+
+char *scand_panel_state_describe(const char *spool_dir, const char *uri, gint64 now_real) {
+  g_autoptr(GPtrArray) records = scand_panel_state_records(spool_dir, uri);
+  if (records->len == 0)
+    return NULL;
+  GString *out = g_string_new(NULL);
+  for (guint i = 0; i < records->len; i++)
+    describe_record(out, records->pdata[i], now_real);
+  return g_string_free(out, FALSE);
 }
 
 GPtrArray *scand_panel_state_records(const char *spool_dir, const char *uri) {

@@ -40,4 +40,9 @@ void scand_panel_record_free(ScandPanelRecord *r);
  * as ScandPanelRecord*. Newly allocated, never NULL. */
 GPtrArray *scand_panel_state_records(const char *spool_dir, const char *uri);
 
+/* Lines for `scand status`: the panel destinations recorded for uri and
+ * when their subscriptions expire, relative to now_real (wall-clock µs);
+ * NULL when the spool records none. Newly allocated. */
+char *scand_panel_state_describe(const char *spool_dir, const char *uri, gint64 now_real);
+
 G_END_DECLS

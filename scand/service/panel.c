@@ -10,6 +10,8 @@
 #include "scand/service/panel.h"
 #include "scand/base/error.h"
 #include "scand/base/log.h"
+#include "backends/ws-discovery.h"
+#include "scand/service/panel-listener.h"
 #include "scand/service/panel-state.h"
 
 #include <string.h>
@@ -25,8 +27,10 @@ typedef struct {
   char *uri;
   char *tls_pin;
   char *default_profile;
+  guint lifetime_s; /* subscription lifetime asked of pushing devices */
   GPtrArray *names; /* ScandPanelName* */
   ScandPanel *panel;
+  char *notify_url; /* the listener's route for a pushing device, or NULL */
   GThread *thread;
   GMutex lock; /* guards the fields below and stop */
   GCond wake;
@@ -37,6 +41,8 @@ typedef struct {
 
 struct ScandPanels {
   char *spool_dir;
+  ScandPanelListener *listener; /* for devices that push events; made when one is configured */
+  ScandWsddMonitor *monitor;    /* their WS-Discovery Hellos (a restart) */
   ScandPanelPickFunc pick;
   gpointer user_data;
   GPtrArray *watches; /* PanelWatch* */
@@ -159,8 +165,10 @@ static gboolean register_names(PanelWatch *w, GPtrArray **saved) {
       g_autoptr(GString) list = g_string_new(NULL);
       for (guint i = 0; i < w->names->len; i++)
         g_string_append_printf(list, "%s\"%s\"", i ? ", " : "", ((ScandPanelName *) w->names->pdata[i])->name);
-      scand_log("scanner %s: panel: %s registered", w->section, list->str);
+      /* Recorded (state file, ListPanels) before it is said. */
+      g_clear_pointer(saved, g_ptr_array_unref);
       record(w, saved);
+      scand_log("scanner %s: panel: %s registered", w->section, list->str);
       return TRUE;
     }
     if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_CANCELLED))
@@ -224,6 +232,7 @@ static gpointer watch_thread(gpointer data) {
 /* ---- setup ------------------------------------------------------------------------ */
 
 static void watch_free(PanelWatch *w) {
+  g_free(w->notify_url);
   g_free(w->section);
   g_free(w->uri);
   g_free(w->tls_pin);
@@ -234,6 +243,79 @@ static void watch_free(PanelWatch *w) {
   g_mutex_clear(&w->lock);
   g_cond_clear(&w->wake);
   g_free(w);
+}
+
+/* The host part of a device URI ("wsd:http://10.0.0.5:5357/x" → "10.0.0.5"). */
+static char *device_host(const char *uri) {
+  const char *rest = strchr(uri, ':');
+  g_autoptr(GUri) u = rest ? g_uri_parse(rest + 1, G_URI_FLAGS_NON_DNS, NULL) : NULL;
+  return u && g_uri_get_host(u) ? g_strdup(g_uri_get_host(u)) : NULL;
+}
+
+/* In the main context: a message the device pushed to its route. */
+static gboolean on_pushed(GBytes *body, gpointer user_data, GError **error) {
+  PanelWatch *w = user_data;
+  gsize len = 0;
+  const char *data = g_bytes_get_data(body, &len);
+  return scand_panel_push(w->panel, data, len, error);
+}
+
+/* In the main context: a device said Hello (or Bye). A Hello from a device we
+ * keep a subscription with — a restart, typically — makes its panel check the
+ * subscription at once instead of at the next renewal. */
+static void on_discovery(const ScandWsddMessage *msg, gpointer user_data) {
+  ScandPanels *panels = user_data;
+  if (msg->kind != SCAND_WSDD_HELLO)
+    return;
+  for (guint i = 0; i < panels->watches->len; i++) {
+    PanelWatch *w = panels->watches->pdata[i];
+    g_autofree char *host = w->panel && w->notify_url ? device_host(w->uri) : NULL;
+    for (guint j = 0; host && msg->xaddrs[j]; j++) {
+      g_autoptr(GUri) u = g_uri_parse(msg->xaddrs[j], G_URI_FLAGS_NON_DNS, NULL);
+      if (u && g_uri_get_host(u) && g_ascii_strcasecmp(g_uri_get_host(u), host) == 0) {
+        scand_log("scanner %s: panel: the device announced itself (WS-Discovery Hello); checking the subscription",
+                  w->section);
+        scand_panel_device_seen(w->panel);
+        break;
+      }
+    }
+  }
+}
+
+/* Hears Hello from pushing devices (best effort: without multicast the
+ * subscriptions are still checked at each renewal). */
+static void start_monitor(ScandPanels *panels, ScandConfig *config) {
+  if (panels->monitor)
+    return;
+  g_auto(GStrv) interfaces = scand_config_split_list(scand_config_get(config, "scand", NULL, "discovery-interfaces"));
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GError) error = NULL;
+  panels->monitor = scand_wsdd_monitor_new((const char *const *) interfaces, on_discovery, panels, &warnings, &error);
+  if (!panels->monitor)
+    scand_log("panel: not listening for WS-Discovery Hello (a device restart is noticed at the next renewal): %s",
+              error->message);
+}
+
+/* A route on the listener (made on first use) for a device that pushes. */
+static gboolean open_route(ScandPanels *panels, ScandConfig *config, PanelWatch *w, GError **error) {
+  if (!panels->listener) {
+    const char *address = scand_config_get(config, "scand", NULL, "panel-listen");
+    gint64 port = 0;
+    if (!scand_config_get_int(config, "scand", NULL, "panel-port", 0, &port, error))
+      return FALSE;
+    panels->listener = scand_panel_listener_new(address, (guint) port, error);
+    if (!panels->listener)
+      return FALSE;
+    scand_log("panel listener: port %u", scand_panel_listener_get_port(panels->listener));
+    start_monitor(panels, config);
+  }
+  g_autofree char *host = device_host(w->uri);
+  if (!host) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "no host in %s", w->uri);
+    return FALSE;
+  }
+  w->notify_url = scand_panel_listener_add(panels->listener, host, on_pushed, w, error);
+  return w->notify_url != NULL;
 }
 
 static PanelWatch *watch_new(ScandPanels *panels, ScandConfig *config, const char *section, const char *client_id) {
@@ -251,6 +333,9 @@ static PanelWatch *watch_new(ScandPanels *panels, ScandConfig *config, const cha
   w->uri = g_strdup(uri);
   w->tls_pin = g_strdup(scand_config_get(config, "scanner", section, "tls-pin"));
   w->default_profile = g_strdup(scand_config_get(config, "scanner", section, "profile"));
+  gint64 lifetime = PANEL_LIFETIME_S;
+  scand_config_get_duration(config, "scanner", section, "panel-lifetime", PANEL_LIFETIME_S, &lifetime, NULL);
+  w->lifetime_s = (guint) CLAMP(lifetime, 10, 24 * 3600);
   w->names = g_steal_pointer(&names);
   g_mutex_init(&w->lock);
   g_cond_init(&w->wake);
@@ -260,18 +345,25 @@ static PanelWatch *watch_new(ScandPanels *panels, ScandConfig *config, const cha
     g_ptr_array_add(shown, ((ScandPanelName *) w->names->pdata[i])->name);
   g_ptr_array_add(shown, NULL);
   g_auto(GStrv) previous = scand_panel_state_previous(panels->spool_dir, section, uri);
+  g_autoptr(GError) error = NULL;
+  if (scand_panel_pushes(uri) && !open_route(panels, config, w, &error)) {
+    scand_log("scanner %s: panel: %s; no walk-up for this scanner", section, error->message);
+    watch_free(w);
+    return NULL;
+  }
   ScandPanelSetup setup = {
     .names = (const char *const *) shown->pdata,
     .client_id = client_id,
     .hostname = g_get_host_name(),
-    .lifetime_s = PANEL_LIFETIME_S,
+    .notify_url = w->notify_url,
+    .lifetime_s = w->lifetime_s,
     .previous = (const char *const *) previous,
   };
   ScandOpenOptions options = { .tls_pin = w->tls_pin };
-  g_autoptr(GError) error = NULL;
   w->panel = scand_panel_open(uri, &options, &setup, &error);
   if (!w->panel) {
     scand_log("scanner %s: panel: %s; no walk-up for this scanner", section, error->message);
+    scand_panel_listener_remove(panels->listener, w->notify_url);
     watch_free(w);
     return NULL;
   }
@@ -310,8 +402,11 @@ ScandPanels *scand_panels_new(ScandConfig *config, const char *spool_dir, ScandP
 void scand_panels_free(ScandPanels *panels) {
   if (!panels)
     return;
+  g_clear_pointer(&panels->monitor, scand_wsdd_monitor_free);
   for (guint i = 0; i < panels->watches->len; i++) {
     PanelWatch *w = panels->watches->pdata[i];
+    /* Nothing pushed from now on reaches a panel that is going away. */
+    scand_panel_listener_remove(panels->listener, w->notify_url);
     g_mutex_lock(&w->lock);
     w->stop = TRUE;
     g_cond_broadcast(&w->wake);
@@ -330,6 +425,7 @@ void scand_panels_free(ScandPanels *panels) {
     watch_free(w);
   }
   g_ptr_array_unref(panels->watches);
+  scand_panel_listener_free(panels->listener);
   g_free(panels->spool_dir);
   g_free(panels);
 }

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import urllib.parse
 import urllib.request
 import uuid
@@ -43,6 +44,8 @@ import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw
+
+import wsd_eventing
 
 # ------------------------------------------------------------ namespaces ---
 
@@ -396,6 +399,13 @@ class Sim:
         self.metadata_version = 1
         self.discovery = None
         self.initial_faults = list(args.fault or [])
+        # Walk-up (WS-Eventing): its operations join the action table.
+        api = types.SimpleNamespace(text=text, find=find, local=local,
+                                    fault_reply=fault_reply, Reply=Reply,
+                                    post_soap=post_soap)
+        self.eventing = wsd_eventing.Eventing(self, api,
+                                              args.subscription_max)
+        SCAN_ACTIONS.update(self.eventing.actions())
         self.reset()
 
     def reset(self):
@@ -471,7 +481,8 @@ class Sim:
                 "metadata_version": self.metadata_version,
                 "faults": sorted(v["spec"] for v in self.faults.values()),
                 "pages_served": self.pages_served,
-                "jobs": [j.to_json() for j in self.jobs]}
+                "jobs": [j.to_json() for j in self.jobs],
+                "eventing": self.eventing.state_json()}
 
     def reboot(self, hello=True):
         """Forget every job, start a new AppSequence instance, say Bye and
@@ -484,6 +495,7 @@ class Sim:
             self.jammed = False
             self.instance_id += 1
             self.message_number = 0
+        self.eventing.reboot()
         if hello:
             def later():
                 self.stop.wait(self.args.reboot_delay / 1000.0)
@@ -497,7 +509,7 @@ class Sim:
             raise ValueError("control body must be a JSON object")
         known = {"reset", "clear", "fault", "faults", "clear_fault",
                  "adf_pages", "paper", "state", "reasons", "reboot",
-                 "hello", "bye"}
+                 "hello", "bye", "eventing"}
         for k in req:
             if k not in known:
                 raise ValueError("unknown control key '%s'" % k)
@@ -541,7 +553,14 @@ class Sim:
             self.discovery.announce("Bye")
         if req.get("hello") and self.discovery:
             self.discovery.announce("Hello")
-        return self.state_json()
+        # Outside the lock: a pick POSTs to the client, which may call back.
+        reply = self.eventing.control(req["eventing"]) \
+            if "eventing" in req else None
+        with self.lock:
+            state = self.state_json()
+        if reply is not None:
+            state["eventing_reply"] = reply
+        return state
 
 
 # ---------------------------------------------------------- WS-Scan XML ---
@@ -781,6 +800,9 @@ def op_validate_scan_ticket(sim, req):
 
 
 def op_create_scan_job(sim, req):
+    refused = sim.eventing.check_create(sim, req)
+    if refused:
+        return refused
     try:
         t = parse_ticket(req.op, sim.model)
     except ValueError as e:
@@ -1206,9 +1228,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif path == self.sim.args.scan_path:
             entry = SCAN_ACTIONS.get(req.action)
             if entry:
-                op_name, fn = entry
+                op_name, fn = entry[0], entry[1]
+                ns = entry[2] if len(entry) > 2 else SCAN
                 if req.op is None or local(req.op.tag) != op_name or \
-                        req.op.tag[1:].partition("}")[0] != SCAN:
+                        req.op.tag[1:].partition("}")[0] != ns:
                     return self.answer(req, fault_reply(
                         self.sim, "wscn:InvalidArgs",
                         "body is not %s" % op_name))
@@ -1241,6 +1264,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 reply.hold.release()
 
     def answer_locked(self, req, reply):
+        if getattr(reply, "drop", False):
+            # No answer at all: the connection closes (a lost reply).
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return self.log_entry(req, 0, 0, reply)
         if reply.image is None:
             msg = soap_envelope(reply.action, reply.body,
                                 relates_to=req.message_id)
@@ -1343,10 +1374,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 "application/json")
 
 
-def post_soap(url, action, body, timeout=5.0):
+def post_soap(url, action, body, timeout=5.0, extra_header=""):
     """POST a SOAP message to a client (an event to its NotifyTo address).
     Returns the HTTP status, or None when the client could not be reached."""
-    data = soap_envelope(action, body, to=url).encode()
+    data = soap_envelope(action, body, to=url,
+                         extra_header=extra_header).encode()
     request = urllib.request.Request(
         url, data=data, method="POST",
         headers={"Content-Type": "application/soap+xml; charset=utf-8"})
@@ -1629,6 +1661,7 @@ def main():
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--cert-out")
     ap.add_argument("--fault", action="append")
+    ap.add_argument("--subscription-max", type=int, default=3600)
     ap.add_argument("--lifetime", type=float, default=900)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
