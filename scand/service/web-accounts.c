@@ -15,6 +15,24 @@ gboolean scand_web_user_valid(const char *user) {
   return TRUE;
 }
 
+/* Whether a yescrypt string has its whole shape, $y$PARAMS$SALT$HASH with
+ * each part in crypt's alphabet and a 43-character hash: crypt_checksalt()
+ * looks at the prefix only, and a truncated line would otherwise be taken
+ * and then match no password. */
+static gboolean yescrypt_shape_ok(const char *hash) {
+  g_auto(GStrv) part = g_strsplit(hash, "$", -1);
+  if (g_strv_length(part) != 5 || strlen(part[4]) != 43)
+    return FALSE;
+  for (guint i = 2; i < 5; i++) {
+    if (!*part[i])
+      return FALSE;
+    for (const char *c = part[i]; *c; c++)
+      if (!g_ascii_isalnum(*c) && *c != '.' && *c != '/')
+        return FALSE;
+  }
+  return TRUE;
+}
+
 /* Whether hash is a crypt string of a kind accepted: yescrypt or argon2id,
  * and one this system's libxcrypt computes. */
 static gboolean hash_kind_ok(const char *hash, GError **error) {
@@ -23,7 +41,7 @@ static gboolean hash_kind_ok(const char *hash, GError **error) {
                 "the hash is not yescrypt ($y$…) or argon2id ($argon2id$…): write it with scand web passwd");
     return FALSE;
   }
-  if (crypt_checksalt(hash) != CRYPT_SALT_OK) {
+  if (crypt_checksalt(hash) != CRYPT_SALT_OK || (g_str_has_prefix(hash, "$y$") && !yescrypt_shape_ok(hash))) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
                 "this system's libxcrypt cannot check that hash (malformed, or a method it lacks): write it "
                 "with scand web passwd");
