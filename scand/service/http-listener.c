@@ -46,7 +46,10 @@ static void counts_clear(gpointer data) {
 GInetAddress *scand_http_peer_address(GSocketAddress *remote) {
   if (!remote || !G_IS_INET_SOCKET_ADDRESS(remote))
     return NULL;
-  GInetAddress *a = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote));
+  return scand_http_plain_address(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote)));
+}
+
+GInetAddress *scand_http_plain_address(GInetAddress *a) {
   if (g_inet_address_get_family(a) == G_SOCKET_FAMILY_IPV6) {
     const guint8 *b = g_inet_address_to_bytes(a);
     static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

@@ -45,6 +45,8 @@ guint scand_http_listener_get_open(ScandHttpListener *listener);
 /* The address of remote as one compares it: ::ffff:a.b.c.d as a.b.c.d.
  * NULL for a non-IP address. New reference. */
 GInetAddress *scand_http_peer_address(GSocketAddress *remote);
+/* address as one compares it (::ffff:a.b.c.d as a.b.c.d). New reference. */
+GInetAddress *scand_http_plain_address(GInetAddress *address);
 
 /* Answers status on the bare connection of msg and closes it, so that a
  * body the request announced is never read (from an early handler).
