@@ -1,17 +1,25 @@
 /* The daemon's TCP listener in front of libsoup: a GSocketService accepts,
  * counts and filters connections, wraps them in TLS when asked, and hands
- * them to the SoupServer. */
+ * them to the SoupServer.
+ *
+ * Every answer closes its connection (no keep-alive): libsoup 3.2 (Debian
+ * 12) never lets go of a kept-alive connection that the client closes while
+ * it waits for the next request (fixed in libsoup 3.3.0, "server: do not
+ * leak idle connections closed by the client"), so every curl or browser
+ * that hung up would hold a connection slot and its memory for good. A
+ * SoupServer with no listener of its own closes after each answer; this
+ * one has none (connections come from the GSocketService), and the answers
+ * say "Connection: close". */
 #include "scand/service/http-listener.h"
 #include "scand/base/error.h"
 #include "scand/base/log.h"
 
-#include <gio/gunixsocketaddress.h>
-#include <glib/gstdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_MAX_CONNECTIONS 64
 #define DEFAULT_IDLE_TIMEOUT_S 30
+#define DEFAULT_HEADER_TIMEOUT_S 20
+#define DEADLINE_KEY "scand-http-deadline"
 #define REFUSAL_LOG_EVERY_US (10 * G_USEC_PER_SEC)
 
 /* What the open connections count against; outlives the listener while
@@ -19,11 +27,13 @@
 typedef struct {
   guint open;
   GHashTable *per_peer; /* address string → count (GUINT_TO_POINTER) */
+  GHashTable *sockets;  /* "address:port" of the peer → GSocket* (borrowed) */
 } Counts;
 
 typedef struct {
   Counts *counts;
-  char *peer; /* NULL: not counted per peer (loopback) */
+  char *peer;   /* NULL: not counted per peer (loopback) */
+  char *remote; /* key in counts->sockets */
 } Held;
 
 struct ScandHttpListener {
@@ -31,7 +41,7 @@ struct ScandHttpListener {
   SoupServer *server;
   GSocketService *service;
   GTlsCertificate *tls;
-  guint port, max_connections, max_per_peer, idle_timeout_s;
+  guint port, max_connections, max_per_peer, idle_timeout_s, header_timeout_s;
   ScandHttpPeerFilter filter;
   gpointer filter_data;
   Counts *counts; /* g_rc_box */
@@ -41,6 +51,7 @@ struct ScandHttpListener {
 static void counts_clear(gpointer data) {
   Counts *c = data;
   g_hash_table_unref(c->per_peer);
+  g_hash_table_unref(c->sockets);
 }
 
 GInetAddress *scand_http_peer_address(GSocketAddress *remote) {
@@ -78,8 +89,10 @@ static void connection_gone(gpointer data, GObject *where_the_object_was) {
     else
       g_hash_table_insert(h->counts->per_peer, g_strdup(h->peer), GUINT_TO_POINTER(n - 1));
   }
+  g_hash_table_remove(h->counts->sockets, h->remote);
   g_rc_box_release_full(h->counts, counts_clear);
   g_free(h->peer);
+  g_free(h->remote);
   g_free(h);
 }
 
@@ -132,6 +145,8 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
   Held *h = g_new0(Held, 1);
   h->counts = g_rc_box_acquire(l->counts);
   h->peer = g_steal_pointer(&key);
+  h->remote = g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(remote));
+  g_hash_table_insert(h->counts->sockets, g_strdup(h->remote), g_socket_connection_get_socket(conn));
   h->counts->open++;
   if (h->peer) {
     guint n = GPOINTER_TO_UINT(g_hash_table_lookup(h->counts->per_peer, h->peer));
@@ -144,21 +159,55 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
   return TRUE;
 }
 
-/* libsoup keeps a connection alive after a response only while the server
- * has a listener of its own (soup-server.c request_finished: "priv->listeners").
- * This gives it one nobody can reach: a Unix socket whose name is unlinked
- * as soon as it listens. */
-static gboolean give_keepalive(SoupServer *server, GError **error) {
-  g_autofree char *dir = g_dir_make_tmp("scand-http-XXXXXX", error);
-  if (!dir)
-    return FALSE;
-  g_autofree char *path = g_build_filename(dir, "s", NULL);
-  g_autoptr(GSocket) s = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
-  g_autoptr(GSocketAddress) a = g_unix_socket_address_new(path);
-  gboolean ok = s && g_socket_bind(s, a, FALSE, error) && g_socket_listen(s, error);
-  g_unlink(path);
-  g_rmdir(dir);
-  return ok && soup_server_listen_socket(server, s, 0, error);
+/* ---- the deadline for a request's headers (slow peers) ---- */
+
+/* A request whose headers have not all come within header_timeout_s of the
+ * start of its connection, or of the end of the response before it on a
+ * kept-alive connection, loses its connection: a peer trickling a byte at
+ * a time (slowloris) holds a connection for that long only, whatever the
+ * idle timeout. */
+typedef struct {
+  GSocket *socket;
+  guint timer;
+} Deadline;
+
+static void deadline_free(gpointer data) {
+  Deadline *d = data;
+  if (d->timer)
+    g_source_remove(d->timer);
+  g_object_unref(d->socket);
+  g_free(d);
+}
+
+static gboolean deadline_passed(gpointer data) {
+  Deadline *d = data;
+  d->timer = 0;
+  /* libsoup's pending read ends and it drops the connection and message. */
+  g_socket_shutdown(d->socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void on_got_headers(SoupServerMessage *msg, gpointer data) {
+  g_object_set_data(G_OBJECT(msg), DEADLINE_KEY, NULL);
+}
+
+GSocket *scand_http_listener_get_socket(ScandHttpListener *l, SoupServerMessage *msg) {
+  GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+  g_autofree char *key = remote ? g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(remote)) : NULL;
+  return key ? g_hash_table_lookup(l->counts->sockets, key) : NULL;
+}
+
+static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpointer user_data) {
+  ScandHttpListener *l = user_data;
+  GSocket *socket = scand_http_listener_get_socket(l, msg);
+  if (!socket)
+    return; /* not a connection of this listener */
+  soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
+  Deadline *d = g_new0(Deadline, 1);
+  d->socket = g_object_ref(socket);
+  d->timer = g_timeout_add_seconds(l->header_timeout_s, deadline_passed, d);
+  g_object_set_data_full(G_OBJECT(msg), DEADLINE_KEY, d, deadline_free);
+  g_signal_connect(msg, "got-headers", G_CALLBACK(on_got_headers), NULL);
 }
 
 static gboolean listen_on(ScandHttpListener *l, GInetAddress *address, guint port, GError **error) {
@@ -183,14 +232,10 @@ ScandHttpListener *scand_http_listener_new(SoupServer *server, const ScandHttpLi
   l->filter_data = o->filter_data;
   l->counts = g_rc_box_new0(Counts);
   l->counts->per_peer = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  l->counts->sockets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  l->header_timeout_s = o->header_timeout_s ? o->header_timeout_s : DEFAULT_HEADER_TIMEOUT_S;
+  g_signal_connect(server, "request-started", G_CALLBACK(on_request_started), l);
   g_autoptr(GError) local = NULL;
-  GSList *listeners = soup_server_get_listeners(server);
-  gboolean has_listener = listeners != NULL;
-  g_slist_free(listeners);
-  if (!has_listener && !give_keepalive(server, &local)) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: %s", l->name, local->message);
-    return NULL;
-  }
   l->service = g_socket_service_new();
   g_signal_connect(l->service, "incoming", G_CALLBACK(on_incoming), l);
   if (o->address && *o->address) {
@@ -227,6 +272,8 @@ void scand_http_listener_free(ScandHttpListener *l) {
     g_signal_handlers_disconnect_by_data(l->service, l);
     g_object_unref(l->service);
   }
+  if (l->server)
+    g_signal_handlers_disconnect_by_data(l->server, l);
   g_clear_object(&l->server);
   g_clear_object(&l->tls);
   if (l->counts)

@@ -2,8 +2,10 @@
  * endpoints (the web page; device event endpoints). It accepts connections
  * itself so that what libsoup never sees can be refused first: a peer the
  * filter does not want, one connection too many (in all, or from one
- * address), a peer that goes quiet (idle timeout). With a certificate every
- * connection is TLS. Runs in the main context. */
+ * address), a peer that goes quiet (idle timeout) or sends its headers
+ * too slowly (header timeout). With a certificate every connection is TLS.
+ * Each answer closes its connection (see http-listener.c). Runs in the
+ * main context. */
 #pragma once
 
 #include <gio/gio.h>
@@ -24,6 +26,7 @@ typedef struct {
   guint max_connections;      /* open at once, in all; 0 = 64 */
   guint max_per_peer;         /* open at once from one address other than loopback; 0 = no limit */
   guint idle_timeout_s;       /* a connection without traffic this long is closed; 0 = 30 */
+  guint header_timeout_s;     /* a request's headers must all come within this; 0 = 20 */
   GTlsCertificate *tls;       /* NULL: plain HTTP; else every connection is TLS with it (borrowed) */
   ScandHttpPeerFilter filter; /* NULL: every peer */
   gpointer filter_data;
@@ -41,6 +44,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandHttpListener, scand_http_listener_free)
 guint scand_http_listener_get_port(ScandHttpListener *listener);
 /* Connections open now. */
 guint scand_http_listener_get_open(ScandHttpListener *listener);
+/* The socket under msg's connection when the listener accepted it, else
+ * NULL. Borrowed: valid while the connection is open. */
+GSocket *scand_http_listener_get_socket(ScandHttpListener *listener, SoupServerMessage *msg);
 
 /* The address of remote as one compares it: ::ffff:a.b.c.d as a.b.c.d.
  * NULL for a non-IP address. New reference. */

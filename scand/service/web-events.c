@@ -17,6 +17,7 @@ typedef struct {
   char *session; /* token of the session it belongs to */
   gsize unsent;
   gboolean ended;
+  GSource *hangup; /* the peer's socket readable */
 } Stream;
 
 typedef struct {
@@ -68,8 +69,22 @@ static void on_wrote_body_data(SoupServerMessage *msg, guint chunk_size, gpointe
   s->unsent = s->unsent > chunk_size ? s->unsent - chunk_size : 0;
 }
 
+/* The page never sends on an event stream: readable means the peer hung
+ * up (or misbehaves). The stream ends now, not at the next write, and its
+ * connection slot is free again. */
+static gboolean on_peer_readable(GSocket *socket, GIOCondition condition, gpointer data) {
+  Stream *s = data;
+  g_clear_pointer(&s->hangup, g_source_unref);
+  stream_end(s);
+  return G_SOURCE_REMOVE;
+}
+
 static void on_stream_finished(SoupServerMessage *msg, gpointer data) {
   Stream *s = data;
+  if (s->hangup) {
+    g_source_destroy(s->hangup);
+    g_clear_pointer(&s->hangup, g_source_unref);
+  }
   g_signal_handlers_disconnect_by_data(msg, s);
   g_ptr_array_remove_fast(s->web->events->streams, s);
   g_object_unref(s->msg);
@@ -130,6 +145,12 @@ void web_events_handle(ScandWeb *web, SoupServerMessage *msg, WebSession *sessio
   g_signal_connect(msg, "finished", G_CALLBACK(on_stream_finished), s);
   g_signal_connect(msg, "wrote-body-data", G_CALLBACK(on_wrote_body_data), s);
   g_ptr_array_add(web->events->streams, s);
+  GSocket *socket = scand_http_listener_get_socket(web->listener, msg);
+  if (socket) {
+    s->hangup = g_socket_create_source(socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+    g_source_set_callback(s->hangup, G_SOURCE_FUNC(on_peer_readable), s, NULL);
+    g_source_attach(s->hangup, NULL);
+  }
   /* The page reconnects 2 s after a stream breaks; the first event says it is live. */
   stream_send(s, "retry: 2000\nevent: hello\ndata: {}\n\n");
 }

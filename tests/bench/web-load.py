@@ -1,6 +1,8 @@
 """Load for tests/bench/web: CLIENTS clients, each polling PATH every
-INTERVAL seconds on one keep-alive connection and (with --events) holding an
-event stream open, for DURATION seconds. Prints one JSON line: requests,
+INTERVAL seconds (on one keep-alive connection, or a new connection per
+request when the server answers "Connection: close", the time to connect
+counted in the latency) and (with --events) holding an event stream open,
+for DURATION seconds. Prints one JSON line: requests,
 errors, latency percentiles (ms), events received per stream (min, max)."""
 import argparse
 import asyncio
@@ -12,27 +14,35 @@ import time
 async def poll(host, port, path, duration, interval, latencies, errors):
     await asyncio.sleep(random.random() * interval)  # spread the clients over the interval
     end = time.monotonic() + duration
-    reader, writer = await asyncio.open_connection(host, port)
+    reader = writer = None
     request = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: application/json\r\n\r\n" % (path, host, port)).encode()
     try:
         while time.monotonic() < end:
             t0 = time.perf_counter()
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head.split(b" ", 2)[1])
-            length = 0
+            length, close = 0, head.startswith(b"HTTP/1.0")
             for line in head.split(b"\r\n"):
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
+                if line.lower().replace(b" ", b"") == b"connection:close":
+                    close = True
             await reader.readexactly(length)
             latencies.append(time.perf_counter() - t0)
+            if close:
+                writer.close()
+                reader = writer = None
             if status != 200:
                 errors.append(status)
             await asyncio.sleep(interval)
     except (OSError, asyncio.IncompleteReadError) as e:
         errors.append(str(e))
     finally:
-        writer.close()
+        if writer:
+            writer.close()
 
 
 async def events(host, port, duration, counts, i):
