@@ -6,6 +6,7 @@
 #include "scand/core/job-run.h"
 #include "scand/core/job.h"
 #include "scand/core/scan-plan.h"
+#include "scand/core/scan-session.h"
 #include "scand/base/http.h"
 #include "scand/base/signal-guard.h"
 
@@ -30,16 +31,6 @@ static void on_signal(int signo) {
   /* Any network transfer still running in 2 s (a delivery, a device that
    * does not let go) is cut; the job stays in the spool. Async-signal-safe. */
   scand_http_stop_all(2000);
-}
-
-static void print_progress(const char *stage, guint page, guint64 bytes, gpointer user_data) {
-  gboolean quiet = GPOINTER_TO_INT(user_data);
-  if (quiet)
-    return;
-  if (strcmp(stage, "page-saved") == 0)
-    fprintf(stderr, "scand: page %u: %" G_GUINT64_FORMAT " bytes\n", page, bytes);
-  else if (strcmp(stage, "scanning") == 0 && bytes == 0)
-    fprintf(stderr, "scand: scanning page %u…\n", page);
 }
 
 typedef struct {
@@ -80,17 +71,12 @@ static void print_delivered(ScandJob *job) {
   fflush(stdout);
 }
 
-/* Delivers an assembled job and turns the outcome into an exit status. */
-int scand_cli_finish_job(ScandCliContext *ctx, ScandJob *job) {
-  const char *command = ctx->command;
-  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GError) error = NULL;
-  ScandDeliveryResult r = scand_job_run_deliver(job, &ctx->retry, messages, &error);
+/* Prints where a delivered job went and what did not work, and turns the
+ * outcome into an exit status. */
+static int report_delivery(const char *command, ScandJob *job, ScandDeliveryResult r, GPtrArray *messages) {
   print_delivered(job);
   for (guint i = 0; i < messages->len; i++)
     scand_cli_error(command, "%s", (const char *) messages->pdata[i]);
-  if (error)
-    scand_cli_error(command, "%s", error->message);
   switch (r) {
     case SCAND_DELIVERY_DONE:
       return SCAND_EXIT_OK;
@@ -106,6 +92,16 @@ int scand_cli_finish_job(ScandCliContext *ctx, ScandJob *job) {
       return SCAND_EXIT_FAILED;
   }
   return SCAND_EXIT_FAILED;
+}
+
+/* Delivers an assembled job and turns the outcome into an exit status. */
+int scand_cli_finish_job(ScandCliContext *ctx, ScandJob *job) {
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GError) error = NULL;
+  ScandDeliveryResult r = scand_job_run_deliver(job, &ctx->retry, messages, &error);
+  if (error)
+    g_ptr_array_add(messages, g_strdup(error->message));
+  return report_delivery(ctx->command, job, r, messages);
 }
 
 /* Finishes what earlier runs left in the spool before starting anything new. */
@@ -211,22 +207,64 @@ static int scan_via_daemon(ScanArgs *a) {
 
 /* Routes a scanned job again (its page count and barcode are known now),
  * assembles and delivers it; returns the exit status. */
-static int deliver_document(ScandCliContext *ctx, ScandScanPlan *plan, ScandJob *job, gboolean quiet) {
-  g_autoptr(GError) error = NULL;
-  if (!scand_scan_plan_reroute(plan, ctx->config, job, &error)) {
-    scand_cli_error("scan", "%s (the pages are kept in job %s)", error->message, scand_job_get_id(job));
+/* What `scand scan` tells the person while the scan session runs. */
+typedef struct {
+  gboolean quiet;
+  int status; /* the worst exit status of the documents so far */
+} CliSession;
+
+static void session_progress(gpointer user_data, const char *stage, guint page, guint64 bytes) {
+  CliSession *cs = user_data;
+  if (cs->quiet)
+    return;
+  if (strcmp(stage, "page-saved") == 0)
+    fprintf(stderr, "scand: page %u: %" G_GUINT64_FORMAT " bytes\n", page, bytes);
+  else if (strcmp(stage, "scanning") == 0 && bytes == 0)
+    fprintf(stderr, "scand: scanning page %u…\n", page);
+  else if (strcmp(stage, "assembling") == 0)
+    fprintf(stderr, "scand: assembling %u pages…\n", page);
+}
+
+/* The signal handler cancels the scanner the session has open. */
+static void session_scanner(gpointer user_data, ScandScanner *scanner) {
+  current_scanner = scanner;
+}
+
+static void session_document(gpointer user_data, ScandJob *job, ScandDeliveryResult r, GPtrArray *messages) {
+  CliSession *cs = user_data;
+  int status = SCAND_EXIT_FAILED;
+  if (job) {
+    const char *notes = scand_job_get(job, "page-notes");
+    if (notes && !cs->quiet)
+      fprintf(stderr, "scand: %s\n", notes);
+    status = report_delivery("scan", job, r, messages);
+  } else {
+    for (guint i = 0; i < messages->len; i++)
+      scand_cli_error("scan", "%s", (const char *) messages->pdata[i]);
+  }
+  cs->status =
+      cs->status == SCAND_EXIT_FAILED || status == SCAND_EXIT_FAILED ? SCAND_EXIT_FAILED : MAX(cs->status, status);
+}
+
+/* The exit status of a session: the documents', the jam policy's (the pages
+ * before the problem were delivered: say where to pick up), or why nothing
+ * was delivered. */
+static int session_status(CliSession *cs, ScandJob *job, const ScandSessionOutcome *out) {
+  if (out->result == SCAND_SESSION_FAILED && out->scan_error && !out->interrupted) {
+    /* The device did not open, or not a single page came. */
+    scand_cli_error("scan", "%s", out->scan_error->message);
     return SCAND_EXIT_FAILED;
   }
-  if (!quiet)
-    fprintf(stderr, "scand: assembling %" G_GINT64_FORMAT " pages…\n", scand_job_get_int(job, "pages", 0));
-  if (!scand_job_run_assemble(job, &error)) {
-    scand_cli_error("scan", "%s (the pages are kept in job %s)", error->message, scand_job_get_id(job));
-    return SCAND_EXIT_FAILED;
+  int result = cs->status;
+  if (out->error) {
+    scand_cli_error("scan", "%s (the pages are kept in job %s)", out->error->message, scand_job_get_id(job));
+    result = SCAND_EXIT_FAILED;
   }
-  const char *notes = scand_job_get(job, "page-notes");
-  if (notes && !quiet)
-    fprintf(stderr, "scand: %s\n", notes);
-  return scand_cli_finish_job(ctx, job);
+  if (!out->interrupted)
+    return result;
+  scand_cli_error("scan", "%s; the %u pages scanned before it were %s", out->scan_error->message, out->pages,
+                  result == SCAND_EXIT_OK ? "delivered" : "kept");
+  return result == SCAND_EXIT_OK ? SCAND_EXIT_PARTIAL : result;
 }
 
 int scand_cli_scan(int argc, char **argv) {
@@ -292,11 +330,6 @@ int scand_cli_scan(int argc, char **argv) {
     scand_cli_error("scan", "%s", error->message);
     return SCAND_EXIT_FAILED;
   }
-  g_autoptr(ScandScanner) scanner = scand_scanner_open(plan->uri, &plan->open_options, &error);
-  if (!scanner) {
-    scand_cli_error("scan", "%s", error->message);
-    return SCAND_EXIT_FAILED;
-  }
   g_autoptr(ScandJob) job = scand_scan_plan_create_job(plan, ctx->config, ctx->spool, &error);
   if (!job) {
     scand_cli_error("scan", "%s", error->message);
@@ -308,34 +341,16 @@ int scand_cli_scan(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   scand_signal_guard_lock();
-  current_scanner = scanner;
-  g_autoptr(GError) scan_error = NULL;
-  gboolean scanned =
-      scand_job_run_scan(job, scanner, &plan->settings, print_progress, GINT_TO_POINTER(a.quiet), &scan_error);
-  current_scanner = NULL;
-  g_clear_pointer(&scanner, scand_scanner_close);
-  if (!scanned && scand_job_get_stage(job) != SCAND_JOB_SCANNED) {
-    /* Not a single page: nothing to deliver. */
-    scand_cli_error("scan", "%s", scan_error->message);
-    return SCAND_EXIT_FAILED;
-  }
-  int result = deliver_document(ctx, plan, job, a.quiet);
-  /* The further documents of a batch split at separator sheets. */
-  g_auto(GStrv) children = scand_job_get_split_children(job);
-  for (guint i = 0; children[i]; i++) {
-    g_autoptr(ScandJob) child = scand_job_open(ctx->spool, children[i], &error);
-    int r = child ? deliver_document(ctx, plan, child, a.quiet) : SCAND_EXIT_FAILED;
-    if (!child)
-      scand_cli_error("scan", "%s", error->message);
-    g_clear_error(&error);
-    result = result == SCAND_EXIT_FAILED || r == SCAND_EXIT_FAILED ? SCAND_EXIT_FAILED : MAX(result, r);
-  }
-  if (!scanned) {
-    /* The documented jam policy: pages before the problem are delivered, and the
-     * person is told exactly where to pick up. */
-    scand_cli_error("scan", "%s; the %u pages scanned before it were %s", scan_error->message,
-                    scand_job_get_facts(job)->pages, result == SCAND_EXIT_OK ? "delivered" : "kept");
-    return result == SCAND_EXIT_OK ? SCAND_EXIT_PARTIAL : result;
-  }
-  return result;
+  CliSession cs = { .quiet = a.quiet, .status = SCAND_EXIT_OK };
+  const ScandSessionHooks hooks = {
+    .user_data = &cs,
+    .progress = session_progress,
+    .scanner = session_scanner,
+    .document = session_document,
+  };
+  ScandSessionOutcome out;
+  scand_scan_session_run(plan, ctx->config, ctx->spool, job, &ctx->retry, &hooks, &out);
+  status = session_status(&cs, job, &out);
+  scand_session_outcome_clear(&out);
+  return status;
 }

@@ -10,6 +10,7 @@
 #include "scand/core/config-check.h"
 #include "scand/core/job-run.h"
 #include "scand/core/scan-plan.h"
+#include "scand/core/scan-session.h"
 #include "scand/base/http.h"
 #include "scand/base/signal-guard.h"
 #include "scand/service/panel.h"
@@ -243,6 +244,8 @@ typedef struct {
   ScandConfig *config;    /* the config the scan started with (a reload may replace the daemon's) */
   ScandRetryPolicy retry; /* its retry policy */
   gint cancelled;         /* atomic: CancelJob during the scan */
+  GPtrArray *delivered;   /* where its documents went (JobFinished) */
+  GPtrArray *errors;      /* what went wrong, one line each */
 } ScanWork;
 
 /* Scans under way, by job id, for CancelJob. */
@@ -297,40 +300,81 @@ static gboolean daemon_device_busy(ScandDaemon *daemon, const char *uri) {
   return busy;
 }
 
-static void on_scan_progress(const char *stage, guint page, guint64 bytes, gpointer user_data) {
+/* --- the scan session's hooks: progress on D-Bus, CancelJob, SIGTERM --- */
+
+static void scan_progress(gpointer user_data, const char *stage, guint page, guint64 bytes) {
   ScanWork *w = user_data;
+  const char *id = scand_job_get_id(w->job);
   if (strcmp(stage, "page-saved") == 0) {
-    daemon_emit_progress(w->daemon, scand_job_get_id(w->job), "page-saved", page);
+    daemon_emit_progress(w->daemon, id, "page-saved", page);
     /* SIGTERM: finish the page under way, then stop the batch. */
-    if (g_atomic_int_get(&w->daemon->stopping))
+    if (g_atomic_int_get(&w->daemon->stopping)) {
+      G_LOCK(running);
       scand_scanner_cancel(w->scanner);
-  } else if (bytes == 0) {
-    daemon_emit_progress(w->daemon, scand_job_get_id(w->job), "scanning", page - 1);
+      G_UNLOCK(running);
+    }
+  } else if (strcmp(stage, "scanning") == 0) {
+    if (bytes == 0)
+      daemon_emit_progress(w->daemon, id, "scanning", page - 1);
+  } else {
+    daemon_emit_progress(w->daemon, id, stage, page);
   }
 }
 
-/* The further documents of a batch split at separator sheets: each routed
- * (its barcode may pick another rule), assembled and delivered like the
- * first; returns the worst outcome. A child that cannot go now stays in
- * the spool for the delivery queue. */
-static ScandDeliveryResult deliver_split_children(ScanWork *w, ScandDeliveryResult r, GPtrArray *delivered,
-                                                  GPtrArray *errors) {
-  g_auto(GStrv) children = scand_job_get_split_children(w->job);
-  for (guint i = 0; children[i]; i++) {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(ScandJob) child = scand_job_open(w->daemon->spool, children[i], &error);
-    ScandDeliveryResult cr = SCAND_DELIVERY_FAILED;
-    if (child && scand_scan_plan_reroute(w->plan, w->config, child, &error) && scand_job_run_assemble(child, &error)) {
-      cr = scand_job_run_deliver(child, &w->retry, errors, &error);
-      scand_job_list_delivered(child, delivered);
-    }
-    if (error)
-      g_ptr_array_add(errors, g_strdup(error->message));
-    r = r == SCAND_DELIVERY_FAILED || cr == SCAND_DELIVERY_FAILED ? SCAND_DELIVERY_FAILED
-        : r == SCAND_DELIVERY_RETRY || cr == SCAND_DELIVERY_RETRY ? SCAND_DELIVERY_RETRY
-                                                                  : SCAND_DELIVERY_DONE;
+static void scan_scanner(gpointer user_data, ScandScanner *scanner) {
+  ScanWork *w = user_data;
+  G_LOCK(running);
+  w->scanner = scanner;
+  /* A CancelJob that came before the device was open. */
+  if (scanner && g_atomic_int_get(&w->cancelled))
+    scand_scanner_cancel(scanner);
+  G_UNLOCK(running);
+}
+
+static gboolean scan_cancelled(gpointer user_data) {
+  return g_atomic_int_get(&((ScanWork *) user_data)->cancelled) != 0;
+}
+
+static gboolean scan_stopping(gpointer user_data) {
+  return g_atomic_int_get(&((ScanWork *) user_data)->daemon->stopping) != 0;
+}
+
+static void scan_document(gpointer user_data, ScandJob *job, ScandDeliveryResult r, GPtrArray *messages) {
+  ScanWork *w = user_data;
+  if (job)
+    scand_job_list_delivered(job, w->delivered);
+  for (guint i = 0; i < messages->len; i++)
+    g_ptr_array_add(w->errors, g_strdup(messages->pdata[i]));
+}
+
+static const ScandSessionHooks scan_hooks = {
+  .progress = scan_progress,
+  .scanner = scan_scanner,
+  .cancelled = scan_cancelled,
+  .stopping = scan_stopping,
+  .document = scan_document,
+};
+
+/* JobFinished's result word for a session's outcome; errors gets what the
+ * person should read first. */
+static const char *scan_result(const ScandSessionOutcome *out, GPtrArray *errors) {
+  switch (out->result) {
+    case SCAND_SESSION_CANCELLED:
+      g_ptr_array_add(errors, g_strdup("cancelled"));
+      return "cancelled";
+    case SCAND_SESSION_KEPT:
+      g_ptr_array_add(errors, g_strdup("scand is stopping: the pages are kept and delivered on the next start"));
+      return "queued";
+    default:
+      break;
   }
-  return r;
+  if (out->error)
+    g_ptr_array_add(errors, g_strdup(out->error->message));
+  if (out->scan_error)
+    g_ptr_array_insert(errors, 0, g_strdup(out->scan_error->message));
+  if (out->result == SCAND_SESSION_DONE)
+    return out->interrupted ? "partial" : "done";
+  return out->result == SCAND_SESSION_QUEUED ? "queued" : "failed";
 }
 
 static void scan_worker(gpointer data, gpointer user_data) {
@@ -339,10 +383,9 @@ static void scan_worker(gpointer data, gpointer user_data) {
   g_autofree char *id = g_strdup(scand_job_get_id(w->job));
   g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GError) scan_error = NULL;
-  gboolean scanned = FALSE;
   const char *result = "failed";
+  w->delivered = delivered;
+  w->errors = errors;
   g_atomic_int_inc(&daemon->scans_running);
   scand_heartbeat_busy(daemon->scan_heartbeat, id);
   notify_status("scanning job %s from %s", id, w->plan->uri);
@@ -350,73 +393,22 @@ static void scan_worker(gpointer data, gpointer user_data) {
     /* Queued behind the scan that was running at SIGTERM: not started. */
     g_ptr_array_add(errors, g_strdup("scand is stopping: the scan was not started"));
     scand_job_remove(w->job, NULL);
-    goto out;
+  } else {
+    running_set(id, w);
+    ScandSessionHooks hooks = scan_hooks;
+    hooks.user_data = w;
+    ScandSessionOutcome out;
+    scand_scan_session_run(w->plan, w->config, daemon->spool, w->job, &w->retry, &hooks, &out);
+    result = scan_result(&out, errors);
+    scand_session_outcome_clear(&out);
+    running_set(id, NULL);
   }
-
-  running_set(id, w);
-  ScandScanner *scanner = scand_scanner_open(w->plan->uri, &w->plan->open_options, &error);
-  G_LOCK(running);
-  w->scanner = scanner;
-  G_UNLOCK(running);
-  if (!w->scanner) {
-    g_ptr_array_add(errors, g_strdup(error->message));
-    scand_job_remove(w->job, NULL);
-    goto out;
-  }
-  if (g_atomic_int_get(&w->cancelled))
-    scand_scanner_cancel(w->scanner);
-  scanned = scand_job_run_scan(w->job, w->scanner, &w->plan->settings, on_scan_progress, w, &scan_error);
-  G_LOCK(running);
-  scanner = g_steal_pointer(&w->scanner);
-  G_UNLOCK(running);
-  scand_scanner_close(scanner);
-  if (g_atomic_int_get(&w->cancelled)) {
-    /* Cancel is the person's decision to drop this scan, pages and all. */
-    result = "cancelled";
-    g_ptr_array_add(errors, g_strdup("cancelled"));
-    scand_job_remove(w->job, NULL);
-    goto out;
-  }
-  if (!scanned && scand_job_get_stage(w->job) != SCAND_JOB_SCANNED) {
-    g_ptr_array_add(errors, g_strdup(scan_error->message));
-    goto out;
-  }
-  if (g_atomic_int_get(&daemon->stopping)) {
-    /* Leave the pages in the spool: the next start assembles and delivers them. */
-    result = "queued";
-    g_ptr_array_add(errors, g_strdup("scand is stopping: the pages are kept and delivered on the next start"));
-    goto out;
-  }
-  if (!scand_scan_plan_reroute(w->plan, w->config, w->job, &error)) {
-    g_ptr_array_add(errors, g_strdup(error->message));
-    goto out;
-  }
-  daemon_emit_progress(daemon, id, "assembling", scand_job_count_pages(w->job));
-  if (!scand_job_run_assemble(w->job, &error)) {
-    g_ptr_array_add(errors, g_strdup(error->message));
-    goto out;
-  }
-  daemon_emit_progress(daemon, id, "delivering", scand_job_get_facts(w->job)->pages);
-  ScandDeliveryResult r = scand_job_run_deliver(w->job, &w->retry, errors, &error);
-  if (error)
-    g_ptr_array_add(errors, g_strdup(error->message));
-  scand_job_list_delivered(w->job, delivered);
-  r = deliver_split_children(w, r, delivered, errors);
-  result = r == SCAND_DELIVERY_DONE ? "done" : r == SCAND_DELIVERY_RETRY ? "queued" : "failed";
-  if (!scanned) {
-    g_ptr_array_insert(errors, 0, g_strdup(scan_error->message));
-    if (r == SCAND_DELIVERY_DONE)
-      result = "partial";
-  }
-out:
-  running_set(id, NULL);
   daemon_emit_finished(daemon, id, result, delivered, errors);
   if (w->done)
     w->done(w->done_data);
   g_atomic_int_dec_and_test(&daemon->scans_running);
   scand_heartbeat_idle(daemon->scan_heartbeat);
   notify_status("idle");
-  scand_scanner_close(w->scanner);
   scand_job_free(w->job);
   scand_scan_plan_free(w->plan);
   scand_config_free(w->config);
