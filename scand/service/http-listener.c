@@ -237,6 +237,10 @@ ScandHttpListener *scand_http_listener_new(SoupServer *server, const ScandHttpLi
   g_signal_connect(server, "request-started", G_CALLBACK(on_request_started), l);
   g_autoptr(GError) local = NULL;
   l->service = g_socket_service_new();
+  /* GLib's default backlog is 10: a burst of new connections (one per
+   * answer, see above) would have its SYNs dropped and retried a second
+   * later. The kernel caps it at net.core.somaxconn. */
+  g_socket_listener_set_backlog(G_SOCKET_LISTENER(l->service), (int) MAX(l->max_connections, 128));
   g_signal_connect(l->service, "incoming", G_CALLBACK(on_incoming), l);
   if (o->address && *o->address) {
     g_autoptr(GInetAddress) bound = g_inet_address_new_from_string(o->address);
