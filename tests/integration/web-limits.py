@@ -11,13 +11,16 @@ no login on loopback, [web] max-connections = 40), over raw sockets:
 - clients that hang up (after an answer, or before asking) keep no
   connection slot (libsoup 3.2 keeps kept-alive ones: no keep-alive);
 - a connection flood: beyond max-connections a connection is closed before
-  any answer, and once the flood is gone the page answers again."""
+  any answer, and once the flood is gone the page answers again;
+- one address beyond loopback holds 64 connections at most, and another is
+  still served (in a network namespace of the test's own, over HTTPS)."""
 import http.client
 import json
 import os
 import select
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -28,6 +31,7 @@ SCAND = os.environ["SCAND"]
 MAX_CONNECTIONS = 40
 STREAMS = 30
 HEADER_DEADLINE = 20
+PER_ADDRESS = 64
 
 
 def fail(msg):
@@ -63,6 +67,17 @@ def start_daemon(t, conf, log):
         time.sleep(0.1)
     p.kill()
     fail("the daemon did not get ready")
+
+
+def stop_daemon(daemon, log):
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        fail("the daemon did not stop")
+    if daemon.returncode != 0:
+        fail("daemon exit status %d: %s" % (daemon.returncode, open(log.name).read()))
 
 
 def connect(port):
@@ -310,14 +325,94 @@ max-connections = %d
                     if s.answer.startswith(b"HTTP/1.1 2"):
                         fail("%s was answered: %r" % (what, s.answer[:100]))
             finally:
-                daemon.send_signal(signal.SIGTERM)
+                stop_daemon(daemon, log)
+    # The rest in a network namespace of its own (root: as web-page).
+    if os.getuid() != 0:
+        fail("unshare -n needs root")
+    p = subprocess.run(["unshare", "-n", sys.executable, __file__, "--per-address"])
+    if p.returncode != 0:
+        fail("the per-address limit (exit status %d)" % p.returncode)
+
+
+def per_address(t):
+    """In a network namespace of its own (unshare -n: nothing leaves it),
+    with 10.9.0.1 and 10.9.0.2 on its lo, the page listens on 10.9.0.1 —
+    beyond loopback, so with TLS and accounts — and one address may hold 64
+    connections: the 65th from 10.9.0.1 is closed before a byte, while
+    10.9.0.2 is still served."""
+    for a in ("10.9.0.1/32", "10.9.0.2/32"):
+        subprocess.run(["ip", "addr", "add", a, "dev", "lo"], check=True)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    key, cert, accounts = (os.path.join(t, n) for n in ("key.pem", "cert.pem", "accounts"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=10.9.0.1"], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    subprocess.run([SCAND, "web", "passwd", "anna", "--accounts", accounts], input="Pw-per-peer-1\n", text=True,
+                   check=True, capture_output=True)
+    port = 8443
+    conf = os.path.join(t, "scand.conf")
+    with open(conf, "w") as f:
+        f.write("""[scanner desk]
+device = sane:test:0
+
+[output out]
+type = folder
+path = %s/out
+create = true
+
+[rule all]
+deliver = out
+
+[web]
+listen = 10.9.0.1:%d
+tls-cert = %s
+tls-key = %s
+accounts = %s
+""" % (t, port, cert, key, accounts))
+    with open(os.path.join(t, "daemon.log"), "w") as log:
+        daemon = start_daemon(t, conf, log)
+        try:
+            held = []
+            for _ in range(PER_ADDRESS + 3):
+                s = socket.socket()
+                s.bind(("10.9.0.1", 0))
+                s.settimeout(30)
+                s.connect(("10.9.0.1", port))
+                held.append(s)
+            refused = 0
+            end = time.monotonic() + 8
+            for s in held:
+                s.settimeout(max(0.1, end - time.monotonic()))
                 try:
-                    daemon.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    daemon.kill()
-                    fail("the daemon did not stop")
-            if daemon.returncode != 0:
-                fail("daemon exit status %d: %s" % (daemon.returncode, open(log.name).read()))
+                    if s.recv(1) == b"":
+                        refused += 1
+                except socket.timeout:
+                    pass
+                except OSError:
+                    refused += 1
+            print("%d connections from 10.9.0.1: %d closed at once" % (len(held), refused), flush=True)
+            if refused != 3:
+                fail("%d of %d connections from one address refused, the limit is %d"
+                     % (refused, len(held), PER_ADDRESS))
+            ctx = ssl.create_default_context(cafile=cert)
+            ctx.check_hostname = False
+            c = http.client.HTTPSConnection("10.9.0.1", port, timeout=30, context=ctx,
+                                            source_address=("10.9.0.2", 0))
+            c.request("GET", "/api/session")
+            r = c.getresponse()
+            r.read()
+            c.close()
+            if r.status != 200:
+                fail("10.9.0.2 beside a full 10.9.0.1: %d" % r.status)
+            print("10.9.0.2 is still served over HTTPS", flush=True)
+            for s in held:
+                s.close()
+        finally:
+            stop_daemon(daemon, log)
 
 
-main()
+if sys.argv[1:] == ["--per-address"]:
+    with tempfile.TemporaryDirectory(prefix="scand-weblimits.") as t:
+        per_address(t)
+else:
+    main()
