@@ -484,7 +484,7 @@ static void test_check_problems(void) {
     "check.conf:44: [rule r2] name: unsafe or malformed template: unknown field {colour} at position 11 "
     "(known: date, time, device, profile, pages, seq, source, job, barcode, blanks)",
     "check.conf:45: [bogus thing]: unknown section kind \"bogus\" (known: scand, scanner, profile, watch, output, "
-    "rule)",
+    "rule, web)",
     "check.conf:47: [profile]: needs a name: [profile NAME]",
     "check.conf:48: [scand extra]: takes no name: write [scand]",
     "check.conf:50: [rule r3] deliver: no output named (expected [output] names separated by commas)",
