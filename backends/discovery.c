@@ -340,6 +340,12 @@ static gboolean same_device(const ScandDiscoveredDevice *a, const ScandDiscovere
       ((has_origin(a, "sane-airscan") && has_origin(b, "dns-sd")) ||
        (has_origin(b, "sane-airscan") && has_origin(a, "dns-sd"))))
     return TRUE;
+  /* sane-airscan names a WSD device it found by its model. */
+  const ScandDiscoveredDevice *sa = has_origin(a, "sane-airscan") ? a : has_origin(b, "sane-airscan") ? b : NULL;
+  const ScandDiscoveredDevice *ws = sa == a ? b : a;
+  if (sa && has_origin(ws, "ws-discovery") && sa->name &&
+      (g_strcmp0(sa->name, ws->model) == 0 || g_strcmp0(sa->name, ws->name) == 0))
+    return TRUE;
   return FALSE;
 }
 

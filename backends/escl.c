@@ -118,19 +118,11 @@ static ScandHttpReply *escl_http(EsclScanner *s, const char *method, const char 
   return reply;
 }
 
-/* A short text of a non-success reply for messages: the status and the start
- * of a text/plain body, made printable. */
+/* A non-success reply for messages: its status only. Never the body: an
+ * error travels to whoever asked (a D-Bus caller, a web page), and a
+ * device's reply is not theirs to read through scand. */
 static char *reply_describe(const ScandHttpReply *r) {
-  const char *ct = scand_http_reply_header(r, "Content-Type");
-  g_autofree char *body = NULL;
-  if (r->body->len && ct && g_str_has_prefix(ct, "text/plain")) {
-    body = g_utf8_make_valid((const char *) r->body->data, MIN(r->body->len, 80));
-    for (char *p = body; *p; p++)
-      if ((guchar) *p < 0x20 || *p == 0x7f)
-        *p = ' ';
-    g_strstrip(body);
-  }
-  return body && *body ? g_strdup_printf("HTTP %ld (%s)", r->status, body) : g_strdup_printf("HTTP %ld", r->status);
+  return g_strdup_printf("HTTP %ld", r->status);
 }
 
 /* The wait before retry number attempt (0-based) of a 503. */

@@ -29,6 +29,8 @@
 #define HP_STEP_MS 250              /* between those GETs */
 #define HP_PENDING_MAX 8            /* picks waiting to be handed out */
 #define HP_NO_ETAG_PAUSE_MS 1000    /* between polls of a device that sends no ETag */
+#define HP_QUICK_POLL_MS 1000       /* a long poll answered sooner than this is "quick" */
+#define HP_QUICK_POLLS_MAX 5        /* quick ones in a row without a pick, then paced */
 
 typedef struct {
   char *name;
@@ -46,10 +48,11 @@ typedef struct {
   const HpWalkupApi *api;
   GPtrArray *dests; /* HpDest*; empty until registered */
   gboolean registered;
-  char *etag;       /* of the last event table seen */
-  GHashTable *seen; /* aging stamps of ScanEvents already looked at */
-  GQueue pending;   /* HpEvent* of ours not handed out yet */
-  gint seen_hello;  /* atomic: the device announced itself */
+  char *etag;        /* of the last event table seen */
+  GHashTable *seen;  /* aging stamps of ScanEvents already looked at */
+  GQueue pending;    /* HpEvent* of ours not handed out yet */
+  gint seen_hello;   /* atomic: the device announced itself */
+  guint quick_polls; /* long polls in a row answered at once with nothing for us */
 } HpPanel;
 
 static void dest_free(HpDest *d) {
@@ -473,9 +476,29 @@ static gboolean check_registered(HpPanel *p, GError **error) {
   return TRUE;
 }
 
+/* After a long poll that began at started: a device that answers at once
+ * every time (no ETag, the same one, a new one each time, an immediate 304)
+ * must not make us spin; after HP_QUICK_POLLS_MAX quick answers in a row
+ * without a pick, or at once when the answer cannot be news (unchanged),
+ * the next poll waits HP_NO_ETAG_PAUSE_MS. */
+static gboolean pace(HpPanel *p, gint64 started, gboolean unchanged, GError **error) {
+  if (!g_queue_is_empty(&p->pending)) {
+    p->quick_polls = 0;
+    return TRUE;
+  }
+  if (g_get_monotonic_time() - started < (gint64) HP_QUICK_POLL_MS * 1000)
+    p->quick_polls++;
+  else
+    p->quick_polls = 0;
+  if (unchanged || p->quick_polls >= HP_QUICK_POLLS_MAX)
+    return scand_http_sleep(p->http, HP_NO_ETAG_PAUSE_MS, error);
+  return TRUE;
+}
+
 /* One long poll of the event table; queues our new ScanEvents. */
 static gboolean poll_once(HpPanel *p, gint64 deadline, GError **error) {
-  gint64 left_ds = (deadline - g_get_monotonic_time()) / 100000;
+  gint64 started = g_get_monotonic_time();
+  gint64 left_ds = (deadline - started) / 100000;
   long ds = (long) CLAMP(left_ds, 1, HP_POLL_MAX_DS);
   g_autofree char *path = g_strdup_printf("%s?timeout=%ld", HP_EVENT_TABLE_PATH, ds);
   guint timeout_ms = (guint) (ds * 100 + HP_POLL_SLACK_S * 1000);
@@ -483,7 +506,7 @@ static gboolean poll_once(HpPanel *p, gint64 deadline, GError **error) {
   if (!r)
     return unreachable(error);
   if (r->status == 304)
-    return TRUE;
+    return pace(p, started, FALSE, error);
   if (r->status != 200) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: walk-up: GET %s: HTTP %ld", p->device, HP_EVENT_TABLE_PATH,
                 r->status);
@@ -507,11 +530,8 @@ static gboolean poll_once(HpPanel *p, gint64 deadline, GError **error) {
   /* A table full of "picks" is a broken device, not a queue of people. */
   for (guint i = 0; i < ours->len && p->pending.length < HP_PENDING_MAX; i++)
     g_queue_push_tail(&p->pending, g_steal_pointer(&ours->pdata[i]));
-  /* A device without ETags (or one that keeps sending the same) answers at
-   * once every time: do not spin. */
-  if ((!p->etag || etag_same) && g_queue_is_empty(&p->pending))
-    return scand_http_sleep(p->http, HP_NO_ETAG_PAUSE_MS, error);
-  return TRUE;
+  /* Without an ETag (or with the same one) the device answers at once every time. */
+  return pace(p, started, !p->etag || etag_same, error);
 }
 
 static gboolean hp_wait(ScandPanel *panel, gint64 deadline, ScandPanelEvent *event, gboolean *got, GError **error) {

@@ -281,7 +281,7 @@ static void decode_fault(const xmlNode *fault, WsdEvFault *out) {
     out->code = unprefixed(text_of(child(fault, NS_SOAP, "faultcode")));
   if (!out->code) {
     for (const xmlNode *c = fault->children; c; c = c->next)
-      if (scand_xml_is(c, NULL, "faultcode"))
+      if (scand_xml_is(c, NULL, "faultcode") && !out->code) /* the first of several */
         out->code = unprefixed(text_of(c));
       else if (scand_xml_is(c, NULL, "faultstring") && !out->reason)
         out->reason = text_of(c);

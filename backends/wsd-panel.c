@@ -29,6 +29,10 @@
 #define WSD_PANEL_RENEW_RETRY_S 5 /* after a Renew that got no answer */
 #define WSD_PANEL_INBOX_MAX 16    /* pushed events waiting for the panel's thread */
 #define WSD_PANEL_SEEN_MAX 256    /* ScanIdentifiers remembered against duplicates */
+/* Hellos are unauthenticated multicast (anyone on the link can send the
+ * device's): however many come, the subscription is checked at most once
+ * per this many seconds; a Hello is never forgotten, only its check delayed. */
+#define WSD_PANEL_HELLO_GAP_S 2
 
 typedef struct {
   char *name;
@@ -43,12 +47,13 @@ typedef struct {
   ScandHttp *http;
   char *notify_url;
   guint lifetime_s;
-  GPtrArray *dests;   /* WsdDest* */
-  GStrv previous;     /* handles an earlier run recorded */
-  GAsyncQueue *inbox; /* WsdEvNotification* pushed by the listener, or &wake */
-  GQueue seen;        /* ScanIdentifiers handed out, oldest first */
-  gint hello;         /* atomic: the device announced itself */
-  gint cancelled;     /* atomic */
+  GPtrArray *dests;     /* WsdDest* */
+  GStrv previous;       /* handles an earlier run recorded */
+  GAsyncQueue *inbox;   /* WsdEvNotification* pushed by the listener, or &wake */
+  GQueue seen;          /* ScanIdentifiers handed out, oldest first */
+  gint hello;           /* atomic: the device announced itself */
+  gint64 hello_checked; /* monotonic µs of the last check a Hello asked for (wait's thread) */
+  gint cancelled;       /* atomic */
   /* The subscription; the lock guards it against push() from the listener. */
   GMutex lock;
   gboolean subscribed;
@@ -431,15 +436,25 @@ static gboolean wsd_panel_wait(ScandPanel *panel, gint64 deadline, ScandPanelEve
     if (!subscribed)
       return lost(p, "not subscribed", error);
     gint64 now = g_get_monotonic_time();
-    /* After a Hello the device may have restarted: ask it at once. */
-    if (g_atomic_int_compare_and_exchange(&p->hello, 1, 0) || now >= renew_at) {
+    /* After a Hello the device may have restarted: ask it at once (or as soon
+     * as the last such check is WSD_PANEL_HELLO_GAP_S old). */
+    gint64 hello_at = p->hello_checked + (gint64) WSD_PANEL_HELLO_GAP_S * G_USEC_PER_SEC;
+    gboolean hello = g_atomic_int_get(&p->hello) && now >= hello_at;
+    if (hello || now >= renew_at) {
+      if (hello) {
+        g_atomic_int_set(&p->hello, 0);
+        p->hello_checked = now;
+      }
       if (!renew(p, error))
         return FALSE;
       continue;
     }
     if (now >= deadline)
       break;
-    WsdEvNotification *n = g_async_queue_timeout_pop(p->inbox, MIN(deadline, renew_at) - now);
+    gint64 until = MIN(deadline, renew_at);
+    if (g_atomic_int_get(&p->hello))
+      until = MIN(until, hello_at);
+    WsdEvNotification *n = g_async_queue_timeout_pop(p->inbox, until - now);
     if (!n || n == &wake)
       continue;
     gboolean ok = take(p, n, event, got, error);

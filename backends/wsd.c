@@ -15,10 +15,9 @@
  *
  * Every request is bounded like eSCL's: SOAP calls by the scanner's `timeout`
  * (30 s), a page by its `page-timeout` (10 min) and by a stall of 3 minutes
- * without a byte; a page by its size, 1 GiB.
+ * without a byte; the scan session caps the size of a page (max-page-bytes).
  *
  * Extra options (ScandScanSettings.extra_options, `scand scan --option`):
- *   wsd-max-page-kb=N            another page size limit
  *   wsd-scan-identifier=ID       a scan started at the device's panel (walk-up):
  *   wsd-destination-token=TOKEN  the event's ScanIdentifier and the subscription's
  *                                DestinationToken go into CreateScanJob HTTPS is verified by the system CAs or the scanner's
@@ -43,7 +42,6 @@
 #define WSD_DROP_RETRIES 2       /* RetrieveImage asked again after the connection broke */
 #define WSD_TEMPORARY_RETRIES 10 /* … after ServerErrorTemporaryError, WSD_TEMPORARY_MS apart */
 #define WSD_TEMPORARY_MS 500
-#define WSD_MAX_PAGE ((guint64) 1 << 30)
 
 typedef struct {
   ScandScanner base;
@@ -65,7 +63,6 @@ typedef struct {
   gboolean job_done; /* no more pages will be read */
   guint pages;
   guint max_pages;
-  guint64 max_page_bytes;
   char *scan_identifier;   /* walk-up: from the ScanAvailableEvent, or NULL */
   char *destination_token; /* walk-up: from the subscription, or NULL */
 } WsdScanner;
@@ -363,18 +360,14 @@ static gboolean create_job(WsdScanner *s, GError **error) {
 
 /* Reads the extra options (see the top of this file). */
 static void apply_extra_options(WsdScanner *s, GStrv extra) {
-  guint64 kb = 0;
   g_clear_pointer(&s->scan_identifier, g_free);
   g_clear_pointer(&s->destination_token, g_free);
   for (guint i = 0; extra && extra[i]; i++) {
-    if (g_str_has_prefix(extra[i], "wsd-max-page-kb="))
-      g_ascii_string_to_unsigned(extra[i] + 16, 10, 1, WSD_MAX_PAGE / 1024, &kb, NULL);
-    else if (g_str_has_prefix(extra[i], "wsd-scan-identifier=") && !s->scan_identifier)
+    if (g_str_has_prefix(extra[i], "wsd-scan-identifier=") && !s->scan_identifier)
       s->scan_identifier = g_strdup(extra[i] + 20);
     else if (g_str_has_prefix(extra[i], "wsd-destination-token=") && !s->destination_token)
       s->destination_token = g_strdup(extra[i] + 22);
   }
-  s->max_page_bytes = kb ? kb * 1024 : WSD_MAX_PAGE;
 }
 
 static gboolean wsd_start(ScandScanner *scanner, const ScandScanSettings *settings, ScandScanSettings *effective,
@@ -457,11 +450,6 @@ static gboolean image_begin(const char *content_type, gpointer user, GError **er
 static gboolean image_write(const void *data, gsize len, gpointer user, GError **error) {
   ImageStream *p = user;
   p->bytes += len;
-  if (p->bytes > p->s->max_page_bytes) {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: page %u is over %" G_GUINT64_FORMAT " bytes; refused",
-                p->s->device, p->s->pages + 1, p->s->max_page_bytes);
-    return FALSE;
-  }
   if (p->begun)
     return p->sink->write(p->sink, data, len, error);
   gsize take = MIN(len, sizeof p->head - p->head_len);

@@ -71,13 +71,16 @@ static gboolean parse_mode(const char *text, mode_t *mode) {
   return TRUE;
 }
 
-/* The output's mode, no wider than the source file's (a watched file's: a
- * private file stays private wherever it is delivered). */
+/* The output's mode, for group and others no wider than the source file's
+ * (a watched file's: a private file stays private wherever it is
+ * delivered). The owner's bits are the output's own: the copy belongs to
+ * scand, not to whoever owned the source (a drop's uploads are 0240, which
+ * their writer may not read back). */
 static mode_t delivery_mode(ScandDelivery *d) {
   mode_t mode = DEFAULT_MODE, source;
   parse_mode(scand_delivery_get_config(d, "mode"), &mode);
   if (parse_mode(scand_delivery_get_fact(d, "source-mode"), &source))
-    mode &= source;
+    mode &= source | 0700;
   return mode;
 }
 

@@ -99,6 +99,14 @@ char *scand_file_name_with_suffix(const char *name, const char *suffix, gsize ma
   return g_strdup_printf("%.*s%s%s", (int) keep, stem, suffix, name + stem_len);
 }
 
+/* Characters that change how the rest of a line shows (bidi overrides and
+ * isolates, zero-width ones, line and paragraph separators): a name must
+ * not hide or reorder what follows it in a log or a listing. */
+static gboolean unicode_invisible(gunichar c) {
+  GUnicodeType type = g_unichar_type(c);
+  return type == G_UNICODE_FORMAT || type == G_UNICODE_LINE_SEPARATOR || type == G_UNICODE_PARAGRAPH_SEPARATOR;
+}
+
 char *scand_file_name_printable(const char *name) {
   GString *out = g_string_new(NULL);
   const char *p = name;
@@ -109,7 +117,7 @@ char *scand_file_name_printable(const char *name) {
     if (valid && c == '\\') {
       g_string_append(out, "\\\\");
       p++;
-    } else if (valid && !(c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0))) {
+    } else if (valid && !(c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) && !unicode_invisible(c)) {
       const char *next = g_utf8_next_char(p);
       g_string_append_len(out, p, next - p);
       p = next;

@@ -29,8 +29,9 @@ static void job_print(ScandJob *job, const char *id) {
   g_autofree char *device = scand_cli_printable(facts->device ? facts->device : "-");
   const char *interrupted = facts->interrupted;
   g_autofree char *why = interrupted ? scand_cli_printable(interrupted) : NULL;
-  printf("%s  %-9s  %u pages  %s%s%s%s\n", pid, scand_job_stage_to_string(scand_job_get_stage(job)),
-         scand_job_count_pages(job), device, why ? "  (" : "", why ? why : "", why ? ")" : "");
+  printf("%s  %-9s  %u pages  %s%s%s%s%s\n", pid, scand_job_stage_to_string(scand_job_get_stage(job)),
+         scand_job_count_pages(job), device, why ? "  (" : "", why ? why : "", why ? ")" : "",
+         scand_job_get_keep(job) ? "  (kept: holds its watched file until the file is moved away)" : "");
   for (guint d = 0; d < scand_job_get_n_destinations(job); d++) {
     const char *err = scand_job_get_destination_error(job, d);
     g_autofree char *name = scand_cli_printable(scand_job_get_destination_name(job, d));

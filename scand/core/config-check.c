@@ -188,17 +188,6 @@ static gboolean url_valid(const char *value) {
 }
 
 /* Splits an output list ("a, b; c") into trimmed non-empty names; newly allocated. */
-static GStrv output_list_split(const char *value) {
-  g_auto(GStrv) parts = g_strsplit_set(value, ",;", -1);
-  g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-  for (guint i = 0; parts[i]; i++) {
-    g_strstrip(parts[i]);
-    if (*parts[i])
-      g_strv_builder_add(b, parts[i]);
-  }
-  return g_strv_builder_end(b);
-}
-
 static void check_reference(GPtrArray *problems, ScandConfig *config, const Section *s, const char *key,
                             const char *target_kind, const char *target) {
   if (scand_config_has_section(config, target_kind, target))
@@ -218,6 +207,35 @@ static void check_secret_file(GPtrArray *problems, ScandConfig *config, const Se
   g_autofree char *problem = scand_secret_problem(value);
   if (problem)
     scand_config_add_problem(problems, config, s->kind, s->name, key, "%s", problem);
+}
+
+/* A list of outputs: every item an [output] named once (an empty item is a
+ * typo; an output named twice would get the document twice). */
+static void check_output_list(GPtrArray *problems, ScandConfig *config, const Section *s, const char *key,
+                              const char *v, const char *expected) {
+  g_auto(GStrv) parts = g_strsplit_set(v, ",;", -1);
+  guint n = g_strv_length(parts), named = 0;
+  for (guint i = 0; i < n; i++)
+    named += *g_strstrip(parts[i]) != '\0';
+  if (!named) {
+    scand_config_add_problem(problems, config, s->kind, s->name, key, "no output named (expected %s)", expected);
+    return;
+  }
+  for (guint i = 0; i < n; i++)
+    if (!*g_strstrip(parts[i])) {
+      scand_config_add_problem(problems, config, s->kind, s->name, key, "item %u of %u is empty (expected %s)", i + 1,
+                               n, expected);
+      return;
+    }
+  for (guint i = 0; i < n; i++) {
+    for (guint j = 0; j < i; j++)
+      if (strcmp(parts[i], parts[j]) == 0) {
+        scand_config_add_problem(problems, config, s->kind, s->name, key,
+                                 "[output %s] is named twice: it would get the document twice", parts[i]);
+        return;
+      }
+    check_reference(problems, config, s, key, "output", parts[i]);
+  }
 }
 
 /* Checks one value against its schema row. */
@@ -288,16 +306,9 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const Section 
     case SCAND_KEY_OUTPUT:
       check_reference(problems, config, s, e->key, "output", v);
       return;
-    case SCAND_KEY_OUTPUT_LIST: {
-      g_auto(GStrv) names = output_list_split(v);
-      if (!names[0]) {
-        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "no output named (expected %s)", expected);
-        return;
-      }
-      for (guint i = 0; names[i]; i++)
-        check_reference(problems, config, s, e->key, "output", names[i]);
+    case SCAND_KEY_OUTPUT_LIST:
+      check_output_list(problems, config, s, e->key, v, expected);
       return;
-    }
     case SCAND_KEY_PROFILE:
       check_reference(problems, config, s, e->key, "profile", v);
       return;

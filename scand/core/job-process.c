@@ -127,6 +127,20 @@ GStrv scand_job_get_split_children(ScandJob *job) {
   return g_strv_builder_end(ids);
 }
 
+ScandJob *scand_job_open_split_child(ScandJob *parent, const char *id, GError **error) {
+  for (guint attempt = 0;; attempt++) {
+    g_autoptr(GError) local = NULL;
+    ScandJob *child = scand_job_open(parent->spool, id, &local);
+    if (child)
+      return child;
+    if (!g_error_matches(local, SCAND_ERROR, SCAND_ERROR_BUSY) || attempt == 100) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return NULL;
+    }
+    g_usleep(10 * 1000);
+  }
+}
+
 gboolean scand_job_run_process(ScandJob *job, GError **error) {
   if (scand_job_get(job, "document-pages"))
     return TRUE;

@@ -417,6 +417,8 @@ static gboolean maybe_add_fallback(ScandJob *job, GError **error) {
 
 ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
                                           GError **error) {
+  if (!scand_job_promote_split_children(job, error))
+    return SCAND_DELIVERY_RETRY;
   if (scand_job_get_n_destinations(job) == 0) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "job %s has no destination", scand_job_get_id(job));
     return SCAND_DELIVERY_FAILED;
@@ -478,10 +480,32 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy 
   return SCAND_DELIVERY_DONE;
 }
 
+/* A document split off a file (job-take.c), still pending: promoted and
+ * delivered when its parent was committed; left alone while the parent is
+ * locked (being taken); removed when the parent never was committed (the
+ * file is still in its folder and will be taken again). */
+static ScandDeliveryResult resume_pending_split(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
+                                                GError **error) {
+  const char *parent_id = scand_job_get(job, "split-from");
+  g_autoptr(GError) local = NULL;
+  g_autoptr(ScandJob) parent = parent_id ? scand_job_open(job->spool, parent_id, &local) : NULL;
+  if (!parent && g_error_matches(local, SCAND_ERROR, SCAND_ERROR_BUSY))
+    return SCAND_DELIVERY_RETRY;
+  if (parent && scand_job_get_stage(parent) != SCAND_JOB_SCANNING) {
+    if (!scand_job_promote_split_child(job, error))
+      return SCAND_DELIVERY_RETRY;
+    return scand_job_run_deliver(job, policy, messages, error);
+  }
+  scand_job_remove(job, NULL);
+  return SCAND_DELIVERY_DONE;
+}
+
 ScandDeliveryResult scand_job_run_resume(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
                                          GError **error) {
   switch (scand_job_get_stage(job)) {
     case SCAND_JOB_SCANNING: {
+      if (scand_job_get(job, "split-pending"))
+        return resume_pending_split(job, policy, messages, error);
       /* The process that scanned is gone; its scanner session with it. Keep what
      * it saved. */
       guint pages = scand_job_count_pages(job);
@@ -543,6 +567,18 @@ static void quarantine(ScandSpool *spool, const char *id, const char *reason, GP
                                               reason, where));
 }
 
+/* Whether job is a document split off a batch whose own job is locked (its
+ * scan still under way, or being delivered): that worker routes and
+ * delivers it (its barcode may pick another rule), not the queue. */
+static gboolean split_parent_busy(ScandSpool *spool, ScandJob *job) {
+  const char *parent = scand_job_get(job, "split-from");
+  if (!parent)
+    return FALSE;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) p = scand_job_open(spool, parent, &error);
+  return !p && g_error_matches(error, SCAND_ERROR, SCAND_ERROR_BUSY);
+}
+
 guint scand_spool_resume_all(ScandSpool *spool, const ScandRetryPolicy *policy, gboolean force, GPtrArray *messages,
                              guint *failed) {
   g_autoptr(GError) error = NULL;
@@ -565,6 +601,10 @@ guint scand_spool_resume_all(ScandSpool *spool, const ScandRetryPolicy *policy, 
     }
     if (scand_job_get_stage(job) == SCAND_JOB_FAILED) {
       n_failed++;
+      continue;
+    }
+    if (split_parent_busy(spool, job)) {
+      left++;
       continue;
     }
     if (!force && !job_retry_due(job)) {
@@ -594,6 +634,12 @@ gboolean scand_job_apply_route(ScandJob *job, ScandConfig *config, const ScandRo
   g_auto(GStrv) list = g_strv_builder_end(names);
   for (guint i = 0; list[i]; i++) {
     const char *target = list[i];
+    /* A destination named twice gets the document once. */
+    gboolean again = FALSE;
+    for (guint j = 0; j < i; j++)
+      again |= strcmp(list[j], target) == 0;
+    if (again)
+      continue;
     g_autofree char *default_dir = NULL;
     if (strcmp(target, "(default)") == 0) {
       /* The built-in default: ~/Scans if the user made it, else ./scans. */

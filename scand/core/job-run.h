@@ -47,9 +47,30 @@ gboolean scand_job_run_process(ScandJob *job, GError **error);
  * also for a PDF made of JPEG pages, whose JPEGs keep their bytes. Facts:
  * barcode, blanks, pages, page-notes. */
 gboolean scand_job_take_file(ScandJob *job, const char *path, GError **error);
+/* The same, split at separator sheets when the job asks for it (split = …):
+ * each further document goes into a new job (added to children, locked,
+ * the caller's to free), named in this job as split-child-2, …, marked
+ * split-pending: delivered only once promoted, which the caller does after
+ * committing this job (scand_job_promote_split_child()); a pending job whose
+ * parent was never committed is removed when resumed. */
+gboolean scand_job_take_file_split(ScandJob *job, const char *path, GPtrArray *children, GError **error);
+/* Makes a pending split document deliverable (stage assembled); one already
+ * promoted is left alone. */
+gboolean scand_job_promote_split_child(ScandJob *child, GError **error);
+/* Promotes every pending document split off job when job says some may be
+ * pending (split-pending-children, cleared once all are); a child that is
+ * gone is fine, one that cannot be opened or saved is an error. The job's
+ * delivery does this first, so a parent is never delivered and removed
+ * while a document of its file is still pending. */
+gboolean scand_job_promote_split_children(ScandJob *job, GError **error);
 
 /* The jobs a split made of this job's batch, in order (ids; newly allocated). */
 GStrv scand_job_get_split_children(ScandJob *job);
+/* Opens one of them (id from the list above) for its parent's worker to
+ * route and deliver. The delivery queue skips such a job while its parent is
+ * locked, but may hold it for a moment to find that out: a busy child is
+ * tried again for up to a second before SCAND_ERROR_BUSY. */
+ScandJob *scand_job_open_split_child(ScandJob *parent, const char *id, GError **error);
 
 /* Assembles the job's pages into document.pdf (options from the job's keys:
  * jpeg-quality, lossless, pdfa, title, resolution) and fixes the delivery name

@@ -2,7 +2,15 @@
  * attachments): a PDF as it is, an image assembled, and with the job's page
  * processing when it asks for it. A PDF made of JPEG pages is processed too:
  * its pages are read and put back, each JPEG byte for byte, with the text
- * layer; any other PDF stays as it is (the job notes why). */
+ * layer; any other PDF stays as it is (the job notes why).
+ *
+ * A file split at separator sheets (split = …) makes further jobs, one per
+ * further document, each with its own document.pdf. They are made before
+ * the taker commits the file's job, so they are marked split-pending: a
+ * pending job is delivered only once its parent is committed (stage
+ * assembled or later: the taker, or whoever resumes either job, promotes
+ * it), and removed when its parent never was (a crash before the commit:
+ * the file is taken again). Nothing is lost and nothing delivered twice. */
 #include "scand/core/job-run.h"
 
 #include <fcntl.h>
@@ -12,6 +20,7 @@
 #include <glib/gstdio.h>
 
 #include "scand/base/error.h"
+#include "scand/base/fault.h"
 #include "scand/base/image-private.h"
 #include "scand/core/job-pages.h"
 #include "scand/core/pdf-images.h"
@@ -53,24 +62,67 @@ static void set_facts(ScandJob *job, const ScandPagePart *part, GPtrArray *analy
   scand_job_set_int(job, "pages", part->pages->len);
 }
 
+/* Writes one document of the file into job (its document.pdf and facts). */
+static gboolean write_part(ScandJob *job, const ScandPagePart *part, GPtrArray *files, GPtrArray *analyses,
+                           const double *dpis, GPtrArray *notes, GError **error) {
+  ScandPdfOptions options = { .scratch_dir = scand_job_get_dir(job) };
+  g_autoptr(ScandPdf) pdf = scand_pdf_new(&options, error);
+  if (!pdf || !scand_page_part_add_to_pdf_at(part, files, analyses, 0, dpis, pdf, error) ||
+      !scand_pdf_save(pdf, scand_job_get_pdf_path(job), error))
+    return FALSE;
+  set_facts(job, part, analyses, notes);
+  return TRUE;
+}
+
+/* A pending job for document k (2, 3, …) of the file, recorded in job
+ * (with split-pending-children, which says some may still be pending). */
+static ScandJob *pending_child(ScandJob *job, guint k, GError **error) {
+  g_autoptr(ScandJob) child = scand_job_create_sibling(job, error);
+  if (!child)
+    return NULL;
+  scand_job_set(child, "split-pending-children", NULL); /* copied from job: it has none of its own */
+  scand_job_set(child, "split-from", scand_job_get_id(job));
+  scand_job_set(child, "split-pending", "true");
+  g_autofree char *key = g_strdup_printf("split-child-%u", k);
+  scand_job_set(job, key, scand_job_get_id(child));
+  scand_job_set(job, "split-pending-children", "true");
+  if (!scand_job_save(child, error) || !scand_job_save(job, error))
+    return NULL;
+  scand_fault_point("split-pending");
+  return g_steal_pointer(&child);
+}
+
 /* Processes the page files (with their forced resolutions) into the job's
- * document; blank pages dropped or flagged, never a split (a file is one
- * document). */
+ * document, blank pages dropped or flagged; split into further pending jobs
+ * (added to children) when children is given and the job asks for a split. */
 static gboolean take_processed(ScandJob *job, ScandJobPages *jp, GPtrArray *files, const double *dpis, GPtrArray *notes,
-                               GError **error) {
+                               GPtrArray *children, GError **error) {
   g_autoptr(GPtrArray) analyses = scand_job_pages_analyse(jp, files, notes);
   ScandSplit none = { 0 };
-  g_autoptr(GPtrArray) parts = scand_page_split(analyses, &none, FALSE, scand_job_pages_get_blank(jp));
-  gboolean ok = FALSE;
-  if (parts->len == 1 && ((ScandPagePart *) parts->pdata[0])->pages->len > 0) {
-    ScandPdfOptions options = { .scratch_dir = scand_job_get_dir(job) };
-    g_autoptr(ScandPdf) pdf = scand_pdf_new(&options, error);
-    ok = pdf && scand_page_part_add_to_pdf_at(parts->pdata[0], files, analyses, 0, dpis, pdf, error) &&
-         scand_pdf_save(pdf, scand_job_get_pdf_path(job), error);
-    if (ok)
-      set_facts(job, parts->pdata[0], analyses, notes);
-  } else {
-    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "every page is blank: nothing to deliver");
+  g_autoptr(GPtrArray) parts = scand_page_split(analyses, children ? scand_job_pages_get_split(jp) : &none, FALSE,
+                                                scand_job_pages_get_blank(jp));
+  gboolean ok = TRUE;
+  guint written = 0;
+  for (guint k = 0; ok && k < parts->len; k++) {
+    const ScandPagePart *part = parts->pdata[k];
+    if (part->pages->len == 0)
+      continue;
+    ScandJob *into = job;
+    if (written > 0) {
+      into = pending_child(job, written + 1, error);
+      if (!into) {
+        ok = FALSE;
+        break;
+      }
+      g_ptr_array_add(children, into);
+    }
+    ok = write_part(into, part, files, analyses, dpis, notes, error);
+    written++;
+  }
+  if (ok && written == 0) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "every page is blank%s: nothing to deliver",
+                children ? " or a separator" : "");
+    ok = FALSE;
   }
   for (guint i = 0; i < analyses->len; i++) {
     ScandPageAnalysis *a = analyses->pdata[i];
@@ -81,6 +133,10 @@ static gboolean take_processed(ScandJob *job, ScandJobPages *jp, GPtrArray *file
 }
 
 gboolean scand_job_take_file(ScandJob *job, const char *path, GError **error) {
+  return scand_job_take_file_split(job, path, NULL, error);
+}
+
+gboolean scand_job_take_file_split(ScandJob *job, const char *path, GPtrArray *children, GError **error) {
   g_autoptr(GError) local = NULL;
   g_autoptr(ScandJobPages) jp = scand_job_pages_new(job, &local);
   if (!jp) {
@@ -118,10 +174,37 @@ gboolean scand_job_take_file(ScandJob *job, const char *path, GError **error) {
     double none = 0;
     g_array_append_val(dpis, none);
   }
-  gboolean ok = take_processed(job, jp, files, (const double *) dpis->data, notes, error);
+  gboolean ok = take_processed(job, jp, files, (const double *) dpis->data, notes, children, error);
   for (guint i = 0; is_pdf(path) && i < files->len; i++)
     g_unlink(files->pdata[i]);
   if (!ok)
     g_prefix_error(error, "%s: ", path);
   return ok;
+}
+
+gboolean scand_job_promote_split_children(ScandJob *job, GError **error) {
+  if (!scand_job_get(job, "split-pending-children"))
+    return TRUE;
+  g_auto(GStrv) ids = scand_job_get_split_children(job);
+  for (guint i = 0; ids[i]; i++) {
+    g_autoptr(GError) local = NULL;
+    g_autoptr(ScandJob) child = scand_job_open_split_child(job, ids[i], &local);
+    if (!child) {
+      if (g_error_matches(local, SCAND_ERROR, SCAND_ERROR_NOT_FOUND))
+        continue; /* delivered and gone */
+      g_propagate_prefixed_error(error, g_steal_pointer(&local), "job %s: ", scand_job_get_id(job));
+      return FALSE;
+    }
+    if (!scand_job_promote_split_child(child, error))
+      return FALSE;
+  }
+  scand_job_set(job, "split-pending-children", NULL);
+  return scand_job_save(job, error);
+}
+
+gboolean scand_job_promote_split_child(ScandJob *child, GError **error) {
+  if (!scand_job_get(child, "split-pending"))
+    return TRUE;
+  scand_job_set(child, "split-pending", NULL);
+  return scand_job_set_stage(child, SCAND_JOB_ASSEMBLED, error);
 }

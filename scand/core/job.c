@@ -145,6 +145,9 @@ ScandJob *scand_job_create(ScandSpool *spool, GError **error) {
   g_key_file_set_string(job->state, JOB_GROUP, "id", id);
   g_key_file_set_string(job->state, JOB_GROUP, "created", created);
   g_key_file_set_string(job->state, JOB_GROUP, "stage", stage_names[SCAND_JOB_SCANNING]);
+  /* Who made it: the user that may cancel or retry it over D-Bus (a scan a
+   * D-Bus caller asked for records the caller: ScandScanRequest.owner_uid). */
+  g_key_file_set_uint64(job->state, JOB_GROUP, "owner-uid", geteuid());
   if (!scand_job_save(job, error))
     return NULL;
   /* The job exists only once its directory has its final name; the lock

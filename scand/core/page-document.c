@@ -18,6 +18,7 @@ gboolean scand_page_part_add_to_pdf_at(const ScandPagePart *part, GPtrArray *pat
       .rotate = a && !a->image ? a->rotation : 0,
       .text = a ? a->text : NULL,
       .dpi = page_dpi && !(a && a->image) ? page_dpi[i] : 0,
+      .compact = TRUE,
     };
     if (!scand_pdf_add_page(pdf, file, a && a->image ? a->image_dpi : dpi, &extras, error))
       return FALSE;

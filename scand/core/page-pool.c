@@ -8,6 +8,7 @@ struct ScandPagePool {
   ScandPageOptions options; /* strings owned */
   char *out_dir;
   gboolean records;
+  gboolean default_workers; /* sized by scand_page_pool_default_workers() */
   GThreadPool *threads;
   GMutex lock;
   GPtrArray *results; /* ScandPageAnalysis*, by submission */
@@ -55,6 +56,7 @@ ScandPagePool *scand_page_pool_new(const ScandPageOptions *options, guint worker
   pool->options.ocr = g_strdup(options->ocr);
   pool->out_dir = g_strdup(out_dir);
   pool->records = records;
+  pool->default_workers = workers == 0;
   g_mutex_init(&pool->lock);
   pool->results = g_ptr_array_new_with_free_func((GDestroyNotify) scand_page_analysis_free);
   pool->errors = g_ptr_array_new_with_free_func(g_free);
@@ -84,6 +86,11 @@ static void drain(ScandPagePool *pool) {
 }
 
 GPtrArray *scand_page_pool_finish(ScandPagePool *pool, GPtrArray *errors) {
+  /* The core kept back for scanning is free now that the batch is in: the
+   * pages still queued (a feeder faster than OCR) use every core, so the
+   * document is out sooner after the last page. */
+  if (pool->threads && pool->default_workers)
+    g_thread_pool_set_max_threads(pool->threads, (int) MAX(g_get_num_processors(), 1), NULL);
   drain(pool);
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify) scand_page_analysis_free);
   for (guint i = 0; i < pool->results->len; i++) {

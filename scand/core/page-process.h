@@ -133,7 +133,8 @@ ScandPagePool *scand_page_pool_new(const ScandPageOptions *options, guint worker
                                    gboolean records);
 /* Queues page path (1-based number) for analysis. */
 void scand_page_pool_submit(ScandPagePool *pool, const char *path, guint number);
-/* Waits for every queued page; returns the analyses in submission order
+/* Waits for every queued page (a pool of default size uses every core for
+ * what is left: the batch is in); returns the analyses in submission order
  * (an element is NULL when that page could not be read: errors gets its line). */
 GPtrArray *scand_page_pool_finish(ScandPagePool *pool, GPtrArray *errors);
 /* The default number of workers. */

@@ -301,6 +301,15 @@ static void append_num(GString *s, double v) {
   g_string_append_c(s, ' ');
 }
 
+/* Appends a number given in tenths, as short as it goes: "12", "12.5", "-0.5". */
+static void append_tenths(GString *s, long tenths) {
+  long whole = labs(tenths) / 10, frac = labs(tenths) % 10;
+  g_string_append_printf(s, tenths < 0 ? "-%ld" : "%ld", whole);
+  if (frac)
+    g_string_append_printf(s, ".%ld", frac);
+  g_string_append_c(s, ' ');
+}
+
 /* Appends the word as UTF-16BE hex code units; returns how many. */
 static guint append_utf16_hex(GString *s, const char *utf8) {
   glong n = 0;
@@ -330,6 +339,7 @@ gboolean scand_pdf_text_draw(const ScandPdfText *text, ScandPdfTextFont *font, H
   double sx = w_pt / text->width, sy = h_pt / text->height;
   GString *s = g_string_new("BT\n3 Tr\n");
   double size = 0;
+  long at = 0; /* the line's text position, x in tenths of a point */
   for (guint i = 0; i < text->words->len; i++) {
     const Word *w = &g_array_index(text->words, Word, i);
     if (w->new_line) {
@@ -343,11 +353,21 @@ gboolean scand_pdf_text_draw(const ScandPdfText *text, ScandPdfTextFont *font, H
     guint units = append_utf16_hex(hex, w->utf8);
     double width = MAX(w->x1 - w->x0, 1) * sx;
     double tz = units ? 100.0 * width / (units * size * GLYPH_WIDTH / 1000.0) : 100.0;
-    g_string_append(s, "1 0 0 1 ");
-    append_num(s, w->x0 * sx);
-    append_num(s, h_pt - w->baseline * sy);
-    g_string_append(s, "Tm ");
-    append_num(s, CLAMP(tz, 1.0, 10000.0));
+    /* Positions to 0.1 pt (0.035 mm) and the stretch to 0.1 %: the first
+     * word of a line placed absolutely (Tm), the next ones by their offset
+     * from the one before (Td), which keeps the stream short. */
+    long x = lround(w->x0 * sx * 10);
+    if (w->new_line) {
+      g_string_append(s, "1 0 0 1 ");
+      append_tenths(s, x);
+      append_tenths(s, lround((h_pt - w->baseline * sy) * 10));
+      g_string_append(s, "Tm ");
+    } else {
+      append_tenths(s, x - at);
+      g_string_append(s, "0 Td ");
+    }
+    at = x;
+    append_tenths(s, lround(CLAMP(tz, 1.0, 10000.0) * 10));
     g_string_append_printf(s, "Tz <%s%s> Tj\n", hex->str, last_in_line ? "" : "0020");
     g_string_free(hex, TRUE);
   }

@@ -195,6 +195,7 @@ typedef struct {
   double ydpi;
   int rotate;               /* from ScandPdfPageExtras */
   const ScandPdfText *text; /* not owned */
+  gboolean deflate;         /* PAGE_DCT: the JPEG bytes wrapped in Flate */
 } PreparedPage;
 
 /* Frees a page that was not added (removing its scratch file). Accepts NULL. */
@@ -811,7 +812,9 @@ static gboolean add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **er
         break;
       }
       page->src = NULL; /* now owned by pdf->sources */
-      image->filter = page->kind == PAGE_DCT ? HPDF_STREAM_FILTER_DCT_DECODE : HPDF_STREAM_FILTER_FLATE_DECODE;
+      image->filter = page->kind == PAGE_FLATE ? HPDF_STREAM_FILTER_FLATE_DECODE
+                      : page->deflate          ? HPDF_STREAM_FILTER_FLATE_DECODE | HPDF_STREAM_FILTER_DCT_DECODE
+                                               : HPDF_STREAM_FILTER_DCT_DECODE;
       break;
   }
   if (!image || !check_hpdf(pdf, "image", error)) {
@@ -887,6 +890,7 @@ gboolean scand_pdf_add_page(ScandPdf *pdf, const char *path, double dpi, const S
     first->text = extras->text;
     if (extras->dpi > 0)
       first->xdpi = first->ydpi = extras->dpi;
+    first->deflate = extras->compact && first->kind == PAGE_DCT && scand_pdf_private_jpeg_deflates(path, 0.05);
   }
   for (guint i = 0; i < pages->len; i++)
     if (!add_prepared_page(pdf, pages->pdata[i], error))

@@ -42,6 +42,8 @@ typedef struct {
   const ScandPdfText *text; /* invisible words over the upright page; NULL = none */
   double dpi;               /* > 0: the image's resolution whatever its file states (a page taken
                              * out of a PDF keeps that page's size) */
+  gboolean compact;         /* a JPEG page whose bytes shrink by 5 % or more under Flate is stored in
+                             * a [/FlateDecode /DCTDecode] stream: its JPEG bytes unchanged inside */
 } ScandPdfPageExtras;
 
 /* Like scand_pdf_add_file(), with extras (NULL = none) for the file's first

@@ -143,6 +143,7 @@ ScandScanPlan *scand_scan_plan_new(ScandConfig *config, const ScandScanRequest *
   g_autoptr(ScandScanPlan) plan = g_new0(ScandScanPlan, 1);
   plan->trigger = request->trigger ? request->trigger : "cli";
   plan->panel = g_strdup(request->panel);
+  plan->owner_uid = g_strdup(request->owner_uid);
   plan->section = find_scanner_section(config, request->device);
   if (plan->section) {
     plan->uri = g_strdup(scand_config_get(config, "scanner", plan->section, "device"));
@@ -205,6 +206,7 @@ void scand_scan_plan_free(ScandScanPlan *plan) {
   g_free(plan->profile);
   g_free(plan->device_name);
   g_free(plan->panel);
+  g_free(plan->owner_uid);
   g_free((char *) plan->open_options.tls_pin);
   g_strfreev(plan->settings.extra_options);
   scand_route_free(plan->route);
@@ -240,6 +242,8 @@ ScandJob *scand_scan_plan_create_job(ScandScanPlan *plan, ScandConfig *config, S
     facts.title = scand_config_get(config, "profile", plan->profile, "title");
   }
   scand_job_set_facts(job, &facts);
+  if (plan->owner_uid)
+    scand_job_set(job, "owner-uid", plan->owner_uid);
   if (plan->profile) {
     /* Page processing keys go with the job, so a resumed job is processed
      * as it was planned (an explicit --mode wins over auto-detect). */

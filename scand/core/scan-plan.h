@@ -26,6 +26,7 @@ typedef struct {
   const char *trigger;        /* "cli", "dbus", "feeder", "panel", … */
   const char *panel;          /* the panel destination a person picked (trigger "panel") */
   const char *const *to;      /* overrides the rule's destinations */
+  const char *owner_uid;      /* who asked (a D-Bus caller's uid), if not this process's user */
 } ScandScanRequest;
 
 typedef struct {
@@ -40,6 +41,7 @@ typedef struct {
   char *panel;                    /* panel destination name, or NULL */
   gboolean explicit_destinations; /* --to: no routing */
   gboolean explicit_name;         /* --name: keep it whatever the rule */
+  char *owner_uid;                /* the request's, or NULL */
 } ScandScanPlan;
 
 /* Resolves a request against the config (listing devices when none is named

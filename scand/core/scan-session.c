@@ -85,7 +85,7 @@ static ScandDeliveryResult session_children(ScandScanPlan *plan, ScandConfig *co
   g_auto(GStrv) children = scand_job_get_split_children(job);
   for (guint i = 0; children[i]; i++) {
     g_autoptr(GError) error = NULL;
-    g_autoptr(ScandJob) child = scand_job_open(spool, children[i], &error);
+    g_autoptr(ScandJob) child = scand_job_open_split_child(job, children[i], &error);
     ScandDeliveryResult cr =
         child ? session_document(plan, config, child, retry, hooks, &error) : SCAND_DELIVERY_FAILED;
     if (error && hooks->document) {

@@ -6,6 +6,7 @@
 #include "scand/base/page.h"
 #include "scand/core/job-run.h"
 #include "scand/core/job.h"
+#include "scand/service/daemon-dbus-access.h"
 #include "scand/service/device-state.h"
 #include "scand-resources.h"
 
@@ -26,7 +27,10 @@ struct ScandDaemonBus {
 };
 
 static void return_error(GDBusMethodInvocation *invocation, const GError *error) {
-  g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", error->message);
+  if (error->domain == G_DBUS_ERROR)
+    g_dbus_method_invocation_return_gerror(invocation, error);
+  else
+    g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", error->message);
 }
 
 static ScandConfig *bus_get_config(ScandDaemonBus *bus) {
@@ -48,6 +52,7 @@ static void list_devices_thread(GTask *task, gpointer source, gpointer data, GCa
     g_variant_builder_add(&b, "(sss)", uri ? uri : "", scanners[i], "configured");
   }
   g_autoptr(GPtrArray) devices = scand_backend_list_devices();
+  scand_bus_devices_remember(devices);
   for (guint i = 0; i < devices->len; i++) {
     ScandDeviceInfo *d = devices->pdata[i];
     g_autofree char *desc = g_strdup_printf("%s %s", d->vendor ? d->vendor : "", d->model ? d->model : "");
@@ -58,15 +63,67 @@ static void list_devices_thread(GTask *task, gpointer source, gpointer data, GCa
 
 static void reply_with_task_result(GObject *source, GAsyncResult *result, gpointer data) {
   GDBusMethodInvocation *invocation = data;
-  GVariant *v = g_task_propagate_pointer(G_TASK(result), NULL);
+  g_autoptr(GError) error = NULL;
+  GVariant *v = g_task_propagate_pointer(G_TASK(result), &error);
+  if (!v) {
+    return_error(invocation, error);
+    return;
+  }
   g_dbus_method_invocation_return_value(invocation, v);
   g_variant_unref(v);
 }
 
-/* The device's state, read off the main thread (it may block). */
+/* A device a caller named, to be resolved in a thread (discovery takes
+ * seconds). */
+typedef struct {
+  ScandConfig *config;
+  char *device;
+} DeviceCall;
+
+static DeviceCall *device_call_new(ScandConfig *config, const char *device) {
+  DeviceCall *c = g_new0(DeviceCall, 1);
+  c->config = scand_config_ref(config);
+  c->device = g_strdup(device);
+  return c;
+}
+
+static void device_call_free(DeviceCall *c) {
+  scand_config_free(c->config);
+  g_free(c->device);
+  g_free(c);
+}
+
+/* The URI of the configured or discovered device c names (daemon-dbus-access.h). */
+static char *device_call_uri(DeviceCall *c, GError **error) {
+  g_autofree char *found = scand_bus_device_resolve(c->config, c->device, TRUE, error);
+  if (!found)
+    return NULL;
+  if (!*found) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "no such scanner");
+    return NULL;
+  }
+  if (scand_config_has_section(c->config, "scanner", found)) {
+    const char *uri = scand_config_get(c->config, "scanner", found, "device");
+    if (!uri || !*uri) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND, "[scanner %s] has no device", found);
+      return NULL;
+    }
+    return g_strdup(uri);
+  }
+  return g_steal_pointer(&found);
+}
+
+/* The state of the device the caller named, read off the main thread (it
+ * may block; device-state.h). */
 static void device_state_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = device_call_uri(data, &error);
+  if (!uri) {
+    g_task_return_error(task, g_steal_pointer(&error));
+    return;
+  }
   g_autofree char *detail = NULL;
-  const char *state = scand_device_state_read(data, &detail);
+  const char *state = scand_device_state_read(uri, &detail);
   g_task_return_pointer(task, g_variant_ref_sink(g_variant_new("(ss)", state, detail ? detail : "")),
                         (GDestroyNotify) g_variant_unref);
 }
@@ -95,6 +152,91 @@ static GVariant *list_jobs(ScandDaemonBus *bus) {
   return g_variant_new("(a(sssuas))", &b);
 }
 
+/* CancelJob and RetryJob act only for the job's owner, root or scand's own
+ * user (daemon-dbus-access.h); otherwise the caller gets the error. */
+static gboolean may_manage(ScandDaemonBus *bus, GDBusMethodInvocation *invocation, const char *id) {
+  g_autoptr(GError) error = NULL;
+  guint32 uid = 0;
+  if (scand_bus_caller_uid(invocation, &uid, &error) && scand_bus_may_manage_job(bus->spool, id, uid, &error))
+    return TRUE;
+  return_error(invocation, error);
+  return FALSE;
+}
+
+/* A Scan whose device needs a discovery before it is known to be one. */
+typedef struct {
+  ScandDaemonBus *bus;
+  GDBusMethodInvocation *invocation;
+  DeviceCall *device;
+  char *profile;
+  char *owner;
+} ScanCall;
+
+static void scan_call_free(ScanCall *sc) {
+  device_call_free(sc->device);
+  g_free(sc->profile);
+  g_free(sc->owner);
+  g_free(sc);
+}
+
+static void scan_reply(ScandDaemonBus *bus, GDBusMethodInvocation *invocation, const char *device, const char *profile,
+                       const char *owner) {
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = bus->service->start_scan(bus->service_data, device, profile, owner, &error);
+  if (!id) {
+    return_error(invocation, error);
+    return;
+  }
+  g_autofree char *job_path = job_object_path(id);
+  g_dbus_method_invocation_return_value(invocation, g_variant_new("(o)", job_path));
+}
+
+static void scan_resolve_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+  ScanCall *sc = data;
+  GError *error = NULL;
+  char *found = scand_bus_device_resolve(sc->device->config, sc->device->device, TRUE, &error);
+  if (found)
+    g_task_return_pointer(task, found, g_free);
+  else
+    g_task_return_error(task, error);
+}
+
+static void scan_resolved(GObject *source, GAsyncResult *result, gpointer data) {
+  ScanCall *sc = g_task_get_task_data(G_TASK(result));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *device = g_task_propagate_pointer(G_TASK(result), &error);
+  if (device)
+    scan_reply(sc->bus, sc->invocation, device, sc->profile, sc->owner);
+  else
+    return_error(sc->invocation, error);
+}
+
+/* Scan: for the caller's user, on a configured or discovered device only. */
+static void scan_start(ScandDaemonBus *bus, ScandConfig *config, GDBusMethodInvocation *invocation, const char *device,
+                       const char *profile) {
+  g_autoptr(GError) error = NULL;
+  guint32 uid = 0;
+  if (!scand_bus_caller_uid(invocation, &uid, &error)) {
+    return_error(invocation, error);
+    return;
+  }
+  g_autofree char *owner = g_strdup_printf("%u", uid);
+  g_autofree char *found = scand_bus_device_resolve(config, device, FALSE, NULL);
+  if (found) {
+    scan_reply(bus, invocation, found, profile, owner);
+    return;
+  }
+  ScanCall *sc = g_new0(ScanCall, 1);
+  sc->bus = bus;
+  sc->invocation = invocation;
+  sc->device = device_call_new(config, device);
+  sc->profile = g_strdup(profile);
+  sc->owner = g_steal_pointer(&owner);
+  g_autoptr(GTask) task = g_task_new(NULL, NULL, scan_resolved, NULL);
+  g_task_set_task_data(task, sc, (GDestroyNotify) scan_call_free);
+  g_task_run_in_thread(task, scan_resolve_thread);
+}
+
 static void on_method_call(GDBusConnection *connection, const char *sender, const char *path, const char *interface,
                            const char *method, GVariant *parameters, GDBusMethodInvocation *invocation,
                            gpointer user_data) {
@@ -108,15 +250,8 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
   } else if (strcmp(method, "GetDeviceState") == 0) {
     const char *device;
     g_variant_get(parameters, "(&s)", &device);
-    const char *uri = scand_config_has_section(config, "scanner", device)
-                          ? scand_config_get(config, "scanner", device, "device")
-                          : device;
-    if (!uri || !*uri) {
-      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such scanner");
-      return;
-    }
     g_autoptr(GTask) task = g_task_new(NULL, NULL, reply_with_task_result, invocation);
-    g_task_set_task_data(task, g_strdup(uri), g_free);
+    g_task_set_task_data(task, device_call_new(config, device), (GDestroyNotify) device_call_free);
     g_task_run_in_thread(task, device_state_thread);
   } else if (strcmp(method, "ListProfiles") == 0) {
     g_auto(GStrv) profiles = scand_config_list_sections(config, "profile");
@@ -126,13 +261,7 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
   } else if (strcmp(method, "Scan") == 0) {
     const char *device, *profile;
     g_variant_get(parameters, "(&s&s)", &device, &profile);
-    g_autofree char *id = bus->service->start_scan(bus->service_data, device, profile, &error);
-    if (!id) {
-      return_error(invocation, error);
-      return;
-    }
-    g_autofree char *job_path = job_object_path(id);
-    g_dbus_method_invocation_return_value(invocation, g_variant_new("(o)", job_path));
+    scan_start(bus, config, invocation, device, profile);
   } else if (strcmp(method, "GetPage") == 0) {
     const char *id;
     guint page;
@@ -156,6 +285,8 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
   } else if (strcmp(method, "CancelJob") == 0) {
     const char *id;
     g_variant_get(parameters, "(&s)", &id);
+    if (!may_manage(bus, invocation, id))
+      return;
     if (!bus->service->cancel_job(bus->service_data, id, &error)) {
       return_error(invocation, error);
       return;
@@ -164,6 +295,8 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
   } else if (strcmp(method, "RetryJob") == 0) {
     const char *id;
     g_variant_get(parameters, "(&s)", &id);
+    if (!may_manage(bus, invocation, id))
+      return;
     bus->service->retry_job(bus->service_data, id);
     g_dbus_method_invocation_return_value(invocation, NULL);
   } else {

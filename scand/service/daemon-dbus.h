@@ -18,9 +18,11 @@ typedef struct ScandDaemonBus ScandDaemonBus;
 typedef struct {
   /* A reference to the current configuration; caller frees. Any thread. */
   ScandConfig *(*get_config)(gpointer service);
-  /* Starts a scan (device, profile may be ""); returns the job id (newly
-   * allocated) or NULL with error. Main thread. */
-  char *(*start_scan)(gpointer service, const char *device, const char *profile, GError **error);
+  /* Starts a scan (device, profile may be "") for the user owner_uid (its
+   * decimal uid, recorded in the job); returns the job id (newly allocated)
+   * or NULL with error. device is already one the caller may name
+   * (daemon-dbus-access.h). Main thread. */
+  char *(*start_scan)(gpointer service, const char *device, const char *profile, const char *owner_uid, GError **error);
   /* Cancels job id: stops its scan, or drops it from the spool; FALSE with
    * an error when there is no such job. Main thread. */
   gboolean (*cancel_job)(gpointer service, const char *id, GError **error);

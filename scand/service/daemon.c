@@ -442,11 +442,12 @@ static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, Sc
 }
 
 static char *daemon_start_scan(ScandDaemon *daemon, const char *device, const char *profile, const char *trigger,
-                               GError **error) {
+                               const char *owner_uid, GError **error) {
   ScandScanRequest request = {
     .device = device && *device ? device : NULL,
     .profile = profile && *profile ? profile : NULL,
     .trigger = trigger,
+    .owner_uid = owner_uid,
   };
   return start_scan(daemon, &request, NULL, NULL, error);
 }
@@ -649,8 +650,9 @@ static ScandConfig *bus_get_config(gpointer daemon) {
   return daemon_get_config(daemon);
 }
 
-static char *bus_start_scan(gpointer daemon, const char *device, const char *profile, GError **error) {
-  return daemon_start_scan(daemon, device, profile, "dbus", error);
+static char *bus_start_scan(gpointer daemon, const char *device, const char *profile, const char *owner_uid,
+                            GError **error) {
+  return daemon_start_scan(daemon, device, profile, "dbus", owner_uid, error);
 }
 
 static gboolean bus_cancel_job(gpointer daemon, const char *id, GError **error) {
@@ -685,7 +687,7 @@ static const ScandBusService bus_service = {
 
 #if SCAND_HAVE_WEB
 static char *web_start_scan(gpointer daemon, const char *scanner, const char *profile, GError **error) {
-  return daemon_start_scan(daemon, scanner, profile, "web", error);
+  return daemon_start_scan(daemon, scanner, profile, "web", NULL, error);
 }
 
 static gboolean web_cancel_job(gpointer daemon, const char *id, GError **error) {

@@ -20,6 +20,13 @@
 #define PANEL_RETRY_MIN_MS 1000  /* first pause after a failure */
 #define PANEL_RETRY_MAX_MS 60000 /* longest pause */
 #define PANEL_LIFETIME_S 3600    /* subscription lifetime asked of pushing devices */
+/* Picks a device may hand out: a burst of PANEL_PICK_BURST, then one per
+ * PANEL_PICK_EVERY_S. A person at the panel starts a scan every few seconds
+ * at most; a device (or whoever speaks from its address) flooding picks must
+ * not fill the spool with jobs. */
+#define PANEL_PICK_BURST 6
+#define PANEL_PICK_EVERY_S 2
+#define PANEL_DROP_LOG_EVERY_S 10 /* one log line per this many seconds of dropped picks */
 
 typedef struct {
   ScandPanels *owner;
@@ -37,6 +44,12 @@ typedef struct {
   gboolean stop;
   char *state_word;         /* "registering", "registered", "unreachable: …" */
   GPtrArray *registrations; /* ScandPanelRegistration*, copy for describe() */
+  /* The pick budget (only the watch's thread touches these). */
+  guint pick_tokens;
+  gint64 pick_refill_at;  /* monotonic µs: the next token */
+  guint picks_dropped;    /* since the last log line about them */
+  gint64 drop_logged_at;  /* monotonic µs */
+  gint64 hello_logged_at; /* monotonic µs; main context */
 } PanelWatch;
 
 struct ScandPanels {
@@ -138,11 +151,38 @@ static gboolean pick_in_main(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
+/* TRUE when the pick budget has a token left (and takes it). */
+static gboolean pick_budget_take(PanelWatch *w, gint64 now) {
+  const gint64 every = (gint64) PANEL_PICK_EVERY_S * G_USEC_PER_SEC;
+  while (w->pick_tokens < PANEL_PICK_BURST && now >= w->pick_refill_at) {
+    w->pick_tokens++;
+    w->pick_refill_at += every;
+  }
+  if (w->pick_tokens == PANEL_PICK_BURST)
+    w->pick_refill_at = now + every;
+  if (w->pick_tokens == 0)
+    return FALSE;
+  w->pick_tokens--;
+  return TRUE;
+}
+
 static void send_pick(PanelWatch *w, ScandPanelEvent *event) {
   const ScandPanelName *n = name_for(w, event->name);
   if (!n) {
     scand_log("scanner %s: panel: the device reported a pick of \"%s\", which is not ours; ignored", w->section,
               event->name);
+    scand_panel_event_clear(event);
+    return;
+  }
+  gint64 now = g_get_monotonic_time();
+  if (!pick_budget_take(w, now)) {
+    w->picks_dropped++;
+    if (now - w->drop_logged_at >= (gint64) PANEL_DROP_LOG_EVERY_S * G_USEC_PER_SEC) {
+      scand_log("scanner %s: panel: more picks than a person makes (%u ignored; at most %d, then one per %d s)",
+                w->section, w->picks_dropped, PANEL_PICK_BURST, PANEL_PICK_EVERY_S);
+      w->picks_dropped = 0;
+      w->drop_logged_at = now;
+    }
     scand_panel_event_clear(event);
     return;
   }
@@ -273,8 +313,13 @@ static void on_discovery(const ScandWsddMessage *msg, gpointer user_data) {
     for (guint j = 0; host && msg->xaddrs[j]; j++) {
       g_autoptr(GUri) u = g_uri_parse(msg->xaddrs[j], G_URI_FLAGS_NON_DNS, NULL);
       if (u && g_uri_get_host(u) && g_ascii_strcasecmp(g_uri_get_host(u), host) == 0) {
-        scand_log("scanner %s: panel: the device announced itself (WS-Discovery Hello); checking the subscription",
-                  w->section);
+        /* One line per PANEL_DROP_LOG_EVERY_S however many Hellos come. */
+        gint64 now = g_get_monotonic_time();
+        if (!w->hello_logged_at || now - w->hello_logged_at >= (gint64) PANEL_DROP_LOG_EVERY_S * G_USEC_PER_SEC) {
+          scand_log("scanner %s: panel: the device announced itself (WS-Discovery Hello); checking the subscription",
+                    w->section);
+          w->hello_logged_at = now;
+        }
         scand_panel_device_seen(w->panel);
         break;
       }
@@ -328,6 +373,8 @@ static PanelWatch *watch_new(ScandPanels *panels, ScandConfig *config, const cha
     return NULL;
   }
   PanelWatch *w = g_new0(PanelWatch, 1);
+  w->pick_tokens = PANEL_PICK_BURST;
+  w->drop_logged_at = g_get_monotonic_time() - (gint64) PANEL_DROP_LOG_EVERY_S * G_USEC_PER_SEC;
   w->owner = panels;
   w->section = g_strdup(section);
   w->uri = g_strdup(uri);

@@ -136,6 +136,23 @@ static char *note_name(const char *name) {
   return g_strdup_printf("%.*s%s", (int) keep, name, ext);
 }
 
+/* Writes the note whole or not at all: a temporary name, fsync, then renamed
+ * into place (a reader never sees it empty or cut short, also when the file
+ * system is full). Best effort: the daemon's log has the reason too. */
+static void write_note(int dir, const char *note, const char *text) {
+  g_autofree char *tmp = g_strdup_printf(".%u.reason.tmp", (unsigned) getpid());
+  int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+  if (fd < 0)
+    return;
+  gboolean ok = write(fd, text, strlen(text)) == (ssize_t) strlen(text);
+  ok = fsync(fd) == 0 && ok;
+  ok = close(fd) == 0 && ok;
+  if (ok && renameat(dir, tmp, dir, note) == 0)
+    fsync(dir);
+  else
+    unlinkat(dir, tmp, 0);
+}
+
 gboolean watch_quarantine(const WatchConfig *config, int root_fd, WatchSource *src, const char *reason, char **where,
                           GError **error) {
   int dir = -1;
@@ -144,14 +161,7 @@ gboolean watch_quarantine(const WatchConfig *config, int root_fd, WatchSource *s
     return FALSE;
   g_autofree char *note = note_name(strrchr(moved, '/') + 1);
   g_autofree char *text = g_strdup_printf("%s\n", reason);
-  int fd = openat(dir, note, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-  if (fd >= 0) {
-    gboolean ok = write(fd, text, strlen(text)) == (ssize_t) strlen(text);
-    ok = fsync(fd) == 0 && ok;
-    close(fd);
-    fsync(dir);
-    (void) ok;
-  }
+  write_note(dir, note, text);
   close(dir);
   if (where)
     *where = g_steal_pointer(&moved);

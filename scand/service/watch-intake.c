@@ -58,6 +58,7 @@ typedef struct {
   ScandConfig *config;
   ScandRoute *route;
   ScandJob *job;
+  GPtrArray *children; /* ScandJob*: further documents of a file split at separator sheets (pending) */
   guint pages;
 } Take;
 
@@ -77,6 +78,9 @@ static void settle_all(Take *t, guint culprit, WatchVerdict v) {
 }
 
 static void drop_job(Take *t) {
+  for (guint i = 0; i < t->children->len; i++)
+    scand_job_remove(t->children->pdata[i], NULL);
+  g_ptr_array_set_size(t->children, 0);
   if (t->job)
     scand_job_remove(t->job, NULL);
   g_clear_pointer(&t->job, scand_job_free);
@@ -129,6 +133,15 @@ static gboolean take_open(Take *t) {
   return TRUE;
 }
 
+/* Whether a file failed its check only because it is too short to show what
+ * it is: empty, or its first bytes not written yet (an SMB or FTP client
+ * creates the file, then writes). Such a file is waited for like an
+ * incomplete one, not set aside at once (its writer would go on writing
+ * into the set-aside copy). */
+static gboolean too_short_to_tell(const GError *error, const struct stat *st) {
+  return g_error_matches(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED) && st->st_size < 8;
+}
+
 /* Checks that every file is whole (file-check.h). */
 static gboolean take_check(Take *t) {
   for (guint i = 0; i < t->n; i++) {
@@ -139,12 +152,13 @@ static gboolean take_check(Take *t) {
     if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_IO)) {
       watch_log(t->watcher, "watch %s: %s: %s", t->w->name, shown, error->message);
       settle_all(t, i, WATCH_LATER);
-    } else if (g_error_matches(error, SCAND_ERROR, SCAND_ERROR_INVAL) && !t->in->final[i]) {
+    } else if ((g_error_matches(error, SCAND_ERROR, SCAND_ERROR_INVAL) || too_short_to_tell(error, &t->src[i].st)) &&
+               !t->in->final[i]) {
       settle_all(t, i, WATCH_INCOMPLETE);
     } else {
       settle_all(t, i, WATCH_REWAIT);
       g_autofree char *reason =
-          g_error_matches(error, SCAND_ERROR, SCAND_ERROR_INVAL)
+          g_error_matches(error, SCAND_ERROR, SCAND_ERROR_INVAL) || too_short_to_tell(error, &t->src[i].st)
               ? g_strdup_printf("%s (after waiting %" G_GINT64_FORMAT " s for it to be completed)", error->message,
                                 t->w->incomplete_wait_us / G_USEC_PER_SEC)
               : g_strdup(error->message);
@@ -197,7 +211,8 @@ static char *copy_as_pdf(Take *t, guint i, const char *copy, const char *out, GE
 
 /* The job's document.pdf from the copies: one file as it is or assembled,
  * a pair collated; one file through the watch profile's page processing when
- * it asks for some (scand_job_take_file). */
+ * it asks for some, split at separator sheets into further (pending) jobs
+ * when it asks for that (scand_job_take_file_split). */
 static gboolean take_document(Take *t, char **copies, guint *culprit, GError **error) {
   static const char *const outs[] = { "fronts.pdf", "backs.pdf" };
   const char *doc = scand_job_get_pdf_path(t->job);
@@ -206,7 +221,8 @@ static gboolean take_document(Take *t, char **copies, guint *culprit, GError **e
     *culprit = 0;
     if (t->type[0] == SCAND_FILE_PDF && !scand_pdf_check_readable(copies[0], t->in->final[0], NULL, error))
       return FALSE;
-    return scand_job_take_file(t->job, copies[0], error) && scand_pdf_count_pages(doc, &t->pages, error);
+    return scand_job_take_file_split(t->job, copies[0], t->children, error) &&
+           scand_pdf_count_pages(doc, &t->pages, error);
   }
   g_autofree char *fronts = NULL, *backs = NULL;
   for (guint i = 0; i < t->n; i++) {
@@ -267,28 +283,57 @@ static char *delivery_name(const char *rel) {
   return g_strdup_printf("%s.pdf", stem);
 }
 
-/* Routes the job and names its delivery; FALSE with verdicts set. */
-static gboolean take_route(Take *t) {
-  g_autoptr(GError) error = NULL;
+/* Routes one document of the take (k = 1 for the file's job, 2… for the
+ * further documents of a split) by the watch's facts and the document's own
+ * barcode and blanks, and names it: the rule's template, else the file's own
+ * name (-k for the further documents). The route is the caller's. */
+static ScandRoute *route_document(Take *t, ScandJob *job, guint k, guint pages, GError **error) {
+  const ScandJobFacts *found = scand_job_get_facts(job);
   ScandJobFacts facts = {
     .source_kind = "watch",
     .profile = t->w->profile,
     .trigger = "watch",
     .watch = t->w->name,
     .path = t->src[0].rel,
-    .pages = t->pages,
+    .pages = pages,
+    /* page processing's findings (job-take.c), for barcode = GLOB rules */
+    .barcode = found->barcode,
+    .blanks = found->blanks,
   };
-  t->route = scand_rules_route(t->config, &facts, &error);
-  if (t->route) {
-    scand_job_set(t->job, "template", t->route->name_template);
-    if (!scand_config_get(t->config, "rule", t->route->rule, "name")) {
-      g_autofree char *name = delivery_name(t->src[0].rel);
-      scand_job_set(t->job, "name", name);
-      scand_job_set_int(t->job, "pages", t->pages);
+  g_autoptr(ScandRoute) route = scand_rules_route(t->config, &facts, error);
+  if (!route)
+    return NULL;
+  scand_job_set(job, "template", route->name_template);
+  if (!scand_config_get(t->config, "rule", route->rule, "name")) {
+    g_autofree char *name = delivery_name(t->src[0].rel);
+    if (k > 1) {
+      g_autofree char *stem = g_strndup(name, strlen(name) - strlen(".pdf"));
+      g_free(name);
+      name = g_strdup_printf("%s-%u.pdf", stem, k);
     }
+    scand_job_set(job, "name", name);
+    scand_job_set_int(job, "pages", pages);
   }
-  if (t->route && (scand_job_get(t->job, "name") || scand_job_run_set_name(t->job, t->pages, &error)) &&
-      scand_job_apply_route(t->job, t->config, t->route, NULL, &error))
+  /* A further document is saved routed now: the file's job, committed next,
+   * may be all that is left of the take when the next start promotes it. */
+  if ((scand_job_get(job, "name") || scand_job_run_set_name(job, pages, error)) &&
+      scand_job_apply_route(job, t->config, route, NULL, error) && (k == 1 || scand_job_save(job, error)))
+    return g_steal_pointer(&route);
+  return NULL;
+}
+
+/* Routes the job and the further documents of a split, and names their
+ * deliveries; FALSE with verdicts set. */
+static gboolean take_route(Take *t) {
+  g_autoptr(GError) error = NULL;
+  t->route = route_document(t, t->job, 1, t->pages, &error);
+  for (guint i = 0; t->route && i < t->children->len; i++) {
+    ScandJob *child = t->children->pdata[i];
+    g_autoptr(ScandRoute) route = route_document(t, child, i + 2, scand_job_get_facts(child)->pages, &error);
+    if (!route)
+      g_clear_pointer(&t->route, scand_route_free);
+  }
+  if (t->route)
     return TRUE;
   g_autofree char *reason = g_strdup_printf("cannot route it: %s", error->message);
   drop_job(t);
@@ -296,16 +341,43 @@ static gboolean take_route(Take *t) {
   return FALSE;
 }
 
+/* Where a document of the take came from (not its identity: only the
+ * file's own job holds that). */
+static void set_origin(Take *t, ScandJob *job, const char *display) {
+  scand_job_set(job, "source-kind", "watch");
+  scand_job_set(job, "trigger", "watch");
+  scand_job_set(job, "device-name", t->w->name);
+  scand_job_set(job, "watch", t->w->name);
+  scand_job_set(job, "watch-path", t->src[0].rel);
+  scand_job_set(job, "source-file", display);
+}
+
+/* The further documents of a split file, deliverable now that the file's
+ * job is committed. One that cannot be promoted now is promoted when either
+ * job is resumed (the file's job says some are pending). */
+static void take_promote(Take *t, const char *display) {
+  gboolean all = TRUE;
+  for (guint i = 0; i < t->children->len; i++) {
+    ScandJob *child = t->children->pdata[i];
+    g_autoptr(GError) error = NULL;
+    set_origin(t, child, display);
+    if (!scand_job_promote_split_child(child, &error)) {
+      watch_log(t->watcher, "watch %s: %s: %s (delivered later)", t->w->name, display, error->message);
+      all = FALSE;
+    }
+  }
+  if (t->children->len && all) {
+    scand_job_set(t->job, "split-pending-children", NULL);
+    g_autoptr(GError) ignored = NULL; /* still set on disk: the next delivery promotes none again */
+    scand_job_save(t->job, &ignored);
+  }
+}
+
 /* The facts of the take, and the take itself: invariant (1). */
 static gboolean take_commit(Take *t, const char *after) {
   static const char *const suffix[] = { "", "-backs" };
   g_autofree char *display = watch_display(t->w, t->src[0].rel);
-  scand_job_set(t->job, "source-kind", "watch");
-  scand_job_set(t->job, "trigger", "watch");
-  scand_job_set(t->job, "device-name", t->w->name);
-  scand_job_set(t->job, "watch", t->w->name);
-  scand_job_set(t->job, "watch-path", t->src[0].rel);
-  scand_job_set(t->job, "source-file", display);
+  set_origin(t, t->job, display);
   scand_job_set(t->job, "source-root", t->w->path);
   scand_job_set(t->job, "source-after", after ? after : "done");
   mode_t mode = 0777;
@@ -327,6 +399,7 @@ static gboolean take_commit(Take *t, const char *after) {
     return FALSE;
   }
   scand_fault_point("watch-taken");
+  take_promote(t, display);
   for (guint i = 0; i < t->n; i++)
     g_hash_table_insert(t->watcher->held, g_strdup(t->src[i].identity), g_strdup(scand_job_get_id(t->job)));
   return TRUE;
@@ -353,18 +426,31 @@ static void take_dispose(Take *t, const char *after) {
     scand_job_set_keep(t->job, NULL);
 }
 
-static void take_deliver(Take *t) {
+/* Delivers one document of the take and says how it went. */
+static void deliver_one_job(Take *t, ScandJob *job, const ScandRetryPolicy *policy) {
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GError) error = NULL;
-  ScandRetryPolicy policy;
-  scand_retry_policy_from_config(t->config, &policy, NULL);
-  ScandDeliveryResult r = scand_job_run_deliver(t->job, &policy, errors, &error);
+  ScandDeliveryResult r = scand_job_run_deliver(job, policy, errors, &error);
   if (error)
     g_ptr_array_add(errors, g_strdup(error->message));
-  scand_job_list_delivered(t->job, delivered);
+  scand_job_list_delivered(job, delivered);
   const char *result = r == SCAND_DELIVERY_DONE ? "done" : r == SCAND_DELIVERY_RETRY ? "queued" : "failed";
-  t->host->job_finished(t->host->user_data, scand_job_get_id(t->job), result, delivered, errors);
+  t->host->job_finished(t->host->user_data, scand_job_get_id(job), result, delivered, errors);
+}
+
+/* The further documents first: the file's job (kept until its file is
+ * disposed of) is delivered last. */
+static void take_deliver(Take *t) {
+  ScandRetryPolicy policy;
+  scand_retry_policy_from_config(t->config, &policy, NULL);
+  for (guint i = 0; i < t->children->len; i++) {
+    ScandJob *child = t->children->pdata[i];
+    if (scand_job_get_stage(child) == SCAND_JOB_ASSEMBLED)
+      deliver_one_job(t, child, &policy);
+  }
+  g_ptr_array_set_size(t->children, 0); /* unlocked: the queue's, if anything is left */
+  deliver_one_job(t, t->job, &policy);
 }
 
 static void take(Take *t) {
@@ -391,6 +477,7 @@ void watch_intake_run(gpointer data, gpointer unused) {
     .host = &in->watcher->host,
     .w = in->config,
     .n = in->rels[1] ? 2 : 1,
+    .children = g_ptr_array_new_with_free_func((GDestroyNotify) scand_job_free),
   };
   for (guint i = 0; i < 2; i++)
     t.src[i].dir_fd = t.src[i].fd = -1;
@@ -400,6 +487,7 @@ void watch_intake_run(gpointer data, gpointer unused) {
     watch_pending_report(in->watcher, in->root, in->rels[i], t.verdict[i]);
     watch_source_clear(&t.src[i]);
   }
+  g_ptr_array_unref(t.children);
   scand_job_free(t.job);
   scand_route_free(t.route);
   scand_config_free(t.config);

@@ -223,12 +223,17 @@ static int open_root_fd(ScandWatcher *watcher, WatchConfig *w, gboolean create) 
   if (create && !scand_fs_mkdir_p(w->path, 0755, &error))
     watch_log(watcher, "watch %s: %s", w->name, error->message);
   int fd = open(w->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ELOOP) {
+  int errsv = errno;
+  struct stat st;
+  if (fd < 0 && lstat(w->path, &st) == 0 && S_ISLNK(st.st_mode)) {
     g_autofree char *key = g_strdup_printf("%s\x1f(link)", w->path);
     watch_log_once(watcher, key, "watch %s: %s is a symbolic link: not watched (set path to the folder it points to)",
                    w->name, w->path);
-  } else if (fd < 0 && create)
-    watch_log(watcher, "watch %s: cannot open %s: %s", w->name, w->path, g_strerror(errno));
+    errsv = ELOOP;
+  } else if (fd < 0 && create) {
+    watch_log(watcher, "watch %s: cannot open %s: %s", w->name, w->path, g_strerror(errsv));
+  }
+  errno = errsv;
   return fd;
 }
 
@@ -252,7 +257,7 @@ void watch_tree_open_root(ScandWatcher *watcher, guint root, gboolean create) {
   int fd = open_root_fd(watcher, w, create);
   if (fd < 0) {
     if (create)
-      watch_tree_lose_root(watcher, root, "not there");
+      watch_tree_lose_root(watcher, root, errno == ELOOP ? "a symbolic link" : "not there");
     return;
   }
   struct stat st;

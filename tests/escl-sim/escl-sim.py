@@ -115,7 +115,7 @@ COLOR_MODES = ["BlackAndWhite1", "Grayscale8", "RGB24"]
 FAULTS_WITH_INT = ("end-after", "jam-after", "drop", "drop-always", "slow",
                    "trickle", "corrupt", "drip-status", "huge")
 FAULTS_FLAG = ("location-ipv6-broken", "location-relative", "busy",
-               "bad-caps", "endless")
+               "bad-caps", "endless", "bloated-status")
 ENDLESS_SHEETS = 10 ** 9    # the "endless" feeder's sheets
 HUGE_PAGE = 300 * 1024 * 1024   # bytes of a "huge" page
 STATES = ("Idle", "Processing", "Stopped", "Down")
@@ -771,9 +771,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with self.sim.lock:
                 xml = self.sim.status_xml()
                 drip = self.sim.faults.get("drip-status")
+                bloated = "bloated-status" in self.sim.faults
             if drip:
                 return self.drip(xml.encode(), "text/xml", drip["n"],
                                  "drip-status")
+            if bloated:
+                # Well-formed, but 5 MB: a comment pads it before the root.
+                pad = "<!-- " + "x" * (5 * 1024 * 1024) + " -->\n"
+                xml = xml.replace("?>\n", "?>\n" + pad, 1)
+                return self.reply(200, xml, "text/xml",
+                                  fault="bloated-status")
             return self.reply(200, xml, "text/xml")
         if rel == "ScanJobs" and self.command == "POST":
             return self.post_scanjobs(body)

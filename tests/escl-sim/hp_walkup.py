@@ -47,7 +47,7 @@ MAX_EVENTS = 32
 MAX_DESTINATIONS = 15       # like WalkupScanToCompCaps MaxNetworkDestinations
 MAX_POLL_DS = 3000          # longest long poll honoured (deciseconds)
 SHORTCUTS = ("SavePDF", "SaveJPEG", "SaveDocument1", "SavePhoto1", "EmailPDF")
-FAULTS = ("drop-poll", "no-etag")
+FAULTS = ("drop-poll", "no-etag", "etag-churn")
 
 
 def esc(text):
@@ -369,12 +369,14 @@ class Walkup:
             drop = "drop-poll" in self.faults and want == self.etag()
             if drop:
                 self.faults.discard("drop-poll")
-            while not drop and want and want == self.etag() and \
+            churn = "etag-churn" in self.faults
+            while not drop and not churn and want and want == self.etag() and \
                     time.monotonic() < deadline and not h.sim.stop.is_set():
                 self.cond.wait(min(0.5, max(0.0, deadline - time.monotonic())))
-            changed = not want or want != self.etag()
+            changed = churn or not want or want != self.etag()
             xml = self.table_xml()
-            etag = self.etag()
+            # etag-churn: every poll answered at once, with an ETag never seen.
+            etag = self.etag() + ("-%d" % self.polls if churn else "")
             no_etag = "no-etag" in self.faults
         if drop:
             # The device closes a long poll without an answer (as HP

@@ -3,7 +3,8 @@
 # hold scand: every request has a total timeout, SIGTERM ends transfers within
 # seconds (CLI and daemon), and max-pages / max-page-bytes refuse an endless
 # feeder and a huge page with a clear error, keeping the pages that came before.
-#   1. `scand status` on a device dripping its ScannerStatus 1 byte/s
+#   1. `scand status` on a device dripping its ScannerStatus 1 byte/s, and on
+#      one whose ScannerStatus is 5 MB (over the 4 MB cap: a clear message)
 #   2. `scand scan` on a device dripping page 2: page-timeout, page 1 delivered
 #   3. `scand scan` on the same device, SIGTERM: out within seconds, page 1
 #      delivered; and SIGTERM while a delivery stalls on a silent mail server
@@ -81,6 +82,14 @@ assert_contains "$T/status.err" "timed out"
 run_bounded 60 "$T/status2.out" "$T/status2.err" "$SCAND" status "escl:$sim/eSCL"
 [ "$rc" = 1 ] && [ "$took" -le 40 ] || fail "scand status without config: exit $rc after ${took}s"
 assert_contains "$T/status2.err" "timed out"
+
+# A status document over the 4 MB cap is refused saying so (not "Failed
+# writing received data").
+curl -sf -XPOST "$sim/sim/control" -d '{"clear": true, "fault": "bloated-status"}' >/dev/null
+run_bounded 60 "$T/status3.out" "$T/status3.err" "$SCAND" status "escl:$sim/eSCL"
+[ "$rc" = 1 ] || fail "scand status with a 5 MB status exited $rc"
+assert_contains "$T/status3.err" "larger than 4096 KiB"
+! grep -q "Failed writing" "$T/status3.err" || fail "curl's message instead of ours: $(cat "$T/status3.err")"
 
 # --- 2. a scan whose second page drips: page-timeout, page 1 delivered ---------------
 start_sim drip --adf-pages 3 --fault drip=2

@@ -29,9 +29,16 @@ pdfimages -list "$T/ocr.pdf" >"$T/images"
 for p in 1 2; do
   row=$(awk -v p=$p 'NR > 2 && $1 == p' "$T/images")
   assert_eq jpeg "$(echo "$row" | awk '{print $9}')" "page $p encoding"
-  qpdf --show-object="$(echo "$row" | awk '{print $11}')" --raw-stream-data "$T/ocr.pdf" >"$T/stream.jpg"
+  pdf_jpeg_stream "$T/ocr.pdf" "$(echo "$row" | awk '{print $11}')" >"$T/stream.jpg"
   cmp -s "$C/clean-0$p.jpg" "$T/stream.jpg" || fail "page $p: JPEG stream differs from the source file"
 done
+# Smaller files: PIL's JPEGs (standard Huffman tables) shrink under Flate, so
+# the searchable PDF is smaller than its JPEG files even with the text layer.
+grep -q "Filter \[ /FlateDecode /DCTDecode \]" <(qpdf --show-object="$(awk 'NR == 3 {print $11}' "$T/images")" \
+  "$T/ocr.pdf") || fail "the JPEG page is not kept in a Flate wrapper"
+jpegs=$(($(stat -c %s "$C/clean-01.jpg") + $(stat -c %s "$C/clean-02.jpg")))
+echo "searchable PDF $(stat -c %s "$T/ocr.pdf") bytes, its JPEG files $jpegs bytes"
+[ "$(stat -c %s "$T/ocr.pdf")" -lt "$jpegs" ] || fail "the searchable PDF is larger than its JPEG files"
 qpdf --check "$T/ocr.pdf" >"$T/check" || { cat "$T/check" >&2; fail "qpdf --check"; }
 pdffonts "$T/ocr.pdf" >"$T/fonts"
 grep -q "GlyphLessFont .*CID TrueType .*Identity-H *yes" "$T/fonts" || { cat "$T/fonts" >&2; fail "font not embedded"; }
@@ -72,7 +79,7 @@ for p in 1 2 3; do
 done
 for p in 1 2 3; do
   row=$(pdfimages -list "$T/rot.pdf" | awk -v p=$p 'NR > 2 && $1 == p')
-  qpdf --show-object="$(echo "$row" | awk '{print $11}')" --raw-stream-data "$T/rot.pdf" >"$T/stream.jpg"
+  pdf_jpeg_stream "$T/rot.pdf" "$(echo "$row" | awk '{print $11}')" >"$T/stream.jpg"
   f=("" rot90 rot180 rot270)
   cmp -s "$C/${f[$p]}.jpg" "$T/stream.jpg" || fail "turned page $p was re-encoded"
 done
@@ -111,7 +118,7 @@ echo "office letter page: $letter"
 case "$letter" in *K) awk -v k="${letter%K}" 'BEGIN {exit !(k <= 60)}' || fail "letter page $letter over 60 KB" ;;
   *) fail "letter page size $letter" ;; esac
 row=$(pdfimages -list "$T/mode.pdf" | awk 'NR == 6')
-qpdf --show-object="$(echo "$row" | awk '{print $11}')" --raw-stream-data "$T/mode.pdf" >"$T/stream.jpg"
+pdf_jpeg_stream "$T/mode.pdf" "$(echo "$row" | awk '{print $11}')" >"$T/stream.jpg"
 cmp -s "$C/color.jpg" "$T/stream.jpg" || fail "the colour page was re-encoded"
 
 # --- bad input: one line, nothing written, or a page without text ------------

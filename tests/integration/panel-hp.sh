@@ -2,7 +2,8 @@
 # the daemon registers `panel = Finance:letter, Anna:photo` on the device; a
 # person picking Finance gives exactly one PDF routed by `panel = Finance`
 # within 1 s of the last page; two-sided chosen on the panel scans duplex; an
-# event for somebody else's destination is ignored; a dropped long poll and a
+# event for somebody else's destination is ignored; a device answering every
+# long poll at once is paced, not polled in a spin; a dropped long poll and a
 # device restart (destinations forgotten) are survived without a duplicate;
 # kill -9 and a restart adopt the same destinations; a clean stop removes
 # them; a second daemon on the same device never takes the first's picks.
@@ -116,6 +117,16 @@ wait_for 30 test -f "$T/out/finance/mfp-0004.pdf" || { cat "$T/daemon.log"; fail
 sleep 2
 assert_eq 4 "$(scan_jobs)" "scan jobs without ETags"
 control '{"walkup": {"clear_fault": "no-etag"}}'
+
+# A device that answers every long poll at once with a new ETag: polled about
+# once a second after a few quick answers, not in a spin.
+polls0=$(walkup "w['polls']")
+control '{"walkup": {"fault": "etag-churn"}}'
+sleep 5
+control '{"walkup": {"clear_fault": "etag-churn"}}'
+churn=$(($(walkup "w['polls']") - polls0))
+echo "an ETag that changes on every poll: $churn polls in 5 s"
+[ "$churn" -ge 2 ] && [ "$churn" -le 20 ] || fail "an ETag that changes on every poll: $churn polls in 5 s"
 
 # Device restart: destinations and events are gone; the daemon registers again
 # and a pick after that is served once.

@@ -16,8 +16,12 @@
 #    duplicated delivery;
 #  - an event for a context that is not ours, and a post from an address that
 #    is no device, are refused; a second daemon never gets the first's picks;
+#  - a flood of distinct picks starts a person's few scans, not one per pick,
+#    and a storm of Hellos a few subscription checks, not one per Hello;
+#  - after kill -9 the next start takes its subscription over: one on the
+#    device, one PDF per pick;
 #  - `scand status` shows the subscription and its expiry;
-#  - a clean stop unsubscribes.
+#  - a clean stop unsubscribes, and is prompt while a Subscribe goes unanswered.
 set -euo pipefail
 . "$SCAND_SRCDIR/tests/lib/common.sh"
 . "$SCAND_SRCDIR/tests/lib/daemon.sh"
@@ -183,6 +187,24 @@ sleep 2
 assert_eq 3 "$(creates)" "scans after the reboot"
 assert_eq 3 "$(count_files "$T/out")" "files after the reboot"
 
+# A storm of Hellos (a device repeating itself, or anyone on the link speaking
+# for it: WS-Discovery is unauthenticated multicast) costs the device one
+# subscription check per 2 s, not one per Hello, and the log one line.
+renews() { curl -sf "$sim/sim/log" | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin) if r.get('action') == 'Renew'))"; }
+hellos_logged() { grep -c 'the device announced itself' "$T/daemon.log" || true; }
+before=$(renews)
+logged=$(hellos_logged)
+t0=$(date +%s.%N)
+for _ in $(seq 40); do control '{"hello": true}'; done
+sleep 1
+t1=$(date +%s.%N)
+checks=$(($(renews) - before))
+max=$(python3 -c "print(int(($t1 - $t0) / 2) + 3)")
+echo "40 Hellos in $(python3 -c "print('%.1f' % ($t1 - $t0))") s: $checks subscription checks (at most $max)"
+[ "$checks" -ge 1 ] && [ "$checks" -le "$max" ] || { cat "$T/daemon.log"; fail "40 Hellos gave $checks subscription checks"; }
+[ $(($(hellos_logged) - logged)) -le 1 ] || fail "a Hello storm floods the log"
+assert_eq "$(sub_id)" "$(ev "e['subscriptions'][0]['id']")" "subscription after a Hello storm"
+
 # A second daemon, same names: its own subscription; the first daemon's pick
 # is the first daemon's.
 mkdir -p "$T/b" "$T/out-b"
@@ -201,7 +223,54 @@ kill -TERM "$b_pid"
 wait "$b_pid" || true
 wait_for 10 subs_are 1 || fail "second daemon did not unsubscribe"
 
+# kill -9: the subscription stays on the device, with a NotifyTo nobody
+# listens on; the next start takes it over (unsubscribes what its spool
+# recorded, subscribes anew), so the device never holds two subscriptions of
+# this daemon, and a pick scans once.
+old=$(sub_id)
+daemon_kill
+assert_eq 1 "$(subscriptions)" "subscriptions after kill -9"
+DAEMON_STARTS=2 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
+has_new() { [ "$(ev "sum(1 for s in e['subscriptions'] if s['id'] != '$old')")" -ge 1 ]; }
+wait_for 20 has_new || { cat "$T/daemon.log"; fail "no subscription after a restart"; }
+# At once: the killed daemon's has seconds to live yet (renewed every 6 s).
+assert_eq 1 "$(subscriptions)" "subscriptions on the device after kill -9 and a restart"
+finance_files=$(count_files "$T/out/finance")
+more_finance() { [ "$(count_files "$T/out/finance")" -gt "$finance_files" ]; }
+control '{"adf_pages": 1, "eventing": {"press": {"name": "Finance"}}}'
+wait_for 30 more_finance || { cat "$T/daemon.log"; fail "no PDF after kill -9 and a restart"; }
+sleep 2
+assert_eq $((finance_files + 1)) "$(count_files "$T/out/finance")" "PDFs of one pick after a restart"
+
+# A flood of picks, each with a ScanIdentifier of its own (a broken device, or
+# whoever speaks from its address): a person's few are scanned (a burst of 6,
+# then one per 2 s), the rest ignored with one log line; the daemon goes on.
+picked() { grep -c 'panel: "Anna" picked (event' "$T/daemon.log" || true; }
+before=$(picked)
+anna_files=$(count_files "$T/out/anna")
+more_anna() { [ "$(count_files "$T/out/anna")" -gt "$anna_files" ]; }
+control '{"adf_pages": 8, "eventing": {"press": {"name": "Anna", "repeat": 29, "distinct": true}}}'
+assert_eq 30 "$(reply "len(r['statuses'])")" "events of the flood sent"
+sleep 3
+flood=$(($(picked) - before))
+echo "a flood of 30 picks started $flood scans"
+[ "$flood" -ge 1 ] && [ "$flood" -le 10 ] || { cat "$T/daemon.log"; fail "a flood of 30 picks started $flood scans"; }
+assert_contains "$T/daemon.log" "panel: more picks than a person makes ("
+wait_for 30 more_anna || { cat "$T/daemon.log"; fail "no PDF from the flood's first pick"; }
+sleep 2
+
 # A clean stop unsubscribes.
 daemon_stop
 assert_eq 0 "$(subscriptions)" "subscriptions after a clean stop"
+
+# A device that does not answer the Subscribe (for 30 s): the daemon still
+# stops at once, the request cancelled.
+control '{"eventing": {"fault": "hang-subscribe=1"}}'
+DAEMON_STARTS=3 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
+wait_for 20 no_faults || { cat "$T/daemon.log"; fail "no Subscribe came"; }
+sleep 0.5
+t0=$(date +%s.%N)
+daemon_stop
+python3 -c "import sys; d=$(date +%s.%N)-$t0; print('stopped %.2f s into a Subscribe the device did not answer' % d); sys.exit(0 if d < 3 else 1)" ||
+  fail "the daemon waited on a device that does not answer"
 echo ok

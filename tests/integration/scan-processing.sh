@@ -61,7 +61,7 @@ awk -v v="$acc" 'BEGIN {exit !(v >= 98)}' || fail "word accuracy $acc %"
 qpdf --check "$doc" >/dev/null || fail "qpdf --check"
 # The JPEG pages went in as the scanner sent them.
 row=$(pdfimages -list "$doc" | awk 'NR == 3')
-qpdf --show-object="$(echo "$row" | awk '{print $11}')" --raw-stream-data "$doc" >"$T/stream.jpg"
+pdf_jpeg_stream "$doc" "$(echo "$row" | awk '{print $11}')" >"$T/stream.jpg"
 cmp -s "$T/feed/3.jpg" "$T/stream.jpg" || fail "the scanned JPEG was re-encoded"
 assert_eq 0 "$(find "$SCAND_SPOOL" -mindepth 1 -maxdepth 1 -type d ! -name quarantine | wc -l)" "jobs left in the spool"
 echo "scan processing: all checks passed"

@@ -1,7 +1,7 @@
 # Incomplete files are not taken: a writer that keeps its file open and
 # pauses longer than stable-for is waited for; a PDF without its %%EOF
 # trailer, a JPEG without its end marker, a PNG without IEND, a TIFF whose
-# strips lie beyond its end wait for incomplete-wait and then go to
+# strips lie beyond its end, an empty file wait for incomplete-wait and then go to
 # .scand-error with the reason (never deleted); a file completed within
 # incomplete-wait is delivered whole.
 . "$SCAND_SRCDIR/tests/lib/common.sh"
@@ -61,6 +61,8 @@ cut "$T/doc.pdf" 40 "$T/in/noeof.pdf"
 cut "$T/src/a.jpg" 2 "$T/in/noeoi.jpg"
 cut "$T/src/a.png" 12 "$T/in/noiend.png"
 cut "$T/src/a.tif" 100 "$T/in/short.tif"
+# A file that stays empty (its writer made it and never wrote) waits too.
+: >"$T/in/empty.pdf"
 # Whole images are taken.
 cp "$T/src/a.jpg" "$T/src/a.png" "$T/src/a.tif" "$T/in/"
 
@@ -79,7 +81,7 @@ for f in a.jpg a.png a.tif; do
 done
 # The incomplete ones: in .scand-error once incomplete-wait is over, with why.
 wait_for 30 test -f "$T/in/.scand-error/short.tif.reason.txt" || { cat "$T/daemon.log"; fail "short.tif not set aside"; }
-for f in noeof.pdf noeoi.jpg noiend.png short.tif; do
+for f in noeof.pdf noeoi.jpg noiend.png short.tif empty.pdf; do
   wait_for 10 test -f "$T/in/.scand-error/$f.reason.txt" || fail "$f not set aside"
   [ ! -e "$T/in/$f" ] || fail "$f still in the folder"
   [ ! -e "$T/out/${f%.*}.pdf" ] || fail "the incomplete $f was delivered"
@@ -89,6 +91,7 @@ assert_contains "$T/in/.scand-error/noeoi.jpg.reason.txt" "no end-of-image marke
 assert_contains "$T/in/.scand-error/noiend.png.reason.txt" "PNG"
 assert_contains "$T/in/.scand-error/short.tif.reason.txt" "TIFF"
 assert_contains "$T/in/.scand-error/noeof.pdf.reason.txt" "after waiting 5 s"
+assert_contains "$T/in/.scand-error/empty.pdf.reason.txt" "the file is empty (after waiting 5 s"
 cmp <(head -c "$(stat -c %s "$T/in/.scand-error/noeof.pdf")" "$T/doc.pdf") "$T/in/.scand-error/noeof.pdf" ||
   fail "the set-aside file is not the one dropped"
 daemon_stop

@@ -2,17 +2,19 @@
 # deleted: symbolic links to files and folders outside (there at start-up or
 # made at run time), a subdirectory swapped for a link at run time, a
 # subdirectory renamed out of the folder, a hard link to an outside file,
-# .scand-error and .scand-done made links (one into the spool itself) or
-# folders of another user. The delivered copy is never more readable than its
+# .scand-error and .scand-done made links (one into the spool itself), a
+# watched path that is itself a link. The delivered copy is never more readable than its
 # source (a 0600 file stays 0600; the default is 0640).
 . "$SCAND_SRCDIR/tests/lib/common.sh"
 . "$SCAND_SRCDIR/tests/lib/daemon.sh"
 
 "$SCAND" assemble -o "$T/doc.pdf" "$SCAND_SRCDIR/tests/integration/data/page.pnm" >/dev/null
-mkdir -p "$T/in" "$T/in2" "$T/out" "$T/outside" "$T/outside2" "$T/errtarget" "$T/donetarget"
+mkdir -p "$T/in" "$T/in2" "$T/out" "$T/outside" "$T/outside2" "$T/outside3" "$T/errtarget" "$T/donetarget"
 for f in private other hardsrc; do cp "$T/doc.pdf" "$T/outside/$f.pdf"; done
 chmod 0600 "$T/outside/private.pdf" "$T/outside/hardsrc.pdf"
 cp "$T/doc.pdf" "$T/outside2/o1.pdf"
+cp "$T/doc.pdf" "$T/outside3/l1.pdf"
+ln -s "$T/outside3" "$T/linkroot"
 
 cat >"$T/scand.conf" <<CONF
 [watch drop]
@@ -24,6 +26,11 @@ after = delete
 [watch keep]
 path = $T/in2
 stable-for = 1s
+
+[watch linked]
+path = $T/linkroot
+stable-for = 1s
+after = delete
 
 [output out]
 type = folder
@@ -81,11 +88,12 @@ sleep 3
 daemon_stop
 
 echo "--- delivered:"; ls -l "$T/out"
-for f in link.pdf linkdir rt-link.pdf hard.pdf o1.pdf o2.pdf m.pdf private.pdf other.pdf broken.pdf d-2.pdf; do
+for f in link.pdf linkdir rt-link.pdf hard.pdf o1.pdf o2.pdf m.pdf private.pdf other.pdf broken.pdf d-2.pdf l1.pdf; do
   [ ! -e "$T/out/$f" ] || fail "$f was delivered"
 done
 assert_eq 5 "$(count_files "$T/out")" "files delivered (ok1 s1 private-real d ok2)"
 for f in private other hardsrc; do cmp -s "$T/doc.pdf" "$T/outside/$f.pdf" || fail "outside/$f.pdf was touched"; done
+cmp -s "$T/doc.pdf" "$T/outside3/l1.pdf" || fail "outside3/l1.pdf (behind a watched path that is a link) was touched"
 for f in o1 o2; do cmp -s "$T/doc.pdf" "$T/outside2/$f.pdf" || fail "outside2/$f.pdf was touched"; done
 cmp -s "$T/doc.pdf" "$T/moved-away/m.pdf" || fail "a file in the renamed-away folder was taken"
 [ -L "$T/in/link.pdf" ] && [ -L "$T/in/rt-link.pdf" ] && [ -L "$T/in/sub" ] || fail "a link was removed"
@@ -101,4 +109,5 @@ assert_contains "$T/daemon.log" "linkdir is a symbolic link"
 assert_contains "$T/daemon.log" "rt-link.pdf is a symbolic link"
 assert_contains "$T/daemon.log" "hard.pdf has other hard links"
 assert_contains "$T/daemon.log" ".scand-done is not a real directory"
+assert_contains "$T/daemon.log" "linkroot is a symbolic link: not watched"
 echo ok

@@ -11,8 +11,8 @@
 #    instance when it reboots;
 #  - `scand list` shows the simulator as a wsd: device, merged by UUID with
 #    the eSCL entry of the same device (the eSCL simulator, its UUID) found
-#    through a CUPS queue, and
-#    `scand scan` scans from the URI it lists;
+#    through a CUPS queue, and `scand scan` scans from the URI it lists, and
+#    over IPv6 link-local;
 #  - wsdd in discovery mode (an independent client) finds the simulator over
 #    IPv4 and IPv6 and fetches its metadata again after the reboot's Hello.
 set -euo pipefail
@@ -128,6 +128,12 @@ touch "$T/empty.conf"
 "$SCAND" scan --config "$T/empty.conf" --spool "$T/spool" --no-daemon -q --device "$uri" --source feeder --resolution 75 \
   --to "$T/out" --name scan.pdf >/dev/null 2>"$T/scan.err" || fail "scan from the listed URI failed: $(cat "$T/scan.err")"
 [ "$(pdf_pages "$T/out/scan.pdf")" = 2 ] || fail "the listed device did not give 2 pages"
+# The same scanner over IPv6 link-local, its zone in the URI.
+ctl '{"adf_pages": 1}'
+"$SCAND" scan --config "$T/empty.conf" --spool "$T/spool6" --no-daemon -q \
+  --device "wsd:http://[fe80::2%25wsd0]:$port/wsd/scan" --source feeder --resolution 75 \
+  --to "$T/out6" --name scan.pdf >/dev/null 2>"$T/scan6.err" || fail "IPv6 link-local scan failed: $(cat "$T/scan6.err")"
+[ "$(pdf_pages "$T/out6/scan.pdf")" = 1 ] || fail "the IPv6 link-local scan did not give 1 page"
 
 # --- wsdd (discovery mode) finds the simulator over IPv4 and IPv6 ------------------------
 wsdd --discovery --no-host --interface wsd0 --verbose >"$T/wsdd.log" 2>&1 &

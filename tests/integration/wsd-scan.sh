@@ -85,13 +85,46 @@ same_pages limit plain 4 2
 [ "$(state 's["jobs"][3]["state"]')" = Canceled ] || fail "a job cut short by --pages was not cancelled on the device"
 
 # A scan started at the panel carries the event's ScanIdentifier and the
-# subscription's DestinationToken (walk-up).
+# subscription's DestinationToken (walk-up): the device takes it once, and
+# refuses a wrong token.
 ctl '{"adf_pages": 1}'
-scan walkup 0 --source feeder --resolution 75 --option wsd-scan-identifier=scan-17 --option 'wsd-destination-token=tok&1'
+token=$(/usr/bin/python3 - "$base/wsd/scan" <<'EOF'
+import sys, urllib.request, xml.etree.ElementTree as ET
+url = sys.argv[1]
+body = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+        'xmlns:e="http://schemas.xmlsoap.org/ws/2004/08/eventing" '
+        'xmlns:w="http://schemas.microsoft.com/windows/2006/08/wdp/scan"><s:Header>'
+        '<a:Action>http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe</a:Action>'
+        '<a:MessageID>urn:uuid:1</a:MessageID></s:Header><s:Body><e:Subscribe><e:Delivery>'
+        '<e:NotifyTo><a:Address>http://127.0.0.1:9/</a:Address></e:NotifyTo></e:Delivery>'
+        '<e:Filter Dialect="http://schemas.xmlsoap.org/ws/2006/02/devprof/Action">'
+        'http://schemas.microsoft.com/windows/2006/08/wdp/scan/ScanAvailableEvent</e:Filter>'
+        '<w:ScanDestinations><w:ScanDestination><w:ClientDisplayName>Desk</w:ClientDisplayName>'
+        '<w:ClientContext>desk</w:ClientContext></w:ScanDestination></w:ScanDestinations>'
+        '</e:Subscribe></s:Body></s:Envelope>').encode()
+r = urllib.request.urlopen(urllib.request.Request(
+    url, data=body, headers={"Content-Type": "application/soap+xml"}), timeout=10)
+tok = [e.text for e in ET.fromstring(r.read()).iter() if e.tag.endswith("}DestinationToken")]
+print(tok[0])
+EOF
+)
+press() {
+  curl -sf -XPOST "$base/sim/control" -d '{"eventing": {"press": {"name": "Desk"}}}' |
+    /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["eventing_reply"]["scan_identifier"])'
+}
+scan_id=$(press)
+scan walkup-wrong 1 --source feeder --resolution 75 --option "wsd-scan-identifier=$scan_id" \
+  --option 'wsd-destination-token=not&it'
+assert_contains "$T/walkup-wrong.err" "ClientErrorInvalidDestinationToken"
+scan_id=$(press)
+scan walkup 0 --source feeder --resolution 75 --option "wsd-scan-identifier=$scan_id" \
+  --option "wsd-destination-token=$token"
 [ "$(curl -sf "$base/sim/log" | /usr/bin/python3 -c '
 import json, sys
 e = [e for e in json.load(sys.stdin) if e.get("action") == "CreateScanJob"][-1]
-print(e["scan_identifier"], e["destination_token"])')" = "scan-17 tok&1" ] || fail "walk-up identifiers did not reach CreateScanJob"
+print(e["scan_identifier"], e["destination_token"], e["status"])')" = "$scan_id $token 200" ] ||
+  fail "walk-up identifiers did not reach CreateScanJob"
 
 # --- faults --------------------------------------------------------------------------
 ctl '{"reset": true, "adf_pages": 5, "fault": "jam-after=2"}'
@@ -158,8 +191,12 @@ ctl '{"reset": true, "adf_pages": 2, "fault": "slow=1500"}'
 scan slow 0 --source feeder --resolution 75
 same_pages slow plain 1 2
 ctl '{"reset": true, "adf_pages": 2, "fault": "mime=endless"}'
-scan endless 1 --source feeder --resolution 75 --option wsd-max-page-kb=4096
-assert_contains "$T/endless.err" "page 1 is over 4194304 bytes; refused"
+printf '[scanner endless]\ndevice = wsd:%s/wsd/scan\nmax-page-bytes = 4M\n' "$base" >"$T/endless.conf"
+rc=0
+"$SCAND" scan --config "$T/endless.conf" --spool "$T/endless.spool" --no-daemon -q --device endless \
+  --source feeder --resolution 75 --to "$T/endless" --name scan.pdf >/dev/null 2>"$T/endless.err" || rc=$?
+[ "$rc" = 1 ] || fail "endless page: exit $rc: $(cat "$T/endless.err")"
+assert_contains "$T/endless.err" "page 1 is larger than max-page-bytes = 4194304 bytes"
 
 # --- quirks as data --------------------------------------------------------------------
 start_sim ricoh --model ricoh-mp201 --adf-pages 3

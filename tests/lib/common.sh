@@ -37,6 +37,19 @@ assert_contains() {
   grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "'$2' not found in $1"; }
 }
 
+# pdf_jpeg_stream PDF OBJ: the JPEG bytes of image object OBJ, stored as they
+# are (/DCTDecode) or inside a lossless Flate wrapper ([/FlateDecode
+# /DCTDecode]); fails for any other filter.
+pdf_jpeg_stream() {
+  local filter
+  filter=$(qpdf --show-object="$2" "$1" | grep -o '/Filter \(\[[^]]*\]\|/[A-Za-z]*\)')
+  case "$filter" in
+    "/Filter [ /FlateDecode /DCTDecode ]") qpdf --show-object="$2" --raw-stream-data "$1" | zlib-flate -uncompress ;;
+    "/Filter /DCTDecode") qpdf --show-object="$2" --raw-stream-data "$1" ;;
+    *) fail "object $2 of $1 is not a JPEG stream ($filter)" ;;
+  esac
+}
+
 # pdf_pages FILE: page count, after qpdf --check passes
 pdf_pages() {
   qpdf --check "$1" >/dev/null || fail "qpdf --check failed for $1"

@@ -340,6 +340,36 @@ static void test_sane_names(void) {
   g_assert_cmpstr(b->origins->pdata[0], ==, "sane");
 }
 
+/* A WSD scanner seen by WS-Discovery merges with its eSCL side by UUID, and
+ * with the entry sane-airscan makes of it (named by its model). */
+static void test_wsd_merge(void) {
+  g_autoptr(GPtrArray) devs = g_ptr_array_new_with_free_func((GDestroyNotify) scand_discovered_device_free);
+  ScandDiscoveredDevice *w = scand_discovered_device_new();
+  w->name = g_strdup("2nd floor");
+  w->model = g_strdup("Brother MFC-L2710DW");
+  w->uuid = g_strdup("4509a320-00a0-008f-00b6-002507510eca");
+  w->host = g_strdup("10.0.0.7");
+  scand_discovered_device_add_uri(w, "wsd:http://10.0.0.7:5358/WSDScanner");
+  scand_discovered_device_add_origin(w, "ws-discovery");
+  ScandDiscoveredDevice *e = scand_discovered_device_new();
+  e->name = g_strdup("Brother MFC-L2710DW");
+  e->uuid = g_strdup("4509a320-00a0-008f-00b6-002507510eca");
+  scand_discovered_device_add_uri(e, "escl:http://10.0.0.7:80/eSCL");
+  scand_discovered_device_add_origin(e, "dns-sd");
+  g_ptr_array_add(devs, w);
+  g_ptr_array_add(devs, e);
+  g_ptr_array_add(devs, scand_discovery_from_sane("airscan:w0:Brother MFC-L2710DW", NULL, NULL));
+  g_ptr_array_add(devs, scand_discovery_from_sane("airscan:w1:Other", NULL, NULL));
+  scand_discovery_merge(devs);
+  g_assert_cmpuint(devs->len, ==, 2);
+  ScandDiscoveredDevice *m = devs->pdata[0];
+  g_assert_cmpstr(m->name, ==, "Brother MFC-L2710DW"); /* the DNS-SD name wins */
+  g_assert_cmpuint(m->uris->len, ==, 3);
+  g_assert_cmpstr(m->uris->pdata[0], ==, "escl:http://10.0.0.7:80/eSCL"); /* eSCL before WSD */
+  g_assert_cmpstr(m->uris->pdata[1], ==, "wsd:http://10.0.0.7:5358/WSDScanner");
+  g_assert_cmpstr(m->uris->pdata[2], ==, "sane:airscan:w0:Brother MFC-L2710DW");
+}
+
 static void test_cups_candidates(void) {
   struct {
     const char *uri;
@@ -403,6 +433,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/discovery/merge", test_merge);
   g_test_add_func("/discovery/apply-caps", test_apply_caps);
   g_test_add_func("/discovery/sane-names", test_sane_names);
+  g_test_add_func("/discovery/wsd-merge", test_wsd_merge);
   g_test_add_func("/discovery/cups-candidates", test_cups_candidates);
   g_test_add_func("/discovery/cups-uuid", test_cups_uuid);
   return g_test_run();

@@ -77,6 +77,12 @@ static void test_suffix(void) {
 static void test_printable(void) {
   g_autofree char *a = scand_file_name_printable("a\nb\x1b\\c\xff\xc3\xa4");
   g_assert_cmpstr(a, ==, "a\\x0ab\\x1b\\\\c\\xffä");
+  /* A right-to-left override and a line separator would reorder or break
+   * what follows in a log line. */
+  g_autofree char *b = scand_file_name_printable("x\xe2\x80\xae"
+                                                 "fdp.exe\xe2\x80\xa8"
+                                                 "y");
+  g_assert_cmpstr(b, ==, "x\\xe2\\x80\\xaefdp.exe\\xe2\\x80\\xa8y");
 }
 
 int main(int argc, char **argv) {

@@ -3,7 +3,8 @@
  * (202); everything else is refused — another path (404), another method
  * (405), no Content-Length (411), an oversized body (413, unread), a refused
  * message (400), another device's route (403), a peer that is no known
- * device (connection closed before a byte is read), a removed route. */
+ * device (connection closed before a byte is read), a removed route; idle
+ * connections beyond a cap. */
 #include "scand/base/error.h"
 #include "scand/service/panel-listener.h"
 
@@ -171,9 +172,56 @@ static void test_bad_setup(void) {
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_IO);
 }
 
+/* Runs the main context (the listener) for ms milliseconds. */
+static void spin(guint ms) {
+  gint64 until = g_get_monotonic_time() + (gint64) ms * 1000;
+  while (g_get_monotonic_time() < until)
+    if (!g_main_context_iteration(NULL, FALSE))
+      g_usleep(1000);
+}
+
+/* A device that opens connections and says nothing: the listener holds 32
+ * (CONNECTIONS_MAX in panel-listener.c), closes the next one unread, and
+ * serves posts again once one of the idle ones is gone. */
+static void test_connection_cap(void) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandPanelListener) l = scand_panel_listener_new("127.0.0.1", 0, &error);
+  g_assert_no_error(error);
+  Sink device = { 0 };
+  g_autofree char *url = scand_panel_listener_add(l, "127.0.0.1", on_message, &device, &error);
+  g_assert_no_error(error);
+  g_autofree char *req = post(strstr(url, "/scand/"), "<event/>");
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string("127.0.0.1");
+  g_autoptr(GSocketAddress) to = g_inet_socket_address_new(lo, (guint16) scand_panel_listener_get_port(l));
+  g_autoptr(GPtrArray) idle = g_ptr_array_new_with_free_func(g_object_unref);
+  for (guint i = 0; i < 32; i++) {
+    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+    g_assert_no_error(error);
+    g_assert_true(g_socket_connect(s, to, NULL, &error));
+    g_assert_no_error(error);
+    g_ptr_array_add(idle, s);
+    spin(20); /* accepted before the listen backlog fills */
+  }
+  spin(500);
+  g_autofree char *refused = send_from(l, "127.0.0.1", req);
+  g_assert_cmpstr(refused, ==, "");
+  g_assert_cmpuint(device.calls, ==, 0);
+
+  g_socket_close(idle->pdata[0], NULL);
+  g_ptr_array_remove_index(idle, 0);
+  spin(500);
+  g_autofree char *served = send_from(l, "127.0.0.1", req);
+  assert_status(served, "HTTP/1.1 202");
+  g_assert_cmpuint(device.calls, ==, 1);
+  g_ptr_array_set_size(idle, 0);
+  spin(200);
+  g_free(device.last);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/panel-listener/routes", test_routes);
   g_test_add_func("/panel-listener/bad-setup", test_bad_setup);
+  g_test_add_func("/panel-listener/connection-cap", test_connection_cap);
   return g_test_run();
 }

@@ -123,6 +123,17 @@ static void test_renew_and_faults(void) {
   g_assert_cmpstr(r.fault.reason, ==, "no such subscription");
   wsd_ev_reply_clear(&r);
 
+  /* SOAP 1.1, two faultcodes (found by fuzz-wsd-eventing: the first was leaked): the first counts. */
+  static const char fault11[] = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><s:Fault>"
+                                "<faultcode>s:Client</faultcode><faultcode>s:Server</faultcode>"
+                                "<faultstring>first</faultstring><faultstring>second</faultstring>"
+                                "</s:Fault></s:Body></s:Envelope>";
+  g_assert_true(wsd_ev_reply_decode(WSD_EV_REPLY_RENEW, fault11, strlen(fault11), 0, &r, &error));
+  g_assert_true(r.is_fault);
+  g_assert_cmpstr(r.fault.code, ==, "Client");
+  g_assert_cmpstr(r.fault.reason, ==, "first");
+  wsd_ev_reply_clear(&r);
+
   static const char unsub[] = ENV_OPEN(SCAN08) "<s:Body/></s:Envelope>";
   g_assert_true(wsd_ev_reply_decode(WSD_EV_REPLY_UNSUBSCRIBE, unsub, strlen(unsub), 0, &r, &error));
   wsd_ev_reply_clear(&r);

@@ -25,7 +25,8 @@ FILTER_DIALECT = "http://schemas.xmlsoap.org/ws/2006/02/devprof/Action"
 MAX_SUBSCRIPTIONS = 16
 MAX_DESTINATIONS = 32
 FAULTS = ("drop-renew", "refuse-renew", "refuse-subscribe", "no-expires",
-          "expires-as-time")
+          "expires-as-time", "end-on-expiry", "hang-subscribe")
+HANG_S = 30     # how long a hang-subscribe Subscribe waits before its answer
 
 
 def _el(name, value):
@@ -53,6 +54,7 @@ class Eventing:
         self.max_lifetime = max_lifetime
         self.lock = threading.RLock()
         self.reset()
+        threading.Thread(target=self._reaper, daemon=True).start()
 
     def reset(self):
         with self.lock:
@@ -61,7 +63,9 @@ class Eventing:
             self.pending = {}   # ScanIdentifier -> (identifier, token)
             self.faults = {}    # name -> count left (None = until cleared)
             self.presses = []   # what press() did, newest last
-            self.strict = False # CreateScanJob must carry a pick's identifier and token
+            # A CreateScanJob with a ScanIdentifier must carry the token of
+            # that pick's destination, once ("strict": false takes any).
+            self.strict = True
 
     # -- helpers ----------------------------------------------------------
 
@@ -83,11 +87,23 @@ class Eventing:
         return sub["expires"] is not None and now >= sub["expires"]
 
     def _sweep(self):
-        """Drops lapsed subscriptions (a device never tells about those)."""
+        """Drops lapsed subscriptions: silently, as most devices do, or with a
+        SubscriptionEnd (wse:SourceCancelling) under the end-on-expiry fault.
+        Call with the lock held."""
         now = time.monotonic()
         for sid in [s for s in self.order if self._expired(self.subs[s], now)]:
-            del self.subs[sid]
+            sub = self.subs.pop(sid)
             self.order.remove(sid)
+            if "end-on-expiry" in self.faults:
+                threading.Thread(target=self._send_end,
+                                 args=(sub, "wse:SourceCancelling", "expired"),
+                                 daemon=True).start()
+
+    def _reaper(self):
+        """Lapses subscriptions on time, as a device does by itself."""
+        while not self.sim.stop.wait(0.25):
+            with self.lock:
+                self._sweep()
 
     def _identifier(self, req):
         h = req.header
@@ -118,6 +134,11 @@ class Eventing:
     def op_subscribe(self, sim, req):
         a = self.api
         op = req.op
+        with self.lock:
+            hang = self._fault_left("hang-subscribe")
+        if hang:
+            # A device slow to answer: the client must not wait on it to stop.
+            sim.stop.wait(HANG_S)
         notify = a.text(op, "Delivery", "NotifyTo", "Address")
         end_to = a.text(op, "EndTo", "Address")
         filt = a.text(op, "Filter")
@@ -169,9 +190,8 @@ class Eventing:
                        log={"subscription": sid,
                             "destinations": [d["name"] for d in dests]})
 
-    def _unknown(self, sim, sid):
-        return self.api.fault_reply(sim, "wse:InvalidMessage",
-                                    "no subscription %s" % sid)
+    def _unknown(self, sim, sid, subcode="wse:InvalidMessage"):
+        return self.api.fault_reply(sim, subcode, "no subscription %s" % sid)
 
     def op_renew(self, sim, req):
         sid = self._identifier(req)
@@ -188,7 +208,7 @@ class Eventing:
             self._sweep()
             sub = self.subs.get(sid)
             if not sub:
-                return self._unknown(sim, sid)
+                return self._unknown(sim, sid, "wse:UnableToRenew")
             sub["lifetime"] = self._lifetime(requested)
             sub["expires"] = time.monotonic() + sub["lifetime"]
             sub["renewals"] += 1
@@ -228,12 +248,15 @@ class Eventing:
             return None
         with self.lock:
             want = self.pending.pop(scan_id, None)
-        if not want or want[1] != token:
+        if not want:
             return self.api.fault_reply(
-                sim, "wscn:ClientErrorInvalidScanIdentifier" if not want else
-                "wscn:InvalidArgs",
-                "ScanIdentifier %s / DestinationToken %s: no such pick"
-                % (scan_id, token))
+                sim, "wscn:ClientErrorInvalidScanIdentifier",
+                "no scan %s is waiting" % scan_id)
+        if want[1] != token:
+            return self.api.fault_reply(
+                sim, "wscn:ClientErrorInvalidDestinationToken",
+                "DestinationToken %s is not the one given for the "
+                "destination of scan %s" % (token, scan_id))
         return None
 
     # -- the panel, driven by the control API ---------------------------------
@@ -271,15 +294,31 @@ class Eventing:
                 self.pending[scan_id] = (sub["id"], d["token"])
             notify = sub["notify"]
             header = _el("wse:Identifier", sub["id"])
-        body = ("<wscn:ScanAvailableEvent>%s%s</wscn:ScanAvailableEvent>"
-                % (_el("wscn:ClientContext", context),
-                   _el("wscn:ScanIdentifier", scan_id)))
+        def event_body(ident):
+            return ("<wscn:ScanAvailableEvent>%s%s</wscn:ScanAvailableEvent>"
+                    % (_el("wscn:ClientContext", context),
+                       _el("wscn:ScanIdentifier", ident)))
+        body = event_body(scan_id)
         status = self.api.post_soap(notify, SCAN_EVENT, body,
                                     extra_header=header)
+        statuses = [status]
         for _ in range(int(req.get("repeat", 0))):
-            self.api.post_soap(notify, SCAN_EVENT, body, extra_header=header)
+            if req.get("distinct"):
+                # A flood of picks, each with an identifier of its own.
+                ident = "scan-%s" % uuid.uuid4().hex[:16]
+                with self.lock:
+                    if d["token"]:
+                        self.pending[ident] = (sub["id"], d["token"])
+                body = event_body(ident)
+            statuses.append(self.api.post_soap(notify, SCAN_EVENT, body,
+                                               extra_header=header))
+        self.sim.record({"transport": "push", "action": "ScanAvailableEvent",
+                         "to": notify, "subscription": sub["id"],
+                         "context": context, "scan_identifier": scan_id,
+                         "status": status})
         out = {"scan_identifier": scan_id, "status": status,
-               "subscription": sub["id"], "context": context}
+               "statuses": statuses, "subscription": sub["id"],
+               "context": context}
         with self.lock:
             self.presses.append(out)
         return out
@@ -289,16 +328,23 @@ class Eventing:
         with self.lock:
             subs = [self.subs[s] for s in self.order]
             self.subs, self.order = {}, []
-        sent = []
-        for sub in subs:
-            if not sub["end_to"]:
-                continue
-            body = ("<wse:SubscriptionEnd>%s%s%s</wse:SubscriptionEnd>"
-                    % (self._manager_xml(sub), _el("wse:Status", status),
-                       _el("wse:Reason", reason)))
-            sent.append(self.api.post_soap(sub["end_to"],
-                                           WSE + "/SubscriptionEnd", body))
-        return sent
+        return [self._send_end(sub, status, reason) for sub in subs
+                if sub["end_to"]]
+
+    def _send_end(self, sub, status, reason):
+        """SubscriptionEnd to the subscription's EndTo (none without one, as
+        WS-Eventing says); the HTTP status, None when unreachable."""
+        if not sub["end_to"]:
+            return None
+        body = ("<wse:SubscriptionEnd>%s%s%s</wse:SubscriptionEnd>"
+                % (self._manager_xml(sub), _el("wse:Status", status),
+                   _el("wse:Reason", reason)))
+        got = self.api.post_soap(sub["end_to"], WSE + "/SubscriptionEnd", body,
+                                 extra_header=_el("wse:Identifier", sub["id"]))
+        self.sim.record({"transport": "push", "action": "SubscriptionEnd",
+                         "to": sub["end_to"], "subscription": sub["id"],
+                         "reason": status, "status": got})
+        return got
 
     def expire(self):
         """Every subscription lapses at once, without a word (as when a
