@@ -255,7 +255,10 @@ static gboolean parse_device_url(EsclScanner *s, const char *rest, GError **erro
 }
 
 /* Parses "http[s]://host[:port]/root" and prepares a client; no request yet. */
-static EsclScanner *escl_new(const char *rest, const ScandOpenOptions *options, GError **error) {
+/* shared: the status polls' client, whose connections stay open in a
+ * process-wide pool for the next poll (keep-alive; scand/base/http.h). */
+static EsclScanner *escl_new_client(const char *rest, const ScandOpenOptions *options, gboolean shared,
+                                    GError **error) {
   if (g_str_has_prefix(rest, "escl:"))
     rest += 5;
   g_autoptr(EsclScanner) s = g_new0(EsclScanner, 1);
@@ -276,11 +279,16 @@ static EsclScanner *escl_new(const char *rest, const ScandOpenOptions *options, 
     .stall_s = ESCL_STALL_S,
     .tls_pin = options ? options->tls_pin : NULL,
     .trust_hint = trust,
+    .shared_connections = shared,
   };
   s->http = scand_http_new(&http_options, error);
   if (!s->http)
     return NULL;
   return g_steal_pointer(&s);
+}
+
+static EsclScanner *escl_new(const char *rest, const ScandOpenOptions *options, GError **error) {
+  return escl_new_client(rest, options, FALSE, error);
 }
 
 static ScandScanner *escl_open(const char *rest, const ScandOpenOptions *options, GError **error) {
@@ -740,7 +748,7 @@ gboolean scand_escl_status_decode(const char *xml, gsize len, ScandEsclStatus *o
 
 gboolean scand_escl_get_status(const char *uri, const ScandOpenOptions *options, ScandEsclStatus *out, GError **error) {
   memset(out, 0, sizeof *out);
-  g_autoptr(EsclScanner) s = escl_new(uri, options, error);
+  g_autoptr(EsclScanner) s = escl_new_client(uri, options, TRUE, error);
   return s && fetch_status(s, out, error);
 }
 

@@ -20,6 +20,9 @@ static const ScandConfigKey schema_scand[] = {
   KEY("stall-timeout", SCAND_KEY_DURATION),    /* a worker without progress this long stops the watchdog pings */
   KEY("panel-listen", SCAND_KEY_STRING),       /* walk-up: address the event listener binds (default: every address) */
   INT("panel-port", 0, 65535),                 /* walk-up: its port (default 0: one the system picks) */
+  KEY("metrics-listen", SCAND_KEY_STRING),     /* Prometheus /metrics on ADDRESS:PORT (default: off) */
+  KEY("metrics-allow", SCAND_KEY_LIST),        /* peers besides loopback that may scrape (addresses, networks) */
+  KEY("metrics-textfile", SCAND_KEY_PATH),     /* node-exporter textfile, rewritten every 15 s (default: off) */
   { NULL },
 };
 

@@ -45,8 +45,16 @@ gboolean scand_fs_fsync_path(const char *path, GError **error) {
 }
 
 gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mode_t mode, GError **error) {
-  g_autofree char *tmp = g_strdup_printf("%s.tmp-%d", path, (int) getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  /* A temporary name of its own for every call: two threads saving the same file at once (a worker and
+   * the queue) must never write into one temporary file, or the renamed result is a mix of both. */
+  static gint serial;
+  g_autofree char *tmp = g_strdup_printf("%s.tmp-%d-%d", path, (int) getpid(), g_atomic_int_add(&serial, 1));
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0 && errno == EEXIST) {
+    /* A leftover of an earlier process that had our pid and crashed: remove it (a link, not its target). */
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  }
   if (fd < 0)
     return scand_fs_error_errno(error, errno, "cannot create %s", tmp);
   const char *p = data;

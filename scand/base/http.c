@@ -24,6 +24,7 @@ struct ScandHttp {
   guint current_stall_s; /* of the request under way */
   gsize max_reply;
   gboolean tls_unverified;
+  gboolean shared; /* connections in the process-wide pool */
   HttpTls tls;
   atomic_int cancelled;
   ScandHttpOutcome outcome;
@@ -68,6 +69,33 @@ static void global_init(void) {
   }
 }
 
+/* The process-wide connection pool of shared_connections clients. */
+#define SHARED_CONNECTIONS_MAX 1024
+static GMutex shared_lock;
+
+static void shared_lock_cb(CURL *handle, curl_lock_data data, curl_lock_access access, void *user) {
+  g_mutex_lock(&shared_lock);
+}
+
+static void shared_unlock_cb(CURL *handle, curl_lock_data data, void *user) {
+  g_mutex_unlock(&shared_lock);
+}
+
+static CURLSH *shared_pool(void) {
+  static gsize once = 0;
+  static CURLSH *pool;
+  if (g_once_init_enter(&once)) {
+    pool = curl_share_init();
+    if (pool) {
+      curl_share_setopt(pool, CURLSHOPT_LOCKFUNC, shared_lock_cb);
+      curl_share_setopt(pool, CURLSHOPT_UNLOCKFUNC, shared_unlock_cb);
+      curl_share_setopt(pool, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    }
+    g_once_init_leave(&once, 1);
+  }
+  return pool;
+}
+
 ScandHttp *scand_http_new(const ScandHttpOptions *options, GError **error) {
   static const ScandHttpOptions defaults = { 0 };
   const ScandHttpOptions *o = options ? options : &defaults;
@@ -82,6 +110,7 @@ ScandHttp *scand_http_new(const ScandHttpOptions *options, GError **error) {
   http->stall_s = o->stall_s ? o->stall_s : SCAND_HTTP_DEFAULT_STALL_S;
   http->max_reply = o->max_reply ? o->max_reply : SCAND_HTTP_DEFAULT_MAX_REPLY;
   http->tls_unverified = o->tls_unverified;
+  http->shared = o->shared_connections && !o->tls_unverified && !(o->tls_pin && *o->tls_pin) && shared_pool();
   if (o->tls_pin && *o->tls_pin) {
     g_autoptr(GError) local = NULL;
     if (!scand_http_pin_parse(o->tls_pin, http->tls.pin, &local)) {
@@ -304,6 +333,10 @@ static CURL *apply_policy(ScandHttp *http, const char *url, guint timeout_ms, gu
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, http);
+  if (http->shared) {
+    curl_easy_setopt(c, CURLOPT_SHARE, shared_pool());
+    curl_easy_setopt(c, CURLOPT_MAXCONNECTS, (long) SHARED_CONNECTIONS_MAX);
+  }
   if (http->tls_unverified) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);

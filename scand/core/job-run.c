@@ -2,6 +2,7 @@
 #include "scand/base/progress.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
+#include "scand/base/metrics.h"
 #include "scand/core/job-pages.h"
 #include "scand/core/job-private.h"
 #include "scand/core/pdf-merge.h"
@@ -345,6 +346,7 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
   const ScandOutputDriver *driver = scand_output_driver_find(type);
   g_autoptr(GError) local = NULL;
   ScandDeliveryResult result;
+  double seconds = 0;
   if (!driver) {
     g_set_error(&local, SCAND_ERROR, SCAND_ERROR_INVAL, "output %s: unknown type \"%s\"",
                 scand_job_get_destination_name(job, i), type ? type : "");
@@ -355,7 +357,9 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
   } else {
     scand_job_set_retry_after(job, i, 0);
     scand_progress_beat();
+    gint64 t0 = g_get_monotonic_time();
     result = driver->deliver(d, &local);
+    seconds = (double) (g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
     scand_progress_beat();
   }
   ScandDestState new_state = result == SCAND_DELIVERY_DONE    ? SCAND_DEST_DONE
@@ -378,6 +382,11 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
     gint64 attempts = scand_job_get_destination_attempts(job, i) + 1;
     scand_job_set_destination_next_attempt(job, i, now + scand_retry_policy_delay(policy, attempts, times.retry_after));
   }
+  scand_metrics_delivery(scand_job_get_destination_name(job, i),
+                         result == SCAND_DELIVERY_DONE    ? "done"
+                         : result == SCAND_DELIVERY_RETRY ? "retry"
+                                                          : "failed",
+                         seconds);
   if (!scand_job_set_destination_result(job, i, new_state, local ? local->message : NULL, error))
     return SCAND_DELIVERY_RETRY;
   if (result == SCAND_DELIVERY_DONE)
@@ -460,11 +469,14 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy 
   }
   if (any_retry)
     return SCAND_DELIVERY_RETRY;
+  const ScandJobFacts *facts = scand_job_get_facts(job);
   if (any_failed) {
     if (!scand_job_set_stage(job, SCAND_JOB_FAILED, error))
       return SCAND_DELIVERY_RETRY;
+    scand_metrics_job_finished(facts->source_kind, "failed", facts->pages);
     return SCAND_DELIVERY_FAILED;
   }
+  scand_metrics_job_finished(facts->source_kind, "done", facts->pages);
   /* A kept job stays, done, until whoever keeps it lets it go. */
   if (scand_job_get_keep(job)) {
     if (!scand_job_set_stage(job, SCAND_JOB_DONE, error))

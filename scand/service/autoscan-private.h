@@ -34,6 +34,8 @@ typedef struct {
   gboolean idle;      /* feeder: the device is idle */
   gboolean loaded;    /* feeder: paper sits in the feeder */
   const char *word;   /* feeder: the state as logged (static) */
+  gint64 at;          /* monotonic µs the request went out: the device's answer is from then on */
+  const char *state;  /* for metrics: "idle", "busy", "offline", "problem" (static); NULL: by ok */
   GPtrArray *pressed; /* buttons: names that read pressed now */
 } ScandAutoscanPoll;
 

@@ -2,6 +2,7 @@
  * button rule is buttons.c. */
 #include "scand/service/autoscan-private.h"
 #include "backends/backend.h"
+#include "scand/base/metrics.h"
 
 #include <string.h>
 
@@ -10,7 +11,10 @@ struct ScandAutoscan {
   GPtrArray *entries; /* ScandAutoscanEntry* (references) */
   GThreadPool *pool;  /* polls; four at a time */
   guint timer;
+  gint64 timer_due; /* monotonic µs the timer fires at */
 };
+
+static void schedule(ScandAutoscan *a);
 
 /* --- entries --- */
 
@@ -64,6 +68,8 @@ static gboolean scan_done_in_main(gpointer data) {
   ScandAutoscanEntry *e = data;
   e->cooldown_until = g_get_monotonic_time() + e->cooldown_us;
   g_atomic_int_set(&e->job_running, 0);
+  if (e->owner)
+    schedule(e->owner);
   entry_unref(e);
   return G_SOURCE_REMOVE;
 }
@@ -79,8 +85,10 @@ gboolean scand_autoscan_start(ScandAutoscanEntry *entry, const char *trigger, co
   g_autoptr(GError) error = NULL;
   g_atomic_int_set(&entry->job_running, 1);
   g_autofree char *id = a->host.start_scan(a->host.user_data, &request, scan_done, entry_ref(entry), &error);
-  if (id)
+  if (id) {
+    scand_metrics_scanner_state(entry->section, "busy", FALSE);
     return TRUE;
+  }
   entry_unref(entry);
   scand_autoscan_log(entry, "%s: %s", what, error->message);
   entry->cooldown_until = g_get_monotonic_time() + entry->cooldown_us;
@@ -102,6 +110,11 @@ static void feeder_poll(ScandAutoscanEntry *entry, ScandAutoscanPoll *poll) {
   }
   poll->idle = status.state == SCAND_DEVICE_IDLE;
   poll->loaded = status.feeder == SCAND_FEEDER_LOADED;
+  poll->state =
+      status.feeder == SCAND_FEEDER_PROBLEM || status.state == SCAND_DEVICE_STOPPED || status.state == SCAND_DEVICE_DOWN
+          ? "problem"
+      : status.state == SCAND_DEVICE_PROCESSING ? "busy"
+                                                : "idle";
   poll->word = status.feeder_word;
 }
 
@@ -109,16 +122,24 @@ static void feeder_poll(ScandAutoscanEntry *entry, ScandAutoscanPoll *poll) {
  * panel makes it busy, and scand must not steal it. It must sit for `settle`
  * (a stack being straightened), and not within `cooldown` of the last scan. */
 static void feeder_decide(ScandAutoscanEntry *entry, ScandAutoscanPoll *poll) {
-  gint64 now = g_get_monotonic_time();
+  /* Paper the device reported sat there from (at the latest) the moment the
+   * request went out: time it from then, not from when the answer came
+   * back through a busy queue. */
+  gint64 now = poll->at;
   g_autofree char *line =
       g_strdup_printf("%s%s%s", poll->word, poll->error ? ": " : "", poll->error ? poll->error : "");
   scand_autoscan_note(entry, poll->word, line);
-  if (!poll->ok || !poll->idle || !poll->loaded)
+  if (!poll->ok || !poll->idle || !poll->loaded) {
     entry->loaded_since = 0;
-  else if (entry->loaded_since == 0)
+  } else if (entry->loaded_since == 0) {
     entry->loaded_since = now;
-  if (entry->loaded_since && now - entry->loaded_since >= entry->settle_us && now >= entry->cooldown_until &&
-      scand_autoscan_can_start(entry)) {
+    /* Look again as soon as the paper has settled, not a whole interval
+     * later: paper loaded starts its job within poll-interval + settle. */
+    if (entry->settle_us > 0)
+      entry->next_poll = MIN(entry->next_poll, now + entry->settle_us);
+  }
+  if (entry->loaded_since && now - entry->loaded_since >= entry->settle_us &&
+      g_get_monotonic_time() >= entry->cooldown_until && scand_autoscan_can_start(entry)) {
     entry->loaded_since = 0;
     scand_autoscan_start(entry, "feeder", NULL, "feeder", "auto-scan");
   }
@@ -137,11 +158,18 @@ static gboolean poll_done(gpointer data) {
   g_atomic_int_set(&e->polling, 0);
   /* An entry the poller let go of (reload, stop) decides nothing. */
   if (e->owner) {
+    const char *state = g_atomic_int_get(&e->job_running) ? "busy"
+                        : w->poll.state                   ? w->poll.state
+                        : w->poll.ok                      ? "idle"
+                                                          : "offline";
+    scand_metrics_scanner_state(e->section, state, w->poll.loaded);
     if (e->buttons)
       scand_buttons_decide(e, &w->poll);
     else
       feeder_decide(e, &w->poll);
   }
+  if (e->owner)
+    schedule(e->owner);
   if (w->poll.pressed)
     g_ptr_array_unref(w->poll.pressed);
   g_free(w->poll.error);
@@ -152,6 +180,7 @@ static gboolean poll_done(gpointer data) {
 
 static void poll_worker(gpointer data, gpointer user_data) {
   PollWork *w = data;
+  w->poll.at = g_get_monotonic_time();
   if (w->entry->buttons)
     scand_buttons_poll(w->entry, &w->poll);
   else
@@ -161,6 +190,7 @@ static void poll_worker(gpointer data, gpointer user_data) {
 
 static gboolean on_poll_timer(gpointer data) {
   ScandAutoscan *a = data;
+  a->timer = 0;
   gint64 now = g_get_monotonic_time();
   for (guint i = 0; i < a->entries->len; i++) {
     ScandAutoscanEntry *e = a->entries->pdata[i];
@@ -172,7 +202,28 @@ static gboolean on_poll_timer(gpointer data) {
     w->entry = entry_ref(e);
     g_thread_pool_push(a->pool, w, NULL);
   }
-  return G_SOURCE_CONTINUE;
+  schedule(a);
+  return G_SOURCE_REMOVE;
+}
+
+/* One timer, due when the next scanner is: no wakeup while nothing is due
+ * (a scanner being polled or scanning is looked at again when that ends). */
+static void schedule(ScandAutoscan *a) {
+  gint64 next = G_MAXINT64;
+  for (guint i = 0; i < a->entries->len; i++) {
+    ScandAutoscanEntry *e = a->entries->pdata[i];
+    if (!g_atomic_int_get(&e->polling) && !g_atomic_int_get(&e->job_running))
+      next = MIN(next, e->next_poll);
+  }
+  /* A timer that fires by then already does. */
+  if (a->timer && a->timer_due <= next)
+    return;
+  g_clear_handle_id(&a->timer, g_source_remove);
+  if (next == G_MAXINT64)
+    return;
+  a->timer_due = next;
+  gint64 wait_us = MAX(next - g_get_monotonic_time(), 0);
+  a->timer = g_timeout_add((guint) ((wait_us + 999) / 1000), on_poll_timer, a);
 }
 
 /* --- sections --- */
@@ -219,21 +270,26 @@ static void entry_release(gpointer data) {
 void scand_autoscan_reload(ScandAutoscan *a, ScandConfig *config) {
   g_clear_handle_id(&a->timer, g_source_remove);
   g_ptr_array_set_size(a->entries, 0);
+  scand_metrics_scanners_forget();
   g_auto(GStrv) scanners = scand_config_list_sections(config, "scanner");
   for (guint i = 0; scanners && scanners[i]; i++) {
     ScandAutoscanEntry *e = entry_new(a, config, scanners[i]);
     if (e)
       g_ptr_array_add(a->entries, e);
   }
-  if (a->entries->len)
-    a->timer = g_timeout_add(250, on_poll_timer, a);
+  /* Polls mostly wait on the network: a large fleet gets more of them at
+   * once (4 up to 128 scanners, at most 16), so that one poll round fits in
+   * the interval with room to spare. */
+  g_thread_pool_set_max_threads(a->pool, (gint) CLAMP(a->entries->len / 32, 4, 16), NULL);
+  schedule(a);
 }
 
 ScandAutoscan *scand_autoscan_new(const ScandAutoscanHost *host, ScandConfig *config) {
   ScandAutoscan *a = g_new0(ScandAutoscan, 1);
   a->host = *host;
   a->entries = g_ptr_array_new_with_free_func(entry_release);
-  a->pool = g_thread_pool_new(poll_worker, a, 4, FALSE, NULL);
+  /* Exclusive: its threads stay, rather than one made and ended every round. */
+  a->pool = g_thread_pool_new(poll_worker, a, 4, TRUE, NULL);
   scand_autoscan_reload(a, config);
   return a;
 }

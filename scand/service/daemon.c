@@ -14,6 +14,8 @@
 #include "scand/base/http.h"
 #include "scand/base/signal-guard.h"
 #include "scand/service/panel.h"
+#include "scand/service/metrics-endpoint.h"
+#include "scand/base/metrics.h"
 #include "scand-build.h"
 #if SCAND_HAVE_WEB
 #include "scand/service/web.h"
@@ -38,7 +40,8 @@ struct ScandDaemon {
   ScandWatcher *watcher;
   ScandDaemonBus *bus;
   ScandAutoscan *autoscan;
-  ScandPanels *panels; /* walk-up destinations on devices' panels */
+  ScandPanels *panels;           /* walk-up destinations on devices' panels */
+  ScandMetricsEndpoint *metrics; /* [scand] metrics-listen / metrics-textfile */
 #if SCAND_HAVE_WEB
   struct ScandWeb *web; /* the web page, NULL when off; main thread */
 #endif
@@ -130,10 +133,19 @@ static void daemon_emit_progress(ScandDaemon *daemon, const char *id, const char
 #endif
 }
 
-static void daemon_emit_finished(ScandDaemon *daemon, const char *id, const char *result, GPtrArray *delivered,
-                                 GPtrArray *errors) {
-  scand_log("job %s: %s%s%s", id, result, errors && errors->len ? ": " : "",
-            errors && errors->len ? (const char *) errors->pdata[0] : "");
+/* facts (may be NULL): the job's, for the journal's DEVICE= and RULE=. */
+static void daemon_emit_finished(ScandDaemon *daemon, const char *id, const ScandJobFacts *facts, const char *result,
+                                 GPtrArray *delivered, GPtrArray *errors) {
+  const char *first = errors && errors->len ? (const char *) errors->pdata[0] : NULL;
+  g_autofree char *output = NULL;
+  for (guint i = 0; errors && i < errors->len && !output; i++)
+    output = scand_log_output_of(errors->pdata[i]);
+  ScandLogFields fields = { .job = id, .output = output };
+  if (facts) {
+    fields.device = facts->device_name ? facts->device_name : facts->device;
+    fields.rule = facts->rule;
+  }
+  scand_log_fields(&fields, "job %s: %s%s%s", id, result, first ? ": " : "", first ? first : "");
   if (daemon->bus)
     scand_daemon_bus_emit_finished(daemon->bus, id, result, delivered, errors);
 #if SCAND_HAVE_WEB
@@ -213,7 +225,7 @@ static void retry_work(gpointer data, gpointer user_data) {
     scand_retry_policy_from_config(config, &policy, NULL);
     ScandDeliveryResult res = scand_job_run_resume(job, &policy, errors, &error);
     scand_job_list_delivered(job, delivered);
-    daemon_emit_finished(r->daemon, r->id,
+    daemon_emit_finished(r->daemon, r->id, scand_job_get_facts(job),
                          res == SCAND_DELIVERY_DONE    ? "done"
                          : res == SCAND_DELIVERY_RETRY ? "queued"
                                                        : "failed",
@@ -246,6 +258,7 @@ typedef struct {
   gint cancelled;         /* atomic: CancelJob during the scan */
   GPtrArray *delivered;   /* where its documents went (JobFinished) */
   GPtrArray *errors;      /* what went wrong, one line each */
+  gboolean documents;     /* a document reached delivery (which counts the job in metrics) */
 } ScanWork;
 
 /* Scans under way, by job id, for CancelJob. */
@@ -341,6 +354,7 @@ static gboolean scan_stopping(gpointer user_data) {
 
 static void scan_document(gpointer user_data, ScandJob *job, ScandDeliveryResult r, GPtrArray *messages) {
   ScanWork *w = user_data;
+  w->documents = TRUE;
   if (job)
     scand_job_list_delivered(job, w->delivered);
   for (guint i = 0; i < messages->len; i++)
@@ -403,7 +417,11 @@ static void scan_worker(gpointer data, gpointer user_data) {
     scand_session_outcome_clear(&out);
     running_set(id, NULL);
   }
-  daemon_emit_finished(daemon, id, result, delivered, errors);
+  /* A job that never reached delivery (no page, device gone, cancelled)
+   * is counted here; one that did, by the delivery. */
+  if (!w->documents && strcmp(result, "queued") != 0)
+    scand_metrics_job_finished("scan", result, 0);
+  daemon_emit_finished(daemon, id, scand_job_get_facts(w->job), result, delivered, errors);
   if (w->done)
     w->done(w->done_data);
   g_atomic_int_dec_and_test(&daemon->scans_running);
@@ -436,7 +454,9 @@ static char *start_scan(ScandDaemon *daemon, const ScandScanRequest *request, Sc
   w->done = done;
   w->done_data = done_data;
   char *id = g_strdup(scand_job_get_id(job));
-  scand_log("job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
+  const ScandJobFacts *facts = scand_job_get_facts(job);
+  ScandLogFields fields = { .job = id, .device = facts->device_name ? facts->device_name : facts->device };
+  scand_log_fields(&fields, "job %s: scanning from %s (%s)", id, w->plan->uri, w->plan->trigger);
   g_thread_pool_push(daemon->scan_pool, w, NULL);
   return id;
 }
@@ -503,11 +523,16 @@ static gboolean host_stopping(gpointer daemon) {
 
 static void host_job_finished(gpointer daemon, const char *id, const char *result, GPtrArray *delivered,
                               GPtrArray *errors) {
-  daemon_emit_finished(daemon, id, result, delivered, errors);
+  daemon_emit_finished(daemon, id, NULL, result, delivered, errors);
 }
 
 static void host_log(gpointer daemon, const char *line) {
-  scand_log("%s", line);
+  /* The poller's lines are "scanner SECTION: …": SECTION is the device. */
+  g_autofree char *device = NULL;
+  if (g_str_has_prefix(line, "scanner ") && strchr(line, ':'))
+    device = g_strndup(line + strlen("scanner "), (gsize) (strchr(line, ':') - line) - strlen("scanner "));
+  ScandLogFields fields = { .device = device };
+  scand_log_fields(&fields, "%s", line);
 }
 
 static ScandWatcher *watcher_start(ScandDaemon *daemon, GError **error) {
@@ -552,6 +577,13 @@ static void setup_sources(ScandDaemon *daemon) {
     daemon->autoscan = autoscan_start(daemon);
   g_clear_pointer(&daemon->panels, scand_panels_free);
   daemon->panels = scand_panels_new(daemon->config, scand_spool_get_dir(daemon->spool), panel_pick, daemon);
+  g_clear_pointer(&daemon->metrics, scand_metrics_endpoint_free);
+  g_autoptr(GError) metrics_error = NULL;
+  daemon->metrics = scand_metrics_endpoint_new(daemon->config, daemon->spool, &metrics_error);
+  if (metrics_error)
+    scand_log("metrics: %s", metrics_error->message);
+  else if (daemon->metrics && scand_metrics_endpoint_get_port(daemon->metrics))
+    scand_log("metrics on port %u", scand_metrics_endpoint_get_port(daemon->metrics));
 }
 
 #if SCAND_HAVE_WEB
@@ -752,6 +784,7 @@ int scand_daemon_run(ScandDaemon *daemon) {
   g_clear_pointer(&daemon->autoscan, scand_autoscan_free);
   /* Devices stop listing us on their panels. */
   g_clear_pointer(&daemon->panels, scand_panels_free);
+  g_clear_pointer(&daemon->metrics, scand_metrics_endpoint_free);
   /* Let the scan under way finish its page and the queue its delivery. */
   g_thread_pool_free(g_steal_pointer(&daemon->scan_pool), FALSE, TRUE);
   g_thread_pool_free(g_steal_pointer(&daemon->queue_pool), TRUE, TRUE);
@@ -775,6 +808,7 @@ void scand_daemon_free(ScandDaemon *daemon) {
     g_thread_pool_free(daemon->queue_pool, TRUE, TRUE);
   scand_watcher_free(daemon->watcher);
   scand_panels_free(daemon->panels);
+  scand_metrics_endpoint_free(daemon->metrics);
   scand_daemon_bus_free(daemon->bus);
 #if SCAND_HAVE_WEB
   scand_web_free(daemon->web);

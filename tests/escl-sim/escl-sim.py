@@ -14,6 +14,7 @@ import http.server
 import io
 import json
 import os
+import selectors
 import shutil
 import signal
 import socket
@@ -113,7 +114,7 @@ ADF_MAX = (2550, 4200)      # 8.5 in x 14 in (legal)
 COLOR_MODES = ["BlackAndWhite1", "Grayscale8", "RGB24"]
 
 FAULTS_WITH_INT = ("end-after", "jam-after", "drop", "drop-always", "slow",
-                   "trickle", "corrupt", "drip-status", "huge")
+                   "feed", "trickle", "corrupt", "drip-status", "huge")
 FAULTS_FLAG = ("location-ipv6-broken", "location-relative", "busy",
                "bad-caps", "endless", "bloated-status")
 ENDLESS_SHEETS = 10 ** 9    # the "endless" feeder's sheets
@@ -1002,8 +1003,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                   fault="storm")
             slow = sim.faults.get("slow")
             trickle = sim.faults.get("trickle")
+            feed = sim.faults.get("feed")
+            more = job.served < job.pages_total and \
+                job.state not in ("Canceled", "Completed", "Aborted")
         if slow:
             self.sleep(slow["n"] / 1000.0)
+        if feed and more:
+            self.sleep(feed["n"] / 1000.0)
         with sim.lock:
             if job.state in ("Canceled", "Completed"):
                 return self.reply(404, "no more documents\n", "text/plain")
@@ -1167,6 +1173,48 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 
+def fleet_main(args):
+    """--devices N: N simulators, each its own state and port (plain HTTP on
+    127.0.0.1), served by one accepting thread; a connection gets a thread
+    as in the single-device mode."""
+    if args.tls or args.ipv6 or args.walkup:
+        sys.stderr.write("escl-sim: --devices works with plain IPv4 HTTP only\n")
+        return 2
+    sel = selectors.DefaultSelector()
+    servers = []
+    try:
+        for _ in range(args.devices):
+            sim = Sim(args)
+            handler = type("FleetHandler", (Handler,), {"sim": sim})
+            srv = Server(("127.0.0.1", 0), handler)
+            sim.port = srv.server_address[1]
+            srv.socket.setblocking(False)
+            sel.register(srv.socket, selectors.EVENT_READ, srv)
+            servers.append(srv)
+    except (OSError, FaultError) as e:
+        sys.stderr.write("escl-sim: cannot start: %s\n" % e)
+        return 1
+    Handler.sim = servers[0].RequestHandlerClass.sim
+    stop = threading.Event()
+
+    def accept_loop():
+        while not stop.is_set():
+            for key, _ in sel.select(0.5):
+                try:
+                    key.data._handle_request_noblock()
+                except OSError:
+                    pass
+
+    threading.Thread(target=accept_loop, daemon=True).start()
+    if args.port_file:
+        write_atomic(args.port_file, "".join("%d\n" % s.server_address[1] for s in servers))
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    signal.signal(signal.SIGINT, lambda *a: stop.set())
+    stop.wait(args.lifetime if args.lifetime > 0 else None)
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def main():
     ap = argparse.ArgumentParser(description="fault-injecting eSCL simulator")
     ap.add_argument("--port", type=int, default=0)
@@ -1191,6 +1239,9 @@ def main():
     ap.add_argument("--walkup-start-ms", type=int, default=300)
     ap.add_argument("--lifetime", type=float, default=900)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--devices", type=int, default=1,
+                    help="simulate this many independent scanners, one port each, in this one process "
+                    "(one thread accepts for all); the port file gets one port a line")
     args = ap.parse_args()
     if not args.root.startswith("/"):
         ap.error("--root must start with /")
@@ -1201,6 +1252,8 @@ def main():
     if args.adf_pages < 0:
         ap.error("--adf-pages must be >= 0")
 
+    if args.devices > 1:
+        return fleet_main(args)
     try:
         sim = Sim(args)
     except FaultError as e:

@@ -107,6 +107,32 @@ static void test_keep_alive_reuses_the_connection(void) {
   g_assert_false(d->body->len == a->body->len && memcmp(d->body->data, a->body->data, a->body->len) == 0);
 }
 
+/* Clients made one after another with shared_connections (status polls)
+ * reuse the connection an earlier one left open; a pinned client never does. */
+static void test_shared_connections_outlive_their_client(void) {
+  ScandHttpOptions o = { .timeout_ms = 5000, .stall_s = 5, .shared_connections = TRUE };
+  g_autofree char *u = url("/conn");
+  ScandHttpRequest r = { .url = u };
+  GByteArray *seen[3] = { NULL };
+  for (guint i = 0; i < G_N_ELEMENTS(seen); i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ScandHttp) http = scand_http_new(&o, &error);
+    g_assert_no_error(error);
+    ScandHttpReply *reply = scand_http_perform(http, &r, &error);
+    g_assert_no_error(error);
+    seen[i] = g_byte_array_ref(reply->body);
+    scand_http_reply_free(reply);
+  }
+  for (guint i = 1; i < G_N_ELEMENTS(seen); i++)
+    g_assert_cmpmem(seen[0]->data, seen[0]->len, seen[i]->data, seen[i]->len);
+  /* An ordinary client does not take it. */
+  g_autoptr(ScandHttp) plain = client(5000, 5, 0);
+  g_autoptr(ScandHttpReply) d = get(plain, "/conn", NULL);
+  g_assert_false(d->body->len == seen[0]->len && memcmp(d->body->data, seen[0]->data, seen[0]->len) == 0);
+  for (guint i = 0; i < G_N_ELEMENTS(seen); i++)
+    g_byte_array_unref(seen[i]);
+}
+
 static void test_bodies_and_methods(void) {
   g_autoptr(ScandHttp) http = client(5000, 5, 0);
   g_autofree char *u = url("/echo");
@@ -415,6 +441,7 @@ int main(int argc, char **argv) {
   peer_start();
   g_test_add_func("/http/get-and-headers", test_get_and_headers);
   g_test_add_func("/http/keep-alive-reuses-the-connection", test_keep_alive_reuses_the_connection);
+  g_test_add_func("/http/shared-connections-outlive-their-client", test_shared_connections_outlive_their_client);
   g_test_add_func("/http/bodies-and-methods", test_bodies_and_methods);
   g_test_add_func("/http/status-and-retry-after", test_status_and_retry_after);
   g_test_add_func("/http/redirect-is-not-followed", test_redirect_is_not_followed);
