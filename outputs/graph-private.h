@@ -24,12 +24,13 @@ char *scand_graph_content_range(guint64 offset, gsize length, guint64 total);
  * ({"nextExpectedRanges": ["26-"]}); FALSE when the reply has none. */
 gboolean scand_graph_parse_next_offset(const char *json, gsize len, guint64 *offset, GError **error);
 /* The JSON of a message: {subject, body{contentType Text, content},
- * toRecipients[]} and, with attachment_name, an inline fileAttachment of
+ * toRecipients[]}, with reply_to replyTo[{name (reply_to_name, may be
+ * NULL), address}], and with attachment_name an inline fileAttachment of
  * data. For sendMail, wrap is TRUE: {"message": …, "saveToSentItems": true}.
  * Newly allocated. */
-char *scand_graph_message_json(const char *subject, const char *body, const char *const *to,
-                               const char *attachment_name, const guint8 *data, gsize len, gboolean wrap,
-                               gsize *out_len);
+char *scand_graph_message_json(const char *subject, const char *body, const char *const *to, const char *reply_to,
+                               const char *reply_to_name, const char *attachment_name, const guint8 *data, gsize len,
+                               gboolean wrap, gsize *out_len);
 /* The path segment of a drive item: every component percent-encoded, "/"
  * kept. Newly allocated. */
 char *scand_graph_escape_path(const char *path);

@@ -44,6 +44,7 @@ static const ScandConfigKey mail_keys[] = {
   AUTH_KEYS,
   { "sender", SCAND_KEY_STRING },
   { "to", SCAND_KEY_LIST },
+  { "envelope-to", SCAND_KEY_BOOL }, /* a job from mail goes to its envelope's recipients */
   { "subject", SCAND_KEY_STRING },
   { "body", SCAND_KEY_STRING },
   { "max-size", SCAND_KEY_SIZE },
@@ -96,9 +97,24 @@ gboolean scand_graph_parse_next_offset(const char *json, gsize len, guint64 *off
   return TRUE;
 }
 
-char *scand_graph_message_json(const char *subject, const char *body, const char *const *to,
-                               const char *attachment_name, const guint8 *data, gsize len, gboolean wrap,
-                               gsize *out_len) {
+/* A recipient: {emailAddress: {name?, address}}. */
+static void add_recipient(JsonBuilder *b, const char *address, const char *name) {
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "emailAddress");
+  json_builder_begin_object(b);
+  if (name) {
+    json_builder_set_member_name(b, "name");
+    json_builder_add_string_value(b, name);
+  }
+  json_builder_set_member_name(b, "address");
+  json_builder_add_string_value(b, address);
+  json_builder_end_object(b);
+  json_builder_end_object(b);
+}
+
+char *scand_graph_message_json(const char *subject, const char *body, const char *const *to, const char *reply_to,
+                               const char *reply_to_name, const char *attachment_name, const guint8 *data, gsize len,
+                               gboolean wrap, gsize *out_len) {
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
   if (wrap) {
@@ -116,16 +132,15 @@ char *scand_graph_message_json(const char *subject, const char *body, const char
   json_builder_end_object(b);
   json_builder_set_member_name(b, "toRecipients");
   json_builder_begin_array(b);
-  for (guint i = 0; to && to[i]; i++) {
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "emailAddress");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "address");
-    json_builder_add_string_value(b, to[i]);
-    json_builder_end_object(b);
-    json_builder_end_object(b);
-  }
+  for (guint i = 0; to && to[i]; i++)
+    add_recipient(b, to[i], NULL);
   json_builder_end_array(b);
+  if (reply_to) {
+    json_builder_set_member_name(b, "replyTo");
+    json_builder_begin_array(b);
+    add_recipient(b, reply_to, reply_to_name);
+    json_builder_end_array(b);
+  }
   if (attachment_name) {
     g_autofree char *b64 = g_base64_encode(data, len);
     json_builder_set_member_name(b, "attachments");
@@ -438,8 +453,8 @@ static gboolean mail_send_inline(Graph *g, ScandMail *m, const char *user, Scand
     return TRUE;
   }
   gsize json_len = 0;
-  g_autofree char *json = scand_graph_message_json(m->subject, m->body, (const char *const *) m->to, m->attachment_name,
-                                                   data, len, TRUE, &json_len);
+  g_autofree char *json = scand_graph_message_json(m->subject, m->body, (const char *const *) m->to, m->reply_to,
+                                                   m->reply_to_name, m->attachment_name, data, len, TRUE, &json_len);
   if (json_len >= SCAND_GRAPH_REQUEST_MAX)
     return FALSE;
   *result = SCAND_DELIVERY_RETRY;
@@ -496,8 +511,8 @@ static gboolean mail_draft_was_sent(Graph *g, const char *user, const char *draf
 /* Creates the draft (without the attachment) and records its id. Newly allocated. */
 static char *mail_create_draft(Graph *g, ScandMail *m, const char *user, ScandDeliveryResult *result, GError **error) {
   gsize json_len = 0;
-  g_autofree char *json =
-      scand_graph_message_json(m->subject, m->body, (const char *const *) m->to, NULL, NULL, 0, FALSE, &json_len);
+  g_autofree char *json = scand_graph_message_json(m->subject, m->body, (const char *const *) m->to, m->reply_to,
+                                                   m->reply_to_name, NULL, NULL, 0, FALSE, &json_len);
   g_autofree char *url = g_strdup_printf("%s/users/%s/messages", g->graph, user);
   g_autoptr(ScandHttpReply) reply =
       graph_call(g, "POST", url, TRUE, json_headers, json, json_len, "create draft", error);

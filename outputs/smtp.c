@@ -47,6 +47,7 @@ static const ScandConfigKey smtp_keys[] = {
   { "client-key", SCAND_KEY_SECRET_FILE },
   { "from", SCAND_KEY_STRING },
   { "to", SCAND_KEY_LIST },
+  { "envelope-to", SCAND_KEY_BOOL }, /* a job from mail goes to its envelope's recipients */
   { "subject", SCAND_KEY_STRING },
   { "body", SCAND_KEY_STRING },
   { "max-size", SCAND_KEY_SIZE },
@@ -492,6 +493,18 @@ static void smtp_build_login(SmtpCtx *c, CURL *curl) {
   }
 }
 
+/* A forwarded mail's Reply-To header: the original sender, its cleaned
+ * display name quoted (ASCII) or encoded (RFC 2047); NULL for other mail. */
+static char *smtp_reply_to(const ScandMail *m) {
+  if (!m->reply_to)
+    return NULL;
+  if (!m->reply_to_name)
+    return g_strdup_printf("Reply-To: <%s>", m->reply_to);
+  g_autofree char *name = header_encode(m->reply_to_name);
+  gboolean encoded = strcmp(name, m->reply_to_name) != 0;
+  return g_strdup_printf(encoded ? "Reply-To: %s <%s>" : "Reply-To: \"%s\" <%s>", name, m->reply_to);
+}
+
 /* The message: headers (all recipients in To:, the same on every attempt, a
  * Message-ID derived from the job) and the MIME body with the PDF. */
 static CURLcode smtp_build_message(SmtpCtx *c, CURL *curl) {
@@ -515,6 +528,9 @@ static CURLcode smtp_build_message(SmtpCtx *c, CURL *curl) {
     g_free(lines[i]);
     lines[i] = NULL;
   }
+  g_autofree char *reply_to = smtp_reply_to(m);
+  if (reply_to)
+    c->headers = curl_slist_append(c->headers, reply_to);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, c->headers);
   c->mime = curl_mime_init(curl);
   curl_mimepart *part = curl_mime_addpart(c->mime);

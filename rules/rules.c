@@ -52,7 +52,11 @@ typedef int (*MatchFunc)(const char *value, const ScandJobFacts *facts, char **w
  * the job does not have never matches. */
 static int match_fact(const ScandFact *row, const char *want, const ScandJobFacts *facts, char **why) {
   const char *fact = scand_fact_get_text(facts, row);
-  if (fact && g_pattern_match_simple(want, fact))
+  /* Mail addresses compare without regard to case (RFC 5321 2.4 lets the
+   * local part be case-sensitive; no real mailbox relies on it). */
+  g_autofree char *w = row->caseless ? g_ascii_strdown(want, -1) : NULL;
+  g_autofree char *f = row->caseless && fact ? g_ascii_strdown(fact, -1) : NULL;
+  if (fact && g_pattern_match_simple(w ? w : want, f ? f : fact))
     return 1;
   *why = fact ? g_strdup_printf("%s \"%s\" does not match \"%s\"", row->what, fact, want)
               : g_strdup_printf("the job has no %s (rule wants \"%s\")", row->what, want);

@@ -119,6 +119,42 @@ static const ScandConfigKey schema_web[] = {
   { NULL },
 };
 
+/* [intake NAME]: a source that others push to (the SMTP listener). */
+static const ScandConfigKey schema_intake[] = {
+  ENUM("type", "smtp"),
+  KEY("listen", SCAND_KEY_LIST),     /* "127.0.0.1:2525, [::1]:2525, :25", or "systemd" (socket activation) */
+  KEY("hostname", SCAND_KEY_STRING), /* our name in the greeting; default: the host's */
+  KEY("tls-certificate", SCAND_KEY_FILE),
+  KEY("tls-key", SCAND_KEY_SECRET_FILE),
+  KEY("require-tls", SCAND_KEY_BOOL),          /* nothing but EHLO, STARTTLS, NOOP, QUIT before TLS */
+  KEY("accounts", SCAND_KEY_LIST),             /* [account] names that may log in (AUTH PLAIN/LOGIN) */
+  KEY("require-auth", SCAND_KEY_BOOL),         /* also clients inside allow-from must log in */
+  KEY("allow-cleartext-auth", SCAND_KEY_BOOL), /* offer AUTH without TLS (a copier that cannot do TLS) */
+  KEY("allow-from", SCAND_KEY_LIST),           /* CIDR list of clients that may send without logging in */
+  KEY("accept-to", SCAND_KEY_LIST),            /* recipients (globs: *@scan.example); nothing else, whoever asks */
+  KEY("accept-from", SCAND_KEY_LIST),          /* envelope senders (globs); unset: any */
+  KEY("max-size", SCAND_KEY_SIZE),             /* SIZE: 50M by default */
+  INT("max-recipients", 1, 1000),
+  INT("max-connections", 1, 10000),
+  INT("max-connections-per-ip", 1, 10000),
+  INT("max-line-length", 1000, 1048576),    /* a line of the message, CR LF included */
+  KEY("timeout", SCAND_KEY_DURATION),       /* waiting for a command in a transaction (RFC 5321: 5m) */
+  KEY("data-timeout", SCAND_KEY_DURATION),  /* waiting for the next block of the message (RFC 5321: 3m) */
+  KEY("idle-timeout", SCAND_KEY_DURATION),  /* waiting outside a transaction (short: 30s) */
+  KEY("session-limit", SCAND_KEY_DURATION), /* one connection at most this long (1h) */
+  ENUM("split", "per-attachment|per-message"),
+  KEY("profile", SCAND_KEY_PROFILE),       /* page processing of its documents (ocr, blank, deskew…) */
+  KEY("dedup-window", SCAND_KEY_DURATION), /* how long a resent message is recognised (1d) */
+  { NULL },
+};
+
+/* [account NAME]: a login for an intake (one per copier). */
+static const ScandConfigKey schema_account[] = {
+  KEY("password-file", SCAND_KEY_SECRET_FILE),
+  KEY("allow-from", SCAND_KEY_LIST), /* CIDR list this account may log in from; unset: anywhere */
+  { NULL },
+};
+
 /* [output NAME] has "type" plus the keys of its driver (outputs/output.h). */
 static const ScandConfigKey schema_output[] = {
   ENUM("type", NULL),
@@ -126,9 +162,14 @@ static const ScandConfigKey schema_output[] = {
 };
 
 static ScandConfigKind kinds[] = {
-  { "scand", schema_scand, FALSE, NULL },    { "scanner", schema_scanner, TRUE, "device" },
-  { "profile", schema_profile, TRUE, NULL }, { "watch", schema_watch, TRUE, "path" },
-  { "output", schema_output, TRUE, "type" }, { "rule", NULL, TRUE, "deliver" },
+  { "scand", schema_scand, FALSE, NULL },
+  { "scanner", schema_scanner, TRUE, "device" },
+  { "profile", schema_profile, TRUE, NULL },
+  { "watch", schema_watch, TRUE, "path" },
+  { "output", schema_output, TRUE, "type" },
+  { "rule", NULL, TRUE, "deliver" },
+  { "intake", schema_intake, TRUE, "type|listen|accept-to" },
+  { "account", schema_account, TRUE, "password-file" },
   { "web", schema_web, FALSE, NULL },
 };
 

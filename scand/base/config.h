@@ -1,6 +1,6 @@
 /* Configuration: INI key files (GKeyFile) with sections "[kind name]".
  *
- * Kinds: scanner, profile, watch, output, rule. Files: --config FILE, else the
+ * Kinds: scanner, profile, watch, output, rule, intake, account. Files: --config FILE, else the
  * user's ~/.config/scand/scand.conf + conf.d/ *.conf, else the system's
  * /etc/scand/scand.conf + conf.d/ *.conf (SCAND_CONFIG_DIR overrides the
  * directory). No file at all is valid: built-in defaults apply. Every value

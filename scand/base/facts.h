@@ -30,7 +30,19 @@ typedef struct {
   const char *source_file_backs; /* the second pass of a collated pair */
   const char *source_id;         /* a watched file's identity, for exactly-once */
   const char *sender;            /* inbound mail: the sender */
-  const char *recipient;         /* inbound mail: the recipient */
+  const char *recipient;         /* inbound mail: the recipient the job is for */
+  const char *intake;            /* inbound mail: the [intake] that received it */
+  const char *mail_from;         /* inbound mail: the envelope sender ("" for <>) */
+  const char *mail_to;           /* inbound mail: its envelope recipients ("a@x, b@y"); one while routing */
+  const char *subject;           /* inbound mail: the Subject */
+  const char *attachment;        /* inbound mail: the attachment's name without its extension */
+  const char *attachment_file;   /* inbound mail: the attachment's name as sent */
+  const char *mail_from_header;  /* inbound mail: the From header's address */
+  const char *mail_from_name;    /* inbound mail: the From header's display name */
+  const char *message_id;        /* inbound mail: its Message-ID */
+  const char *client_ip;         /* inbound mail: the SMTP client's address */
+  const char *auth_user;         /* inbound mail: the [account] it logged in as */
+  const char *queue_id;          /* inbound mail: the message in the intake's spool */
   const char *barcode;           /* page processing: the document's barcode (data) */
   const char *blanks;            /* page processing: its blank pages, "2,5" */
   /* how it is made */
@@ -81,6 +93,7 @@ typedef struct {
   const char *text_default; /* in subjects and bodies when unset */
   const char *name_default; /* in file names when unset (NULL: "unknown") */
   gboolean fixed;           /* set by the job when it is made, never after */
+  gboolean caseless;        /* rules match it without regard to case (mail addresses) */
 } ScandFact;
 
 /* The table, in the order rules explain themselves and templates list their

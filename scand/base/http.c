@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define HTTP_MAX_HEADERS 100
@@ -71,6 +72,23 @@ static void global_init(void) {
 
 /* The process-wide connection pool of shared_connections clients. */
 #define SHARED_CONNECTIONS_MAX 1024
+
+/* How many connections the pool keeps open: at most SHARED_CONNECTIONS_MAX
+ * and at most half the descriptors the process may open, so that a large
+ * fleet's idle connections never starve the spool, the watched folders or
+ * the listeners of descriptors. */
+static long shared_connections_max(void) {
+  static gsize once = 0;
+  static long max;
+  if (g_once_init_enter(&once)) {
+    struct rlimit rl;
+    max = SHARED_CONNECTIONS_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+      max = MAX(1, MIN(max, (long) (rl.rlim_cur / 2)));
+    g_once_init_leave(&once, 1);
+  }
+  return max;
+}
 static GMutex shared_lock;
 
 static void shared_lock_cb(CURL *handle, curl_lock_data data, curl_lock_access access, void *user) {
@@ -335,7 +353,7 @@ static CURL *apply_policy(ScandHttp *http, const char *url, guint timeout_ms, gu
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, http);
   if (http->shared) {
     curl_easy_setopt(c, CURLOPT_SHARE, shared_pool());
-    curl_easy_setopt(c, CURLOPT_MAXCONNECTS, (long) SHARED_CONNECTIONS_MAX);
+    curl_easy_setopt(c, CURLOPT_MAXCONNECTS, shared_connections_max());
   }
   if (http->tls_unverified) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);

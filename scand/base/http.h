@@ -63,10 +63,10 @@ typedef struct {
    * check. Never for a request that sends or fetches anything of value. */
   gboolean tls_unverified;
   /* Connections stay open after a request in one pool the whole process
-   * shares (up to 1024), for the next client with this option that talks to
-   * the same peer: status polls keep their connection instead of a new one
-   * every time. Ignored with tls_pin or tls_unverified (libcurl cannot tell
-   * those connections apart). */
+   * shares (up to 1024, and at most half the descriptor limit), for the next
+   * client with this option that talks to the same peer: status polls keep
+   * their connection instead of a new one every time. Ignored with tls_pin
+   * or tls_unverified (libcurl cannot tell those connections apart). */
   gboolean shared_connections;
 } ScandHttpOptions;
 

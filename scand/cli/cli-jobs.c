@@ -23,15 +23,35 @@ static void spool_args_clear(SpoolArgs *a) {
 
 /* One job's lines; everything read from the spool goes through
  * scand_cli_printable(): a corrupt job file must not drive the terminal. */
+/* A mail's line: who sent it to whom, what about, which attachment. */
+static void mail_print(ScandJob *job) {
+  g_autofree char *from = scand_cli_printable(scand_job_get(job, "mail-from"));
+  g_autofree char *to = scand_cli_printable(scand_job_get(job, "mail-to"));
+  g_autofree char *subject = scand_cli_printable(scand_job_get(job, "subject"));
+  const char *att = scand_job_get(job, "attachment-file");
+  g_autofree char *patt = att ? scand_cli_printable(att) : NULL;
+  printf("    mail from <%s> to %s: \"%s\"%s%s%s\n", from, to, subject, patt ? " (" : "", patt ? patt : "",
+         patt ? ")" : "");
+}
+
 static void job_print(ScandJob *job, const char *id) {
   g_autofree char *pid = scand_cli_printable(id);
   const ScandJobFacts *facts = scand_job_get_facts(job);
-  g_autofree char *device = scand_cli_printable(facts->device ? facts->device : "-");
+  gboolean mail = g_strcmp0(facts->source_kind, "mail") == 0;
+  g_autofree char *via = mail ? g_strdup_printf("mail via %s", facts->intake) : NULL;
+  const char *where = mail ? via : facts->device;
+  g_autofree char *device = scand_cli_printable(where ? where : "-");
   const char *interrupted = facts->interrupted;
   g_autofree char *why = interrupted ? scand_cli_printable(interrupted) : NULL;
-  printf("%s  %-9s  %u pages  %s%s%s%s%s\n", pid, scand_job_stage_to_string(scand_job_get_stage(job)),
-         scand_job_count_pages(job), device, why ? "  (" : "", why ? why : "", why ? ")" : "",
+  /* A document taken whole (a mail, a watched file) has no page files. */
+  guint pages = scand_job_count_pages(job);
+  if (pages == 0)
+    pages = (guint) scand_job_get_int(job, "pages", 0);
+  printf("%s  %-9s  %u pages  %s%s%s%s%s\n", pid, scand_job_stage_to_string(scand_job_get_stage(job)), pages, device,
+         why ? "  (" : "", why ? why : "", why ? ")" : "",
          scand_job_get_keep(job) ? "  (kept: holds its watched file until the file is moved away)" : "");
+  if (mail)
+    mail_print(job);
   for (guint d = 0; d < scand_job_get_n_destinations(job); d++) {
     const char *err = scand_job_get_destination_error(job, d);
     g_autofree char *name = scand_cli_printable(scand_job_get_destination_name(job, d));

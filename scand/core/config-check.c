@@ -2,6 +2,7 @@
  * together with the output driver table and the template checker, so that
  * every problem a running scand would trip on is found before it runs. */
 #include "scand/core/config-check.h"
+#include "scand/core/config-intake.h"
 #include "backends/panel.h"
 #include "outputs/output.h"
 #include "rules/template.h"
@@ -625,6 +626,12 @@ static void check_section(ScandConfig *config, const char *kind_name, const char
   check_required(problems, config, s, kind, schema);
   if (strcmp(s->kind, "rule") == 0)
     check_rule(problems, config, s);
+  if (strcmp(s->kind, "intake") == 0 && s->name) {
+    scand_config_check_intake(problems, config, s->name);
+    scand_config_warn_intake(config, s->name);
+  }
+  if (strcmp(s->kind, "account") == 0 && s->name)
+    scand_config_check_account(problems, config, s->name);
   if (strcmp(s->kind, "scanner") == 0)
     check_scanner_panel(problems, config, s);
   if (strcmp(s->kind, "web") == 0 && !s->name)

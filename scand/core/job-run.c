@@ -308,7 +308,11 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error) {
                : !assemble_pages(job, pages, &options, dpi, error))
     return FALSE;
   scand_fault_point("pdf-written");
-  if (!scand_job_run_set_name(job, n_pages, error))
+  return scand_job_run_set_assembled(job, n_pages, error);
+}
+
+gboolean scand_job_run_set_assembled(ScandJob *job, guint pages, GError **error) {
+  if (!scand_job_run_set_name(job, pages, error))
     return FALSE;
   if (!scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, error))
     return FALSE;
@@ -380,7 +384,12 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
   }
   if (new_state == SCAND_DEST_RETRY) {
     gint64 attempts = scand_job_get_destination_attempts(job, i) + 1;
-    scand_job_set_destination_next_attempt(job, i, now + scand_retry_policy_delay(policy, attempts, times.retry_after));
+    /* A server's Retry-After counts from the next whole second, so that 12 s
+     * is never tried again after 11.x s (the queue compares whole seconds);
+     * the policy's own delays stay as they were. */
+    gint64 from = times.retry_after > 0 ? (g_get_real_time() + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC : now;
+    scand_job_set_destination_next_attempt(job, i,
+                                           from + scand_retry_policy_delay(policy, attempts, times.retry_after));
   }
   scand_metrics_delivery(scand_job_get_destination_name(job, i),
                          result == SCAND_DELIVERY_DONE    ? "done"

@@ -64,6 +64,12 @@ gboolean scand_job_promote_split_child(ScandJob *child, GError **error);
  * while a document of its file is still pending. */
 gboolean scand_job_promote_split_children(ScandJob *job, GError **error);
 
+/* Like scand_job_take_file() for n files (n >= 1) that make one document, in
+ * order (a mail's attachments): processed together when the job asks for
+ * processing and each can be (an image of one page, a PDF of JPEG pages),
+ * else kept as they are, concatenated (page-notes says why). */
+gboolean scand_job_take_files(ScandJob *job, const char *const *paths, guint n, GError **error);
+
 /* The jobs a split made of this job's batch, in order (ids; newly allocated). */
 GStrv scand_job_get_split_children(ScandJob *job);
 /* Opens one of them (id from the list above) for its parent's worker to
@@ -80,6 +86,11 @@ gboolean scand_job_run_assemble(ScandJob *job, GError **error);
 /* Sets the job's delivery name from its "template" (the default scan
  * template when it has none) and pages. Memory only until saved. */
 gboolean scand_job_run_set_name(ScandJob *job, guint pages, GError **error);
+
+/* For a job whose document.pdf is in place (assembled, or taken from a file
+ * or a mail): fixes the delivery name from the job's "template", records
+ * pages, and moves the job to ASSEMBLED durably. */
+gboolean scand_job_run_set_assembled(ScandJob *job, guint pages, GError **error);
 
 /* Tries every destination not yet done, once; one that asks to retry waits as
  * policy says (NULL = the defaults). Returns DONE when all are done

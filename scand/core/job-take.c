@@ -24,6 +24,7 @@
 #include "scand/base/image-private.h"
 #include "scand/core/job-pages.h"
 #include "scand/core/pdf-images.h"
+#include "scand/core/pdf-merge.h"
 #include "scand/core/pdf.h"
 
 static gboolean is_pdf(const char *path) {
@@ -132,54 +133,110 @@ static gboolean take_processed(ScandJob *job, ScandJobPages *jp, GPtrArray *file
   return ok;
 }
 
-gboolean scand_job_take_file(ScandJob *job, const char *path, GError **error) {
-  return scand_job_take_file_split(job, path, NULL, error);
+/* The page files of one input: an image of one page, or a PDF's JPEG pages
+ * extracted into the job (added to extracted as well). Fails with
+ * SCAND_ERROR_UNSUPPORTED (the reason) for an input that is kept as it is. */
+static gboolean gather_pages(ScandJob *job, const char *path, guint index, GPtrArray *files, GArray *dpis,
+                             GPtrArray *extracted, GError **error) {
+  if (is_pdf(path)) {
+    g_autofree char *prefix = g_strdup_printf("take-%u", index);
+    g_autoptr(GPtrArray) pages = scand_pdf_images_extract(path, scand_job_get_dir(job), prefix, error);
+    if (!pages)
+      return FALSE;
+    for (guint i = 0; i < pages->len; i++) {
+      ScandPdfImagePage *p = pages->pdata[i];
+      g_ptr_array_add(files, g_strdup(p->path));
+      g_ptr_array_add(extracted, g_strdup(p->path));
+      g_array_append_val(dpis, p->dpi);
+    }
+    return TRUE;
+  }
+  guint n = 1;
+  if (!scand_image_count_pages(path, &n, error))
+    return FALSE;
+  if (n != 1) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "multi-page TIFF files are not processed");
+    return FALSE;
+  }
+  g_ptr_array_add(files, g_strdup(path));
+  double none = 0;
+  g_array_append_val(dpis, none);
+  return TRUE;
 }
 
-gboolean scand_job_take_file_split(ScandJob *job, const char *path, GPtrArray *children, GError **error) {
+/* The files as they are (PDFs) or assembled (images), in order, without
+ * processing: one document. */
+static gboolean take_plain_all(ScandJob *job, const char *const *paths, guint n, GError **error) {
+  if (n == 1)
+    return take_plain(job, paths[0], error);
+  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i < n; i++) {
+    if (is_pdf(paths[i])) {
+      g_ptr_array_add(parts, g_strdup(paths[i]));
+      continue;
+    }
+    char *out = g_strdup_printf("%s/plain-%u.pdf", scand_job_get_dir(job), i + 1);
+    g_ptr_array_add(made, out);
+    g_ptr_array_add(parts, g_strdup(out));
+    ScandPdfOptions options = { .scratch_dir = scand_job_get_dir(job) };
+    g_autoptr(ScandPdf) pdf = scand_pdf_new(&options, error);
+    ok = pdf && scand_pdf_add_file(pdf, paths[i], 0, error) && scand_pdf_save(pdf, out, error);
+  }
+  g_ptr_array_add(parts, NULL);
+  ok = ok && scand_pdf_concatenate((const char *const *) parts->pdata, scand_job_get_pdf_path(job), error);
+  for (guint i = 0; i < made->len; i++)
+    g_unlink(made->pdata[i]);
+  return ok;
+}
+
+/* prefix: a processing failure's message starts with the file's path (one
+ * file: its copy that a watched folder took); children: see take_processed(). */
+static gboolean take_files(ScandJob *job, const char *const *paths, guint n, gboolean prefix, GPtrArray *children,
+                           GError **error) {
+  g_return_val_if_fail(n > 0, FALSE);
   g_autoptr(GError) local = NULL;
   g_autoptr(ScandJobPages) jp = scand_job_pages_new(job, &local);
   if (!jp) {
     if (local)
       scand_job_set(job, "page-notes", local->message);
-    return take_plain(job, path, error);
+    return take_plain_all(job, paths, n, error);
   }
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) extracted = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GArray) dpis = g_array_new(FALSE, TRUE, sizeof(double));
-  if (is_pdf(path)) {
-    g_autoptr(GPtrArray) pages = scand_pdf_images_extract(path, scand_job_get_dir(job), "take", &local);
-    if (!pages) {
-      if (!g_error_matches(local, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED)) {
-        g_propagate_error(error, g_steal_pointer(&local));
-        return FALSE;
-      }
-      scand_job_set(job, "page-notes", local->message);
-      return scand_job_take_document(job, path, error);
-    }
-    for (guint i = 0; i < pages->len; i++) {
-      ScandPdfImagePage *p = pages->pdata[i];
-      g_ptr_array_add(files, g_strdup(p->path));
-      g_array_append_val(dpis, p->dpi);
-    }
+  gboolean gathered = TRUE;
+  for (guint i = 0; gathered && i < n; i++)
+    gathered = gather_pages(job, paths[i], i + 1, files, dpis, extracted, &local);
+  gboolean ok;
+  if (!gathered && g_error_matches(local, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED)) {
+    scand_job_set(job, "page-notes", local->message);
+    ok = take_plain_all(job, paths, n, error);
+  } else if (!gathered) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    ok = FALSE;
   } else {
-    guint n = 1;
-    if (!scand_image_count_pages(path, &n, error))
-      return FALSE;
-    if (n != 1) {
-      scand_job_set(job, "page-notes", "multi-page TIFF files are not processed");
-      return take_plain(job, path, error);
-    }
-    g_ptr_array_add(files, g_strdup(path));
-    double none = 0;
-    g_array_append_val(dpis, none);
+    ok = take_processed(job, jp, files, (const double *) dpis->data, notes, children, error);
+    if (!ok && prefix)
+      g_prefix_error(error, "%s: ", paths[0]);
   }
-  gboolean ok = take_processed(job, jp, files, (const double *) dpis->data, notes, children, error);
-  for (guint i = 0; is_pdf(path) && i < files->len; i++)
-    g_unlink(files->pdata[i]);
-  if (!ok)
-    g_prefix_error(error, "%s: ", path);
+  for (guint i = 0; i < extracted->len; i++)
+    g_unlink(extracted->pdata[i]);
   return ok;
+}
+
+gboolean scand_job_take_files(ScandJob *job, const char *const *paths, guint n, GError **error) {
+  return take_files(job, paths, n, FALSE, NULL, error);
+}
+
+gboolean scand_job_take_file(ScandJob *job, const char *path, GError **error) {
+  return take_files(job, &path, 1, TRUE, NULL, error);
+}
+
+gboolean scand_job_take_file_split(ScandJob *job, const char *path, GPtrArray *children, GError **error) {
+  return take_files(job, &path, 1, TRUE, children, error);
 }
 
 gboolean scand_job_promote_split_children(ScandJob *job, GError **error) {

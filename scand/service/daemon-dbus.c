@@ -152,6 +152,32 @@ static GVariant *list_jobs(ScandDaemonBus *bus) {
   return g_variant_new("(a(sssuas))", &b);
 }
 
+/* The facts GetJob shows (unset ones are left out). */
+static const char *const shown_facts[] = {
+  "source-kind", "trigger",    "device",  "device-name", "profile",         "intake",
+  "mail-from",   "mail-to",    "subject", "attachment",  "attachment-file", "client-ip",
+  "auth-user",   "message-id", "created", "name",        "interrupted",
+};
+
+/* One job: its stage, pages and facts (a mail's sender, recipients and
+ * subject among them). NULL when there is no such job. */
+static GVariant *get_job(ScandDaemonBus *bus, const char *id, GError **error) {
+  g_autoptr(ScandJob) job = scand_job_peek(bus->spool, id, error);
+  if (!job)
+    return NULL;
+  GVariantBuilder b;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
+  g_variant_builder_add(&b, "{ss}", "stage", scand_job_stage_to_string(scand_job_get_stage(job)));
+  g_autofree char *pages = g_strdup_printf("%u", scand_job_count_pages(job));
+  g_variant_builder_add(&b, "{ss}", "pages", pages);
+  for (guint i = 0; i < G_N_ELEMENTS(shown_facts); i++) {
+    const char *v = scand_job_get(job, shown_facts[i]);
+    if (v && g_utf8_validate(v, -1, NULL))
+      g_variant_builder_add(&b, "{ss}", shown_facts[i], v);
+  }
+  return g_variant_new("(a{ss})", &b);
+}
+
 /* CancelJob and RetryJob act only for the job's owner, root or scand's own
  * user (daemon-dbus-access.h); otherwise the caller gets the error. */
 static gboolean may_manage(ScandDaemonBus *bus, GDBusMethodInvocation *invocation, const char *id) {
@@ -282,6 +308,14 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
                                           g_variant_new("(@a(sa(sx)s))", bus->service->list_panels(bus->service_data)));
   } else if (strcmp(method, "ListJobs") == 0) {
     g_dbus_method_invocation_return_value(invocation, list_jobs(bus));
+  } else if (strcmp(method, "GetJob") == 0) {
+    const char *id;
+    g_variant_get(parameters, "(&s)", &id);
+    GVariant *facts = get_job(bus, id, &error);
+    if (facts)
+      g_dbus_method_invocation_return_value(invocation, facts);
+    else
+      return_error(invocation, error);
   } else if (strcmp(method, "CancelJob") == 0) {
     const char *id;
     g_variant_get(parameters, "(&s)", &id);

@@ -13,6 +13,7 @@
 #include "scand/core/scan-session.h"
 #include "scand/base/http.h"
 #include "scand/base/signal-guard.h"
+#include "scand/service/mail-intake.h"
 #include "scand/service/panel.h"
 #include "scand/service/metrics-endpoint.h"
 #include "scand/base/metrics.h"
@@ -41,6 +42,7 @@ struct ScandDaemon {
   ScandDaemonBus *bus;
   ScandAutoscan *autoscan;
   ScandPanels *panels;           /* walk-up destinations on devices' panels */
+  ScandMailIntake *intake;       /* mail intake (SMTP listeners), NULL without [intake] */
   ScandMetricsEndpoint *metrics; /* [scand] metrics-listen / metrics-textfile */
 #if SCAND_HAVE_WEB
   struct ScandWeb *web; /* the web page, NULL when off; main thread */
@@ -178,10 +180,55 @@ static void queue_worker(gpointer data, gpointer user_data) {
   g_free(w);
 }
 
+/* --- mail intake --- */
+
+/* Delivers jobs that routing just made and reports each. */
+static void deliver_new_jobs(ScandDaemon *daemon, ScandConfig *config, GPtrArray *ids) {
+  ScandRetryPolicy policy;
+  scand_retry_policy_from_config(config, &policy, NULL);
+  for (guint i = 0; i < ids->len; i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ScandJob) job = scand_job_open(daemon->spool, ids->pdata[i], &error);
+    if (!job)
+      continue; /* a queue pass has it, or it is done */
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
+    ScandDeliveryResult r = scand_job_run_deliver(job, &policy, errors, NULL);
+    scand_job_list_delivered(job, delivered);
+    daemon_emit_finished(daemon, ids->pdata[i], scand_job_get_facts(job),
+                         r == SCAND_DELIVERY_DONE    ? "done"
+                         : r == SCAND_DELIVERY_RETRY ? "queued"
+                                                     : "failed",
+                         delivered, errors);
+  }
+}
+
+static void intake_work(gpointer data, gpointer user_data) {
+  ScandDaemon *daemon = user_data;
+  g_autofree char *queue_id = data;
+  g_autoptr(ScandConfig) config = daemon_get_config(daemon);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+  scand_mail_intake_route(daemon->intake, config, queue_id, ids);
+  deliver_new_jobs(daemon, config, ids);
+}
+
+static void on_mail_accepted(const char *queue_id, gpointer user_data) {
+  daemon_queue_push(user_data, intake_work, g_strdup(queue_id));
+}
+
+static void on_intake_log(const char *line, gpointer user_data) {
+  scand_log("%s", line);
+}
+
 static void queue_pass(gpointer data, gpointer user_data) {
   ScandDaemon *daemon = user_data;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(ScandConfig) config = daemon_get_config(daemon);
+  if (daemon->intake) {
+    /* Mail accepted before a crash, or not routed for a passing reason. */
+    g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+    scand_mail_intake_route(daemon->intake, config, NULL, ids);
+  }
   ScandRetryPolicy policy;
   scand_retry_policy_from_config(config, &policy, NULL);
   guint left = scand_spool_resume_all(daemon->spool, &policy, FALSE, messages, NULL);
@@ -590,6 +637,30 @@ static void setup_sources(ScandDaemon *daemon) {
 static void web_setup(ScandDaemon *daemon);
 #endif
 
+static const ScandMailIntakeHooks intake_hooks = {
+  .accepted = on_mail_accepted,
+  .log = on_intake_log,
+};
+
+/* Listeners start once; a reload changes their policy. */
+static gboolean setup_intake(ScandDaemon *daemon, GError **error) {
+  if (daemon->intake) {
+    scand_mail_intake_reload(daemon->intake, daemon->config);
+    return TRUE;
+  }
+  static ScandMailIntakeHooks hooks;
+  hooks = intake_hooks;
+  hooks.user_data = daemon;
+  g_autoptr(GError) local = NULL;
+  daemon->intake = scand_mail_intake_new(daemon->config, daemon->spool, &hooks, &local);
+  if (!local)
+    return TRUE;
+  if (!error) /* a reload: the daemon goes on without the new intake */
+    scand_log("mail intake: %s", local->message);
+  g_propagate_error(error, g_steal_pointer(&local));
+  return FALSE;
+}
+
 static gboolean on_sighup(gpointer data) {
   ScandDaemon *daemon = data;
   sd_notify(0, "RELOADING=1");
@@ -608,6 +679,7 @@ static gboolean on_sighup(gpointer data) {
 #if SCAND_HAVE_WEB
     web_setup(daemon);
 #endif
+    setup_intake(daemon, NULL);
     scand_log("configuration reloaded");
   }
   sd_notify(0, "READY=1");
@@ -673,6 +745,12 @@ ScandDaemon *scand_daemon_new(const ScandDaemonOptions *options, GError **error)
   daemon->scan_pool = g_thread_pool_new(scan_worker, daemon, 1, FALSE, NULL);
   daemon->queue_pool = g_thread_pool_new(queue_worker, daemon, 1, FALSE, NULL);
   daemon->loop = g_main_loop_new(NULL, FALSE);
+  /* Listening sockets now, so that a port in use fails the start. */
+  g_autoptr(GError) local = NULL;
+  if (!setup_intake(daemon, &local)) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    return NULL;
+  }
   return g_steal_pointer(&daemon);
 }
 
@@ -782,6 +860,8 @@ int scand_daemon_run(ScandDaemon *daemon) {
   g_clear_handle_id(&daemon->watchdog_timer, g_source_remove);
   g_clear_pointer(&daemon->watcher, scand_watcher_free);
   g_clear_pointer(&daemon->autoscan, scand_autoscan_free);
+  /* Sessions end (421) before the queue they hand mail to. */
+  g_clear_pointer(&daemon->intake, scand_mail_intake_free);
   /* Devices stop listing us on their panels. */
   g_clear_pointer(&daemon->panels, scand_panels_free);
   g_clear_pointer(&daemon->metrics, scand_metrics_endpoint_free);
@@ -806,6 +886,7 @@ void scand_daemon_free(ScandDaemon *daemon) {
     g_thread_pool_free(daemon->scan_pool, TRUE, TRUE);
   if (daemon->queue_pool)
     g_thread_pool_free(daemon->queue_pool, TRUE, TRUE);
+  scand_mail_intake_free(daemon->intake);
   scand_watcher_free(daemon->watcher);
   scand_panels_free(daemon->panels);
   scand_metrics_endpoint_free(daemon->metrics);

@@ -60,8 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* The input as what a device calls itself. */
   facts.device = facts.profile = facts.source = facts.job = text;
+  facts.subject = facts.sender = facts.recipient = facts.attachment = text;
   g_autoptr(GError) e3 = NULL;
-  g_autofree char *hostile = scand_template_expand("{date}/{device}-{profile}/{source}{job}.pdf", &facts, &e3);
+  g_autofree char *hostile = scand_template_expand(
+      "{date}/{device}-{profile}/{source}{job}{subject}/{sender}{recipient}{attachment}.pdf", &facts, &e3);
   if (hostile)
     require_safe(hostile);
   g_autofree char *component = scand_template_sanitize_component(text);

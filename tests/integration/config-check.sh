@@ -88,7 +88,7 @@ $B:27: [rule office] deliver: no [output nas] section
 $B:28: [rule office] name: unsafe or malformed template: '..' would leave the destination (part 1 of the path)
 $B:29: [rule office] fallback-after: "soon" is not a duration such as 90, 30s, 5m, 2h or 1d
 $B:32: [rule photos] profile: no [profile photo] section
-$B:33: [rule photos] name: unsafe or malformed template: unknown field {colour} at position 8 (known: date, time, device, profile, pages, seq, source, job, barcode, blanks)
+$B:33: [rule photos] name: unsafe or malformed template: unknown field {colour} at position 8 (known: date, time, device, profile, recipient, sender, subject, attachment, pages, seq, source, job, barcode, blanks)
 $B:31: [rule photos] deliver: missing (required: [output] names separated by commas)
 $B:35: [scaner hallway]: unknown section kind "scaner" (did you mean [scanner hallway]?)
 15 problems

@@ -192,7 +192,7 @@ def require_auth(h):
 
 
 def check_message(m, with_attachments):
-    allowed = {"subject", "body", "toRecipients", "attachments"}
+    allowed = {"subject", "body", "toRecipients", "replyTo", "attachments"}
     if not isinstance(m, dict) or set(m) - allowed:
         raise graph_error(400, "ErrorInvalidRequest", "unexpected message properties %s" % sorted(set(m) - allowed))
     if not isinstance(m.get("subject"), str):
@@ -206,6 +206,15 @@ def check_message(m, with_attachments):
             and isinstance(r["emailAddress"].get("address"), str) and "@" in r["emailAddress"]["address"]
             for r in rs):
         raise graph_error(400, "ErrorInvalidRecipients", "toRecipients must be [{emailAddress: {address}}]")
+    if "replyTo" in m:
+        rt = m["replyTo"]
+        if not isinstance(rt, list) or not all(
+                isinstance(r, dict) and set(r) == {"emailAddress"} and isinstance(r["emailAddress"], dict)
+                and set(r["emailAddress"]) <= {"name", "address"}
+                and isinstance(r["emailAddress"].get("address"), str) and "@" in r["emailAddress"]["address"]
+                and isinstance(r["emailAddress"].get("name", ""), str)
+                for r in rt):
+            raise graph_error(400, "ErrorInvalidRecipients", "replyTo must be [{emailAddress: {name, address}}]")
     atts = []
     if "attachments" in m:
         if not with_attachments or not isinstance(m["attachments"], list):
@@ -226,6 +235,7 @@ def store_sent(sender, m, to, atts):
         with open(os.path.join(d, "%d-%d.bin" % (n, k)), "wb") as f:
             f.write(data)
     meta = {"sender": sender, "subject": m["subject"], "body": m["body"]["content"], "to": to,
+            "replyTo": [r["emailAddress"] for r in m.get("replyTo", [])],
             "attachments": [{"name": a[0], "contentType": a[1], "size": len(a[2])} for a in atts]}
     with open(os.path.join(d, "%d.json.part" % n), "w") as f:
         json.dump(meta, f)

@@ -482,9 +482,10 @@ static void test_check_problems(void) {
     "check.conf:41: [rule r1] pages-max: 2 is below pages-min 5: the rule never matches",
     "check.conf:43: [rule r2] deliver: no [output nas] section",
     "check.conf:44: [rule r2] name: unsafe or malformed template: unknown field {colour} at position 11 "
-    "(known: date, time, device, profile, pages, seq, source, job, barcode, blanks)",
+    "(known: date, time, device, profile, recipient, sender, subject, attachment, pages, seq, source, job, barcode, "
+    "blanks)",
     "check.conf:45: [bogus thing]: unknown section kind \"bogus\" (known: scand, scanner, profile, watch, output, "
-    "rule, web)",
+    "rule, intake, account, web)",
     "check.conf:47: [profile]: needs a name: [profile NAME]",
     "check.conf:48: [scand extra]: takes no name: write [scand]",
     "check.conf:50: [rule r3] deliver: no output named (expected [output] names separated by commas)",
@@ -492,6 +493,66 @@ static void test_check_problems(void) {
     NULL,
   };
   assert_problems(problems, expected);
+}
+
+/* [intake] and [account]: what makes a listener unsafe or useless is a
+ * problem; what weakens it is a warning. */
+static void test_check_intake(void) {
+  g_autofree char *dir = make_tmpdir();
+  g_autofree char *pw = write_file(dir, "pw", "s3cret\n", 0600);
+  g_autofree char *text = g_strdup_printf("[intake a]\n"                                             /* 1 */
+                                          "type = smtp\n"                                            /* 2 */
+                                          "listen = 127.0.0.1:2525, [::1]:99999, ::1:25, systemd:\n" /* 3 */
+                                          "allow-from = 192.168.1.0/24, 10.0.0.300\n"                /* 4 */
+                                          "accept-to = *@scan.example, *@*, x@*.com\n"               /* 5 */
+                                          "accounts = copier, ghost\n"                               /* 6 */
+                                          "max-size = 50Q\n"                                         /* 7 */
+                                          "[intake b]\n"                                             /* 8 */
+                                          "type = smtp\n"                                            /* 9 */
+                                          "listen = :2526\n"                                         /* 10 */
+                                          "accept-to = *@*.scan.example\n"                           /* 11 */
+                                          "accounts = copier\n"                                      /* 12 */
+                                          "allow-cleartext-auth = true\n"                            /* 13 */
+                                          "allow-from = 0.0.0.0/0\n"                                 /* 14 */
+                                          "max-size = 25M\n"                                         /* 15 */
+                                          "[intake c]\n"                                             /* 16 */
+                                          "type = smtp\n"                                            /* 17 */
+                                          "[account copier]\n"                                       /* 18 */
+                                          "password-file = %s\n",                                    /* 19 */
+                                          pw);
+  g_autoptr(ScandConfig) config = load_text(text, "intake.conf");
+  g_autoptr(GPtrArray) problems = scand_config_check(config);
+  const char *const expected[] = {
+    "intake.conf:7: [intake a] max-size: \"50Q\" is not a size such as 1048576, 512K, 200M or 1G",
+    "intake.conf:3: [intake a] listen: \"[::1]:99999\": \"99999\" is not a port (1 to 65535)",
+    "intake.conf:3: [intake a] listen: \"::1:25\": an IPv6 address is written in brackets: [::1]:2525",
+    "intake.conf:3: [intake a] listen: \"systemd:\": expected systemd or systemd:NAME (the socket's "
+    "FileDescriptorName)",
+    "intake.conf:4: [intake a] allow-from: \"10.0.0.300\" is not an address or a network (expected "
+    "192.168.1.0/24, 10.0.0.7, fd00::/8)",
+    "intake.conf:6: [intake a] accounts: no [account ghost] section",
+    "intake.conf:6: [intake a] accounts: logins are offered only over TLS: set tls-certificate and tls-key (or "
+    "allow-cleartext-auth = true for a copier that cannot do TLS)",
+    "intake.conf:5: [intake a] accept-to: \"*@*\": the domain \"*\" could match domains scand does not own: this "
+    "would make an open relay (write *@scan.example or *@*.scan.example)",
+    "intake.conf:5: [intake a] accept-to: \"x@*.com\": the domain \"*.com\" could match domains scand does not "
+    "own: this would make an open relay (write *@scan.example or *@*.scan.example)",
+    "intake.conf:16: [intake c] listen: missing (required: text)",
+    "intake.conf:16: [intake c] accept-to: missing (required: text)",
+    "intake.conf:16: [intake c] listen: no address to listen on",
+    "intake.conf:16: [intake c]: nobody may send: set allow-from (the copiers' addresses) or accounts (logins)",
+    NULL,
+  };
+  assert_problems(problems, expected);
+  const GPtrArray *warnings = scand_config_get_warnings(config);
+  const char *const expected_warnings[] = {
+    "intake.conf:13: [intake b] allow-cleartext-auth: warning: passwords cross the network unencrypted; use TLS if "
+    "the copier can",
+    "intake.conf:14: [intake b] allow-from: warning: \"0.0.0.0/0\" lets every address send without logging in",
+    NULL,
+  };
+  assert_problems((GPtrArray *) warnings, expected_warnings);
+  rm_rf(dir);
 }
 
 static void test_check_secret(void) {
@@ -704,9 +765,10 @@ static void test_example(void) {
   g_autofree char *dir = make_tmpdir();
   put_file(dir, "secrets/smb", "smb-password\n", 0600);
   put_file(dir, "secrets/smtp", "smtp-password\n", 0600);
+  put_file(dir, "secrets/copier-lobby", "copier-password\n", 0600);
   g_autofree char *secrets = g_build_filename(dir, "secrets/", NULL);
   g_autoptr(GString) local = g_string_new(text);
-  g_assert_cmpuint(g_string_replace(local, "/etc/scand/secrets/", secrets, 0), ==, 2);
+  g_assert_cmpuint(g_string_replace(local, "/etc/scand/secrets/", secrets, 0), ==, 4);
 
   g_autoptr(ScandConfig) config = load_text(local->str, "example.conf");
   g_autoptr(GPtrArray) problems = scand_config_check(config);
@@ -727,7 +789,11 @@ static void test_example(void) {
   g_auto(GStrv) outputs = scand_config_list_sections(config, "output");
   g_assert_cmpuint(g_strv_length(outputs), ==, 4);
   g_auto(GStrv) rules = scand_config_list_sections(config, "rule");
-  g_assert_cmpuint(g_strv_length(rules), ==, 3);
+  g_assert_cmpuint(g_strv_length(rules), ==, 5);
+  g_auto(GStrv) intakes = scand_config_list_sections(config, "intake");
+  g_assert_cmpuint(g_strv_length(intakes), ==, 1);
+  g_assert_cmpstr(scand_config_get(config, "intake", "copiers", "listen"), ==, "systemd");
+  g_assert_cmpuint(scand_config_get_warnings(config)->len, ==, 0);
   g_assert_cmpstr(scand_config_get(config, "scand", NULL, "log-level"), ==, "info");
   g_assert_cmpstr(scand_config_get(config, "watch", "mfp-drop", "after"), ==, "move:/srv/scans/done");
   rm_rf(dir);
@@ -744,6 +810,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/config/load/binary", test_binary);
   g_test_add_func("/config/check/problems", test_check_problems);
   g_test_add_func("/config/check/secret", test_check_secret);
+  g_test_add_func("/config/check/intake", test_check_intake);
   g_test_add_func("/config/durations", test_durations);
   g_test_add_func("/config/schema", test_schema);
   g_test_add_func("/config/example", test_example);

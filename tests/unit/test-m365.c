@@ -273,7 +273,7 @@ static void test_message_json(void) {
   const guint8 pdf[] = "%PDF-1.4 binary\x01\x02";
   gsize len = 0;
   g_autofree char *json =
-      scand_graph_message_json("Scan \"1\"", "Body ü", to, "doc.pdf", pdf, sizeof pdf - 1, TRUE, &len);
+      scand_graph_message_json("Scan \"1\"", "Body ü", to, NULL, NULL, "doc.pdf", pdf, sizeof pdf - 1, TRUE, &len);
   g_autoptr(JsonParser) p = json_parser_new();
   g_assert_true(json_parser_load_from_data(p, json, (gssize) len, NULL));
   JsonObject *root = json_node_get_object(json_parser_get_root(p));
@@ -292,13 +292,53 @@ static void test_message_json(void) {
   g_autofree guchar *data = g_base64_decode(json_object_get_string_member(a, "contentBytes"), &dlen);
   g_assert_cmpmem(data, dlen, pdf, sizeof pdf - 1);
 
-  g_autofree char *draft = scand_graph_message_json("s", "b", to, NULL, NULL, 0, FALSE, &len);
+  g_assert_false(json_object_has_member(m, "replyTo"));
+  g_autofree char *draft =
+      scand_graph_message_json("s", "b", to, "scan@copier.example", "scanner at mfp", NULL, NULL, 0, FALSE, &len);
   g_autoptr(JsonParser) p2 = json_parser_new();
   g_assert_true(json_parser_load_from_data(p2, draft, (gssize) len, NULL));
   JsonObject *d = json_node_get_object(json_parser_get_root(p2));
   g_assert_true(json_object_has_member(d, "subject"));
   g_assert_false(json_object_has_member(d, "attachments"));
   g_assert_false(json_object_has_member(d, "message"));
+  JsonArray *reply = json_object_get_array_member(d, "replyTo");
+  g_assert_cmpuint(json_array_get_length(reply), ==, 1);
+  JsonObject *ra = json_object_get_object_member(json_array_get_object_element(reply, 0), "emailAddress");
+  g_assert_cmpstr(json_object_get_string_member(ra, "address"), ==, "scan@copier.example");
+  g_assert_cmpstr(json_object_get_string_member(ra, "name"), ==, "scanner at mfp");
+}
+
+/* What a forwarded mail takes from the copier's: plain addresses only (no
+ * header or JSON tricks), display names without "@" (Exchange Online refuses
+ * those: ErrorSendAsDenied) and without quotes, brackets or line breaks. */
+static void test_forward_sender(void) {
+  const char *plain[] = { "scan@copier.example", "a.b+c@x-y.example", "o'hara@scan.example" };
+  for (guint i = 0; i < G_N_ELEMENTS(plain); i++)
+    g_assert_true(scand_mail_address_is_plain(plain[i]));
+  const char *bad[] = {
+    NULL,    "",       "scan", "@x",   "a@",     "a b@x", "a@x\r\nBcc: y@z", "\"a\"@x", "a@[1.2.3.4]",
+    "<a@x>", "a..b@x", ".a@x", "a.@x", "a@x..y", "a@.x",  "a,b@x",           "a@x;y"
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
+    g_assert_false(scand_mail_address_is_plain(bad[i]));
+  struct {
+    const char *in, *out;
+  } names[] = {
+    { "scanner@mfp.local", "scanner at mfp.local" },
+    { "  Copier \"3rd\" <floor>  ", "Copier 3rd floor" },
+    { "Kopierer Büro\r\nBcc: x@y", "Kopierer Büro Bcc: x at y" },
+    { "@@", "at at" },
+    { "\"\"", NULL },
+    { "\xff\xfe", NULL },
+    { NULL, NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+    g_autofree char *got = scand_mail_clean_display_name(names[i].in);
+    g_assert_cmpstr(got, ==, names[i].out);
+  }
+  g_autofree char *long_name =
+      scand_mail_clean_display_name("0123456789012345678901234567890123456789012345678901234567890123456789");
+  g_assert_cmpuint(strlen(long_name), ==, 64);
 }
 
 static void test_paths_and_text(void) {
@@ -338,5 +378,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/m365/fragments", test_fragments);
   g_test_add_func("/m365/message-json", test_message_json);
   g_test_add_func("/m365/paths-and-text", test_paths_and_text);
+  g_test_add_func("/m365/forward-sender", test_forward_sender);
   return g_test_run();
 }

@@ -165,10 +165,11 @@ static void test_processing_fields(void) {
 }
 
 static void test_syntax(void) {
-  assert_refused("{foo}.pdf", "unknown field {foo} at position 1 (known: date, time, device, profile, pages, seq, "
-                              "source, job, barcode, blanks)");
-  assert_refused("scan-{Date}.pdf", "unknown field {Date} at position 6 (known: date, time, device, profile, pages, "
-                                    "seq, source, job, barcode, blanks)");
+  assert_refused("{foo}.pdf", "unknown field {foo} at position 1 (known: date, time, device, profile, recipient, "
+                              "sender, subject, attachment, pages, seq, source, job, barcode, blanks)");
+  assert_refused("scan-{Date}.pdf",
+                 "unknown field {Date} at position 6 (known: date, time, device, profile, "
+                 "recipient, sender, subject, attachment, pages, seq, source, job, barcode, blanks)");
   assert_refused("scan-{date.pdf", "unbalanced '{' at position 6 (write {{ for a literal brace)");
   assert_refused("scan-{da{te}.pdf", "unbalanced '{' at position 6 (write {{ for a literal brace)");
   assert_refused("scan-}.pdf", "unbalanced '}' at position 6 (write }} for a literal brace)");
@@ -176,8 +177,8 @@ static void test_syntax(void) {
   assert_refused("{date:}.pdf", "field {date:} at position 1 has an empty argument");
   assert_refused("{seq:0}.pdf", "field {seq:0} at position 1 wants a number of digits from 1 to 9");
   assert_refused("{seq:12}.pdf", "field {seq:12} at position 1 wants a number of digits from 1 to 9");
-  assert_refused("{}.pdf", "unknown field {} at position 1 (known: date, time, device, profile, pages, seq, "
-                           "source, job, barcode, blanks)");
+  assert_refused("{}.pdf", "unknown field {} at position 1 (known: date, time, device, profile, recipient, "
+                           "sender, subject, attachment, pages, seq, source, job, barcode, blanks)");
 
   ScandJobFacts no_time = { .device_name = "x" };
   g_autoptr(GError) error = NULL;
@@ -203,10 +204,33 @@ static void assert_safe_name(const char *name) {
   }
 }
 
+/* What a mail's sender writes (subject, addresses, attachment names) is one
+ * harmless component like a device's name. */
+static void test_mail_values(void) {
+  g_autoptr(GDateTime) time = fixed_time();
+  ScandJobFacts facts = {
+    .time = time,
+    .subject = "../../etc/passwd: invoice?",
+    .mail_from = "scanner@copier.example",
+    .recipient = "finance@scan.example",
+    .attachment = "..\\Scan 0001",
+  };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = scand_template_expand("{recipient}/{date}/{subject}-{attachment}.pdf", &facts, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(name, ==, "finance@scan.example/2026-11-28/_.._etc_passwd_ invoice_-_Scan 0001.pdf");
+  g_autofree char *from = scand_template_expand("{sender}.pdf", &facts, &error);
+  g_assert_cmpstr(from, ==, "scanner@copier.example.pdf");
+  ScandJobFacts none = { .time = time };
+  g_autofree char *missing = scand_template_expand("{subject}.pdf", &none, &error);
+  g_assert_cmpstr(missing, ==, "unknown.pdf");
+}
+
 static void test_random(void) {
   static const char *const pieces[] = {
-    "{device}", "{date}", "{date:%Y/%m}", "{time:%H.%M}", "{seq}", "{pages}", "{job}",    "/",         ".",
-    "..",       "a",      "{{",           "}}",           "-",     " ",       "{source}", "{profile}",
+    "{device}", "{date}",      "{date:%Y/%m}", "{time:%H.%M}", "{seq}", "{pages}", "{job}",    "/",         ".",
+    "..",       "a",           "{{",           "}}",           "-",     " ",       "{source}", "{profile}", "{subject}",
+    "{sender}", "{recipient}", "{attachment}",
   };
   static const char *const hostile[] = { "../..", "/", "..", "a/b", "\n", "x\\y", "", ".hidden", "\xff\xfe" };
   GRand *rand = g_rand_new_with_seed(7);
@@ -223,6 +247,10 @@ static void test_random(void) {
       .profile = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
       .source = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
       .job = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
+      .subject = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
+      .mail_from = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
+      .recipient = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
+      .attachment = hostile[g_rand_int_range(rand, 0, G_N_ELEMENTS(hostile))],
     };
     g_autoptr(GError) error = NULL;
     g_autofree char *name = scand_template_expand(t->str, &facts, &error);
@@ -267,6 +295,7 @@ static void test_text(void) {
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/template/fields", test_fields);
+  g_test_add_func("/template/mail-values", test_mail_values);
   g_test_add_func("/template/device-values", test_device_values);
   g_test_add_func("/template/escapes", test_escapes);
   g_test_add_func("/template/syntax", test_syntax);
