@@ -6,6 +6,7 @@
 #include "scand/service/smtp-listener-private.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
+#include "scand/base/metrics.h"
 #include "scand/core/mail-attachments.h"
 #include "scand/service/smtp-command.h"
 
@@ -172,6 +173,9 @@ static void log_message(Session *s, guint64 size, const char *verdict) {
   g_autofree char *from = scand_smtp_printable(s->mail_from);
   log_line(s, "client %s, from <%s>, to %s, %" G_GUINT64_FORMAT " bytes: %s", who->str, from,
            to->len ? to->str : "(none)", size, verdict);
+  /* Every message gets exactly this one line, so it is also where the message is counted; the verdicts are
+   * this file's own words, and only acceptances begin with "accepted". */
+  scand_metrics_intake(s->policy->name, g_str_has_prefix(verdict, "accepted"));
 }
 
 static void transaction_reset(Session *s) {

@@ -7,6 +7,9 @@ bus_start
 
 port=$(free_port)
 cat >"$T/scand.conf" <<CONF
+[scand]
+metrics-listen = 127.0.0.1:0
+
 [intake mfp]
 type = smtp
 listen = 127.0.0.1:$port
@@ -30,6 +33,16 @@ swaks --server "127.0.0.1:$port" --from scanner@copier.example --to finance@scan
   --header "Subject: Invoice 4711" --attach-type application/pdf --attach-name "scan0042.pdf" \
   --attach "@$T/scan.pdf" >"$T/swaks.log" 2>&1 || { cat "$T/swaks.log"; fail "swaks"; }
 wait_for 30 grep -q "output later" "$T/daemon.log" || { cat "$T/daemon.log"; fail "no delivery attempt"; }
+
+# A message without a document is refused (550); the metrics count both messages by verdict.
+if swaks --server "127.0.0.1:$port" --from scanner@copier.example --to finance@scan.example \
+  --header "Subject: nothing" --body "no scan" >"$T/swaks2.log" 2>&1; then fail "a mail without a document was accepted"; fi
+wait_for 10 grep -q "metrics on port" "$T/daemon.log" || { cat "$T/daemon.log"; fail "no metrics port logged"; }
+mport=$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$T/daemon.log" | head -1)
+curl -sf "http://127.0.0.1:$mport/metrics" >"$T/metrics" || fail "no metrics"
+grep scand_intake "$T/metrics"
+assert_contains "$T/metrics" 'scand_intake_messages_total{intake="mfp",outcome="accepted"} 1'
+assert_contains "$T/metrics" 'scand_intake_messages_total{intake="mfp",outcome="refused"} 1'
 
 "$SCAND" jobs --config "$T/scand.conf" >"$T/jobs"
 cat "$T/jobs"
@@ -55,6 +68,6 @@ mkdir -p "$T/not-yet"
 wait_for 60 test -f "$T/not-yet/finance@scan.example/Invoice 4711-scan0042.pdf" || { ls -R "$T/not-yet"; cat "$T/daemon.log"; fail "not delivered"; }
 cmp "$T/scan.pdf" "$T/not-yet/finance@scan.example/Invoice 4711-scan0042.pdf" || fail "the PDF differs"
 daemon_stop
-[ "$(grep -c 'intake mfp: client 127.0.0.1' "$T/daemon.log")" = 1 ] || fail "not one log line for the message"
+[ "$(grep -c 'intake mfp: client 127.0.0.1' "$T/daemon.log")" = 2 ] || fail "not one log line for each message"
 assert_contains "$T/daemon.log" "from <scanner@copier.example>, to <finance@scan.example>, "
 echo ok
