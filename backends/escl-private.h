@@ -1,4 +1,4 @@
-/* eSCL backend internals shared by escl.c and escl-quirks.c. */
+/* eSCL backend internals shared by escl.c, escl-quirks.c and their unit tests. */
 #pragma once
 
 #include <glib.h>

@@ -2,13 +2,15 @@
  * match on the HTTP Server header (known before the capabilities are read,
  * which matters for quirks every request needs) and/or MakeAndModel. */
 #include "backends/escl-private.h"
+#include "backends/quirk-match.h"
 
 #include <string.h>
 
 typedef struct {
-  const char *name;            /* for messages */
-  const char *server_prefix;   /* Server header starts with this (case-insensitive), or NULL */
-  const char *model_substring; /* MakeAndModel contains this (case-insensitive), or NULL */
+  const char *name;          /* for messages */
+  const char *server_prefix; /* Server header starts with this (case-insensitive), or NULL */
+  /* MakeAndModel contains one of these (case-insensitive); unused slots NULL */
+  const char *model_substring[3];
   const char *reason;
   const char *host_override;
   gboolean host_with_port;
@@ -29,37 +31,26 @@ static const EsclQuirkEntry quirk_table[] = {
   {
       .name = "EPSON",
       .server_prefix = "EPSON",
-      .reason = "Epson firmware answers 400 when the Host header lacks the port, even the default one",
-      .host_with_port = TRUE,
-  },
-  {
-      .name = "EPSON",
-      .model_substring = "EPSON",
+      .model_substring = { "EPSON" },
       .reason = "Epson firmware answers 400 when the Host header lacks the port, even the default one",
       .host_with_port = TRUE,
   },
   {
       .name = "Brother",
-      .model_substring = "Brother",
+      .model_substring = { "Brother" },
       .reason = "Brother feeders answer a false 404 to NextDocument requested too soon after ScanJobs",
       .first_page_delay_ms = 1000,
       .early_404_window_ms = 5000,
   },
   {
-      .name = "Xerox B205",
-      .model_substring = "Xerox B205",
-      .reason = "Xerox B205/B215 answer 404 then 410 to NextDocument while the page is still being scanned",
-      .retry_404_410 = TRUE,
-  },
-  {
-      .name = "Xerox B215",
-      .model_substring = "Xerox B215",
+      .name = "Xerox B205/B215",
+      .model_substring = { "Xerox B205", "Xerox B215" },
       .reason = "Xerox B205/B215 answer 404 then 410 to NextDocument while the page is still being scanned",
       .retry_404_410 = TRUE,
   },
   {
       .name = "Canon iR2625/iR2630",
-      .model_substring = "iR2625",
+      .model_substring = { "iR2625" },
       .reason = "Canon iR2625 advertises 1200/2400 dpi but its sensor delivers 600 dpi at most",
       .max_resolution = 600,
   },
@@ -67,28 +58,25 @@ static const EsclQuirkEntry quirk_table[] = {
    * can match reliably; the project's simulator impersonates them. */
   {
       .name = "escl-sim JamWhenEmpty",
-      .model_substring = "escl-sim JamWhenEmpty",
+      .model_substring = { "escl-sim JamWhenEmpty" },
       .reason = "the feeder sensor reports ScannerAdfJam whenever the tray is empty",
       .adf_jam_means_empty = TRUE,
   },
   {
       .name = "escl-sim Overadvertise",
-      .model_substring = "escl-sim Overadvertise",
+      .model_substring = { "escl-sim Overadvertise" },
       .reason = "advertises 1200/2400 dpi but delivers 600 dpi at most (as Canon iR2625)",
       .max_resolution = 600,
   },
 };
 
-static gboolean has_prefix_ci(const char *s, const char *prefix) {
-  return s && g_ascii_strncasecmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static gboolean contains_ci(const char *s, const char *needle) {
-  if (!s)
-    return FALSE;
-  g_autofree char *a = g_ascii_strdown(s, -1);
-  g_autofree char *b = g_ascii_strdown(needle, -1);
-  return strstr(a, b) != NULL;
+static gboolean entry_matches(const EsclQuirkEntry *e, const char *server, const char *make_and_model) {
+  if (e->server_prefix && scand_quirk_text_starts(server, e->server_prefix))
+    return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS(e->model_substring) && e->model_substring[i]; i++)
+    if (scand_quirk_text_contains(make_and_model, e->model_substring[i]))
+      return TRUE;
+  return FALSE;
 }
 
 void escl_quirks_lookup(const char *server, const char *make_and_model, EsclQuirks *q) {
@@ -96,9 +84,7 @@ void escl_quirks_lookup(const char *server, const char *make_and_model, EsclQuir
   GString *names = g_string_new(NULL);
   for (guint i = 0; i < G_N_ELEMENTS(quirk_table); i++) {
     const EsclQuirkEntry *e = &quirk_table[i];
-    gboolean match = (e->server_prefix && has_prefix_ci(server, e->server_prefix)) ||
-                     (e->model_substring && contains_ci(make_and_model, e->model_substring));
-    if (!match)
+    if (!entry_matches(e, server, make_and_model))
       continue;
     if (e->host_override)
       q->host_override = e->host_override;

@@ -19,10 +19,11 @@
  *   escl-backoff-max-ms=MS  longest such wait (8000)
  * A Retry-After from the device is honoured (up to 60 s) instead. */
 #include "backends/backend-private.h"
-#include "backends/escl.h"
-#include "backends/panel-private.h"
+#include "backends/device-http.h"
 #include "backends/escl-private.h"
 #include "backends/escl-xml.h"
+#include "backends/escl.h"
+#include "backends/panel-private.h"
 #include "scand/base/error.h"
 #include "scand/base/http.h"
 
@@ -270,18 +271,13 @@ static EsclScanner *escl_new_client(const char *rest, const ScandOpenOptions *op
   s->backoff_max_ms = ESCL_DEFAULT_BACKOFF_MAX_MS;
   s->timeout_ms = options && options->timeout_ms ? options->timeout_ms : ESCL_DEFAULT_TIMEOUT_MS;
   s->page_timeout_ms = options && options->page_timeout_ms ? options->page_timeout_ms : ESCL_DEFAULT_PAGE_TIMEOUT_MS;
-  g_autofree char *trust = g_strdup_printf("scand trust %s", s->device);
-  ScandHttpOptions http_options = {
-    .label = s->device,
-    .protocols = "http,https",
+  const ScandHttpOptions limits = {
     .connect_timeout_ms = ESCL_CONNECT_TIMEOUT_MS,
     .timeout_ms = s->timeout_ms,
     .stall_s = ESCL_STALL_S,
-    .tls_pin = options ? options->tls_pin : NULL,
-    .trust_hint = trust,
     .shared_connections = shared,
   };
-  s->http = scand_http_new(&http_options, error);
+  s->http = scand_device_http_new(s->device, options, &limits, error);
   if (!s->http)
     return NULL;
   return g_steal_pointer(&s);

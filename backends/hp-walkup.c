@@ -11,6 +11,7 @@
  * (ScanPlexMode, Shortcut). A PowerUpEvent means the device restarted and may
  * have forgotten its destinations. close: DELETE our destinations.
  * The messages themselves are pure functions in hp-walkup-xml.c. */
+#include "backends/device-http.h"
 #include "backends/hp-walkup-xml.h"
 #include "backends/panel-private.h"
 #include "scand/base/error.h"
@@ -156,19 +157,14 @@ static ScandPanel *hp_open(const char *rest, const ScandOpenOptions *options, co
     return NULL;
   }
   g_autofree char *device = g_strdup_printf("escl:%s", rest);
-  g_autofree char *trust = g_strdup_printf("scand trust %s", device);
-  ScandHttpOptions http_options = {
-    .label = device,
-    .protocols = "http,https",
+  const ScandHttpOptions limits = {
     .connect_timeout_ms = HP_CONNECT_TIMEOUT_MS,
     .timeout_ms = HP_REQUEST_TIMEOUT_MS,
     /* A long poll is silent until the device has news. */
     .stall_s = HP_POLL_MAX_DS / 10 + HP_POLL_SLACK_S,
     .max_reply = HP_MAX_DOC,
-    .tls_pin = options->tls_pin,
-    .trust_hint = trust,
   };
-  ScandHttp *http = scand_http_new(&http_options, error);
+  ScandHttp *http = scand_device_http_new(device, options, &limits, error);
   if (!http)
     return NULL;
   HpPanel *p = g_new0(HpPanel, 1);

@@ -401,6 +401,94 @@ static const SANE_String_Const *option_string_list(const SANE_Option_Descriptor 
   return NULL;
 }
 
+/* A boolean option from yes/no, true/false, on/off or 1/0. FALSE with error
+ * when value is none of them; else *status is the backend's answer. */
+static gboolean option_set_bool(SaneScanner *s, SANE_Int i, const SANE_Option_Descriptor *d, const char *name,
+                                const char *value, SANE_Status *status, GError **error) {
+  SANE_Word b;
+  if (!g_ascii_strcasecmp(value, "yes") || !g_ascii_strcasecmp(value, "true") || !g_ascii_strcasecmp(value, "on") ||
+      g_str_equal(value, "1"))
+    b = SANE_TRUE;
+  else if (!g_ascii_strcasecmp(value, "no") || !g_ascii_strcasecmp(value, "false") ||
+           !g_ascii_strcasecmp(value, "off") || g_str_equal(value, "0"))
+    b = SANE_FALSE;
+  else {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s takes yes or no, not \"%s\"", name,
+                s->device, value);
+    return FALSE;
+  }
+  *status = option_set_word(s, i, d, b);
+  return TRUE;
+}
+
+/* An integer or fixed-point option (one number, or one per element) from
+ * comma-separated numbers. */
+static gboolean option_set_numbers(SaneScanner *s, SANE_Int i, const SANE_Option_Descriptor *d, const char *name,
+                                   const char *value, SANE_Status *status, GError **error) {
+  gsize n = MAX((gsize) d->size / sizeof(SANE_Word), 1);
+  g_auto(GStrv) parts = g_strsplit(value, ",", -1);
+  guint np = g_strv_length(parts);
+  if (np != 1 && np != n) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
+                "option \"%s\" of %s takes 1 or %" G_GSIZE_FORMAT " numbers, not %u", name, s->device, n, np);
+    return FALSE;
+  }
+  g_autofree SANE_Word *buf = g_new(SANE_Word, n);
+  for (gsize k = 0; k < n; k++) {
+    const char *part = g_strstrip(parts[np == 1 ? 0 : k]);
+    if (d->type == SANE_TYPE_INT) {
+      gint64 v;
+      if (!g_ascii_string_to_signed(part, 10, G_MININT32, G_MAXINT32, &v, NULL)) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s takes a whole number, not \"%s\"", name,
+                    s->device, part);
+        return FALSE;
+      }
+      buf[k] = (SANE_Word) v;
+    } else {
+      char *end = NULL;
+      double v = g_ascii_strtod(part, &end);
+      if (!*part || !end || *end || !isfinite(v) || v <= -32768.0 || v >= 32768.0) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
+                    "option \"%s\" of %s takes a number between -32768 and 32767, not \"%s\"", name, s->device, part);
+        return FALSE;
+      }
+      buf[k] = SANE_FIX(v);
+    }
+  }
+  *status = sane_control_option(s->handle, i, SANE_ACTION_SET_VALUE, buf, NULL);
+  return TRUE;
+}
+
+/* A string option; one with a list of allowed values takes them in any case. */
+static gboolean option_set_text(SaneScanner *s, SANE_Int i, const SANE_Option_Descriptor *d, const char *name,
+                                const char *value, SANE_Status *status, GError **error) {
+  const char *use = value;
+  const SANE_String_Const *list = option_string_list(d);
+  if (list) {
+    use = NULL;
+    for (guint k = 0; list[k]; k++)
+      if (!g_ascii_strcasecmp(list[k], value)) {
+        use = list[k];
+        break;
+      }
+    if (!use) {
+      g_autoptr(GString) allowed = g_string_new(NULL);
+      for (guint k = 0; list[k]; k++)
+        g_string_append_printf(allowed, "%s\"%s\"", k ? ", " : "", list[k]);
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s takes one of %s, not \"%s\"", name,
+                  s->device, allowed->str, value);
+      return FALSE;
+    }
+  }
+  if ((gsize) d->size <= strlen(use)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "value for option \"%s\" of %s is too long (at most %d bytes)",
+                name, s->device, d->size - 1);
+    return FALSE;
+  }
+  *status = option_set_string(s, i, d, use);
+  return TRUE;
+}
+
 /* Sets a named option to a value given as text, typed by the descriptor. */
 static gboolean option_set_from_text(SaneScanner *s, const char *name, const char *value, GError **error) {
   const SANE_Option_Descriptor *d = NULL;
@@ -426,85 +514,19 @@ static gboolean option_set_from_text(SaneScanner *s, const char *name, const cha
 
   SANE_Status status;
   switch (d->type) {
-    case SANE_TYPE_BOOL: {
-      SANE_Word b;
-      if (!g_ascii_strcasecmp(value, "yes") || !g_ascii_strcasecmp(value, "true") || !g_ascii_strcasecmp(value, "on") ||
-          g_str_equal(value, "1"))
-        b = SANE_TRUE;
-      else if (!g_ascii_strcasecmp(value, "no") || !g_ascii_strcasecmp(value, "false") ||
-               !g_ascii_strcasecmp(value, "off") || g_str_equal(value, "0"))
-        b = SANE_FALSE;
-      else {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s takes yes or no, not \"%s\"", name,
-                    s->device, value);
+    case SANE_TYPE_BOOL:
+      if (!option_set_bool(s, i, d, name, value, &status, error))
         return FALSE;
-      }
-      status = option_set_word(s, i, d, b);
       break;
-    }
     case SANE_TYPE_INT:
-    case SANE_TYPE_FIXED: {
-      gsize n = MAX((gsize) d->size / sizeof(SANE_Word), 1);
-      g_auto(GStrv) parts = g_strsplit(value, ",", -1);
-      guint np = g_strv_length(parts);
-      if (np != 1 && np != n) {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                    "option \"%s\" of %s takes 1 or %" G_GSIZE_FORMAT " numbers, not %u", name, s->device, n, np);
+    case SANE_TYPE_FIXED:
+      if (!option_set_numbers(s, i, d, name, value, &status, error))
         return FALSE;
-      }
-      g_autofree SANE_Word *buf = g_new(SANE_Word, n);
-      for (gsize k = 0; k < n; k++) {
-        const char *part = g_strstrip(parts[np == 1 ? 0 : k]);
-        if (d->type == SANE_TYPE_INT) {
-          gint64 v;
-          if (!g_ascii_string_to_signed(part, 10, G_MININT32, G_MAXINT32, &v, NULL)) {
-            g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s takes a whole number, not \"%s\"",
-                        name, s->device, part);
-            return FALSE;
-          }
-          buf[k] = (SANE_Word) v;
-        } else {
-          char *end = NULL;
-          double v = g_ascii_strtod(part, &end);
-          if (!*part || !end || *end || !isfinite(v) || v <= -32768.0 || v >= 32768.0) {
-            g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                        "option \"%s\" of %s takes a number between -32768 and 32767, not \"%s\"", name, s->device,
-                        part);
-            return FALSE;
-          }
-          buf[k] = SANE_FIX(v);
-        }
-      }
-      status = sane_control_option(s->handle, i, SANE_ACTION_SET_VALUE, buf, NULL);
       break;
-    }
-    case SANE_TYPE_STRING: {
-      const char *use = value;
-      const SANE_String_Const *list = option_string_list(d);
-      if (list) {
-        use = NULL;
-        for (guint k = 0; list[k]; k++)
-          if (!g_ascii_strcasecmp(list[k], value)) {
-            use = list[k];
-            break;
-          }
-        if (!use) {
-          g_autoptr(GString) allowed = g_string_new(NULL);
-          for (guint k = 0; list[k]; k++)
-            g_string_append_printf(allowed, "%s\"%s\"", k ? ", " : "", list[k]);
-          g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "option \"%s\" of %s takes one of %s, not \"%s\"", name,
-                      s->device, allowed->str, value);
-          return FALSE;
-        }
-      }
-      if ((gsize) d->size <= strlen(use)) {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL,
-                    "value for option \"%s\" of %s is too long (at most %d bytes)", name, s->device, d->size - 1);
+    case SANE_TYPE_STRING:
+      if (!option_set_text(s, i, d, name, value, &status, error))
         return FALSE;
-      }
-      status = option_set_string(s, i, d, use);
       break;
-    }
     case SANE_TYPE_BUTTON:
       status = sane_control_option(s->handle, i, SANE_ACTION_SET_VALUE, NULL, NULL);
       break;
@@ -798,6 +820,67 @@ static gboolean set_duplex_switch(SaneScanner *s, gboolean duplex, GError **erro
   return TRUE;
 }
 
+/* A device without a (settable) source option: flatbed only, or one whose
+ * single source (index i, -1 when none) cannot change. Refuses a source it
+ * does not have. */
+static gboolean apply_fixed_source(SaneScanner *s, SANE_Int i, const SANE_Option_Descriptor *d, ScandSource want,
+                                   gboolean duplex, ScandScanSettings *effective, GError **error) {
+  if (i >= 0 && d->type == SANE_TYPE_STRING) {
+    g_autofree char *cur = option_get_string(s, i, d);
+    s->feeder = scand_sane_source_kind(cur) >= SCAND_SANE_SOURCE_ADF;
+  } else {
+    s->feeder = FALSE;
+  }
+  if (want == SCAND_SOURCE_FEEDER && !s->feeder) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no document feeder", s->device);
+    return FALSE;
+  }
+  if (want == SCAND_SOURCE_FLATBED && s->feeder) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no flatbed", s->device);
+    return FALSE;
+  }
+  if (!set_duplex_switch(s, duplex, error))
+    return FALSE;
+  effective->source = s->feeder ? SCAND_SOURCE_FEEDER : SCAND_SOURCE_FLATBED;
+  effective->duplex = duplex;
+  return TRUE;
+}
+
+/* *pick: the entry of the source list for want (duplex: a duplex feeder
+ * entry if there is one, *duplex_by_source then TRUE); NULL for auto (the
+ * device's choice stays). FALSE with error when the device has no such
+ * source. */
+static gboolean pick_listed_source(SaneScanner *s, const SANE_String_Const *list, ScandSource want, gboolean duplex,
+                                   const char **pick_out, gboolean *duplex_by_source, GError **error) {
+  const char *pick = NULL;
+  switch (want) {
+    case SCAND_SOURCE_FLATBED:
+      pick = pick_source(list, SCAND_SANE_SOURCE_FLATBED);
+      if (!pick) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no flatbed", s->device);
+        return FALSE;
+      }
+      break;
+    case SCAND_SOURCE_FEEDER:
+      if (duplex) {
+        pick = pick_source(list, SCAND_SANE_SOURCE_ADF_DUPLEX);
+        *duplex_by_source = pick != NULL;
+      }
+      if (!pick)
+        pick = pick_source(list, SCAND_SANE_SOURCE_ADF);
+      if (!pick) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no document feeder", s->device);
+        return FALSE;
+      }
+      break;
+    case SCAND_SOURCE_AUTO:
+    default:
+      break;
+  }
+  *pick_out = pick;
+  return TRUE;
+}
+
 /* Selects source and duplex; sets s->feeder and the effective values. */
 static gboolean apply_source(SaneScanner *s, const ScandScanSettings *settings, ScandScanSettings *effective,
                              GError **error) {
@@ -815,56 +898,13 @@ static gboolean apply_source(SaneScanner *s, const ScandScanSettings *settings, 
   if (duplex)
     want = SCAND_SOURCE_FEEDER;
 
-  if (!list) {
-    /* No (settable) source option: a flatbed-only device, or one whose single
-     * source we cannot change. */
-    if (i >= 0 && d->type == SANE_TYPE_STRING) {
-      g_autofree char *cur = option_get_string(s, i, d);
-      s->feeder = scand_sane_source_kind(cur) >= SCAND_SANE_SOURCE_ADF;
-    } else {
-      s->feeder = FALSE;
-    }
-    if (want == SCAND_SOURCE_FEEDER && !s->feeder) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no document feeder", s->device);
-      return FALSE;
-    }
-    if (want == SCAND_SOURCE_FLATBED && s->feeder) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no flatbed", s->device);
-      return FALSE;
-    }
-    if (!set_duplex_switch(s, duplex, error))
-      return FALSE;
-    effective->source = s->feeder ? SCAND_SOURCE_FEEDER : SCAND_SOURCE_FLATBED;
-    effective->duplex = duplex;
-    return TRUE;
-  }
+  if (!list)
+    return apply_fixed_source(s, i, d, want, duplex, effective, error);
 
   const char *pick = NULL;
   gboolean duplex_by_source = FALSE;
-  switch (want) {
-    case SCAND_SOURCE_FLATBED:
-      pick = pick_source(list, SCAND_SANE_SOURCE_FLATBED);
-      if (!pick) {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no flatbed", s->device);
-        return FALSE;
-      }
-      break;
-    case SCAND_SOURCE_FEEDER:
-      if (duplex) {
-        pick = pick_source(list, SCAND_SANE_SOURCE_ADF_DUPLEX);
-        duplex_by_source = pick != NULL;
-      }
-      if (!pick)
-        pick = pick_source(list, SCAND_SANE_SOURCE_ADF);
-      if (!pick) {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "%s has no document feeder", s->device);
-        return FALSE;
-      }
-      break;
-    case SCAND_SOURCE_AUTO:
-    default:
-      break;
-  }
+  if (!pick_listed_source(s, list, want, duplex, &pick, &duplex_by_source, error))
+    return FALSE;
   if (pick) {
     SANE_Status status = option_set_string(s, i, d, pick);
     if (status != SANE_STATUS_GOOD) {
@@ -1334,6 +1374,70 @@ static int frame_channel(SANE_Frame f) {
   return f == SANE_FRAME_RED ? 0 : f == SANE_FRAME_GREEN ? 1 : 2;
 }
 
+/* A three-pass page (red, green and blue frames, fmt and p those of the
+ * first): reads the frames that follow the first sane_start() into planes
+ * and writes the page interleaved to out. FALSE with error (a frame lost,
+ * doubled or of another format). */
+static gboolean read_three_pass(SaneScanner *s, ScandSaneLineFormat fmt, SANE_Parameters p, PageOut *out, guint page,
+                                GError **error) {
+  gboolean seen[3] = { FALSE, FALSE, FALSE };
+  int plane_lines = -1;
+  for (guint frame = 0;; frame++) {
+    if (frame > 0) {
+      SANE_Status status = device_start(s);
+      if (status == SANE_STATUS_GOOD)
+        status = sane_get_parameters(s->handle, &p);
+      if (status != SANE_STATUS_GOOD) {
+        set_status_error(error, s, status, page);
+        return FALSE;
+      }
+      ScandSaneLineFormat next;
+      if (!scand_sane_line_format_init(&next, &p, s->device, error))
+        return FALSE;
+      if (next.page_format != SCAND_PAGE_RGB24 || next.format == SANE_FRAME_RGB || next.pixels != fmt.pixels) {
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
+                    "%s changed the image format between the colour passes of page %u", s->device, page);
+        return FALSE;
+      }
+      fmt = next;
+    }
+    int c = frame_channel(fmt.format);
+    if (seen[c] || frame >= 3) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s sent the same colour twice on page %u", s->device, page);
+      return FALSE;
+    }
+    seen[c] = TRUE;
+    out->planes[c] = g_byte_array_new();
+    int lines = read_frame(s, &fmt, p.lines >= 0 ? p.lines : -1, out, out->planes[c], page, error);
+    if (lines < 0) {
+      if (lines == -2)
+        g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s ran out of paper between colour passes of page %u",
+                    s->device, page);
+      return FALSE;
+    }
+    plane_lines = plane_lines < 0 ? lines : MIN(plane_lines, lines);
+    if (p.last_frame)
+      break;
+  }
+  if (!seen[0] || !seen[1] || !seen[2]) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s ended page %u before sending all three colours", s->device,
+                page);
+    return FALSE;
+  }
+  gsize w = (gsize) fmt.pixels;
+  for (int y = 0; y < plane_lines; y++) {
+    for (gsize x = 0; x < w; x++) {
+      guint8 rgb[3];
+      for (guint c = 0; c < 3; c++)
+        rgb[c] = out->planes[c]->data[(gsize) y * w + x];
+      g_byte_array_append(out->batch, rgb, 3);
+    }
+    if (out->batch->len >= WRITE_BATCH_SIZE && !page_out_flush(out, error))
+      return FALSE;
+  }
+  return page_out_flush(out, error);
+}
+
 /* Reads the page whose sane_start() succeeded into the sink. Returns 1 for a
  * page, 0 when the feeder turned out to be empty (the sink was aborted), -1 on
  * error (the sink was aborted if it had begun). */
@@ -1373,65 +1477,8 @@ static int read_one_page(SaneScanner *s, ScandPageSink *sink, GError **error) {
     }
     if (lines < 0 || !page_out_flush(&out, error))
       goto fail;
-  } else {
-    gboolean seen[3] = { FALSE, FALSE, FALSE };
-    int plane_lines = -1;
-    for (guint frame = 0;; frame++) {
-      if (frame > 0) {
-        status = device_start(s);
-        if (status == SANE_STATUS_GOOD)
-          status = sane_get_parameters(s->handle, &p);
-        if (status != SANE_STATUS_GOOD) {
-          set_status_error(error, s, status, page);
-          goto fail;
-        }
-        ScandSaneLineFormat next;
-        if (!scand_sane_line_format_init(&next, &p, s->device, error))
-          goto fail;
-        if (next.page_format != SCAND_PAGE_RGB24 || next.format == SANE_FRAME_RGB || next.pixels != fmt.pixels) {
-          g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED,
-                      "%s changed the image format between the colour passes of page %u", s->device, page);
-          goto fail;
-        }
-        fmt = next;
-      }
-      int c = frame_channel(fmt.format);
-      if (seen[c] || frame >= 3) {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s sent the same colour twice on page %u", s->device,
-                    page);
-        goto fail;
-      }
-      seen[c] = TRUE;
-      out.planes[c] = g_byte_array_new();
-      int lines = read_frame(s, &fmt, p.lines >= 0 ? p.lines : -1, &out, out.planes[c], page, error);
-      if (lines < 0) {
-        if (lines == -2)
-          g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s ran out of paper between colour passes of page %u",
-                      s->device, page);
-        goto fail;
-      }
-      plane_lines = plane_lines < 0 ? lines : MIN(plane_lines, lines);
-      if (p.last_frame)
-        break;
-    }
-    if (!seen[0] || !seen[1] || !seen[2]) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s ended page %u before sending all three colours",
-                  s->device, page);
-      goto fail;
-    }
-    gsize w = (gsize) fmt.pixels;
-    for (int y = 0; y < plane_lines; y++) {
-      for (gsize x = 0; x < w; x++) {
-        guint8 rgb[3];
-        for (guint c = 0; c < 3; c++)
-          rgb[c] = out.planes[c]->data[(gsize) y * w + x];
-        g_byte_array_append(out.batch, rgb, 3);
-      }
-      if (out.batch->len >= WRITE_BATCH_SIZE && !page_out_flush(&out, error))
-        goto fail;
-    }
-    if (!page_out_flush(&out, error))
-      goto fail;
+  } else if (!read_three_pass(s, fmt, p, &out, page, error)) {
+    goto fail;
   }
   if (!sink->end(sink, error)) {
     page_out_clear(&out);

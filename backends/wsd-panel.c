@@ -13,6 +13,7 @@
  * WS-Discovery Hello of the device (a restart) makes the next wait check the
  * subscription with a Renew at once. close: Unsubscribe. The messages are
  * pure functions in wsd-eventing.c. */
+#include "backends/device-http.h"
 #include "backends/panel-private.h"
 #include "backends/wsd-eventing.h"
 #include "scand/base/error.h"
@@ -156,17 +157,12 @@ static ScandPanel *wsd_panel_open(const char *rest, const ScandOpenOptions *opti
     return NULL;
   }
   g_autofree char *device = g_strdup_printf("wsd:%s", rest);
-  g_autofree char *trust = g_strdup_printf("scand trust %s", device);
-  ScandHttpOptions http_options = {
-    .label = device,
-    .protocols = "http,https",
+  const ScandHttpOptions limits = {
     .connect_timeout_ms = WSD_PANEL_CONNECT_TIMEOUT_MS,
     .timeout_ms = WSD_PANEL_TIMEOUT_MS,
     .max_reply = WSD_PANEL_MAX_REPLY,
-    .tls_pin = options->tls_pin,
-    .trust_hint = trust,
   };
-  ScandHttp *http = scand_http_new(&http_options, error);
+  ScandHttp *http = scand_device_http_new(device, options, &limits, error);
   if (!http)
     return NULL;
   WsdPanel *p = g_new0(WsdPanel, 1);

@@ -5,6 +5,7 @@
  * although ADFSupportsDuplex says 0 (Brother MFC-9340CDW), JobInformation
  * always sent (Canon TR7500), faults recognised whatever the HTTP status
  * (Lexmark MB2236adw, Xerox WorkCentre 3225). */
+#include "backends/quirk-match.h"
 #include "backends/wsd-private.h"
 
 #include <string.h>
@@ -44,20 +45,12 @@ static const WsdQuirkEntry quirk_table[] = {
   },
 };
 
-static gboolean contains_ci(const char *s, const char *needle) {
-  if (!s)
-    return FALSE;
-  g_autofree char *a = g_ascii_strdown(s, -1);
-  g_autofree char *b = g_ascii_strdown(needle, -1);
-  return strstr(a, b) != NULL;
-}
-
 void wsd_quirks_lookup(const char *scanner_name, WsdQuirks *q) {
   memset(q, 0, sizeof *q);
   GString *names = g_string_new(NULL);
   for (guint i = 0; i < G_N_ELEMENTS(quirk_table); i++) {
     const WsdQuirkEntry *e = &quirk_table[i];
-    if (!contains_ci(scanner_name, e->model_substring))
+    if (!scand_quirk_text_contains(scanner_name, e->model_substring))
       continue;
     q->images_all = MAX(q->images_all, e->images_all);
     q->job_id_not_found_means_empty |= e->job_id_not_found_means_empty;

@@ -23,11 +23,12 @@
  *                                DestinationToken go into CreateScanJob HTTPS is verified by the system CAs or the scanner's
  * tls-pin, as written by `scand trust wsd:https://…`. */
 #include "backends/backend-private.h"
+#include "backends/device-http.h"
 #include "backends/panel-private.h"
-#include "backends/wsd.h"
 #include "backends/wsd-mtom.h"
 #include "backends/wsd-private.h"
 #include "backends/wsd-soap.h"
+#include "backends/wsd.h"
 #include "scand/base/error.h"
 #include "scand/base/http.h"
 
@@ -202,17 +203,12 @@ static WsdScanner *wsd_new(const char *rest, const ScandOpenOptions *options, GE
     return NULL;
   s->timeout_ms = options && options->timeout_ms ? options->timeout_ms : WSD_DEFAULT_TIMEOUT_MS;
   s->page_timeout_ms = options && options->page_timeout_ms ? options->page_timeout_ms : WSD_DEFAULT_PAGE_TIMEOUT_MS;
-  g_autofree char *trust = g_strdup_printf("scand trust %s", s->device);
-  ScandHttpOptions http_options = {
-    .label = s->device,
-    .protocols = "http,https",
+  const ScandHttpOptions limits = {
     .connect_timeout_ms = WSD_CONNECT_TIMEOUT_MS,
     .timeout_ms = s->timeout_ms,
     .stall_s = WSD_STALL_S,
-    .tls_pin = options ? options->tls_pin : NULL,
-    .trust_hint = trust,
   };
-  s->http = scand_http_new(&http_options, error);
+  s->http = scand_device_http_new(s->device, options, &limits, error);
   if (!s->http)
     return NULL;
   return g_steal_pointer(&s);

@@ -54,6 +54,60 @@ void scand_smb_url_free(ScandSmbUrl *url) {
   g_free(url);
 }
 
+/* Whether the path of the URL text has a "." or ".." segment, escaped or not. */
+static gboolean has_dot_segment(const char *text) {
+  const char *after = strstr(text, "://");
+  const char *path = after ? strchr(after + 3, '/') : NULL;
+  if (!path)
+    return FALSE;
+  g_auto(GStrv) raw_segs = g_strsplit(path, "/", -1);
+  for (guint i = 0; raw_segs[i]; i++) {
+    g_autofree char *seg = g_uri_unescape_string(raw_segs[i], NULL);
+    if (seg && (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Names (DNS or NetBIOS) and IP literals only: anything else would change the
+ * meaning of the libsmbclient URL built from it. */
+static gboolean host_name_valid(const char *host) {
+  gboolean v6 = strchr(host, ':') != NULL;
+  for (const char *p = host; *p; p++) {
+    gboolean zone = v6 && strchr(host, '%') && p > strchr(host, '%');
+    if (!(g_ascii_isalnum(*p) || *p == '-' || *p == '.' || (!v6 && *p == '_') || (v6 && *p == ':') ||
+          (v6 && *p == '%' && !zone) || (zone && *p == '_')))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* The unescaped, non-empty segments of an encoded path (the share first);
+ * NULL with error for one SMB cannot name (shown names the URL). */
+static GPtrArray *path_segments(const char *path, const char *shown, GError **error) {
+  g_autoptr(GPtrArray) segs = g_ptr_array_new_with_free_func(g_free);
+  g_auto(GStrv) raw = g_strsplit(path, "/", -1);
+  for (guint i = 0; raw[i]; i++) {
+    if (!*raw[i])
+      continue;
+    g_autofree char *seg = g_uri_unescape_string(raw[i], "/");
+    if (!seg) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has an invalid path segment '%s'", shown, raw[i]);
+      return NULL;
+    }
+    /* Characters SMB gives a meaning to (see scand_smb_safe_name()). */
+    gboolean special = FALSE;
+    for (const char *p = seg; *p; p++)
+      special |= (guchar) *p < 0x20 || *p == 0x7f || strchr("\\:*?\"<>|", *p) != NULL;
+    if (special || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0) {
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has a path segment that is not allowed", shown);
+      return NULL;
+    }
+    g_ptr_array_add(segs, g_steal_pointer(&seg));
+  }
+  return g_steal_pointer(&segs);
+}
+
 ScandSmbUrl *scand_smb_url_parse(const char *text, GError **error) {
   static const char expect[] = "expected smb://host[:port]/share[/path]";
   /* Never echo a URL that may carry a password. */
@@ -78,33 +132,18 @@ ScandSmbUrl *scand_smb_url_parse(const char *text, GError **error) {
     return NULL;
   }
   /* GUri resolves "." and ".." segments; refuse them instead of guessing. */
-  const char *after = strstr(text, "://");
-  const char *path = after ? strchr(after + 3, '/') : NULL;
-  if (path) {
-    g_auto(GStrv) raw_segs = g_strsplit(path, "/", -1);
-    for (guint i = 0; raw_segs[i]; i++) {
-      g_autofree char *seg = g_uri_unescape_string(raw_segs[i], NULL);
-      if (seg && (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0)) {
-        g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has a '.' or '..' path segment", shown);
-        return NULL;
-      }
-    }
+  if (has_dot_segment(text)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has a '.' or '..' path segment", shown);
+    return NULL;
   }
   const char *host = g_uri_get_host(uri);
   if (!host || !*host) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has no host: %s", shown, expect);
     return NULL;
   }
-  /* Names (DNS or NetBIOS) and IP literals only: anything else would change
-   * the meaning of the libsmbclient URL built from it. */
-  gboolean v6 = strchr(host, ':') != NULL;
-  for (const char *p = host; *p; p++) {
-    gboolean zone = v6 && strchr(host, '%') && p > strchr(host, '%');
-    if (!(g_ascii_isalnum(*p) || *p == '-' || *p == '.' || (!v6 && *p == '_') || (v6 && *p == ':') ||
-          (v6 && *p == '%' && !zone) || (zone && *p == '_'))) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has an invalid host name", shown);
-      return NULL;
-    }
+  if (!host_name_valid(host)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has an invalid host name", shown);
+    return NULL;
   }
   int port = g_uri_get_port(uri);
   if (port == 0 || port > 65535) {
@@ -112,26 +151,9 @@ ScandSmbUrl *scand_smb_url_parse(const char *text, GError **error) {
     return NULL;
   }
 
-  g_autoptr(GPtrArray) segs = g_ptr_array_new_with_free_func(g_free);
-  g_auto(GStrv) raw = g_strsplit(g_uri_get_path(uri), "/", -1);
-  for (guint i = 0; raw[i]; i++) {
-    if (!*raw[i])
-      continue;
-    g_autofree char *seg = g_uri_unescape_string(raw[i], "/");
-    if (!seg) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has an invalid path segment '%s'", shown, raw[i]);
-      return NULL;
-    }
-    /* Characters SMB gives a meaning to (see scand_smb_safe_name()). */
-    gboolean special = FALSE;
-    for (const char *p = seg; *p; p++)
-      special |= (guchar) *p < 0x20 || *p == 0x7f || strchr("\\:*?\"<>|", *p) != NULL;
-    if (special || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0) {
-      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' has a path segment that is not allowed", shown);
-      return NULL;
-    }
-    g_ptr_array_add(segs, g_steal_pointer(&seg));
-  }
+  g_autoptr(GPtrArray) segs = path_segments(g_uri_get_path(uri), shown, error);
+  if (!segs)
+    return NULL;
   if (segs->len == 0) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "'%s' names no share: %s", shown, expect);
     return NULL;
@@ -217,11 +239,10 @@ char *scand_smb_temp_name(const char *job_id, const char *output_name) {
   return g_steal_pointer(&s);
 }
 
-char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url, const char *username, const char *path,
-                         ScandDeliveryResult *result) {
-  g_autofree char *hp = smb_host_port(url);
-  const char *what = path && *path ? path : url->share;
-
+/* The failures worth another try whatever the stage (the network, a busy
+ * file, a full share); NULL for the others. */
+static char *classify_transient(int errsv, ScandSmbStage stage, const ScandSmbUrl *url, const char *hp,
+                                const char *what, ScandDeliveryResult *result) {
   switch (errsv) {
     case ECONNRESET:
     case ECONNABORTED:
@@ -254,46 +275,50 @@ char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url,
       *result = SCAND_DELIVERY_RETRY;
       return g_strdup_printf("share '%s' is full (%s) — will retry", url->share, g_strerror(errsv));
     default:
-      break;
+      return NULL;
   }
+}
 
-  *result = SCAND_DELIVERY_FAILED;
-  if (stage == SCAND_SMB_STAGE_CONNECT) {
-    switch (errsv) {
-      case EPERM:
-        /* libsmbclient reports a refused session setup as EPERM. */
-        if (username && *username)
-          return g_strdup_printf("wrong user name or password for user '%s'", username);
-        return g_strdup("the server refused an anonymous logon: set username and password-file");
-      case EACCES:
-        if (username && *username)
-          return g_strdup_printf("access to share '%s' denied for user '%s'", url->share, username);
-        return g_strdup_printf("access to share '%s' denied to anonymous users", url->share);
-      case ENOENT:
-      case ENODEV:
-      case ENXIO:
-        return g_strdup_printf("share '%s' does not exist on %s", url->share, hp);
-      case EINVAL:
-        /* libsmbclient's answer to a host it cannot resolve or parse as well. */
-        return g_strdup_printf("cannot connect to %s: unknown host, or no SMB dialect in common (%s)", hp,
-                               g_strerror(errsv));
-      case ENOSYS:
-      case ENOTSUP:
-      case EPROTONOSUPPORT:
-      case EPROTO:
-        return g_strdup_printf("server %s does not offer the SMB dialect, signing or encryption required by "
-                               "min-protocol, sign or encrypt (%s)",
-                               hp, g_strerror(errsv));
-      case ENOTDIR:
-        return g_strdup_printf("'%s' on share '%s' is not a directory", what, url->share);
-      case EIO:
-        *result = SCAND_DELIVERY_RETRY;
-        return g_strdup_printf("server %s failed (%s) — will retry", hp, g_strerror(errsv));
-      default:
-        return g_strdup_printf("cannot connect to share '%s' on %s: %s", url->share, hp, g_strerror(errsv));
-    }
+/* A failure while connecting to the share (logon, share, dialect). */
+static char *classify_connect(int errsv, const ScandSmbUrl *url, const char *username, const char *hp, const char *what,
+                              ScandDeliveryResult *result) {
+  switch (errsv) {
+    case EPERM:
+      /* libsmbclient reports a refused session setup as EPERM. */
+      if (username && *username)
+        return g_strdup_printf("wrong user name or password for user '%s'", username);
+      return g_strdup("the server refused an anonymous logon: set username and password-file");
+    case EACCES:
+      if (username && *username)
+        return g_strdup_printf("access to share '%s' denied for user '%s'", url->share, username);
+      return g_strdup_printf("access to share '%s' denied to anonymous users", url->share);
+    case ENOENT:
+    case ENODEV:
+    case ENXIO:
+      return g_strdup_printf("share '%s' does not exist on %s", url->share, hp);
+    case EINVAL:
+      /* libsmbclient's answer to a host it cannot resolve or parse as well. */
+      return g_strdup_printf("cannot connect to %s: unknown host, or no SMB dialect in common (%s)", hp,
+                             g_strerror(errsv));
+    case ENOSYS:
+    case ENOTSUP:
+    case EPROTONOSUPPORT:
+    case EPROTO:
+      return g_strdup_printf("server %s does not offer the SMB dialect, signing or encryption required by "
+                             "min-protocol, sign or encrypt (%s)",
+                             hp, g_strerror(errsv));
+    case ENOTDIR:
+      return g_strdup_printf("'%s' on share '%s' is not a directory", what, url->share);
+    case EIO:
+      *result = SCAND_DELIVERY_RETRY;
+      return g_strdup_printf("server %s failed (%s) — will retry", hp, g_strerror(errsv));
+    default:
+      return g_strdup_printf("cannot connect to share '%s' on %s: %s", url->share, hp, g_strerror(errsv));
   }
+}
 
+/* A failure while writing, renaming or making directories on the share. */
+static char *classify_transfer(int errsv, ScandSmbStage stage, const char *what, ScandDeliveryResult *result) {
   switch (errsv) {
     case EACCES:
     case EPERM:
@@ -321,6 +346,19 @@ char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url,
                                                                : "writing",
                              what, g_strerror(errsv));
   }
+}
+
+char *scand_smb_classify(int errsv, ScandSmbStage stage, const ScandSmbUrl *url, const char *username, const char *path,
+                         ScandDeliveryResult *result) {
+  g_autofree char *hp = smb_host_port(url);
+  const char *what = path && *path ? path : url->share;
+  char *message = classify_transient(errsv, stage, url, hp, what, result);
+  if (message)
+    return message;
+  *result = SCAND_DELIVERY_FAILED;
+  if (stage == SCAND_SMB_STAGE_CONNECT)
+    return classify_connect(errsv, url, username, hp, what, result);
+  return classify_transfer(errsv, stage, what, result);
 }
 
 /* ---- one delivery -------------------------------------------------------- */
@@ -614,6 +652,75 @@ static void smb_note_delivered(SmbJob *job, const char *path) {
   scand_delivery_note_state(job->d, "delivered", where);
 }
 
+/* Negotiates, logs on and connects the share; 0, or the errno, with EACCES
+ * for a refused share and EPERM for a refused logon. */
+static int smb_first_contact(SmbJob *job) {
+  struct stat st;
+  int errsv = smb_stat(job, "", &st);
+  if (errsv == EACCES || errsv == EPERM) {
+    /* A refused logon and a refused share both come back as EACCES. A share
+     * that cannot exist tells them apart: with good credentials the server
+     * gets as far as "no such share". */
+    g_autofree char *missing = g_strdup_printf("scand-probe-%08x", g_random_int());
+    ScandSmbUrl other = { .host = job->url->host, .port = job->url->port, .share = missing, .dir = (char *) "" };
+    g_autofree char *probe = scand_smb_url_for(&other, "");
+    errno = 0;
+    int probe_err = smbc_getFunctionStat(job->ctx)(job->ctx, probe, &st) == 0 ? 0 : errno;
+    errsv = probe_err == ENOENT || probe_err == ENODEV || probe_err == ENXIO ? EACCES : EPERM;
+  }
+  return errsv;
+}
+
+/* Renames the complete upload temp into dir under base, or the first free
+ * "base (n)" name, recording the name first so that a later attempt finds
+ * it (recorded: the name recorded now, or NULL). */
+static ScandDeliveryResult smb_rename_free(SmbJob *job, const char *dir, const char *base, const char *temp,
+                                           const char *recorded, GError **error) {
+  ScandDelivery *d = job->d;
+  struct stat st;
+  int errsv;
+  for (guint n = 1;; n++) {
+    if (n > SMB_MAX_SUFFIX) {
+      smb_unlink_quiet(job, temp);
+      return smb_fail(job, error, SCAND_DELIVERY_FAILED, "no free file name: too many copies of it already");
+    }
+    g_autofree char *cand_base = scand_smb_name_with_suffix(base, n);
+    g_autofree char *cand = smb_join(dir, cand_base);
+    errsv = smb_stat(job, cand, &st);
+    if (errsv == 0)
+      continue;
+    if (errsv != ENOENT)
+      return smb_errno(job, error, errsv, SCAND_SMB_STAGE_STAT, cand);
+    if (g_strcmp0(recorded, cand) != 0 && !scand_delivery_set_state(d, "target", cand, error)) {
+      g_prefix_error(error, "%s: recording the target name: ", job->dest);
+      return SCAND_DELIVERY_RETRY;
+    }
+    recorded = scand_delivery_get_state(d, "target");
+    scand_fault_point("smb-target-recorded");
+    /* smbc_rename() would unlink an existing target and retry, so the name
+     * was checked free just above; a writer racing us in between is the one
+     * window left. */
+    g_autofree char *from = scand_smb_url_for(job->url, temp);
+    g_autofree char *to = scand_smb_url_for(job->url, cand);
+    errno = 0;
+    if (smbc_getFunctionRename(job->ctx)(job->ctx, from, job->ctx, to) == 0) {
+      scand_fault_point("smb-renamed");
+      smb_note_delivered(job, cand);
+      return SCAND_DELIVERY_DONE;
+    }
+    errsv = errno ? errno : EIO;
+    if (errsv == EEXIST)
+      continue;
+    ScandDeliveryResult r = smb_errno(job, error, errsv, SCAND_SMB_STAGE_RENAME, cand);
+    if (r == SCAND_DELIVERY_FAILED)
+      smb_unlink_quiet(job, temp);
+    return r;
+  }
+}
+
+/* One delivery under smb_lock: the file (fd, size bytes) uploaded under a
+ * temporary name, then renamed to the first free name; an earlier attempt's
+ * complete upload or finished rename is found again, never repeated. */
 static ScandDeliveryResult smb_deliver_locked(SmbJob *job, int fd, goffset size, GError **error) {
   ScandDelivery *d = job->d;
   const char *given = scand_delivery_get_name(d);
@@ -635,18 +742,7 @@ static ScandDeliveryResult smb_deliver_locked(SmbJob *job, int fd, goffset size,
   /* First contact: negotiate, log on and connect the share, so that
    * connection and logon problems are told apart from file problems. */
   struct stat st;
-  int errsv = smb_stat(job, "", &st);
-  if (errsv == EACCES || errsv == EPERM) {
-    /* A refused logon and a refused share both come back as EACCES. A share
-     * that cannot exist tells them apart: with good credentials the server
-     * gets as far as "no such share". */
-    g_autofree char *missing = g_strdup_printf("scand-probe-%08x", g_random_int());
-    ScandSmbUrl other = { .host = job->url->host, .port = job->url->port, .share = missing, .dir = (char *) "" };
-    g_autofree char *probe = scand_smb_url_for(&other, "");
-    errno = 0;
-    int probe_err = smbc_getFunctionStat(job->ctx)(job->ctx, probe, &st) == 0 ? 0 : errno;
-    errsv = probe_err == ENOENT || probe_err == ENODEV || probe_err == ENXIO ? EACCES : EPERM;
-  }
+  int errsv = smb_first_contact(job);
   if (errsv)
     return smb_errno(job, error, errsv, SCAND_SMB_STAGE_CONNECT, NULL);
 
@@ -688,44 +784,7 @@ static ScandDeliveryResult smb_deliver_locked(SmbJob *job, int fd, goffset size,
   }
 
   scand_fault_point("smb-uploaded");
-
-  for (guint n = 1;; n++) {
-    if (n > SMB_MAX_SUFFIX) {
-      smb_unlink_quiet(job, temp);
-      return smb_fail(job, error, SCAND_DELIVERY_FAILED, "no free file name: too many copies of it already");
-    }
-    g_autofree char *cand_base = scand_smb_name_with_suffix(base, n);
-    g_autofree char *cand = smb_join(dir, cand_base);
-    errsv = smb_stat(job, cand, &st);
-    if (errsv == 0)
-      continue;
-    if (errsv != ENOENT)
-      return smb_errno(job, error, errsv, SCAND_SMB_STAGE_STAT, cand);
-    if (g_strcmp0(recorded, cand) != 0 && !scand_delivery_set_state(d, "target", cand, error)) {
-      g_prefix_error(error, "%s: recording the target name: ", job->dest);
-      return SCAND_DELIVERY_RETRY;
-    }
-    recorded = scand_delivery_get_state(d, "target");
-    scand_fault_point("smb-target-recorded");
-    /* smbc_rename() would unlink an existing target and retry, so the name
-     * was checked free just above; a writer racing us in between is the one
-     * window left. */
-    g_autofree char *from = scand_smb_url_for(job->url, temp);
-    g_autofree char *to = scand_smb_url_for(job->url, cand);
-    errno = 0;
-    if (smbc_getFunctionRename(job->ctx)(job->ctx, from, job->ctx, to) == 0) {
-      scand_fault_point("smb-renamed");
-      smb_note_delivered(job, cand);
-      return SCAND_DELIVERY_DONE;
-    }
-    errsv = errno ? errno : EIO;
-    if (errsv == EEXIST)
-      continue;
-    ScandDeliveryResult r = smb_errno(job, error, errsv, SCAND_SMB_STAGE_RENAME, cand);
-    if (r == SCAND_DELIVERY_FAILED)
-      smb_unlink_quiet(job, temp);
-    return r;
-  }
+  return smb_rename_free(job, dir, base, temp, recorded, error);
 }
 
 /* libsmbclient tears its module down when the last context is freed, and

@@ -777,21 +777,8 @@ static GtkWidget *heading(const char *text) {
   return label;
 }
 
-static void build_ui(ScandGtkWindow *self) {
-  gtk_window_set_title(GTK_WINDOW(self), "Scan");
-  gtk_window_set_default_size(GTK_WINDOW(self), 640, 520);
-  gtk_window_set_icon_name(GTK_WINDOW(self), "org.scand.ScanButton");
-  GtkWidget *header = gtk_header_bar_new();
-  gtk_window_set_titlebar(GTK_WINDOW(self), header);
-
-  /* GNOME HIG: 18 px around the content, 18 between groups, 6–12 inside. */
-  GtkWidget *page = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18);
-  gtk_widget_set_margin_top(page, 18);
-  gtk_widget_set_margin_bottom(page, 18);
-  gtk_widget_set_margin_start(page, 18);
-  gtk_widget_set_margin_end(page, 18);
-
-  /* The notification sits on top, where the eye goes after a scan. */
+/* The notification banner: it sits on top, where the eye goes after a scan. */
+static GtkWidget *build_banner(ScandGtkWindow *self) {
   self->banner_revealer = gtk_revealer_new();
   self->banner = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_widget_add_css_class(self->banner, "banner");
@@ -832,9 +819,11 @@ static void build_ui(ScandGtkWindow *self) {
   gtk_box_append(GTK_BOX(self->banner), texts);
   gtk_box_append(GTK_BOX(self->banner), actions);
   gtk_revealer_set_child(GTK_REVEALER(self->banner_revealer), self->banner);
-  gtk_box_append(GTK_BOX(page), self->banner_revealer);
+  return self->banner_revealer;
+}
 
-  /* Scanner */
+/* The scanner chooser with its state and walk-up destinations. */
+static GtkWidget *build_scanner(ScandGtkWindow *self) {
   GtkWidget *scanner = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
   GtkWidget *scanner_label = heading("Sc_anner");
   self->device_dropdown = gtk_drop_down_new(NULL, NULL);
@@ -856,9 +845,11 @@ static void build_ui(ScandGtkWindow *self) {
   gtk_box_append(GTK_BOX(scanner), scanner_label);
   gtk_box_append(GTK_BOX(scanner), row);
   gtk_box_append(GTK_BOX(scanner), self->panel_label);
-  gtk_box_append(GTK_BOX(page), scanner);
+  return scanner;
+}
 
-  /* Presets: one tap each. */
+/* The presets: one tap each. */
+static GtkWidget *build_presets(ScandGtkWindow *self) {
   GtkWidget *presets = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
   gtk_box_append(GTK_BOX(presets), heading("Scan to PDF"));
   self->presets = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
@@ -867,9 +858,11 @@ static void build_ui(ScandGtkWindow *self) {
   gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(presets_scroll), GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
   gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(presets_scroll), self->presets);
   gtk_box_append(GTK_BOX(presets), presets_scroll);
-  gtk_box_append(GTK_BOX(page), presets);
+  return presets;
+}
 
-  /* Progress: what the daemon is doing, a sheet per page, Cancel. */
+/* Progress: what the daemon is doing, a sheet per page, Cancel. */
+static GtkWidget *build_progress(ScandGtkWindow *self) {
   self->progress_revealer = gtk_revealer_new();
   GtkWidget *progress = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
   self->progress_label = gtk_label_new("");
@@ -895,7 +888,27 @@ static void build_ui(ScandGtkWindow *self) {
   gtk_box_append(GTK_BOX(progress), pages_scroll);
   gtk_box_append(GTK_BOX(progress), self->cancel_button);
   gtk_revealer_set_child(GTK_REVEALER(self->progress_revealer), progress);
-  gtk_box_append(GTK_BOX(page), self->progress_revealer);
+  return self->progress_revealer;
+}
+
+static void build_ui(ScandGtkWindow *self) {
+  gtk_window_set_title(GTK_WINDOW(self), "Scan");
+  gtk_window_set_default_size(GTK_WINDOW(self), 640, 520);
+  gtk_window_set_icon_name(GTK_WINDOW(self), "org.scand.ScanButton");
+  GtkWidget *header = gtk_header_bar_new();
+  gtk_window_set_titlebar(GTK_WINDOW(self), header);
+
+  /* GNOME HIG: 18 px around the content, 18 between groups, 6–12 inside. */
+  GtkWidget *page = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18);
+  gtk_widget_set_margin_top(page, 18);
+  gtk_widget_set_margin_bottom(page, 18);
+  gtk_widget_set_margin_start(page, 18);
+  gtk_widget_set_margin_end(page, 18);
+
+  gtk_box_append(GTK_BOX(page), build_banner(self));
+  gtk_box_append(GTK_BOX(page), build_scanner(self));
+  gtk_box_append(GTK_BOX(page), build_presets(self));
+  gtk_box_append(GTK_BOX(page), build_progress(self));
 
   gtk_window_set_child(GTK_WINDOW(self), page);
 

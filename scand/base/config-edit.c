@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scand/base/config-private.h"
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
 
@@ -93,14 +94,9 @@ static char *key_line_replace(const char *line, const char *value) {
   const char *v = eq + 1;
   while (*v == ' ' || *v == '\t')
     v++;
-  const char *note = NULL;
-  for (const char *p = v; p < line + body; p++)
-    if (*p == '#' && p > v && (p[-1] == ' ' || p[-1] == '\t')) {
-      note = p;
-      while (note > v && (note[-1] == ' ' || note[-1] == '\t'))
-        note--;
-      break;
-    }
+  const char *note = scand_config_value_comment(v, line + body);
+  while (note && note > v && (note[-1] == ' ' || note[-1] == '\t'))
+    note--;
   const char *tail = note ? note : line + body;
   return g_strdup_printf("%.*s%s%.*s%s", (int) (v - line), line, value, (int) (line + body - tail), tail, ending);
 }

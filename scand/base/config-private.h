@@ -20,4 +20,9 @@ ScandConfig *scand_config_load_dir(const char *dir, GError **error);
  * or conf.d, else system_dir. Caller frees. */
 ScandConfig *scand_config_load_default(const char *user_dir, const char *system_dir, GError **error);
 
+/* Where an inline "  # comment" starts in the value text [value, end): the
+ * '#' after a blank, or NULL when there is none. The one rule for both the
+ * parser (which drops the comment) and the editor (which keeps it). */
+const char *scand_config_value_comment(const char *value, const char *end);
+
 G_END_DECLS

@@ -310,12 +310,17 @@ static void group_split(const char *group, char **kind, char **name) {
 /* Drops an inline "  # comment" and trailing blanks: the documented examples
  * use them, while GKeyFile would keep them in the value. */
 static void value_strip_comment(char *raw) {
-  for (char *p = raw; *p; p++)
-    if (*p == '#' && p > raw && (p[-1] == ' ' || p[-1] == '\t')) {
-      *p = '\0';
-      break;
-    }
+  char *comment = (char *) scand_config_value_comment(raw, raw + strlen(raw));
+  if (comment)
+    *comment = '\0';
   g_strchomp(raw);
+}
+
+const char *scand_config_value_comment(const char *value, const char *end) {
+  for (const char *p = value; p < end && *p; p++)
+    if (*p == '#' && p > value && (p[-1] == ' ' || p[-1] == '\t'))
+      return p;
+  return NULL;
 }
 
 /* GKeyFile's own escapes (\s \n \t \r \\); NULL when malformed. */

@@ -158,20 +158,6 @@ int scand_fs_mkdir_beneath(int dirfd, const char *where, const char *relpath, mo
   return cur;
 }
 
-/* Writes all of buf to fd; 0 or an errno. */
-static int write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t w = write(fd, buf, len);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0)
-      return errno;
-    buf += w;
-    len -= (size_t) w;
-  }
-  return 0;
-}
-
 int scand_fs_copy_into(int from_fd, int dirfd, const char *name, mode_t mode) {
   int out = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (out < 0)
@@ -186,7 +172,7 @@ int scand_fs_copy_into(int from_fd, int dirfd, const char *name, mode_t mode) {
       errsv = n < 0 ? errno : 0;
       break;
     }
-    errsv = write_all(out, buf, (size_t) n);
+    errsv = scand_fs_write_all(out, buf, (gsize) n);
     off += n;
     scand_progress_beat();
   }

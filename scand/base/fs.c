@@ -44,6 +44,20 @@ gboolean scand_fs_fsync_path(const char *path, GError **error) {
   return fsync_fd_path(path, O_RDONLY, error);
 }
 
+int scand_fs_write_all(int fd, const void *data, gsize len) {
+  const char *p = data;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return errno;
+    p += n;
+    len -= (gsize) n;
+  }
+  return 0;
+}
+
 gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mode_t mode, GError **error) {
   /* A temporary name of its own for every call: two threads saving the same file at once (a worker and
    * the queue) must never write into one temporary file, or the renamed result is a mix of both. */
@@ -57,19 +71,11 @@ gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mo
   }
   if (fd < 0)
     return scand_fs_error_errno(error, errno, "cannot create %s", tmp);
-  const char *p = data;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      int errsv = errno;
-      close(fd);
-      unlink(tmp);
-      return scand_fs_error_errno(error, errsv, "cannot write %s", tmp);
-    }
-    p += n;
-    len -= (gsize) n;
+  int werr = scand_fs_write_all(fd, data, len);
+  if (werr) {
+    close(fd);
+    unlink(tmp);
+    return scand_fs_error_errno(error, werr, "cannot write %s", tmp);
   }
   if (fsync(fd) < 0) {
     int errsv = errno;

@@ -11,6 +11,10 @@ G_BEGIN_DECLS
  * fsyncs the directory. After TRUE the content survives a power cut. */
 gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mode_t mode, GError **error);
 
+/* Writes all len bytes of data to fd (again after EINTR and short writes).
+ * Returns 0, or the errno of the write that failed. */
+int scand_fs_write_all(int fd, const void *data, gsize len);
+
 /* fsyncs a directory so that renames and creations inside it are durable. */
 gboolean scand_fs_fsync_dir(const char *dir, GError **error);
 

@@ -1,6 +1,7 @@
 /* Reading page images: JPEG (header only, the bytes are embedded as they are),
  * PNG, PNM and TIFF (decoded row by row into the raw page formats). */
 #include "scand/base/image-private.h"
+#include "scand/base/jpeg-error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -141,34 +142,6 @@ gsize scand_image_row_bytes(ScandPageFormat format, int width) {
 
 /* ---- JPEG ---------------------------------------------------------------- */
 
-typedef struct {
-  struct jpeg_error_mgr pub;
-  jmp_buf jmp;
-  char msg[JMSG_LENGTH_MAX];
-} JpegError;
-
-/* libjpeg's fatal errors: keep the message and unwind to the caller's setjmp. */
-static void jpeg_error_exit(j_common_ptr cinfo) {
-  JpegError *e = (JpegError *) cinfo->err;
-  cinfo->err->format_message(cinfo, e->msg);
-  longjmp(e->jmp, 1);
-}
-
-/* libjpeg prints warnings to stderr by default; a library must not, and a
- * warning while reading the header means the file is damaged. */
-static void jpeg_emit_message(j_common_ptr cinfo, int level) {
-  JpegError *e = (JpegError *) cinfo->err;
-  if (level < 0) {
-    if (e->pub.num_warnings == 0)
-      cinfo->err->format_message(cinfo, e->msg);
-    e->pub.num_warnings++;
-  }
-}
-
-/* Silences libjpeg's own printing. */
-static void jpeg_output_nothing(j_common_ptr cinfo) {
-}
-
 /* TRUE if an EOI marker sits near the end of the file: a JPEG cut short by a
  * dropped connection has none. FF D9 cannot occur inside entropy-coded data
  * (FF is stuffed), so finding it in the tail is enough. */
@@ -191,12 +164,9 @@ gboolean scand_image_probe_jpeg(const char *path, ScandImageJpegInfo *jinfo, GEr
     return FALSE;
 
   struct jpeg_decompress_struct cinfo;
-  JpegError jerr;
-  memset(&jerr, 0, sizeof jerr);
-  cinfo.err = jpeg_std_error(&jerr.pub);
-  jerr.pub.error_exit = jpeg_error_exit;
-  jerr.pub.emit_message = jpeg_emit_message;
-  jerr.pub.output_message = jpeg_output_nothing;
+  ScandJpegError jerr;
+  /* A warning while reading the header means the file is damaged. */
+  cinfo.err = scand_jpeg_error_init(&jerr, TRUE);
   if (setjmp(jerr.jmp)) {
     jpeg_destroy_decompress(&cinfo);
     fclose(fp);

@@ -65,18 +65,8 @@ static char *pnm_header(const ScandPageHeader *h, int height) {
 }
 
 static gboolean write_all(int fd, const void *data, gsize len, const char *path, GError **error) {
-  const char *p = data;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return scand_fs_error_errno(error, errno, "cannot write %s", path);
-    }
-    p += n;
-    len -= (gsize) n;
-  }
-  return TRUE;
+  int errsv = scand_fs_write_all(fd, data, len);
+  return errsv ? scand_fs_error_errno(error, errsv, "cannot write %s", path) : TRUE;
 }
 
 ScandPageWriter *scand_page_writer_new(const char *dir, guint index, const ScandPageHeader *header, GError **error) {

@@ -27,6 +27,43 @@ static void print_output(ScandConfig *config, const char *what, const char *name
          output_target(config, name));
 }
 
+/* --at "YYYY-MM-DD[ HH:MM]" in local time; NULL when malformed. */
+static GDateTime *parse_at(const char *at) {
+  g_autoptr(GTimeZone) tz = g_time_zone_new_local();
+  int y, mo, d, h = 0, mi = 0;
+  if (sscanf(at, "%d-%d-%d %d:%d", &y, &mo, &d, &h, &mi) < 3)
+    return NULL;
+  return g_date_time_new(tz, y, mo, d, h, mi, 0);
+}
+
+/* What route delivers where, an example file name, and its fallback. */
+static void print_route(ScandConfig *config, const ScandRoute *route, const ScandJobFacts *facts) {
+  for (guint i = 0; route->deliver[i]; i++)
+    print_output(config, "deliver to", route->deliver[i]);
+  ScandJobFacts tf = {
+    .time = facts->time,
+    .device_name = facts->device ? facts->device : "scanner",
+    .profile = facts->profile,
+    .source = facts->source_kind,
+    .job = "JOB",
+    .pages = facts->pages,
+    .seq = 1,
+  };
+  g_autofree char *example = scand_template_expand(route->name_template, &tf, NULL);
+  printf("  file name: %s (e.g. %s)\n", route->name_template, example ? example : "?");
+  if (route->fallback) {
+    print_output(config, "fallback", route->fallback);
+    if (route->fallback_after || route->fallback_attempts)
+      printf("    used after %" G_GINT64_FORMAT " s of retrying or %" G_GINT64_FORMAT " failed attempts "
+             "(0 = not by that measure), or at once if a destination refuses for good\n",
+             route->fallback_after, route->fallback_attempts);
+    else
+      printf("    used only if a destination refuses for good\n");
+  } else {
+    printf("  no fallback: a destination that is down keeps the job queued\n");
+  }
+}
+
 int scand_cli_rules(int argc, char **argv) {
   g_autofree char *config_path = NULL, *device = NULL, *profile = NULL, *source = NULL, *trigger = NULL;
   g_autofree char *watch = NULL, *path = NULL, *sender = NULL, *recipient = NULL, *at = NULL, *barcode = NULL;
@@ -69,18 +106,10 @@ int scand_cli_rules(int argc, char **argv) {
     if (!profile)
       profile = g_strdup(scand_config_get(config, "scanner", device, "profile"));
   }
-  g_autoptr(GDateTime) when = NULL;
-  if (at) {
-    g_autoptr(GTimeZone) tz = g_time_zone_new_local();
-    g_autofree char *fixed = g_strdup(at);
-    int y, mo, d, h = 0, mi = 0;
-    if (sscanf(fixed, "%d-%d-%d %d:%d", &y, &mo, &d, &h, &mi) < 3 ||
-        !(when = g_date_time_new(tz, y, mo, d, h, mi, 0))) {
-      scand_cli_error("rules", "--at \"%s\": expected \"YYYY-MM-DD HH:MM\"", at);
-      return SCAND_EXIT_USAGE;
-    }
-  } else {
-    when = g_date_time_new_now_local();
+  g_autoptr(GDateTime) when = at ? parse_at(at) : g_date_time_new_now_local();
+  if (!when) {
+    scand_cli_error("rules", "--at \"%s\": expected \"YYYY-MM-DD HH:MM\"", at);
+    return SCAND_EXIT_USAGE;
   }
   ScandJobFacts facts = {
     .source_kind = source ? source : "scan",
@@ -103,29 +132,6 @@ int scand_cli_rules(int argc, char **argv) {
     scand_cli_error("rules", "%s", error->message);
     return SCAND_EXIT_FAILED;
   }
-  for (guint i = 0; route->deliver[i]; i++)
-    print_output(config, "deliver to", route->deliver[i]);
-  ScandJobFacts tf = {
-    .time = when,
-    .device_name = uri ? uri : "scanner",
-    .profile = profile,
-    .source = facts.source_kind,
-    .job = "JOB",
-    .pages = facts.pages,
-    .seq = 1,
-  };
-  g_autofree char *example = scand_template_expand(route->name_template, &tf, NULL);
-  printf("  file name: %s (e.g. %s)\n", route->name_template, example ? example : "?");
-  if (route->fallback) {
-    print_output(config, "fallback", route->fallback);
-    if (route->fallback_after || route->fallback_attempts)
-      printf("    used after %" G_GINT64_FORMAT " s of retrying or %" G_GINT64_FORMAT " failed attempts "
-             "(0 = not by that measure), or at once if a destination refuses for good\n",
-             route->fallback_after, route->fallback_attempts);
-    else
-      printf("    used only if a destination refuses for good\n");
-  } else {
-    printf("  no fallback: a destination that is down keeps the job queued\n");
-  }
+  print_route(config, route, &facts);
   return SCAND_EXIT_OK;
 }

@@ -205,8 +205,6 @@ static int scan_via_daemon(ScanArgs *a) {
   return ds.status;
 }
 
-/* Routes a scanned job again (its page count and barcode are known now),
- * assembles and delivers it; returns the exit status. */
 /* What `scand scan` tells the person while the scan session runs. */
 typedef struct {
   gboolean quiet;
@@ -267,6 +265,58 @@ static int session_status(CliSession *cs, ScandJob *job, const ScandSessionOutco
   return result == SCAND_EXIT_OK ? SCAND_EXIT_PARTIAL : result;
 }
 
+/* Scans here, without the daemon: the request from a, the one scan session
+ * with this terminal's progress and Ctrl-C; returns the exit status. */
+static int scan_here(ScanArgs *a) {
+  g_autoptr(ScandCliContext) ctx = scand_cli_context_new("scan", a->config_path, a->spool);
+  if (!ctx)
+    return SCAND_EXIT_FAILED;
+  scand_cli_resume_pending(ctx, FALSE);
+
+  g_autoptr(GError) error = NULL;
+  ScandScanRequest request = {
+    .device = a->device,
+    .profile = a->profile,
+    .source = a->source,
+    .mode = a->mode,
+    .resolution = a->resolution,
+    .duplex = a->duplex,
+    .pages = a->pages,
+    .options = (const char *const *) a->options,
+    .name_template = a->name,
+    .trigger = "cli",
+    .to = (const char *const *) a->to,
+  };
+  g_autoptr(ScandScanPlan) plan = scand_scan_plan_new(ctx->config, &request, &error);
+  if (!plan) {
+    scand_cli_error("scan", "%s", error->message);
+    return SCAND_EXIT_FAILED;
+  }
+  g_autoptr(ScandJob) job = scand_scan_plan_create_job(plan, ctx->config, ctx->spool, &error);
+  if (!job) {
+    scand_cli_error("scan", "%s", error->message);
+    return SCAND_EXIT_FAILED;
+  }
+
+  struct sigaction sa = { .sa_handler = on_signal };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  scand_signal_guard_lock();
+  CliSession cs = { .quiet = a->quiet, .status = SCAND_EXIT_OK };
+  const ScandSessionHooks hooks = {
+    .user_data = &cs,
+    .progress = session_progress,
+    .scanner = session_scanner,
+    .document = session_document,
+  };
+  ScandSessionOutcome out;
+  scand_scan_session_run(plan, ctx->config, ctx->spool, job, &ctx->retry, &hooks, &out);
+  int status = session_status(&cs, job, &out);
+  scand_session_outcome_clear(&out);
+  return status;
+}
+
 int scand_cli_scan(int argc, char **argv) {
   __attribute__((cleanup(scan_args_clear))) ScanArgs a = { 0 };
   GOptionEntry entries[] = {
@@ -306,51 +356,5 @@ int scand_cli_scan(int argc, char **argv) {
     if (via_daemon >= 0)
       return via_daemon;
   }
-  g_autoptr(ScandCliContext) ctx = scand_cli_context_new("scan", a.config_path, a.spool);
-  if (!ctx)
-    return SCAND_EXIT_FAILED;
-  scand_cli_resume_pending(ctx, FALSE);
-
-  g_autoptr(GError) error = NULL;
-  ScandScanRequest request = {
-    .device = a.device,
-    .profile = a.profile,
-    .source = a.source,
-    .mode = a.mode,
-    .resolution = a.resolution,
-    .duplex = a.duplex,
-    .pages = a.pages,
-    .options = (const char *const *) a.options,
-    .name_template = a.name,
-    .trigger = "cli",
-    .to = (const char *const *) a.to,
-  };
-  g_autoptr(ScandScanPlan) plan = scand_scan_plan_new(ctx->config, &request, &error);
-  if (!plan) {
-    scand_cli_error("scan", "%s", error->message);
-    return SCAND_EXIT_FAILED;
-  }
-  g_autoptr(ScandJob) job = scand_scan_plan_create_job(plan, ctx->config, ctx->spool, &error);
-  if (!job) {
-    scand_cli_error("scan", "%s", error->message);
-    return SCAND_EXIT_FAILED;
-  }
-
-  struct sigaction sa = { .sa_handler = on_signal };
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  scand_signal_guard_lock();
-  CliSession cs = { .quiet = a.quiet, .status = SCAND_EXIT_OK };
-  const ScandSessionHooks hooks = {
-    .user_data = &cs,
-    .progress = session_progress,
-    .scanner = session_scanner,
-    .document = session_document,
-  };
-  ScandSessionOutcome out;
-  scand_scan_session_run(plan, ctx->config, ctx->spool, job, &ctx->retry, &hooks, &out);
-  status = session_status(&cs, job, &out);
-  scand_session_outcome_clear(&out);
-  return status;
+  return scan_here(&a);
 }

@@ -239,6 +239,58 @@ static void check_output_list(GPtrArray *problems, ScandConfig *config, const Se
   }
 }
 
+/* The value kinds that name something outside the text (a file, another
+ * section) or have their own grammar (templates, schedules): each reports its
+ * own problem. FALSE when k is none of them. */
+static gboolean check_value_elsewhere(GPtrArray *problems, ScandConfig *config, const Section *s, const Entry *e,
+                                      const ScandConfigKey *k, const char *expected) {
+  const char *v = e->value;
+  switch (k->type) {
+    case SCAND_KEY_SECRET_FILE:
+      check_secret_file(problems, config, s, e->key, v);
+      return TRUE;
+    case SCAND_KEY_FILE: {
+      struct stat st;
+      if (stat(v, &st) < 0 || access(v, R_OK) < 0) {
+        int errsv = errno;
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "cannot read %s: %s", v,
+                                 g_strerror(errsv));
+      } else if (!S_ISREG(st.st_mode)) {
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s is not a regular file", v);
+      }
+      return TRUE;
+    }
+    case SCAND_KEY_OUTPUT:
+      check_reference(problems, config, s, e->key, "output", v);
+      return TRUE;
+    case SCAND_KEY_OUTPUT_LIST:
+      check_output_list(problems, config, s, e->key, v, expected);
+      return TRUE;
+    case SCAND_KEY_PROFILE:
+      check_reference(problems, config, s, e->key, "profile", v);
+      return TRUE;
+    case SCAND_KEY_TEMPLATE: {
+      g_autoptr(GError) error = NULL;
+      if (!scand_template_check(v, &error))
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "unsafe or malformed template: %s",
+                                 error->message);
+      return TRUE;
+    }
+    case SCAND_KEY_DAYS:
+    case SCAND_KEY_HOURS: {
+      g_autoptr(GError) error = NULL;
+      guint8 days;
+      ScandScheduleMinutes minutes;
+      if (k->type == SCAND_KEY_DAYS ? !scand_schedule_parse_days(v, &days, &error)
+                                    : !scand_schedule_parse_hours(v, &minutes, &error))
+        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s", error->message);
+      return TRUE;
+    }
+    default:
+      return FALSE;
+  }
+}
+
 /* Checks one value against its schema row. */
 static void check_value(GPtrArray *problems, ScandConfig *config, const Section *s, const Entry *e,
                         const ScandConfigKey *k) {
@@ -253,6 +305,8 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const Section 
     scand_config_add_problem(problems, config, s->kind, s->name, e->key, "empty value (expected %s)", expected);
     return;
   }
+  if (check_value_elsewhere(problems, config, s, e, k, expected))
+    return;
   switch (k->type) {
     case SCAND_KEY_BOOL:
       ok = scand_config_parse_bool(v, &b);
@@ -290,36 +344,6 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const Section 
     case SCAND_KEY_PATH:
       ok = g_path_is_absolute(v) && !has_control(v);
       break;
-    case SCAND_KEY_SECRET_FILE:
-      check_secret_file(problems, config, s, e->key, v);
-      return;
-    case SCAND_KEY_FILE: {
-      struct stat st;
-      if (stat(v, &st) < 0 || access(v, R_OK) < 0) {
-        int errsv = errno;
-        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "cannot read %s: %s", v,
-                                 g_strerror(errsv));
-      } else if (!S_ISREG(st.st_mode)) {
-        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s is not a regular file", v);
-      }
-      return;
-    }
-    case SCAND_KEY_OUTPUT:
-      check_reference(problems, config, s, e->key, "output", v);
-      return;
-    case SCAND_KEY_OUTPUT_LIST:
-      check_output_list(problems, config, s, e->key, v, expected);
-      return;
-    case SCAND_KEY_PROFILE:
-      check_reference(problems, config, s, e->key, "profile", v);
-      return;
-    case SCAND_KEY_TEMPLATE: {
-      g_autoptr(GError) error = NULL;
-      if (!scand_template_check(v, &error))
-        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "unsafe or malformed template: %s",
-                                 error->message);
-      return;
-    }
     case SCAND_KEY_DEVICE:
       ok = device_valid(v);
       break;
@@ -335,16 +359,6 @@ static void check_value(GPtrArray *problems, ScandConfig *config, const Section 
       }
       ok = url_valid(v);
       break;
-    case SCAND_KEY_DAYS:
-    case SCAND_KEY_HOURS: {
-      g_autoptr(GError) error = NULL;
-      guint8 days;
-      ScandScheduleMinutes minutes;
-      if (k->type == SCAND_KEY_DAYS ? !scand_schedule_parse_days(v, &days, &error)
-                                    : !scand_schedule_parse_hours(v, &minutes, &error))
-        scand_config_add_problem(problems, config, s->kind, s->name, e->key, "%s", error->message);
-      return;
-    }
     case SCAND_KEY_STRING:
     case SCAND_KEY_LIST:
     default:

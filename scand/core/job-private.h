@@ -1,4 +1,5 @@
-/* Internals shared by job.c and delivery.c. */
+/* Internals shared by job.c and delivery.c, and the test-only setters
+ * tests/unit/test-job.c uses (never the key-file layout itself). */
 #pragma once
 
 #include "scand/base/facts.h"

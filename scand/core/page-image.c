@@ -14,6 +14,7 @@
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
 #include "scand/base/image-private.h"
+#include "scand/base/jpeg-error.h"
 
 /* The smallest power-of-two reduction that brings w x h under the limit. */
 static int reduction_for(guint64 w, guint64 h) {
@@ -21,21 +22,6 @@ static int reduction_for(guint64 w, guint64 h) {
   while ((w / r) * (h / r) > SCAND_PAGE_MAX_PIXELS && r < 64)
     r *= 2;
   return r;
-}
-
-typedef struct {
-  struct jpeg_error_mgr pub;
-  jmp_buf jmp;
-  char msg[JMSG_LENGTH_MAX];
-} JpegError;
-
-static void jpeg_fail(j_common_ptr cinfo) {
-  JpegError *e = (JpegError *) cinfo->err;
-  cinfo->err->format_message(cinfo, e->msg);
-  longjmp(e->jmp, 1);
-}
-
-static void jpeg_quiet(j_common_ptr cinfo) {
 }
 
 /* Copies one decoded scanline (gray or RGB) into row y of pix. */
@@ -60,12 +46,10 @@ static PIX *load_jpeg(const char *path, ScandPageSource *src, GError **error) {
     return NULL;
   }
   struct jpeg_decompress_struct cinfo;
-  JpegError jerr;
+  ScandJpegError jerr;
   PIX *volatile pix = NULL;
   guint8 *volatile row = NULL;
-  cinfo.err = jpeg_std_error(&jerr.pub);
-  jerr.pub.error_exit = jpeg_fail;
-  jerr.pub.output_message = jpeg_quiet;
+  cinfo.err = scand_jpeg_error_init(&jerr, FALSE);
   if (setjmp(jerr.jmp)) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: corrupt JPEG: %s", path, jerr.msg);
     jpeg_destroy_decompress(&cinfo);

@@ -30,6 +30,7 @@
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
 #include "scand/base/image-private.h"
+#include "scand/base/jpeg-error.h"
 #include "scand/core/pdf-text-private.h"
 
 /* ---- counting allocator ---------------------------------------------------- */
@@ -416,23 +417,6 @@ static void choose_dpi(ScandPdf *pdf, double dpi, const ScandImageInfo *info, do
   }
 }
 
-typedef struct {
-  struct jpeg_error_mgr pub;
-  jmp_buf jmp;
-  char msg[JMSG_LENGTH_MAX];
-} JpegError;
-
-/* libjpeg's fatal errors: keep the message and unwind to the setjmp. */
-static void jpeg_error_exit(j_common_ptr cinfo) {
-  JpegError *e = (JpegError *) cinfo->err;
-  cinfo->err->format_message(cinfo, e->msg);
-  longjmp(e->jmp, 1);
-}
-
-/* Silences libjpeg's own printing. */
-static void jpeg_output_nothing(j_common_ptr cinfo) {
-}
-
 /* Compresses the rows of reader into a JPEG file at out. */
 static gboolean encode_jpeg(ScandPdf *pdf, ScandImageReader *reader, const ScandImageInfo *info, double xdpi,
                             double ydpi, const char *out, GError **error) {
@@ -445,11 +429,8 @@ static gboolean encode_jpeg(ScandPdf *pdf, ScandImageReader *reader, const Scand
   gsize row_bytes = scand_image_row_bytes(info->format, info->width);
   guint8 *row = g_malloc(row_bytes);
   struct jpeg_compress_struct cinfo;
-  JpegError jerr;
-  memset(&jerr, 0, sizeof jerr);
-  cinfo.err = jpeg_std_error(&jerr.pub);
-  jerr.pub.error_exit = jpeg_error_exit;
-  jerr.pub.output_message = jpeg_output_nothing;
+  ScandJpegError jerr;
+  cinfo.err = scand_jpeg_error_init(&jerr, FALSE);
   if (setjmp(jerr.jmp)) {
     jpeg_destroy_compress(&cinfo);
     fclose(fp);

@@ -139,6 +139,17 @@ static gboolean plan_limits(ScandConfig *config, ScandScanPlan *plan, GError **e
   return TRUE;
 }
 
+/* The facts rules see of a scan before its pages are known. */
+static ScandJobFacts route_facts(const ScandScanPlan *plan) {
+  return (ScandJobFacts){
+    .source_kind = "scan",
+    .device = plan->uri,
+    .profile = plan->profile,
+    .trigger = plan->trigger,
+    .panel = plan->panel,
+  };
+}
+
 ScandScanPlan *scand_scan_plan_new(ScandConfig *config, const ScandScanRequest *request, GError **error) {
   g_autoptr(ScandScanPlan) plan = g_new0(ScandScanPlan, 1);
   plan->trigger = request->trigger ? request->trigger : "cli";
@@ -173,13 +184,7 @@ ScandScanPlan *scand_scan_plan_new(ScandConfig *config, const ScandScanRequest *
   if (!build_settings(config, plan, request, &plan->settings, error) || !plan_limits(config, plan, error) ||
       !check_processing(config, plan->profile, error))
     return NULL;
-  ScandJobFacts facts = {
-    .source_kind = "scan",
-    .device = plan->uri,
-    .profile = plan->profile,
-    .trigger = plan->trigger,
-    .panel = plan->panel,
-  };
+  ScandJobFacts facts = route_facts(plan);
   plan->route = scand_rules_route(config, &facts, error);
   if (!plan->route)
     return NULL;
@@ -261,16 +266,10 @@ ScandJob *scand_scan_plan_create_job(ScandScanPlan *plan, ScandConfig *config, S
 gboolean scand_scan_plan_reroute(ScandScanPlan *plan, ScandConfig *config, ScandJob *job, GError **error) {
   if (plan->explicit_destinations)
     return TRUE;
-  ScandJobFacts facts = {
-    .source_kind = "scan",
-    .device = plan->uri,
-    .profile = plan->profile,
-    .trigger = plan->trigger,
-    .panel = plan->panel,
-    .pages =
-        scand_job_get(job, "document-pages") ? (guint) scand_job_get_int(job, "pages", 0) : scand_job_count_pages(job),
-    .barcode = scand_job_get(job, "barcode"),
-  };
+  ScandJobFacts facts = route_facts(plan);
+  facts.pages =
+      scand_job_get(job, "document-pages") ? (guint) scand_job_get_int(job, "pages", 0) : scand_job_count_pages(job);
+  facts.barcode = scand_job_get(job, "barcode");
   g_autoptr(ScandRoute) route = scand_rules_route(config, &facts, error);
   if (!route)
     return FALSE;

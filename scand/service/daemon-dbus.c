@@ -263,6 +263,24 @@ static void scan_start(ScandDaemonBus *bus, ScandConfig *config, GDBusMethodInvo
   g_task_run_in_thread(task, scan_resolve_thread);
 }
 
+/* GetPage: the path of one saved page of a job in the spool. */
+static void get_page(ScandDaemonBus *bus, GVariant *parameters, GDBusMethodInvocation *invocation) {
+  const char *id;
+  guint page;
+  g_variant_get(parameters, "(&su)", &id, &page);
+  if (!*id || strchr(id, '/') || id[0] == '.') {
+    g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "not a job id");
+    return;
+  }
+  g_autofree char *dir = g_build_filename(scand_spool_get_dir(bus->spool), id, NULL);
+  g_autoptr(GPtrArray) pages = scand_page_list(dir, NULL);
+  if (!pages || page == 0 || page > pages->len) {
+    g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such page");
+    return;
+  }
+  g_dbus_method_invocation_return_value(invocation, g_variant_new("(s)", (const char *) pages->pdata[page - 1]));
+}
+
 static void on_method_call(GDBusConnection *connection, const char *sender, const char *path, const char *interface,
                            const char *method, GVariant *parameters, GDBusMethodInvocation *invocation,
                            gpointer user_data) {
@@ -289,20 +307,7 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
     g_variant_get(parameters, "(&s&s)", &device, &profile);
     scan_start(bus, config, invocation, device, profile);
   } else if (strcmp(method, "GetPage") == 0) {
-    const char *id;
-    guint page;
-    g_variant_get(parameters, "(&su)", &id, &page);
-    if (!*id || strchr(id, '/') || id[0] == '.') {
-      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "not a job id");
-      return;
-    }
-    g_autofree char *dir = g_build_filename(scand_spool_get_dir(bus->spool), id, NULL);
-    g_autoptr(GPtrArray) pages = scand_page_list(dir, NULL);
-    if (!pages || page == 0 || page > pages->len) {
-      g_dbus_method_invocation_return_dbus_error(invocation, "org.scand.Error", "no such page");
-      return;
-    }
-    g_dbus_method_invocation_return_value(invocation, g_variant_new("(s)", (const char *) pages->pdata[page - 1]));
+    get_page(bus, parameters, invocation);
   } else if (strcmp(method, "ListPanels") == 0) {
     g_dbus_method_invocation_return_value(invocation,
                                           g_variant_new("(@a(sa(sx)s))", bus->service->list_panels(bus->service_data)));

@@ -1,31 +1,37 @@
-/* `scand trust` and `scand status` (scand/cli-escl.c) against the eSCL
- * simulator. Each command runs in a test subprocess so that its output and
- * exit status can be checked; its arguments come through the environment. */
+/* `scand trust` and `scand status` (scand/cli/cli-escl.c) against the eSCL
+ * simulator, run as the scand program ($SCAND) the way a person runs them.
+ * Each command runs under a test subprocess so that its output and exit
+ * status can be checked; its arguments come through the environment. */
 #include "backends/backend.h"
-#include "backends/escl-private.h"
 #include "scand/base/http.h"
-#include "scand/cli/cli.h"
 #include "escl-sim-helper.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
-/* Child side: runs the command named in TEST_CLI_ARGS ("\x1f"-separated) and
- * prints its exit status. */
+/* Child side: runs `$SCAND` with the arguments in TEST_CLI_ARGS
+ * ("\x1f"-separated), its stdin, stdout and stderr this subprocess's own,
+ * and prints its exit status. */
 static void run_child(void) {
   if (!g_test_subprocess())
     return;
-  char **argv = g_strsplit(g_getenv("TEST_CLI_ARGS"), "\x1f", -1);
-  int argc = (int) g_strv_length(argv);
-  char **copy = g_new0(char *, argc + 1);
-  memcpy(copy, argv, sizeof(char *) * argc);
-  int rc = strcmp(argv[0], "trust") == 0 ? scand_cli_trust(argc, copy) : scand_cli_status(argc, copy);
-  printf("\nexit=%d\n", rc);
+  g_auto(GStrv) args = g_strsplit(g_getenv("TEST_CLI_ARGS"), "\x1f", -1);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+  g_strv_builder_add(builder, g_getenv("SCAND"));
+  g_strv_builder_addv(builder, (const char **) args);
+  g_auto(GStrv) argv = g_strv_builder_end(builder);
+  int wait_status = 0;
+  g_autoptr(GError) error = NULL;
   fflush(stdout);
-  g_free(copy);
-  g_strfreev(argv);
+  g_assert_true(
+      g_spawn_sync(NULL, argv, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL, &wait_status, &error));
+  g_assert_no_error(error);
+  g_assert_true(WIFEXITED(wait_status));
+  printf("\nexit=%d\n", WEXITSTATUS(wait_status));
+  fflush(stdout);
   exit(0);
 }
 

@@ -325,7 +325,7 @@ static void test_retry_max_age(Fixture *fx, gconstpointer data) {
   const ScandRetryPolicy policy = { .min_seconds = 30, .max_seconds = 3600, .max_age_seconds = 3600 };
   g_assert_cmpint(scand_job_run_deliver(job, &policy, NULL, &error), ==, SCAND_DELIVERY_RETRY);
   /* Pretend the first attempt was two hours ago. */
-  g_key_file_set_int64(job->state, "dest 0", "first-attempt", g_get_real_time() / G_USEC_PER_SEC - 7200);
+  scand_job_set_destination_first_attempt(job, 0, g_get_real_time() / G_USEC_PER_SEC - 7200);
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
   g_assert_cmpint(scand_job_run_deliver(job, &policy, messages, &error), ==, SCAND_DELIVERY_FAILED);
   g_assert_cmpint(scand_job_get_destination_state(job, 0), ==, SCAND_DEST_FAILED);

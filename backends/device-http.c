@@ -1,0 +1,13 @@
+/* The HTTP client of one network scanner (device-http.h). */
+#include "backends/device-http.h"
+
+ScandHttp *scand_device_http_new(const char *device, const ScandOpenOptions *options, const ScandHttpOptions *limits,
+                                 GError **error) {
+  g_autofree char *trust = g_strdup_printf("scand trust %s", device);
+  ScandHttpOptions http_options = *limits;
+  http_options.label = device;
+  http_options.protocols = "http,https";
+  http_options.tls_pin = options ? options->tls_pin : NULL;
+  http_options.trust_hint = trust;
+  return scand_http_new(&http_options, error);
+}

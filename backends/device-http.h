@@ -1,0 +1,18 @@
+/* The HTTP client of one network scanner (eSCL, WSD, their walk-up panels):
+ * named by its device URI in messages, http and https only, its certificate
+ * pinned by the scanner's tls-pin, and `scand trust DEVICE` named when a
+ * certificate is refused. */
+#pragma once
+
+#include "backends/backend.h"
+#include "scand/base/http.h"
+
+G_BEGIN_DECLS
+
+/* A client for device ("escl:https://…"); limits gives the timeouts and caps
+ * (its label, protocols, tls_pin and trust_hint are ignored), options the
+ * pin (may be NULL). Free with scand_http_free(). */
+ScandHttp *scand_device_http_new(const char *device, const ScandOpenOptions *options, const ScandHttpOptions *limits,
+                                 GError **error);
+
+G_END_DECLS
