@@ -106,6 +106,19 @@ static const ScandConfigKey schema_rule_own[] = {
   { NULL },
 };
 
+/* [web]: the daemon's web page (scand/service/web.h). */
+static const ScandConfigKey schema_web[] = {
+  KEY("listen", SCAND_KEY_STRING),            /* ADDRESS:PORT, default 127.0.0.1:8091 */
+  KEY("tls-cert", SCAND_KEY_FILE),            /* PEM certificate (chain) for HTTPS */
+  KEY("tls-key", SCAND_KEY_SECRET_FILE),      /* its private key */
+  KEY("accounts", SCAND_KEY_SECRET_FILE),     /* user:hash lines (scand web passwd) */
+  KEY("downloads", SCAND_KEY_BOOL),           /* the page may offer the documents themselves */
+  KEY("session-timeout", SCAND_KEY_DURATION), /* a session unused this long ends */
+  KEY("server-names", SCAND_KEY_LIST),        /* host names the page answers to besides addresses */
+  INT("max-connections", 16, 10000),
+  { NULL },
+};
+
 /* [intake NAME]: a source that others push to (the SMTP listener). */
 static const ScandConfigKey schema_intake[] = {
   ENUM("type", "smtp"),
@@ -157,6 +170,7 @@ static ScandConfigKind kinds[] = {
   { "rule", NULL, TRUE, "deliver" },
   { "intake", schema_intake, TRUE, "type|listen|accept-to" },
   { "account", schema_account, TRUE, "password-file" },
+  { "web", schema_web, FALSE, NULL },
 };
 
 /* The [rule] keys: the facts' rule keys, then the rule's own. Built once;

@@ -63,6 +63,8 @@ int scand_cli_cancel(int argc, char **argv);
 int scand_cli_config(int argc, char **argv);
 int scand_cli_daemon(int argc, char **argv);
 int scand_cli_rules(int argc, char **argv);
+/* scand web passwd USER (cli-web.c). */
+int scand_cli_web(int argc, char **argv);
 
 /* Other commands (written by other module owners). */
 int scand_cli_assemble(int argc, char **argv);

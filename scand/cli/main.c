@@ -26,6 +26,7 @@ static const struct {
   { "status", scand_cli_status, "show an eSCL scanner's state, feeder and jobs" },
   { "rules", scand_cli_rules, "explain which rule a job would match (scand rules explain)" },
   { "daemon", scand_cli_daemon, "run the service (queue, watched folders, auto-scan, D-Bus)" },
+  { "web", scand_cli_web, "set a password for the web page (scand web passwd USER)" },
 };
 
 static void usage(FILE *out) {

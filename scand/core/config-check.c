@@ -8,9 +8,11 @@
 #include "rules/template.h"
 #include "scand/base/config-schema.h"
 #include "scand/base/http.h"
+#include "scand/base/listen-address.h"
 #include "scand/base/panel-names.h"
 #include "scand/base/schedule.h"
 #include "scand/base/secret.h"
+#include "scand-build.h"
 
 #include <errno.h>
 #include <string.h>
@@ -474,6 +476,41 @@ static void check_scanner_panel(GPtrArray *problems, ScandConfig *config, const 
                              "walk-up needs a device with a panel: an HP eSCL (escl:) or a WSD (wsd:) device");
 }
 
+/* The web page reaches beyond this computer only over TLS and with accounts. */
+static void check_web(GPtrArray *problems, ScandConfig *config, const Section *s) {
+#if !SCAND_HAVE_WEB
+  scand_config_add_problem(problems, config, s->kind, s->name, NULL,
+                           "this scand was built without the web page (meson setup -Dweb=enabled)");
+#endif
+  const char *listen = scand_config_get(config, "web", NULL, "listen");
+  g_autofree char *address = NULL;
+  guint port = 0;
+  g_autoptr(GError) error = NULL;
+  if (!scand_listen_address_parse(listen ? listen : "127.0.0.1:8091", &address, &port, &error)) {
+    scand_config_add_problem(problems, config, s->kind, s->name, "listen", "%s", error->message);
+    return;
+  }
+  const char *cert = scand_config_get(config, "web", NULL, "tls-cert");
+  const char *key = scand_config_get(config, "web", NULL, "tls-key");
+  const char *accounts = scand_config_get(config, "web", NULL, "accounts");
+  if (!cert != !key)
+    scand_config_add_problem(problems, config, s->kind, s->name, cert ? "tls-cert" : "tls-key",
+                             "HTTPS needs both tls-cert and tls-key");
+  if (scand_listen_address_is_loopback(address) || (cert && key && accounts))
+    return;
+  GString *missing = g_string_new(NULL);
+  const char *const names[] = { "tls-cert", "tls-key", "accounts" };
+  const char *const values[] = { cert, key, accounts };
+  for (guint i = 0; i < G_N_ELEMENTS(names); i++)
+    if (!values[i])
+      g_string_append_printf(missing, "%s%s", missing->len ? ", " : "", names[i]);
+  g_autofree char *m = g_string_free(missing, FALSE);
+  scand_config_add_problem(problems, config, s->kind, s->name, "listen",
+                           "%s reaches beyond this computer: the page would be open to the network without %s "
+                           "(listen on 127.0.0.1, or set tls-cert, tls-key and accounts)",
+                           *address ? address : "every address", m);
+}
+
 static void check_rule(GPtrArray *problems, ScandConfig *config, const Section *s) {
   gint64 lo, hi;
   if (scand_config_get_int(config, "rule", s->name, "pages-min", 0, &lo, NULL) &&
@@ -611,6 +648,8 @@ static void check_section(ScandConfig *config, const char *kind_name, const char
     scand_config_check_account(problems, config, s->name);
   if (strcmp(s->kind, "scanner") == 0)
     check_scanner_panel(problems, config, s);
+  if (strcmp(s->kind, "web") == 0 && !s->name)
+    check_web(problems, config, s);
   /* Drivers print the name; a nameless [output] was reported above. */
   if (driver && driver->check && s->name)
     driver->check(config, s->name, problems);

@@ -673,6 +673,12 @@ const char *scand_job_get_destination_error(ScandJob *job, guint index) {
   return scand_job_keep_string(job, group, "last-error", g_key_file_get_string(job->state, group, "last-error", NULL));
 }
 
+gint64 scand_job_get_destination_next_attempt(ScandJob *job, guint index) {
+  if (scand_job_get_destination_state(job, index) != SCAND_DEST_RETRY)
+    return 0;
+  return g_key_file_get_int64(job->state, dest_group(job, index), "next-attempt", NULL);
+}
+
 gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestState state, const char *message,
                                           GError **error) {
   const char *group = dest_group(job, index);

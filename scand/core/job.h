@@ -98,6 +98,9 @@ gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestS
                                           GError **error);
 gint64 scand_job_get_destination_attempts(ScandJob *job, guint index);
 const char *scand_job_get_destination_error(ScandJob *job, guint index);
+/* When a destination waiting to retry is tried next (unix seconds; 0 when
+ * it is not waiting). */
+gint64 scand_job_get_destination_next_attempt(ScandJob *job, guint index);
 
 /* Forgets the destinations and the fallback of a job none of whose
  * destinations was attempted yet (routing again once the page count is

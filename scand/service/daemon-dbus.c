@@ -7,6 +7,7 @@
 #include "scand/core/job-run.h"
 #include "scand/core/job.h"
 #include "scand/service/daemon-dbus-access.h"
+#include "scand/service/device-state.h"
 #include "scand-resources.h"
 
 #include <string.h>
@@ -112,9 +113,8 @@ static char *device_call_uri(DeviceCall *c, GError **error) {
   return g_steal_pointer(&found);
 }
 
-/* Devices whose backend reports status say what they are doing; others are
- * probed by opening them (and closing them at once): busy if another program
- * holds them. */
+/* The state of the device the caller named, read off the main thread (it
+ * may block; device-state.h). */
 static void device_state_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
   g_autoptr(GError) error = NULL;
   g_autofree char *uri = device_call_uri(data, &error);
@@ -122,31 +122,8 @@ static void device_state_thread(GTask *task, gpointer source, gpointer data, GCa
     g_task_return_error(task, g_steal_pointer(&error));
     return;
   }
-  const char *state = "ready";
   g_autofree char *detail = NULL;
-  if (scand_device_abilities(uri) & SCAND_DEVICE_CAN_STATUS) {
-    ScandDeviceStatus status;
-    if (!scand_device_get_status(uri, NULL, &status, &error)) {
-      state = "offline";
-      detail = g_strdup(error->message);
-    } else {
-      if (status.state == SCAND_DEVICE_DOWN)
-        state = "offline";
-      else if (status.state == SCAND_DEVICE_PROCESSING)
-        state = "busy";
-      else if (status.feeder == SCAND_FEEDER_LOADED)
-        state = "paper-in-feeder";
-      else if (status.state == SCAND_DEVICE_STOPPED || status.feeder == SCAND_FEEDER_PROBLEM)
-        state = "problem";
-      detail = g_strdup_printf("%s, feeder %s", scand_device_state_to_string(status.state), status.feeder_word);
-    }
-  } else {
-    g_autoptr(ScandScanner) scanner = scand_scanner_open(uri, NULL, &error);
-    if (!scanner) {
-      state = g_error_matches(error, SCAND_ERROR, SCAND_ERROR_BUSY) ? "busy" : "offline";
-      detail = g_strdup(error->message);
-    }
-  }
+  const char *state = scand_device_state_read(uri, &detail);
   g_task_return_pointer(task, g_variant_ref_sink(g_variant_new("(ss)", state, detail ? detail : "")),
                         (GDestroyNotify) g_variant_unref);
 }
@@ -199,35 +176,6 @@ static GVariant *get_job(ScandDaemonBus *bus, const char *id, GError **error) {
       g_variant_builder_add(&b, "{ss}", shown_facts[i], v);
   }
   return g_variant_new("(a{ss})", &b);
-}
-
-typedef struct {
-  ScandDaemonBus *bus;
-  char *id;
-} RetryWork;
-
-static void retry_job(gpointer data, gpointer user_data) {
-  RetryWork *r = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ScandJob) job = scand_job_open(r->bus->spool, r->id, &error);
-  if (job) {
-    if (scand_job_get_stage(job) == SCAND_JOB_FAILED)
-      scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, NULL);
-    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(ScandConfig) config = bus_get_config(r->bus);
-    ScandRetryPolicy policy;
-    scand_retry_policy_from_config(config, &policy, NULL);
-    ScandDeliveryResult res = scand_job_run_resume(job, &policy, errors, &error);
-    r->bus->service->job_finished(r->bus->service_data, r->id,
-                                  res == SCAND_DELIVERY_DONE    ? "done"
-                                  : res == SCAND_DELIVERY_RETRY ? "queued"
-                                                                : "failed",
-                                  NULL, errors);
-  } else {
-    scand_log("retry %s: %s", r->id, error->message);
-  }
-  g_free(r->id);
-  g_free(r);
 }
 
 /* CancelJob and RetryJob act only for the job's owner, root or scand's own
@@ -378,12 +326,7 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
     g_variant_get(parameters, "(&s)", &id);
     if (!may_manage(bus, invocation, id))
       return;
-    if (bus->service->cancel_scan(bus->service_data, id)) {
-      g_dbus_method_invocation_return_value(invocation, NULL);
-      return;
-    }
-    g_autoptr(ScandJob) job = scand_job_open(bus->spool, id, &error);
-    if (!job || !scand_job_remove(job, &error)) {
+    if (!bus->service->cancel_job(bus->service_data, id, &error)) {
       return_error(invocation, error);
       return;
     }
@@ -393,10 +336,7 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
     g_variant_get(parameters, "(&s)", &id);
     if (!may_manage(bus, invocation, id))
       return;
-    RetryWork *r = g_new0(RetryWork, 1);
-    r->bus = bus;
-    r->id = g_strdup(id);
-    bus->service->queue_push(bus->service_data, retry_job, r);
+    bus->service->retry_job(bus->service_data, id);
     g_dbus_method_invocation_return_value(invocation, NULL);
   } else {
     g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",

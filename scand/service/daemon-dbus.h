@@ -23,12 +23,12 @@ typedef struct {
    * or NULL with error. device is already one the caller may name
    * (daemon-dbus-access.h). Main thread. */
   char *(*start_scan)(gpointer service, const char *device, const char *profile, const char *owner_uid, GError **error);
-  /* Stops the scan of job id if one runs; FALSE when none does. */
-  gboolean (*cancel_scan)(gpointer service, const char *id);
-  /* Runs func(data, NULL) serialised with the deliveries. */
-  void (*queue_push)(gpointer service, GFunc func, gpointer data);
-  /* A job ended (RetryJob's delivery); any thread. */
-  void (*job_finished)(gpointer service, const char *id, const char *result, GPtrArray *delivered, GPtrArray *errors);
+  /* Cancels job id: stops its scan, or drops it from the spool; FALSE with
+   * an error when there is no such job. Main thread. */
+  gboolean (*cancel_job)(gpointer service, const char *id, GError **error);
+  /* Tries job id's destinations again (serialised with the deliveries); the
+   * end is sent as JobFinished. */
+  void (*retry_job)(gpointer service, const char *id);
   /* The walk-up destinations on devices' panels, as ListPanels returns them
    * (a(sa(sx)s)); floating. Main thread. */
   GVariant *(*list_panels)(gpointer service);

@@ -17,6 +17,10 @@
 #include "scand/service/panel.h"
 #include "scand/service/metrics-endpoint.h"
 #include "scand/base/metrics.h"
+#include "scand-build.h"
+#if SCAND_HAVE_WEB
+#include "scand/service/web.h"
+#endif
 
 #include <glib-unix.h>
 #include <stdio.h>
@@ -40,6 +44,9 @@ struct ScandDaemon {
   ScandPanels *panels;           /* walk-up destinations on devices' panels */
   ScandMailIntake *intake;       /* mail intake (SMTP listeners), NULL without [intake] */
   ScandMetricsEndpoint *metrics; /* [scand] metrics-listen / metrics-textfile */
+#if SCAND_HAVE_WEB
+  struct ScandWeb *web; /* the web page, NULL when off; main thread */
+#endif
   guint queue_timer;
   guint watchdog_timer;
   ScandHeartbeat *queue_heartbeat; /* the workers' progress, for the watchdog */
@@ -73,9 +80,59 @@ static void notify_status(const char *fmt, ...) {
 
 /* --- job events --- */
 
+#if SCAND_HAVE_WEB
+/* A job event on its way to the web page, which lives in the main thread. */
+typedef struct {
+  ScandDaemon *daemon;
+  char *id, *what; /* what: the stage or the result */
+  guint pages;
+  GPtrArray *delivered, *errors; /* NULL for progress */
+} WebEvent;
+
+static gboolean web_event_in_main(gpointer data) {
+  WebEvent *e = data;
+  if (e->errors)
+    scand_web_emit_finished(e->daemon->web, e->id, e->what, e->delivered, e->errors);
+  else
+    scand_web_emit_progress(e->daemon->web, e->id, e->what, e->pages);
+  g_free(e->id);
+  g_free(e->what);
+  if (e->delivered)
+    g_ptr_array_unref(e->delivered);
+  if (e->errors)
+    g_ptr_array_unref(e->errors);
+  g_free(e);
+  return G_SOURCE_REMOVE;
+}
+
+static GPtrArray *strings_copy(GPtrArray *a) {
+  GPtrArray *c = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; a && i < a->len; i++)
+    g_ptr_array_add(c, g_strdup(a->pdata[i]));
+  return c;
+}
+
+static void web_event(ScandDaemon *daemon, const char *id, const char *what, guint pages, GPtrArray *delivered,
+                      GPtrArray *errors, gboolean finished) {
+  WebEvent *e = g_new0(WebEvent, 1);
+  e->daemon = daemon;
+  e->id = g_strdup(id);
+  e->what = g_strdup(what);
+  e->pages = pages;
+  if (finished) {
+    e->delivered = strings_copy(delivered);
+    e->errors = strings_copy(errors);
+  }
+  g_main_context_invoke(NULL, web_event_in_main, e);
+}
+#endif
+
 static void daemon_emit_progress(ScandDaemon *daemon, const char *id, const char *stage, guint pages) {
   if (daemon->bus)
     scand_daemon_bus_emit_progress(daemon->bus, id, stage, pages);
+#if SCAND_HAVE_WEB
+  web_event(daemon, id, stage, pages, NULL, NULL, FALSE);
+#endif
 }
 
 /* facts (may be NULL): the job's, for the journal's DEVICE= and RULE=. */
@@ -93,6 +150,9 @@ static void daemon_emit_finished(ScandDaemon *daemon, const char *id, const Scan
   scand_log_fields(&fields, "job %s: %s%s%s", id, result, first ? ": " : "", first ? first : "");
   if (daemon->bus)
     scand_daemon_bus_emit_finished(daemon->bus, id, result, delivered, errors);
+#if SCAND_HAVE_WEB
+  web_event(daemon, id, result, 0, delivered, errors, TRUE);
+#endif
 }
 
 /* --- the delivery queue --- */
@@ -191,6 +251,46 @@ static gboolean on_queue_timer(gpointer data) {
   return G_SOURCE_CONTINUE;
 }
 
+/* RetryJob, and Retry on the web page: a failed job goes back to delivering;
+ * every destination not done is tried once now. */
+typedef struct {
+  ScandDaemon *daemon;
+  char *id;
+} RetryWork;
+
+static void retry_work(gpointer data, gpointer user_data) {
+  RetryWork *r = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_open(r->daemon->spool, r->id, &error);
+  if (job) {
+    if (scand_job_get_stage(job) == SCAND_JOB_FAILED)
+      scand_job_set_stage(job, SCAND_JOB_ASSEMBLED, NULL);
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(ScandConfig) config = daemon_get_config(r->daemon);
+    ScandRetryPolicy policy;
+    scand_retry_policy_from_config(config, &policy, NULL);
+    ScandDeliveryResult res = scand_job_run_resume(job, &policy, errors, &error);
+    scand_job_list_delivered(job, delivered);
+    daemon_emit_finished(r->daemon, r->id, scand_job_get_facts(job),
+                         res == SCAND_DELIVERY_DONE    ? "done"
+                         : res == SCAND_DELIVERY_RETRY ? "queued"
+                                                       : "failed",
+                         delivered, errors);
+  } else {
+    scand_log("retry %s: %s", r->id, error->message);
+  }
+  g_free(r->id);
+  g_free(r);
+}
+
+static void daemon_retry_job(ScandDaemon *daemon, const char *id) {
+  RetryWork *r = g_new0(RetryWork, 1);
+  r->daemon = daemon;
+  r->id = g_strdup(id);
+  daemon_queue_push(daemon, retry_work, r);
+}
+
 /* --- scans --- */
 
 typedef struct {
@@ -235,6 +335,29 @@ static gboolean daemon_cancel_scan(ScandDaemon *daemon, const char *id) {
   }
   G_UNLOCK(running);
   return found;
+}
+
+/* Cancels job id: stops its scan, or drops it from the spool. */
+static gboolean daemon_cancel_job(ScandDaemon *daemon, const char *id, GError **error) {
+  if (daemon_cancel_scan(daemon, id))
+    return TRUE;
+  g_autoptr(ScandJob) job = scand_job_open(daemon->spool, id, error);
+  return job && scand_job_remove(job, error);
+}
+
+/* Whether a scan from uri runs now. */
+static gboolean daemon_device_busy(ScandDaemon *daemon, const char *uri) {
+  gboolean busy = FALSE;
+  G_LOCK(running);
+  GHashTableIter it;
+  gpointer value;
+  if (running) {
+    g_hash_table_iter_init(&it, running);
+    while (!busy && g_hash_table_iter_next(&it, NULL, &value))
+      busy = g_strcmp0(((ScanWork *) value)->plan->uri, uri) == 0;
+  }
+  G_UNLOCK(running);
+  return busy;
 }
 
 /* --- the scan session's hooks: progress on D-Bus, CancelJob, SIGTERM --- */
@@ -510,6 +633,10 @@ static void setup_sources(ScandDaemon *daemon) {
     scand_log("metrics on port %u", scand_metrics_endpoint_get_port(daemon->metrics));
 }
 
+#if SCAND_HAVE_WEB
+static void web_setup(ScandDaemon *daemon);
+#endif
+
 static const ScandMailIntakeHooks intake_hooks = {
   .accepted = on_mail_accepted,
   .log = on_intake_log,
@@ -549,6 +676,9 @@ static gboolean on_sighup(gpointer data) {
     G_UNLOCK(config);
     scand_config_free(old);
     setup_sources(daemon);
+#if SCAND_HAVE_WEB
+    web_setup(daemon);
+#endif
     setup_intake(daemon, NULL);
     scand_log("configuration reloaded");
   }
@@ -635,17 +765,12 @@ static char *bus_start_scan(gpointer daemon, const char *device, const char *pro
   return daemon_start_scan(daemon, device, profile, "dbus", owner_uid, error);
 }
 
-static gboolean bus_cancel_scan(gpointer daemon, const char *id) {
-  return daemon_cancel_scan(daemon, id);
+static gboolean bus_cancel_job(gpointer daemon, const char *id, GError **error) {
+  return daemon_cancel_job(daemon, id, error);
 }
 
-static void bus_queue_push(gpointer daemon, GFunc func, gpointer data) {
-  daemon_queue_push(daemon, func, data);
-}
-
-static void bus_job_finished(gpointer daemon, const char *id, const char *result, GPtrArray *delivered,
-                             GPtrArray *errors) {
-  daemon_emit_finished(daemon, id, NULL, result, delivered, errors);
+static void bus_retry_job(gpointer daemon, const char *id) {
+  daemon_retry_job(daemon, id);
 }
 
 static void bus_name_lost(gpointer data) {
@@ -662,12 +787,52 @@ static GVariant *bus_list_panels(gpointer service) {
 static const ScandBusService bus_service = {
   .get_config = bus_get_config,
   .start_scan = bus_start_scan,
+  .cancel_job = bus_cancel_job,
+  .retry_job = bus_retry_job,
   .list_panels = bus_list_panels,
-  .cancel_scan = bus_cancel_scan,
-  .queue_push = bus_queue_push,
-  .job_finished = bus_job_finished,
   .name_lost = bus_name_lost,
 };
+
+/* --- what the web page may ask --- */
+
+#if SCAND_HAVE_WEB
+static char *web_start_scan(gpointer daemon, const char *scanner, const char *profile, GError **error) {
+  return daemon_start_scan(daemon, scanner, profile, "web", NULL, error);
+}
+
+static gboolean web_cancel_job(gpointer daemon, const char *id, GError **error) {
+  return daemon_cancel_job(daemon, id, error);
+}
+
+static void web_retry_job(gpointer daemon, const char *id) {
+  daemon_retry_job(daemon, id);
+}
+
+static gboolean web_device_busy(gpointer daemon, const char *uri) {
+  return daemon_device_busy(daemon, uri);
+}
+
+/* Starts, restarts (its settings changed) or stops the web page. A web page
+ * that cannot start is logged and left off: the queue goes on. */
+static void web_setup(ScandDaemon *daemon) {
+  if (daemon->web && !scand_web_config_changed(daemon->web, daemon->config))
+    return;
+  g_clear_pointer(&daemon->web, scand_web_free);
+  const ScandWebHost host = {
+    .user_data = daemon,
+    .spool = daemon->spool,
+    .get_config = bus_get_config,
+    .start_scan = web_start_scan,
+    .cancel_job = web_cancel_job,
+    .retry_job = web_retry_job,
+    .device_busy = web_device_busy,
+  };
+  g_autoptr(GError) error = NULL;
+  daemon->web = scand_web_new(&host, daemon->config, &error);
+  if (error)
+    scand_log("web: %s; the page is off", error->message);
+}
+#endif
 
 int scand_daemon_run(ScandDaemon *daemon) {
   g_unix_signal_add(SIGHUP, on_sighup, daemon);
@@ -677,6 +842,9 @@ int scand_daemon_run(ScandDaemon *daemon) {
   if (daemon->options.bus != G_BUS_TYPE_NONE)
     daemon->bus = scand_daemon_bus_new(daemon->options.bus, daemon->spool, &bus_service, daemon);
   setup_sources(daemon);
+#if SCAND_HAVE_WEB
+  web_setup(daemon);
+#endif
   /* Whatever a crash or reboot left in the spool goes first. */
   on_queue_timer(daemon);
   gint64 interval = daemon->options.queue_interval_ms > 0 ? daemon->options.queue_interval_ms : 5000;
@@ -703,6 +871,9 @@ int scand_daemon_run(ScandDaemon *daemon) {
   /* Deliver the last signals. */
   while (g_main_context_iteration(NULL, FALSE))
     ;
+#if SCAND_HAVE_WEB
+  g_clear_pointer(&daemon->web, scand_web_free);
+#endif
   g_clear_pointer(&daemon->bus, scand_daemon_bus_free);
   scand_log("stopped");
   return daemon->exit_status;
@@ -720,6 +891,9 @@ void scand_daemon_free(ScandDaemon *daemon) {
   scand_panels_free(daemon->panels);
   scand_metrics_endpoint_free(daemon->metrics);
   scand_daemon_bus_free(daemon->bus);
+#if SCAND_HAVE_WEB
+  scand_web_free(daemon->web);
+#endif
   scand_heartbeat_free(daemon->queue_heartbeat);
   scand_heartbeat_free(daemon->scan_heartbeat);
   g_free(daemon->stalled);

@@ -485,7 +485,7 @@ static void test_check_problems(void) {
     "(known: date, time, device, profile, recipient, sender, subject, attachment, pages, seq, source, job, barcode, "
     "blanks)",
     "check.conf:45: [bogus thing]: unknown section kind \"bogus\" (known: scand, scanner, profile, watch, output, "
-    "rule, intake, account)",
+    "rule, intake, account, web)",
     "check.conf:47: [profile]: needs a name: [profile NAME]",
     "check.conf:48: [scand extra]: takes no name: write [scand]",
     "check.conf:50: [rule r3] deliver: no output named (expected [output] names separated by commas)",
