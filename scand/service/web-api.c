@@ -25,7 +25,8 @@ gboolean web_json_strings(const char *data, gsize len, const char *const *names,
     return FALSE;
   }
   g_autoptr(JsonParser) parser = json_parser_new_immutable();
-  if (!json_parser_load_from_data(parser, data, (gssize) len, NULL) ||
+  /* A body of only white space parses, with no root at all. */
+  if (!json_parser_load_from_data(parser, data, (gssize) len, NULL) || !json_parser_get_root(parser) ||
       !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "the body is not a JSON object");
     return FALSE;
