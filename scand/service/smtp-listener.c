@@ -2,6 +2,7 @@
  * limits, one thread per session, and the reaper that enforces the
  * sessions' deadlines. */
 #include "scand/service/smtp-listener-private.h"
+#include "scand/service/http-listener.h"
 #include "scand/core/config-intake.h"
 #include "scand/base/error.h"
 #include "scand/service/smtp-command.h"
@@ -183,14 +184,7 @@ static GInetAddress *client_address(GSocketConnection *connection) {
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address(connection, NULL);
   if (!remote || !G_IS_INET_SOCKET_ADDRESS(remote))
     return NULL;
-  GInetAddress *a = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote));
-  if (g_inet_address_get_family(a) == G_SOCKET_FAMILY_IPV6) {
-    const guint8 *b = g_inet_address_to_bytes(a);
-    static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    if (memcmp(b, mapped, 12) == 0)
-      return g_inet_address_new_from_bytes(b + 12, G_SOCKET_FAMILY_IPV4);
-  }
-  return g_object_ref(a);
+  return scand_http_plain_address(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote)));
 }
 
 static void peer_free(ScandSmtpListener *l, ScandSmtpPeer *peer) {
