@@ -23,11 +23,22 @@ static gboolean to_journal(void) {
   return journal;
 }
 
-/* "NAME=value" with line breaks made spaces, newly allocated. */
+/* text as one printable line, newly allocated: messages carry what peers
+ * sent (a device's error text, a mail's subject, a Graph error), so bytes
+ * that are not UTF-8 become U+FFFD and control characters (line breaks,
+ * terminal escapes) become spaces. */
+static char *line_clean(const char *text) {
+  char *line = g_utf8_make_valid(text, -1);
+  for (char *c = line; *c; c++)
+    if ((guchar) *c < 0x20 || *c == 0x7f)
+      *c = ' ';
+  return line;
+}
+
+/* "NAME=value" made one clean line, newly allocated. */
 static char *field(const char *name, const char *value) {
-  char *f = g_strdup_printf("%s=%s", name, value);
-  g_strdelimit(f, "\r\n", ' ');
-  return f;
+  g_autofree char *clean = line_clean(value);
+  return g_strdup_printf("%s=%s", name, clean);
 }
 
 static void journal_send(const ScandLogFields *fields, const char *msg) {
@@ -54,8 +65,8 @@ static void journal_send(const ScandLogFields *fields, const char *msg) {
 }
 
 G_GNUC_PRINTF(2, 0) static void log_va(const ScandLogFields *fields, const char *fmt, va_list ap) {
-  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-  g_strdelimit(msg, "\r\n", ' ');
+  g_autofree char *raw = g_strdup_vprintf(fmt, ap);
+  g_autofree char *msg = line_clean(raw);
   if (to_journal())
     journal_send(fields, msg);
   else

@@ -38,7 +38,9 @@ gboolean web_json_strings(const char *data, gsize len, const char *const *names,
       continue;
     const char *v =
         JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n) : NULL;
-    gboolean clean = v && strlen(v) <= STRING_MAX;
+    /* json-glib turns an escape such as "\200" into a lone byte: the
+     * value is checked again, not trusted because the body was UTF-8. */
+    gboolean clean = v && strlen(v) <= STRING_MAX && g_utf8_validate(v, -1, NULL);
     for (const char *c = v; clean && *c; c++)
       clean = (guchar) *c >= 0x20 && *c != 0x7f;
     if (!clean) {
