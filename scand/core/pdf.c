@@ -31,6 +31,7 @@
 #include "scand/base/fs.h"
 #include "scand/base/image-private.h"
 #include "scand/base/jpeg-error.h"
+#include "scand/core/pdf-output-private.h"
 #include "scand/core/pdf-text-private.h"
 
 /* ---- counting allocator ---------------------------------------------------- */
@@ -87,6 +88,9 @@ typedef struct {
   int fd;
   int failed_errno;    /* why reading failed while saving, for the message */
   gboolean is_scratch; /* ours: removed when no longer needed */
+  gboolean verbatim;   /* the stream is these bytes unchanged (no Flate) */
+  PdfOutput *out;      /* while saving, for a verbatim source: copy into it */
+  gboolean spliced;    /* out has the bytes; reads only count them off */
 } LazySource;
 
 /* A source over length bytes of path from offset; is_scratch files are
@@ -126,12 +130,33 @@ static HPDF_STATUS lazy_open(HPDF_Stream stream, LazySource *s) {
 }
 
 /* Stream read callback: up to *siz bytes; closes the file and returns
- * HPDF_STREAM_EOF with the last chunk. */
+ * HPDF_STREAM_EOF with the last chunk. While saving a verbatim source the
+ * first read has the output copy the rest of the file, and reads then
+ * only count off what libhpdf will write (the output drops it). */
 static HPDF_STATUS lazy_read(HPDF_Stream stream, HPDF_BYTE *ptr, HPDF_UINT *siz) {
   LazySource *s = stream->attr;
   HPDF_STATUS ret = lazy_open(stream, s);
   if (ret != HPDF_OK)
     return ret;
+  if (s->out) {
+    if (!s->spliced) {
+      gboolean source_failed = FALSE;
+      int errsv = pdf_output_splice(s->out, s->fd, s->offset + s->pos, s->length - s->pos, &source_failed);
+      s->spliced = TRUE;
+      if (errsv) {
+        if (source_failed)
+          s->failed_errno = errsv;
+        return HPDF_SetError(stream->error, HPDF_FILE_IO_ERROR, (HPDF_STATUS) errsv);
+      }
+    }
+    *siz = (HPDF_UINT) MIN((goffset) *siz, s->length - s->pos);
+    s->pos += *siz;
+    if (s->pos < s->length)
+      return HPDF_OK;
+    close(s->fd);
+    s->fd = -1;
+    return HPDF_STREAM_EOF;
+  }
   gsize want = (gsize) MIN((goffset) *siz, s->length - s->pos);
   gsize got = 0;
   while (got < want) {
@@ -584,14 +609,17 @@ static PreparedPage *prepare_jpeg_page(ScandPdf *pdf, const char *path, double d
 
 /* ---- adding pages to the document ---------------------------------------------- */
 
-/* Replaces image's in-memory stream by a lazy reader over src; the document
- * keeps src until it is freed. */
-static gboolean attach_lazy_stream(ScandPdf *pdf, HPDF_Image image, LazySource *src) {
+/* Replaces image's in-memory stream by a lazy reader over src, written
+ * with filter; the document keeps src until it is freed. */
+static gboolean attach_lazy_stream(ScandPdf *pdf, HPDF_Image image, LazySource *src, HPDF_UINT filter) {
   HPDF_Stream lazy = HPDF_CallbackReader_New(pdf->doc->mmgr, lazy_read, lazy_seek, lazy_tell, lazy_size, src);
   if (!lazy)
     return FALSE;
   HPDF_Stream_Free(image->stream);
   image->stream = lazy;
+  image->filter = filter;
+  /* libhpdf deflates a Flate stream while saving: only others are copied as they are. */
+  src->verbatim = !(filter & HPDF_STREAM_FILTER_FLATE_DECODE);
   g_ptr_array_add(pdf->sources, src);
   return TRUE;
 }
@@ -674,12 +702,11 @@ static HPDF_Image add_ccitt_image(ScandPdf *pdf, PreparedPage *page, GError **er
   LazySource *src = spill_memstream(pdf, image->stream, error);
   if (!src)
     return NULL;
-  if (!attach_lazy_stream(pdf, image, src)) {
+  /* This libhpdf writes no /Filter for its own CCITT data; it is said below. */
+  if (!attach_lazy_stream(pdf, image, src, HPDF_STREAM_FILTER_CCITT_DECODE)) {
     lazy_source_free(src);
     return NULL;
   }
-  /* This libhpdf writes no /Filter for its own CCITT data; say it here. */
-  image->filter = HPDF_STREAM_FILTER_CCITT_DECODE;
   HPDF_Array filters = HPDF_Array_New(pdf->doc->mmgr);
   HPDF_Array parms_array = HPDF_Array_New(pdf->doc->mmgr);
   HPDF_Dict parms = HPDF_Dict_New(pdf->doc->mmgr);
@@ -788,14 +815,14 @@ static gboolean add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **er
         }
         HPDF_Dict_Add(image, "Decode", decode);
       }
-      if (!attach_lazy_stream(pdf, image, page->src)) {
+      if (!attach_lazy_stream(pdf, image, page->src,
+                              page->kind == PAGE_FLATE ? HPDF_STREAM_FILTER_FLATE_DECODE
+                              : page->deflate ? HPDF_STREAM_FILTER_FLATE_DECODE | HPDF_STREAM_FILTER_DCT_DECODE
+                                              : HPDF_STREAM_FILTER_DCT_DECODE)) {
         image = NULL;
         break;
       }
       page->src = NULL; /* now owned by pdf->sources */
-      image->filter = page->kind == PAGE_FLATE ? HPDF_STREAM_FILTER_FLATE_DECODE
-                      : page->deflate          ? HPDF_STREAM_FILTER_FLATE_DECODE | HPDF_STREAM_FILTER_DCT_DECODE
-                                               : HPDF_STREAM_FILTER_DCT_DECODE;
       break;
   }
   if (!image || !check_hpdf(pdf, "image", error)) {
@@ -924,16 +951,37 @@ gboolean scand_pdf_save(ScandPdf *pdf, const char *path, GError **error) {
   }
   /* mkstemp makes 0600; a scanned document is meant to be read by others. */
   fchmod(fd, 0644);
-  close(fd);
 
-  for (guint i = 0; i < pdf->sources->len; i++)
-    ((LazySource *) pdf->sources->pdata[i])->failed_errno = 0;
+  PdfOutput *out = pdf_output_new(fd);
+  HPDF_Stream writer = HPDF_CallbackWriter_New(pdf->doc->mmgr, pdf_output_write, out);
+  for (guint i = 0; i < pdf->sources->len; i++) {
+    LazySource *src = pdf->sources->pdata[i];
+    src->failed_errno = 0;
+    src->out = src->verbatim ? out : NULL;
+    src->spliced = FALSE;
+  }
+  /* HPDF_SaveToStream() writes into the document's stream, which is
+   * therefore ours for the save. */
+  HPDF_Stream_Free(pdf->doc->stream);
+  pdf->doc->stream = writer;
   errno = 0;
-  HPDF_STATUS ret = HPDF_SaveToFile(pdf->doc, tmp);
+  HPDF_STATUS ret = writer ? HPDF_SaveToStream(pdf->doc) : HPDF_FAILD_TO_ALLOC_MEM;
   int save_errno = errno;
+  int out_errno = pdf_output_finish(out);
+  if (close(fd) < 0 && !out_errno)
+    out_errno = errno;
+  HPDF_Stream_Free(pdf->doc->stream);
+  pdf->doc->stream = NULL;
+  pdf_output_free(out);
+  if (out_errno) {
+    save_errno = out_errno;
+    if (ret == HPDF_OK)
+      ret = HPDF_FILE_IO_ERROR;
+  }
   /* A failed save can stop in the middle of a stream. */
   for (guint i = 0; i < pdf->sources->len; i++) {
     LazySource *src = pdf->sources->pdata[i];
+    src->out = NULL;
     if (src->fd >= 0) {
       close(src->fd);
       src->fd = -1;
@@ -949,9 +997,9 @@ gboolean scand_pdf_save(ScandPdf *pdf, const char *path, GError **error) {
       return FALSE;
     }
   }
-  /* libhpdf writes through stdio and says only "file I/O error" (0x1016),
-   * and does not check fclose(): the reason comes from errno, and a PDF cut
-   * short by a full disk is caught by its missing trailer. */
+  /* libhpdf says only "file I/O error" (0x1016): the reason is the output's
+   * errno, and a PDF cut short some other way is caught by its missing
+   * trailer. */
   gboolean io = ret == HPDF_FILE_IO_ERROR || ret == HPDF_FILE_OPEN_ERROR || (ret == HPDF_OK && !trailer_written(tmp));
   int errsv = io || ret != HPDF_OK ? write_errno(save_errno, dir, io) : 0;
   if (errsv) {

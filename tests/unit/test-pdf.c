@@ -667,6 +667,25 @@ static void test_bad_input(Fixture *f, gconstpointer data) {
   GDir *d = g_dir_open(outdir, 0, NULL);
   g_assert_null(g_dir_read_name(d));
   g_dir_close(d);
+
+  /* A JPEG cut short after it was added: its bytes are copied into the PDF
+   * by the kernel, which then finds the end early. The same error, and
+   * nothing left behind. */
+  g_autofree char *cut = path_in(f, "cut.jpg");
+  image_gen_jpeg(cut, 300, 300, 3, 95, 0, FALSE);
+  g_autoptr(ScandPdf) pdf3 = new_pdf(f, SCAND_PDF_RAW_JPEG);
+  add_ok(pdf3, jpg, 0);
+  add_ok(pdf3, cut, 0);
+  g_assert_cmpint(truncate(cut, 1000), ==, 0);
+  g_clear_error(&error);
+  g_assert_false(scand_pdf_save(pdf3, out2, &error));
+  g_assert_error(error, SCAND_ERROR, SCAND_ERROR_IO);
+  g_test_message("%s", error->message);
+  g_assert_nonnull(strstr(error->message, "cannot read page file"));
+  g_assert_nonnull(strstr(error->message, cut));
+  d = g_dir_open(outdir, 0, NULL);
+  g_assert_null(g_dir_read_name(d));
+  g_dir_close(d);
 }
 
 /* The saved file appears complete under its name, readable by others. */
