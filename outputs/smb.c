@@ -13,6 +13,7 @@
  * exports no smbc_thread_posix() to lock them, so SMB deliveries in one process
  * take turns: each runs with its own context under smb_lock. */
 #include "outputs/smb-private.h"
+#include "outputs/dl-smbclient.h"
 #include "outputs/output-private.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
@@ -376,7 +377,7 @@ typedef struct {
 
 static void smb_job_clear(SmbJob *job) {
   if (job->ctx)
-    smbc_free_context(job->ctx, TRUE);
+    sym_smbc_free_context(job->ctx, TRUE);
   scand_smb_url_free(job->url);
   g_free(job->dest);
   g_free(job->username);
@@ -403,7 +404,7 @@ static ScandDeliveryResult smb_errno(SmbJob *job, GError **error, int errsv, Sca
 
 static void smb_auth(SMBCCTX *ctx, const char *srv, const char *shr, char *wg, int wglen, char *un, int unlen, char *pw,
                      int pwlen) {
-  SmbJob *job = smbc_getOptionUserData(ctx);
+  SmbJob *job = sym_smbc_getOptionUserData(ctx);
   g_strlcpy(wg, job->domain ? job->domain : "", wglen);
   g_strlcpy(un, job->username ? job->username : "", unlen);
   g_strlcpy(pw, job->password ? job->password : "", pwlen);
@@ -461,35 +462,35 @@ static gboolean smb_job_setup(SmbJob *job, GError **error) {
   gboolean encrypt = smb_parse_bool(scand_delivery_get_config(d, "encrypt"), FALSE);
   gboolean sign = smb_parse_bool(scand_delivery_get_config(d, "sign"), FALSE);
 
-  job->ctx = smbc_new_context();
+  job->ctx = sym_smbc_new_context();
   if (!job->ctx) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s: cannot create an SMB client context: %s", job->dest,
                 g_strerror(errno));
     return FALSE;
   }
-  smbc_setLogCallback(job->ctx, NULL, smb_log_discard);
-  smbc_setDebug(job->ctx, 0);
-  smbc_setOptionUserData(job->ctx, job);
-  smbc_setFunctionAuthDataWithContext(job->ctx, smb_auth);
+  sym_smbc_setLogCallback(job->ctx, NULL, smb_log_discard);
+  sym_smbc_setDebug(job->ctx, 0);
+  sym_smbc_setOptionUserData(job->ctx, job);
+  sym_smbc_setFunctionAuthDataWithContext(job->ctx, smb_auth);
   if (job->username)
-    smbc_setUser(job->ctx, job->username);
+    sym_smbc_setUser(job->ctx, job->username);
   if (job->domain)
-    smbc_setWorkgroup(job->ctx, job->domain);
-  smbc_setPort(job->ctx, job->url->port);
-  smbc_setTimeout(job->ctx, (int) (timeout * 1000));
+    sym_smbc_setWorkgroup(job->ctx, job->domain);
+  sym_smbc_setPort(job->ctx, job->url->port);
+  sym_smbc_setTimeout(job->ctx, (int) (timeout * 1000));
   /* Credentials come from the configuration only: no Kerberos ticket or
    * winbind cache of whoever runs scand, and a refused logon must not turn
    * into a guest session that writes somewhere else. */
-  smbc_setOptionUseKerberos(job->ctx, FALSE);
-  smbc_setOptionFallbackAfterKerberos(job->ctx, TRUE);
-  smbc_setOptionUseCCache(job->ctx, FALSE);
-  smbc_setOptionNoAutoAnonymousLogin(job->ctx, job->username && *job->username);
-  smbc_setOptionOneSharePerServer(job->ctx, TRUE);
+  sym_smbc_setOptionUseKerberos(job->ctx, FALSE);
+  sym_smbc_setOptionFallbackAfterKerberos(job->ctx, TRUE);
+  sym_smbc_setOptionUseCCache(job->ctx, FALSE);
+  sym_smbc_setOptionNoAutoAnonymousLogin(job->ctx, job->username && *job->username);
+  sym_smbc_setOptionOneSharePerServer(job->ctx, TRUE);
   /* libsmbclient requires signing for every encryption level but NONE. */
-  smbc_setOptionSmbEncryptionLevel(job->ctx, encrypt ? SMBC_ENCRYPTLEVEL_REQUIRE
-                                             : sign  ? SMBC_ENCRYPTLEVEL_DEFAULT
-                                                     : SMBC_ENCRYPTLEVEL_NONE);
-  if (!smbc_init_context(job->ctx)) {
+  sym_smbc_setOptionSmbEncryptionLevel(job->ctx, encrypt ? SMBC_ENCRYPTLEVEL_REQUIRE
+                                                 : sign  ? SMBC_ENCRYPTLEVEL_DEFAULT
+                                                         : SMBC_ENCRYPTLEVEL_NONE);
+  if (!sym_smbc_init_context(job->ctx)) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s: cannot initialise the SMB client: %s", job->dest,
                 g_strerror(errno));
     return FALSE;
@@ -499,7 +500,7 @@ static gboolean smb_job_setup(SmbJob *job, GError **error) {
    * still connects when the server cannot encrypt (it only prints a warning),
    * so encrypt = true also insists on SMB3, the dialects that can. */
   gboolean smb3 = encrypt || (min && g_ascii_strcasecmp(min, "SMB3") == 0);
-  smbc_setOptionProtocols(job->ctx, smb3 ? "SMB3_00" : "SMB2_02", "SMB3");
+  sym_smbc_setOptionProtocols(job->ctx, smb3 ? "SMB3_00" : "SMB2_02", "SMB3");
   return TRUE;
 }
 
@@ -507,7 +508,7 @@ static gboolean smb_job_setup(SmbJob *job, GError **error) {
 static int smb_stat(SmbJob *job, const char *path, struct stat *st) {
   g_autofree char *u = scand_smb_url_for(job->url, path);
   errno = 0;
-  if (smbc_getFunctionStat(job->ctx)(job->ctx, u, st) == 0)
+  if (sym_smbc_getFunctionStat(job->ctx)(job->ctx, u, st) == 0)
     return 0;
   return errno ? errno : EIO;
 }
@@ -524,7 +525,7 @@ static ScandDeliveryResult smb_mkdir_p(SmbJob *job, const char *dir, GError **er
     g_string_append(path, segs[i]);
     g_autofree char *u = scand_smb_url_for(job->url, path->str);
     errno = 0;
-    if (smbc_getFunctionMkdir(job->ctx)(job->ctx, u, 0755) == 0)
+    if (sym_smbc_getFunctionMkdir(job->ctx)(job->ctx, u, 0755) == 0)
       continue;
     int errsv = errno ? errno : EIO;
     struct stat st;
@@ -543,7 +544,7 @@ static ScandDeliveryResult smb_upload(SmbJob *job, int fd, goffset size, const c
   SMBCFILE *f = NULL;
   for (int attempt = 0; !f; attempt++) {
     errno = 0;
-    f = smbc_getFunctionOpen(job->ctx)(job->ctx, u, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    f = sym_smbc_getFunctionOpen(job->ctx)(job->ctx, u, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (f)
       break;
     int errsv = errno ? errno : EIO;
@@ -565,7 +566,7 @@ static ScandDeliveryResult smb_upload(SmbJob *job, int fd, goffset size, const c
       continue;
     if (n < 0) {
       int lerr = errno;
-      smbc_getFunctionClose(job->ctx)(job->ctx, f);
+      sym_smbc_getFunctionClose(job->ctx)(job->ctx, f);
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: reading %s: %s", job->dest, scand_delivery_get_file(job->d),
                   g_strerror(lerr));
       return SCAND_DELIVERY_RETRY;
@@ -574,7 +575,7 @@ static ScandDeliveryResult smb_upload(SmbJob *job, int fd, goffset size, const c
       break;
     for (ssize_t off = 0; off < n;) {
       errno = 0;
-      ssize_t w = smbc_getFunctionWrite(job->ctx)(job->ctx, f, buf + off, (size_t) (n - off));
+      ssize_t w = sym_smbc_getFunctionWrite(job->ctx)(job->ctx, f, buf + off, (size_t) (n - off));
       if (w <= 0) {
         errsv = errno ? errno : EIO;
         break;
@@ -584,7 +585,7 @@ static ScandDeliveryResult smb_upload(SmbJob *job, int fd, goffset size, const c
     }
   }
   errno = 0;
-  if (smbc_getFunctionClose(job->ctx)(job->ctx, f) != 0 && !errsv)
+  if (sym_smbc_getFunctionClose(job->ctx)(job->ctx, f) != 0 && !errsv)
     errsv = errno ? errno : EIO;
   if (errsv)
     return smb_errno(job, error, errsv, SCAND_SMB_STAGE_UPLOAD, temp);
@@ -633,7 +634,7 @@ static gboolean smb_errno_is_network(int errsv) {
 /* Best effort: removes a temporary upload that failed. */
 static void smb_unlink_quiet(SmbJob *job, const char *path) {
   g_autofree char *u = scand_smb_url_for(job->url, path);
-  smbc_getFunctionUnlink(job->ctx)(job->ctx, u);
+  sym_smbc_getFunctionUnlink(job->ctx)(job->ctx, u);
 }
 
 static char *smb_join(const char *a, const char *b) {
@@ -665,7 +666,7 @@ static int smb_first_contact(SmbJob *job) {
     ScandSmbUrl other = { .host = job->url->host, .port = job->url->port, .share = missing, .dir = (char *) "" };
     g_autofree char *probe = scand_smb_url_for(&other, "");
     errno = 0;
-    int probe_err = smbc_getFunctionStat(job->ctx)(job->ctx, probe, &st) == 0 ? 0 : errno;
+    int probe_err = sym_smbc_getFunctionStat(job->ctx)(job->ctx, probe, &st) == 0 ? 0 : errno;
     errsv = probe_err == ENOENT || probe_err == ENODEV || probe_err == ENXIO ? EACCES : EPERM;
   }
   return errsv;
@@ -703,7 +704,7 @@ static ScandDeliveryResult smb_rename_free(SmbJob *job, const char *dir, const c
     g_autofree char *from = scand_smb_url_for(job->url, temp);
     g_autofree char *to = scand_smb_url_for(job->url, cand);
     errno = 0;
-    if (smbc_getFunctionRename(job->ctx)(job->ctx, from, job->ctx, to) == 0) {
+    if (sym_smbc_getFunctionRename(job->ctx)(job->ctx, from, job->ctx, to) == 0) {
       scand_fault_point("smb-renamed");
       smb_note_delivered(job, cand);
       return SCAND_DELIVERY_DONE;
@@ -795,12 +796,12 @@ static void smb_keep_module(void) {
   static SMBCCTX *anchor;
   if (anchor)
     return;
-  anchor = smbc_new_context();
+  anchor = sym_smbc_new_context();
   if (!anchor)
     return;
-  smbc_setLogCallback(anchor, NULL, smb_log_discard);
-  if (!smbc_init_context(anchor)) {
-    smbc_free_context(anchor, TRUE);
+  sym_smbc_setLogCallback(anchor, NULL, smb_log_discard);
+  if (!sym_smbc_init_context(anchor)) {
+    sym_smbc_free_context(anchor, TRUE);
     anchor = NULL;
   }
 }
@@ -819,10 +820,12 @@ static ScandDeliveryResult smb_deliver(ScandDelivery *d, GError **error) {
   }
 
   g_mutex_lock(&smb_lock);
-  smb_keep_module();
   SmbJob job = { .d = d };
   ScandDeliveryResult r = SCAND_DELIVERY_FAILED;
-  if (smb_job_setup(&job, error))
+  gboolean loaded = dl_smbclient_load(error);
+  if (loaded)
+    smb_keep_module();
+  if (loaded && smb_job_setup(&job, error))
     r = smb_deliver_locked(&job, fd, st.st_size, error);
   smb_job_clear(&job);
   g_mutex_unlock(&smb_lock);

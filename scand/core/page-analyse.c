@@ -40,15 +40,15 @@ static void add_note(ScandPageAnalysis *a, char *note) {
 /* Turns pix upright: fixed turns, duplex backs, then what Tesseract's OSD says. */
 static PIX *turn_upright(PIX *pix, guint number, const ScandPageOptions *o, double dpi, ScandPageAnalysis *a) {
   int turn = o->rotate + (number % 2 == 0 ? o->rotate_backs : 0);
-  PIX *out = turn % 360 ? pixRotateOrth(pix, (turn % 360) / 90) : pixClone(pix);
+  PIX *out = turn % 360 ? sym_pixRotateOrth(pix, (turn % 360) / 90) : sym_pixClone(pix);
   if (o->rotate_auto && out) {
     g_autoptr(PIX) gray = scand_page_image_gray(out);
     char *note = NULL;
     int found = gray ? scand_page_ocr_orientation(gray, dpi, &note) : 0;
     add_note(a, note);
     if (found) {
-      PIX *again = pixRotateOrth(out, found / 90);
-      pixDestroy(&out);
+      PIX *again = sym_pixRotateOrth(out, found / 90);
+      sym_pixDestroy(&out);
       out = again;
       turn += found;
     }
@@ -59,16 +59,16 @@ static PIX *turn_upright(PIX *pix, guint number, const ScandPageOptions *o, doub
 
 /* Deskew and crop when asked; a new image (or a clone). */
 static PIX *straighten(PIX *pix, const ScandPageOptions *o, ScandPageAnalysis *a) {
-  PIX *out = pixClone(pix);
+  PIX *out = sym_pixClone(pix);
   if (o->deskew) {
     PIX *d = scand_page_deskew(out, &a->skew);
-    pixDestroy(&out);
+    sym_pixDestroy(&out);
     out = d;
     a->deskewed = a->skew != 0;
   }
   if (o->crop) {
     PIX *c = scand_page_crop(out, &a->cropped);
-    pixDestroy(&out);
+    sym_pixDestroy(&out);
     out = c;
   }
   return out;
@@ -83,9 +83,9 @@ static gboolean maybe_reencode(PIX *pix, const char *path, const ScandPageSource
   if (!changed && !smaller)
     return TRUE;
   g_autoptr(PIX) gray = a->color == SCAND_PAGE_COLOR_COLOR || a->color == SCAND_PAGE_COLOR_AS_IS
-                            ? pixClone(pix)
+                            ? sym_pixClone(pix)
                             : scand_page_image_gray(pix);
-  g_autoptr(PIX) out = a->color == SCAND_PAGE_COLOR_BW && gray ? scand_page_color_to_bw(gray) : pixClone(gray);
+  g_autoptr(PIX) out = a->color == SCAND_PAGE_COLOR_BW && gray ? scand_page_color_to_bw(gray) : sym_pixClone(gray);
   if (!out) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s: out of memory re-encoding the page", path);
     return FALSE;

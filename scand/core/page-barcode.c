@@ -17,36 +17,39 @@
 
 #include <string.h>
 
-#include <zbar.h>
+#include "scand/core/dl-zbar.h"
 
 GStrv scand_page_barcode_read(PIX *gray) {
   g_autoptr(GStrvBuilder) found = g_strv_builder_new();
-  int w = pixGetWidth(gray), h = pixGetHeight(gray);
-  zbar_image_scanner_t *scanner = zbar_image_scanner_create();
-  zbar_image_t *image = zbar_image_create();
+  /* libzbar0 is a dependency of scand's package: without it, no barcodes. */
+  if (!dl_zbar_load(NULL))
+    return g_strv_builder_end(found);
+  int w = sym_pixGetWidth(gray), h = sym_pixGetHeight(gray);
+  zbar_image_scanner_t *scanner = sym_zbar_image_scanner_create();
+  zbar_image_t *image = sym_zbar_image_create();
   if (scanner && image) {
-    zbar_image_scanner_set_config(scanner, 0, ZBAR_CFG_ENABLE, 1);
+    sym_zbar_image_scanner_set_config(scanner, 0, ZBAR_CFG_ENABLE, 1);
     /* zbar 0.23's DataBar decoder prints assertion warnings on ordinary text
      * pages; office separators do not use DataBar (a grocery code). */
-    zbar_image_scanner_set_config(scanner, ZBAR_DATABAR, ZBAR_CFG_ENABLE, 0);
-    zbar_image_scanner_set_config(scanner, ZBAR_DATABAR_EXP, ZBAR_CFG_ENABLE, 0);
-    zbar_image_set_format(image, zbar_fourcc('Y', '8', '0', '0'));
-    zbar_image_set_size(image, (unsigned) w, (unsigned) h);
-    zbar_image_set_data(image, scand_page_image_bytes(gray), (unsigned long) w * h, zbar_image_free_data);
-    if (zbar_scan_image(scanner, image) > 0) {
-      for (const zbar_symbol_t *s = zbar_image_first_symbol(image); s; s = zbar_symbol_next(s)) {
-        const char *data = zbar_symbol_get_data(s);
+    sym_zbar_image_scanner_set_config(scanner, ZBAR_DATABAR, ZBAR_CFG_ENABLE, 0);
+    sym_zbar_image_scanner_set_config(scanner, ZBAR_DATABAR_EXP, ZBAR_CFG_ENABLE, 0);
+    sym_zbar_image_set_format(image, zbar_fourcc('Y', '8', '0', '0'));
+    sym_zbar_image_set_size(image, (unsigned) w, (unsigned) h);
+    sym_zbar_image_set_data(image, scand_page_image_bytes(gray), (unsigned long) w * h, sym_zbar_image_free_data);
+    if (sym_zbar_scan_image(scanner, image) > 0) {
+      for (const zbar_symbol_t *s = sym_zbar_image_first_symbol(image); s; s = sym_zbar_symbol_next(s)) {
+        const char *data = sym_zbar_symbol_get_data(s);
         if (data && g_utf8_validate(data, -1, NULL)) {
-          g_autofree char *item = g_strdup_printf("%s:%s", zbar_get_symbol_name(zbar_symbol_get_type(s)), data);
+          g_autofree char *item = g_strdup_printf("%s:%s", sym_zbar_get_symbol_name(sym_zbar_symbol_get_type(s)), data);
           g_strv_builder_add(found, item);
         }
       }
     }
   }
   if (image)
-    zbar_image_destroy(image);
+    sym_zbar_image_destroy(image);
   if (scanner)
-    zbar_image_scanner_destroy(scanner);
+    sym_zbar_image_scanner_destroy(scanner);
   return g_strv_builder_end(found);
 }
 
@@ -101,7 +104,7 @@ static const char *patch_on_line(const guint8 *line, int n, double dpi, int *at)
 /* Samples lines across bw (columns when columns is TRUE) and returns a code
  * found on enough neighbouring lines. */
 static const char *patch_scan(PIX *bw, gboolean columns, double dpi) {
-  int w = pixGetWidth(bw), h = pixGetHeight(bw);
+  int w = sym_pixGetWidth(bw), h = sym_pixGetHeight(bw);
   int n = columns ? h : w, lines = columns ? w : h;
   int step = MAX(1, (int) (0.1 * dpi));
   g_autofree guint8 *buf = g_malloc(n);
@@ -110,7 +113,7 @@ static const char *patch_scan(PIX *bw, gboolean columns, double dpi) {
   for (int l = 0; l < lines; l += step) {
     for (int i = 0; i < n; i++) {
       l_uint32 v = 0;
-      pixGetPixel(bw, columns ? l : i, columns ? i : l, &v);
+      sym_pixGetPixel(bw, columns ? l : i, columns ? i : l, &v);
       buf[i] = v != 0;
     }
     int at = 0;
@@ -128,7 +131,7 @@ static const char *patch_scan(PIX *bw, gboolean columns, double dpi) {
 }
 
 char *scand_page_patch_find(PIX *gray, double dpi) {
-  g_autoptr(PIX) bw = pixThresholdToBinary(gray, 128);
+  g_autoptr(PIX) bw = sym_pixThresholdToBinary(gray, 128);
   if (!bw || dpi < 50)
     return NULL;
   const char *name = patch_scan(bw, TRUE, dpi);

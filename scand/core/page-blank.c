@@ -10,23 +10,23 @@
 #include "scand/core/page-private.h"
 
 double scand_page_blank_ink(PIX *gray, double dpi) {
-  int w = pixGetWidth(gray), h = pixGetHeight(gray);
+  int w = sym_pixGetWidth(gray), h = sym_pixGetHeight(gray);
   int bx = w * 4 / 100, by = h * 4 / 100;
   if (w - 2 * bx < 1 || h - 2 * by < 1)
     return 0;
-  BOX *inner = boxCreate(bx, by, w - 2 * bx, h - 2 * by);
-  g_autoptr(PIX) clipped = pixClipRectangle(gray, inner, NULL);
-  boxDestroy(&inner);
+  BOX *inner = sym_boxCreate(bx, by, w - 2 * bx, h - 2 * by);
+  g_autoptr(PIX) clipped = sym_pixClipRectangle(gray, inner, NULL);
+  sym_boxDestroy(&inner);
   if (!clipped)
     return -1;
-  g_autoptr(PIX) bw = pixThresholdToBinary(clipped, 128);
+  g_autoptr(PIX) bw = sym_pixThresholdToBinary(clipped, 128);
   if (!bw)
     return -1;
   int mm = MAX(1, (int) (dpi / 25.4 + 0.5));
-  g_autoptr(PIX) kept = pixSelectBySize(bw, mm, mm, 8, L_SELECT_IF_EITHER, L_SELECT_IF_GTE, NULL);
+  g_autoptr(PIX) kept = sym_pixSelectBySize(bw, mm, mm, 8, L_SELECT_IF_EITHER, L_SELECT_IF_GTE, NULL);
   if (!kept)
     return -1;
   l_int32 count = 0;
-  pixCountPixels(kept, &count, NULL);
-  return 100.0 * count / ((double) pixGetWidth(bw) * pixGetHeight(bw));
+  sym_pixCountPixels(kept, &count, NULL);
+  return 100.0 * count / ((double) sym_pixGetWidth(bw) * sym_pixGetHeight(bw));
 }

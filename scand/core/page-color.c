@@ -13,23 +13,23 @@
 /* Mid-tone share after thin anti-aliasing edges are removed (an opening
  * with a 5x5 brick keeps only areas at least that thick). */
 static double midtone_share(PIX *gray) {
-  g_autoptr(PIX) low = pixThresholdToBinary(gray, 64);   /* 1 = darker than 64 */
-  g_autoptr(PIX) high = pixThresholdToBinary(gray, 192); /* 1 = darker than 192 */
+  g_autoptr(PIX) low = sym_pixThresholdToBinary(gray, 64);   /* 1 = darker than 64 */
+  g_autoptr(PIX) high = sym_pixThresholdToBinary(gray, 192); /* 1 = darker than 192 */
   if (!low || !high)
     return 0;
-  g_autoptr(PIX) mid = pixSubtract(NULL, high, low);
-  g_autoptr(PIX) solid = mid ? pixOpenBrick(NULL, mid, 5, 5) : NULL;
+  g_autoptr(PIX) mid = sym_pixSubtract(NULL, high, low);
+  g_autoptr(PIX) solid = mid ? sym_pixOpenBrick(NULL, mid, 5, 5) : NULL;
   if (!solid)
     return 0;
   l_int32 count = 0;
-  pixCountPixels(solid, &count, NULL);
-  return 100.0 * count / ((double) pixGetWidth(gray) * pixGetHeight(gray));
+  sym_pixCountPixels(solid, &count, NULL);
+  return 100.0 * count / ((double) sym_pixGetWidth(gray) * sym_pixGetHeight(gray));
 }
 
 ScandPageColor scand_page_color_classify(PIX *pix) {
-  if (pixGetDepth(pix) == 32) {
+  if (sym_pixGetDepth(pix) == 32) {
     l_float32 pixfract = 0, colorfract = 0;
-    if (pixColorFraction(pix, 40, 220, 40, 2, &pixfract, &colorfract) == 0 && pixfract * colorfract > 0.005f)
+    if (sym_pixColorFraction(pix, 40, 220, 40, 2, &pixfract, &colorfract) == 0 && pixfract * colorfract > 0.005f)
       return SCAND_PAGE_COLOR_COLOR;
   }
   g_autoptr(PIX) gray = scand_page_image_gray(pix);
@@ -41,6 +41,6 @@ ScandPageColor scand_page_color_classify(PIX *pix) {
 PIX *scand_page_color_to_bw(PIX *gray) {
   /* Paper is rarely pure white: normalise the background first, so that a
    * fixed threshold keeps thin strokes on gray or yellowed paper. */
-  g_autoptr(PIX) norm = pixBackgroundNormSimple(gray, NULL, NULL);
-  return pixThresholdToBinary(norm ? norm : gray, 160);
+  g_autoptr(PIX) norm = sym_pixBackgroundNormSimple(gray, NULL, NULL);
+  return sym_pixThresholdToBinary(norm ? norm : gray, 160);
 }

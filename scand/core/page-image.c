@@ -26,13 +26,13 @@ static int reduction_for(guint64 w, guint64 h) {
 
 /* Copies one decoded scanline (gray or RGB) into row y of pix. */
 static void put_row(PIX *pix, int y, const guint8 *row, int components) {
-  l_uint32 *line = pixGetData(pix) + y * pixGetWpl(pix);
-  int w = pixGetWidth(pix);
+  l_uint32 *line = sym_pixGetData(pix) + y * sym_pixGetWpl(pix);
+  int w = sym_pixGetWidth(pix);
   for (int x = 0; x < w; x++) {
     if (components == 1)
       SET_DATA_BYTE(line, x, row[x]);
     else
-      composeRGBPixel(row[3 * x], row[3 * x + 1], row[3 * x + 2], line + x);
+      sym_composeRGBPixel(row[3 * x], row[3 * x + 1], row[3 * x + 2], line + x);
   }
 }
 
@@ -54,7 +54,7 @@ static PIX *load_jpeg(const char *path, ScandPageSource *src, GError **error) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: corrupt JPEG: %s", path, jerr.msg);
     jpeg_destroy_decompress(&cinfo);
     fclose(fp);
-    pixDestroy((PIX **) &pix);
+    sym_pixDestroy((PIX **) &pix);
     g_free(row);
     return NULL;
   }
@@ -79,7 +79,7 @@ static PIX *load_jpeg(const char *path, ScandPageSource *src, GError **error) {
     src->dpi = cinfo.X_density;
   else if (cinfo.density_unit == 2 && cinfo.X_density > 0)
     src->dpi = cinfo.X_density * 2.54;
-  pix = pixCreate((int) cinfo.output_width, (int) cinfo.output_height, cinfo.output_components == 1 ? 8 : 32);
+  pix = sym_pixCreate((int) cinfo.output_width, (int) cinfo.output_height, cinfo.output_components == 1 ? 8 : 32);
   row = g_malloc((gsize) cinfo.output_width * cinfo.output_components);
   while (pix && cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW rows[1] = { (JSAMPROW) row };
@@ -112,12 +112,12 @@ static PIX *load_rows(const char *path, ScandPageSource *src, GError **error) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: page too small to analyse", path);
     return NULL;
   }
-  PIX *pix = pixCreate(w, h, components == 1 ? 8 : 32);
+  PIX *pix = sym_pixCreate(w, h, components == 1 ? 8 : 32);
   g_autofree guint8 *raw = g_malloc(scand_image_row_bytes(info.format, info.width));
   g_autofree guint8 *row = g_malloc((gsize) w * components);
   for (int y = 0; pix && y < h * r; y++) {
     if (!scand_image_reader_read_row(reader, raw, error)) {
-      pixDestroy(&pix);
+      sym_pixDestroy(&pix);
       return NULL;
     }
     if (y % r != 0)
@@ -138,7 +138,7 @@ static PIX *load_rows(const char *path, ScandPageSource *src, GError **error) {
 
 PIX *scand_page_image_load(const char *path, double default_dpi, ScandPageSource *source, GError **error) {
   ScandImageInfo info;
-  if (!scand_image_probe(path, &info, error))
+  if (!dl_lept_load(error) || !scand_image_probe(path, &info, error))
     return NULL;
   ScandPageSource src = { .reduction = 1 };
   PIX *pix = info.format == SCAND_PAGE_JPEG ? load_jpeg(path, &src, error) : load_rows(path, &src, error);
@@ -149,19 +149,19 @@ PIX *scand_page_image_load(const char *path, double default_dpi, ScandPageSource
   }
   double dpi = src.dpi > 0 ? src.dpi : default_dpi > 0 ? default_dpi : 300;
   src.dpi = dpi / MAX(src.reduction, 1);
-  pixSetResolution(pix, (int) (src.dpi + 0.5), (int) (src.dpi + 0.5));
+  sym_pixSetResolution(pix, (int) (src.dpi + 0.5), (int) (src.dpi + 0.5));
   *source = src;
   return pix;
 }
 
 PIX *scand_page_image_gray(PIX *pix) {
-  return pixGetDepth(pix) == 32 ? pixConvertRGBToLuminance(pix) : pixConvertTo8(pix, FALSE);
+  return sym_pixGetDepth(pix) == 32 ? sym_pixConvertRGBToLuminance(pix) : sym_pixConvertTo8(pix, FALSE);
 }
 
 guint8 *scand_page_image_bytes(PIX *gray) {
-  int w = pixGetWidth(gray), h = pixGetHeight(gray), wpl = pixGetWpl(gray);
+  int w = sym_pixGetWidth(gray), h = sym_pixGetHeight(gray), wpl = sym_pixGetWpl(gray);
   guint8 *bytes = g_malloc((gsize) w * h);
-  l_uint32 *data = pixGetData(gray);
+  l_uint32 *data = sym_pixGetData(gray);
   for (int y = 0; y < h; y++) {
     l_uint32 *line = data + y * wpl;
     for (int x = 0; x < w; x++)
@@ -172,12 +172,12 @@ guint8 *scand_page_image_bytes(PIX *gray) {
 
 /* The PNM header and rows of pix into fp. */
 static gboolean write_pnm_rows(PIX *pix, FILE *fp) {
-  int w = pixGetWidth(pix), h = pixGetHeight(pix), d = pixGetDepth(pix), wpl = pixGetWpl(pix);
+  int w = sym_pixGetWidth(pix), h = sym_pixGetHeight(pix), d = sym_pixGetDepth(pix), wpl = sym_pixGetWpl(pix);
   fprintf(fp, "%s\n%d %d\n%s", d == 1 ? "P4" : d == 8 ? "P5" : "P6", w, h, d == 1 ? "" : "255\n");
   gsize row_len = d == 1 ? (gsize) (w + 7) / 8 : d == 8 ? (gsize) w : (gsize) w * 3;
   g_autofree guint8 *row = g_malloc0(row_len);
   for (int y = 0; y < h; y++) {
-    l_uint32 *line = pixGetData(pix) + y * wpl;
+    l_uint32 *line = sym_pixGetData(pix) + y * wpl;
     for (int x = 0; x < w; x++) {
       if (d == 1) {
         if (x % 8 == 0)
@@ -188,7 +188,7 @@ static gboolean write_pnm_rows(PIX *pix, FILE *fp) {
         row[x] = GET_DATA_BYTE(line, x);
       } else {
         l_int32 r, g, b;
-        extractRGBValues(line[x], &r, &g, &b);
+        sym_extractRGBValues(line[x], &r, &g, &b);
         row[3 * x] = r;
         row[3 * x + 1] = g;
         row[3 * x + 2] = b;

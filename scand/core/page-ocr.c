@@ -10,10 +10,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include <tesseract/capi.h>
-
 #include "scand-build.h"
 #include "scand/base/error.h"
+#include "scand/core/dl-tesseract.h"
 
 typedef struct {
   TessBaseAPI *api;
@@ -25,8 +24,8 @@ static void handle_free(gpointer p) {
   if (!h)
     return;
   if (h->api) {
-    TessBaseAPIEnd(h->api);
-    TessBaseAPIDelete(h->api);
+    sym_TessBaseAPIEnd(h->api);
+    sym_TessBaseAPIDelete(h->api);
   }
   g_free(h->languages);
   g_free(h);
@@ -37,10 +36,10 @@ static GPrivate osd_handle = G_PRIVATE_INIT(handle_free);
 
 /* Tesseract's own chatter goes nowhere; its results come back through us. */
 static void quiet(TessBaseAPI *api) {
-  TessBaseAPISetVariable(api, "debug_file", "/dev/null");
+  sym_TessBaseAPISetVariable(api, "debug_file", "/dev/null");
   /* Every line is tried again inverted when its confidence is low: slow, and
    * scanned office pages have no white-on-black text worth the time. */
-  TessBaseAPISetVariable(api, "tessedit_do_invert", "0");
+  sym_TessBaseAPISetVariable(api, "tessedit_do_invert", "0");
 }
 
 /* Whether lang.traineddata is where Tesseract will look: $TESSDATA_PREFIX,
@@ -61,6 +60,11 @@ static TessBaseAPI *thread_handle(GPrivate *slot, const char *languages, char **
   Handle *h = g_private_get(slot);
   if (h && g_strcmp0(h->languages, languages) == 0)
     return h->api;
+  g_autoptr(GError) error = NULL;
+  if (!dl_tesseract_load(&error)) {
+    *note = g_strdup(error->message);
+    return NULL;
+  }
   g_auto(GStrv) each = g_strsplit(languages, "+", -1);
   for (guint i = 0; each[i]; i++)
     if (!language_installed(each[i])) {
@@ -69,11 +73,11 @@ static TessBaseAPI *thread_handle(GPrivate *slot, const char *languages, char **
     }
   h = g_new0(Handle, 1);
   h->languages = g_strdup(languages);
-  h->api = TessBaseAPICreate();
-  if (!h->api || TessBaseAPIInit3(h->api, NULL, languages) != 0) {
+  h->api = sym_TessBaseAPICreate();
+  if (!h->api || sym_TessBaseAPIInit3(h->api, NULL, languages) != 0) {
     *note = g_strdup_printf("Tesseract cannot load language \"%s\" (install tesseract-ocr-<lang>)", languages);
     if (h->api)
-      TessBaseAPIDelete(h->api);
+      sym_TessBaseAPIDelete(h->api);
     g_free(h->languages);
     g_free(h);
     return NULL;
@@ -113,26 +117,26 @@ static bool cancel_when_late(void *cancel_this, int words) {
 
 /* Walks the recognised words in reading order into a text layer. */
 static ScandPdfText *collect_words(TessBaseAPI *api, PIX *gray) {
-  ScandPdfText *text = scand_pdf_text_new(pixGetWidth(gray), pixGetHeight(gray));
-  TessResultIterator *it = TessBaseAPIGetIterator(api);
+  ScandPdfText *text = scand_pdf_text_new(sym_pixGetWidth(gray), sym_pixGetHeight(gray));
+  TessResultIterator *it = sym_TessBaseAPIGetIterator(api);
   if (!it)
     return text;
-  TessPageIterator *page = TessResultIteratorGetPageIterator(it);
+  TessPageIterator *page = sym_TessResultIteratorGetPageIterator(it);
   int lx1 = 0, ly1 = 0, lx2 = 0, ly2 = 0;
   do {
-    gboolean new_line = TessPageIteratorIsAtBeginningOf(page, RIL_TEXTLINE);
-    if (new_line && !TessPageIteratorBaseline(page, RIL_TEXTLINE, &lx1, &ly1, &lx2, &ly2))
+    gboolean new_line = sym_TessPageIteratorIsAtBeginningOf(page, RIL_TEXTLINE);
+    if (new_line && !sym_TessPageIteratorBaseline(page, RIL_TEXTLINE, &lx1, &ly1, &lx2, &ly2))
       ly1 = ly2 = 0;
     int x0, y0, x1, y1;
-    char *word = TessResultIteratorGetUTF8Text(it, RIL_WORD);
-    if (word && TessPageIteratorBoundingBox(page, RIL_WORD, &x0, &y0, &x1, &y1)) {
+    char *word = sym_TessResultIteratorGetUTF8Text(it, RIL_WORD);
+    if (word && sym_TessPageIteratorBoundingBox(page, RIL_WORD, &x0, &y0, &x1, &y1)) {
       /* One baseline per line (its middle), so that extraction keeps lines whole. */
       int base = ly1 || ly2 ? (ly1 + ly2) / 2 : y1;
       scand_pdf_text_add_word(text, word, x0, y0, x1, y1, base, new_line);
     }
-    TessDeleteText(word);
-  } while (TessResultIteratorNext(it, RIL_WORD));
-  TessResultIteratorDelete(it);
+    sym_TessDeleteText(word);
+  } while (sym_TessResultIteratorNext(it, RIL_WORD));
+  sym_TessResultIteratorDelete(it);
   return text;
 }
 
@@ -140,14 +144,14 @@ ScandPdfText *scand_page_ocr_read(PIX *gray, double dpi, const char *languages, 
   TessBaseAPI *api = thread_handle(&ocr_handle, languages, note);
   if (!api)
     return NULL;
-  TessBaseAPISetImage2(api, gray);
-  TessBaseAPISetSourceResolution(api, (int) (dpi + 0.5));
+  sym_TessBaseAPISetImage2(api, gray);
+  sym_TessBaseAPISetSourceResolution(api, (int) (dpi + 0.5));
   Deadline deadline = { g_get_monotonic_time() + (gint64) (timeout * G_USEC_PER_SEC) };
-  ETEXT_DESC *monitor = TessMonitorCreate();
-  TessMonitorSetCancelFunc(monitor, cancel_when_late);
-  TessMonitorSetCancelThis(monitor, &deadline);
-  int rc = TessBaseAPIRecognize(api, monitor);
-  TessMonitorDelete(monitor);
+  ETEXT_DESC *monitor = sym_TessMonitorCreate();
+  sym_TessMonitorSetCancelFunc(monitor, cancel_when_late);
+  sym_TessMonitorSetCancelThis(monitor, &deadline);
+  int rc = sym_TessBaseAPIRecognize(api, monitor);
+  sym_TessMonitorDelete(monitor);
   ScandPdfText *text = NULL;
   if (g_get_monotonic_time() > deadline.deadline)
     *note = g_strdup_printf("OCR timed out after %g s (ocr-timeout)", timeout);
@@ -155,7 +159,7 @@ ScandPdfText *scand_page_ocr_read(PIX *gray, double dpi, const char *languages, 
     *note = g_strdup("Tesseract could not recognise the page");
   else
     text = collect_words(api, gray);
-  TessBaseAPIClear(api);
+  sym_TessBaseAPIClear(api);
   return text;
 }
 
@@ -163,16 +167,16 @@ int scand_page_ocr_orientation(PIX *gray, double dpi, char **note) {
   TessBaseAPI *api = thread_handle(&osd_handle, "osd", note);
   if (!api)
     return 0;
-  TessBaseAPISetPageSegMode(api, PSM_OSD_ONLY);
-  TessBaseAPISetImage2(api, gray);
-  TessBaseAPISetSourceResolution(api, (int) (dpi + 0.5));
+  sym_TessBaseAPISetPageSegMode(api, PSM_OSD_ONLY);
+  sym_TessBaseAPISetImage2(api, gray);
+  sym_TessBaseAPISetSourceResolution(api, (int) (dpi + 0.5));
   int deg = 0;
   float conf = 0, script_conf = 0;
   const char *script = NULL;
-  gboolean ok = TessBaseAPIDetectOrientationScript(api, &deg, &conf, &script, &script_conf);
+  gboolean ok = sym_TessBaseAPIDetectOrientationScript(api, &deg, &conf, &script, &script_conf);
   /* script points into Tesseract's own tables in 5.3 (capi.h's advice to
    * TessDeleteText it is stale and frees what the next call reads). */
-  TessBaseAPIClear(api);
+  sym_TessBaseAPIClear(api);
   /* Below this margin Tesseract's guess is as good as a coin (its CLI uses the
    * same bar before turning a page). */
   if (!ok || conf < 1.5)

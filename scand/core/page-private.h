@@ -4,8 +4,7 @@
 #pragma once
 
 #include <glib.h>
-#include <leptonica/allheaders.h>
-
+#include "scand/core/dl-lept.h"
 #include "scand/core/page-process.h"
 
 G_BEGIN_DECLS
@@ -21,9 +20,10 @@ typedef struct {
   double dpi;     /* of the loaded image */
 } ScandPageSource;
 
-/* pixDestroy takes PIX**: a wrapper for g_autoptr(PIX). */
+/* pixDestroy takes PIX**: a wrapper for g_autoptr(PIX) (a PIX exists only
+ * once Leptonica is loaded). */
 static inline void scand_pix_unref(PIX *pix) {
-  pixDestroy(&pix);
+  sym_pixDestroy(&pix);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PIX, scand_pix_unref)
 

@@ -17,6 +17,7 @@
 
 #include "scand/base/error.h"
 #include "scand/base/fs.h"
+#include "scand/core/dl-qpdf.h"
 
 /* qpdf looks for the header within the first 1024 bytes, and so do we. */
 #define PDF_HEADER_WINDOW 1024
@@ -31,16 +32,16 @@ typedef struct {
 /* Returns a qpdf handle that never writes to stdout/stderr: library code
  * reports through GError only. Free with qpdf_cleanup(). */
 static qpdf_data quiet_qpdf_new(void) {
-  qpdf_data q = qpdf_init();
-  qpdf_silence_errors(q);
-  qpdf_set_suppress_warnings(q, QPDF_TRUE);
-  qpdflogger_handle log = qpdflogger_create();
-  qpdflogger_set_info(log, qpdf_log_dest_discard, NULL, NULL);
-  qpdflogger_set_warn(log, qpdf_log_dest_discard, NULL, NULL);
-  qpdflogger_set_error(log, qpdf_log_dest_discard, NULL, NULL);
+  qpdf_data q = sym_qpdf_init();
+  sym_qpdf_silence_errors(q);
+  sym_qpdf_set_suppress_warnings(q, QPDF_TRUE);
+  qpdflogger_handle log = sym_qpdflogger_create();
+  sym_qpdflogger_set_info(log, qpdf_log_dest_discard, NULL, NULL);
+  sym_qpdflogger_set_warn(log, qpdf_log_dest_discard, NULL, NULL);
+  sym_qpdflogger_set_error(log, qpdf_log_dest_discard, NULL, NULL);
   /* The qpdf handle keeps its own reference to the logger. */
-  qpdf_set_logger(q, log);
-  qpdflogger_cleanup(&log);
+  sym_qpdf_set_logger(q, log);
+  sym_qpdflogger_cleanup(&log);
   return q;
 }
 
@@ -50,21 +51,21 @@ static qpdf_data quiet_qpdf_new(void) {
 static char *qpdf_take_error(qpdf_data q, enum qpdf_error_code_e *code, char **where) {
   if (where)
     *where = NULL;
-  qpdf_error e = qpdf_get_error(q);
+  qpdf_error e = sym_qpdf_get_error(q);
   if (!e) {
     if (code)
       *code = qpdf_e_internal;
     return g_strdup("unknown qpdf error");
   }
   if (code)
-    *code = qpdf_get_error_code(q, e);
-  const char *file = qpdf_get_error_filename(q, e);
+    *code = sym_qpdf_get_error_code(q, e);
+  const char *file = sym_qpdf_get_error_filename(q, e);
   if (where && file && *file)
     *where = g_strdup(file);
-  const char *detail = qpdf_get_error_message_detail(q, e);
-  unsigned long long offset = qpdf_get_error_file_position(q, e);
+  const char *detail = sym_qpdf_get_error_message_detail(q, e);
+  unsigned long long offset = sym_qpdf_get_error_file_position(q, e);
   char *line = detail && *detail ? (offset ? g_strdup_printf("%s (at offset %llu)", detail, offset) : g_strdup(detail))
-                                 : g_strdup(qpdf_get_error_full_text(q, e));
+                                 : g_strdup(sym_qpdf_get_error_full_text(q, e));
   g_strdelimit(line, "\r\n\t", ' ');
   /* qpdf may quote a long stretch of the damaged input. */
   if (strlen(line) > 240)
@@ -119,7 +120,8 @@ typedef struct {
 
 /* A hash key for an indirect object: its number and generation. */
 static gpointer object_key(qpdf_data q, qpdf_oh oh) {
-  return GSIZE_TO_POINTER(((gsize) (guint) qpdf_oh_get_object_id(q, oh) << 16) ^ (guint) qpdf_oh_get_generation(q, oh));
+  return GSIZE_TO_POINTER(((gsize) (guint) sym_qpdf_oh_get_object_id(q, oh) << 16) ^
+                          (guint) sym_qpdf_oh_get_generation(q, oh));
 }
 
 /* qpdf's page list costs kilobytes per page, and a few bytes of "3 0 R"
@@ -131,9 +133,9 @@ static gboolean page_tree_check_size(MergeInput *in, GError **error) {
   qpdf_data q = in->qpdf;
   g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
   g_autoptr(GArray) stack = g_array_new(FALSE, FALSE, sizeof(TreeNode));
-  qpdf_oh root = qpdf_get_root(q);
-  TreeNode top = { qpdf_oh_get_key(q, root, "/Pages"), 0 };
-  qpdf_oh_release(q, root);
+  qpdf_oh root = sym_qpdf_get_root(q);
+  TreeNode top = { sym_qpdf_oh_get_key(q, root, "/Pages"), 0 };
+  sym_qpdf_oh_release(q, root);
   g_array_append_val(stack, top);
   guint leaves = 0, nodes = 0;
   gboolean ok = TRUE, too_deep = FALSE;
@@ -143,36 +145,36 @@ static gboolean page_tree_check_size(MergeInput *in, GError **error) {
     qpdf_oh oh = node.oh;
     g_array_set_size(stack, stack->len - 1);
     nodes++;
-    if (!qpdf_oh_is_dictionary(q, oh) || !qpdf_oh_has_key(q, oh, "/Kids")) {
+    if (!sym_qpdf_oh_is_dictionary(q, oh) || !sym_qpdf_oh_has_key(q, oh, "/Kids")) {
       leaves++;
-    } else if (qpdf_oh_is_indirect(q, oh) && !g_hash_table_add(seen, object_key(q, oh))) {
+    } else if (sym_qpdf_oh_is_indirect(q, oh) && !g_hash_table_add(seen, object_key(q, oh))) {
       /* A loop or a shared subtree: qpdf's own walk reports it. */
     } else if (node.depth >= PAGE_TREE_MAX_DEPTH) {
       ok = FALSE;
       too_deep = TRUE;
     } else {
-      qpdf_oh kids = qpdf_oh_get_key(q, oh, "/Kids");
-      int n = qpdf_oh_is_array(q, kids) ? qpdf_oh_get_array_n_items(q, kids) : 0;
+      qpdf_oh kids = sym_qpdf_oh_get_key(q, oh, "/Kids");
+      int n = sym_qpdf_oh_is_array(q, kids) ? sym_qpdf_oh_get_array_n_items(q, kids) : 0;
       for (int i = 0; i < n && ok; i++) {
         if (nodes + stack->len >= PAGE_TREE_NODE_BUDGET)
           ok = FALSE;
         else {
-          TreeNode kid = { qpdf_oh_get_array_item(q, kids, i), node.depth + 1 };
+          TreeNode kid = { sym_qpdf_oh_get_array_item(q, kids, i), node.depth + 1 };
           g_array_append_val(stack, kid);
         }
       }
-      qpdf_oh_release(q, kids);
+      sym_qpdf_oh_release(q, kids);
     }
-    qpdf_oh_release(q, oh);
+    sym_qpdf_oh_release(q, oh);
     if (leaves > SCAND_PDF_MERGE_MAX_PAGES)
       ok = FALSE;
     if (!ok)
       break;
   }
   for (guint i = 0; i < stack->len; i++)
-    qpdf_oh_release(q, g_array_index(stack, TreeNode, i).oh);
+    sym_qpdf_oh_release(q, g_array_index(stack, TreeNode, i).oh);
   /* Damage met here is met again, and reported, by qpdf's page count. */
-  if (qpdf_has_error(q))
+  if (sym_qpdf_has_error(q))
     g_free(qpdf_take_error(q, NULL, NULL));
   if (too_deep)
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: page tree deeper than %u levels", in->path,
@@ -185,12 +187,12 @@ static gboolean page_tree_check_size(MergeInput *in, GError **error) {
 
 /* Opens in->path with qpdf and counts its pages; refuses encrypted files. */
 static gboolean merge_input_open(MergeInput *in, GError **error) {
-  if (!check_pdf_header(in->path, error))
+  if (!check_pdf_header(in->path, error) || !dl_qpdf_load(error))
     return FALSE;
   in->qpdf = quiet_qpdf_new();
   if (in->strict)
-    qpdf_set_attempt_recovery(in->qpdf, QPDF_FALSE);
-  if (qpdf_read(in->qpdf, in->path, "") & QPDF_ERRORS) {
+    sym_qpdf_set_attempt_recovery(in->qpdf, QPDF_FALSE);
+  if (sym_qpdf_read(in->qpdf, in->path, "") & QPDF_ERRORS) {
     enum qpdf_error_code_e code;
     g_autofree char *why = qpdf_take_error(in->qpdf, &code, NULL);
     if (code == qpdf_e_password) {
@@ -202,14 +204,14 @@ static gboolean merge_input_open(MergeInput *in, GError **error) {
     return FALSE;
   }
   /* An empty user password opens files that only restrict permissions. */
-  if (qpdf_is_encrypted(in->qpdf)) {
+  if (sym_qpdf_is_encrypted(in->qpdf)) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_DENIED, "%s is encrypted", in->path);
     return FALSE;
   }
   if (!page_tree_check_size(in, error))
     return FALSE;
-  int n = qpdf_get_num_pages(in->qpdf);
-  if (n < 0 || qpdf_has_error(in->qpdf)) {
+  int n = sym_qpdf_get_num_pages(in->qpdf);
+  if (n < 0 || sym_qpdf_has_error(in->qpdf)) {
     g_autofree char *why = qpdf_take_error(in->qpdf, NULL, NULL);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: damaged page tree: %s", in->path, why);
     return FALSE;
@@ -221,7 +223,7 @@ static gboolean merge_input_open(MergeInput *in, GError **error) {
 /* Closes the input's file; safe on one never opened. */
 static void merge_input_close(MergeInput *in) {
   if (in->qpdf)
-    qpdf_cleanup(&in->qpdf);
+    sym_qpdf_cleanup(&in->qpdf);
 }
 
 /* "1.4" < "1.10": compares PDF versions numerically. */
@@ -258,48 +260,50 @@ static char *make_temp_beside(const char *output, GError **error) {
  * to tmp. */
 static gboolean write_merged(MergeInput *ins, const ScandPdfPageRef *order, guint n_pages, const char *output,
                              const char *tmp, GError **error) {
+  if (!dl_qpdf_load(error))
+    return FALSE;
   qpdf_data out = quiet_qpdf_new();
   gboolean ok = FALSE;
   /* qpdf's strings live only until the next call on the same handle. */
   g_autofree char *min_version = g_strdup("1.3");
 
-  if (qpdf_empty_pdf(out) & QPDF_ERRORS) {
+  if (sym_qpdf_empty_pdf(out) & QPDF_ERRORS) {
     g_autofree char *why = qpdf_take_error(out, NULL, NULL);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "%s: %s", output, why);
     goto done;
   }
   for (guint i = 0; i < n_pages; i++) {
     MergeInput *in = &ins[order[i].input];
-    qpdf_oh page = qpdf_get_page_n(in->qpdf, order[i].page);
-    if (qpdf_has_error(in->qpdf) || !qpdf_oh_is_initialized(in->qpdf, page)) {
+    qpdf_oh page = sym_qpdf_get_page_n(in->qpdf, order[i].page);
+    if (sym_qpdf_has_error(in->qpdf) || !sym_qpdf_oh_is_initialized(in->qpdf, page)) {
       g_autofree char *why = qpdf_take_error(in->qpdf, NULL, NULL);
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: page %u: %s", in->path, order[i].page + 1, why);
       goto done;
     }
-    if (qpdf_add_page(out, in->qpdf, page, QPDF_FALSE) & QPDF_ERRORS) {
+    if (sym_qpdf_add_page(out, in->qpdf, page, QPDF_FALSE) & QPDF_ERRORS) {
       g_autofree char *why = qpdf_take_error(out, NULL, NULL);
       g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: cannot copy page %u: %s", in->path, order[i].page + 1,
                   why);
       goto done;
     }
-    const char *v = qpdf_get_pdf_version(in->qpdf);
+    const char *v = sym_qpdf_get_pdf_version(in->qpdf);
     if (v && pdf_version_less(min_version, v)) {
       g_free(min_version);
       min_version = g_strdup(v);
     }
   }
 
-  if (qpdf_init_write(out, tmp) & QPDF_ERRORS) {
+  if (sym_qpdf_init_write(out, tmp) & QPDF_ERRORS) {
     g_autofree char *why = qpdf_take_error(out, NULL, NULL);
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_IO, "%s: %s", output, why);
     goto done;
   }
   /* Copy streams as they are: re-compressing scanned images costs time and
    * gains nothing. */
-  qpdf_set_stream_data_mode(out, qpdf_s_preserve);
+  sym_qpdf_set_stream_data_mode(out, qpdf_s_preserve);
   /* Copied objects may use features of the inputs' versions. */
-  qpdf_set_minimum_pdf_version(out, min_version);
-  if (qpdf_write(out) & QPDF_ERRORS) {
+  sym_qpdf_set_minimum_pdf_version(out, min_version);
+  if (sym_qpdf_write(out) & QPDF_ERRORS) {
     g_autofree char *where = NULL;
     g_autofree char *why = qpdf_take_error(out, NULL, &where);
     /* Stream data of the inputs is read now, so the culprit may be an input. */
@@ -312,7 +316,7 @@ static gboolean write_merged(MergeInput *ins, const ScandPdfPageRef *order, guin
   }
   ok = TRUE;
 done:
-  qpdf_cleanup(&out);
+  sym_qpdf_cleanup(&out);
   return ok;
 }
 

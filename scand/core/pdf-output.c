@@ -21,8 +21,8 @@ struct PdfOutput {
   int fd;
   guint8 *buffer;
   gsize used;
-  guint64 skip;   /* bytes still to drop: the stream last spliced */
-  int failed;     /* errno of the first write that failed */
+  guint64 skip; /* bytes still to drop: the stream last spliced */
+  int failed;   /* errno of the first write that failed */
 };
 
 PdfOutput *pdf_output_new(int fd) {

@@ -817,8 +817,8 @@ static gboolean add_prepared_page(ScandPdf *pdf, PreparedPage *page, GError **er
       }
       if (!attach_lazy_stream(pdf, image, page->src,
                               page->kind == PAGE_FLATE ? HPDF_STREAM_FILTER_FLATE_DECODE
-                              : page->deflate ? HPDF_STREAM_FILTER_FLATE_DECODE | HPDF_STREAM_FILTER_DCT_DECODE
-                                              : HPDF_STREAM_FILTER_DCT_DECODE)) {
+                              : page->deflate          ? HPDF_STREAM_FILTER_FLATE_DECODE | HPDF_STREAM_FILTER_DCT_DECODE
+                                                       : HPDF_STREAM_FILTER_DCT_DECODE)) {
         image = NULL;
         break;
       }
@@ -933,6 +933,47 @@ static int write_errno(int saved, const char *dir, gboolean io) {
   return io ? (saved && saved != EINTR && saved != EAGAIN ? saved : EIO) : 0;
 }
 
+/* Writes the document into fd (closed here) through a PdfOutput; returns
+ * libhpdf's status and sets *save_errno to why writing failed, if known. */
+static HPDF_STATUS save_to_fd(ScandPdf *pdf, int fd, int *save_errno) {
+  PdfOutput *out = pdf_output_new(fd);
+  HPDF_Stream writer = HPDF_CallbackWriter_New(pdf->doc->mmgr, pdf_output_write, out);
+  for (guint i = 0; i < pdf->sources->len; i++) {
+    LazySource *src = pdf->sources->pdata[i];
+    src->failed_errno = 0;
+    src->out = src->verbatim ? out : NULL;
+    src->spliced = FALSE;
+  }
+  /* HPDF_SaveToStream() writes into the document's stream, which is
+   * therefore ours for the save. */
+  HPDF_Stream_Free(pdf->doc->stream);
+  pdf->doc->stream = writer;
+  errno = 0;
+  HPDF_STATUS ret = writer ? HPDF_SaveToStream(pdf->doc) : HPDF_FAILD_TO_ALLOC_MEM;
+  *save_errno = errno;
+  int out_errno = pdf_output_finish(out);
+  if (close(fd) < 0 && !out_errno)
+    out_errno = errno;
+  HPDF_Stream_Free(pdf->doc->stream);
+  pdf->doc->stream = NULL;
+  pdf_output_free(out);
+  if (out_errno) {
+    *save_errno = out_errno;
+    if (ret == HPDF_OK)
+      ret = HPDF_FILE_IO_ERROR;
+  }
+  /* A failed save can stop in the middle of a stream. */
+  for (guint i = 0; i < pdf->sources->len; i++) {
+    LazySource *src = pdf->sources->pdata[i];
+    src->out = NULL;
+    if (src->fd >= 0) {
+      close(src->fd);
+      src->fd = -1;
+    }
+  }
+  return ret;
+}
+
 /* Saves to a temporary name beside path, then commits it durably. */
 gboolean scand_pdf_save(ScandPdf *pdf, const char *path, GError **error) {
   if (pdf->n_pages == 0) {
@@ -952,41 +993,8 @@ gboolean scand_pdf_save(ScandPdf *pdf, const char *path, GError **error) {
   /* mkstemp makes 0600; a scanned document is meant to be read by others. */
   fchmod(fd, 0644);
 
-  PdfOutput *out = pdf_output_new(fd);
-  HPDF_Stream writer = HPDF_CallbackWriter_New(pdf->doc->mmgr, pdf_output_write, out);
-  for (guint i = 0; i < pdf->sources->len; i++) {
-    LazySource *src = pdf->sources->pdata[i];
-    src->failed_errno = 0;
-    src->out = src->verbatim ? out : NULL;
-    src->spliced = FALSE;
-  }
-  /* HPDF_SaveToStream() writes into the document's stream, which is
-   * therefore ours for the save. */
-  HPDF_Stream_Free(pdf->doc->stream);
-  pdf->doc->stream = writer;
-  errno = 0;
-  HPDF_STATUS ret = writer ? HPDF_SaveToStream(pdf->doc) : HPDF_FAILD_TO_ALLOC_MEM;
-  int save_errno = errno;
-  int out_errno = pdf_output_finish(out);
-  if (close(fd) < 0 && !out_errno)
-    out_errno = errno;
-  HPDF_Stream_Free(pdf->doc->stream);
-  pdf->doc->stream = NULL;
-  pdf_output_free(out);
-  if (out_errno) {
-    save_errno = out_errno;
-    if (ret == HPDF_OK)
-      ret = HPDF_FILE_IO_ERROR;
-  }
-  /* A failed save can stop in the middle of a stream. */
-  for (guint i = 0; i < pdf->sources->len; i++) {
-    LazySource *src = pdf->sources->pdata[i];
-    src->out = NULL;
-    if (src->fd >= 0) {
-      close(src->fd);
-      src->fd = -1;
-    }
-  }
+  int save_errno = 0;
+  HPDF_STATUS ret = save_to_fd(pdf, fd, &save_errno);
   for (guint i = 0; ret != HPDF_OK && i < pdf->sources->len; i++) {
     LazySource *src = pdf->sources->pdata[i];
     if (src->failed_errno) {

@@ -25,12 +25,14 @@ static void test_output_of(void) {
 static void test_line_clean(void) {
   if (g_test_subprocess()) {
     g_unsetenv("JOURNAL_STREAM");
-    scand_log("device says: %s", "jam\r\nfake: line\033[2J \x80" "end\x7f");
+    scand_log("device says: %s", "jam\r\nfake: line\033[2J \x80"
+                                 "end\x7f");
     return;
   }
   g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed();
-  g_test_trap_assert_stderr("scand: device says: jam  fake: line [2J \xef\xbf\xbd" "end \n");
+  g_test_trap_assert_stderr("scand: device says: jam  fake: line [2J \xef\xbf\xbd"
+                            "end \n");
 }
 
 int main(int argc, char **argv) {
