@@ -67,10 +67,37 @@ static void test_unsupported(void) {
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_INVAL);
 }
 
+/* A network scanner's URL may carry a password: no message names it, for
+ * any backend and whichever request fails (here: nobody listens). */
+static void test_password_not_shown(void) {
+  static const char *const uris[] = {
+    "escl:http://anna:s3cret@127.0.0.1:1/eSCL",
+    "escl:https://anna:s3cret@127.0.0.1:1/eSCL",
+    "wsd:http://anna:s3cret@127.0.0.1:1/wsd",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(uris); i++) {
+    ScandOpenOptions options = { .timeout_ms = 2000 };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ScandScanner) scanner = scand_scanner_open(uris[i], &options, &error);
+    g_assert_null(scanner);
+    g_assert_nonnull(error);
+    g_test_message("%s", error->message);
+    g_assert_null(strstr(error->message, "s3cret"));
+    g_assert_nonnull(strstr(error->message, "anna@127.0.0.1:1"));
+    ScandDeviceStatus st;
+    g_clear_error(&error);
+    if (!scand_device_get_status(uris[i], &options, &st, &error)) {
+      g_test_message("%s", error->message);
+      g_assert_null(strstr(error->message, "s3cret"));
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/backend/abilities", test_abilities);
   g_test_add_func("/backend/status", test_status);
   g_test_add_func("/backend/unsupported", test_unsupported);
+  g_test_add_func("/backend/password-not-shown", test_password_not_shown);
   return g_test_run();
 }
