@@ -120,8 +120,8 @@ int scand_cli_list(int argc, char **argv) {
                        "on the network (DNS-SD, WS-Discovery, CUPS printers that scan) or by SANE.",
                        entries, &argc, &argv, &status))
     return status;
-  g_autofree char *config_path_owned = config_path;
-  g_auto(GStrv) interfaces_owned = interfaces;
+  G_GNUC_UNUSED g_autofree char *config_path_owned = config_path;
+  G_GNUC_UNUSED g_auto(GStrv) interfaces_owned = interfaces;
   if (!isfinite(timeout) || timeout <= 0 || timeout > 600) {
     scand_cli_error("list", "--timeout %g: expected seconds between 0 and 600", timeout);
     return SCAND_EXIT_USAGE;

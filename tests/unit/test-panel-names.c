@@ -85,8 +85,8 @@ static void test_config_check(void) {
   static const char *const expected[] = {
     "t.conf:3: [scanner hp] panel: destination \"Anna\" names profile \"nosuch\", but there is no [profile nosuch]",
     "t.conf:7: [scanner usb] panel: walk-up needs a device with a panel: an HP eSCL (escl:) or a WSD (wsd:) device",
-    "t.conf:11: [scanner bad] panel: item 1 \":x\" has no name before the colon (expected NAME[:PROFILE], e.g. "
-    "\"Finance:letter, Anna:photo\")",
+    ("t.conf:11: [scanner bad] panel: item 1 \":x\" has no name before the colon (expected NAME[:PROFILE], e.g. "
+     "\"Finance:letter, Anna:photo\")"),
   };
   for (guint i = 0; i < problems->len; i++)
     g_printerr("problem: %s\n", (const char *) problems->pdata[i]);

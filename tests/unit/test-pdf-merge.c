@@ -63,13 +63,13 @@ static char *make_pdf(Fixture *f, const char *name, const guint8 *levels, guint 
 
 static void qpdf_check(const char *pdf) {
   const char *argv[] = { "qpdf", "--check", pdf, NULL };
-  g_autofree char *out = image_gen_run(argv);
+  G_GNUC_UNUSED g_autofree char *out = image_gen_run(argv);
   g_assert_nonnull(strstr(out, "No syntax or stream encoding errors found"));
 }
 
 static guint qpdf_npages(const char *pdf) {
   const char *argv[] = { "qpdf", "--show-npages", pdf, NULL };
-  g_autofree char *out = image_gen_run(argv);
+  G_GNUC_UNUSED g_autofree char *out = image_gen_run(argv);
   return (guint) g_ascii_strtoull(out, NULL, 10);
 }
 
@@ -79,7 +79,7 @@ static guint8 page_level(Fixture *f, const char *pdf, guint page) {
   g_autofree char *prefix = path_in(f, "render");
   g_autofree char *num = g_strdup_printf("%u", page);
   const char *argv[] = { "pdftoppm", "-gray", "-r", "10", "-f", num, "-l", num, "-singlefile", pdf, prefix, NULL };
-  g_autofree char *out = image_gen_run(argv);
+  G_GNUC_UNUSED g_autofree char *out = image_gen_run(argv);
   g_autofree char *pgm = g_strconcat(prefix, ".pgm", NULL);
   int w, h, ch;
   g_autofree guint8 *px = image_gen_read_pnm(pgm, &w, &h, &ch);

@@ -114,7 +114,7 @@ static guint8 *render(Fixture *f, const char *pdf, int page, double dpi, gboolea
   g_ptr_array_add(argv, (char *) pdf);
   g_ptr_array_add(argv, prefix);
   g_ptr_array_add(argv, NULL);
-  g_autofree char *out = image_gen_run((const char *const *) argv->pdata);
+  G_GNUC_UNUSED g_autofree char *out = image_gen_run((const char *const *) argv->pdata);
   g_autofree char *file = g_strdup_printf("%s.%s", prefix, gray ? "pgm" : "ppm");
   guint8 *pixels = image_gen_read_pnm(file, w, h, channels);
   g_remove(file);
@@ -265,7 +265,7 @@ static void test_raw_jpeg_quality(Fixture *f, gconstpointer data) {
     g_assert_cmpint(b[0], ==, 0xff);
     g_assert_cmpint(b[1], ==, 0xd8);
     int w, h, ch;
-    g_autofree guint8 *px = render(f, out, 1, 300, FALSE, &w, &h, &ch);
+    G_GNUC_UNUSED g_autofree guint8 *px = render(f, out, 1, 300, FALSE, &w, &h, &ch);
     g_assert_cmpint(w, ==, 300);
     g_assert_cmpint(h, ==, 200);
   }
@@ -401,7 +401,7 @@ static void test_page_size(Fixture *f, gconstpointer data) {
   int sizes[][2] = { { 300, 150 }, { 300, 150 }, { 240, 120 }, { 250, 100 }, { 400, 200 }, { 300, 150 }, { 250, 100 } };
   for (int p = 0; p < 7; p++) {
     int w, h, ch;
-    g_autofree guint8 *px = render(f, out, p + 1, dpis[p], TRUE, &w, &h, &ch);
+    G_GNUC_UNUSED g_autofree guint8 *px = render(f, out, p + 1, dpis[p], TRUE, &w, &h, &ch);
     g_assert_cmpint(w, ==, sizes[p][0]);
     g_assert_cmpint(h, ==, sizes[p][1]);
   }
@@ -416,7 +416,7 @@ static void test_a4_render_size(Fixture *f, gconstpointer data) {
   add_ok(pdf, jpg, 0);
   save_ok(pdf, out);
   int w, h, ch;
-  g_autofree guint8 *px = render(f, out, 1, 300, TRUE, &w, &h, &ch);
+  G_GNUC_UNUSED g_autofree guint8 *px = render(f, out, 1, 300, TRUE, &w, &h, &ch);
   g_assert_cmpint(w, ==, 2480);
   g_assert_cmpint(h, ==, 3508);
 }
@@ -490,7 +490,7 @@ static void test_pdfa(Fixture *f, gconstpointer data) {
 
   const char *qdf[] = { "qpdf", "--qdf", "--object-streams=disable", out, "-", NULL };
   g_autoptr(GBytes) bytes = image_gen_run_bytes(qdf);
-  g_autofree char *text = g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
+  G_GNUC_UNUSED g_autofree char *text = g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
   /* strndup stops at NUL bytes of binary streams; search the whole buffer. */
   gsize len = g_bytes_get_size(bytes);
   const char *all = g_bytes_get_data(bytes, NULL);

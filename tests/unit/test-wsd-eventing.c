@@ -29,7 +29,7 @@ static void test_subscribe_build(void) {
   };
   g_autofree char *xml = wsd_ev_subscribe_build(&args);
   g_autoptr(GError) error = NULL;
-  g_autoptr(xmlDoc) doc = scand_xml_parse(xml, strlen(xml), "Subscribe", &error);
+  G_GNUC_UNUSED g_autoptr(xmlDoc) doc = scand_xml_parse(xml, strlen(xml), "Subscribe", &error);
   g_assert_no_error(error);
   g_assert_nonnull(strstr(xml, "<wsa:Action>http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe</wsa:Action>"));
   g_assert_nonnull(strstr(xml, "<wsa:To>http://10.0.0.5:5357/wsd/scan</wsa:To>"));
