@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 # tests them on a fresh machine (a missing package fails instead of skipping).
 ci_options=(-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dgtk=enabled -Docr=enabled -Dweb=enabled)
 plain_options=(-Dgtk=enabled -Dweb=enabled)
-fuzz_options=(-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dgtk=disabled -Dweb=enabled)
+fuzz_options=(-Dfuzz=true -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dgtk=disabled -Docr=enabled -Dweb=enabled)
 
 status=0
 

@@ -147,7 +147,7 @@ static gboolean make_room(ScandWeb *web) {
   GHashTable *sessions = web->auth->sessions;
   if (g_hash_table_size(sessions) < SESSIONS_MAX)
     return TRUE;
-  g_autoptr(GPtrArray) gone = web_auth_expire(web);
+  G_GNUC_UNUSED g_autoptr(GPtrArray) gone = web_auth_expire(web);
   if (g_hash_table_size(sessions) < SESSIONS_MAX)
     return TRUE;
   WebSession *oldest = NULL;
