@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 # The options of each build; features are enabled here so that CI builds and
 # tests them on a fresh machine (a missing package fails instead of skipping).
 ci_options=(-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dgtk=enabled -Docr=enabled -Dweb=enabled)
-plain_options=(-Dgtk=enabled -Dweb=enabled)
+plain_options=(-Dwerror=true -Dgtk=enabled -Docr=enabled -Dweb=enabled)
 fuzz_options=(-Dfuzz=true -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dgtk=disabled -Docr=enabled -Dweb=enabled)
 
 status=0
