@@ -148,7 +148,12 @@ assert_eq "$((WATCHED + SCANS))" "$(find "$T/out" -name '*.pdf' | wc -l)" "files
 assert_eq "$SHARED" "$(find "$SMBD_SHARE" -name '*.pdf' | wc -l)" "files on the share"
 assert_eq 0 "$(find "$T/out" "$SMBD_SHARE" -name '*-2.pdf' | wc -l)" "duplicates"
 assert_eq 0 "$(find "$T/in" -type f | wc -l)" "files left in the folder"
-[ -z "$(find "$SCAND_SPOOL" -name job.ini)" ] || fail "jobs left in the spool"
+left=$(find "$SCAND_SPOOL" -name job.ini)
+if [ -n "$left" ]; then
+  for f in $left; do echo "--- $f" && cat "$f"; done >&2
+  grep -F "$(basename "$(dirname "$(echo "$left" | head -1)")")" "$T/daemon.log" >&2 || true
+  fail "jobs left in the spool"
+fi
 
 # RSS: after warm-up (a fifth of the jobs) the peak stays within max_growth
 # of the RSS then; descriptors end, idle, where they were at the start.

@@ -61,7 +61,11 @@ CONF
   DAEMON_STARTS=$(($(grep -c 'scand: ready' "$T/daemon.log") + 1)) daemon_start "$T/scand.conf" --no-bus --queue-interval 300
   wait_for 30 test -f "$T/out/f.pdf" || { cat "$T/daemon.log"; fail "$c: not delivered"; }
   wait_for 30 test -f "$T/done/f.pdf" || { cat "$T/daemon.log"; fail "$c: not moved to done"; }
-  wait_for 30 sh -c "[ -z \"\$(find '$T/spool' -name job.ini)\" ]" || { cat "$T/daemon.log"; fail "$c: a job is left"; }
+  wait_for 30 sh -c "[ -z \"\$(find '$T/spool' -name job.ini)\" ]" || {
+    cat "$T/daemon.log"
+    find "$T/spool" -name job.ini -exec sh -c 'echo "--- $1"; cat "$1"; ls -la "$(dirname "$1")"' sh {} \;
+    fail "$c: a job is left"
+  }
   sleep 1.5 # one more stable-for: nothing is taken again
   daemon_stop
   assert_eq 1 "$(count_files "$T/out")" "$c: deliveries"
