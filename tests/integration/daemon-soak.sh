@@ -137,6 +137,10 @@ done
 [ $share_up -eq 1 ] || smbd_start
 wait_for 600 sh -c "[ \$(( \$(find '$T/out' -name '*.pdf' | wc -l) + \$(find '$SMBD_SHARE' -name '*.pdf' | wc -l) )) -ge $TOTAL ]" ||
   { tail -5 "$T/daemon.log"; fail "only $(done_count) of $TOTAL jobs delivered"; }
+# A job is removed just after its last delivery: on a starved machine that can
+# lag the file's arrival by seconds. Wait for it (a job never removed is still
+# caught below, after the stop).
+wait_for 60 sh -c "[ -z \"\$(find '$SCAND_SPOOL' -name job.ini)\" ]" || true
 sleep 3
 tail -1 "$T/samples" >"$T/last"
 sleep 1
