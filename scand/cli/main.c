@@ -82,24 +82,22 @@ static gboolean is_help(const char *a) {
   return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
 }
 
-/* Tesseract's OpenMP runtime reads OMP_THREAD_LIMIT once, when it is loaded,
- * before main(): setting it later changes nothing, and unlimited it spins a
- * thread per core inside every page worker. Page processing gets its
- * parallelism from its workers (one Tesseract each), so the limit is 1: when
- * the caller did not set one, set it and start again (exec keeps the pid,
- * the open files and socket activation). */
-static void limit_openmp(char **argv) {
+/* Tesseract's OpenMP runtime reads OMP_THREAD_LIMIT once, when it is loaded:
+ * unlimited, it spins a thread per core inside every page worker. Page
+ * processing gets its parallelism from its workers (one Tesseract each), so
+ * the limit is 1 unless the caller set one. libgomp comes with Tesseract,
+ * which is loaded when OCR is first used (scand/core/dl-tesseract.h), long
+ * after this runs and before any other thread exists to read the
+ * environment. */
+static void limit_openmp(void) {
 #if SCAND_HAVE_OCR
-  if (getenv("OMP_THREAD_LIMIT"))
-    return;
-  setenv("OMP_THREAD_LIMIT", "1", 1);
-  execv("/proc/self/exe", argv);
-  /* exec failed (no /proc): go on, only slower. */
+  if (!getenv("OMP_THREAD_LIMIT"))
+    setenv("OMP_THREAD_LIMIT", "1", 1);
 #endif
 }
 
 int main(int argc, char **argv) {
-  limit_openmp(argv);
+  limit_openmp();
   setlocale(LC_ALL, "");
   if (argc < 2) {
     usage(stderr);
