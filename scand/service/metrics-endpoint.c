@@ -136,21 +136,6 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
 
 /* ---- the one route ----------------------------------------------------------- */
 
-/* Answers status on the bare connection and closes it, so that a body the
- * request announced is never read. */
-static void refuse_early(SoupServerMessage *msg, guint status, const char *extra) {
-  g_autoptr(GIOStream) stream = soup_server_message_steal_connection(msg);
-  if (!stream)
-    return;
-  g_autofree char *head = g_strdup_printf("HTTP/1.1 %u %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n", status,
-                                          soup_status_get_phrase(status), extra ? extra : "");
-  GOutputStream *out = g_io_stream_get_output_stream(stream);
-  /* A few bytes into an empty socket buffer; never wait for a peer that does not read. */
-  if (G_IS_POLLABLE_OUTPUT_STREAM(out))
-    g_pollable_output_stream_write_nonblocking(G_POLLABLE_OUTPUT_STREAM(out), head, strlen(head), NULL, NULL);
-  g_io_stream_close(stream, NULL, NULL);
-}
-
 static void early_handler(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                           gpointer user_data) {
   const char *method = soup_server_message_get_method(msg);
@@ -159,9 +144,9 @@ static void early_handler(SoupServer *server, SoupServerMessage *msg, const char
   gboolean body = enc != SOUP_ENCODING_NONE &&
                   !(enc == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length(h) == 0);
   if (strcmp(method, SOUP_METHOD_GET) != 0 && strcmp(method, SOUP_METHOD_HEAD) != 0)
-    refuse_early(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Allow: GET, HEAD\r\n");
+    scand_http_refuse_early(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Allow: GET, HEAD\r\n");
   else if (body)
-    refuse_early(msg, SOUP_STATUS_BAD_REQUEST, NULL);
+    scand_http_refuse_early(msg, SOUP_STATUS_BAD_REQUEST, NULL);
 }
 
 /* The queue gauges, read from the spool now: job ids are UTC times. */
