@@ -9,6 +9,11 @@
 
 G_BEGIN_DECLS
 
+/* How messages and logs name a network scanner: "scheme:url" without the
+ * password its URL may carry, valid UTF-8, at most 300 bytes of url. Newly
+ * allocated. */
+char *scand_device_label(const char *scheme, const char *url);
+
 /* A client for device ("escl:https://…"); limits gives the timeouts and caps
  * (its label, protocols, tls_pin and trust_hint are ignored), options the
  * pin (may be NULL). Free with scand_http_free(). */

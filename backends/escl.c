@@ -263,11 +263,7 @@ static EsclScanner *escl_new_client(const char *rest, const ScandOpenOptions *op
   if (g_str_has_prefix(rest, "escl:"))
     rest += 5;
   g_autoptr(EsclScanner) s = g_new0(EsclScanner, 1);
-  /* Messages (and logs) name the device without a password its URL may carry. */
-  g_autofree char *redacted = scand_http_url_without_password(rest);
-  const char *label = redacted ? redacted : rest;
-  g_autofree char *shown = g_utf8_make_valid(label, MIN(strlen(label), 300));
-  s->device = g_strdup_printf("escl:%s", shown);
+  s->device = scand_device_label("escl", rest);
   if (!parse_device_url(s, rest, error))
     return NULL;
   s->retries = ESCL_DEFAULT_RETRIES;

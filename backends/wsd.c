@@ -194,11 +194,7 @@ static WsdScanner *wsd_new(const char *rest, const ScandOpenOptions *options, GE
   if (g_str_has_prefix(rest, "wsd:"))
     rest += 4;
   g_autoptr(WsdScanner) s = g_new0(WsdScanner, 1);
-  /* Messages name the device without a password its URL may carry. */
-  g_autofree char *redacted = scand_http_url_without_password(rest);
-  const char *label = redacted ? redacted : rest;
-  g_autofree char *shown = g_utf8_make_valid(label, MIN(strlen(label), 300));
-  s->device = g_strdup_printf("wsd:%s", shown);
+  s->device = scand_device_label("wsd", rest);
   if (!parse_device_url(s, rest, error))
     return NULL;
   s->timeout_ms = options && options->timeout_ms ? options->timeout_ms : WSD_DEFAULT_TIMEOUT_MS;
