@@ -144,6 +144,14 @@ out:
   return errsv;
 }
 
+/* The hidden name a delivery writes under in its folder: unique per job and
+ * output, the same on every attempt. Output names can be paths (--to DIR),
+ * so only their hash goes in. */
+static char *hidden_name(ScandDelivery *d) {
+  return g_strdup_printf(".scand-%s-%08x.part", scand_delivery_get_job_id(d),
+                         g_str_hash(scand_delivery_get_output_name(d)));
+}
+
 /* "scan.pdf", 3 → "scan-3.pdf" */
 static char *candidate_name(const char *base, guint n) {
   if (n <= 1)
@@ -180,15 +188,85 @@ static const char *recorded_target(ScandDelivery *d, const char *final_dir) {
   return target + len + 1;
 }
 
+/* The first of base, base-2, … in dfd that is the file st describes (a
+ * hard link of it); newly allocated, or NULL. */
+static char *find_link(int dfd, const char *base, const struct stat *st) {
+  for (guint n = 1; n <= MAX_SUFFIX; n++) {
+    g_autofree char *candidate = candidate_name(base, n);
+    struct stat cst;
+    if (fstatat(dfd, candidate, &cst, AT_SYMLINK_NOFOLLOW) == 0 && cst.st_dev == st->st_dev && cst.st_ino == st->st_ino)
+      return g_steal_pointer(&candidate);
+  }
+  return NULL;
+}
+
+/* Group commit (scand_delivery_is_deferred()): the hidden file gets its name
+ * as a hard link and stays until the job's outcome is durable (folder_settle).
+ * A retry after a crash finds the delivery by the hidden file's link count
+ * and inode, so no record needs saving first: one fsync fewer per file, and
+ * no rewrite of job.ini. FALSE (nothing done) where the file system has no
+ * hard links: then the caller renames, with a record. */
+static gboolean link_into(ScandDelivery *d, const char *dir, int dfd, const char *final_dir, const char *tmp,
+                          const char *base, ScandDeliveryResult *result, GError **error) {
+  for (guint n = 1; n <= MAX_SUFFIX; n++) {
+    g_autofree char *candidate = candidate_name(base, n);
+    if (linkat(dfd, tmp, dfd, candidate, 0) < 0) {
+      if (errno == EEXIST)
+        continue;
+      if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP || errno == EMLINK || errno == ENOSYS)
+        return FALSE;
+      *result = fail_errno(d, dir, errno, error, "cannot link %s/%s", final_dir, candidate);
+      return TRUE;
+    }
+    if (fsync(dfd) < 0 && errno != EINVAL && errno != ENOTSUP) {
+      *result = fail_errno(d, dir, errno, error, "cannot fsync %s", final_dir);
+      return TRUE;
+    }
+    scand_fault_point("folder-renamed");
+    g_autofree char *path = g_build_filename(final_dir, candidate, NULL);
+    scand_delivery_note_state(d, "delivered", path);
+    *result = SCAND_DELIVERY_DONE;
+    return TRUE;
+  }
+  unlinkat(dfd, tmp, 0);
+  g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s (folder %s): %s and %u others like it exist already",
+              scand_delivery_get_output_name(d), dir, base, MAX_SUFFIX - 1);
+  *result = SCAND_DELIVERY_FAILED;
+  return TRUE;
+}
+
+/* A hidden file tmp (described by st) with more than one link: a linked
+ * delivery (link_into) whose outcome a crash kept from being saved has its
+ * name already. TRUE with *result when found; else the hidden file (linked by
+ * someone else) is removed, to start afresh. */
+static gboolean find_linked(ScandDelivery *d, int dfd, const char *final_dir, const char *tmp, const char *base,
+                            const struct stat *st, ScandDeliveryResult *result, GError **error) {
+  g_autofree char *found = find_link(dfd, base, st);
+  if (!found) {
+    unlinkat(dfd, tmp, 0);
+    return FALSE;
+  }
+  g_autofree char *path = g_build_filename(final_dir, found, NULL);
+  if (!scand_delivery_is_deferred(d)) {
+    /* Recorded first: the hidden file is all a later retry could find it by. */
+    *result = SCAND_DELIVERY_RETRY;
+    if (!scand_delivery_set_state(d, "target", path, error))
+      return TRUE;
+    unlinkat(dfd, tmp, 0);
+    fsync(dfd);
+  }
+  scand_delivery_note_state(d, "delivered", path);
+  *result = SCAND_DELIVERY_DONE;
+  return TRUE;
+}
+
 /* Writes the document under a hidden name in dfd (final_dir), then renames it
  * to the first free name from base on. */
 static ScandDeliveryResult deliver_into(ScandDelivery *d, const char *dir, int dfd, const char *final_dir,
                                         const char *base, GError **error) {
   const char *pdf = scand_delivery_get_file(d);
-  /* Hidden (watchers skip it), unique per job and output, and found again by a
-   * retry. Output names can be paths (--to DIR), so only their hash goes in. */
-  g_autofree char *tmp = g_strdup_printf(".scand-%s-%08x.part", scand_delivery_get_job_id(d),
-                                         g_str_hash(scand_delivery_get_output_name(d)));
+  /* Hidden (watchers skip it) and found again by a retry. */
+  g_autofree char *tmp = hidden_name(d);
   /* Finish an attempt that a crash interrupted. */
   const char *target = recorded_target(d, final_dir);
   struct stat st;
@@ -210,12 +288,23 @@ static ScandDeliveryResult deliver_into(ScandDelivery *d, const char *dir, int d
     scand_delivery_note_state(d, "delivered", path);
     return SCAND_DELIVERY_DONE;
   }
+  ScandDeliveryResult found;
+  if (!target && have_tmp && st.st_nlink > 1) {
+    if (find_linked(d, dfd, final_dir, tmp, base, &st, &found, error))
+      return found;
+    have_tmp = FALSE;
+  }
   if (!have_tmp || !same_size(dfd, tmp, pdf)) {
     int errsv = copy_file(pdf, dfd, tmp, delivery_mode(d));
     if (errsv)
       return fail_errno(d, dir, errsv, error, "cannot write %s/%s", final_dir, tmp);
     scand_fault_point("folder-written");
   }
+  /* Only where settle runs next: a USB stick is unmounted before that. */
+  gboolean settles = g_strcmp0(scand_delivery_get_config(d, "type"), "folder") == 0;
+  if (!target && settles && scand_delivery_is_deferred(d) &&
+      link_into(d, dir, dfd, final_dir, tmp, base, &found, error))
+    return found;
   for (guint n = 1; n <= MAX_SUFFIX; n++) {
     g_autofree char *candidate = candidate_name(base, n);
     if (fstatat(dfd, candidate, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -309,9 +398,37 @@ static void folder_check(ScandConfig *config, const char *name, GPtrArray *probl
   }
 }
 
+/* Once a delivery's outcome is durable, the hidden file goes: for a linked
+ * delivery (link_into) it was what a retry would have found the delivery by.
+ * Found from the job's own durable facts (folder, name) as deliver found
+ * it, beneath the folder and never through a link, so that it works also
+ * for a job brought back by a crash. */
+void scand_folder_settle(ScandDelivery *d) {
+  const char *dir = scand_delivery_get_config(d, "path");
+  const char *name = scand_delivery_get_name(d);
+  if (!dir || !*dir || !name || !scand_fs_name_check(name, NULL))
+    return;
+  const char *slash = strrchr(name, '/');
+  g_autofree char *rel = slash ? g_strndup(name, (gsize) (slash - name)) : g_strdup("");
+  g_autofree char *tmp = hidden_name(d);
+  int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return;
+  int dfd = scand_fs_open_dir_beneath(root, rel, FALSE, 0755, NULL);
+  close(root);
+  if (dfd < 0)
+    return;
+  struct stat st;
+  if (fstatat(dfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+    unlinkat(dfd, tmp, 0);
+  close(dfd);
+}
+
 const ScandOutputDriver scand_output_folder = {
   .type = "folder",
   .keys = folder_keys,
   .check = folder_check,
   .deliver = folder_deliver,
+  .finds_own_attempt = TRUE,
+  .settle = scand_folder_settle,
 };

@@ -25,4 +25,7 @@ ScandDeliveryResult scand_folder_deliver_to(ScandDelivery *d, const char *dir, c
  * one. */
 void scand_folder_check_mode(ScandConfig *config, const char *name, GPtrArray *problems);
 
+/* The folder output's settle hook (ScandOutputDriver). */
+void scand_folder_settle(ScandDelivery *d);
+
 G_END_DECLS

@@ -49,6 +49,10 @@ gboolean scand_delivery_set_state(ScandDelivery *d, const char *key, const char 
  * a crash may lose because the next attempt finds them again (e.g. "delivered",
  * the final path, shown to the user). */
 void scand_delivery_note_state(ScandDelivery *d, const char *key, const char *value);
+/* Whether the job's outcome is group-committed (scand_job_defer_durability()):
+ * a driver that finds its own attempt may then leave what a retry needs to
+ * find it in place until its settle hook runs, instead of saving a record. */
+gboolean scand_delivery_is_deferred(ScandDelivery *d);
 
 /* Seconds the driver asks to wait before the next attempt (Retry-After); 0 = default backoff. */
 void scand_delivery_set_retry_after(ScandDelivery *d, gint64 seconds);
@@ -62,6 +66,14 @@ typedef struct {
   /* Delivers. On RETRY and FAILED sets error to one line that names the
    * destination and the cause. */
   ScandDeliveryResult (*deliver)(ScandDelivery *d, GError **error);
+  /* A retry after a crash finds what an earlier attempt delivered (a target
+   * recorded durably before the file got its name): its "done" may become
+   * durable with the next group commit (scand_job_defer_durability()) instead
+   * of at once, with no risk of a second copy. */
+  gboolean finds_own_attempt;
+  /* After a deferred delivery's outcome became durable (may be NULL): removes
+   * what deliver left for a retry to find it by. Best effort. */
+  void (*settle)(ScandDelivery *d);
 } ScandOutputDriver;
 
 /* The driver for a type, or NULL. */

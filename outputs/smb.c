@@ -876,4 +876,5 @@ const ScandOutputDriver scand_output_smb = {
   .keys = smb_keys,
   .check = smb_check,
   .deliver = smb_deliver,
+  .finds_own_attempt = TRUE,
 };

@@ -732,4 +732,5 @@ const ScandOutputDriver scand_output_usb = {
   .keys = usb_keys,
   .check = usb_check,
   .deliver = usb_deliver,
+  .finds_own_attempt = TRUE,
 };

@@ -158,7 +158,7 @@ int scand_fs_mkdir_beneath(int dirfd, const char *where, const char *relpath, mo
   return cur;
 }
 
-int scand_fs_copy_into(int from_fd, int dirfd, const char *name, mode_t mode) {
+int scand_fs_copy_into(int from_fd, int dirfd, const char *name, mode_t mode, gboolean sync) {
   int out = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (out < 0)
     return errno;
@@ -176,7 +176,7 @@ int scand_fs_copy_into(int from_fd, int dirfd, const char *name, mode_t mode) {
     off += n;
     scand_progress_beat();
   }
-  if (!errsv && fsync(out) < 0)
+  if (!errsv && sync && fsync(out) < 0)
     errsv = errno;
   if (close(out) < 0 && !errsv)
     errsv = errno;

@@ -31,10 +31,11 @@ int scand_fs_mkdir_beneath(int dirfd, const char *where, const char *relpath, mo
                            GError **error);
 
 /* Copies the whole of from_fd (read with pread from offset 0) into a new file
- * name of dirfd (O_EXCL, O_NOFOLLOW; mode before the umask) and fsyncs it.
+ * name of dirfd (O_EXCL, O_NOFOLLOW; mode before the umask) and fsyncs it
+ * when sync (not: a staged job's file, see scand_fs_write_unsynced()).
  * Returns 0 or an errno (EEXIST when name exists); on failure nothing is
  * left. */
-int scand_fs_copy_into(int from_fd, int dirfd, const char *name, mode_t mode);
+int scand_fs_copy_into(int from_fd, int dirfd, const char *name, mode_t mode, gboolean sync);
 
 /* Whether st is a directory that the effective user owns and that neither
  * group nor others can write to. */

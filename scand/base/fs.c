@@ -58,7 +58,8 @@ int scand_fs_write_all(int fd, const void *data, gsize len) {
   return 0;
 }
 
-gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mode_t mode, GError **error) {
+static gboolean write_replace(const char *path, const void *data, gsize len, mode_t mode, gboolean sync,
+                              GError **error) {
   /* A temporary name of its own for every call: two threads saving the same file at once (a worker and
    * the queue) must never write into one temporary file, or the renamed result is a mix of both. */
   static gint serial;
@@ -77,7 +78,7 @@ gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mo
     unlink(tmp);
     return scand_fs_error_errno(error, werr, "cannot write %s", tmp);
   }
-  if (fsync(fd) < 0) {
+  if (sync && fsync(fd) < 0) {
     int errsv = errno;
     close(fd);
     unlink(tmp);
@@ -93,8 +94,22 @@ gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mo
     unlink(tmp);
     return scand_fs_error_errno(error, errsv, "cannot rename %s to %s", tmp, path);
   }
+  if (!sync)
+    return TRUE;
   g_autofree char *dir = g_path_get_dirname(path);
   return scand_fs_fsync_dir(dir, error);
+}
+
+gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mode_t mode, GError **error) {
+  return write_replace(path, data, len, mode, TRUE, error);
+}
+
+gboolean scand_fs_write_unsynced(const char *path, const void *data, gsize len, mode_t mode, GError **error) {
+  return write_replace(path, data, len, mode, FALSE, error);
+}
+
+gboolean scand_fs_sync_file_system(int fd, const char *what, GError **error) {
+  return syncfs(fd) == 0 || scand_fs_error_errno(error, errno, "cannot sync the file system of %s", what);
 }
 
 gboolean scand_fs_mkdir_p(const char *dir, mode_t mode, GError **error) {

@@ -11,6 +11,19 @@ G_BEGIN_DECLS
  * fsyncs the directory. After TRUE the content survives a power cut. */
 gboolean scand_fs_write_atomic(const char *path, const void *data, gsize len, mode_t mode, GError **error);
 
+/* Like scand_fs_write_atomic() but without any fsync: only for files in a
+ * directory nobody relies on yet (a staged job, see job.h), which
+ * scand_fs_sync_file_system() makes durable, together with everything else
+ * written there, before it is published. */
+gboolean scand_fs_write_unsynced(const char *path, const void *data, gsize len, mode_t mode, GError **error);
+
+/* Makes everything written on the file system of fd durable at once
+ * (syncfs): one barrier for many files instead of an fsync each. FALSE when
+ * a write-back failed since fd was opened (Linux 5.8 on), so open fd before
+ * the writes it is to cover: a failure the kernel's own write-back met
+ * earlier would go unreported otherwise. what names it in the error. */
+gboolean scand_fs_sync_file_system(int fd, const char *what, GError **error);
+
 /* Writes all len bytes of data to fd (again after EINTR and short writes).
  * Returns 0, or the errno of the write that failed. */
 int scand_fs_write_all(int fd, const void *data, gsize len);

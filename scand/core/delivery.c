@@ -54,11 +54,16 @@ const char *scand_delivery_get_state(ScandDelivery *d, const char *key) {
 
 gboolean scand_delivery_set_state(ScandDelivery *d, const char *key, const char *value, GError **error) {
   scand_job_set_delivery_state(d->job, d->index, key, value);
-  return scand_job_save(d->job, error);
+  /* What a retry must find is durable before the outside effect it describes. */
+  return scand_job_save_durable(d->job, error);
 }
 
 void scand_delivery_note_state(ScandDelivery *d, const char *key, const char *value) {
   scand_job_set_delivery_state(d->job, d->index, key, value);
+}
+
+gboolean scand_delivery_is_deferred(ScandDelivery *d) {
+  return scand_job_durability_deferred(d->job);
 }
 
 void scand_delivery_set_retry_after(ScandDelivery *d, gint64 seconds) {

@@ -20,6 +20,8 @@ struct ScandJob {
   char *ini_path;
   char *pdf_path;
   int lock_fd;
+  gboolean staged;   /* under ".new-ID", not published yet: its files are written without fsync */
+  gboolean deferred; /* scand_job_defer_durability() */
   GKeyFile *state;
   GPtrArray *deliveries;    /* ScandDelivery*, one per destination */
   GHashTable *strings;      /* "group\x1fkey" -> value: keeps returned strings alive */

@@ -2,6 +2,7 @@
 #include "scand/base/progress.h"
 #include "scand/base/error.h"
 #include "scand/base/fault.h"
+#include "scand/base/fs.h"
 #include "scand/base/metrics.h"
 #include "scand/core/job-pages.h"
 #include "scand/core/job-private.h"
@@ -396,8 +397,21 @@ static ScandDeliveryResult deliver_one(ScandJob *job, guint i, const ScandRetryP
                          : result == SCAND_DELIVERY_RETRY ? "retry"
                                                           : "failed",
                          seconds);
-  if (!scand_job_set_destination_result(job, i, new_state, local ? local->message : NULL, error))
-    return SCAND_DELIVERY_RETRY;
+  /* Deferred, a "done" waits for the caller's barrier only where a retry would
+   * find the delivery anyway; anywhere else it is durable before anything
+   * else happens, or a crash would make the retry deliver it twice. */
+  gboolean defer = scand_job_durability_deferred(job);
+  gboolean findable = result == SCAND_DELIVERY_DONE && driver && driver->finds_own_attempt;
+  if (defer && findable) {
+    scand_job_note_destination_result(job, i, new_state, NULL); /* saved, if at all, by scand_job_run_deliver() */
+  } else {
+    if (defer && result == SCAND_DELIVERY_DONE)
+      scand_job_defer_durability(job, FALSE);
+    gboolean recorded = scand_job_set_destination_result(job, i, new_state, local ? local->message : NULL, error);
+    scand_job_defer_durability(job, defer);
+    if (!recorded)
+      return SCAND_DELIVERY_RETRY;
+  }
   if (result == SCAND_DELIVERY_DONE)
     scand_fault_point("delivery-recorded");
   else if (messages)
@@ -433,8 +447,8 @@ static gboolean maybe_add_fallback(ScandJob *job, GError **error) {
   return due && scand_job_use_fallback(job, error);
 }
 
-ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
-                                          GError **error) {
+static ScandDeliveryResult run_deliver(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
+                                       GError **error) {
   if (!scand_job_promote_split_children(job, error))
     return SCAND_DELIVERY_RETRY;
   if (scand_job_get_n_destinations(job) == 0) {
@@ -492,13 +506,48 @@ ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy 
       return SCAND_DELIVERY_RETRY;
     return SCAND_DELIVERY_DONE;
   }
+  /* Deferred: the caller removes it (see scand_job_defer_durability()). */
+  if (scand_job_durability_deferred(job))
+    return SCAND_DELIVERY_DONE;
   /* Every destination is recorded done, so removing the job is the last step:
-   * a crash before it only makes the next start remove it. */
+   * a crash before it only makes the next start remove it. What a deferred
+   * delivery left for a retry goes first (the job names it). */
+  scand_job_run_settle(job);
   scand_fault_point("job-done");
   g_autoptr(GError) rm_error = NULL;
-  if (!scand_job_remove(job, &rm_error) && messages)
+  if (!scand_job_remove_finished(job, &rm_error) && messages)
     g_ptr_array_add(messages, g_strdup(rm_error->message));
   return SCAND_DELIVERY_DONE;
+}
+
+/* Settles the destinations done, or all of them for a finished job (whose
+ * job.ini need not say so: scand_job_finish_deferred()). */
+static void settle(ScandJob *job, gboolean finished) {
+  for (guint i = 0; i < scand_job_get_n_destinations(job); i++) {
+    const ScandOutputDriver *driver = scand_output_driver_find(scand_job_get_destination_config(job, i, "type"));
+    if (driver && driver->settle && (finished || scand_job_get_destination_state(job, i) == SCAND_DEST_DONE))
+      driver->settle(scand_job_get_delivery(job, i));
+  }
+}
+
+void scand_job_run_settle(ScandJob *job) {
+  settle(job, FALSE);
+}
+
+ScandDeliveryResult scand_job_run_deliver(ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *messages,
+                                          GError **error) {
+  ScandDeliveryResult r = run_deliver(job, policy, messages, error);
+  /* Deferred, the outcomes noted in memory only are saved, to be made durable
+   * by the caller's barrier; a finished job is recorded so by the caller
+   * (scand_job_finish_deferred()). */
+  if (scand_job_durability_deferred(job) && !(r == SCAND_DELIVERY_DONE && !scand_job_get_keep(job))) {
+    g_autoptr(GError) local = NULL;
+    if (!scand_job_save(job, &local) && error && !*error) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return SCAND_DELIVERY_RETRY;
+    }
+  }
+  return r;
 }
 
 /* A document split off a file (job-take.c), still pending: promoted and
@@ -600,8 +649,27 @@ static gboolean split_parent_busy(ScandSpool *spool, ScandJob *job) {
   return !p && g_error_matches(error, SCAND_ERROR, SCAND_ERROR_BUSY);
 }
 
+/* Finished jobs a crash left before their drivers settled: settled and
+ * removed now. One that cannot be read any more (its removal was under way)
+ * is removed as it is. */
+static void settle_finished(ScandSpool *spool) {
+  g_auto(GStrv) names = scand_spool_list_finished(spool);
+  for (guint i = 0; names[i]; i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ScandJob) job = scand_job_open_finished(spool, names[i], &error);
+    if (job) {
+      settle(job, TRUE);
+      scand_job_remove_finished(job, NULL);
+    } else if (!g_error_matches(error, SCAND_ERROR, SCAND_ERROR_BUSY)) {
+      g_autofree char *path = g_build_filename(scand_spool_get_dir(spool), names[i], NULL);
+      scand_fs_remove_tree(path);
+    }
+  }
+}
+
 guint scand_spool_resume_all(ScandSpool *spool, const ScandRetryPolicy *policy, gboolean force, GPtrArray *messages,
                              guint *failed) {
+  settle_finished(spool);
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) ids = scand_spool_list_jobs(spool, &error);
   if (!ids) {

@@ -92,6 +92,10 @@ gboolean scand_job_run_set_name(ScandJob *job, guint pages, GError **error);
  * pages, and moves the job to ASSEMBLED durably. */
 gboolean scand_job_run_set_assembled(ScandJob *job, guint pages, GError **error);
 
+/* After a deferred job's outcome became durable (scand_job_defer_durability()):
+ * lets each driver remove what it left for a retry to find its delivery by. */
+void scand_job_run_settle(ScandJob *job);
+
 /* Tries every destination not yet done, once; one that asks to retry waits as
  * policy says (NULL = the defaults). Returns DONE when all are done
  * (the job is then removed from the spool), FAILED when at least one failed

@@ -50,6 +50,9 @@ static gboolean job_sink_write(ScandPageSink *sink, const void *data, gsize len,
 static gboolean job_sink_end(ScandPageSink *sink, GError **error);
 static void job_sink_abort(ScandPageSink *sink);
 
+/* A job recorded finished by its name alone (scand_job_finish_deferred()). */
+#define FINISHED_PREFIX ".done-"
+
 static ScandJob *job_new(ScandSpool *spool, const char *id, const char *dir) {
   ScandJob *job = g_new0(ScandJob, 1);
   job->spool = spool;
@@ -116,31 +119,64 @@ static void job_load_deliveries(ScandJob *job) {
   }
 }
 
-gboolean scand_job_save(ScandJob *job, GError **error) {
+static gboolean job_save(ScandJob *job, gboolean sync, GError **error) {
   g_return_val_if_fail(job->lock_fd >= 0, FALSE);
   gsize len = 0;
   g_autofree char *data = g_key_file_to_data(job->state, &len, NULL);
-  if (!scand_fs_write_atomic(job->ini_path, data, len, 0600, error)) {
+  gboolean ok = sync ? scand_fs_write_atomic(job->ini_path, data, len, 0600, error)
+                     : scand_fs_write_unsynced(job->ini_path, data, len, 0600, error);
+  if (!ok) {
     g_prefix_error(error, "job %s: ", job->id);
     return FALSE;
   }
   return TRUE;
 }
 
-ScandJob *scand_job_create(ScandSpool *spool, GError **error) {
+gboolean scand_job_save(ScandJob *job, GError **error) {
+  /* A staged job becomes durable as a whole before it is published; a
+   * deferred one at its caller's barrier. */
+  return job_save(job, !job->staged && !job->deferred, error);
+}
+
+gboolean scand_job_save_durable(ScandJob *job, GError **error) {
+  return job_save(job, !job->staged, error);
+}
+
+void scand_job_defer_durability(ScandJob *job, gboolean defer) {
+  job->deferred = defer;
+}
+
+gboolean scand_job_durability_deferred(ScandJob *job) {
+  return job->deferred;
+}
+
+ScandJob *scand_job_create_staged(ScandSpool *spool, GError **error) {
   g_autoptr(GDateTime) now = g_date_time_new_now_utc();
   g_autofree char *stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
-  g_autofree char *id = g_strdup_printf("%s-%06u", stamp, g_random_int_range(0, 1000000));
-  const char *spool_dir = scand_spool_get_dir(spool);
-  g_autofree char *tmp_dir = g_strdup_printf("%s/.new-%s", spool_dir, id);
-  g_autofree char *dir = g_build_filename(spool_dir, id, NULL);
-  if (mkdir(tmp_dir, 0700) < 0) {
-    scand_fs_error_errno(error, errno, "cannot create job directory %s", tmp_dir);
-    return NULL;
+  g_autofree char *id = NULL, *tmp_dir = NULL;
+  /* A folder of a thousand files makes a thousand jobs a second: ids of the
+   * same second meet (the birthday bound of 10^6 is ~1200), so a taken one
+   * is drawn again. The ".new-ID" directory is the claim; the job's own name
+   * is checked too, and publishing never replaces it (RENAME_NOREPLACE). */
+  for (guint attempt = 0;; attempt++) {
+    g_free(id);
+    g_free(tmp_dir);
+    id = g_strdup_printf("%s-%06u", stamp, g_random_int_range(0, 1000000));
+    tmp_dir = g_strdup_printf("%s/.new-%s", scand_spool_get_dir(spool), id);
+    g_autofree char *final = g_build_filename(scand_spool_get_dir(spool), id, NULL);
+    if (access(final, F_OK) == 0 && attempt < 100)
+      continue;
+    if (mkdir(tmp_dir, 0700) == 0)
+      break;
+    if (errno != EEXIST || attempt >= 100) {
+      scand_fs_error_errno(error, errno, "cannot create job directory %s", tmp_dir);
+      return NULL;
+    }
   }
   g_autoptr(ScandJob) job = job_new(spool, id, tmp_dir);
   if (!job_lock(job, error))
     return NULL;
+  job->staged = TRUE;
   g_autofree char *created = g_date_time_format_iso8601(now);
   g_key_file_set_string(job->state, JOB_GROUP, "id", id);
   g_key_file_set_string(job->state, JOB_GROUP, "created", created);
@@ -148,22 +184,43 @@ ScandJob *scand_job_create(ScandSpool *spool, GError **error) {
   /* Who made it: the user that may cancel or retry it over D-Bus (a scan a
    * D-Bus caller asked for records the caller: ScandScanRequest.owner_uid). */
   g_key_file_set_uint64(job->state, JOB_GROUP, "owner-uid", geteuid());
+  return g_steal_pointer(&job);
+}
+
+gboolean scand_job_is_staged(ScandJob *job) {
+  return job->staged;
+}
+
+gboolean scand_job_publish(ScandJob *job, GError **error) {
+  g_return_val_if_fail(job->staged, FALSE);
+  g_autofree char *dir = g_build_filename(scand_spool_get_dir(job->spool), job->id, NULL);
+  /* The lock follows the directory through the rename, which never replaces
+   * another job's (empty) directory. */
+  if (renameat2(AT_FDCWD, job->dir, AT_FDCWD, dir, RENAME_NOREPLACE) < 0 &&
+      (errno != EINVAL || rename(job->dir, dir) < 0))
+    return scand_fs_error_errno(error, errno, "cannot create job %s", dir);
+  job->staged = FALSE;
+  g_free(job->dir);
+  job->dir = g_steal_pointer(&dir);
+  g_free(job->ini_path);
+  job->ini_path = g_build_filename(job->dir, "job.ini", NULL);
+  g_free(job->pdf_path);
+  job->pdf_path = g_build_filename(job->dir, "document.pdf", NULL);
+  return TRUE;
+}
+
+ScandJob *scand_job_create(ScandSpool *spool, GError **error) {
+  g_autoptr(ScandJob) job = scand_job_create_staged(spool, error);
+  if (!job)
+    return NULL;
+  /* Its one file durable on its own, so no file system barrier is needed:
+   * the job exists only once its directory has its final name. */
+  job->staged = FALSE;
   if (!scand_job_save(job, error))
     return NULL;
-  /* The job exists only once its directory has its final name; the lock
-   * follows the directory through the rename. */
-  if (rename(tmp_dir, dir) < 0) {
-    scand_fs_error_errno(error, errno, "cannot create job %s", dir);
+  job->staged = TRUE;
+  if (!scand_job_publish(job, error) || !scand_fs_fsync_dir(scand_spool_get_dir(spool), error))
     return NULL;
-  }
-  if (!scand_fs_fsync_dir(spool_dir, error))
-    return NULL;
-  g_free(job->dir);
-  job->dir = g_strdup(dir);
-  g_free(job->ini_path);
-  job->ini_path = g_build_filename(dir, "job.ini", NULL);
-  g_free(job->pdf_path);
-  job->pdf_path = g_build_filename(dir, "document.pdf", NULL);
   scand_fault_point("job-created");
   return g_steal_pointer(&job);
 }
@@ -679,8 +736,7 @@ gint64 scand_job_get_destination_next_attempt(ScandJob *job, guint index) {
   return g_key_file_get_int64(job->state, dest_group(job, index), "next-attempt", NULL);
 }
 
-gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestState state, const char *message,
-                                          GError **error) {
+void scand_job_note_destination_result(ScandJob *job, guint index, ScandDestState state, const char *message) {
   const char *group = dest_group(job, index);
   g_key_file_set_string(job->state, group, "state", dest_state_names[state]);
   g_key_file_set_int64(job->state, group, "attempts", scand_job_get_destination_attempts(job, index) + 1);
@@ -692,6 +748,11 @@ gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestS
   g_key_file_set_int64(job->state, group, "last-attempt", g_date_time_to_unix(now));
   if (!g_key_file_has_key(job->state, group, "first-attempt", NULL))
     g_key_file_set_int64(job->state, group, "first-attempt", g_date_time_to_unix(now));
+}
+
+gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestState state, const char *message,
+                                          GError **error) {
+  scand_job_note_destination_result(job, index, state, message);
   return scand_job_save(job, error);
 }
 
@@ -782,13 +843,52 @@ const char *scand_job_get_keep(ScandJob *job) {
   return scand_job_get(job, "keep");
 }
 
-gboolean scand_job_remove(ScandJob *job, GError **error) {
+static gboolean job_remove(ScandJob *job, gboolean sync, GError **error) {
   const char *spool_dir = scand_spool_get_dir(job->spool);
   g_autofree char *gone = g_strdup_printf("%s/.gone-%s", spool_dir, job->id);
   if (rename(job->dir, gone) < 0)
     return scand_fs_error_errno(error, errno, "cannot remove job %s", job->dir);
-  if (!scand_fs_fsync_dir(spool_dir, error))
+  if (sync && !scand_fs_fsync_dir(spool_dir, error))
     return FALSE;
   scand_fs_remove_tree(gone);
   return TRUE;
+}
+
+gboolean scand_job_remove(ScandJob *job, GError **error) {
+  return job_remove(job, TRUE, error);
+}
+
+gboolean scand_job_remove_finished(ScandJob *job, GError **error) {
+  g_autofree char *base = g_path_get_basename(job->dir);
+  if (g_str_has_prefix(base, FINISHED_PREFIX)) {
+    scand_fs_remove_tree(job->dir);
+    return TRUE;
+  }
+  return job_remove(job, FALSE, error);
+}
+
+gboolean scand_job_finish_deferred(ScandJob *job, GError **error) {
+  g_autofree char *dir = g_strdup_printf("%s/" FINISHED_PREFIX "%s", scand_spool_get_dir(job->spool), job->id);
+  if (rename(job->dir, dir) < 0)
+    return scand_fs_error_errno(error, errno, "cannot finish job %s", job->dir);
+  g_free(job->dir);
+  job->dir = g_steal_pointer(&dir);
+  g_free(job->ini_path);
+  job->ini_path = g_build_filename(job->dir, "job.ini", NULL);
+  g_free(job->pdf_path);
+  job->pdf_path = g_build_filename(job->dir, "document.pdf", NULL);
+  return TRUE;
+}
+
+ScandJob *scand_job_open_finished(ScandSpool *spool, const char *name, GError **error) {
+  if (!g_str_has_prefix(name, FINISHED_PREFIX) || !job_id_valid(name + strlen(FINISHED_PREFIX), error)) {
+    if (error && !*error)
+      g_set_error(error, SCAND_ERROR, SCAND_ERROR_INVAL, "not a finished job: %s", name);
+    return NULL;
+  }
+  g_autofree char *dir = g_build_filename(scand_spool_get_dir(spool), name, NULL);
+  g_autoptr(ScandJob) job = job_new(spool, name + strlen(FINISHED_PREFIX), dir);
+  if (!job_lock(job, error) || !job_load(job, error))
+    return NULL;
+  return g_steal_pointer(&job);
 }

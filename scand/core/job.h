@@ -34,8 +34,24 @@ typedef enum {
 
 typedef struct ScandJob ScandJob;
 
-/* Creates a new locked job in the spool (stage SCANNING). Caller frees. */
+/* Creates a new locked job in the spool (stage SCANNING), durable. Caller
+ * frees. */
 ScandJob *scand_job_create(ScandSpool *spool, GError **error);
+
+/* Group commit, for many jobs made at once: a new locked job (stage
+ * SCANNING) staged under the spool's ".new-ID", where nobody sees it and its
+ * files (job.ini too) are written without fsync; scand_job_publish() gives
+ * it its name once a file-system barrier (scand_fs_sync_file_system() of the
+ * spool) made them durable, and one fsync of the spool covers every job
+ * published since. A crash before that leaves only a ".new-ID", which the
+ * next scand_spool_open() removes. Caller frees. */
+ScandJob *scand_job_create_staged(ScandSpool *spool, GError **error);
+
+/* Whether job is staged and not published yet. */
+gboolean scand_job_is_staged(ScandJob *job);
+
+/* Renames a staged job to its id (no fsync: see scand_job_create_staged()). */
+gboolean scand_job_publish(ScandJob *job, GError **error);
 /* Opens and locks an existing job; SCAND_ERROR_BUSY if another process holds it,
  * SCAND_ERROR_NOT_FOUND if there is no such job. */
 ScandJob *scand_job_open(ScandSpool *spool, const char *id, GError **error);
@@ -76,7 +92,24 @@ void scand_job_set(ScandJob *job, const char *key, const char *value);
 gint64 scand_job_get_int(ScandJob *job, const char *key, gint64 def);
 void scand_job_set_int(ScandJob *job, const char *key, gint64 value);
 
+/* Saves job.ini: durably, but for a staged job (scand_job_create_staged())
+ * and one whose durability is deferred. */
 gboolean scand_job_save(ScandJob *job, GError **error);
+
+/* Saves job.ini durably even when deferred: for what must be on disk before
+ * an outside effect (a delivery's recorded target). */
+gboolean scand_job_save_durable(ScandJob *job, GError **error);
+
+/* Group commit of outcomes: while deferred, scand_job_save() writes without
+ * fsync; scand_job_run_deliver() records a delivery done by a driver that
+ * finds its own attempt that way too (others stay durable at once: see
+ * ScandOutputDriver), and leaves a job it finished for the caller. The caller
+ * makes the spool durable with one barrier (scand_fs_sync_file_system()) for
+ * all its jobs, then lets the drivers remove what a retry would have needed
+ * (scand_job_run_settle()), then removes the finished jobs with
+ * scand_job_remove_finished(). */
+void scand_job_defer_durability(ScandJob *job, gboolean defer);
+gboolean scand_job_durability_deferred(ScandJob *job);
 
 /* A sink that writes the job's next pages into the spool (owned by the job). */
 ScandPageSink *scand_job_get_page_sink(ScandJob *job);
@@ -93,7 +126,9 @@ ScandDestState scand_job_get_destination_state(ScandJob *job, guint index);
 const char *scand_dest_state_to_string(ScandDestState state);
 /* The destination's delivery handle (owned by the job). */
 ScandDelivery *scand_job_get_delivery(ScandJob *job, guint index);
-/* Records an attempt's outcome durably. */
+/* Records an attempt's outcome in memory only (until scand_job_save()). */
+void scand_job_note_destination_result(ScandJob *job, guint index, ScandDestState state, const char *message);
+/* Records an attempt's outcome (saved as scand_job_save() saves). */
 gboolean scand_job_set_destination_result(ScandJob *job, guint index, ScandDestState state, const char *message,
                                           GError **error);
 gint64 scand_job_get_destination_attempts(ScandJob *job, guint index);
@@ -135,5 +170,20 @@ const char *scand_job_get_keep(ScandJob *job);
 
 /* Removes a finished job from the spool (rename away, then delete). */
 gboolean scand_job_remove(ScandJob *job, GError **error);
+
+/* Like scand_job_remove() without the fsync of the spool, for a job whose
+ * every destination is recorded done durably: one that comes back after a
+ * power cut is only removed again. */
+gboolean scand_job_remove_finished(ScandJob *job, GError **error);
+
+/* Group commit: records that a deferred job is finished (every destination
+ * done) by renaming it to ".done-ID" — no rewrite of job.ini, no fsync (the
+ * caller's barrier). Listings leave it out; once its drivers have settled
+ * (scand_job_run_settle()), scand_job_remove_finished() removes it, and
+ * after a crash scand_spool_resume_all() does both. */
+gboolean scand_job_finish_deferred(ScandJob *job, GError **error);
+
+/* Opens and locks a finished job by its directory's name (".done-ID"). */
+ScandJob *scand_job_open_finished(ScandSpool *spool, const char *name, GError **error);
 
 G_END_DECLS

@@ -77,6 +77,17 @@ static gboolean id_shaped(const char *name) {
   return TRUE;
 }
 
+GStrv scand_spool_list_finished(ScandSpool *spool) {
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GDir) d = g_dir_open(spool->dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name(d)))
+    if (g_str_has_prefix(name, ".done-") && id_shaped(name + strlen(".done-")))
+      g_ptr_array_add(names, g_strdup(name));
+  g_ptr_array_add(names, NULL);
+  return (GStrv) g_ptr_array_free(g_steal_pointer(&names), FALSE);
+}
+
 GStrv scand_spool_list_jobs(ScandSpool *spool, GError **error) {
   g_autoptr(GDir) d = g_dir_open(spool->dir, 0, error);
   if (!d)

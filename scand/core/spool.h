@@ -26,6 +26,10 @@ const char *scand_spool_get_dir(ScandSpool *spool);
  * scand_job_open() says). Newly allocated. */
 GStrv scand_spool_list_jobs(ScandSpool *spool, GError **error);
 
+/* The directory names of finished jobs not yet removed (".done-ID", see
+ * scand_job_finish_deferred()); empty on error. */
+GStrv scand_spool_list_finished(ScandSpool *spool);
+
 /* Moves job id, whose state cannot be understood (SCAND_ERROR_CORRUPT), out
  * of the queue into spool/quarantine/, with reason (one line) beside it in
  * quarantine/<id>.reason. Nothing is deleted: a person fixes it and moves it

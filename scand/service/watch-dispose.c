@@ -20,6 +20,67 @@
 #include <string.h>
 #include <unistd.h>
 
+struct WatchDirSync {
+  GArray *dirs; /* DirToSync */
+};
+
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+  int fd; /* our own duplicate */
+} DirToSync;
+
+WatchDirSync *watch_dir_sync_new(void) {
+  WatchDirSync *sync = g_new0(WatchDirSync, 1);
+  sync->dirs = g_array_new(FALSE, FALSE, sizeof(DirToSync));
+  return sync;
+}
+
+/* Records dir (not taken), once, or fsyncs it now without sync. */
+static void dir_sync_add(WatchDirSync *sync, int dir) {
+  if (!sync) {
+    fsync(dir);
+    return;
+  }
+  struct stat st;
+  if (fstat(dir, &st) < 0) {
+    fsync(dir);
+    return;
+  }
+  for (guint i = 0; i < sync->dirs->len; i++) {
+    DirToSync *d = &g_array_index(sync->dirs, DirToSync, i);
+    if (d->dev == st.st_dev && d->ino == st.st_ino)
+      return;
+  }
+  DirToSync d = { .dev = st.st_dev, .ino = st.st_ino, .fd = fcntl(dir, F_DUPFD_CLOEXEC, 3) };
+  if (d.fd < 0) {
+    fsync(dir);
+    return;
+  }
+  g_array_append_val(sync->dirs, d);
+}
+
+gboolean watch_dir_sync_flush(WatchDirSync *sync) {
+  gboolean ok = TRUE;
+  for (guint i = 0; i < sync->dirs->len; i++) {
+    DirToSync *d = &g_array_index(sync->dirs, DirToSync, i);
+    /* Some file systems refuse fsync on a directory: nothing to wait for there. */
+    if (fsync(d->fd) < 0 && errno != EINVAL && errno != ENOTSUP)
+      ok = FALSE;
+    close(d->fd);
+  }
+  g_array_set_size(sync->dirs, 0);
+  return ok;
+}
+
+void watch_dir_sync_free(WatchDirSync *sync) {
+  if (!sync)
+    return;
+  watch_dir_sync_flush(sync);
+  g_array_unref(sync->dirs);
+  g_free(sync);
+}
+
 /* A name in a folder is NAME_MAX bytes at most. */
 #define NAME_BYTES 255
 #define MAX_SUFFIX 9999
@@ -63,7 +124,7 @@ static int move_once(WatchSource *src, int to_dir, const char *cand) {
   }
   if (errsv != EXDEV)
     return errsv;
-  errsv = scand_fs_copy_into(src->fd, to_dir, cand, src->st.st_mode & 0666);
+  errsv = scand_fs_copy_into(src->fd, to_dir, cand, src->st.st_mode & 0666, TRUE);
   if (errsv)
     return errsv;
   return unlinkat(src->dir_fd, src->name, 0) == 0 ? 0 : errno;
@@ -71,7 +132,7 @@ static int move_once(WatchSource *src, int to_dir, const char *cand) {
 
 /* Moves src into to_dir under its name, or name-2, name-3, …; returns the
  * name used (newly allocated) or NULL with error. */
-static char *move_into(WatchSource *src, int to_dir, const char *where, GError **error) {
+static char *move_into(WatchSource *src, int to_dir, const char *where, WatchDirSync *sync, GError **error) {
   for (guint n = 1; n <= MAX_SUFFIX; n++) {
     g_autofree char *suffix = g_strdup_printf("-%u", n);
     g_autofree char *cand = n == 1 ? g_strdup(src->name) : scand_file_name_with_suffix(src->name, suffix, NAME_BYTES);
@@ -83,8 +144,8 @@ static char *move_into(WatchSource *src, int to_dir, const char *where, GError *
       scand_fs_error_errno(error, errsv, "cannot move %s to %s", shown, where);
       return NULL;
     }
-    fsync(to_dir);
-    fsync(src->dir_fd);
+    dir_sync_add(sync, to_dir);
+    dir_sync_add(sync, src->dir_fd);
     return g_steal_pointer(&cand);
   }
   g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "%s: %u files of that name are there already", where, MAX_SUFFIX);
@@ -92,14 +153,14 @@ static char *move_into(WatchSource *src, int to_dir, const char *where, GError *
 }
 
 static gboolean move_to(const WatchConfig *config, int root_fd, WatchSource *src, const char *folder, char **where,
-                        int *dir_out, GError **error) {
+                        int *dir_out, WatchDirSync *sync, GError **error) {
   int to_dir = open_target_dir(config, root_fd, folder, src->rel, error);
   if (to_dir < 0)
     return FALSE;
   g_autofree char *sub = g_path_get_dirname(src->rel);
   g_autofree char *base = folder[0] == '/' ? g_strdup(folder) : g_build_filename(config->path, folder, NULL);
   g_autofree char *dir_path = strcmp(sub, ".") == 0 ? g_strdup(base) : g_build_filename(base, sub, NULL);
-  g_autofree char *name = move_into(src, to_dir, dir_path, error);
+  g_autofree char *name = move_into(src, to_dir, dir_path, sync, error);
   if (name && where)
     *where = g_build_filename(dir_path, name, NULL);
   if (name && dir_out)
@@ -110,7 +171,7 @@ static gboolean move_to(const WatchConfig *config, int root_fd, WatchSource *src
 }
 
 gboolean watch_dispose(const WatchConfig *config, int root_fd, WatchSource *src, const char *after, char **where,
-                       GError **error) {
+                       WatchDirSync *sync, GError **error) {
   if (where)
     *where = NULL;
   if (!watch_source_still_there(src))
@@ -120,11 +181,11 @@ gboolean watch_dispose(const WatchConfig *config, int root_fd, WatchSource *src,
       g_autofree char *shown = scand_file_name_printable(src->rel);
       return scand_fs_error_errno(error, errno, "cannot delete %s", shown);
     }
-    fsync(src->dir_fd);
+    dir_sync_add(sync, src->dir_fd);
     return TRUE;
   }
   const char *folder = g_str_has_prefix(after ? after : "", "move:") ? after + strlen("move:") : WATCH_DONE_DIR;
-  return move_to(config, root_fd, src, folder, where, NULL, error);
+  return move_to(config, root_fd, src, folder, where, NULL, sync, error);
 }
 
 /* "NAME.reason.txt", NAME cut so that the whole fits in a file name. */
@@ -157,7 +218,7 @@ gboolean watch_quarantine(const WatchConfig *config, int root_fd, WatchSource *s
                           GError **error) {
   int dir = -1;
   g_autofree char *moved = NULL;
-  if (!move_to(config, root_fd, src, WATCH_ERROR_DIR, &moved, &dir, error))
+  if (!move_to(config, root_fd, src, WATCH_ERROR_DIR, &moved, &dir, NULL, error))
     return FALSE;
   g_autofree char *note = note_name(strrchr(moved, '/') + 1);
   g_autofree char *text = g_strdup_printf("%s\n", reason);

@@ -19,9 +19,18 @@
  * disposal but before the release is saved leaves a kept job whose file is
  * gone: the next start releases it. Nothing in between can deliver twice,
  * and the release needs no fsync of its own (the delivery's next save
- * carries it). To take many files per fsync (group commit), make every job of
- * a batch durable per (1), then dispose of the files, then release: the
- * invariant holds per file.
+ * carries it).
+ *
+ * Group commit: the worker takes the files that became ready together (up to
+ * WATCH_BATCH_MAX) as one batch, in phases that keep the invariant per file.
+ * Each job is made staged (job.h): copied, checked, routed and recorded with
+ * no fsync, unseen under ".new-ID"; one file-system barrier (syncfs of the
+ * spool) makes all of them durable, they are published by renames, and one
+ * fsync of the spool makes those durable: (1) holds for every job of the
+ * batch at once. Then every file is disposed of, each directory that lost
+ * one is fsynced once, and only then are the jobs released and delivered. A
+ * crash before the spool's fsync leaves at most ".new-*" directories (removed
+ * at the next start) and every file still in its folder.
  *
  * Identity (watch-source.c) is device, inode, size, mtime and a hash of the
  * first and last blocks, remembered only while a job holds the file: the
@@ -43,6 +52,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -60,6 +70,11 @@ typedef struct {
   ScandJob *job;
   GPtrArray *children; /* ScandJob*: further documents of a file split at separator sheets (pending) */
   guint pages;
+  const char *after; /* what becomes of the files: the rule's "after", else the watch's (borrowed) */
+  int spool_fd;      /* the batch's (batch_run) */
+  /* the file's job delivered, to be said after the batch's barrier */
+  ScandDeliveryResult result;
+  GPtrArray *errors, *delivered; /* char*; NULL until delivered */
 } Take;
 
 void watch_intake_free(Intake *in) {
@@ -176,7 +191,7 @@ static gboolean take_copy(Take *t, char **copies, GError **error) {
     return scand_fs_error_errno(error, errno, "cannot open %s", scand_job_get_dir(t->job));
   for (guint i = 0; i < t->n; i++) {
     g_autofree char *name = g_strdup_printf("source-%u.%s", i + 1, scand_file_type_to_string(t->type[i]));
-    int errsv = scand_fs_copy_into(t->src[i].fd, dir, name, 0600);
+    int errsv = scand_fs_copy_into(t->src[i].fd, dir, name, 0600, !scand_job_is_staged(t->job));
     if (errsv) {
       close(dir);
       return scand_fs_error_errno(error, errsv, "cannot copy into job %s", scand_job_get_id(t->job));
@@ -191,21 +206,31 @@ static gboolean take_copy(Take *t, char **copies, GError **error) {
       return FALSE;
     }
   }
-  fsync(dir);
+  if (!scand_job_is_staged(t->job))
+    fsync(dir);
   close(dir);
   return TRUE;
 }
 
 /* One copied file as a PDF: a PDF is checked by libqpdf (strictly until its
- * incomplete-wait is over), an image is assembled. Newly allocated path. */
-static char *copy_as_pdf(Take *t, guint i, const char *copy, const char *out, GError **error) {
+ * incomplete-wait is over) and its pages counted, an image is assembled
+ * (*pages left alone). Newly allocated path. */
+static char *copy_as_pdf(Take *t, guint i, const char *copy, const char *out, guint *pages, GError **error) {
   if (t->type[i] == SCAND_FILE_PDF)
-    return scand_pdf_check_readable(copy, t->in->final[i], NULL, error) ? g_strdup(copy) : NULL;
+    return scand_pdf_check_readable(copy, t->in->final[i], pages, error) ? g_strdup(copy) : NULL;
   ScandPdfOptions options = { .scratch_dir = scand_job_get_dir(t->job) };
   g_autoptr(ScandPdf) pdf = scand_pdf_new(&options, error);
   if (!pdf || !scand_pdf_add_file(pdf, copy, 0, error) || !scand_pdf_save(pdf, out, error))
     return NULL;
   return g_strdup(out);
+}
+
+/* Publishes the take's staged job now, on its own (one barrier of its own):
+ * page processing makes further jobs that name it, so it must exist first. */
+static gboolean take_publish_alone(Take *t, GError **error) {
+  const char *spool = scand_spool_get_dir(t->host->spool);
+  return scand_job_save(t->job, error) && scand_fs_sync_file_system(t->spool_fd, spool, error) &&
+         scand_job_publish(t->job, error) && scand_fs_fsync_dir(spool, error);
 }
 
 /* The job's document.pdf from the copies: one file as it is or assembled,
@@ -214,20 +239,24 @@ static char *copy_as_pdf(Take *t, guint i, const char *copy, const char *out, GE
  * when it asks for that (scand_job_take_file_split). */
 static gboolean take_document(Take *t, char **copies, guint *culprit, GError **error) {
   static const char *const outs[] = { "fronts.pdf", "backs.pdf" };
-  const char *doc = scand_job_get_pdf_path(t->job);
   scand_job_pages_copy_profile(t->job, t->config, t->w->profile);
   if (t->n == 1 && scand_job_pages_wanted(t->job)) {
     *culprit = 0;
     if (t->type[0] == SCAND_FILE_PDF && !scand_pdf_check_readable(copies[0], t->in->final[0], NULL, error))
       return FALSE;
-    return scand_job_take_file_split(t->job, copies[0], t->children, error) &&
-           scand_pdf_count_pages(doc, &t->pages, error);
+    if (!take_publish_alone(t, error))
+      return FALSE;
+    g_autofree char *copy = g_build_filename(scand_job_get_dir(t->job), strrchr(copies[0], '/') + 1, NULL);
+    return scand_job_take_file_split(t->job, copy, t->children, error) &&
+           scand_pdf_count_pages(scand_job_get_pdf_path(t->job), &t->pages, error);
   }
+  const char *doc = scand_job_get_pdf_path(t->job);
   g_autofree char *fronts = NULL, *backs = NULL;
+  guint pages = 0;
   for (guint i = 0; i < t->n; i++) {
     g_autofree char *out = g_build_filename(scand_job_get_dir(t->job), t->n == 1 ? "document.pdf" : outs[i], NULL);
     *culprit = i;
-    char *pdf = copy_as_pdf(t, i, copies[i], out, error);
+    char *pdf = copy_as_pdf(t, i, copies[i], out, &pages, error);
     if (!pdf)
       return FALSE;
     *(i == 0 ? &fronts : &backs) = pdf;
@@ -235,15 +264,23 @@ static gboolean take_document(Take *t, char **copies, guint *culprit, GError **e
   *culprit = G_MAXUINT; /* the document, not one of its files */
   if (t->n == 2 && !scand_pdf_collate_double_sided(fronts, backs, doc, error))
     return FALSE;
-  if (t->n == 1 && strcmp(fronts, doc) != 0 && !scand_fs_commit(fronts, doc, error))
-    return FALSE;
+  if (t->n == 1 && strcmp(fronts, doc) != 0) {
+    if (!scand_job_is_staged(t->job))
+      return scand_fs_commit(fronts, doc, error) && scand_pdf_count_pages(doc, &t->pages, error);
+    if (rename(fronts, doc) < 0)
+      return scand_fs_error_errno(error, errno, "cannot rename %s to %s", fronts, doc);
+    if (t->type[0] == SCAND_FILE_PDF) { /* counted by its check */
+      t->pages = pages;
+      return TRUE;
+    }
+  }
   return scand_pdf_count_pages(doc, &t->pages, error);
 }
 
 /* A job with the files' content as its document; FALSE with verdicts set. */
 static gboolean take_into_job(Take *t) {
   g_autoptr(GError) error = NULL;
-  t->job = scand_job_create(t->host->spool, &error);
+  t->job = scand_job_create_staged(t->host->spool, &error);
   if (!t->job) {
     watch_log(t->watcher, "watch %s: %s", t->w->name, error->message);
     settle_all(t, 0, WATCH_LATER);
@@ -372,13 +409,15 @@ static void take_promote(Take *t, const char *display) {
   }
 }
 
-/* The facts of the take, and the take itself: invariant (1). */
-static gboolean take_commit(Take *t, const char *after) {
+/* Records the facts of the take and its identities in the job, stage
+ * ASSEMBLED: durable at once for a published job, at the batch's barrier for
+ * a staged one (batch_publish). The job holds the files from here on. */
+static gboolean take_record(Take *t) {
   static const char *const suffix[] = { "", "-backs" };
   g_autofree char *display = watch_display(t->w, t->src[0].rel);
   set_origin(t, t->job, display);
   scand_job_set(t->job, "source-root", t->w->path);
-  scand_job_set(t->job, "source-after", after ? after : "done");
+  scand_job_set(t->job, "source-after", t->after ? t->after : "done");
   mode_t mode = 0777;
   for (guint i = 0; i < t->n; i++) {
     g_autofree char *rel_key = g_strdup_printf("source-rel%s", suffix[i]);
@@ -397,98 +436,293 @@ static gboolean take_commit(Take *t, const char *after) {
     settle_all(t, 0, WATCH_LATER);
     return FALSE;
   }
-  scand_fault_point("watch-taken");
-  take_promote(t, display);
+  /* Held already: a second name of the same file in this batch is not taken
+   * again (a failed barrier lets go of it, batch_publish). */
   for (guint i = 0; i < t->n; i++)
     g_hash_table_insert(t->watcher->held, g_strdup(t->src[i].identity), g_strdup(scand_job_get_id(t->job)));
   return TRUE;
 }
 
-/* Disposes of the files; the job lets go of them once all are gone. */
-static void take_dispose(Take *t, const char *after) {
+static void take_unhold(Take *t) {
+  for (guint i = 0; i < t->n; i++)
+    g_hash_table_remove(t->watcher->held, t->src[i].identity);
+}
+
+/* Phase one of a take: everything short of making it durable. FALSE with
+ * the verdicts set when it is not taken (now). */
+static gboolean take_prepare(Take *t) {
+  scand_progress_beat();
+  if (t->host->stopping(t->host->user_data)) {
+    settle_all(t, 0, WATCH_LATER);
+    return FALSE;
+  }
+  if (!take_open(t) || !take_check(t) || !take_into_job(t) || !take_route(t))
+    return FALSE;
+  /* What happens to the source: the rule's "after", else the watch's. */
+  t->after = t->route->after ? t->route->after : t->w->after;
+  return take_record(t);
+}
+
+/* Disposes of the files, their directories' fsyncs left to sync; TRUE when
+ * all are gone from the folder. */
+static gboolean take_dispose(Take *t, WatchDirSync *sync) {
   gboolean all = TRUE;
   for (guint i = 0; i < t->n; i++) {
     g_autoptr(GError) error = NULL;
     t->verdict[i] = WATCH_TAKEN;
-    if (watch_dispose(t->w, t->in->root_fd->fd, &t->src[i], after, NULL, &error)) {
-      g_hash_table_remove(t->watcher->held, t->src[i].identity);
+    if (watch_dispose(t->w, t->in->root_fd->fd, &t->src[i], t->after, NULL, sync, &error))
       continue;
-    }
     all = FALSE;
     g_autofree char *shown = watch_display(t->w, t->src[i].rel);
     watch_log(t->watcher, "watch %s: %s is in job %s, but %s; the job keeps it so that it is not taken twice",
               t->w->name, shown, scand_job_get_id(t->job), error->message);
   }
-  g_atomic_int_set(&t->watcher->n_held, (gint) g_hash_table_size(t->watcher->held));
-  scand_fault_point("watch-disposed");
-  if (all)
-    scand_job_set_keep(t->job, NULL);
+  return all;
 }
 
-/* Delivers one document of the take and says how it went. */
-static void deliver_one_job(Take *t, ScandJob *job, const ScandRetryPolicy *policy) {
-  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
+/* Delivers one document of the take; how it went is said by
+ * deliver_report(), after the batch's barrier for the file's own job. */
+static ScandDeliveryResult deliver_one_job(Take *t, ScandJob *job, const ScandRetryPolicy *policy, GPtrArray *errors,
+                                           GPtrArray *delivered) {
   g_autoptr(GError) error = NULL;
   ScandDeliveryResult r = scand_job_run_deliver(job, policy, errors, &error);
   if (error)
     g_ptr_array_add(errors, g_strdup(error->message));
   scand_job_list_delivered(job, delivered);
+  return r;
+}
+
+static void deliver_report(Take *t, ScandJob *job, ScandDeliveryResult r, GPtrArray *errors, GPtrArray *delivered) {
   const char *result = r == SCAND_DELIVERY_DONE ? "done" : r == SCAND_DELIVERY_RETRY ? "queued" : "failed";
   t->host->job_finished(t->host->user_data, scand_job_get_id(job), result, delivered, errors);
 }
 
-/* The further documents first: the file's job (kept until its file is
- * disposed of) is delivered last. */
+/* The further documents first, each on its own: the file's job (kept until
+ * its file is disposed of) is delivered last, its outcome left to the
+ * batch's barrier (scand_job_defer_durability()). */
 static void take_deliver(Take *t) {
   ScandRetryPolicy policy;
   scand_retry_policy_from_config(t->config, &policy, NULL);
   for (guint i = 0; i < t->children->len; i++) {
     ScandJob *child = t->children->pdata[i];
-    if (scand_job_get_stage(child) == SCAND_JOB_ASSEMBLED)
-      deliver_one_job(t, child, &policy);
+    if (scand_job_get_stage(child) != SCAND_JOB_ASSEMBLED)
+      continue;
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) delivered = g_ptr_array_new_with_free_func(g_free);
+    deliver_report(t, child, deliver_one_job(t, child, &policy, errors, delivered), errors, delivered);
   }
   g_ptr_array_set_size(t->children, 0); /* unlocked: the queue's, if anything is left */
-  deliver_one_job(t, t->job, &policy);
+  t->errors = g_ptr_array_new_with_free_func(g_free);
+  t->delivered = g_ptr_array_new_with_free_func(g_free);
+  scand_job_defer_durability(t->job, TRUE);
+  t->result = deliver_one_job(t, t->job, &policy, t->errors, t->delivered);
 }
 
-static void take(Take *t) {
-  scand_progress_beat();
-  if (t->host->stopping(t->host->user_data)) {
-    settle_all(t, 0, WATCH_LATER);
-    return;
+/* --- batches --- */
+
+typedef struct {
+  GPtrArray *takes; /* Take* */
+  int spool_fd;     /* opened before anything of the batch is written (scand_fs_sync_file_system) */
+} Batch;
+
+static void take_free(Take *t) {
+  for (guint i = 0; i < t->n; i++) {
+    watch_pending_report(t->watcher, t->in->root, t->in->rels[i], t->verdict[i]);
+    watch_source_clear(&t->src[i]);
   }
-  if (!take_open(t) || !take_check(t) || !take_into_job(t) || !take_route(t))
-    return;
-  /* What happens to the source: the rule's "after", else the watch's. */
-  const char *after = t->route->after ? t->route->after : t->w->after;
-  if (!take_commit(t, after))
-    return;
-  take_dispose(t, after);
-  take_deliver(t);
+  g_ptr_array_unref(t->children);
+  g_clear_pointer(&t->errors, g_ptr_array_unref);
+  g_clear_pointer(&t->delivered, g_ptr_array_unref);
+  scand_job_free(t->job);
+  scand_route_free(t->route);
+  scand_config_free(t->config);
+  watch_intake_free(t->in);
+  g_free(t);
 }
 
-void watch_intake_run(gpointer data, gpointer unused) {
-  Intake *in = data;
-  Take t = {
-    .in = in,
-    .watcher = in->watcher,
-    .host = &in->watcher->host,
-    .w = in->config,
-    .n = in->rels[1] ? 2 : 1,
-    .children = g_ptr_array_new_with_free_func((GDestroyNotify) scand_job_free),
-  };
+static Take *take_new(Intake *in, ScandConfig *config, int spool_fd) {
+  Take *t = g_new0(Take, 1);
+  t->in = in;
+  t->spool_fd = spool_fd;
+  t->watcher = in->watcher;
+  t->host = &in->watcher->host;
+  t->w = in->config;
+  t->n = in->rels[1] ? 2 : 1;
+  t->children = g_ptr_array_new_with_free_func((GDestroyNotify) scand_job_free);
   for (guint i = 0; i < 2; i++)
-    t.src[i].dir_fd = t.src[i].fd = -1;
-  t.config = t.host->get_config(t.host->user_data);
-  take(&t);
-  for (guint i = 0; i < t.n; i++) {
-    watch_pending_report(in->watcher, in->root, in->rels[i], t.verdict[i]);
-    watch_source_clear(&t.src[i]);
+    t->src[i].dir_fd = t->src[i].fd = -1;
+  t->config = config;
+  return t;
+}
+
+/* Phase two: invariant (1) for every job of the batch, by one barrier, the
+ * renames and one fsync of the spool. A job that cannot be made durable is
+ * dropped and its files tried again at the next rescan; TRUE when any job is
+ * committed. */
+static gboolean batch_publish(Batch *b, ScandWatcher *watcher) {
+  const char *spool = scand_spool_get_dir(watcher->host.spool);
+  g_autoptr(GError) barrier = NULL;
+  gboolean any_staged = FALSE;
+  for (guint i = 0; i < b->takes->len; i++) {
+    Take *t = b->takes->pdata[i];
+    any_staged |= t->job && scand_job_is_staged(t->job);
   }
-  g_ptr_array_unref(t.children);
-  scand_job_free(t.job);
-  scand_route_free(t.route);
-  scand_config_free(t.config);
-  watch_intake_free(in);
+  if (any_staged)
+    scand_fs_sync_file_system(b->spool_fd, spool, &barrier);
+  gboolean published = FALSE;
+  for (guint i = 0; i < b->takes->len; i++) {
+    Take *t = b->takes->pdata[i];
+    if (!t->job)
+      continue;
+    g_autoptr(GError) error = NULL;
+    if (scand_job_is_staged(t->job) && (barrier || !scand_job_publish(t->job, &error))) {
+      g_autofree char *display = watch_display(t->w, t->src[0].rel);
+      watch_log(watcher, "watch %s: %s: %s", t->w->name, display, (barrier ? barrier : error)->message);
+      take_unhold(t);
+      drop_job(t);
+      settle_all(t, 0, WATCH_LATER);
+      continue;
+    }
+    published = TRUE;
+  }
+  g_autoptr(GError) error = NULL;
+  if (published && !scand_fs_fsync_dir(spool, &error)) {
+    /* Published but maybe not durable: the files stay where they are and the
+     * jobs keep them (held, so not taken twice); the next start sorts it out
+     * (watch-recover.c). */
+    watch_log(watcher, "watched folders: %s; the files of this batch stay in their folders", error->message);
+    for (guint i = 0; i < b->takes->len; i++) {
+      Take *t = b->takes->pdata[i];
+      for (guint k = 0; t->job && k < t->n; k++)
+        t->verdict[k] = WATCH_LEFT;
+      g_clear_pointer(&t->job, scand_job_free);
+    }
+    return FALSE;
+  }
+  return published;
+}
+
+/* Phases three and four: the files disposed of, their directories fsynced
+ * once each, the jobs released, the documents delivered. */
+static void batch_finish(Batch *b, ScandWatcher *watcher) {
+  /* The fault points count files, as if they were taken one by one. */
+  for (guint i = 0; i < b->takes->len; i++)
+    if (((Take *) b->takes->pdata[i])->job)
+      scand_fault_point("watch-taken");
+  for (guint i = 0; i < b->takes->len; i++) {
+    Take *t = b->takes->pdata[i];
+    if (t->job) {
+      g_autofree char *display = watch_display(t->w, t->src[0].rel);
+      take_promote(t, display);
+    }
+  }
+  g_autoptr(WatchDirSync) sync = watch_dir_sync_new();
+  g_autofree gboolean *gone = g_new0(gboolean, b->takes->len);
+  for (guint i = 0; i < b->takes->len; i++) {
+    Take *t = b->takes->pdata[i];
+    gone[i] = t->job && take_dispose(t, sync);
+  }
+  gboolean synced = watch_dir_sync_flush(sync);
+  for (guint i = 0; i < b->takes->len; i++) {
+    Take *t = b->takes->pdata[i];
+    /* Released only once its folder's fsync made the disposal durable. */
+    if (gone[i] && synced) {
+      take_unhold(t);
+      scand_job_set_keep(t->job, NULL);
+    }
+  }
+  g_atomic_int_set(&watcher->n_held, (gint) g_hash_table_size(watcher->held));
+  for (guint i = 0; i < b->takes->len; i++)
+    if (gone[i])
+      scand_fault_point("watch-disposed");
+  for (guint i = 0; i < b->takes->len; i++) {
+    Take *t = b->takes->pdata[i];
+    if (t->job)
+      take_deliver(t);
+  }
+  /* The finished jobs recorded so by a rename each, then the outcomes (and
+   * the releases) durable at once; only then does what a retry would have
+   * found the deliveries by go, and the finished jobs with it. A crash
+   * before the barrier brings back jobs whose retry finds their deliveries;
+   * one after it, finished jobs that the next start settles and removes. */
+  g_autofree gboolean *finished = g_new0(gboolean, b->takes->len);
+  for (guint i = 0; i < b->takes->len; i++) {
+    Take *t = b->takes->pdata[i];
+    if (!t->job || t->result != SCAND_DELIVERY_DONE || scand_job_get_keep(t->job))
+      continue;
+    scand_fault_point("job-done");
+    g_autoptr(GError) fin_error = NULL;
+    finished[i] = scand_job_finish_deferred(t->job, &fin_error);
+    if (!finished[i] && !scand_job_save(t->job, NULL)) /* then it stays, recorded done */
+      g_ptr_array_add(t->errors, g_strdup(fin_error->message));
+  }
+  g_autoptr(GError) error = NULL;
+  gboolean durable = scand_fs_sync_file_system(b->spool_fd, scand_spool_get_dir(watcher->host.spool), &error);
+  if (!durable)
+    watch_log(watcher, "watched folders: %s", error->message);
+  for (guint i = 0; i < b->takes->len; i++) {
+    Take *t = b->takes->pdata[i];
+    if (!t->job)
+      continue;
+    scand_job_defer_durability(t->job, FALSE);
+    if (durable)
+      scand_job_run_settle(t->job);
+    if (durable && finished[i])
+      scand_job_remove_finished(t->job, NULL);
+    deliver_report(t, t->job, t->result, t->errors, t->delivered);
+  }
+}
+
+static void batch_run(ScandWatcher *watcher, GPtrArray *intakes) {
+  Batch b = { .takes = g_ptr_array_new_with_free_func((GDestroyNotify) take_free), .spool_fd = -1 };
+  b.spool_fd = open(scand_spool_get_dir(watcher->host.spool), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gboolean any = FALSE;
+  for (guint i = 0; i < intakes->len; i++) {
+    Take *t = take_new(intakes->pdata[i], watcher->host.get_config(watcher->host.user_data), b.spool_fd);
+    g_ptr_array_add(b.takes, t);
+    if (b.spool_fd < 0) {
+      watch_log(watcher, "watched folders: cannot open the spool %s: %s", scand_spool_get_dir(watcher->host.spool),
+                g_strerror(errno));
+      settle_all(t, 0, WATCH_LATER);
+      continue;
+    }
+    any |= take_prepare(t);
+  }
+  if (any)
+    scand_fault_point("watch-staged");
+  if (any && batch_publish(&b, watcher))
+    batch_finish(&b, watcher);
+  g_ptr_array_unref(b.takes);
+  if (b.spool_fd >= 0)
+    close(b.spool_fd);
+}
+
+/* The queue worker's item: the intakes waiting, WATCH_BATCH_MAX at a time;
+ * another item follows for the rest, so that other queued work is not held
+ * up by a folder that keeps filling. */
+static void batch_queue_run(gpointer data, gpointer unused) {
+  ScandWatcher *watcher = data;
+  g_autoptr(GPtrArray) intakes = g_ptr_array_new();
+  g_mutex_lock(&watcher->batch_lock);
+  guint n = MIN(watcher->batch->len, WATCH_BATCH_MAX);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add(intakes, watcher->batch->pdata[i]);
+  g_ptr_array_remove_range(watcher->batch, 0, n);
+  gboolean more = watcher->batch->len > 0;
+  watcher->batch_queued = more;
+  g_mutex_unlock(&watcher->batch_lock);
+  if (more)
+    watcher->host.queue_push(watcher->host.user_data, batch_queue_run, watch_ref(watcher));
+  batch_run(watcher, intakes);
+  watch_unref(watcher);
+}
+
+void watch_intake_enqueue(ScandWatcher *watcher, Intake *in) {
+  g_mutex_lock(&watcher->batch_lock);
+  g_ptr_array_add(watcher->batch, in);
+  gboolean queue = !watcher->batch_queued;
+  watcher->batch_queued = TRUE;
+  g_mutex_unlock(&watcher->batch_lock);
+  if (queue)
+    watcher->host.queue_push(watcher->host.user_data, batch_queue_run, watch_ref(watcher));
 }

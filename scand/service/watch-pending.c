@@ -98,7 +98,7 @@ void watch_pending_push(ScandWatcher *watcher, guint root, const char *const *re
     in->rels[i] = g_strdup(rels[i]);
     in->final[i] = final[i];
   }
-  watcher->host.queue_push(watcher->host.user_data, watch_intake_run, in);
+  watch_intake_enqueue(watcher, in);
 }
 
 /* stable-for has passed since p's last event, or its incomplete-wait. */

@@ -23,6 +23,9 @@ G_BEGIN_DECLS
 /* Safety-net rescans without poll-interval: local file systems, and network
  * ones (where they are how files are found at all). */
 #define WATCH_POLL_LOCAL_S 60
+/* Files taken in one group commit at most (watch-intake.c): each holds a few
+ * descriptors until its batch is done. */
+#define WATCH_BATCH_MAX 32
 #define WATCH_POLL_NETWORK_S 10
 
 /* One [watch NAME]: immutable once made, shared with the worker. */
@@ -87,6 +90,10 @@ struct ScandWatcher {
   GHashTable *logged;      /* refusals already logged once */
   GPtrArray *waiting;      /* first passes of collating watches */
   GPtrArray *move_targets; /* folders files are moved to (after = move:…), never watched */
+  /* intakes waiting for the worker, taken WATCH_BATCH_MAX at a time */
+  GMutex batch_lock;
+  GPtrArray *batch;      /* Intake*, under batch_lock */
+  gboolean batch_queued; /* a worker item for them is queued, under batch_lock */
   /* queue worker */
   GHashTable *held;        /* source identity → id of the job that holds it */
   GHashTable *held_logged; /* identities whose skip was logged */
@@ -136,12 +143,21 @@ void watch_source_clear(WatchSource *src);
 gboolean watch_source_still_there(WatchSource *src);
 
 /* watch-dispose.c (worker) */
+/* Directories whose fsync a batch owes, each fsynced once at its end. */
+typedef struct WatchDirSync WatchDirSync;
+WatchDirSync *watch_dir_sync_new(void);
+/* fsyncs every directory recorded; FALSE when one fsync failed. */
+gboolean watch_dir_sync_flush(WatchDirSync *sync);
+void watch_dir_sync_free(WatchDirSync *sync);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WatchDirSync, watch_dir_sync_free)
+
 /* Deletes src or moves it below the folder after says ("delete",
  * "move:/dir", else the watch's .scand-done), keeping its path below the
  * watched folder; *where (may be NULL) gets the new path or NULL. A file that
- * is no longer there under its name counts as disposed of. */
+ * is no longer there under its name counts as disposed of. The directories
+ * changed are fsynced now, or recorded in sync (may be NULL) for its flush. */
 gboolean watch_dispose(const WatchConfig *config, int root_fd, WatchSource *src, const char *after, char **where,
-                       GError **error);
+                       WatchDirSync *sync, GError **error);
 /* Moves src to the watch's .scand-error folder with a note saying why. */
 gboolean watch_quarantine(const WatchConfig *config, int root_fd, WatchSource *src, const char *reason, char **where,
                           GError **error);
@@ -200,8 +216,10 @@ void watch_collate_ready(ScandWatcher *watcher, guint root, const char *rel, gbo
 gboolean watch_collate_forget(ScandWatcher *watcher, guint root, const char *rel);
 void watch_waiting_free(gpointer waiting);
 
-/* watch-intake.c (worker) */
-void watch_intake_run(gpointer intake, gpointer unused);
+/* watch-intake.c */
+/* Hands in (taken) to the worker, which takes it with the others waiting
+ * then as one batch (group commit); any thread. */
+void watch_intake_enqueue(ScandWatcher *watcher, Intake *in);
 void watch_intake_free(Intake *in);
 
 /* watch-recover.c (worker) */

@@ -57,7 +57,8 @@ static gboolean recover_file(ScandWatcher *watcher, ScandJob *job, const WatchCo
   g_autoptr(GError) error = NULL;
   gboolean there = watch_source_open(&src, root_fd, w->path, rel, NULL) && strcmp(src.identity, id) == 0;
   const char *after = scand_job_get(job, "source-after");
-  gboolean ok = !there || watch_dispose(w, root_fd, &src, g_strcmp0(after, "done") == 0 ? NULL : after, NULL, &error);
+  gboolean ok =
+      !there || watch_dispose(w, root_fd, &src, g_strcmp0(after, "done") == 0 ? NULL : after, NULL, NULL, &error);
   g_autofree char *shown = watch_display(w, rel);
   if (there && ok)
     watch_log(watcher, "watch %s: %s: moved away now; its job %s was made before scand stopped", w->name, shown,

@@ -108,6 +108,8 @@ ScandWatcher *watch_ref(ScandWatcher *watcher) {
 void watch_unref(ScandWatcher *watcher) {
   if (!g_atomic_int_dec_and_test(&watcher->refs))
     return;
+  g_ptr_array_unref(watcher->batch); /* empty: each intake holds a reference */
+  g_mutex_clear(&watcher->batch_lock);
   g_ptr_array_unref(watcher->configs);
   g_hash_table_unref(watcher->held);
   g_hash_table_unref(watcher->held_logged);
@@ -323,6 +325,8 @@ static ScandWatcher *watcher_alloc(const ScandWatcherHost *host) {
   watcher->logged = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   watcher->waiting = g_ptr_array_new_with_free_func(watch_waiting_free);
   watcher->move_targets = g_ptr_array_new_with_free_func(g_free);
+  g_mutex_init(&watcher->batch_lock);
+  watcher->batch = g_ptr_array_new();
   watcher->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   watcher->held_logged = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   watcher->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -10,7 +10,7 @@
 
 "$SCAND" assemble -o "$T/doc.pdf" "$SCAND_SRCDIR/tests/integration/data/page.pnm" >/dev/null
 cases=(
-  "job-created"
+  "watch-staged"
   "watch-taken"
   "watch-taken delivery-recorded"
   "watch-taken job-done"

@@ -117,9 +117,9 @@ static void test_mkdir(Fixture *f, gconstpointer data) {
 
 static void test_copy(Fixture *f, gconstpointer data) {
   int src = scand_fs_open_beneath(f->fd, "sub/a.pdf", O_RDONLY, 0);
-  g_assert_cmpint(scand_fs_copy_into(src, f->fd, "copy.pdf", 0600), ==, 0);
-  g_assert_cmpint(scand_fs_copy_into(src, f->fd, "copy.pdf", 0600), ==, EEXIST);
-  g_assert_cmpint(scand_fs_copy_into(src, f->fd, "link.pdf", 0600), ==, EEXIST);
+  g_assert_cmpint(scand_fs_copy_into(src, f->fd, "copy.pdf", 0600, TRUE), ==, 0);
+  g_assert_cmpint(scand_fs_copy_into(src, f->fd, "copy.pdf", 0600, TRUE), ==, EEXIST);
+  g_assert_cmpint(scand_fs_copy_into(src, f->fd, "link.pdf", 0600, FALSE), ==, EEXIST);
   close(src);
   g_autofree char *copy = g_build_filename(f->dir, "in/copy.pdf", NULL);
   g_autofree char *text = NULL;

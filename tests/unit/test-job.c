@@ -382,6 +382,106 @@ static void test_facts(Fixture *fx, gconstpointer data) {
 
 /* The retry policy is a value from the config: the defaults written once,
  * [scand] retry-* read with file:line errors, delays doubling within ±20 %. */
+/* A staged job is not in the spool until published; one never published
+ * (its maker died) is gone at the next open of the spool. */
+static void test_staged(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScandJob) job = scand_job_create_staged(fx->spool, &error);
+  g_assert_no_error(error);
+  g_assert_true(scand_job_is_staged(job));
+  g_autofree char *base = g_path_get_basename(scand_job_get_dir(job));
+  g_assert_true(g_str_has_prefix(base, ".new-"));
+  g_assert_true(scand_job_save(job, &error));
+  g_auto(GStrv) none = scand_spool_list_jobs(fx->spool, &error);
+  g_assert_cmpuint(g_strv_length(none), ==, 0);
+  g_assert_true(scand_job_publish(job, &error));
+  g_assert_false(scand_job_is_staged(job));
+  g_auto(GStrv) one = scand_spool_list_jobs(fx->spool, &error);
+  g_assert_cmpuint(g_strv_length(one), ==, 1);
+  g_assert_cmpstr(one[0], ==, scand_job_get_id(job));
+  g_autoptr(ScandJob) peek = scand_job_peek(fx->spool, one[0], &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(scand_job_get_stage(peek), ==, SCAND_JOB_SCANNING);
+  /* Left staged: the next open removes it, the published one stays. */
+  g_autofree char *left_dir = NULL;
+  {
+    g_autoptr(ScandJob) left = scand_job_create_staged(fx->spool, &error);
+    g_assert_no_error(error);
+    left_dir = g_strdup(scand_job_get_dir(left));
+  }
+  g_assert_true(g_file_test(left_dir, G_FILE_TEST_IS_DIR));
+  g_autoptr(ScandSpool) again = scand_spool_open(fx->spool_dir, &error);
+  g_assert_no_error(error);
+  g_assert_false(g_file_test(left_dir, G_FILE_TEST_EXISTS));
+  g_auto(GStrv) still = scand_spool_list_jobs(again, &error);
+  g_assert_cmpuint(g_strv_length(still), ==, 1);
+}
+
+/* Deferred (group commit), a delivery to a folder records no target first:
+ * the file gets its name as a hard link of a hidden file, which stays until
+ * the job is recorded finished and that is durable (settle). A crash
+ * before: delivering again finds the delivery by that link. A crash after:
+ * the next start settles and removes the job. One file, never two, and the
+ * hidden one goes. */
+static void test_deferred_delivery(Fixture *fx, gconstpointer data) {
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dest = g_build_filename(fx->dir, "out", NULL);
+  g_assert_cmpint(g_mkdir(dest, 0755), ==, 0);
+  g_autoptr(ScandJob) job = assembled_job(fx, "out", dest);
+  g_autofree char *id = g_strdup(scand_job_get_id(job));
+  scand_job_defer_durability(job, TRUE);
+  g_assert_cmpint(scand_job_run_deliver(job, NULL, NULL, &error), ==, SCAND_DELIVERY_DONE);
+  g_assert_no_error(error);
+  g_assert_cmpuint(count_files(dest, ".pdf"), ==, 1);
+  g_assert_cmpuint(count_files(dest, ".part"), ==, 1);
+  /* Left in the spool for its caller, done, with no recorded target. */
+  g_assert_true(g_file_test(scand_job_get_dir(job), G_FILE_TEST_IS_DIR));
+  g_assert_null(scand_job_get_delivery_state(job, 0, "target"));
+  /* The crash came before the outcome was saved: */
+  scand_job_set_destination_result(job, 0, SCAND_DEST_PENDING, NULL, &error);
+  g_assert_no_error(error);
+  g_clear_pointer(&job, scand_job_free);
+  g_autoptr(ScandJob) back = scand_job_open(fx->spool, id, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(scand_job_get_destination_state(back, 0), !=, SCAND_DEST_DONE);
+  /* delivered again, it finds its file by the link, and removes itself and
+   * the hidden link. */
+  g_assert_cmpint(scand_job_run_deliver(back, NULL, NULL, &error), ==, SCAND_DELIVERY_DONE);
+  g_assert_no_error(error);
+  g_assert_cmpuint(count_files(dest, NULL), ==, 1);
+  g_auto(GStrv) left = scand_spool_list_jobs(fx->spool, &error);
+  g_assert_cmpuint(g_strv_length(left), ==, 0);
+  /* A crash after the job was recorded finished, before settle: the next
+   * start settles and removes it. */
+  g_autoptr(ScandJob) next = assembled_job(fx, "out", dest);
+  scand_job_defer_durability(next, TRUE);
+  g_assert_cmpint(scand_job_run_deliver(next, NULL, NULL, &error), ==, SCAND_DELIVERY_DONE);
+  g_assert_no_error(error);
+  g_assert_true(scand_job_finish_deferred(next, &error));
+  g_assert_cmpuint(count_files(dest, ".part"), ==, 1);
+  g_clear_pointer(&next, scand_job_free);
+  g_auto(GStrv) none = scand_spool_list_jobs(fx->spool, &error);
+  g_assert_cmpuint(g_strv_length(none), ==, 0);
+  g_auto(GStrv) finished = scand_spool_list_finished(fx->spool);
+  g_assert_cmpuint(g_strv_length(finished), ==, 1);
+  g_assert_cmpuint(scand_spool_resume_all(fx->spool, NULL, TRUE, NULL, NULL), ==, 0);
+  g_auto(GStrv) settled = scand_spool_list_finished(fx->spool);
+  g_assert_cmpuint(g_strv_length(settled), ==, 0);
+  g_assert_cmpuint(count_files(dest, ".part"), ==, 0);
+  g_assert_cmpuint(count_files(dest, ".pdf"), ==, 2);
+  /* The group commit's own end: settled once durable, then removed. */
+  g_autoptr(ScandJob) third = assembled_job(fx, "out", dest);
+  scand_job_defer_durability(third, TRUE);
+  g_assert_cmpint(scand_job_run_deliver(third, NULL, NULL, &error), ==, SCAND_DELIVERY_DONE);
+  g_assert_cmpuint(count_files(dest, ".part"), ==, 1);
+  g_assert_true(scand_job_finish_deferred(third, &error));
+  scand_job_defer_durability(third, FALSE);
+  scand_job_run_settle(third);
+  g_assert_true(scand_job_remove_finished(third, &error));
+  g_assert_cmpuint(count_files(dest, ".part"), ==, 0);
+  g_assert_cmpuint(count_files(dest, ".pdf"), ==, 3);
+}
+
 static void test_retry_policy(void) {
   g_autoptr(GError) error = NULL;
   g_autoptr(ScandConfig) empty = scand_config_new_empty();
@@ -427,5 +527,7 @@ int main(int argc, char **argv) {
   ADD("/job/retry-max-age", test_retry_max_age);
   g_test_add_func("/job/retry-policy", test_retry_policy);
   ADD("/job/facts", test_facts);
+  ADD("/job/staged", test_staged);
+  ADD("/job/deferred-delivery", test_deferred_delivery);
   return g_test_run();
 }
