@@ -20,3 +20,29 @@ ScandHttp *scand_device_http_new(const char *device, const ScandOpenOptions *opt
   http_options.trust_hint = trust;
   return scand_http_new(&http_options, error);
 }
+
+G_LOCK_DEFINE_STATIC(kept);
+static GHashTable *kept; /* key → ScandHttp*, not in use */
+
+ScandHttp *scand_device_http_reuse(const char *key) {
+  G_LOCK(kept);
+  ScandHttp *http = NULL;
+  gpointer stolen_key = NULL;
+  /* Taken out: in use by one poll at a time. */
+  if (kept && g_hash_table_steal_extended(kept, key, &stolen_key, (gpointer *) &http))
+    g_free(stolen_key);
+  G_UNLOCK(kept);
+  return http;
+}
+
+void scand_device_http_keep(const char *key, ScandHttp *http) {
+  G_LOCK(kept);
+  if (!kept)
+    kept = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) scand_http_free);
+  if (g_hash_table_size(kept) < SCAND_DEVICE_HTTP_KEPT && !g_hash_table_contains(kept, key)) {
+    g_hash_table_insert(kept, g_strdup(key), http);
+    http = NULL;
+  }
+  G_UNLOCK(kept);
+  scand_http_free(http);
+}

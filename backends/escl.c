@@ -50,6 +50,7 @@ typedef struct {
   int port;     /* 0 = scheme default */
   gboolean https;
   ScandHttp *http;
+  char *kept_key; /* a status client: its http is kept between polls under this key (device-http.h) */
   guint timeout_ms;
   guint page_timeout_ms;
   EsclQuirks quirks;
@@ -206,6 +207,7 @@ static void escl_free(EsclScanner *s) {
   if (!s)
     return;
   scand_http_free(s->http);
+  g_free(s->kept_key);
   escl_quirks_clear(&s->quirks);
   escl_caps_free(s->caps);
   escl_scan_request_clear(&s->req);
@@ -277,7 +279,14 @@ static EsclScanner *escl_new_client(const char *rest, const ScandOpenOptions *op
     .stall_s = ESCL_STALL_S,
     .shared_connections = shared,
   };
-  s->http = scand_device_http_new(s->device, options, &limits, error);
+  if (shared) {
+    /* Everything the client is made from, the pin above all. */
+    s->kept_key = g_strdup_printf("escl\x1f%s\x1f%s\x1f%u", rest, options && options->tls_pin ? options->tls_pin : "",
+                                  s->timeout_ms);
+    s->http = scand_device_http_reuse(s->kept_key);
+  }
+  if (!s->http)
+    s->http = scand_device_http_new(s->device, options, &limits, error);
   if (!s->http)
     return NULL;
   return g_steal_pointer(&s);
@@ -745,7 +754,11 @@ gboolean scand_escl_status_decode(const char *xml, gsize len, ScandEsclStatus *o
 gboolean scand_escl_get_status(const char *uri, const ScandOpenOptions *options, ScandEsclStatus *out, GError **error) {
   memset(out, 0, sizeof *out);
   g_autoptr(EsclScanner) s = escl_new_client(uri, options, TRUE, error);
-  return s && fetch_status(s, out, error);
+  if (!s || !fetch_status(s, out, error))
+    return FALSE;
+  /* Kept only after a good poll: a client that failed starts afresh. */
+  scand_device_http_keep(s->kept_key, g_steal_pointer(&s->http));
+  return TRUE;
 }
 
 ScandEsclCertificate *scand_escl_fetch_certificate(const char *uri, GError **error) {

@@ -1,6 +1,7 @@
 /* The backend table's optional entries: status and buttons reached by URI
  * through backends/backend.h, against the project's eSCL simulator. */
 #include "backends/backend.h"
+#include "backends/device-http.h"
 #include "scand/base/error.h"
 
 #include "escl-sim-helper.h"
@@ -93,11 +94,42 @@ static void test_password_not_shown(void) {
   }
 }
 
+/* Status clients kept between polls: one key, one client, taken out while in
+ * use; never handed out for another key (another device, or the same with
+ * another pin); no more than SCAND_DEVICE_HTTP_KEPT kept. */
+static void test_http_kept(void) {
+  g_autoptr(GError) error = NULL;
+  ScandHttp *http = scand_device_http_new("escl:http://127.0.0.1:9/eSCL", NULL,
+                                          &(ScandHttpOptions){ .shared_connections = TRUE }, &error);
+  g_assert_no_error(error);
+  g_assert_null(scand_device_http_reuse("kept-a"));
+  scand_device_http_keep("kept-a", http);
+  g_assert_null(scand_device_http_reuse("kept-a\x1fsha256:00"));
+  g_assert_true(scand_device_http_reuse("kept-a") == http);
+  g_assert_null(scand_device_http_reuse("kept-a")); /* in use */
+  scand_device_http_keep("kept-a", http);
+  for (guint i = 0; i < SCAND_DEVICE_HTTP_KEPT + 8; i++) {
+    g_autofree char *key = g_strdup_printf("kept-%u", i);
+    scand_device_http_keep(key,
+                           scand_device_http_new("escl:http://127.0.0.1:9/eSCL", NULL, &(ScandHttpOptions){ 0 }, NULL));
+  }
+  guint back = 0;
+  for (guint i = 0; i < SCAND_DEVICE_HTTP_KEPT + 8; i++) {
+    g_autofree char *key = g_strdup_printf("kept-%u", i);
+    ScandHttp *h = scand_device_http_reuse(key);
+    back += h != NULL;
+    scand_http_free(h);
+  }
+  g_assert_cmpuint(back, ==, SCAND_DEVICE_HTTP_KEPT - 1); /* "kept-a" holds one place */
+  scand_http_free(scand_device_http_reuse("kept-a"));
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/backend/abilities", test_abilities);
   g_test_add_func("/backend/status", test_status);
   g_test_add_func("/backend/unsupported", test_unsupported);
   g_test_add_func("/backend/password-not-shown", test_password_not_shown);
+  g_test_add_func("/backend/http-kept", test_http_kept);
   return g_test_run();
 }
