@@ -200,6 +200,26 @@ static char *find_link(int dfd, const char *base, const struct stat *st) {
   return NULL;
 }
 
+/* The document has its name (candidate in dfd, final_dir): made durable. */
+static ScandDeliveryResult named(ScandDelivery *d, const char *dir, int dfd, const char *final_dir,
+                                 const char *candidate, GError **error) {
+  if (fsync(dfd) < 0 && errno != EINVAL && errno != ENOTSUP)
+    return fail_errno(d, dir, errno, error, "cannot fsync %s", final_dir);
+  scand_fault_point("folder-renamed");
+  g_autofree char *path = g_build_filename(final_dir, candidate, NULL);
+  scand_delivery_note_state(d, "delivered", path);
+  return SCAND_DELIVERY_DONE;
+}
+
+/* Every name from base on is taken: the hidden file goes, for good. */
+static ScandDeliveryResult no_free_name(ScandDelivery *d, const char *dir, int dfd, const char *tmp, const char *base,
+                                        GError **error) {
+  unlinkat(dfd, tmp, 0);
+  g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s (folder %s): %s and %u others like it exist already",
+              scand_delivery_get_output_name(d), dir, base, MAX_SUFFIX - 1);
+  return SCAND_DELIVERY_FAILED;
+}
+
 /* Group commit (scand_delivery_is_deferred()): the hidden file gets its name
  * as a hard link and stays until the job's outcome is durable (folder_settle).
  * A retry after a crash finds the delivery by the hidden file's link count
@@ -218,20 +238,10 @@ static gboolean link_into(ScandDelivery *d, const char *dir, int dfd, const char
       *result = fail_errno(d, dir, errno, error, "cannot link %s/%s", final_dir, candidate);
       return TRUE;
     }
-    if (fsync(dfd) < 0 && errno != EINVAL && errno != ENOTSUP) {
-      *result = fail_errno(d, dir, errno, error, "cannot fsync %s", final_dir);
-      return TRUE;
-    }
-    scand_fault_point("folder-renamed");
-    g_autofree char *path = g_build_filename(final_dir, candidate, NULL);
-    scand_delivery_note_state(d, "delivered", path);
-    *result = SCAND_DELIVERY_DONE;
+    *result = named(d, dir, dfd, final_dir, candidate, error);
     return TRUE;
   }
-  unlinkat(dfd, tmp, 0);
-  g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s (folder %s): %s and %u others like it exist already",
-              scand_delivery_get_output_name(d), dir, base, MAX_SUFFIX - 1);
-  *result = SCAND_DELIVERY_FAILED;
+  *result = no_free_name(d, dir, dfd, tmp, base, error);
   return TRUE;
 }
 
@@ -319,16 +329,9 @@ static ScandDeliveryResult deliver_into(ScandDelivery *d, const char *dir, int d
         continue;
       return fail_errno(d, dir, errno ? errno : EIO, error, "cannot rename into %s", path);
     }
-    if (fsync(dfd) < 0 && errno != EINVAL && errno != ENOTSUP)
-      return fail_errno(d, dir, errno, error, "cannot fsync %s", final_dir);
-    scand_fault_point("folder-renamed");
-    scand_delivery_note_state(d, "delivered", path);
-    return SCAND_DELIVERY_DONE;
+    return named(d, dir, dfd, final_dir, candidate, error);
   }
-  unlinkat(dfd, tmp, 0);
-  g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "output %s (folder %s): %s and %u others like it exist already",
-              scand_delivery_get_output_name(d), dir, base, MAX_SUFFIX - 1);
-  return SCAND_DELIVERY_FAILED;
+  return no_free_name(d, dir, dfd, tmp, base, error);
 }
 
 ScandDeliveryResult scand_folder_deliver_to(ScandDelivery *d, const char *dir, const char *subdir, gboolean create,

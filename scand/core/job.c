@@ -53,13 +53,21 @@ static void job_sink_abort(ScandPageSink *sink);
 /* A job recorded finished by its name alone (scand_job_finish_deferred()). */
 #define FINISHED_PREFIX ".done-"
 
+/* The job's directory is dir (taken) now, and its files' paths with it. */
+static void job_set_dir(ScandJob *job, char *dir) {
+  g_free(job->dir);
+  job->dir = dir;
+  g_free(job->ini_path);
+  job->ini_path = g_build_filename(dir, "job.ini", NULL);
+  g_free(job->pdf_path);
+  job->pdf_path = g_build_filename(dir, "document.pdf", NULL);
+}
+
 static ScandJob *job_new(ScandSpool *spool, const char *id, const char *dir) {
   ScandJob *job = g_new0(ScandJob, 1);
   job->spool = spool;
   job->id = g_strdup(id);
-  job->dir = g_strdup(dir);
-  job->ini_path = g_build_filename(dir, "job.ini", NULL);
-  job->pdf_path = g_build_filename(dir, "document.pdf", NULL);
+  job_set_dir(job, g_strdup(dir));
   job->lock_fd = -1;
   job->state = g_key_file_new();
   job->deliveries = g_ptr_array_new_with_free_func((GDestroyNotify) delivery_free);
@@ -200,12 +208,7 @@ gboolean scand_job_publish(ScandJob *job, GError **error) {
       (errno != EINVAL || rename(job->dir, dir) < 0))
     return scand_fs_error_errno(error, errno, "cannot create job %s", dir);
   job->staged = FALSE;
-  g_free(job->dir);
-  job->dir = g_steal_pointer(&dir);
-  g_free(job->ini_path);
-  job->ini_path = g_build_filename(job->dir, "job.ini", NULL);
-  g_free(job->pdf_path);
-  job->pdf_path = g_build_filename(job->dir, "document.pdf", NULL);
+  job_set_dir(job, g_steal_pointer(&dir));
   return TRUE;
 }
 
@@ -871,12 +874,7 @@ gboolean scand_job_finish_deferred(ScandJob *job, GError **error) {
   g_autofree char *dir = g_strdup_printf("%s/" FINISHED_PREFIX "%s", scand_spool_get_dir(job->spool), job->id);
   if (rename(job->dir, dir) < 0)
     return scand_fs_error_errno(error, errno, "cannot finish job %s", job->dir);
-  g_free(job->dir);
-  job->dir = g_steal_pointer(&dir);
-  g_free(job->ini_path);
-  job->ini_path = g_build_filename(job->dir, "job.ini", NULL);
-  g_free(job->pdf_path);
-  job->pdf_path = g_build_filename(job->dir, "document.pdf", NULL);
+  job_set_dir(job, g_steal_pointer(&dir));
   return TRUE;
 }
 
