@@ -8,19 +8,7 @@
 . "$SCAND_SRCDIR/tests/lib/daemon.sh"
 
 mkdir -p "$T/in" "$T/out"
-cat >"$T/scand.conf" <<CONF
-[watch drop]
-path = $T/in
-stable-for = 1s
-after = move:$T/done
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
-CONF
+watch_conf
 "$SCAND" assemble -o "$T/doc.pdf" "$SCAND_SRCDIR/tests/integration/data/page.pnm" >/dev/null
 
 runs=30 per_run=20 total=0

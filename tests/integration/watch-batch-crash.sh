@@ -26,19 +26,7 @@ for c in "${cases[@]}"; do
   rm -rf "$T/in" "$T/out" "$T/done" "$T/stage" "$T/spool" "$T/daemon.log"
   mkdir -p "$T/in" "$T/out" "$T/stage"
   export SCAND_SPOOL="$T/spool"
-  cat >"$T/scand.conf" <<CONF
-[watch drop]
-path = $T/in
-stable-for = 1s
-after = move:$T/done
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
-CONF
+  watch_conf
   for i in $(seq -w 1 $N); do cp "$T/doc.pdf" "$T/stage/f$i.pdf"; done
   SCAND_FAULT=$c "$SCAND" daemon --config "$T/scand.conf" --no-bus --queue-interval 300 >>"$T/daemon.log" 2>&1 &
   pid=$!

@@ -42,19 +42,7 @@ for c in "${cases[@]}"; do
   rm -rf "$T/in" "$T/out" "$T/done" "$T/spool" "$T/daemon.log"
   mkdir -p "$T/in" "$T/out"
   export SCAND_SPOOL="$T/spool"
-  cat >"$T/scand.conf" <<CONF
-[watch drop]
-path = $T/in
-stable-for = 1s
-after = move:$T/done
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
-CONF
+  watch_conf
   cp "$T/doc.pdf" "$T/in/f.pdf"
   start_until_killed "$first"
   [ -z "$second" ] || start_until_killed "$second"

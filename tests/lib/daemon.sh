@@ -3,6 +3,7 @@
 #   daemon_wait_ready             waits for its "ready" line
 #   daemon_stop                   SIGTERM and wait
 #   daemon_kill                   SIGKILL and wait
+#   watch_conf                    the usual watched-folder config in $T/scand.conf
 
 DAEMON_PID=""
 
@@ -64,4 +65,23 @@ scand_call() {
 daemon_wait_bus() {
   wait_for 20 sh -c 'gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
       --method org.freedesktop.DBus.NameHasOwner org.scand.Daemon1 | grep -q true' || fail "daemon not on the bus"
+}
+
+# watch_conf: $T/scand.conf watching $T/in (stable-for 1 s), a file moved to
+# $T/done once taken and delivered to the folder $T/out: the config of the
+# exactly-once tests.
+watch_conf() {
+  cat >"$T/scand.conf" <<CONF
+[watch drop]
+path = $T/in
+stable-for = 1s
+after = move:$T/done
+
+[output out]
+type = folder
+path = $T/out
+
+[rule all]
+deliver = out
+CONF
 }
