@@ -38,6 +38,10 @@ struct ScandBackendDriver {
 
   /* The device's state now, without holding the device (rest as for open). */
   gboolean (*status)(const char *rest, const ScandOpenOptions *options, ScandDeviceStatus *out, GError **error);
+  /* The same as one request on a main loop (scand_device_poll_status()); FALSE
+   * when this device cannot be asked so. */
+  gboolean (*poll_status)(const char *rest, const ScandOpenOptions *options, ScandHttpLoop *loop,
+                          ScandDeviceStatusDone done, gpointer user);
   /* Appends the names of the buttons that read pressed now to pressed (newly
    * allocated); opens and closes the device around the read. */
   gboolean (*buttons)(const char *rest, const ScandOpenOptions *options, GPtrArray *pressed, GError **error);

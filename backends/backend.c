@@ -109,6 +109,15 @@ gboolean scand_device_get_status(const char *uri, const ScandOpenOptions *option
   return driver->status(rest, options ? options : &no_options, out, error);
 }
 
+gboolean scand_device_poll_status(const char *uri, const ScandOpenOptions *options, ScandHttpLoop *loop,
+                                  ScandDeviceStatusDone done, gpointer user) {
+  static const ScandOpenOptions no_options;
+  const char *rest = NULL;
+  const ScandBackendDriver *driver = scand_backend_driver_find(uri, &rest);
+  return loop && driver && driver->poll_status &&
+         driver->poll_status(rest, options ? options : &no_options, loop, done, user);
+}
+
 gboolean scand_device_read_buttons(const char *uri, const ScandOpenOptions *options, GPtrArray *pressed,
                                    GError **error) {
   static const ScandOpenOptions no_options;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <glib.h>
+#include "scand/base/http.h"
 #include "scand/base/page.h"
 
 G_BEGIN_DECLS
@@ -144,6 +145,27 @@ guint scand_device_abilities(const char *uri);
  * NULL. */
 gboolean scand_device_get_status(const char *uri, const ScandOpenOptions *options, ScandDeviceStatus *out,
                                  GError **error);
+
+/* How a status poll on a main loop ended. */
+typedef enum {
+  SCAND_STATUS_POLL_OK,
+  SCAND_STATUS_POLL_FAILED,    /* error says why, as scand_device_get_status() would */
+  SCAND_STATUS_POLL_ASK_AGAIN, /* an answer only the full poll handles (busy, a Host quirk, an
+                                  error status): call scand_device_get_status() in a thread */
+} ScandStatusPollResult;
+
+/* Called once with a poll's result: status when SCAND_STATUS_POLL_OK, error
+ * when SCAND_STATUS_POLL_FAILED (both owned by the caller). */
+typedef void (*ScandDeviceStatusDone)(ScandStatusPollResult result, const ScandDeviceStatus *status,
+                                      const GError *error, gpointer user);
+
+/* Starts one status request to the device on loop (scand/base/http.h) and
+ * returns at once; done runs later in the loop's context. FALSE, with
+ * nothing started, when the device's backend asks its state only with a
+ * blocking call (scand_device_get_status()). A poller of many scanners then
+ * needs no thread per poll. */
+gboolean scand_device_poll_status(const char *uri, const ScandOpenOptions *options, ScandHttpLoop *loop,
+                                  ScandDeviceStatusDone done, gpointer user);
 
 /* Reads which hardware buttons read pressed now and appends their names to
  * pressed (newly allocated strings); the device is opened and closed again,

@@ -733,6 +733,55 @@ static gboolean escl_status(const char *rest, const ScandOpenOptions *options, S
   return TRUE;
 }
 
+/* A status poll on a main loop: the request the blocking poll starts with. */
+typedef struct {
+  EsclScanner *s;
+  ScandDeviceStatusDone done;
+  gpointer user;
+} EsclPoll;
+
+static void escl_status_polled(ScandHttp *http, ScandHttpReply *reply, const GError *error, gpointer user) {
+  g_autofree EsclPoll *p = user;
+  g_autoptr(EsclScanner) s = p->s;
+  g_autoptr(ScandHttpReply) r = reply;
+  g_autoptr(GError) local = NULL, failed = NULL;
+  ScandEsclStatus st = { 0 };
+  if (!r) {
+    p->done(SCAND_STATUS_POLL_FAILED, NULL, error, p->user);
+  } else if (r->status != 200) {
+    /* 503 retried with backoff, a Host quirk learned from a 400, a 404
+     * told from other errors: all that is the blocking poll's. */
+    p->done(SCAND_STATUS_POLL_ASK_AGAIN, NULL, NULL, p->user);
+  } else if (!escl_status_decode((const char *) r->body->data, r->body->len, &st, &local)) {
+    g_set_error(&failed, SCAND_ERROR, SCAND_ERROR_INVAL, "%s: %s", s->device, local->message);
+    p->done(SCAND_STATUS_POLL_FAILED, NULL, failed, p->user);
+  } else {
+    ScandDeviceStatus status;
+    escl_status_to_device_status(&st, &status);
+    scand_escl_status_clear(&st);
+    /* Kept only after a good poll, as by the blocking one. */
+    scand_device_http_keep(s->kept_key, g_steal_pointer(&s->http));
+    p->done(SCAND_STATUS_POLL_OK, &status, NULL, p->user);
+  }
+}
+
+static gboolean escl_poll_status(const char *rest, const ScandOpenOptions *options, ScandHttpLoop *loop,
+                                 ScandDeviceStatusDone done, gpointer user) {
+  g_autoptr(GError) error = NULL;
+  EsclScanner *s = escl_new_client(rest, options, TRUE, &error);
+  if (!s)
+    return FALSE; /* the blocking poll says why */
+  g_autofree char *url = doc_url(s, "ScannerStatus");
+  g_autofree char *host = escl_quirks_host_header(&s->quirks, s->host, s->port, s->https);
+  g_autofree char *host_line = host ? g_strdup_printf("Host: %s", host) : NULL;
+  const char *headers[2] = { host_line, NULL };
+  ScandHttpRequest request = { .method = "GET", .url = url, .headers = headers, .timeout_ms = s->timeout_ms };
+  EsclPoll *p = g_new0(EsclPoll, 1);
+  *p = (EsclPoll){ .s = s, .done = done, .user = user };
+  scand_http_loop_perform(loop, s->http, &request, escl_status_polled, p);
+  return TRUE;
+}
+
 const ScandBackendDriver scand_backend_escl = {
   .scheme = "escl",
   .list = NULL,
@@ -742,6 +791,7 @@ const ScandBackendDriver scand_backend_escl = {
   .cancel = escl_cancel,
   .close = escl_close,
   .status = escl_status,
+  .poll_status = escl_poll_status,
   .panel = &scand_panel_hp_walkup,
 };
 

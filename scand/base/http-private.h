@@ -35,4 +35,33 @@ char *http_tls_explain_failure(const HttpTls *tls, const char *label, const char
 /* The TLS state of a client (for scand_http_fetch_certificate()). */
 HttpTls *http_tls_of(ScandHttp *http);
 
+/* libcurl's global initialisation, once per process. */
+void http_global_init(void);
+/* How many idle connections a pool keeps: at most 1024 and at most half the
+ * descriptors the process may open. */
+long http_shared_connections_max(void);
+
+/* One request under way on a client's handle. */
+typedef struct {
+  ScandHttp *http;
+  CURL *curl;
+  const ScandHttpRequest *request;
+  ScandHttpReply *reply;
+  curl_slist *header_list;
+  gboolean decided; /* the sink chose what to do with the body */
+  ScandHttpSinkChoice choice;
+  GError *sink_error;
+  gboolean too_large;
+  gboolean headers_too_large;
+  gsize header_bytes;
+  gsize up_off; /* bytes of the request body sent (uploads) */
+} Transfer;
+
+/* Sets up t for request r on the client's handle (reset, policy, callbacks);
+ * r must outlive the transfer. */
+void http_transfer_begin(Transfer *t, ScandHttp *http, const ScandHttpRequest *r);
+/* Ends t after libcurl's result rc: the reply (newly allocated), or NULL with
+ * error. */
+ScandHttpReply *http_transfer_finish(Transfer *t, CURLcode rc, GError **error);
+
 G_END_DECLS

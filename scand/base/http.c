@@ -62,7 +62,7 @@ void scand_http_stop_reset(void) {
 
 /* ---- the client ------------------------------------------------------------- */
 
-static void global_init(void) {
+void http_global_init(void) {
   static gsize once = 0;
   if (g_once_init_enter(&once)) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -77,7 +77,7 @@ static void global_init(void) {
  * and at most half the descriptors the process may open, so that a large
  * fleet's idle connections never starve the spool, the watched folders or
  * the listeners of descriptors. */
-static long shared_connections_max(void) {
+long http_shared_connections_max(void) {
   static gsize once = 0;
   static long max;
   if (g_once_init_enter(&once)) {
@@ -117,7 +117,7 @@ static CURLSH *shared_pool(void) {
 ScandHttp *scand_http_new(const ScandHttpOptions *options, GError **error) {
   static const ScandHttpOptions defaults = { 0 };
   const ScandHttpOptions *o = options ? options : &defaults;
-  global_init();
+  http_global_init();
   g_autoptr(ScandHttp) http = g_new0(ScandHttp, 1);
   http->label = g_strdup(o->label);
   http->protocols = g_strdup(o->protocols ? o->protocols : "http,https");
@@ -209,20 +209,7 @@ gboolean scand_http_sleep(ScandHttp *http, guint ms, GError **error) {
 
 /* ---- one transfer ----------------------------------------------------------- */
 
-typedef struct {
-  ScandHttp *http;
-  CURL *curl;
-  const ScandHttpRequest *request;
-  ScandHttpReply *reply;
-  curl_slist *header_list;
-  gboolean decided; /* the sink chose what to do with the body */
-  ScandHttpSinkChoice choice;
-  GError *sink_error;
-  gboolean too_large;
-  gboolean headers_too_large;
-  gsize header_bytes;
-  gsize up_off; /* bytes of the request body sent (uploads) */
-} Transfer;
+/* Transfer: http-private.h. */
 
 void scand_http_reply_free(ScandHttpReply *reply) {
   if (!reply)
@@ -353,7 +340,7 @@ static CURL *apply_policy(ScandHttp *http, const char *url, guint timeout_ms, gu
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, http);
   if (http->shared) {
     curl_easy_setopt(c, CURLOPT_SHARE, shared_pool());
-    curl_easy_setopt(c, CURLOPT_MAXCONNECTS, shared_connections_max());
+    curl_easy_setopt(c, CURLOPT_MAXCONNECTS, http_shared_connections_max());
   }
   if (http->tls_unverified) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -368,7 +355,7 @@ static CURL *apply_policy(ScandHttp *http, const char *url, guint timeout_ms, gu
 }
 
 /* Sets up t for request on the client's handle. */
-static void transfer_begin(Transfer *t, ScandHttp *http, const ScandHttpRequest *r) {
+void http_transfer_begin(Transfer *t, ScandHttp *http, const ScandHttpRequest *r) {
   memset(t, 0, sizeof *t);
   t->http = http;
   t->request = r;
@@ -483,7 +470,7 @@ static void transfer_error(ScandHttp *http, CURLcode rc, const char *method, con
 }
 
 /* Ends t after libcurl's result rc: the reply, or NULL with error. */
-static ScandHttpReply *transfer_finish(Transfer *t, CURLcode rc, GError **error) {
+ScandHttpReply *http_transfer_finish(Transfer *t, CURLcode rc, GError **error) {
   ScandHttp *http = t->http;
   const ScandHttpRequest *r = t->request;
   g_autoptr(ScandHttpReply) reply = g_steal_pointer(&t->reply);
@@ -525,14 +512,14 @@ ScandHttpReply *scand_http_perform(ScandHttp *http, const ScandHttpRequest *requ
     return NULL;
   }
   Transfer t;
-  transfer_begin(&t, http, request);
+  http_transfer_begin(&t, http, request);
   CURLcode rc = curl_easy_perform(t.curl);
-  return transfer_finish(&t, rc, error);
+  return http_transfer_finish(&t, rc, error);
 }
 
 void scand_http_perform_many(ScandHttp *const *clients, const ScandHttpRequest *requests, guint n,
                              ScandHttpReply **replies, GError **errors) {
-  global_init();
+  http_global_init();
   g_autofree Transfer *t = g_new0(Transfer, MAX(n, 1));
   g_autofree gboolean *finished = g_new0(gboolean, MAX(n, 1));
   g_autofree CURLcode *result = g_new0(CURLcode, MAX(n, 1));
@@ -543,7 +530,7 @@ void scand_http_perform_many(ScandHttp *const *clients, const ScandHttpRequest *
       finished[i] = TRUE;
       continue;
     }
-    transfer_begin(&t[i], clients[i], &requests[i]);
+    http_transfer_begin(&t[i], clients[i], &requests[i]);
     curl_easy_setopt(t[i].curl, CURLOPT_PRIVATE, GUINT_TO_POINTER(i));
     result[i] = CURLE_FAILED_INIT;
     if (curl_multi_add_handle(multi, t[i].curl) != CURLM_OK)
@@ -573,7 +560,7 @@ void scand_http_perform_many(ScandHttp *const *clients, const ScandHttpRequest *
       continue;
     }
     curl_multi_remove_handle(multi, t[i].curl);
-    replies[i] = transfer_finish(&t[i], finished[i] ? result[i] : CURLE_FAILED_INIT, &errors[i]);
+    replies[i] = http_transfer_finish(&t[i], finished[i] ? result[i] : CURLE_FAILED_INIT, &errors[i]);
   }
   curl_multi_cleanup(multi);
 }

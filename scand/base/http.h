@@ -159,6 +159,38 @@ ScandHttpOutcome scand_http_last_outcome(ScandHttp *http);
 void scand_http_perform_many(ScandHttp *const *clients, const ScandHttpRequest *requests, guint n,
                              ScandHttpReply **replies, GError **errors);
 
+/* ---- requests on a main loop ----------------------------------------------- */
+
+/* Requests run by libcurl's multi interface on a GMainContext, without a
+ * thread: each waits on its sockets in the context's poll, and its done
+ * callback runs there. For the status polls of many scanners, where a thread
+ * per poll costs more than the poll. Connections stay open in the loop's own
+ * pool (as many as shared_connections allows) for the next request to the
+ * same peer. */
+typedef struct ScandHttpLoop ScandHttpLoop;
+
+/* A loop on context (NULL: the global default context), or NULL when the
+ * system refuses its descriptor. Free with scand_http_loop_free(). */
+ScandHttpLoop *scand_http_loop_new(GMainContext *context, GError **error);
+/* Ends every request under way (their done callbacks run, with
+ * SCAND_ERROR_CANCELLED), closes the connections and frees the loop. Accepts
+ * NULL. Call it from the loop's context. */
+void scand_http_loop_free(ScandHttpLoop *loop);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScandHttpLoop, scand_http_loop_free)
+
+/* Called once when a request ended: the reply (owned by the callee) or NULL
+ * and why (owned by the loop). http is the client given to
+ * scand_http_loop_perform(), free again for another request. */
+typedef void (*ScandHttpDone)(ScandHttp *http, ScandHttpReply *reply, const GError *error, gpointer user);
+
+/* Starts request through http on the loop and returns at once; done runs
+ * later, in the loop's context, never from within this call. The request is
+ * copied, except that a sink is not allowed and a body must stay valid until
+ * done. http must not be used otherwise until then. Call it from the loop's
+ * context. */
+void scand_http_loop_perform(ScandHttpLoop *loop, ScandHttp *http, const ScandHttpRequest *request, ScandHttpDone done,
+                             gpointer user);
+
 /* ---- other protocols (SMTP) ----------------------------------------------- */
 
 /* The client's libcurl handle, reset and set up with its policy (protocols,

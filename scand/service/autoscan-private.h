@@ -20,14 +20,16 @@ typedef struct {
   gint polling;     /* atomic: a poll is under way */
   gint job_running; /* atomic: a scan it started is under way */
   /* main thread */
-  gint64 next_poll; /* monotonic µs */
+  gint64 next_poll;        /* monotonic µs */
+  gboolean polls_blocking; /* no poll on the main loop for it (buttons, WSD): a thread polls it */
   gint64 loaded_since;
   gint64 cooldown_until;
   GStrv pressed;   /* buttons that read pressed at the last poll */
   char *last_note; /* the key of the last message noted, to log changes only */
 } ScandAutoscanEntry;
 
-/* One poll's outcome, made on a worker thread. */
+/* One poll's outcome, made on a worker thread or, for a status poll on the
+ * main loop, in the main thread. */
 typedef struct {
   gboolean ok;
   char *error;        /* when !ok */

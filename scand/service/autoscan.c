@@ -2,6 +2,7 @@
  * button rule is buttons.c. */
 #include "scand/service/autoscan-private.h"
 #include "backends/backend.h"
+#include "scand/base/error.h"
 #include "scand/base/metrics.h"
 
 #include <string.h>
@@ -9,7 +10,14 @@
 struct ScandAutoscan {
   ScandAutoscanHost host;
   GPtrArray *entries; /* ScandAutoscanEntry* (references) */
-  GThreadPool *pool;  /* polls; four at a time */
+  /* eSCL status polls: requests on the main loop, without a thread (NULL:
+   * the system refused it; every poll then takes a thread). */
+  ScandHttpLoop *http_loop;
+  guint loop_polls; /* under way on it */
+  /* Polls that block (SANE buttons, WSD, and eSCL answers only the full poll
+   * handles): made when first needed. */
+  GThreadPool *pool;
+  gint pool_max;
   guint timer;
   gint64 timer_due; /* monotonic µs the timer fires at */
 };
@@ -98,11 +106,10 @@ gboolean scand_autoscan_start(ScandAutoscanEntry *entry, const char *trigger, co
 
 /* --- the feeder rule --- */
 
-static void feeder_poll(ScandAutoscanEntry *entry, ScandAutoscanPoll *poll) {
-  ScandOpenOptions options = { .tls_pin = entry->tls_pin };
-  ScandDeviceStatus status;
-  g_autoptr(GError) error = NULL;
-  poll->ok = scand_device_get_status(entry->uri, &options, &status, &error);
+/* Fills poll from a status (ok) or error (not ok). */
+static void feeder_poll_fill(ScandAutoscanPoll *poll, gboolean ok, const ScandDeviceStatus *s, const GError *error) {
+  const ScandDeviceStatus status = ok ? *s : (ScandDeviceStatus){ 0 };
+  poll->ok = ok;
   if (!poll->ok) {
     poll->error = g_strdup(error->message);
     poll->word = "unreachable";
@@ -116,6 +123,14 @@ static void feeder_poll(ScandAutoscanEntry *entry, ScandAutoscanPoll *poll) {
       : status.state == SCAND_DEVICE_PROCESSING ? "busy"
                                                 : "idle";
   poll->word = status.feeder_word;
+}
+
+static void feeder_poll(ScandAutoscanEntry *entry, ScandAutoscanPoll *poll) {
+  ScandOpenOptions options = { .tls_pin = entry->tls_pin };
+  ScandDeviceStatus status;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = scand_device_get_status(entry->uri, &options, &status, &error);
+  feeder_poll_fill(poll, ok, &status, error);
 }
 
 /* Paper counts as placed only while the device is idle: a job started at the
@@ -150,6 +165,7 @@ static void feeder_decide(ScandAutoscanEntry *entry, ScandAutoscanPoll *poll) {
 typedef struct {
   ScandAutoscanEntry *entry; /* a reference */
   ScandAutoscanPoll poll;
+  ScandAutoscan *on_loop; /* the poller whose main loop runs it; NULL: a thread */
 } PollWork;
 
 static gboolean poll_done(gpointer data) {
@@ -188,19 +204,75 @@ static void poll_worker(gpointer data, gpointer user_data) {
   g_main_context_invoke(NULL, poll_done, w);
 }
 
+/* Polls under way on the main loop at once: a fleet's round is spread over
+ * a few milliseconds instead of holding 500 transfers in memory together. */
+#define AUTOSCAN_LOOP_POLLS_MAX 32
+
+static void pool_push(ScandAutoscan *a, PollWork *w) {
+  /* Exclusive: its threads stay, rather than one made and ended every round. */
+  if (!a->pool)
+    a->pool = g_thread_pool_new(poll_worker, a, a->pool_max, TRUE, NULL);
+  g_thread_pool_push(a->pool, w, NULL);
+}
+
+/* The end of a status poll on the main loop. */
+static void feeder_polled(ScandStatusPollResult result, const ScandDeviceStatus *status, const GError *error,
+                          gpointer user) {
+  PollWork *w = user;
+  ScandAutoscanEntry *e = w->entry;
+  /* Valid: scand_autoscan_free() ends the loop's polls before it frees a. */
+  ScandAutoscan *a = g_steal_pointer(&w->on_loop);
+  a->loop_polls--;
+  if (result == SCAND_STATUS_POLL_ASK_AGAIN && e->owner) {
+    w->poll.at = 0;
+    pool_push(a, w);
+  } else {
+    if (result == SCAND_STATUS_POLL_ASK_AGAIN)
+      result = SCAND_STATUS_POLL_FAILED;
+    g_autoptr(GError) gone = NULL;
+    if (result == SCAND_STATUS_POLL_FAILED && !error)
+      error = gone = g_error_new_literal(SCAND_ERROR, SCAND_ERROR_CANCELLED, "cancelled");
+    feeder_poll_fill(&w->poll, result == SCAND_STATUS_POLL_OK, status, error);
+    poll_done(w);
+  }
+  /* A place on the loop is free again, also for a reloaded poller's entries. */
+  schedule(a);
+}
+
+/* A scanner waiting for a place on a full loop (see schedule()). */
+static gboolean waits_for_loop(ScandAutoscan *a, ScandAutoscanEntry *e) {
+  return a->http_loop && !e->buttons && !e->polls_blocking && a->loop_polls >= AUTOSCAN_LOOP_POLLS_MAX;
+}
+
 static gboolean on_poll_timer(gpointer data) {
   ScandAutoscan *a = data;
   a->timer = 0;
   gint64 now = g_get_monotonic_time();
   for (guint i = 0; i < a->entries->len; i++) {
     ScandAutoscanEntry *e = a->entries->pdata[i];
-    if (now < e->next_poll || g_atomic_int_get(&e->job_running) ||
+    if (now < e->next_poll || g_atomic_int_get(&e->job_running) || waits_for_loop(a, e) ||
         !g_atomic_int_compare_and_exchange(&e->polling, 0, 1))
       continue;
-    e->next_poll = now + e->interval_us;
+    /* On its grid: a poll that waited for a place on the loop does not push
+     * every later one back. */
+    e->next_poll += e->interval_us;
+    if (e->next_poll <= now)
+      e->next_poll = now + e->interval_us;
     PollWork *w = g_new0(PollWork, 1);
     w->entry = entry_ref(e);
-    g_thread_pool_push(a->pool, w, NULL);
+    w->poll.at = now;
+    w->on_loop = a;
+    ScandOpenOptions options = { .tls_pin = e->tls_pin };
+    if (!e->buttons && !e->polls_blocking &&
+        scand_device_poll_status(e->uri, &options, a->http_loop, feeder_polled, w)) {
+      a->loop_polls++;
+      continue;
+    }
+    /* Its backend asks only with a blocking call: from now on in a thread. */
+    e->polls_blocking = TRUE;
+    w->on_loop = NULL;
+    w->poll.at = 0;
+    pool_push(a, w);
   }
   schedule(a);
   return G_SOURCE_REMOVE;
@@ -212,7 +284,7 @@ static void schedule(ScandAutoscan *a) {
   gint64 next = G_MAXINT64;
   for (guint i = 0; i < a->entries->len; i++) {
     ScandAutoscanEntry *e = a->entries->pdata[i];
-    if (!g_atomic_int_get(&e->polling) && !g_atomic_int_get(&e->job_running))
+    if (!g_atomic_int_get(&e->polling) && !g_atomic_int_get(&e->job_running) && !waits_for_loop(a, e))
       next = MIN(next, e->next_poll);
   }
   /* A timer that fires by then already does. */
@@ -280,7 +352,9 @@ void scand_autoscan_reload(ScandAutoscan *a, ScandConfig *config) {
   /* Polls mostly wait on the network: a large fleet gets more of them at
    * once (4 up to 128 scanners, at most 16), so that one poll round fits in
    * the interval with room to spare. */
-  g_thread_pool_set_max_threads(a->pool, (gint) CLAMP(a->entries->len / 32, 4, 16), NULL);
+  a->pool_max = (gint) CLAMP(a->entries->len / 32, 4, 16);
+  if (a->pool)
+    g_thread_pool_set_max_threads(a->pool, a->pool_max, NULL);
   schedule(a);
 }
 
@@ -288,8 +362,12 @@ ScandAutoscan *scand_autoscan_new(const ScandAutoscanHost *host, ScandConfig *co
   ScandAutoscan *a = g_new0(ScandAutoscan, 1);
   a->host = *host;
   a->entries = g_ptr_array_new_with_free_func(entry_release);
-  /* Exclusive: its threads stay, rather than one made and ended every round. */
-  a->pool = g_thread_pool_new(poll_worker, a, 4, TRUE, NULL);
+  g_autoptr(GError) error = NULL;
+  a->http_loop = scand_http_loop_new(NULL, &error);
+  if (!a->http_loop) {
+    g_autofree char *line = g_strdup_printf("scanner polls: %s; each poll takes a thread", error->message);
+    a->host.log(a->host.user_data, line);
+  }
   scand_autoscan_reload(a, config);
   return a;
 }
@@ -299,7 +377,9 @@ void scand_autoscan_free(ScandAutoscan *a) {
     return;
   g_clear_handle_id(&a->timer, g_source_remove);
   g_ptr_array_unref(a->entries);
-  /* Polls under way finish; their results find their entry let go of. */
-  g_thread_pool_free(a->pool, TRUE, TRUE);
+  /* Polls under way end; their results find their entry let go of. */
+  scand_http_loop_free(a->http_loop);
+  if (a->pool)
+    g_thread_pool_free(a->pool, TRUE, TRUE);
   g_free(a);
 }

@@ -37,16 +37,18 @@ typedef struct {
 } ScandAutoscanHost;
 
 /* A poller for the auto-scanning [scanner] sections of config (none is
- * fine). Polls run on worker threads; decisions and scans are made in the
- * main thread. The host struct is copied. */
+ * fine). eSCL status polls are requests on the main loop (no thread); polls
+ * that block (SANE buttons, WSD) run on worker threads made when first
+ * needed; decisions and scans are made in the main thread. The host struct is
+ * copied. */
 ScandAutoscan *scand_autoscan_new(const ScandAutoscanHost *host, ScandConfig *config);
 
 /* Takes the sections of a new configuration (SIGHUP). Scans under way finish;
  * the cooldown of a scanner that stays starts anew. Main thread. */
 void scand_autoscan_reload(ScandAutoscan *autoscan, ScandConfig *config);
 
-/* Stops polling and waits for the polls under way (not for scans). Main
- * thread. Accepts NULL. */
+/* Stops polling: ends the polls under way on the main loop and waits for
+ * those on threads (not for scans). Main thread. Accepts NULL. */
 void scand_autoscan_free(ScandAutoscan *autoscan);
 
 G_END_DECLS

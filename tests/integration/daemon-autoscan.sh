@@ -44,6 +44,12 @@ daemon_start "$T/scand.conf" --no-bus --queue-interval 500
 sleep 4
 assert_eq 0 "$(scan_jobs)" "jobs while the feeder is empty"
 
+# eSCL status polls are requests on the main loop: they take no thread. The
+# daemon has its main thread, GLib's and one of GLib's shared pool; a
+# poller with threads had four more.
+threads=$(for t in /proc/$DAEMON_PID/task/*; do cat "$t/comm"; done | tr '\n' ' ')
+[ "$(ls /proc/$DAEMON_PID/task | wc -l)" -le 3 ] || fail "threads while polling one eSCL scanner: $threads"
+
 # Paper in the feeder, but the device is busy with a job from its panel.
 control '{"state": "Processing", "adf_pages": 3}'
 sleep 5

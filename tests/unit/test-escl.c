@@ -864,6 +864,107 @@ static void test_status(void) {
   g_assert_error(error, SCAND_ERROR, SCAND_ERROR_INVAL);
 }
 
+/* ---- the status poll on a main loop ---- */
+
+typedef struct {
+  gboolean done;
+  ScandStatusPollResult result;
+  ScandDeviceStatus status;
+  GError *error;
+} Polled;
+
+static void polled(ScandStatusPollResult result, const ScandDeviceStatus *status, const GError *error, gpointer user) {
+  Polled *p = user;
+  g_assert_false(p->done);
+  p->done = TRUE;
+  p->result = result;
+  if (status)
+    p->status = *status;
+  p->error = error ? g_error_copy(error) : NULL;
+  g_assert_true((result == SCAND_STATUS_POLL_FAILED) == (error != NULL));
+  g_assert_true((result == SCAND_STATUS_POLL_OK) == (status != NULL));
+}
+
+/* One poll on this thread's context, run to its end. */
+static void poll_once_pinned(ScandHttpLoop *loop, const char *uri, const char *pin, Polled *p) {
+  memset(p, 0, sizeof *p);
+  ScandOpenOptions options = { .tls_pin = pin };
+  g_assert_true(scand_device_poll_status(uri, &options, loop, polled, p));
+  g_assert_false(p->done); /* never from within the call */
+  gint64 until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+  while (!p->done && g_get_monotonic_time() < until)
+    g_main_context_iteration(NULL, TRUE);
+  g_assert_true(p->done);
+}
+
+static void poll_once(ScandHttpLoop *loop, const char *uri, Polled *p) {
+  poll_once_pinned(loop, uri, NULL, p);
+}
+
+/* A 200 is decoded on the loop; what only the blocking poll handles (a Host
+ * quirk's 400) is handed back to it; failures say why as it would. */
+static void test_poll_status(void) {
+  g_autoptr(ScandHttpLoop) loop = scand_http_loop_new(NULL, NULL);
+  Polled p;
+  Sim *sim = sim_start(FALSE, "--adf-pages", "2");
+  poll_once(loop, sim->uri, &p);
+  g_assert_cmpint(p.result, ==, SCAND_STATUS_POLL_OK);
+  g_assert_cmpint(p.status.state, ==, SCAND_DEVICE_IDLE);
+  g_assert_cmpint(p.status.feeder, ==, SCAND_FEEDER_LOADED);
+  sim_control(sim, "{\"fault\": \"busy\", \"adf_state\": \"ScannerAdfJam\"}");
+  poll_once(loop, sim->uri, &p);
+  g_assert_cmpint(p.result, ==, SCAND_STATUS_POLL_OK);
+  g_assert_cmpint(p.status.state, ==, SCAND_DEVICE_PROCESSING);
+  g_assert_cmpint(p.status.feeder, ==, SCAND_FEEDER_PROBLEM);
+  sim_control(sim, "{\"fault\": \"bloated-status\"}");
+  poll_once(loop, sim->uri, &p);
+  g_assert_cmpint(p.result, ==, SCAND_STATUS_POLL_FAILED);
+  g_assert_error(p.error, SCAND_ERROR, SCAND_ERROR_IO);
+  g_assert_nonnull(strstr(p.error->message, "larger than"));
+  g_clear_error(&p.error);
+  g_autofree char *gone = g_strdup(sim->uri);
+  sim_stop(sim);
+  poll_once(loop, gone, &p);
+  g_assert_cmpint(p.result, ==, SCAND_STATUS_POLL_FAILED);
+  g_assert_error(p.error, SCAND_ERROR, SCAND_ERROR_NOT_FOUND);
+  g_assert_nonnull(strstr(p.error->message, "escl:http://127.0.0.1:"));
+  g_clear_error(&p.error);
+  /* Not a URI a request can be made of: nothing starts. */
+  g_assert_false(scand_device_poll_status("escl:ftp://x/eSCL", NULL, loop, polled, &p));
+  /* An Epson on port 80 refuses a Host without the port before scand knows it. */
+  const char *const args[] = { "--model", "epson", "--strict-host", "--adf-pages", "2", NULL };
+  sim = sim_start_v(FALSE, 80, args);
+  poll_once(loop, sim->uri, &p);
+  g_assert_cmpint(p.result, ==, SCAND_STATUS_POLL_ASK_AGAIN);
+  ScandDeviceStatus st;
+  g_autoptr(GError) error = NULL;
+  g_assert_true(scand_device_get_status(sim->uri, NULL, &st, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(st.feeder, ==, SCAND_FEEDER_LOADED);
+  sim_stop(sim);
+}
+
+/* TLS on the loop as in the blocking poll: the pinned certificate only, and
+ * an unpinned one refused before any request, naming `scand trust`. */
+static void test_poll_status_https(void) {
+  g_autoptr(ScandHttpLoop) loop = scand_http_loop_new(NULL, NULL);
+  Sim *sim = sim_start(TRUE, "--adf-pages", "2");
+  g_autofree char *fp = cert_fingerprint(sim->cert);
+  Polled p;
+  poll_once(loop, sim->uri, &p);
+  g_assert_cmpint(p.result, ==, SCAND_STATUS_POLL_FAILED);
+  g_assert_error(p.error, SCAND_ERROR, SCAND_ERROR_DENIED);
+  g_assert_nonnull(strstr(p.error->message, fp));
+  g_assert_nonnull(strstr(p.error->message, "scand trust"));
+  g_clear_error(&p.error);
+  g_autoptr(GArray) log = sim_log(sim);
+  g_assert_cmpuint(log->len, ==, 0);
+  poll_once_pinned(loop, sim->uri, fp, &p);
+  g_assert_cmpint(p.result, ==, SCAND_STATUS_POLL_OK);
+  g_assert_cmpint(p.status.feeder, ==, SCAND_FEEDER_LOADED);
+  sim_stop(sim);
+}
+
 /* Brings up lo in a fresh network namespace. */
 static void enter_private_network(void) {
   if (unshare(CLONE_NEWNET) != 0)
@@ -919,5 +1020,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/escl/quirk/jam-when-empty", test_quirk_jam_when_empty);
   g_test_add_func("/escl/quirk/overadvertise", test_quirk_overadvertise);
   g_test_add_func("/escl/status", test_status);
+  g_test_add_func("/escl/poll-status", test_poll_status);
+  g_test_add_func("/escl/poll-status/https", test_poll_status_https);
   return g_test_run();
 }

@@ -425,6 +425,145 @@ static void test_many_at_once(void) {
   }
 }
 
+/* ---- requests on a main loop ---------------------------------------------------- */
+
+typedef struct {
+  guint done;
+  gboolean inside_perform; /* TRUE while scand_http_loop_perform() runs */
+  gboolean done_inside;    /* a done callback ran from within it */
+  GThread *thread;         /* where done callbacks ran */
+  ScandHttpReply *replies[8];
+  GError *errors[8];
+  ScandHttp *clients[8];
+} LoopRun;
+
+typedef struct {
+  LoopRun *run;
+  guint i;
+} LoopSlot;
+
+static void loop_done(ScandHttp *http, ScandHttpReply *reply, const GError *error, gpointer user) {
+  LoopSlot *slot = user;
+  LoopRun *run = slot->run;
+  g_assert_true(http == run->clients[slot->i]);
+  run->done_inside |= run->inside_perform;
+  run->thread = g_thread_self();
+  run->replies[slot->i] = reply;
+  run->errors[slot->i] = error ? g_error_copy(error) : NULL;
+  g_assert_true((reply == NULL) != (error == NULL));
+  run->done++;
+  g_free(slot);
+}
+
+static void loop_start(ScandHttpLoop *loop, LoopRun *run, guint i, const char *u, guint timeout_ms) {
+  run->clients[i] = client(timeout_ms, 10, 0);
+  ScandHttpRequest r = { .url = u };
+  LoopSlot *slot = g_new0(LoopSlot, 1);
+  *slot = (LoopSlot){ run, i };
+  run->inside_perform = TRUE;
+  scand_http_loop_perform(loop, run->clients[i], &r, loop_done, slot);
+  run->inside_perform = FALSE;
+}
+
+static void loop_run_clear(LoopRun *run) {
+  for (guint i = 0; i < G_N_ELEMENTS(run->clients); i++) {
+    scand_http_reply_free(run->replies[i]);
+    g_clear_error(&run->errors[i]);
+    scand_http_free(run->clients[i]);
+  }
+}
+
+static int closed_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  socklen_t len = sizeof a;
+  g_assert_cmpint(bind(fd, (struct sockaddr *) &a, sizeof a), ==, 0);
+  g_assert_cmpint(getsockname(fd, (struct sockaddr *) &a, &len), ==, 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+/* Requests of every kind at once, on this thread's context, each ending as
+ * scand_http_perform() would end it; none ends inside the call that starts it. */
+static void test_loop_runs_requests_on_the_context(void) {
+  g_autoptr(ScandHttpLoop) loop = scand_http_loop_new(NULL, NULL);
+  LoopRun run = { 0 };
+  g_autofree char *a = url("/ok"), *b = url("/status/404"), *c = url("/bytes/100000"), *d = url("/drip");
+  g_autofree char *e = g_strdup_printf("http://127.0.0.1:%d/x", closed_port());
+  loop_start(loop, &run, 0, a, 10000);
+  loop_start(loop, &run, 1, b, 10000);
+  loop_start(loop, &run, 2, c, 10000);
+  loop_start(loop, &run, 3, d, 1500);
+  loop_start(loop, &run, 4, e, 10000);
+  gint64 start = g_get_monotonic_time();
+  while (run.done < 5 && seconds_since(start) < 10)
+    g_main_context_iteration(NULL, TRUE);
+  g_assert_cmpuint(run.done, ==, 5);
+  g_assert_false(run.done_inside);
+  g_assert_true(run.thread == g_thread_self());
+  g_assert_cmpfloat(seconds_since(start), <, 4);
+  g_assert_cmpint(run.replies[0]->status, ==, 200);
+  g_assert_cmpmem(run.replies[0]->body->data, run.replies[0]->body->len, "hello\n", 6);
+  g_assert_cmpstr(scand_http_reply_header(run.replies[0], "content-type"), ==, "text/plain");
+  g_assert_cmpint(run.replies[1]->status, ==, 404);
+  g_assert_cmpuint(run.replies[2]->body->len, ==, 100000);
+  g_assert_error(run.errors[3], SCAND_ERROR, SCAND_ERROR_IO);
+  g_assert_nonnull(strstr(run.errors[3]->message, "timed out"));
+  g_assert_cmpint(scand_http_last_outcome(run.clients[3]), ==, SCAND_HTTP_TIMED_OUT);
+  g_assert_error(run.errors[4], SCAND_ERROR, SCAND_ERROR_NOT_FOUND);
+  g_assert_nonnull(strstr(run.errors[4]->message, "peer: GET /x"));
+  loop_run_clear(&run);
+}
+
+/* The loop keeps its connections for the next request to the same peer,
+ * whichever client makes it. */
+static void test_loop_keeps_connections(void) {
+  g_autoptr(ScandHttpLoop) loop = scand_http_loop_new(NULL, NULL);
+  LoopRun run = { 0 };
+  g_autofree char *u = url("/conn");
+  for (guint i = 0; i < 3; i++) {
+    loop_start(loop, &run, i, u, 5000);
+    while (run.done < i + 1)
+      g_main_context_iteration(NULL, TRUE);
+    g_assert_no_error(run.errors[i]);
+  }
+  for (guint i = 1; i < 3; i++)
+    g_assert_cmpmem(run.replies[0]->body->data, run.replies[0]->body->len, run.replies[i]->body->data,
+                    run.replies[i]->body->len);
+  loop_run_clear(&run);
+}
+
+/* Freeing the loop ends what is under way (done runs, cancelled); a
+ * cancelled client's request ends on the next iteration, not inside the call. */
+static void test_loop_free_and_cancel(void) {
+  ScandHttpLoop *loop = scand_http_loop_new(NULL, NULL);
+  LoopRun run = { 0 };
+  g_autofree char *d = url("/drip"), *a = url("/ok");
+  loop_start(loop, &run, 0, d, 60000);
+  run.clients[1] = client(5000, 5, 0);
+  scand_http_cancel(run.clients[1]);
+  LoopSlot *slot = g_new0(LoopSlot, 1);
+  *slot = (LoopSlot){ &run, 1 };
+  ScandHttpRequest r = { .url = a };
+  run.inside_perform = TRUE;
+  scand_http_loop_perform(loop, run.clients[1], &r, loop_done, slot);
+  run.inside_perform = FALSE;
+  g_assert_cmpuint(run.done, ==, 0);
+  gint64 start = g_get_monotonic_time();
+  while (run.done < 1 && seconds_since(start) < 5)
+    g_main_context_iteration(NULL, TRUE);
+  g_assert_cmpuint(run.done, ==, 1);
+  g_assert_error(run.errors[1], SCAND_ERROR, SCAND_ERROR_CANCELLED);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration(NULL, FALSE);
+  g_assert_cmpuint(run.done, ==, 1);
+  scand_http_loop_free(loop);
+  g_assert_cmpuint(run.done, ==, 2);
+  g_assert_error(run.errors[0], SCAND_ERROR, SCAND_ERROR_CANCELLED);
+  g_assert_false(run.done_inside);
+  loop_run_clear(&run);
+}
+
 static void test_url_credentials(void) {
   g_assert_true(scand_http_url_has_userinfo("smtp://u:pw@host:25"));
   g_assert_true(scand_http_url_has_userinfo("smb://u@host/share"));
@@ -458,6 +597,9 @@ int main(int argc, char **argv) {
   g_test_add_func("/http/cancel-ends-a-transfer", test_cancel_ends_a_transfer);
   g_test_add_func("/http/stop-all-ends-every-transfer", test_stop_all_ends_every_transfer);
   g_test_add_func("/http/many-at-once", test_many_at_once);
+  g_test_add_func("/http/loop/runs-requests-on-the-context", test_loop_runs_requests_on_the_context);
+  g_test_add_func("/http/loop/keeps-connections", test_loop_keeps_connections);
+  g_test_add_func("/http/loop/free-and-cancel", test_loop_free_and_cancel);
   g_test_add_func("/http/url-credentials", test_url_credentials);
   int rc = g_test_run();
   peer_stop();
