@@ -193,15 +193,19 @@ static void test_protocol_not_allowed(void) {
   assert_one_line(error);
 }
 
-static void test_no_connection(void) {
-  /* A port nobody listens on: bind one and close it. */
+/* A port nobody listens on: one bound and closed again. */
+static int closed_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
   socklen_t len = sizeof a;
   g_assert_cmpint(bind(fd, (struct sockaddr *) &a, sizeof a), ==, 0);
   g_assert_cmpint(getsockname(fd, (struct sockaddr *) &a, &len), ==, 0);
   close(fd);
-  g_autofree char *u = g_strdup_printf("http://127.0.0.1:%d/x?token=secret", ntohs(a.sin_port));
+  return ntohs(a.sin_port);
+}
+
+static void test_no_connection(void) {
+  g_autofree char *u = g_strdup_printf("http://127.0.0.1:%d/x?token=secret", closed_port());
   g_autoptr(ScandHttp) http = client(5000, 5, 0);
   ScandHttpRequest r = { .url = u };
   g_autoptr(GError) error = NULL;
@@ -471,16 +475,6 @@ static void loop_run_clear(LoopRun *run) {
     g_clear_error(&run->errors[i]);
     scand_http_free(run->clients[i]);
   }
-}
-
-static int closed_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-  socklen_t len = sizeof a;
-  g_assert_cmpint(bind(fd, (struct sockaddr *) &a, sizeof a), ==, 0);
-  g_assert_cmpint(getsockname(fd, (struct sockaddr *) &a, &len), ==, 0);
-  close(fd);
-  return ntohs(a.sin_port);
 }
 
 /* Requests of every kind at once, on this thread's context, each ending as
