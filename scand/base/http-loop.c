@@ -140,6 +140,13 @@ static GSourceFuncs source_funcs = {
 
 ScandHttpLoop *scand_http_loop_new(GMainContext *context, GError **error) {
   http_global_init();
+  /* A libcurl that resolves host names in the calling thread would stop the
+   * whole main loop for as long as a name takes (seconds, for a .local name
+   * nobody answers). */
+  if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS)) {
+    g_set_error(error, SCAND_ERROR, SCAND_ERROR_UNSUPPORTED, "this libcurl resolves host names without a thread");
+    return NULL;
+  }
   int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) {
     g_set_error(error, SCAND_ERROR, SCAND_ERROR_FAILED, "cannot make an epoll set: %s", g_strerror(errno));

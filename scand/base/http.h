@@ -170,7 +170,8 @@ void scand_http_perform_many(ScandHttp *const *clients, const ScandHttpRequest *
 typedef struct ScandHttpLoop ScandHttpLoop;
 
 /* A loop on context (NULL: the global default context), or NULL when the
- * system refuses its descriptor. Free with scand_http_loop_free(). */
+ * system refuses its descriptor or libcurl would resolve host names in the
+ * calling thread (SCAND_ERROR_UNSUPPORTED). Free with scand_http_loop_free(). */
 ScandHttpLoop *scand_http_loop_new(GMainContext *context, GError **error);
 /* Ends every request under way (their done callbacks run, with
  * SCAND_ERROR_CANCELLED), closes the connections and frees the loop. Accepts
