@@ -2,7 +2,6 @@
  * button rule is buttons.c. */
 #include "scand/service/autoscan-private.h"
 #include "backends/backend.h"
-#include "scand/base/error.h"
 #include "scand/base/metrics.h"
 
 #include <string.h>
@@ -227,12 +226,9 @@ static void feeder_polled(ScandStatusPollResult result, const ScandDeviceStatus 
     w->poll.at = 0;
     pool_push(a, w);
   } else {
-    if (result == SCAND_STATUS_POLL_ASK_AGAIN)
-      result = SCAND_STATUS_POLL_FAILED;
-    g_autoptr(GError) gone = NULL;
-    if (result == SCAND_STATUS_POLL_FAILED && !error)
-      error = gone = g_error_new_literal(SCAND_ERROR, SCAND_ERROR_CANCELLED, "cancelled");
-    feeder_poll_fill(&w->poll, result == SCAND_STATUS_POLL_OK, status, error);
+    /* Handed back after the poller let go of the entry: it decides nothing. */
+    if (result != SCAND_STATUS_POLL_ASK_AGAIN)
+      feeder_poll_fill(&w->poll, result == SCAND_STATUS_POLL_OK, status, error);
     poll_done(w);
   }
   /* A place on the loop is free again, also for a reloaded poller's entries. */
