@@ -23,14 +23,8 @@ stable-for = 1s
 collate = double-sided
 collate-wait = 4s
 after = delete
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
 CONF
+out_conf
 daemon_start "$T/scand.conf" --no-bus --queue-interval 300
 
 widths() { pdfimages -list "$1" | awk 'NR > 2 {printf "%s ", $4}'; }

@@ -13,14 +13,8 @@ cat >"$T/scand.conf" <<CONF
 path = $T/in
 stable-for = 1s
 after = delete
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
 CONF
+out_conf
 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
 for i in $(seq 1 400); do cp "$T/doc.pdf" "$T/batch/b$i.pdf"; done
 

@@ -26,14 +26,8 @@ poll-interval = 2s
 path = $T/in3
 stable-for = 1s
 after = move:$T/in3/done
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
 CONF
+out_conf
 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
 
 # Moved back from .scand-done: the same inode, size, mtime and content.

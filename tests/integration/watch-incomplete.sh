@@ -31,14 +31,8 @@ path = $T/in
 stable-for = 1s
 incomplete-wait = 5s
 after = delete
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
 CONF
+out_conf
 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
 
 # A writer that keeps the file open and pauses 3 s (> stable-for) halfway.

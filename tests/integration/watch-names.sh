@@ -15,14 +15,8 @@ path = $T/in
 stable-for = 1s
 incomplete-wait = 2s
 after = delete
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
 CONF
+out_conf
 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
 
 long=$(printf 'x%.0s' $(seq 1 251))   # + ".pdf" = 255 bytes

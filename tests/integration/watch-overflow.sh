@@ -13,14 +13,8 @@ path = $T/in
 stable-for = 1s
 after = delete
 poll-interval = 1h
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
 CONF
+out_conf
 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
 touch "$T/in/.a" "$T/in/.b"
 limit=$(cat /proc/sys/fs/inotify/max_queued_events)

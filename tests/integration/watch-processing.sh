@@ -24,14 +24,8 @@ path = $T/in
 stable-for = 1s
 after = delete
 profile = archive
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
 CONF
+out_conf
 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
 cp "$T/c/clean-01.jpg" "$T/stage/image.jpg"
 for f in image.jpg images.pdf other.pdf; do mv "$T/stage/$f" "$T/in/$f"; done

@@ -19,14 +19,8 @@ path = $T/p/q/in2
 stable-for = 1s
 after = delete
 poll-interval = 2s
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
 CONF
+out_conf
 daemon_start "$T/scand.conf" --no-bus --queue-interval 500
 drop() { cp "$T/doc.pdf" "$1"; wait_for 30 test -f "$T/out/$2" || { cat "$T/daemon.log"; fail "$2 not delivered"; }; }
 

@@ -67,6 +67,21 @@ daemon_wait_bus() {
       --method org.freedesktop.DBus.NameHasOwner org.scand.Daemon1 | grep -q true' || fail "daemon not on the bus"
 }
 
+# out_conf: appends to $T/scand.conf an [output out], the folder $T/out, and
+# a [rule all] that delivers everything there: how the watch tests end their
+# config after their own [watch] section.
+out_conf() {
+  cat >>"$T/scand.conf" <<CONF
+
+[output out]
+type = folder
+path = $T/out
+
+[rule all]
+deliver = out
+CONF
+}
+
 # watch_conf: $T/scand.conf watching $T/in (stable-for 1 s), a file moved to
 # $T/done once taken and delivered to the folder $T/out: the config of the
 # exactly-once tests.
@@ -76,12 +91,6 @@ watch_conf() {
 path = $T/in
 stable-for = 1s
 after = move:$T/done
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
 CONF
+  out_conf
 }
