@@ -31,14 +31,8 @@ stable-for = 1s
 path = $T/linkroot
 stable-for = 1s
 after = delete
-
-[output out]
-type = folder
-path = $T/out
-
-[rule all]
-deliver = out
 CONF
+out_conf
 
 # At start-up: links to a file and to a folder outside, a hard link.
 ln -s "$T/outside/private.pdf" "$T/in/link.pdf"
